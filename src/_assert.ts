@@ -1,0 +1,122 @@
+/**
+ * Argument checks shared by the public entry points (internal).
+ *
+ * Messages name the field and state the rule, and describe a bad value without
+ * echoing anything that could be a secret: numbers are printed, strings and
+ * byte arrays only by type and length.
+ * @module
+ * @internal
+ */
+
+/** The hash functions an HMAC-based OTP can use. */
+export type HashAlgorithm = 'SHA1' | 'SHA256' | 'SHA512';
+
+/** Number of digits in a one-time code. */
+export type Digits = 6 | 7 | 8;
+
+/** Describes a value for an error message without revealing secret content. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'string') return `a string of length ${value.length}`;
+  if (value instanceof Uint8Array) return `a Uint8Array of length ${value.length}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+/** Checks a plain options object (or `undefined`) and returns it as a record. */
+export function checkOptions<T extends object>(
+  value: T | undefined,
+  field = 'options',
+): Partial<T> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`"${field}" must be an object, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Checks that `value` is an integer in `[min, max]`. */
+export function checkInteger(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`"${field}" must be an integer, got ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `"${field}" must be an integer from ${min} to ${max}, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Checks a byte array of a bounded length; the message never shows its content. */
+export function checkBytes(value: unknown, field: string, min = 1, max = 1024): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new TypeError(`"${field}" must be a Uint8Array, got ${describe(value)}`);
+  }
+  if (value.length < min || value.length > max) {
+    throw new RangeError(
+      `"${field}" must be ${min} to ${max} bytes long, got ${value.length} bytes`,
+    );
+  }
+  return value;
+}
+
+/** Checks a non-empty string. */
+export function checkString(value: unknown, field: string, maxLength = 1024): string {
+  if (typeof value !== 'string') {
+    throw new TypeError(`"${field}" must be a string, got ${describe(value)}`);
+  }
+  if (value.length === 0 || value.length > maxLength) {
+    throw new RangeError(
+      `"${field}" must be 1 to ${maxLength} characters long, got ${value.length}`,
+    );
+  }
+  return value;
+}
+
+const ALGORITHMS: readonly HashAlgorithm[] = ['SHA1', 'SHA256', 'SHA512'];
+
+/** Checks a hash algorithm name (exact spelling). */
+export function checkAlgorithm(value: unknown, field = 'algorithm'): HashAlgorithm {
+  if (typeof value !== 'string') {
+    throw new TypeError(`"${field}" must be 'SHA1', 'SHA256' or 'SHA512', got ${describe(value)}`);
+  }
+  if (!ALGORITHMS.includes(value as HashAlgorithm)) {
+    throw new RangeError(`"${field}" must be 'SHA1', 'SHA256' or 'SHA512'`);
+  }
+  return value as HashAlgorithm;
+}
+
+/** Checks a digit count. */
+export function checkDigits(value: unknown, field = 'digits'): Digits {
+  if (typeof value !== 'number') {
+    throw new TypeError(`"${field}" must be 6, 7 or 8, got ${describe(value)}`);
+  }
+  if (value !== 6 && value !== 7 && value !== 8) {
+    throw new RangeError(`"${field}" must be 6, 7 or 8, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Largest time step period accepted, in seconds (a little over 136 years). */
+export const MAX_PERIOD_SECONDS = 2 ** 32 - 1;
+
+/** Checks a time-step period in seconds. */
+export function checkPeriod(value: unknown, field = 'period'): number {
+  return checkInteger(value, field, 1, MAX_PERIOD_SECONDS);
+}
+
+/** Checks a Unix time in milliseconds. */
+export function checkNow(value: unknown, field = 'now'): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`"${field}" must be a number of Unix milliseconds, got ${describe(value)}`);
+  }
+  if (!Number.isFinite(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(
+      `"${field}" must be Unix milliseconds from 0 to 2^53 - 1, got ${describe(value)}`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,64 @@
+/**
+ * Error classes for failures a caller branches on.
+ *
+ * Misuse of the API throws the built-in `TypeError` or `RangeError`; the
+ * classes here carry a stable `code` instead of relying on message text.
+ * @module
+ */
+
+/**
+ * Why {@link parseKeyURI} rejected a key URI.
+ *
+ * - `ERR_URI_MALFORMED`: not a URI of the expected shape (too long, bad
+ *   percent-encoding, a repeated parameter).
+ * - `ERR_URI_SCHEME`: the scheme is not `otpauth`.
+ * - `ERR_URI_TYPE`: the type is neither `totp` nor `hotp`.
+ * - `ERR_URI_LABEL`: the label is missing, empty or has more than one colon.
+ * - `ERR_URI_SECRET`: the `secret` parameter is missing or not base32.
+ * - `ERR_URI_ISSUER_MISMATCH`: the label's issuer prefix and the `issuer`
+ *   parameter differ.
+ * - `ERR_URI_ALGORITHM`: `algorithm` is not SHA1, SHA256 or SHA512.
+ * - `ERR_URI_DIGITS`: `digits` is not 6, 7 or 8.
+ * - `ERR_URI_PERIOD`: `period` is not a whole number of seconds ≥ 1.
+ * - `ERR_URI_COUNTER`: `counter` is missing (HOTP) or not an integer below 2^64.
+ */
+export type KeyURIErrorCode =
+  | 'ERR_URI_MALFORMED'
+  | 'ERR_URI_SCHEME'
+  | 'ERR_URI_TYPE'
+  | 'ERR_URI_LABEL'
+  | 'ERR_URI_SECRET'
+  | 'ERR_URI_ISSUER_MISMATCH'
+  | 'ERR_URI_ALGORITHM'
+  | 'ERR_URI_DIGITS'
+  | 'ERR_URI_PERIOD'
+  | 'ERR_URI_COUNTER';
+
+/**
+ * Thrown by {@link parseKeyURI} for a URI it cannot accept. The message names
+ * the offending field and never contains the secret.
+ *
+ * @example
+ * ```ts
+ * import { parseKeyURI, KeyURIError } from 'totpkit';
+ * try {
+ *   parseKeyURI('otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&digits=9');
+ * } catch (error) {
+ *   if (error instanceof KeyURIError) console.log(error.code); // 'ERR_URI_DIGITS'
+ * }
+ * ```
+ */
+export class KeyURIError extends Error {
+  /** A stable identifier of the failure, safe to branch on. */
+  readonly code: KeyURIErrorCode;
+
+  /**
+   * @param code - the stable failure identifier
+   * @param message - a description naming the field; must not contain the secret
+   */
+  constructor(code: KeyURIErrorCode, message: string) {
+    super(message);
+    this.name = 'KeyURIError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * HOTP: HMAC-based one-time passwords (RFC 4226).
+ * @module
+ */
+import {
+  checkAlgorithm,
+  checkBytes,
+  checkDigits,
+  checkInteger,
+  checkOptions,
+  describe,
+  type Digits,
+  type HashAlgorithm,
+} from './_assert.ts';
+import { formatCode, MODULI, OTPCore, parseCode } from './_otp.ts';
+
+/** Options shared by {@link generateHOTP} and {@link verifyHOTP}. */
+export interface HOTPOptions {
+  /** HMAC hash. Default `'SHA1'` (RFC 4226). */
+  algorithm?: HashAlgorithm;
+  /** Code length. Default 6. */
+  digits?: Digits;
+}
+
+/** Options for {@link verifyHOTP}. */
+export interface VerifyHOTPOptions extends HOTPOptions {
+  /** How many counters after `counter` to try as well (RFC 4226 §7.4). Default 0, at most 1000. */
+  lookAhead?: number;
+}
+
+/** The outcome of {@link verifyHOTP}. */
+export type VerifyHOTPResult<C extends number | bigint = number | bigint> =
+  | {
+      /** The code matched. */
+      ok: true;
+      /** The counter it matched; the next expected counter is this plus one. */
+      counter: C;
+    }
+  | {
+      /** The code did not match. */
+      ok: false;
+      /** `'malformed'`: not exactly `digits` ASCII digits; `'mismatch'`: no counter matched. */
+      reason: 'malformed' | 'mismatch';
+    };
+
+const TWO_64 = 2n ** 64n;
+const MAX_LOOK_AHEAD = 1000;
+
+/** Splits a counter into the 32-bit halves the core takes. */
+function counterHalves(counter: unknown): [lo: number, hi: number] {
+  if (typeof counter === 'bigint') {
+    if (counter < 0n || counter >= TWO_64) {
+      throw new RangeError(`"counter" must be from 0 to 2^64 - 1, got ${describe(counter)}`);
+    }
+    return [Number(counter & 0xffffffffn), Number(counter >> 32n)];
+  }
+  if (typeof counter !== 'number') {
+    throw new TypeError(`"counter" must be an integer or a bigint, got ${describe(counter)}`);
+  }
+  checkInteger(counter, 'counter', 0, Number.MAX_SAFE_INTEGER);
+  return [counter % 2 ** 32, Math.floor(counter / 2 ** 32)];
+}
+
+function resolve(options: HOTPOptions | undefined): { algorithm: HashAlgorithm; digits: Digits } {
+  const { algorithm = 'SHA1', digits = 6 } = checkOptions(options);
+  return { algorithm: checkAlgorithm(algorithm), digits: checkDigits(digits) };
+}
+
+/**
+ * Computes the HOTP code for `counter` (RFC 4226 §5.3).
+ *
+ * @param secret - the shared secret (at least 1 byte; RFC 4226 asks for 16 or more)
+ * @param counter - a safe integer ≥ 0, or a bigint below 2^64
+ * @param options - `algorithm` (default `'SHA1'`), `digits` (default 6)
+ * @returns the code, left-padded with zeros to `digits`
+ * @throws TypeError / RangeError naming the invalid argument
+ * @example
+ * ```ts
+ * import { generateHOTP } from 'totpkit';
+ * const secret = new TextEncoder().encode('12345678901234567890');
+ * generateHOTP(secret, 0); // '755224' (RFC 4226 Appendix D)
+ * ```
+ */
+export function generateHOTP(
+  secret: Uint8Array,
+  counter: number | bigint,
+  options?: HOTPOptions,
+): string {
+  checkBytes(secret, 'secret');
+  const [lo, hi] = counterHalves(counter);
+  const { algorithm, digits } = resolve(options);
+  const modulus = MODULI[digits] as number;
+  return formatCode(new OTPCore(algorithm, secret).truncate(lo, hi) % modulus, digits);
+}
+
+/**
+ * Checks an HOTP code against `counter` and up to `lookAhead` counters after it.
+ * The caller must store the returned counter + 1 as the next expected counter,
+ * so that a code is never accepted twice.
+ *
+ * @param secret - the shared secret
+ * @param code - the code as typed; it must be exactly `digits` ASCII digits
+ * @param counter - the next expected counter (safe integer ≥ 0 or bigint below 2^64)
+ * @param options - `lookAhead` (default 0, at most 1000), `algorithm`, `digits`
+ * @returns `{ ok: true, counter }` with the matched counter (same type as given), or
+ *   `{ ok: false, reason }`
+ * @throws TypeError if `code` is not a string; TypeError / RangeError for other invalid arguments
+ * @example
+ * ```ts
+ * import { verifyHOTP } from 'totpkit';
+ * const secret = new TextEncoder().encode('12345678901234567890');
+ * verifyHOTP(secret, '287082', 0, { lookAhead: 5 }); // { ok: true, counter: 1 }
+ * ```
+ */
+export function verifyHOTP(
+  secret: Uint8Array,
+  code: string,
+  counter: number,
+  options?: VerifyHOTPOptions,
+): VerifyHOTPResult<number>;
+export function verifyHOTP(
+  secret: Uint8Array,
+  code: string,
+  counter: bigint,
+  options?: VerifyHOTPOptions,
+): VerifyHOTPResult<bigint>;
+export function verifyHOTP(
+  secret: Uint8Array,
+  code: string,
+  counter: number | bigint,
+  options?: VerifyHOTPOptions,
+): VerifyHOTPResult {
+  checkBytes(secret, 'secret');
+  if (typeof code !== 'string') {
+    throw new TypeError(`"code" must be a string, got ${describe(code)}`);
+  }
+  counterHalves(counter);
+  const { algorithm, digits } = resolve(options);
+  const { lookAhead = 0 } = checkOptions(options);
+  checkInteger(lookAhead, 'lookAhead', 0, MAX_LOOK_AHEAD);
+  const wanted = parseCode(code, digits);
+  if (wanted < 0) return { ok: false, reason: 'malformed' };
+  const core = new OTPCore(algorithm, secret);
+  const modulus = MODULI[digits] as number;
+  for (let i = 0; i <= lookAhead; i++) {
+    const c = typeof counter === 'bigint' ? counter + BigInt(i) : counter + i;
+    if (typeof c === 'bigint' ? c >= TWO_64 : c > Number.MAX_SAFE_INTEGER) break;
+    const [lo, hi] = counterHalves(c);
+    if (core.truncate(lo, hi) % modulus === wanted) return { ok: true, counter: c };
+  }
+  return { ok: false, reason: 'mismatch' };
+}

@@ -1,0 +1,300 @@
+/**
+ * `otpauth://` key URIs, the format authenticator apps read from QR codes
+ * (Google Authenticator's "Key Uri Format").
+ * @module
+ */
+import {
+  checkAlgorithm,
+  checkBytes,
+  checkDigits,
+  checkOptions,
+  checkPeriod,
+  checkString,
+  describe,
+  MAX_PERIOD_SECONDS,
+  type Digits,
+  type HashAlgorithm,
+} from './_assert.ts';
+import { decodeBase32, encodeBase32 } from './base32.ts';
+import { KeyURIError } from './errors.ts';
+
+/** Input to {@link buildKeyURI}. */
+export interface BuildKeyURIInput {
+  /** `'totp'` (default) or `'hotp'`. */
+  type?: 'totp' | 'hotp';
+  /** The secret as bytes; it is written unpadded base32. */
+  secret: Uint8Array;
+  /** The user's account, e.g. an email address. No colon. */
+  accountName: string;
+  /** The service name shown in the app, e.g. `'Acme'`. No colon. Recommended. */
+  issuer?: string;
+  /** Default `'SHA1'`. Many apps ignore other values; see the primitives guide. */
+  algorithm?: HashAlgorithm;
+  /** Default 6. */
+  digits?: Digits;
+  /** TOTP step in seconds. Default 30. */
+  period?: number;
+  /** HOTP initial counter. Default 0. */
+  counter?: number | bigint;
+  /** An image URL some apps show next to the account (the FreeOTP `image` parameter). */
+  image?: string;
+}
+
+/** A parsed TOTP key URI. */
+export interface TOTPKeyURI {
+  /** The OTP type. */
+  type: 'totp';
+  /** The decoded secret. */
+  secret: Uint8Array;
+  /** The account name from the label. */
+  accountName: string;
+  /** The issuer from the label prefix or the `issuer` parameter, if any. */
+  issuer: string | undefined;
+  /** The hash, default `'SHA1'`. */
+  algorithm: HashAlgorithm;
+  /** The code length, default 6. */
+  digits: Digits;
+  /** The step in seconds, default 30. */
+  period: number;
+  /** The `image` parameter, if present. */
+  image?: string;
+}
+
+/** A parsed HOTP key URI. */
+export interface HOTPKeyURI {
+  /** The OTP type. */
+  type: 'hotp';
+  /** The decoded secret. */
+  secret: Uint8Array;
+  /** The account name from the label. */
+  accountName: string;
+  /** The issuer from the label prefix or the `issuer` parameter, if any. */
+  issuer: string | undefined;
+  /** The hash, default `'SHA1'`. */
+  algorithm: HashAlgorithm;
+  /** The code length, default 6. */
+  digits: Digits;
+  /** The initial counter (a bigint only above 2^53 − 1). */
+  counter: number | bigint;
+  /** The `image` parameter, if present. */
+  image?: string;
+}
+
+/** What {@link parseKeyURI} returns. */
+export type KeyURI = TOTPKeyURI | HOTPKeyURI;
+
+/** Longest key URI accepted (a version 40 QR code holds under 3 KB). */
+const MAX_URI_LENGTH = 8192;
+const MAX_COUNTER = 2n ** 64n - 1n;
+
+// RFC 3986 path characters that encodeURIComponent escapes needlessly; '@' is
+// kept readable as Google's own example shows it. ':' stays escaped: it is the
+// label separator.
+function encodeLabelPart(text: string): string {
+  return encodeURIComponent(text).replace(/%40/g, '@');
+}
+
+function checkLabelPart(value: unknown, field: string): string {
+  checkString(value, field);
+  const text = value as string;
+  if (text.includes(':')) throw new RangeError(`"${field}" must not contain ":"`);
+  if (!text.isWellFormed()) throw new RangeError(`"${field}" must be well-formed Unicode`);
+  if (/^\s/.test(text)) throw new RangeError(`"${field}" must not start with white space`);
+  return text;
+}
+
+/**
+ * Builds an `otpauth://` key URI for a QR code: label `Issuer:Account`,
+ * percent-encoded per RFC 3986 (spaces as `%20`), the issuer repeated as the
+ * `issuer` parameter, the secret as unpadded base32.
+ *
+ * @param input - see {@link BuildKeyURIInput}
+ * @returns the URI
+ * @throws TypeError / RangeError naming the invalid field (the secret is never quoted)
+ * @example
+ * ```ts
+ * import { buildKeyURI, generateSecret } from 'totpkit';
+ * buildKeyURI({ secret: generateSecret(), issuer: 'Acme Co', accountName: 'alice@example.com' });
+ * // 'otpauth://totp/Acme%20Co:alice@example.com?secret=…&issuer=Acme%20Co&algorithm=SHA1&digits=6&period=30'
+ * ```
+ */
+export function buildKeyURI(input: BuildKeyURIInput): string {
+  if (input === null || typeof input !== 'object') {
+    throw new TypeError(`"input" must be an object, got ${describe(input)}`);
+  }
+  const {
+    type = 'totp',
+    secret,
+    accountName,
+    issuer,
+    algorithm = 'SHA1',
+    digits = 6,
+    period = 30,
+    counter = 0,
+    image,
+  } = checkOptions(input, 'input');
+  if (type !== 'totp' && type !== 'hotp') {
+    throw new RangeError(`"type" must be 'totp' or 'hotp', got ${describe(type)}`);
+  }
+  checkBytes(secret, 'secret');
+  const account = checkLabelPart(accountName, 'accountName');
+  let label = encodeLabelPart(account);
+  const params = [`secret=${encodeBase32(secret as Uint8Array)}`];
+  if (issuer !== undefined) {
+    const name = checkLabelPart(issuer, 'issuer');
+    label = `${encodeLabelPart(name)}:${label}`;
+    params.push(`issuer=${encodeURIComponent(name)}`);
+  }
+  params.push(`algorithm=${checkAlgorithm(algorithm)}`, `digits=${checkDigits(digits)}`);
+  if (type === 'totp') {
+    params.push(`period=${checkPeriod(period)}`);
+  } else {
+    if (typeof counter !== 'bigint' && typeof counter !== 'number') {
+      throw new TypeError(`"counter" must be an integer or a bigint, got ${describe(counter)}`);
+    }
+    if (
+      (typeof counter === 'number' && !Number.isSafeInteger(counter)) ||
+      BigInt(Number.isFinite(counter) ? counter : -1) < 0n ||
+      BigInt(counter) > MAX_COUNTER
+    ) {
+      throw new RangeError(
+        `"counter" must be an integer from 0 to 2^64 - 1, got ${describe(counter)}`,
+      );
+    }
+    params.push(`counter=${counter}`);
+  }
+  if (image !== undefined)
+    params.push(`image=${encodeURIComponent(checkString(image, 'image', 2048))}`);
+  return `otpauth://${type}/${label}?${params.join('&')}`;
+}
+
+function fail(code: ConstructorParameters<typeof KeyURIError>[0], message: string): never {
+  throw new KeyURIError(code, message);
+}
+
+function decodeComponent(text: string, field: string, form: boolean): string {
+  try {
+    return decodeURIComponent(form ? text.replace(/\+/g, ' ') : text);
+  } catch {
+    return fail('ERR_URI_MALFORMED', `"${field}" has invalid percent-encoding`);
+  }
+}
+
+/**
+ * Parses an `otpauth://` key URI as real issuers emit it: `%20` or (in
+ * parameters) `+` for spaces, a literal `+` in the label, `%3A` for the label
+ * colon, optional spaces before the account name, lowercase, spaced or padded
+ * secrets, parameters in any order, unknown parameters ignored. Every default
+ * is filled in.
+ *
+ * @param uri - the key URI
+ * @returns the parsed key, with the secret decoded to bytes
+ * @throws TypeError if `uri` is not a string
+ * @throws {@link KeyURIError} for anything else it cannot accept: wrong scheme or
+ *   type, bad label, missing or invalid secret, issuer mismatch, unsupported
+ *   algorithm, digits outside 6–8, bad period or counter, a repeated parameter
+ * @example
+ * ```ts
+ * import { parseKeyURI } from 'totpkit';
+ * const key = parseKeyURI('otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example');
+ * key.issuer; // 'Example'
+ * key.period; // 30
+ * ```
+ */
+export function parseKeyURI(uri: string): KeyURI {
+  if (typeof uri !== 'string') throw new TypeError(`"uri" must be a string, got ${describe(uri)}`);
+  if (uri.length > MAX_URI_LENGTH) {
+    fail('ERR_URI_MALFORMED', `"uri" must be at most ${MAX_URI_LENGTH} characters long`);
+  }
+  const match = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)\/([^?#]*)(?:\?([^#]*))?(?:#.*)?$/s.exec(
+    uri,
+  );
+  if (match === null)
+    fail('ERR_URI_MALFORMED', '"uri" is not of the form otpauth://TYPE/LABEL?PARAMETERS');
+  const [, scheme = '', rawType = '', rawLabel = '', rawQuery = ''] = match;
+  if (scheme.toLowerCase() !== 'otpauth') fail('ERR_URI_SCHEME', `the scheme must be "otpauth"`);
+  const type = rawType.toLowerCase();
+  if (type !== 'totp' && type !== 'hotp') fail('ERR_URI_TYPE', `the type must be "totp" or "hotp"`);
+
+  // The label keeps '+' literal (it is a path, not form data).
+  const label = decodeComponent(rawLabel, 'label', false);
+  const parts = label.split(':');
+  if (parts.length > 2) fail('ERR_URI_LABEL', 'the label must have at most one ":"');
+  const accountName = (parts.length === 2 ? parts[1] : parts[0])?.replace(/^\s+/, '') ?? '';
+  const labelIssuer = parts.length === 2 ? parts[0] : undefined;
+  if (accountName === '') fail('ERR_URI_LABEL', 'the label must name an account');
+  if (labelIssuer === '') fail('ERR_URI_LABEL', 'the label issuer prefix must not be empty');
+
+  const query = new Map<string, string>();
+  for (const pair of rawQuery.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decodeComponent(
+      eq < 0 ? pair : pair.slice(0, eq),
+      'parameter name',
+      true,
+    ).toLowerCase();
+    const value = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1), name, true);
+    if (query.has(name)) fail('ERR_URI_MALFORMED', `the "${name}" parameter must not be repeated`);
+    query.set(name, value);
+  }
+
+  const secretText = query.get('secret');
+  if (secretText === undefined || secretText.trim() === '')
+    fail('ERR_URI_SECRET', 'the "secret" parameter is missing');
+  let secret: Uint8Array;
+  try {
+    secret = decodeBase32(secretText);
+  } catch {
+    return fail('ERR_URI_SECRET', 'the "secret" parameter is not valid base32');
+  }
+  if (secret.length === 0 || secret.length > 1024) {
+    fail('ERR_URI_SECRET', 'the "secret" parameter must decode to 1 to 1024 bytes');
+  }
+
+  const paramIssuer = query.get('issuer');
+  if (labelIssuer !== undefined && paramIssuer !== undefined && paramIssuer !== labelIssuer) {
+    fail('ERR_URI_ISSUER_MISMATCH', 'the label issuer and the "issuer" parameter differ');
+  }
+  const issuer = paramIssuer === '' ? labelIssuer : (paramIssuer ?? labelIssuer);
+
+  const algorithm = (query.get('algorithm') ?? 'SHA1').toUpperCase() as HashAlgorithm;
+  if (algorithm !== 'SHA1' && algorithm !== 'SHA256' && algorithm !== 'SHA512') {
+    fail('ERR_URI_ALGORITHM', '"algorithm" must be SHA1, SHA256 or SHA512');
+  }
+  const digitsText = query.get('digits') ?? '6';
+  if (digitsText !== '6' && digitsText !== '7' && digitsText !== '8') {
+    fail('ERR_URI_DIGITS', '"digits" must be 6, 7 or 8');
+  }
+  const digits = Number(digitsText) as Digits;
+  const image = query.get('image');
+  const common = {
+    secret,
+    accountName,
+    issuer,
+    algorithm,
+    digits,
+    ...(image === undefined ? {} : { image }),
+  };
+
+  if (type === 'totp') {
+    const periodText = query.get('period') ?? '30';
+    const period = /^[0-9]{1,10}$/.test(periodText) ? Number(periodText) : 0;
+    if (period < 1 || period > MAX_PERIOD_SECONDS) {
+      fail(
+        'ERR_URI_PERIOD',
+        `"period" must be a whole number of seconds from 1 to ${MAX_PERIOD_SECONDS}`,
+      );
+    }
+    return { type, ...common, period };
+  }
+  const counterText = query.get('counter');
+  if (counterText === undefined)
+    fail('ERR_URI_COUNTER', 'the "counter" parameter is required for hotp');
+  if (!/^[0-9]{1,20}$/.test(counterText) || BigInt(counterText) > MAX_COUNTER) {
+    fail('ERR_URI_COUNTER', '"counter" must be an integer from 0 to 2^64 - 1');
+  }
+  const big = BigInt(counterText);
+  const counter = big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+  return { type, ...common, counter };
+}
