@@ -32,7 +32,14 @@ export interface TOTPParams {
  * How many time steps around the current one a code may come from: one number
  * for both sides, or each side separately. Each side is at most 100.
  */
-export type TOTPWindow = number | { past: number; future: number };
+export type TOTPWindow =
+  | number
+  | {
+      /** Steps before the current one. */
+      past: number;
+      /** Steps after the current one. */
+      future: number;
+    };
 
 /** Per-call options for {@link TOTPKey.verify}. */
 export interface TOTPVerifyOptions {
