@@ -120,3 +120,19 @@ export function checkNow(value: unknown, field = 'now'): number {
   }
   return value;
 }
+
+const TWO_64 = 2n ** 64n;
+
+/** Checks an HOTP counter: a safe integer ≥ 0, or a bigint below 2^64. */
+export function checkCounter(value: unknown, field = 'counter'): number | bigint {
+  if (typeof value === 'bigint') {
+    if (value < 0n || value >= TWO_64) {
+      throw new RangeError(`"${field}" must be from 0 to 2^64 - 1, got ${describe(value)}`);
+    }
+    return value;
+  }
+  if (typeof value !== 'number') {
+    throw new TypeError(`"${field}" must be an integer or a bigint, got ${describe(value)}`);
+  }
+  return checkInteger(value, field, 0, Number.MAX_SAFE_INTEGER);
+}

@@ -5,6 +5,7 @@
 import {
   checkAlgorithm,
   checkBytes,
+  checkCounter,
   checkDigits,
   checkInteger,
   checkOptions,
@@ -46,19 +47,11 @@ export type VerifyHOTPResult<C extends number | bigint = number | bigint> =
 const TWO_64 = 2n ** 64n;
 const MAX_LOOK_AHEAD = 1000;
 
-/** Splits a counter into the 32-bit halves the core takes. */
+/** Splits a checked counter into the 32-bit halves the core takes. */
 function counterHalves(counter: unknown): [lo: number, hi: number] {
-  if (typeof counter === 'bigint') {
-    if (counter < 0n || counter >= TWO_64) {
-      throw new RangeError(`"counter" must be from 0 to 2^64 - 1, got ${describe(counter)}`);
-    }
-    return [Number(counter & 0xffffffffn), Number(counter >> 32n)];
-  }
-  if (typeof counter !== 'number') {
-    throw new TypeError(`"counter" must be an integer or a bigint, got ${describe(counter)}`);
-  }
-  checkInteger(counter, 'counter', 0, Number.MAX_SAFE_INTEGER);
-  return [counter % 2 ** 32, Math.floor(counter / 2 ** 32)];
+  const c = checkCounter(counter);
+  if (typeof c === 'bigint') return [Number(c & 0xffffffffn), Number(c >> 32n)];
+  return [c % 2 ** 32, Math.floor(c / 2 ** 32)];
 }
 
 function resolve(options: HOTPOptions | undefined): { algorithm: HashAlgorithm; digits: Digits } {

@@ -6,6 +6,7 @@
 import {
   checkAlgorithm,
   checkBytes,
+  checkCounter,
   checkDigits,
   checkOptions,
   checkPeriod,
@@ -149,18 +150,7 @@ export function buildKeyURI(input: BuildKeyURIInput): string {
   if (type === 'totp') {
     params.push(`period=${checkPeriod(period)}`);
   } else {
-    if (typeof counter !== 'bigint' && typeof counter !== 'number') {
-      throw new TypeError(`"counter" must be an integer or a bigint, got ${describe(counter)}`);
-    }
-    if (
-      (typeof counter === 'number' && !Number.isSafeInteger(counter)) ||
-      BigInt(Number.isFinite(counter) ? counter : -1) < 0n ||
-      BigInt(counter) > MAX_COUNTER
-    ) {
-      throw new RangeError(
-        `"counter" must be an integer from 0 to 2^64 - 1, got ${describe(counter)}`,
-      );
-    }
+    checkCounter(counter);
     params.push(`counter=${counter}`);
   }
   if (image !== undefined)
