@@ -1,0 +1,508 @@
+/**
+ * {@link PostgresStore}: the MFA store in PostgreSQL, one row per user.
+ *
+ * Every operation of the {@link MFAStore} contract is a single SQL statement,
+ * so it is atomic without a transaction and works through a pool: the row lock
+ * an `UPDATE` or `INSERT … ON CONFLICT` takes, and PostgreSQL's re-check of the
+ * `WHERE` clause against the newest row version, make each conditional write
+ * exact under concurrency at the default READ COMMITTED isolation.
+ * @module
+ */
+import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
+import { attemptDelayMs } from './types.ts';
+import type {
+  ActiveFactor,
+  AttemptPolicy,
+  AttemptReservation,
+  MFAStore,
+  PendingEnrollment,
+  RecoveryCodeSet,
+  ThrottleScope,
+  UserRecord,
+} from './types.ts';
+import { checkPolicy, checkScope, toInteger, toText } from './_database.ts';
+
+/**
+ * The part of a PostgreSQL client the store uses: `query(text, values)`
+ * resolving to `{ rows }`, with rows as objects keyed by column name. A
+ * `pg.Pool`, a `pg.Client` and a PGlite instance all fit.
+ */
+export interface PostgresQueryClient {
+  /**
+   * Runs one parameterised statement.
+   *
+   * @param text - the SQL, with `$1`, `$2`, … placeholders
+   * @param values - the parameter values
+   * @returns the result rows
+   */
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** Options for {@link PostgresStore}. */
+export interface PostgresStoreOptions {
+  /** The client to run statements through: a `pg.Pool`, a `pg.Client` or PGlite. */
+  client: PostgresQueryClient;
+  /**
+   * The table name, optionally schema-qualified (`auth.totpkit_mfa`): lowercase
+   * letters, digits and `_`, not starting with a digit, each part at most 40
+   * characters. Default `'totpkit_mfa'`.
+   */
+  table?: string;
+}
+
+const DEFAULT_TABLE = 'totpkit_mfa';
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
+
+/** The columns of one user's row, in the order the schema lists them. */
+const COLUMNS = `user_id, factor_id, factor_secret, factor_algorithm, factor_digits,
+  factor_period, factor_last_step, factor_drift, factor_activated_at, pending_id,
+  pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at,
+  pending_expires_at, recovery_salt, recovery_hashes, otp_failures, otp_blocked_until,
+  recovery_failures, recovery_blocked_until`;
+
+const CLEAR_PENDING = `pending_id = NULL, pending_secret = NULL, pending_algorithm = NULL,
+  pending_digits = NULL, pending_period = NULL, pending_created_at = NULL,
+  pending_expires_at = NULL`;
+
+const RESET_THROTTLE = `otp_failures = 0, otp_blocked_until = 0,
+  recovery_failures = 0, recovery_blocked_until = 0`;
+
+/** How often a first reservation retries when another one created the row meanwhile. */
+const RESERVE_ATTEMPTS = 3;
+
+function checkTable(table: unknown): { name: string; bare: string } {
+  if (typeof table !== 'string') {
+    throw new TypeError(`"table" must be a string, got ${describe(table)}`);
+  }
+  const parts = table.split('.');
+  if (parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
+    throw new RangeError(
+      `"table" must be a name or schema.name, each of lowercase letters, digits and _, ` +
+        `not starting with a digit and at most 40 characters`,
+    );
+  }
+  return { name: parts.map((part) => `"${part}"`).join('.'), bare: parts[parts.length - 1]! };
+}
+
+function schemaSQL(table: string, bare: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+  user_id text PRIMARY KEY,
+  factor_id text,
+  factor_secret text,
+  factor_algorithm text,
+  factor_digits smallint,
+  factor_period bigint,
+  factor_last_step bigint,
+  factor_drift integer,
+  factor_activated_at bigint,
+  pending_id text,
+  pending_secret text,
+  pending_algorithm text,
+  pending_digits smallint,
+  pending_period bigint,
+  pending_created_at bigint,
+  pending_expires_at bigint,
+  recovery_salt text,
+  recovery_hashes text[],
+  otp_failures integer NOT NULL DEFAULT 0,
+  otp_blocked_until bigint NOT NULL DEFAULT 0,
+  recovery_failures integer NOT NULL DEFAULT 0,
+  recovery_blocked_until bigint NOT NULL DEFAULT 0,
+  CHECK (num_nulls(factor_id, factor_secret, factor_algorithm, factor_digits, factor_period,
+    factor_last_step, factor_drift, factor_activated_at) IN (0, 8)),
+  CHECK (num_nulls(pending_id, pending_secret, pending_algorithm, pending_digits,
+    pending_period, pending_created_at, pending_expires_at) IN (0, 7)),
+  CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2))
+);
+CREATE INDEX IF NOT EXISTS "${bare}_pending_expires_at" ON ${table} (pending_expires_at)
+  WHERE pending_expires_at IS NOT NULL;`;
+}
+
+/**
+ * Reserves an attempt in one statement. `inserted` creates the row of a user
+ * seen for the first time; otherwise `existing` locks the row (and, under
+ * concurrency, waits for and reads its newest version) and `updated` counts the
+ * attempt only if the scope is neither locked nor inside a back-off delay. The
+ * delay is `attemptDelayMs` in exact numeric arithmetic.
+ */
+function reserveSQL(table: string, failures: string, blockedUntil: string): string {
+  const next = `existing.failures + 1`;
+  return `WITH inserted AS (
+  INSERT INTO ${table} (user_id, ${failures}, ${blockedUntil}) VALUES ($1, 1, $7)
+  ON CONFLICT (user_id) DO NOTHING
+  RETURNING ${failures} AS failures
+), existing AS (
+  SELECT ${failures} AS failures, ${blockedUntil} AS blocked_until
+  FROM ${table} WHERE user_id = $1 FOR UPDATE
+), updated AS (
+  UPDATE ${table} AS stored SET ${failures} = ${next}, ${blockedUntil} = $2::bigint + (CASE
+      WHEN ${next} < $3::integer THEN 0
+      WHEN ${next} - $3::integer >= 52 THEN $5::numeric
+      ELSE LEAST($5::numeric, $4::numeric * power(2::numeric, ${next} - $3::integer))
+    END)::bigint
+  FROM existing
+  WHERE stored.user_id = $1
+    AND existing.failures < $6::float8 AND existing.blocked_until <= $2::bigint
+  RETURNING stored.${failures} AS failures
+)
+SELECT (SELECT failures FROM inserted) AS inserted, (SELECT failures FROM updated) AS updated,
+  existing.failures, existing.blocked_until
+FROM (VALUES (1)) AS one LEFT JOIN existing ON true`;
+}
+
+type Row = Record<string, unknown>;
+
+function firstRow(result: { rows: unknown[] }): Row | undefined {
+  const row = result.rows[0];
+  return row === undefined ? undefined : (row as Row);
+}
+
+function toFactorParams(row: Row, prefix: 'factor' | 'pending') {
+  return {
+    algorithm: checkAlgorithm(row[`${prefix}_algorithm`], `${prefix}_algorithm`),
+    digits: checkDigits(toInteger(row[`${prefix}_digits`], `${prefix}_digits`)),
+    period: toInteger(row[`${prefix}_period`], `${prefix}_period`),
+  };
+}
+
+function toRecord(row: Row, now: number): UserRecord {
+  let active: ActiveFactor | null = null;
+  if (row.factor_id != null) {
+    active = {
+      id: toText(row.factor_id, 'factor_id'),
+      sealedSecret: toText(row.factor_secret, 'factor_secret'),
+      ...toFactorParams(row, 'factor'),
+      lastStep: toInteger(row.factor_last_step, 'factor_last_step'),
+      drift: toInteger(row.factor_drift, 'factor_drift'),
+      activatedAt: toInteger(row.factor_activated_at, 'factor_activated_at'),
+    };
+  }
+  let pending: PendingEnrollment | null = null;
+  if (row.pending_id != null) {
+    const expiresAt = toInteger(row.pending_expires_at, 'pending_expires_at');
+    if (expiresAt > now) {
+      pending = {
+        id: toText(row.pending_id, 'pending_id'),
+        sealedSecret: toText(row.pending_secret, 'pending_secret'),
+        ...toFactorParams(row, 'pending'),
+        createdAt: toInteger(row.pending_created_at, 'pending_created_at'),
+        expiresAt,
+      };
+    }
+  }
+  let recoveryCodes: RecoveryCodeSet | null = null;
+  if (row.recovery_salt != null) {
+    const hashes = row.recovery_hashes;
+    if (!Array.isArray(hashes)) {
+      throw new TypeError(`the store returned a bad "recovery_hashes": ${describe(hashes)}`);
+    }
+    recoveryCodes = {
+      salt: toText(row.recovery_salt, 'recovery_salt'),
+      hashes: hashes.map((hash: unknown) => toText(hash, 'recovery_hashes')),
+    };
+  }
+  return {
+    userId: toText(row.user_id, 'user_id'),
+    active,
+    pending,
+    recoveryCodes,
+    throttle: {
+      otp: {
+        failures: toInteger(row.otp_failures, 'otp_failures'),
+        blockedUntil: toInteger(row.otp_blocked_until, 'otp_blocked_until'),
+      },
+      recovery: {
+        failures: toInteger(row.recovery_failures, 'recovery_failures'),
+        blockedUntil: toInteger(row.recovery_blocked_until, 'recovery_blocked_until'),
+      },
+    },
+  };
+}
+
+/**
+ * An {@link MFAStore} in PostgreSQL (11 or later; PGlite works too). All of a
+ * user's state is one row of one table, and every operation is one statement,
+ * so the store needs no transactions and is safe to share between any number
+ * of server processes through a connection pool.
+ *
+ * Call {@link PostgresStore.migrate} once (at startup or from your migration
+ * tool) before use. Pending enrollments past their expiry are ignored by
+ * reads and overwritten by the next enrollment; {@link PostgresStore.deleteExpired}
+ * removes them (and rows left empty) in bulk. The schema is documented in
+ * `docs/stores.md`.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import { createMFA, createAESGCMCipher } from 'totpkit';
+ * import { PostgresStore } from 'totpkit/postgres';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const store = new PostgresStore({ client: pool });
+ * await store.migrate();
+ * const mfa = createMFA({ store, issuer: 'Acme', cipher: createAESGCMCipher(keys) });
+ * ```
+ */
+export class PostgresStore implements MFAStore {
+  readonly #client: PostgresQueryClient;
+  readonly #table: string;
+  readonly #schema: string;
+  readonly #reserve: Record<ThrottleScope, string>;
+
+  /**
+   * @param options - the client and, optionally, the table name
+   * @throws TypeError if `client` has no `query` method or `table` is not a string
+   * @throws RangeError if `table` is not a valid name
+   */
+  constructor(options: PostgresStoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`"options" must be an object, got ${describe(options)}`);
+    }
+    const { client } = options;
+    if (client === null || typeof client !== 'object' || typeof client.query !== 'function') {
+      throw new TypeError(`"client" must have a query(text, values) method`);
+    }
+    const { name, bare } = checkTable(options.table ?? DEFAULT_TABLE);
+    this.#client = client;
+    this.#table = name;
+    this.#schema = schemaSQL(name, bare);
+    this.#reserve = {
+      otp: reserveSQL(name, 'otp_failures', 'otp_blocked_until'),
+      recovery: reserveSQL(name, 'recovery_failures', 'recovery_blocked_until'),
+    };
+  }
+
+  /**
+   * Creates the table and its index if they do not exist. Idempotent, and safe
+   * to run from several processes at once (it takes a transaction-scoped
+   * advisory lock).
+   *
+   * @returns once the schema exists
+   */
+  async migrate(): Promise<void> {
+    // One DO block: a single statement, hence one transaction, even through a pool.
+    // The table name is a checked identifier, so it is safe inside the literal.
+    await this.#client.query(
+      `DO $totpkit$ BEGIN
+PERFORM pg_advisory_xact_lock(hashtext('totpkit:${this.#table}'));
+${this.#schema}
+END $totpkit$`,
+      [],
+    );
+  }
+
+  /**
+   * Removes pending enrollments that expired at or before `now`, then deletes
+   * rows left holding nothing (no factor, no pending enrollment, no recovery
+   * codes, no throttle failures). Reads already ignore expired enrollments, so
+   * this only reclaims space; run it as often as you like.
+   *
+   * @param now - Unix milliseconds; default `Date.now()`
+   * @returns the number of expired pending enrollments removed
+   */
+  async deleteExpired(now: number = Date.now()): Promise<number> {
+    const { rows } = await this.#client.query(
+      `UPDATE ${this.#table} SET ${CLEAR_PENDING} WHERE pending_expires_at <= $1
+RETURNING user_id`,
+      [now],
+    );
+    await this.#client.query(
+      `DELETE FROM ${this.#table} WHERE factor_id IS NULL AND pending_id IS NULL
+AND recovery_salt IS NULL AND otp_failures = 0 AND otp_blocked_until = 0
+AND recovery_failures = 0 AND recovery_blocked_until = 0`,
+      [],
+    );
+    return rows.length;
+  }
+
+  /** {@inheritDoc MFAStore.getUser} */
+  async getUser(userId: string, now: number): Promise<UserRecord | null> {
+    const row = firstRow(
+      await this.#client.query(`SELECT ${COLUMNS} FROM ${this.#table} WHERE user_id = $1`, [
+        userId,
+      ]),
+    );
+    if (row === undefined) return null;
+    const record = toRecord(row, now);
+    const empty =
+      record.active === null &&
+      record.pending === null &&
+      record.recoveryCodes === null &&
+      record.throttle.otp.failures === 0 &&
+      record.throttle.recovery.failures === 0;
+    return empty ? null : record;
+  }
+
+  /** {@inheritDoc MFAStore.putPending} */
+  async putPending(
+    userId: string,
+    pending: PendingEnrollment,
+    replaceActive: boolean,
+  ): Promise<boolean> {
+    const result = await this.#client.query(
+      `INSERT INTO ${this.#table} AS stored (user_id, pending_id, pending_secret,
+  pending_algorithm, pending_digits, pending_period, pending_created_at, pending_expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (user_id) DO UPDATE SET pending_id = EXCLUDED.pending_id,
+  pending_secret = EXCLUDED.pending_secret, pending_algorithm = EXCLUDED.pending_algorithm,
+  pending_digits = EXCLUDED.pending_digits, pending_period = EXCLUDED.pending_period,
+  pending_created_at = EXCLUDED.pending_created_at, pending_expires_at = EXCLUDED.pending_expires_at
+WHERE $9::boolean OR stored.factor_id IS NULL
+RETURNING stored.user_id`,
+      [
+        userId,
+        pending.id,
+        pending.sealedSecret,
+        pending.algorithm,
+        pending.digits,
+        pending.period,
+        pending.createdAt,
+        pending.expiresAt,
+        replaceActive,
+      ],
+    );
+    return result.rows.length === 1;
+  }
+
+  /** {@inheritDoc MFAStore.activatePending} */
+  async activatePending(
+    userId: string,
+    pendingId: string,
+    activation: {
+      factorId: string;
+      lastStep: number;
+      drift: number;
+      now: number;
+      recoveryCodes: RecoveryCodeSet;
+    },
+  ): Promise<boolean> {
+    // Right-hand sides read the row as it was before this UPDATE, so the
+    // pending columns are copied into the factor ones before they are cleared.
+    const result = await this.#client.query(
+      `UPDATE ${this.#table} SET factor_id = $3, factor_secret = pending_secret,
+  factor_algorithm = pending_algorithm, factor_digits = pending_digits,
+  factor_period = pending_period, factor_last_step = $4, factor_drift = $5,
+  factor_activated_at = $6, recovery_salt = $7, recovery_hashes = $8::text[],
+  ${CLEAR_PENDING}, ${RESET_THROTTLE}
+WHERE user_id = $1 AND pending_id = $2 AND pending_expires_at > $6::bigint
+RETURNING user_id`,
+      [
+        userId,
+        pendingId,
+        activation.factorId,
+        activation.lastStep,
+        activation.drift,
+        activation.now,
+        activation.recoveryCodes.salt,
+        activation.recoveryCodes.hashes,
+      ],
+    );
+    return result.rows.length === 1;
+  }
+
+  /** {@inheritDoc MFAStore.reserveAttempt} */
+  async reserveAttempt(
+    userId: string,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+  ): Promise<AttemptReservation> {
+    const sql = this.#reserve[checkScope(scope)];
+    checkPolicy(policy);
+    const values = [
+      userId,
+      now,
+      policy.freeAttempts,
+      policy.baseDelayMs,
+      policy.maxDelayMs,
+      policy.maxFailures, // Infinity travels as the float8 'Infinity'
+      now + attemptDelayMs(policy, 1), // the first attempt of a new row
+    ];
+    for (let attempt = 0; attempt < RESERVE_ATTEMPTS; attempt++) {
+      const row = firstRow(await this.#client.query(sql, values));
+      if (row === undefined) break;
+      if (row.inserted != null) return { ok: true, failures: toInteger(row.inserted, 'failures') };
+      if (row.updated != null) return { ok: true, failures: toInteger(row.updated, 'failures') };
+      // Neither: the row was created by a concurrent statement after this one's
+      // snapshot, so it was not visible to lock. Run again: it is now.
+      if (row.failures == null) continue;
+      const failures = toInteger(row.failures, 'failures');
+      if (failures >= policy.maxFailures) return { ok: false, reason: 'locked' };
+      const blockedUntil = toInteger(row.blocked_until, 'blocked_until');
+      return { ok: false, reason: 'throttled', retryAfterMs: blockedUntil - now };
+    }
+    throw new Error(`reserveAttempt could not lock the row of the user`);
+  }
+
+  /** {@inheritDoc MFAStore.recordSuccess} */
+  async recordSuccess(
+    userId: string,
+    factorId: string,
+    step: number,
+    drift: number,
+  ): Promise<boolean> {
+    const result = await this.#client.query(
+      `UPDATE ${this.#table} SET factor_last_step = $3, factor_drift = $4,
+  otp_failures = 0, otp_blocked_until = 0
+WHERE user_id = $1 AND factor_id = $2 AND factor_last_step < $3::bigint
+RETURNING user_id`,
+      [userId, factorId, step, drift],
+    );
+    return result.rows.length === 1;
+  }
+
+  /** {@inheritDoc MFAStore.replaceRecoveryCodes} */
+  async replaceRecoveryCodes(
+    userId: string,
+    factorId: string,
+    codes: RecoveryCodeSet,
+  ): Promise<boolean> {
+    const result = await this.#client.query(
+      `UPDATE ${this.#table} SET recovery_salt = $3, recovery_hashes = $4::text[]
+WHERE user_id = $1 AND factor_id = $2
+RETURNING user_id`,
+      [userId, factorId, codes.salt, codes.hashes],
+    );
+    return result.rows.length === 1;
+  }
+
+  /** {@inheritDoc MFAStore.consumeRecoveryCode} */
+  async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    // Removes exactly one occurrence: the slices around its first position.
+    const result = await this.#client.query(
+      `UPDATE ${this.#table} SET
+  recovery_hashes = recovery_hashes[:array_position(recovery_hashes, $2::text) - 1]
+    || recovery_hashes[array_position(recovery_hashes, $2::text) + 1:],
+  ${RESET_THROTTLE}
+WHERE user_id = $1 AND $2::text = ANY (recovery_hashes)
+RETURNING user_id`,
+      [userId, hash],
+    );
+    return result.rows.length === 1;
+  }
+
+  /** {@inheritDoc MFAStore.resetThrottle} */
+  async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
+    const prefix = checkScope(scope);
+    await this.#client.query(
+      `UPDATE ${this.#table} SET ${prefix}_failures = 0, ${prefix}_blocked_until = 0
+WHERE user_id = $1`,
+      [userId],
+    );
+  }
+
+  /** {@inheritDoc MFAStore.deleteFactor} */
+  async deleteFactor(userId: string): Promise<boolean> {
+    const result = await this.#client.query(
+      `UPDATE ${this.#table} SET factor_id = NULL, factor_secret = NULL,
+  factor_algorithm = NULL, factor_digits = NULL, factor_period = NULL,
+  factor_last_step = NULL, factor_drift = NULL, factor_activated_at = NULL,
+  ${CLEAR_PENDING}, recovery_salt = NULL, recovery_hashes = NULL
+WHERE user_id = $1
+  AND (factor_id IS NOT NULL OR pending_id IS NOT NULL OR recovery_salt IS NOT NULL)
+RETURNING user_id`,
+      [userId],
+    );
+    return result.rows.length === 1;
+  }
+}

@@ -1,0 +1,559 @@
+/**
+ * {@link RedisStore}: the MFA store in Redis, one Lua script per operation.
+ *
+ * Redis runs a script without interleaving any other command, so each
+ * operation of the {@link MFAStore} contract is atomic. All of a user's keys
+ * carry the user id as a hash tag, so they share a cluster slot and a script
+ * may touch them together.
+ *
+ * Key layout, with the default prefix `totpkit:` and user id `alice`:
+ *
+ * | key | type | holds |
+ * |---|---|---|
+ * | `totpkit:{alice}:factor` | hash | the active factor: `id`, `secret`, `algorithm`, `digits`, `period`, `lastStep`, `drift`, `activatedAt` |
+ * | `totpkit:{alice}:pending` | hash | the pending enrollment: `id`, `secret`, `algorithm`, `digits`, `period`, `createdAt`, `expiresAt`; expires by TTL |
+ * | `totpkit:{alice}:recovery:salt` | string | the recovery code salt |
+ * | `totpkit:{alice}:recovery:codes` | list | the unused recovery code hashes |
+ * | `totpkit:{alice}:throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil` |
+ * @module
+ */
+import { sha1 } from '@noble/hashes/legacy.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
+import type {
+  AttemptPolicy,
+  AttemptReservation,
+  MFAStore,
+  PendingEnrollment,
+  RecoveryCodeSet,
+  ThrottleScope,
+  UserRecord,
+} from './types.ts';
+import { checkPolicy, checkScope, toInteger, toText } from './_database.ts';
+
+/**
+ * An ioredis client (`Redis` or `Cluster`): scripts run through
+ * `evalsha(sha, numkeys, ...keys, ...args)` and `eval(script, numkeys, ...)`.
+ */
+export interface IORedisScriptClient {
+  /**
+   * Runs a cached script.
+   *
+   * @param sha - the script's SHA-1 in hex
+   * @param numkeys - how many of the following arguments are keys
+   * @param args - the keys, then the other arguments
+   * @returns the script's reply
+   */
+  evalsha(sha: string, numkeys: number, ...args: string[]): Promise<unknown>;
+  /**
+   * Runs a script (and caches it on the server).
+   *
+   * @param script - the Lua source
+   * @param numkeys - how many of the following arguments are keys
+   * @param args - the keys, then the other arguments
+   * @returns the script's reply
+   */
+  eval(script: string, numkeys: number, ...args: string[]): Promise<unknown>;
+}
+
+/**
+ * A node-redis client (the `redis` package, v5 or later; a client or a
+ * cluster): scripts run through `evalSha(sha, { keys, arguments })` and
+ * `eval(script, { keys, arguments })`.
+ */
+export interface NodeRedisScriptClient {
+  /**
+   * Runs a cached script.
+   *
+   * @param sha - the script's SHA-1 in hex
+   * @param options - the keys and the other arguments
+   * @returns the script's reply
+   */
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /**
+   * Runs a script (and caches it on the server).
+   *
+   * @param script - the Lua source
+   * @param options - the keys and the other arguments
+   * @returns the script's reply
+   */
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+/** A Redis client the store can run scripts through: ioredis or node-redis. */
+export type RedisScriptClient = IORedisScriptClient | NodeRedisScriptClient;
+
+/** Options for {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** A connected ioredis or node-redis client (or cluster client). */
+  client: RedisScriptClient;
+  /**
+   * Prepended to every key, at most 100 characters, without `{` or `}` (they
+   * would move the hash tag). Default `'totpkit:'`.
+   */
+  prefix?: string;
+}
+
+const DEFAULT_PREFIX = 'totpkit:';
+
+/**
+ * How long a pending enrollment's key outlives its `expiresAt`. Expiry is
+ * decided against the service's `now`; the TTL, counted by Redis's own clock,
+ * only reclaims the key, so it gets a margin for clock differences.
+ */
+const PENDING_TTL_MARGIN_MS = 60_000;
+
+/** A Lua script with its SHA-1, the name EVALSHA knows it by. */
+interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: bytesToHex(sha1(utf8ToBytes(source))) };
+}
+
+// Number arguments are sent as decimal strings formatted by JavaScript and
+// stored as given; Lua converts them with tonumber() only to compare or add.
+// Lua numbers are doubles, exact for the safe integers the contract uses, and
+// Redis writes a number argument to a command with 17 significant digits.
+
+/** KEYS factor, pending, salt, codes, throttle. */
+const GET_USER = script(`
+return {
+  redis.call('HGETALL', KEYS[1]),
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('GET', KEYS[3]),
+  redis.call('LRANGE', KEYS[4], 0, -1),
+  redis.call('HGETALL', KEYS[5])
+}`);
+
+/**
+ * KEYS factor, pending. ARGV replaceActive ('1'/'0'), ttlMs, then the
+ * pending fields.
+ */
+const PUT_PENDING = script(`
+if ARGV[1] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'id', ARGV[3], 'secret', ARGV[4], 'algorithm', ARGV[5],
+  'digits', ARGV[6], 'period', ARGV[7], 'createdAt', ARGV[8], 'expiresAt', ARGV[9])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1`);
+
+/**
+ * KEYS factor, pending, salt, codes, throttle. ARGV pendingId, factorId,
+ * lastStep, drift, now, salt, then the recovery code hashes.
+ */
+const ACTIVATE_PENDING = script(`
+local p = redis.call('HMGET', KEYS[2], 'id', 'secret', 'algorithm', 'digits', 'period', 'expiresAt')
+if p[1] ~= ARGV[1] or tonumber(p[6]) <= tonumber(ARGV[5]) then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5])
+redis.call('HSET', KEYS[1], 'id', ARGV[2], 'secret', p[2], 'algorithm', p[3], 'digits', p[4],
+  'period', p[5], 'lastStep', ARGV[3], 'drift', ARGV[4], 'activatedAt', ARGV[5])
+redis.call('SET', KEYS[3], ARGV[6])
+if #ARGV > 6 then redis.call('RPUSH', KEYS[4], unpack(ARGV, 7)) end
+return 1`);
+
+/**
+ * KEYS throttle. ARGV failures field, blockedUntil field, now, freeAttempts,
+ * baseDelayMs, maxDelayMs, maxFailures ('none' for no limit). The delay is
+ * attemptDelayMs() from the contract, in the same double arithmetic.
+ */
+const RESERVE_ATTEMPT = script(`
+local failures = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local blockedUntil = tonumber(redis.call('HGET', KEYS[1], ARGV[2]) or '0')
+local now = tonumber(ARGV[3])
+if ARGV[7] ~= 'none' and failures >= tonumber(ARGV[7]) then return {'locked'} end
+if now < blockedUntil then return {'throttled', blockedUntil - now} end
+failures = failures + 1
+local exponent = failures - tonumber(ARGV[4])
+local delay = 0
+if exponent >= 52 then
+  delay = tonumber(ARGV[6])
+elseif exponent >= 0 then
+  delay = math.min(tonumber(ARGV[6]), tonumber(ARGV[5]) * 2 ^ exponent)
+end
+redis.call('HSET', KEYS[1], ARGV[1], failures, ARGV[2], now + delay)
+return {'ok', failures}`);
+
+/** KEYS factor, throttle. ARGV factorId, step, drift. */
+const RECORD_SUCCESS = script(`
+local f = redis.call('HMGET', KEYS[1], 'id', 'lastStep')
+if f[1] ~= ARGV[1] or tonumber(f[2]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'lastStep', ARGV[2], 'drift', ARGV[3])
+redis.call('HDEL', KEYS[2], 'otp:failures', 'otp:blockedUntil')
+return 1`);
+
+/** KEYS factor, salt, codes. ARGV factorId, salt, then the hashes. */
+const REPLACE_RECOVERY_CODES = script(`
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[3])
+if #ARGV > 2 then redis.call('RPUSH', KEYS[3], unpack(ARGV, 3)) end
+return 1`);
+
+/** KEYS codes, throttle. ARGV hash. */
+const CONSUME_RECOVERY_CODE = script(`
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+return 1`);
+
+/** KEYS throttle. ARGV the scope's two fields. */
+const RESET_THROTTLE = script(`
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2])
+return 1`);
+
+/** KEYS factor, pending, salt, codes. */
+const DELETE_FACTOR = script(`
+if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) > 0 then return 1 end
+return 0`);
+
+type Run = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}
+
+/** Adapts a client to one way of running a script: EVALSHA, then EVAL if not cached. */
+function scriptRunner(client: RedisScriptClient): Run {
+  if (client === null || typeof client !== 'object') {
+    throw new TypeError(
+      `"client" must be an ioredis or node-redis client, got ${describe(client)}`,
+    );
+  }
+  if ('evalSha' in client && typeof client.evalSha === 'function') {
+    const nodeRedis = client;
+    return async ({ source, sha }, keys, args) => {
+      const options = { keys, arguments: args };
+      try {
+        return await nodeRedis.evalSha(sha, options);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return nodeRedis.eval(source, options);
+      }
+    };
+  }
+  if ('evalsha' in client && typeof client.evalsha === 'function') {
+    const ioredis = client;
+    return async ({ source, sha }, keys, args) => {
+      try {
+        return await ioredis.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!isNoScript(error)) throw error;
+        return ioredis.eval(source, keys.length, ...keys, ...args);
+      }
+    };
+  }
+  throw new TypeError(
+    `"client" must be an ioredis or node-redis client (with evalsha or evalSha), got ${describe(client)}`,
+  );
+}
+
+function toArray(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`the store returned a bad "${field}": ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A flat HGETALL reply as a map (an empty map for a missing key). */
+function toHash(value: unknown, field: string): Map<string, unknown> {
+  const flat = toArray(value, field);
+  const hash = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) hash.set(toText(flat[i], field), flat[i + 1]);
+  return hash;
+}
+
+function factorParams(hash: Map<string, unknown>, key: string) {
+  return {
+    algorithm: checkAlgorithm(toText(hash.get('algorithm'), `${key}.algorithm`)),
+    digits: checkDigits(toInteger(hash.get('digits'), `${key}.digits`)),
+    period: toInteger(hash.get('period'), `${key}.period`),
+  };
+}
+
+function toRecord(userId: string, reply: unknown, now: number): UserRecord | null {
+  const [factorReply, pendingReply, saltReply, codesReply, throttleReply] = toArray(reply, 'user');
+  const factor = toHash(factorReply, 'factor');
+  const pending = toHash(pendingReply, 'pending');
+  const throttle = toHash(throttleReply, 'throttle');
+  const expiresAt =
+    pending.size === 0 ? 0 : toInteger(pending.get('expiresAt'), 'pending.expiresAt');
+  const record: UserRecord = {
+    userId,
+    active:
+      factor.size === 0
+        ? null
+        : {
+            id: toText(factor.get('id'), 'factor.id'),
+            sealedSecret: toText(factor.get('secret'), 'factor.secret'),
+            ...factorParams(factor, 'factor'),
+            lastStep: toInteger(factor.get('lastStep'), 'factor.lastStep'),
+            drift: toInteger(factor.get('drift'), 'factor.drift'),
+            activatedAt: toInteger(factor.get('activatedAt'), 'factor.activatedAt'),
+          },
+    pending:
+      expiresAt <= now
+        ? null
+        : {
+            id: toText(pending.get('id'), 'pending.id'),
+            sealedSecret: toText(pending.get('secret'), 'pending.secret'),
+            ...factorParams(pending, 'pending'),
+            createdAt: toInteger(pending.get('createdAt'), 'pending.createdAt'),
+            expiresAt,
+          },
+    recoveryCodes:
+      saltReply == null
+        ? null
+        : {
+            salt: toText(saltReply, 'recovery.salt'),
+            hashes: toArray(codesReply, 'recovery.codes').map((hash) =>
+              toText(hash, 'recovery.codes'),
+            ),
+          },
+    throttle: {
+      otp: {
+        failures: toInteger(throttle.get('otp:failures') ?? 0, 'otp:failures'),
+        blockedUntil: toInteger(throttle.get('otp:blockedUntil') ?? 0, 'otp:blockedUntil'),
+      },
+      recovery: {
+        failures: toInteger(throttle.get('recovery:failures') ?? 0, 'recovery:failures'),
+        blockedUntil: toInteger(
+          throttle.get('recovery:blockedUntil') ?? 0,
+          'recovery:blockedUntil',
+        ),
+      },
+    },
+  };
+  const empty =
+    record.active === null &&
+    record.pending === null &&
+    record.recoveryCodes === null &&
+    throttle.size === 0;
+  return empty ? null : record;
+}
+
+/** The keys of one user, all with the user id as their hash tag. */
+interface UserKeys {
+  factor: string;
+  pending: string;
+  salt: string;
+  codes: string;
+  throttle: string;
+}
+
+/**
+ * An {@link MFAStore} in Redis (6.2 or later), through an ioredis or a
+ * node-redis client. Each operation is one `EVALSHA` of a small Lua script
+ * (falling back to `EVAL` when the server's script cache is empty), so each is
+ * atomic and costs one round trip. Pending enrollments expire by TTL.
+ *
+ * Replay protection and lockouts are only as durable as Redis itself: a
+ * server that restarts without its data forgets which codes were used. Run it
+ * with an append-only file (`appendonly yes`; `appendfsync always` to lose
+ * nothing) if that matters to you; `docs/stores.md` has the details.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis'; // or: import { createClient } from 'redis';
+ * import { createMFA, createAESGCMCipher } from 'totpkit';
+ * import { RedisStore } from 'totpkit/redis';
+ *
+ * const store = new RedisStore({ client: new Redis(process.env.REDIS_URL!) });
+ * const mfa = createMFA({ store, issuer: 'Acme', cipher: createAESGCMCipher(keys) });
+ * ```
+ */
+export class RedisStore implements MFAStore {
+  readonly #run: Run;
+  readonly #prefix: string;
+
+  /**
+   * @param options - the client and, optionally, the key prefix
+   * @throws TypeError if `client` is neither an ioredis nor a node-redis client,
+   *   or `prefix` is not a string
+   * @throws RangeError if `prefix` is too long or contains `{` or `}`
+   */
+  constructor(options: RedisStoreOptions) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`"options" must be an object, got ${describe(options)}`);
+    }
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    if (typeof prefix !== 'string') {
+      throw new TypeError(`"prefix" must be a string, got ${describe(prefix)}`);
+    }
+    if (prefix.length > 100 || /[{}]/.test(prefix)) {
+      throw new RangeError(`"prefix" must be at most 100 characters, without { or }`);
+    }
+    this.#run = scriptRunner(options.client);
+    this.#prefix = prefix;
+  }
+
+  #keys(userId: string): UserKeys {
+    // The braces make the user id the hash tag. A user id containing '}'
+    // only shortens the tag, identically for all of that user's keys.
+    const base = `${this.#prefix}{${userId}}:`;
+    return {
+      factor: `${base}factor`,
+      pending: `${base}pending`,
+      salt: `${base}recovery:salt`,
+      codes: `${base}recovery:codes`,
+      throttle: `${base}throttle`,
+    };
+  }
+
+  /** {@inheritDoc MFAStore.getUser} */
+  async getUser(userId: string, now: number): Promise<UserRecord | null> {
+    const keys = this.#keys(userId);
+    const reply = await this.#run(
+      GET_USER,
+      [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
+      [],
+    );
+    return toRecord(userId, reply, now);
+  }
+
+  /** {@inheritDoc MFAStore.putPending} */
+  async putPending(
+    userId: string,
+    pending: PendingEnrollment,
+    replaceActive: boolean,
+  ): Promise<boolean> {
+    const keys = this.#keys(userId);
+    const ttlMs = Math.max(0, pending.expiresAt - pending.createdAt) + PENDING_TTL_MARGIN_MS;
+    const reply = await this.#run(
+      PUT_PENDING,
+      [keys.factor, keys.pending],
+      [
+        replaceActive ? '1' : '0',
+        String(ttlMs),
+        pending.id,
+        pending.sealedSecret,
+        pending.algorithm,
+        String(pending.digits),
+        String(pending.period),
+        String(pending.createdAt),
+        String(pending.expiresAt),
+      ],
+    );
+    return toInteger(reply, 'putPending') === 1;
+  }
+
+  /** {@inheritDoc MFAStore.activatePending} */
+  async activatePending(
+    userId: string,
+    pendingId: string,
+    activation: {
+      factorId: string;
+      lastStep: number;
+      drift: number;
+      now: number;
+      recoveryCodes: RecoveryCodeSet;
+    },
+  ): Promise<boolean> {
+    const keys = this.#keys(userId);
+    const reply = await this.#run(
+      ACTIVATE_PENDING,
+      [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
+      [
+        pendingId,
+        activation.factorId,
+        String(activation.lastStep),
+        String(activation.drift),
+        String(activation.now),
+        activation.recoveryCodes.salt,
+        ...activation.recoveryCodes.hashes,
+      ],
+    );
+    return toInteger(reply, 'activatePending') === 1;
+  }
+
+  /** {@inheritDoc MFAStore.reserveAttempt} */
+  async reserveAttempt(
+    userId: string,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+  ): Promise<AttemptReservation> {
+    checkScope(scope);
+    checkPolicy(policy);
+    const reply = toArray(
+      await this.#run(
+        RESERVE_ATTEMPT,
+        [this.#keys(userId).throttle],
+        [
+          `${scope}:failures`,
+          `${scope}:blockedUntil`,
+          String(now),
+          String(policy.freeAttempts),
+          String(policy.baseDelayMs),
+          String(policy.maxDelayMs),
+          policy.maxFailures === Infinity ? 'none' : String(policy.maxFailures),
+        ],
+      ),
+      'reserveAttempt',
+    );
+    const outcome = toText(reply[0], 'reserveAttempt');
+    if (outcome === 'ok') return { ok: true, failures: toInteger(reply[1], 'failures') };
+    if (outcome === 'locked') return { ok: false, reason: 'locked' };
+    return { ok: false, reason: 'throttled', retryAfterMs: toInteger(reply[1], 'retryAfterMs') };
+  }
+
+  /** {@inheritDoc MFAStore.recordSuccess} */
+  async recordSuccess(
+    userId: string,
+    factorId: string,
+    step: number,
+    drift: number,
+  ): Promise<boolean> {
+    const keys = this.#keys(userId);
+    const reply = await this.#run(
+      RECORD_SUCCESS,
+      [keys.factor, keys.throttle],
+      [factorId, String(step), String(drift)],
+    );
+    return toInteger(reply, 'recordSuccess') === 1;
+  }
+
+  /** {@inheritDoc MFAStore.replaceRecoveryCodes} */
+  async replaceRecoveryCodes(
+    userId: string,
+    factorId: string,
+    codes: RecoveryCodeSet,
+  ): Promise<boolean> {
+    const keys = this.#keys(userId);
+    const reply = await this.#run(
+      REPLACE_RECOVERY_CODES,
+      [keys.factor, keys.salt, keys.codes],
+      [factorId, codes.salt, ...codes.hashes],
+    );
+    return toInteger(reply, 'replaceRecoveryCodes') === 1;
+  }
+
+  /** {@inheritDoc MFAStore.consumeRecoveryCode} */
+  async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    const keys = this.#keys(userId);
+    const reply = await this.#run(CONSUME_RECOVERY_CODE, [keys.codes, keys.throttle], [hash]);
+    return toInteger(reply, 'consumeRecoveryCode') === 1;
+  }
+
+  /** {@inheritDoc MFAStore.resetThrottle} */
+  async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
+    checkScope(scope);
+    await this.#run(
+      RESET_THROTTLE,
+      [this.#keys(userId).throttle],
+      [`${scope}:failures`, `${scope}:blockedUntil`],
+    );
+  }
+
+  /** {@inheritDoc MFAStore.deleteFactor} */
+  async deleteFactor(userId: string): Promise<boolean> {
+    const keys = this.#keys(userId);
+    const reply = await this.#run(
+      DELETE_FACTOR,
+      [keys.factor, keys.pending, keys.salt, keys.codes],
+      [],
+    );
+    return toInteger(reply, 'deleteFactor') === 1;
+  }
+}
