@@ -71,7 +71,10 @@ export interface UserRecord {
   userId: string;
   /** The bound factor, if any. */
   active: ActiveFactor | null;
-  /** The pending enrollment, if any and not expired at the read's `now`. */
+  /**
+   * The pending enrollment, if any. It may be past its `expiresAt` (see
+   * {@link MFAStore.getUser}); the service checks the expiry itself.
+   */
   pending: PendingEnrollment | null;
   /** Unused recovery codes of the active factor (`null` if none were issued). */
   recoveryCodes: RecoveryCodeSet | null;
@@ -136,8 +139,14 @@ export function attemptDelayMs(policy: AttemptPolicy, failures: number): number 
  */
 export interface MFAStore {
   /**
-   * Reads a user's record. A pending enrollment whose `expiresAt` ≤ `now` is
-   * returned as `null`. Returns `null` for a user the store has nothing for.
+   * Reads a user's record. Returns `null` for a user the store has nothing for
+   * (no factor, no pending enrollment, no throttle state).
+   *
+   * A pending enrollment past its `expiresAt` may be returned as it is, until
+   * the store removes it, or as `null`: a store may drop it any time at or
+   * after `expiresAt` (lazily, with `now`, or by a TTL). Returning it lets the
+   * service tell an expired enrollment (`'expired'`) from none (`'not_pending'`).
+   * A pending enrollment that was replaced, activated or deleted is never returned.
    */
   getUser(userId: string, now: number): Promise<UserRecord | null>;
 
@@ -196,6 +205,13 @@ export interface MFAStore {
    * Returns `false` if the factor is gone or changed.
    */
   replaceRecoveryCodes(userId: string, factorId: string, codes: RecoveryCodeSet): Promise<boolean>;
+
+  /**
+   * Replaces the sealed secret of factor `factorId` (only if still active),
+   * e.g. after re-encrypting it under a new key. Nothing else changes.
+   * Returns `false` if the factor is gone or changed.
+   */
+  replaceSealedSecret(userId: string, factorId: string, sealedSecret: string): Promise<boolean>;
 
   /**
    * Removes `hash` from the user's unused recovery codes, and on success resets
