@@ -8,7 +8,7 @@
 import * as thirtyTwo from 'thirty-two';
 import { checkBytes, describe } from './_assert.ts';
 
-const ALPHABET = /^[A-Z2-7]*$/;
+const ALPHABET = /^[A-Za-z2-7]*$/;
 // Unpadded length mod 8 → number of '=' in the padded form (RFC 4648 §6);
 // lengths 1, 3 and 6 cannot occur.
 const PADDING: Readonly<Record<number, number>> = { 0: 0, 2: 6, 4: 4, 5: 3, 7: 1 };
@@ -54,29 +54,33 @@ export function decodeBase32(text: string): Uint8Array {
   if (typeof text !== 'string') {
     throw new TypeError(`"text" must be a string, got ${describe(text)}`);
   }
-  const compact = text.replace(/ /g, '').toUpperCase();
-  const unpadded = compact.replace(/=+$/, '');
-  const rem = unpadded.length % 8;
+  const compact = text.replace(/ /g, '');
+  // Strip the padding with a scan: /=+$/ backtracks quadratically on a long run of '='.
+  let end = compact.length;
+  while (end > 0 && compact.charCodeAt(end - 1) === 0x3d) end--;
+  const rem = end % 8;
   const padding = PADDING[rem];
   if (padding === undefined) {
-    throw new RangeError(
-      `"text" is not base32: a length of ${unpadded.length} characters is impossible`,
-    );
+    throw new RangeError(`"text" is not base32: a length of ${end} characters is impossible`);
   }
+  // The alphabet is checked before upper-casing, which maps some non-ASCII
+  // letters into it ('ı' → 'I', 'ſ' → 'S').
+  const unpadded = compact.slice(0, end);
   if (!ALPHABET.test(unpadded)) {
     throw new RangeError(
       '"text" is not base32: only A–Z, 2–7, spaces and trailing "=" are allowed',
     );
   }
-  const padded = compact.length - unpadded.length;
+  const padded = compact.length - end;
   if (padded !== 0 && padded !== padding) {
     throw new RangeError(`"text" is not base32: expected ${padding} "=" of padding, got ${padded}`);
   }
-  if (unpadded.length === 0) return new Uint8Array(0);
-  const last = unpadded.charCodeAt(unpadded.length - 1);
+  if (end === 0) return new Uint8Array(0);
+  const upper = unpadded.toUpperCase();
+  const last = upper.charCodeAt(end - 1);
   const lastValue = last >= 65 ? last - 65 : last - 50 + 26;
   if ((lastValue & ((1 << (SPARE_BITS[rem] ?? 0)) - 1)) !== 0) {
     throw new RangeError('"text" is not base32: the trailing bits are not zero');
   }
-  return new Uint8Array(thirtyTwo.decode(unpadded));
+  return new Uint8Array(thirtyTwo.decode(upper));
 }
