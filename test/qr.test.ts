@@ -18,7 +18,7 @@ import {
 } from '../src/qr.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { requireProgram } from './helpers/tools.ts';
-import { decodeQRFile, imageDir, matrixToPGM } from './helpers/zbarimg.ts';
+import { decodeQRFile, imageDir, matrixToPGM, terminalToMatrix } from './helpers/zbarimg.ts';
 
 const haveZbar = requireProgram('zbarimg', 'zbar-tools');
 const haveChromium = requireProgram('chromium', 'chromium');
@@ -69,25 +69,6 @@ const CASES = URIS.map((uri, i) => ({
   uri,
   level: LEVELS[i % LEVELS.length] as QRErrorCorrection,
 }));
-
-/** Reads the terminal rendering back into a module matrix (true = dark). */
-function terminalToMatrix(text: string): boolean[][] {
-  const lines = text.split('\n');
-  expect(lines.pop()).toBe('');
-  const rows: boolean[][] = [];
-  for (const line of lines) {
-    expect(line.startsWith('\x1b[30;107m') && line.endsWith('\x1b[0m')).toBe(true);
-    const chars = [...line.slice('\x1b[30;107m'.length, -'\x1b[0m'.length)];
-    rows.push(chars.map((c) => c === '▀' || c === '█'));
-    rows.push(chars.map((c) => c === '▄' || c === '█'));
-    for (const c of chars) expect(' ▀▄█').toContain(c);
-  }
-  const width = rows[0]?.length ?? 0;
-  // An odd number of module rows leaves one light padding row at the bottom.
-  if (rows.length === width + 1) expect(rows.pop()?.some(Boolean)).toBe(false);
-  expect(rows.length).toBe(width);
-  return rows;
-}
 
 /** Runs `task` over `items`, `limit` at a time. */
 async function mapLimit<T, R>(

@@ -4,6 +4,7 @@
 // the rest.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { isCI } from './oathtool.ts';
 
 /** The absolute path of `name` on PATH, or undefined. */
 export function findProgram(name: string): string | undefined {
@@ -27,7 +28,7 @@ export function findProgram(name: string): string | undefined {
 export function requireProgram(name: string, debianPackage: string): boolean {
   if (findProgram(name) !== undefined) return true;
   const reason = `${name} not found on PATH (Debian package ${debianPackage})`;
-  if (process.env.CI) throw new Error(`${reason}; it is required under CI`);
+  if (isCI) throw new Error(`${reason}; it is required under CI`);
   console.warn(`skipping tests that need ${name}: ${reason}`);
   return false;
 }

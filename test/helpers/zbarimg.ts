@@ -63,3 +63,35 @@ export function imageDir(): {
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+const ANSI_START = '\x1b[30;107m';
+const ANSI_END = '\x1b[0m';
+
+/**
+ * Reads a terminal rendering (half blocks, black on white, two module rows per
+ * line) back into a module matrix (true = dark). Throws if it is not exactly
+ * that form.
+ */
+export function terminalToMatrix(text: string): boolean[][] {
+  const lines = text.split('\n');
+  if (lines.pop() !== '') throw new Error('the rendering must end with a newline');
+  const rows: boolean[][] = [];
+  for (const line of lines) {
+    if (!line.startsWith(ANSI_START) || !line.endsWith(ANSI_END)) {
+      throw new Error(
+        `a line is not wrapped in black-on-white colour codes: ${JSON.stringify(line)}`,
+      );
+    }
+    const chars = [...line.slice(ANSI_START.length, -ANSI_END.length)];
+    if (chars.some((c) => !' ▀▄█'.includes(c))) throw new Error('a character is not a half block');
+    rows.push(chars.map((c) => c === '▀' || c === '█'));
+    rows.push(chars.map((c) => c === '▄' || c === '█'));
+  }
+  const width = rows[0]?.length ?? 0;
+  // An odd number of module rows leaves one light padding row at the bottom.
+  if (rows.length === width + 1 && !rows[width]?.some(Boolean)) rows.pop();
+  if (rows.length !== width || rows.some((row) => row.length !== width)) {
+    throw new Error(`the rendering is not square: ${width} wide, ${rows.length} high`);
+  }
+  return rows;
+}
