@@ -1,0 +1,68 @@
+// Runs inside a temporary project that installed the packed totpkit tarball,
+// under Node, Bun and Deno (see runtime-smoke.mjs). Plain JavaScript, only the
+// package's public entry points. Exits non-zero on the first failed check.
+import * as totpkit from 'totpkit';
+import * as qr from 'totpkit/qr';
+
+const runtime =
+  typeof globalThis.Deno !== 'undefined'
+    ? `deno ${globalThis.Deno.version.deno}`
+    : typeof globalThis.Bun !== 'undefined'
+      ? `bun ${globalThis.Bun.version}`
+      : `node ${process.versions.node}`;
+let checks = 0;
+function check(name, actual, expected) {
+  checks++;
+  if (actual !== expected) {
+    throw new Error(`${runtime}: ${name}: expected ${String(expected)}, got ${String(actual)}`);
+  }
+}
+
+const { generateTOTP, verifyTOTP, verifyConsecutiveTOTP, buildKeyURI, parseKeyURI } = totpkit;
+const ascii = (text) => new TextEncoder().encode(text);
+
+// RFC 6238 Appendix B, at T = 59 s and T = 20000000000 s (64-bit steps, past 2038).
+const seeds = {
+  SHA1: ascii('12345678901234567890'),
+  SHA256: ascii('12345678901234567890123456789012'),
+  SHA512: ascii('1234567890123456789012345678901234567890123456789012345678901234'),
+};
+const vectors = [
+  [59, 'SHA1', '94287082'],
+  [59, 'SHA256', '46119246'],
+  [59, 'SHA512', '90693936'],
+  [20000000000, 'SHA1', '65353130'],
+  [20000000000, 'SHA256', '77737706'],
+  [20000000000, 'SHA512', '47863826'],
+];
+for (const [time, algorithm, code] of vectors) {
+  const options = { now: time * 1000, algorithm, digits: 8 };
+  check(`RFC 6238 ${algorithm} at ${time}`, generateTOTP(seeds[algorithm], options), code);
+  check(`verify ${algorithm} at ${time}`, verifyTOTP(seeds[algorithm], code, options).ok, true);
+}
+
+// The platform CSPRNG, base32, key URIs and the binding check.
+const secret = totpkit.generateSecret();
+check('secret length', secret.length, 20);
+check(
+  'base32 round trip',
+  totpkit.encodeBase32(totpkit.decodeBase32(totpkit.encodeBase32(secret))),
+  totpkit.encodeBase32(secret),
+);
+const uri = buildKeyURI({ secret, issuer: 'Acme Co', accountName: 'alice@example.com' });
+check(
+  'key URI round trip',
+  totpkit.encodeBase32(parseKeyURI(uri).secret),
+  totpkit.encodeBase32(secret),
+);
+const now = 1_700_000_000_000;
+const pair = [generateTOTP(secret, { now: now - 30_000 }), generateTOTP(secret, { now })];
+check('two consecutive codes bind', verifyConsecutiveTOTP(secret, pair, { now }).ok, true);
+check('swapped codes do not', verifyConsecutiveTOTP(secret, [pair[1], pair[0]], { now }).ok, false);
+
+// totpkit/qr
+check('SVG', qr.renderQRCodeSVG(uri).startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), true);
+check('data URL', qr.renderQRCodeDataURL(uri).startsWith('data:image/svg+xml;base64,'), true);
+check('terminal', qr.renderQRCodeTerminal(uri).includes('█'), true);
+
+console.log(`ok ${runtime}: ${checks} checks`);
