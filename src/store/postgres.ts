@@ -165,7 +165,7 @@ function toFactorParams(row: Row, prefix: 'factor' | 'pending') {
   };
 }
 
-function toRecord(row: Row, now: number): UserRecord {
+function toRecord(row: Row): UserRecord {
   let active: ActiveFactor | null = null;
   if (row.factor_id != null) {
     active = {
@@ -179,16 +179,13 @@ function toRecord(row: Row, now: number): UserRecord {
   }
   let pending: PendingEnrollment | null = null;
   if (row.pending_id != null) {
-    const expiresAt = toInteger(row.pending_expires_at, 'pending_expires_at');
-    if (expiresAt > now) {
-      pending = {
-        id: toText(row.pending_id, 'pending_id'),
-        sealedSecret: toText(row.pending_secret, 'pending_secret'),
-        ...toFactorParams(row, 'pending'),
-        createdAt: toInteger(row.pending_created_at, 'pending_created_at'),
-        expiresAt,
-      };
-    }
+    pending = {
+      id: toText(row.pending_id, 'pending_id'),
+      sealedSecret: toText(row.pending_secret, 'pending_secret'),
+      ...toFactorParams(row, 'pending'),
+      createdAt: toInteger(row.pending_created_at, 'pending_created_at'),
+      expiresAt: toInteger(row.pending_expires_at, 'pending_expires_at'),
+    };
   }
   let recoveryCodes: RecoveryCodeSet | null = null;
   if (row.recovery_salt != null) {
@@ -226,9 +223,10 @@ function toRecord(row: Row, now: number): UserRecord {
  * of server processes through a connection pool.
  *
  * Call {@link PostgresStore.migrate} once (at startup or from your migration
- * tool) before use. Pending enrollments past their expiry are ignored by
- * reads and overwritten by the next enrollment; {@link PostgresStore.deleteExpired}
- * removes them (and rows left empty) in bulk. The schema is documented in
+ * tool) before use. A pending enrollment past its expiry can no longer be
+ * activated; it stays readable (so the service can answer `'expired'`) until
+ * the next enrollment overwrites it or {@link PostgresStore.deleteExpired}
+ * removes it, along with rows left empty. The schema is documented in
  * `docs/stores.md`.
  *
  * @example
@@ -315,15 +313,21 @@ AND recovery_failures = 0 AND recovery_blocked_until = 0`,
     return rows.length;
   }
 
-  /** {@inheritDoc MFAStore.getUser} */
+  /**
+   * {@inheritDoc MFAStore.getUser}
+   *
+   * This store returns an expired pending enrollment until it is replaced or
+   * {@link PostgresStore.deleteExpired} removes it.
+   */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
+    void now; // expiry is the service's decision (see MFAStore.getUser)
     const row = firstRow(
       await this.#client.query(`SELECT ${COLUMNS} FROM ${this.#table} WHERE user_id = $1`, [
         userId,
       ]),
     );
     if (row === undefined) return null;
-    const record = toRecord(row, now);
+    const record = toRecord(row);
     const empty =
       record.active === null &&
       record.pending === null &&
@@ -462,6 +466,20 @@ RETURNING user_id`,
 WHERE user_id = $1 AND factor_id = $2
 RETURNING user_id`,
       [userId, factorId, codes.salt, codes.hashes],
+    );
+    return result.rows.length === 1;
+  }
+
+  /** {@inheritDoc MFAStore.replaceSealedSecret} */
+  async replaceSealedSecret(
+    userId: string,
+    factorId: string,
+    sealedSecret: string,
+  ): Promise<boolean> {
+    const result = await this.#client.query(
+      `UPDATE ${this.#table} SET factor_secret = $3 WHERE user_id = $1 AND factor_id = $2
+RETURNING user_id`,
+      [userId, factorId, sealedSecret],
     );
     return result.rows.length === 1;
   }

@@ -192,6 +192,12 @@ redis.call('DEL', KEYS[3])
 if #ARGV > 2 then redis.call('RPUSH', KEYS[3], unpack(ARGV, 3)) end
 return 1`);
 
+/** KEYS factor. ARGV factorId, sealedSecret. */
+const REPLACE_SEALED_SECRET = script(`
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'secret', ARGV[2])
+return 1`);
+
 /** KEYS codes, throttle. ARGV hash. */
 const CONSUME_RECOVERY_CODE = script(`
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
@@ -272,7 +278,7 @@ function factorParams(hash: Map<string, unknown>, key: string) {
   };
 }
 
-function toRecord(userId: string, reply: unknown, now: number): UserRecord | null {
+function toRecord(userId: string, reply: unknown): UserRecord | null {
   const [factorReply, pendingReply, saltReply, codesReply, throttleReply] = toArray(reply, 'user');
   const factor = toHash(factorReply, 'factor');
   const pending = toHash(pendingReply, 'pending');
@@ -293,14 +299,14 @@ function toRecord(userId: string, reply: unknown, now: number): UserRecord | nul
             activatedAt: toInteger(factor.get('activatedAt'), 'factor.activatedAt'),
           },
     pending:
-      expiresAt <= now
+      pending.size === 0
         ? null
         : {
             id: toText(pending.get('id'), 'pending.id'),
             sealedSecret: toText(pending.get('secret'), 'pending.secret'),
             ...factorParams(pending, 'pending'),
             createdAt: toInteger(pending.get('createdAt'), 'pending.createdAt'),
-            expiresAt,
+            expiresAt: toInteger(pending.get('expiresAt'), 'pending.expiresAt'),
           },
     recoveryCodes:
       saltReply == null
@@ -329,7 +335,8 @@ function toRecord(userId: string, reply: unknown, now: number): UserRecord | nul
     record.active === null &&
     record.pending === null &&
     record.recoveryCodes === null &&
-    throttle.size === 0;
+    record.throttle.otp.failures === 0 &&
+    record.throttle.recovery.failures === 0;
   return empty ? null : record;
 }
 
@@ -401,15 +408,21 @@ export class RedisStore implements MFAStore {
     };
   }
 
-  /** {@inheritDoc MFAStore.getUser} */
+  /**
+   * {@inheritDoc MFAStore.getUser}
+   *
+   * This store returns an expired pending enrollment until its key's TTL
+   * (its lifetime plus one minute, by the Redis server's clock) removes it.
+   */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
+    void now; // expiry is the service's decision (see MFAStore.getUser)
     const keys = this.#keys(userId);
     const reply = await this.#run(
       GET_USER,
       [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
       [],
     );
-    return toRecord(userId, reply, now);
+    return toRecord(userId, reply);
   }
 
   /** {@inheritDoc MFAStore.putPending} */
@@ -527,6 +540,17 @@ export class RedisStore implements MFAStore {
       [factorId, codes.salt, ...codes.hashes],
     );
     return toInteger(reply, 'replaceRecoveryCodes') === 1;
+  }
+
+  /** {@inheritDoc MFAStore.replaceSealedSecret} */
+  async replaceSealedSecret(
+    userId: string,
+    factorId: string,
+    sealedSecret: string,
+  ): Promise<boolean> {
+    const keys = this.#keys(userId);
+    const reply = await this.#run(REPLACE_SEALED_SECRET, [keys.factor], [factorId, sealedSecret]);
+    return toInteger(reply, 'replaceSealedSecret') === 1;
   }
 
   /** {@inheritDoc MFAStore.consumeRecoveryCode} */

@@ -1,0 +1,271 @@
+// Cases for the database adapters beyond the shared conformance suite: exact
+// round trips of every field at the edges of their ranges, the throttle
+// arithmetic against attemptDelayMs over long runs, awkward user ids and hash
+// strings, and concurrency at a volume only a real server makes interesting.
+import { describe, expect, it } from 'vitest';
+import {
+  attemptDelayMs,
+  type AttemptPolicy,
+  type MFAStore,
+  type PendingEnrollment,
+} from '../../src/store/types.ts';
+
+const T = 1_700_000_000_000;
+
+function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment {
+  return {
+    id: 'pending-1',
+    sealedSecret: 'v1.key-a.c2VhbGVk',
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    createdAt: T,
+    expiresAt: T + 600_000,
+    ...overrides,
+  };
+}
+
+const codes = { salt: 'scrypt$n=16384$salt', hashes: ['h1', 'h2', 'h3'] };
+
+async function activeUser(store: MFAStore, userId: string) {
+  expect(await store.putPending(userId, pending(), false)).toBe(true);
+  const activation = {
+    factorId: 'factor-1',
+    lastStep: 100,
+    drift: 0,
+    now: T,
+    recoveryCodes: codes,
+  };
+  expect(await store.activatePending(userId, 'pending-1', activation)).toBe(true);
+}
+
+/** Registers the adapter cases for a store factory (a fresh, empty store per call). */
+export function describeAdapterCases(name: string, makeStore: () => Promise<MFAStore>): void {
+  describe(`${name}: adapter cases`, () => {
+    it('round-trips every field, at the edges of its range', async () => {
+      const store = await makeStore();
+      const big = Number.MAX_SAFE_INTEGER - 10;
+      const enrollment = pending({
+        id: 'p-\u00e9\u{1F511}',
+        sealedSecret: 'x'.repeat(500),
+        algorithm: 'SHA512',
+        digits: 8,
+        period: 2 ** 32 - 1,
+        createdAt: big - 5,
+        expiresAt: big,
+      });
+      expect(await store.putPending('u', enrollment, false)).toBe(true);
+      expect((await store.getUser('u', big - 1))?.pending).toEqual(enrollment);
+      const recoveryCodes = { salt: 's\'"{}\\\n', hashes: ['b', 'a', '$x$"y"', 'a,b', ''] };
+      const activation = { factorId: 'f', lastStep: -1, drift: -7, now: big - 2, recoveryCodes };
+      expect(await store.activatePending('u', enrollment.id, activation)).toBe(true);
+      const record = await store.getUser('u', big);
+      expect(record).toEqual({
+        userId: 'u',
+        active: {
+          id: 'f',
+          sealedSecret: enrollment.sealedSecret,
+          algorithm: 'SHA512',
+          digits: 8,
+          period: 2 ** 32 - 1,
+          lastStep: -1,
+          drift: -7,
+          activatedAt: big - 2,
+        },
+        pending: null,
+        recoveryCodes, // order kept, odd characters intact
+        throttle: {
+          otp: { failures: 0, blockedUntil: 0 },
+          recovery: { failures: 0, blockedUntil: 0 },
+        },
+      });
+      expect(await store.recordSuccess('u', 'f', 2 ** 40, 3)).toBe(true);
+      expect((await store.getUser('u', big))?.active).toMatchObject({
+        lastStep: 2 ** 40,
+        drift: 3,
+      });
+    });
+
+    it('keeps users apart, whatever their ids contain', async () => {
+      const store = await makeStore();
+      const ids = ['a', 'a}b', '{a}', 'a:factor', "o'brien", 'Ä\u{1F600}', ' ', 'a}'];
+      for (const id of ids) {
+        expect(await store.putPending(id, pending({ id: `p:${id}` }), false)).toBe(true);
+      }
+      for (const id of ids) {
+        const record = await store.getUser(id, T);
+        expect(record?.userId).toBe(id);
+        expect(record?.pending?.id).toBe(`p:${id}`);
+      }
+      expect(await store.getUser('b', T)).toBeNull();
+    });
+
+    it('refuses to activate a pending enrollment from its expiresAt on', async () => {
+      const store = await makeStore();
+      await store.putPending('u', pending(), false);
+      const expiresAt = T + 600_000;
+      expect((await store.getUser('u', expiresAt - 1))?.pending?.id).toBe('pending-1');
+      // Past expiresAt a store may still return it (the service checks), or not.
+      const late = (await store.getUser('u', expiresAt))?.pending ?? null;
+      if (late !== null) expect(late).toEqual(pending());
+      const activation = {
+        factorId: 'f',
+        lastStep: 1,
+        drift: 0,
+        now: expiresAt,
+        recoveryCodes: codes,
+      };
+      expect(await store.activatePending('u', 'pending-1', activation)).toBe(false);
+      expect((await store.getUser('u', expiresAt - 1))?.pending?.id).toBe('pending-1');
+      expect((await store.getUser('u', expiresAt))?.active ?? null).toBeNull();
+    });
+
+    it('computes every delay exactly as attemptDelayMs, up to the lock', async () => {
+      const store = await makeStore();
+      const policy: AttemptPolicy = {
+        freeAttempts: 3,
+        baseDelayMs: 750,
+        maxDelayMs: 3_600_000,
+        maxFailures: 30,
+      };
+      let now = T;
+      for (let failures = 1; failures <= 30; failures++) {
+        const reservation = await store.reserveAttempt('u', 'otp', now, policy);
+        expect(reservation).toEqual({ ok: true, failures });
+        const delay = attemptDelayMs(policy, failures);
+        const state = (await store.getUser('u', now))?.throttle.otp;
+        expect(state).toEqual({ failures, blockedUntil: now + delay });
+        if (delay > 0 && failures < policy.maxFailures) {
+          expect(await store.reserveAttempt('u', 'otp', now + delay - 1, policy)).toEqual({
+            ok: false,
+            reason: 'throttled',
+            retryAfterMs: 1,
+          });
+        }
+        now += delay;
+      }
+      expect(await store.reserveAttempt('u', 'otp', now + 10 ** 9, policy)).toEqual({
+        ok: false,
+        reason: 'locked',
+      });
+      expect((await store.getUser('u', now))?.throttle.otp.failures).toBe(30);
+      expect((await store.getUser('u', now))?.throttle.recovery).toEqual({
+        failures: 0,
+        blockedUntil: 0,
+      });
+    });
+
+    it('caps the exponent at 52 and takes maxFailures = Infinity as no lock', async () => {
+      const store = await makeStore();
+      const policy: AttemptPolicy = {
+        freeAttempts: 0,
+        baseDelayMs: 1,
+        maxDelayMs: 1_000_000,
+        maxFailures: Infinity,
+      };
+      let now = T;
+      for (let failures = 1; failures <= 120; failures++) {
+        expect(await store.reserveAttempt('u', 'recovery', now, policy)).toEqual({
+          ok: true,
+          failures,
+        });
+        now += attemptDelayMs(policy, failures);
+        expect((await store.getUser('u', now))?.throttle.recovery.blockedUntil).toBe(now);
+      }
+    });
+
+    it('resets only the otp scope on a success, both on a recovery code', async () => {
+      const store = await makeStore();
+      await activeUser(store, 'u');
+      const policy = { freeAttempts: 10, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+      await store.reserveAttempt('u', 'otp', T, policy);
+      await store.reserveAttempt('u', 'recovery', T, policy);
+      expect(await store.recordSuccess('u', 'factor-1', 101, 0)).toBe(true);
+      let throttle = (await store.getUser('u', T))?.throttle;
+      expect(throttle).toEqual({
+        otp: { failures: 0, blockedUntil: 0 },
+        recovery: { failures: 1, blockedUntil: T },
+      });
+      await store.reserveAttempt('u', 'otp', T, policy);
+      expect(await store.consumeRecoveryCode('u', 'h2')).toBe(true);
+      throttle = (await store.getUser('u', T))?.throttle;
+      expect(throttle).toEqual({
+        otp: { failures: 0, blockedUntil: 0 },
+        recovery: { failures: 0, blockedUntil: 0 },
+      });
+      expect((await store.getUser('u', T))?.recoveryCodes?.hashes).toEqual(['h1', 'h3']);
+    });
+
+    it('replaces the sealed secret of the active factor only', async () => {
+      const store = await makeStore();
+      await activeUser(store, 'u');
+      expect(await store.replaceSealedSecret('u', 'other', 'v2.new')).toBe(false);
+      expect(await store.replaceSealedSecret('nobody', 'factor-1', 'v2.new')).toBe(false);
+      const before = await store.getUser('u', T);
+      expect(await store.replaceSealedSecret('u', 'factor-1', 'v2.new')).toBe(true);
+      const after = await store.getUser('u', T);
+      expect(after).toEqual({ ...before, active: { ...before?.active, sealedSecret: 'v2.new' } });
+    });
+
+    it('removes one occurrence of a consumed hash', async () => {
+      const store = await makeStore();
+      await activeUser(store, 'u');
+      expect(
+        await store.replaceRecoveryCodes('u', 'factor-1', { salt: 's', hashes: ['x', 'y', 'x'] }),
+      ).toBe(true);
+      expect(await store.consumeRecoveryCode('u', 'x')).toBe(true);
+      expect((await store.getUser('u', T))?.recoveryCodes).toEqual({
+        salt: 's',
+        hashes: ['y', 'x'],
+      });
+      expect(await store.consumeRecoveryCode('u', 'x')).toBe(true);
+      expect(await store.consumeRecoveryCode('u', 'x')).toBe(false);
+      expect(await store.consumeRecoveryCode('u', 'y')).toBe(true);
+      expect((await store.getUser('u', T))?.recoveryCodes).toEqual({ salt: 's', hashes: [] });
+    });
+
+    it('gives exactly one success to concurrent writers of the same step or code', async () => {
+      const store = await makeStore();
+      await activeUser(store, 'u');
+      const steps = await Promise.all(
+        Array.from({ length: 100 }, () => store.recordSuccess('u', 'factor-1', 200, 1)),
+      );
+      expect(steps.filter(Boolean)).toHaveLength(1);
+      const uses = await Promise.all(
+        Array.from({ length: 100 }, () => store.consumeRecoveryCode('u', 'h1')),
+      );
+      expect(uses.filter(Boolean)).toHaveLength(1);
+      await store.putPending('v', pending(), false);
+      const activation = { factorId: 'f', lastStep: 1, drift: 0, now: T, recoveryCodes: codes };
+      const activations = await Promise.all(
+        Array.from({ length: 50 }, () => store.activatePending('v', 'pending-1', activation)),
+      );
+      expect(activations.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('counts concurrent reservations exactly, from the first one of a new user', async () => {
+      const store = await makeStore();
+      const open = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 1000 };
+      const all = await Promise.all(
+        Array.from({ length: 200 }, () => store.reserveAttempt('fresh', 'otp', T, open)),
+      );
+      const counts = all.map((r) => (r.ok ? r.failures : -1)).sort((a, b) => a - b);
+      expect(counts).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      const capped = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+      const guesses = await Promise.all(
+        Array.from({ length: 200 }, () => store.reserveAttempt('capped', 'otp', T, capped)),
+      );
+      expect(guesses.filter((r) => r.ok)).toHaveLength(10);
+      expect(guesses.filter((r) => !r.ok && r.reason === 'locked')).toHaveLength(190);
+      const slow = { freeAttempts: 2, baseDelayMs: 1000, maxDelayMs: 10_000, maxFailures: 10 };
+      const throttled = await Promise.all(
+        Array.from({ length: 200 }, () => store.reserveAttempt('slow', 'otp', T, slow)),
+      );
+      // Two attempts back to back; the second opens a one-second delay.
+      expect(throttled.filter((r) => r.ok)).toHaveLength(2);
+      for (const r of throttled.filter((r) => !r.ok)) {
+        expect(r).toEqual({ ok: false, reason: 'throttled', retryAfterMs: 1000 });
+      }
+    });
+  });
+}

@@ -1,0 +1,80 @@
+// PostgresStore on PGlite (PostgreSQL compiled to WebAssembly): runs in every
+// `npm test`, no server needed.
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres.ts';
+import { describeAdapterCases } from './adapter-cases.ts';
+
+const db = new PGlite();
+afterAll(() => db.close());
+
+let tables = 0;
+async function makeStore() {
+  const store = new PostgresStore({ client: db, table: `store_${++tables}` });
+  await store.migrate();
+  return store;
+}
+
+describeAdapterCases('PostgresStore (PGlite)', makeStore);
+
+describe('PostgresStore.migrate and deleteExpired', () => {
+  const T = 1_700_000_000_000;
+  const enrollment = (id: string, expiresAt: number) => ({
+    id,
+    sealedSecret: 'sealed',
+    algorithm: 'SHA1' as const,
+    digits: 6 as const,
+    period: 30,
+    createdAt: T,
+    expiresAt,
+  });
+
+  it('migrates idempotently, into a schema too', async () => {
+    await db.query('CREATE SCHEMA IF NOT EXISTS auth', []);
+    const store = new PostgresStore({ client: db, table: 'auth.mfa' });
+    await store.migrate();
+    await store.putPending('u', enrollment('p', T + 1000), false);
+    await store.migrate(); // keeps the data
+    expect((await store.getUser('u', T))?.pending?.id).toBe('p');
+    const { rows } = await db.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = 'auth' AND tablename = 'mfa' ORDER BY 1`,
+    );
+    expect(rows).toEqual([{ indexname: 'mfa_pending_expires_at' }, { indexname: 'mfa_pkey' }]);
+  });
+
+  it('removes expired pending enrollments and rows left empty, nothing else', async () => {
+    const store = await makeStore();
+    const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 5 };
+    await store.putPending('expired', enrollment('p1', T + 1000), false);
+    await store.putPending('expired-throttled', enrollment('p2', T + 1000), false);
+    await store.reserveAttempt('expired-throttled', 'otp', T, policy);
+    await store.putPending('live', enrollment('p3', T + 5000), false);
+    await store.reserveAttempt('reset', 'otp', T, policy);
+    await store.resetThrottle('reset', 'otp');
+    expect(await store.deleteExpired(T + 1000)).toBe(2);
+    const { rows } = await db.query<{ user_id: string; pending_id: string | null }>(
+      `SELECT user_id, pending_id FROM store_${tables} ORDER BY user_id`,
+    );
+    expect(rows).toEqual([
+      { user_id: 'expired-throttled', pending_id: null },
+      { user_id: 'live', pending_id: 'p3' },
+    ]);
+    expect(await store.deleteExpired(T + 1000)).toBe(0);
+  });
+});
+
+describe('PostgresStore options', () => {
+  it('checks the table name, naming the field', () => {
+    for (const table of ['', 'A', '1abc', 'a-b', 'a.b.c', 'a b', 'a"b', 'x'.repeat(41), 'a.']) {
+      expect(() => new PostgresStore({ client: db, table })).toThrow(RangeError);
+      expect(() => new PostgresStore({ client: db, table })).toThrow(/"table"/);
+    }
+    expect(() => new PostgresStore({ client: db, table: 1 as never })).toThrow(TypeError);
+    expect(() => new PostgresStore({ client: db, table: 'auth.mfa_2' })).not.toThrow();
+  });
+
+  it('checks the client', () => {
+    expect(() => new PostgresStore({ client: {} as never })).toThrow(/"client"/);
+    expect(() => new PostgresStore(null as never)).toThrow(TypeError);
+  });
+});

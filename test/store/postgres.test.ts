@@ -1,0 +1,69 @@
+// PostgresStore on a real PostgreSQL server (a throwaway one on loopback, or
+// TOTPKIT_PG_URL), through pg.Pool and pg.Client.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres.ts';
+import { postgresPlan, type TestServer } from '../helpers/servers.ts';
+import { describeAdapterCases } from './adapter-cases.ts';
+
+const plan = postgresPlan();
+const run = Math.random().toString(36).slice(2, 8);
+
+describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
+  let server: TestServer;
+  let pool: pg.Pool;
+  let tables = 0;
+  const created: string[] = [];
+
+  async function makeStore() {
+    const table = `totpkit_test_${run}_${++tables}`;
+    created.push(table);
+    const store = new PostgresStore({ client: pool, table });
+    await store.migrate();
+    return store;
+  }
+
+  beforeAll(async () => {
+    if (!plan.run) return;
+    server = await plan.start();
+    pool = new pg.Pool({ connectionString: server.url, max: 20 });
+    pool.on('error', () => {}); // idle clients cut by a server restart
+  });
+
+  afterAll(async () => {
+    if (!server.owned) {
+      for (const table of created) await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+    await pool?.end();
+    await server?.stop();
+  });
+
+  describeAdapterCases('PostgresStore (pg.Pool)', makeStore);
+
+  it('migrates from several connections at once', async () => {
+    const table = `totpkit_test_${run}_concurrent`;
+    created.push(table);
+    const stores = Array.from({ length: 8 }, () => new PostgresStore({ client: pool, table }));
+    await Promise.all(stores.map((store) => store.migrate()));
+    await stores[0]!.migrate();
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it('works through a single pg.Client', async () => {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    try {
+      const table = `totpkit_test_${run}_client`;
+      created.push(table);
+      const store = new PostgresStore({ client, table });
+      await store.migrate();
+      const policy = { freeAttempts: 3, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 3 };
+      const all = [];
+      for (let i = 0; i < 5; i++) all.push(await store.reserveAttempt('u', 'otp', 0, policy));
+      expect(all.map((r) => r.ok)).toEqual([true, true, true, false, false]);
+    } finally {
+      await client.end();
+    }
+  });
+});

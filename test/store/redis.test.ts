@@ -1,0 +1,148 @@
+// RedisStore on a real Redis server (a throwaway one on loopback, or
+// TOTPKIT_REDIS_URL), through ioredis and through node-redis.
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
+import { redisPlan, type TestServer } from '../helpers/servers.ts';
+import { describeAdapterCases } from './adapter-cases.ts';
+
+const plan = redisPlan();
+const run = Math.random().toString(36).slice(2, 8);
+const T = 1_700_000_000_000;
+
+describe.skipIf(!plan.run)('RedisStore on Redis', () => {
+  let server: TestServer;
+  let ioredis: Redis;
+  let nodeRedis: ReturnType<typeof createClient>;
+  let stores = 0;
+  const prefix = () => `totpkit-test:${run}:${++stores}:`;
+
+  beforeAll(async () => {
+    if (!plan.run) return;
+    server = await plan.start();
+    ioredis = new Redis(server.url, { lazyConnect: true });
+    await ioredis.connect();
+    nodeRedis = createClient({ url: server.url });
+    nodeRedis.on('error', () => {});
+    await nodeRedis.connect();
+  });
+
+  afterAll(async () => {
+    if (server && !server.owned) {
+      const keys = await ioredis.keys(`totpkit-test:${run}:*`);
+      if (keys.length > 0) await ioredis.del(...keys);
+    }
+    ioredis?.disconnect();
+    await nodeRedis?.close();
+    await server?.stop();
+  });
+
+  describeAdapterCases('RedisStore (ioredis)', async () => {
+    return new RedisStore({ client: ioredis, prefix: prefix() });
+  });
+  describeAdapterCases('RedisStore (node-redis)', async () => {
+    return new RedisStore({ client: nodeRedis, prefix: prefix() });
+  });
+
+  const enrollment = {
+    id: 'p',
+    sealedSecret: 'sealed',
+    algorithm: 'SHA1' as const,
+    digits: 6 as const,
+    period: 30,
+    createdAt: T,
+    expiresAt: T + 600_000,
+  };
+
+  it('lays out keys as documented, one hash tag per user', async () => {
+    const p = prefix();
+    const store = new RedisStore({ client: ioredis, prefix: p });
+    await store.putPending('alice', enrollment, false);
+    const pttl = await ioredis.pttl(`${p}{alice}:pending`);
+    expect(pttl).toBeGreaterThan(600_000);
+    expect(pttl).toBeLessThanOrEqual(660_000); // the lifetime plus the margin
+    const recoveryCodes = { salt: 's', hashes: ['h1', 'h2'] };
+    const activation = { factorId: 'f', lastStep: 5, drift: 0, now: T, recoveryCodes };
+    await store.activatePending('alice', 'p', activation);
+    await store.reserveAttempt('alice', 'otp', T, {
+      freeAttempts: 5,
+      baseDelayMs: 0,
+      maxDelayMs: 0,
+      maxFailures: 5,
+    });
+    expect((await ioredis.keys(`${p}*`)).sort()).toEqual(
+      ['factor', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{alice}:${k}`),
+    );
+    expect(await ioredis.hgetall(`${p}{alice}:factor`)).toEqual({
+      id: 'f',
+      secret: 'sealed',
+      algorithm: 'SHA1',
+      digits: '6',
+      period: '30',
+      lastStep: '5',
+      drift: '0',
+      activatedAt: String(T),
+    });
+    expect(await ioredis.lrange(`${p}{alice}:recovery:codes`, 0, -1)).toEqual(['h1', 'h2']);
+    expect(await ioredis.hgetall(`${p}{alice}:throttle`)).toEqual({
+      'otp:failures': '1',
+      'otp:blockedUntil': String(T),
+    });
+    // Failure counts must outlive any clock: no TTL on the throttle state.
+    expect(await ioredis.pttl(`${p}{alice}:throttle`)).toBe(-1);
+    expect(await ioredis.pttl(`${p}{alice}:factor`)).toBe(-1);
+  });
+
+  it('loads its scripts again after SCRIPT FLUSH (NOSCRIPT), with either client', async () => {
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const store = new RedisStore({ client, prefix: prefix() });
+      await store.putPending('u', enrollment, false);
+      await ioredis.script('FLUSH');
+      expect((await store.getUser('u', T))?.pending?.id).toBe('p');
+      expect(await store.deleteFactor('u')).toBe(true);
+    }
+  });
+
+  it('works under an ioredis keyPrefix', async () => {
+    const prefixed = new Redis(server.url, { keyPrefix: `totpkit-test:${run}:kp:` });
+    try {
+      const store = new RedisStore({ client: prefixed, prefix: '' });
+      await store.putPending('u', enrollment, false);
+      expect(await ioredis.exists(`totpkit-test:${run}:kp:{u}:pending`)).toBe(1);
+      expect((await store.getUser('u', T))?.pending?.id).toBe('p');
+    } finally {
+      prefixed.disconnect();
+    }
+  });
+});
+
+describe('RedisStore options', () => {
+  const client = { evalsha: async () => 0, eval: async () => 0 };
+
+  it('checks the prefix, naming the field', () => {
+    for (const prefix of ['a{b', 'a}b', 'x'.repeat(101)]) {
+      expect(() => new RedisStore({ client, prefix })).toThrow(RangeError);
+      expect(() => new RedisStore({ client, prefix })).toThrow(/"prefix"/);
+    }
+    expect(() => new RedisStore({ client, prefix: 1 as never })).toThrow(TypeError);
+  });
+
+  it('recognises ioredis and node-redis clients, and nothing else', () => {
+    expect(() => new RedisStore({ client: {} as never })).toThrow(/"client"/);
+    expect(() => new RedisStore({ client: { eval: () => 0 } as never })).toThrow(TypeError);
+    expect(() => new RedisStore({ client })).not.toThrow();
+    const nodeShape = { evalSha: async () => 0, eval: async () => 0 };
+    expect(() => new RedisStore({ client: nodeShape })).not.toThrow();
+  });
+
+  it('checks the scope and policy before anything reaches the server', async () => {
+    const store = new RedisStore({ client });
+    const policy = { freeAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxFailures: 1 };
+    await expect(store.reserveAttempt('u', 'sms' as never, T, policy)).rejects.toThrow(/"scope"/);
+    await expect(
+      store.reserveAttempt('u', 'otp', T, { ...policy, baseDelayMs: 0.5 }),
+    ).rejects.toThrow(/"policy.baseDelayMs"/);
+    await expect(store.resetThrottle('u', 'x' as never)).rejects.toThrow(TypeError);
+  });
+});
