@@ -7,7 +7,7 @@
  * @module
  * @internal
  */
-import { hmac, type _HMAC } from '@noble/hashes/hmac.js';
+import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import type { HashAlgorithm } from './_assert.ts';
@@ -19,24 +19,72 @@ export const MODULI: Readonly<Record<number, number>> = { 6: 1e6, 7: 1e7, 8: 1e8
 
 const TWO_32 = 2 ** 32;
 
-type AnyHMAC = _HMAC<ReturnType<(typeof HASHES)[HashAlgorithm]['create']>>;
+/** What the core uses of a noble SHA-1/SHA-2 hash state. */
+interface MDHash {
+  readonly outputLen: number;
+  update(data: Uint8Array): unknown;
+  digestInto(out: Uint8Array): void;
+  _cloneInto(to?: MDHash): MDHash;
+}
 
 /**
- * A keyed HMAC whose pad blocks are already compressed. `truncate` reuses one
- * scratch state and one output buffer, so it allocates no buffers per call.
- * Not safe for re-entrant use (JavaScript is single-threaded, so it is safe to
- * share between async tasks).
+ * The buffer to digest into without allocating. noble's own `digest()` digests
+ * into the hash's block buffer, the one output `digestInto` writes through its
+ * cached DataView instead of creating one. `buffer` is protected in noble's
+ * types; should it ever go away, a plain array keeps the results correct.
+ */
+function outputBuffer(hash: MDHash): Uint8Array {
+  const own = (hash as unknown as { buffer?: unknown }).buffer;
+  return own instanceof Uint8Array && own.length >= hash.outputLen
+    ? own
+    : new Uint8Array(hash.outputLen);
+}
+
+/** Working state for one algorithm: overwritten by every `truncate` call. */
+class Scratch {
+  readonly message = new Uint8Array(8);
+  readonly inner: MDHash;
+  readonly outer: MDHash;
+  readonly innerOut: Uint8Array;
+  readonly innerDigest: Uint8Array;
+  readonly digest: Uint8Array;
+  readonly last: number;
+
+  constructor(algorithm: HashAlgorithm) {
+    this.inner = HASHES[algorithm].create();
+    this.outer = HASHES[algorithm].create();
+    this.innerOut = outputBuffer(this.inner);
+    this.innerDigest = this.innerOut.subarray(0, this.inner.outputLen);
+    this.digest = outputBuffer(this.outer);
+    this.last = this.outer.outputLen - 1;
+  }
+}
+
+// One scratch per algorithm, shared by all keys, so that creating a key builds
+// no more hash states than noble's HMAC does. Sharing is safe because
+// `truncate` is synchronous and re-enters nothing.
+const SCRATCH: Partial<Record<HashAlgorithm, Scratch>> = {};
+
+/**
+ * A keyed HMAC whose pad blocks are already compressed. `truncate` clones the
+ * key's inner and outer hash states into the scratch states and digests into
+ * their own buffers, so it allocates nothing per call.
  */
 export class OTPCore {
-  readonly #base: AnyHMAC;
-  readonly #scratch: AnyHMAC;
-  readonly #message = new Uint8Array(8);
-  readonly #digest: Uint8Array;
+  // The hash states after the key's ipad and opad blocks (RFC 2104).
+  readonly #inner: MDHash;
+  readonly #outer: MDHash;
+  readonly #scratch: Scratch;
 
   constructor(algorithm: HashAlgorithm, secret: Uint8Array) {
-    this.#base = hmac.create(HASHES[algorithm] as (typeof HASHES)['SHA1'], secret) as AnyHMAC;
-    this.#scratch = this.#base._cloneInto();
-    this.#digest = new Uint8Array(this.#base.outputLen);
+    // noble's HMAC hashes a long key and pads it; we keep only its two states.
+    const { iHash, oHash } = hmac.create(HASHES[algorithm], secret) as {
+      iHash: MDHash;
+      oHash: MDHash;
+    };
+    this.#inner = iHash;
+    this.#outer = oHash;
+    this.#scratch = SCRATCH[algorithm] ??= new Scratch(algorithm);
   }
 
   /**
@@ -44,7 +92,8 @@ export class OTPCore {
    * a non-negative integer below 2^53, or a bigint below 2^64 given as halves.
    */
   truncate(counter: number, high?: number): number {
-    const m = this.#message;
+    const s = this.#scratch;
+    const m = s.message;
     const hi = high ?? Math.floor(counter / TWO_32);
     const lo = high === undefined ? counter % TWO_32 : counter;
     m[0] = hi >>> 24;
@@ -55,13 +104,15 @@ export class OTPCore {
     m[5] = lo >>> 16;
     m[6] = lo >>> 8;
     m[7] = lo;
-    const h = this.#base._cloneInto(this.#scratch);
-    h.update(m);
-    const d = this.#digest;
-    h.digestInto(d);
+    // One compression each: ipad state + counter, then opad state + inner digest.
+    this.#inner._cloneInto(s.inner).update(m);
+    s.inner.digestInto(s.innerOut);
+    this.#outer._cloneInto(s.outer).update(s.innerDigest);
+    const d = s.digest;
+    s.outer.digestInto(d);
     // RFC 4226 §5.3 dynamic truncation: the low 4 bits of the last byte pick
     // the offset of 4 bytes, whose top bit is dropped.
-    const o = (d[d.length - 1] as number) & 0x0f;
+    const o = (d[s.last] as number) & 0x0f;
     return (
       (((d[o] as number) & 0x7f) << 24) |
       ((d[o + 1] as number) << 16) |
