@@ -299,6 +299,23 @@ describe('input checks', () => {
     }
   });
 
+  it.each([
+    ['low', 2953],
+    ['medium', 2331],
+    ['quartile', 1663],
+    ['high', 1273],
+  ] as const)('fits a URI of up to the version 40 byte capacity at %s (%i)', (level, capacity) => {
+    const base = `otpauth://totp/Acme:alice?secret=JBSWY3DPEHPK3PXP&image=`;
+    const fits = base + 'x'.repeat(capacity - base.length);
+    expect(renderQRCodeSVG(fits, { errorCorrection: level })).toContain('viewBox="0 0 185 185"');
+    expect(() => renderQRCodeSVG(`${fits}x`, { errorCorrection: level })).toThrow(
+      new RangeError(
+        `"uri" is too long for a QR code at error correction '${level}': ` +
+          `${capacity + 1} characters, at most ${capacity}`,
+      ),
+    );
+  });
+
   it('never quotes the secret in an error', () => {
     const secret = 'JBSWY3DPEHPK3PXP';
     for (const bad of [
