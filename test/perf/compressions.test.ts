@@ -1,0 +1,207 @@
+/**
+ * The fast path's cost, counted instead of timed: a spy on each hash class's
+ * block function (`process`, one call per SHA compression) checks that a
+ * candidate step costs exactly two compressions with a cached key, and that
+ * setting a key up costs two more (the HMAC ipad and opad blocks).
+ */
+import { _SHA1 } from '@noble/hashes/legacy.js';
+import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
+import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import {
+  createTOTPKey,
+  generateHOTP,
+  generateTOTP,
+  verifyConsecutiveTOTP,
+  verifyHOTP,
+  verifyTOTP,
+  type HashAlgorithm,
+} from '../../src/index.ts';
+import { referenceHOTP } from '../helpers/reference.ts';
+
+const CLASSES = { SHA1: _SHA1, SHA256: _SHA256, SHA512: _SHA512 } as const;
+const BLOCK_BYTES = { SHA1: 64, SHA256: 64, SHA512: 128 } as const;
+const SECRET_BYTES = { SHA1: 20, SHA256: 32, SHA512: 64 } as const;
+const PERIOD_MS = 30_000;
+const NOW = 1_750_000_012_345; // inside step 58333333
+const CURRENT = Math.floor(NOW / PERIOD_MS);
+
+let spies: MockInstance[] = [];
+afterEach(() => {
+  for (const spy of spies) spy.mockRestore();
+  spies = [];
+});
+
+/** Counts compressions of every SHA-1/SHA-256/SHA-512 state, by algorithm. */
+function spyOnCompressions(): Record<HashAlgorithm, () => number> {
+  const counters = Object.entries(CLASSES).map(([name, cls]) => {
+    // `process` is protected in noble's types; it compresses one block.
+    const spy = vi.spyOn(cls.prototype as unknown as { process(): void }, 'process');
+    spies.push(spy);
+    return [name, () => spy.mock.calls.length] as const;
+  });
+  return Object.fromEntries(counters) as Record<HashAlgorithm, () => number>;
+}
+
+/** Compressions done by `fn`; fails if it used another algorithm's hash. */
+function compressions(algorithm: HashAlgorithm, fn: () => unknown): number {
+  const counts = spyOnCompressions();
+  fn();
+  for (const [name, count] of Object.entries(counts)) {
+    if (name !== algorithm) expect(count(), `${name} compressions`).toBe(0);
+  }
+  const n = counts[algorithm]();
+  for (const spy of spies) spy.mockRestore();
+  spies = [];
+  return n;
+}
+
+const secretFor = (algorithm: HashAlgorithm, bytes: number = SECRET_BYTES[algorithm]) =>
+  Uint8Array.from({ length: bytes }, (_, i) => (i * 37 + 11) & 0xff);
+
+/** A code that is not the code of any step within `reach` of the current one. */
+function codeMatchingNothing(secret: Uint8Array, algorithm: HashAlgorithm, reach: number): string {
+  const taken = new Set<string>();
+  for (let s = CURRENT - reach; s <= CURRENT + reach; s++) {
+    taken.add(referenceHOTP(secret, s, algorithm, 6));
+  }
+  for (let n = 0; ; n++) {
+    const code = String(n).padStart(6, '0');
+    if (!taken.has(code)) return code;
+  }
+}
+
+describe.each(['SHA1', 'SHA256', 'SHA512'] as const)('%s', (algorithm) => {
+  const secret = secretFor(algorithm);
+  const params = { algorithm } as const;
+  const wrong = codeMatchingNothing(secret, algorithm, 12);
+
+  it('spies on the hash that the algorithm uses', () => {
+    // A spy that never fires would make every count below vacuous.
+    expect(compressions(algorithm, () => generateTOTP(secret, { ...params, now: NOW }))).toBe(4);
+  });
+
+  it('costs two compressions to set a key up (HMAC ipad and opad blocks)', () => {
+    expect(compressions(algorithm, () => createTOTPKey(secret, params))).toBe(2);
+  });
+
+  it('hashes a key longer than a block first (RFC 2104), then its two pad blocks', () => {
+    // 200 bytes, 0x80 and the length (8 bytes, or 16 for SHA-512): 209 bytes
+    // fill four blocks of 64, 217 bytes two blocks of 128.
+    const long = secretFor(algorithm, 200);
+    const keyBlocks = BLOCK_BYTES[algorithm] === 64 ? 4 : 2;
+    expect(compressions(algorithm, () => createTOTPKey(long, params))).toBe(keyBlocks + 2);
+  });
+
+  describe('with a cached key, two compressions per candidate step', () => {
+    const key = createTOTPKey(secret, params);
+
+    it('generate: one step', () => {
+      expect(compressions(algorithm, () => key.generate(NOW))).toBe(2);
+    });
+
+    it('verify a correct code: only the current step', () => {
+      const code = key.generate(NOW);
+      let result: unknown;
+      expect(compressions(algorithm, () => (result = key.verify(code, { now: NOW })))).toBe(2);
+      expect(result).toEqual({ ok: true, step: CURRENT, delta: 0 });
+    });
+
+    it.each([
+      [0, 2],
+      [1, 6],
+      [10, 42],
+      [100, 402],
+    ])('verify a wrong code, window ±%i: %i', (window, expected) => {
+      const code = window <= 12 ? wrong : codeMatchingNothing(secret, algorithm, window);
+      let result: unknown;
+      const n = compressions(algorithm, () => (result = key.verify(code, { now: NOW, window })));
+      expect(result).toEqual({ ok: false, reason: 'mismatch' });
+      expect(n).toBe(expected);
+    });
+
+    it('verify a wrong code, window { past: 3, future: 1 }: 2 × 5', () => {
+      const window = { past: 3, future: 1 };
+      expect(compressions(algorithm, () => key.verify(wrong, { now: NOW, window }))).toBe(10);
+    });
+
+    it('verify a malformed code: none', () => {
+      expect(compressions(algorithm, () => key.verify('12345', { now: NOW, window: 10 }))).toBe(0);
+    });
+  });
+
+  describe('with a fresh secret, two more for the key', () => {
+    it('verifyTOTP, wrong code, window ±1: 2 + 3 × 2', () => {
+      let result: unknown;
+      const n = compressions(
+        algorithm,
+        () => (result = verifyTOTP(secret, wrong, { ...params, now: NOW, window: 1 })),
+      );
+      expect(result).toEqual({ ok: false, reason: 'mismatch' });
+      expect(n).toBe(8);
+    });
+
+    it('verifyConsecutiveTOTP, no match, window ±10: 2 + 21 × 2', () => {
+      // Neither code is the code of any step the search looks at (current - 11
+      // to current + 10), so each candidate pair costs one step, not two.
+      const first = wrong;
+      const taken = new Set([first]);
+      for (let s = CURRENT - 12; s <= CURRENT + 12; s++) {
+        taken.add(referenceHOTP(secret, s, algorithm, 6));
+      }
+      let n = 999_999;
+      while (taken.has(String(n))) n--;
+      const second = String(n);
+      let result: unknown;
+      const count = compressions(
+        algorithm,
+        () => (result = verifyConsecutiveTOTP(secret, [first, second], { ...params, now: NOW })),
+      );
+      expect(result).toEqual({ ok: false, reason: 'mismatch' });
+      expect(count).toBe(44);
+    });
+
+    it('generateHOTP: 2 + 2; verifyHOTP, wrong code, look-ahead 4: 2 + 5 × 2', () => {
+      expect(compressions(algorithm, () => generateHOTP(secret, 7, params))).toBe(4);
+      const counter = 1_000;
+      const codes = new Set(
+        Array.from({ length: 5 }, (_, i) => referenceHOTP(secret, counter + i, algorithm, 6)),
+      );
+      let n = 0;
+      while (codes.has(String(n).padStart(6, '0'))) n++;
+      const code = String(n).padStart(6, '0');
+      let result: unknown;
+      const count = compressions(
+        algorithm,
+        () => (result = verifyHOTP(secret, code, counter, { ...params, lookAhead: 4 })),
+      );
+      expect(result).toEqual({ ok: false, reason: 'mismatch' });
+      expect(count).toBe(12);
+    });
+  });
+});
+
+describe('allocation on the fast path', () => {
+  it('creates no DataView per step (noble creates one for each digest into a foreign buffer)', () => {
+    const key = createTOTPKey(secretFor('SHA1'));
+    const wrong = codeMatchingNothing(secretFor('SHA1'), 'SHA1', 100);
+    key.verify(wrong, { now: NOW, window: 1 });
+    let created = 0;
+    const Original = globalThis.DataView;
+    globalThis.DataView = new Proxy(Original, {
+      construct(target, args: ConstructorParameters<typeof DataView>) {
+        created++;
+        return new target(...args);
+      },
+    });
+    try {
+      // The proxy is live: a DataView made here is counted.
+      new DataView(new ArrayBuffer(8));
+      expect(created).toBe(1);
+      const result = key.verify(wrong, { now: NOW, window: 100 });
+      expect(result).toEqual({ ok: false, reason: 'mismatch' });
+    } finally {
+      globalThis.DataView = Original;
+    }
+    expect(created).toBe(1);
+  });
+});
