@@ -33,9 +33,15 @@ export interface PostgresQueryClient {
    *
    * @param text - the SQL, with `$1`, `$2`, … placeholders
    * @param values - the parameter values
-   * @returns the result rows
+   * @returns the result
    */
-  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+  query(text: string, values: unknown[]): Promise<PostgresQueryResult>;
+}
+
+/** What {@link PostgresQueryClient.query} resolves to (other properties are ignored). */
+export interface PostgresQueryResult {
+  /** The result rows, as objects keyed by column name. */
+  rows: unknown[];
 }
 
 /** Options for {@link PostgresStore}. */
@@ -152,7 +158,7 @@ FROM (VALUES (1)) AS one LEFT JOIN existing ON true`;
 
 type Row = Record<string, unknown>;
 
-function firstRow(result: { rows: unknown[] }): Row | undefined {
+function firstRow(result: PostgresQueryResult): Row | undefined {
   const row = result.rows[0];
   return row === undefined ? undefined : (row as Row);
 }
@@ -314,13 +320,16 @@ AND recovery_failures = 0 AND recovery_blocked_until = 0`,
   }
 
   /**
-   * {@inheritDoc MFAStore.getUser}
+   * Reads the user's row in one `SELECT` ({@link MFAStore.getUser}). An expired pending enrollment
+   * is returned until it is replaced or {@link PostgresStore.deleteExpired} removes it: the
+   * service checks expiry.
    *
-   * This store returns an expired pending enrollment until it is replaced or
-   * {@link PostgresStore.deleteExpired} removes it.
+   * @param userId - the user
+   * @param now - Unix milliseconds (unused: expiry is decided by the service)
+   * @returns the record, or `null` if the store holds nothing for the user
    */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
-    void now; // expiry is the service's decision (see MFAStore.getUser)
+    void now;
     const row = firstRow(
       await this.#client.query(`SELECT ${COLUMNS} FROM ${this.#table} WHERE user_id = $1`, [
         userId,
@@ -337,7 +346,17 @@ AND recovery_failures = 0 AND recovery_blocked_until = 0`,
     return empty ? null : record;
   }
 
-  /** {@inheritDoc MFAStore.putPending} */
+  /**
+   * Creates or replaces the user's pending enrollment, unless the user has an active factor and
+   * `replaceActive` is false ({@link MFAStore.putPending}).
+   *
+   * One `INSERT … ON CONFLICT DO UPDATE … WHERE`.
+   *
+   * @param userId - the user
+   * @param pending - the enrollment, its secret sealed
+   * @param replaceActive - whether an active factor may be replaced once this enrollment is bound
+   * @returns `false` (writing nothing) if an active factor is in the way
+   */
   async putPending(
     userId: string,
     pending: PendingEnrollment,
@@ -368,7 +387,18 @@ RETURNING stored.user_id`,
     return result.rows.length === 1;
   }
 
-  /** {@inheritDoc MFAStore.activatePending} */
+  /**
+   * Promotes the pending enrollment `pendingId` to the active factor if it is still pending and
+   * `now < expiresAt`, replacing any previous factor and its recovery codes and resetting both
+   * throttle scopes ({@link MFAStore.activatePending}).
+   *
+   * One conditional `UPDATE`.
+   *
+   * @param userId - the user
+   * @param pendingId - the enrollment being bound
+   * @param activation - the new factor's id, last step, drift and recovery codes, and the time
+   * @returns `false` (writing nothing) if the enrollment is gone, replaced or expired
+   */
   async activatePending(
     userId: string,
     pendingId: string,
@@ -404,7 +434,19 @@ RETURNING user_id`,
     return result.rows.length === 1;
   }
 
-  /** {@inheritDoc MFAStore.reserveAttempt} */
+  /**
+   * Counts one attempt in `scope` before the code is checked, unless the scope is locked or inside
+   * a back-off delay ({@link MFAStore.reserveAttempt}).
+   *
+   * One statement that locks the row (`SELECT … FOR UPDATE`), counts the attempt if allowed and
+   * reports the state it decided on; the first attempt of a new user inserts the row.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @param now - Unix milliseconds
+   * @param policy - the throttle rules (safe integers; `maxFailures` may be `Infinity`)
+   * @returns the reservation, or why there is none
+   */
   async reserveAttempt(
     userId: string,
     scope: ThrottleScope,
@@ -438,7 +480,18 @@ RETURNING user_id`,
     throw new Error(`reserveAttempt could not lock the row of the user`);
   }
 
-  /** {@inheritDoc MFAStore.recordSuccess} */
+  /**
+   * Records an accepted code: if factor `factorId` is still active and `step` is above its last
+   * step, stores `step` and `drift` and resets the `otp` scope ({@link MFAStore.recordSuccess}).
+   *
+   * One conditional `UPDATE`.
+   *
+   * @param userId - the user
+   * @param factorId - the factor the code was checked against
+   * @param step - the accepted time step
+   * @param drift - the new drift estimate, in steps
+   * @returns `false` (writing nothing) for a replay or a factor that changed
+   */
   async recordSuccess(
     userId: string,
     factorId: string,
@@ -455,7 +508,17 @@ RETURNING user_id`,
     return result.rows.length === 1;
   }
 
-  /** {@inheritDoc MFAStore.replaceRecoveryCodes} */
+  /**
+   * Replaces the recovery codes of factor `factorId` if it is still active
+   * ({@link MFAStore.replaceRecoveryCodes}).
+   *
+   * One conditional `UPDATE`.
+   *
+   * @param userId - the user
+   * @param factorId - the factor the codes belong to
+   * @param codes - the salt and the hashes
+   * @returns `false` if the factor is gone or changed
+   */
   async replaceRecoveryCodes(
     userId: string,
     factorId: string,
@@ -470,7 +533,17 @@ RETURNING user_id`,
     return result.rows.length === 1;
   }
 
-  /** {@inheritDoc MFAStore.replaceSealedSecret} */
+  /**
+   * Replaces the sealed secret of factor `factorId` if it is still active, changing nothing else
+   * ({@link MFAStore.replaceSealedSecret}).
+   *
+   * One conditional `UPDATE`.
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @param sealedSecret - the secret sealed anew
+   * @returns `false` if the factor is gone or changed
+   */
   async replaceSealedSecret(
     userId: string,
     factorId: string,
@@ -484,7 +557,16 @@ RETURNING user_id`,
     return result.rows.length === 1;
   }
 
-  /** {@inheritDoc MFAStore.consumeRecoveryCode} */
+  /**
+   * Removes one recovery code hash and, if it was there, resets both throttle scopes
+   * ({@link MFAStore.consumeRecoveryCode}).
+   *
+   * One conditional `UPDATE`.
+   *
+   * @param userId - the user
+   * @param hash - the hash of the submitted code
+   * @returns `true` only for the one call that removed it
+   */
   async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
     // Removes exactly one occurrence: the slices around its first position.
     const result = await this.#client.query(
@@ -499,7 +581,16 @@ RETURNING user_id`,
     return result.rows.length === 1;
   }
 
-  /** {@inheritDoc MFAStore.resetThrottle} */
+  /**
+   * Resets a throttle scope to no failures and no delay: an admin unlock
+   * ({@link MFAStore.resetThrottle}).
+   *
+   * One `UPDATE`.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @returns once the scope is reset
+   */
   async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
     const prefix = checkScope(scope);
     await this.#client.query(
@@ -509,7 +600,15 @@ WHERE user_id = $1`,
     );
   }
 
-  /** {@inheritDoc MFAStore.deleteFactor} */
+  /**
+   * Removes the active factor, the pending enrollment and the recovery codes, keeping the throttle
+   * state ({@link MFAStore.deleteFactor}).
+   *
+   * One `UPDATE`; the row stays for its throttle state.
+   *
+   * @param userId - the user
+   * @returns whether there was anything to remove
+   */
   async deleteFactor(userId: string): Promise<boolean> {
     const result = await this.#client.query(
       `UPDATE ${this.#table} SET factor_id = NULL, factor_secret = NULL,

@@ -409,13 +409,16 @@ export class RedisStore implements MFAStore {
   }
 
   /**
-   * {@inheritDoc MFAStore.getUser}
+   * Reads the user's keys in one script ({@link MFAStore.getUser}). An expired pending enrollment
+   * is returned until its key's TTL (its lifetime plus one minute, by the Redis server's clock)
+   * removes it: the service checks expiry.
    *
-   * This store returns an expired pending enrollment until its key's TTL
-   * (its lifetime plus one minute, by the Redis server's clock) removes it.
+   * @param userId - the user
+   * @param now - Unix milliseconds (unused: expiry is decided by the service)
+   * @returns the record, or `null` if the store holds nothing for the user
    */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
-    void now; // expiry is the service's decision (see MFAStore.getUser)
+    void now;
     const keys = this.#keys(userId);
     const reply = await this.#run(
       GET_USER,
@@ -425,7 +428,17 @@ export class RedisStore implements MFAStore {
     return toRecord(userId, reply);
   }
 
-  /** {@inheritDoc MFAStore.putPending} */
+  /**
+   * Creates or replaces the user's pending enrollment, unless the user has an active factor and
+   * `replaceActive` is false ({@link MFAStore.putPending}).
+   *
+   * One script; the pending hash gets a TTL of its lifetime plus one minute.
+   *
+   * @param userId - the user
+   * @param pending - the enrollment, its secret sealed
+   * @param replaceActive - whether an active factor may be replaced once this enrollment is bound
+   * @returns `false` (writing nothing) if an active factor is in the way
+   */
   async putPending(
     userId: string,
     pending: PendingEnrollment,
@@ -451,7 +464,18 @@ export class RedisStore implements MFAStore {
     return toInteger(reply, 'putPending') === 1;
   }
 
-  /** {@inheritDoc MFAStore.activatePending} */
+  /**
+   * Promotes the pending enrollment `pendingId` to the active factor if it is still pending and
+   * `now < expiresAt`, replacing any previous factor and its recovery codes and resetting both
+   * throttle scopes ({@link MFAStore.activatePending}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param pendingId - the enrollment being bound
+   * @param activation - the new factor's id, last step, drift and recovery codes, and the time
+   * @returns `false` (writing nothing) if the enrollment is gone, replaced or expired
+   */
   async activatePending(
     userId: string,
     pendingId: string,
@@ -480,7 +504,18 @@ export class RedisStore implements MFAStore {
     return toInteger(reply, 'activatePending') === 1;
   }
 
-  /** {@inheritDoc MFAStore.reserveAttempt} */
+  /**
+   * Counts one attempt in `scope` before the code is checked, unless the scope is locked or inside
+   * a back-off delay ({@link MFAStore.reserveAttempt}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @param now - Unix milliseconds
+   * @param policy - the throttle rules (safe integers; `maxFailures` may be `Infinity`)
+   * @returns the reservation, or why there is none
+   */
   async reserveAttempt(
     userId: string,
     scope: ThrottleScope,
@@ -511,7 +546,18 @@ export class RedisStore implements MFAStore {
     return { ok: false, reason: 'throttled', retryAfterMs: toInteger(reply[1], 'retryAfterMs') };
   }
 
-  /** {@inheritDoc MFAStore.recordSuccess} */
+  /**
+   * Records an accepted code: if factor `factorId` is still active and `step` is above its last
+   * step, stores `step` and `drift` and resets the `otp` scope ({@link MFAStore.recordSuccess}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param factorId - the factor the code was checked against
+   * @param step - the accepted time step
+   * @param drift - the new drift estimate, in steps
+   * @returns `false` (writing nothing) for a replay or a factor that changed
+   */
   async recordSuccess(
     userId: string,
     factorId: string,
@@ -527,7 +573,17 @@ export class RedisStore implements MFAStore {
     return toInteger(reply, 'recordSuccess') === 1;
   }
 
-  /** {@inheritDoc MFAStore.replaceRecoveryCodes} */
+  /**
+   * Replaces the recovery codes of factor `factorId` if it is still active
+   * ({@link MFAStore.replaceRecoveryCodes}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param factorId - the factor the codes belong to
+   * @param codes - the salt and the hashes
+   * @returns `false` if the factor is gone or changed
+   */
   async replaceRecoveryCodes(
     userId: string,
     factorId: string,
@@ -542,7 +598,17 @@ export class RedisStore implements MFAStore {
     return toInteger(reply, 'replaceRecoveryCodes') === 1;
   }
 
-  /** {@inheritDoc MFAStore.replaceSealedSecret} */
+  /**
+   * Replaces the sealed secret of factor `factorId` if it is still active, changing nothing else
+   * ({@link MFAStore.replaceSealedSecret}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @param sealedSecret - the secret sealed anew
+   * @returns `false` if the factor is gone or changed
+   */
   async replaceSealedSecret(
     userId: string,
     factorId: string,
@@ -553,14 +619,32 @@ export class RedisStore implements MFAStore {
     return toInteger(reply, 'replaceSealedSecret') === 1;
   }
 
-  /** {@inheritDoc MFAStore.consumeRecoveryCode} */
+  /**
+   * Removes one recovery code hash and, if it was there, resets both throttle scopes
+   * ({@link MFAStore.consumeRecoveryCode}).
+   *
+   * One script (`LREM` of one occurrence).
+   *
+   * @param userId - the user
+   * @param hash - the hash of the submitted code
+   * @returns `true` only for the one call that removed it
+   */
   async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
     const keys = this.#keys(userId);
     const reply = await this.#run(CONSUME_RECOVERY_CODE, [keys.codes, keys.throttle], [hash]);
     return toInteger(reply, 'consumeRecoveryCode') === 1;
   }
 
-  /** {@inheritDoc MFAStore.resetThrottle} */
+  /**
+   * Resets a throttle scope to no failures and no delay: an admin unlock
+   * ({@link MFAStore.resetThrottle}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @returns once the scope is reset
+   */
   async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
     checkScope(scope);
     await this.#run(
@@ -570,7 +654,15 @@ export class RedisStore implements MFAStore {
     );
   }
 
-  /** {@inheritDoc MFAStore.deleteFactor} */
+  /**
+   * Removes the active factor, the pending enrollment and the recovery codes, keeping the throttle
+   * state ({@link MFAStore.deleteFactor}).
+   *
+   * One script (`DEL` of all but the throttle key).
+   *
+   * @param userId - the user
+   * @returns whether there was anything to remove
+   */
   async deleteFactor(userId: string): Promise<boolean> {
     const keys = this.#keys(userId);
     const reply = await this.#run(
