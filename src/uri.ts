@@ -135,7 +135,8 @@ export function buildKeyURI(input: BuildKeyURIInput): string {
     image,
   } = checkOptions(input, 'input');
   if (type !== 'totp' && type !== 'hotp') {
-    throw new RangeError(`"type" must be 'totp' or 'hotp', got ${describe(type)}`);
+    const Class = typeof type === 'string' ? RangeError : TypeError;
+    throw new Class(`"type" must be 'totp' or 'hotp', got ${describe(type)}`);
   }
   checkBytes(secret, 'secret');
   const account = checkLabelPart(accountName, 'accountName');
