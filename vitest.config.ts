@@ -1,6 +1,20 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import tsup from './tsup.config.ts';
+
+// Tests (and the examples they run) import the package by name, as users do:
+// `totpkit`, `totpkit/qr`, … Map each entry point to its source, so that the
+// tests need no build and always exercise the current code.
+const entries = (tsup as { entry: Record<string, string> }).entry;
+const alias = Object.entries(entries)
+  .filter(([name]) => name !== 'cli')
+  .map(([name, source]) => ({
+    find: new RegExp(`^totpkit${name === 'index' ? '' : `/${name}`}$`),
+    replacement: fileURLToPath(new URL(source, import.meta.url)),
+  }));
 
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
