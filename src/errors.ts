@@ -62,3 +62,52 @@ export class KeyURIError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Why a {@link createMFA} call failed. Expected outcomes (a wrong, replayed or
+ * throttled code) are results, not errors; these are the failures an app has
+ * to handle:
+ *
+ * - `ERR_STORE`: a store operation rejected, or returned something invalid.
+ *   `cause` holds the store's own error. Nothing was accepted: no code counts
+ *   as used unless the store confirmed it.
+ * - `ERR_CIPHER`: a secret could not be sealed or opened: a wrong or missing
+ *   key, a tampered ciphertext, or one copied from another user's record.
+ * - `ERR_ALREADY_ENROLLED`: `beginEnrollment` for a user with an active factor,
+ *   without `replaceActive: true`.
+ */
+export type MFAErrorCode = 'ERR_STORE' | 'ERR_CIPHER' | 'ERR_ALREADY_ENROLLED';
+
+/**
+ * Thrown by the MFA service and the built-in ciphers for failures a caller
+ * branches on. The message names the operation that failed; it never contains
+ * a secret, a code or a recovery code. The underlying error, if any, is `cause`.
+ *
+ * @example
+ * ```ts
+ * import { MFAError } from 'totpkit';
+ * try {
+ *   await mfa.verify(userId, code);
+ * } catch (error) {
+ *   if (error instanceof MFAError && error.code === 'ERR_STORE') {
+ *     // the database is unreachable: fail closed, log error.cause
+ *   }
+ *   throw error;
+ * }
+ * ```
+ */
+export class MFAError extends Error {
+  /** A stable identifier of the failure, safe to branch on. */
+  readonly code: MFAErrorCode;
+
+  /**
+   * @param code - the stable failure identifier
+   * @param message - what failed; must not contain a secret or a code
+   * @param options - `cause`: the underlying error
+   */
+  constructor(code: MFAErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MFAError';
+    this.code = code;
+  }
+}

@@ -4,9 +4,14 @@
  */
 export { decodeBase32, encodeBase32 } from './base32.ts';
 export { verifyConsecutiveTOTP } from './binding.ts';
-export { KeyURIError } from './errors.ts';
+export { KeyURIError, MFAError } from './errors.ts';
 export { generateHOTP, verifyHOTP } from './hotp.ts';
+export { createAESGCMCipher, plaintextCipher } from './mfa/cipher.ts';
+export { DEFAULT_MFA_POLICY } from './mfa/policy.ts';
+export { createMFA } from './mfa/service.ts';
 export { generateSecret } from './secret.ts';
+export { MemoryStore } from './store/memory.ts';
+export { attemptDelayMs } from './store/types.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
 export { buildKeyURI, parseKeyURI } from './uri.ts';
 
@@ -16,9 +21,61 @@ export type {
   VerifyConsecutiveTOTPOptions,
   VerifyConsecutiveTOTPResult,
 } from './binding.ts';
-export type { KeyURIErrorCode } from './errors.ts';
+export type { KeyURIErrorCode, MFAErrorCode } from './errors.ts';
 export type { HOTPOptions, VerifyHOTPOptions, VerifyHOTPResult } from './hotp.ts';
+export type { AESGCMCipherOptions, SecretCipher } from './mfa/cipher.ts';
+export type {
+  DisabledEvent,
+  EnrollmentCompletedEvent,
+  EnrollmentFailedEvent,
+  EnrollmentStartedEvent,
+  LockedEvent,
+  MFAEvent,
+  MFAEventBase,
+  RecoveryCodeFailedEvent,
+  RecoveryCodesRegeneratedEvent,
+  RecoveryCodeUsedEvent,
+  ResyncedEvent,
+  ResyncFailedEvent,
+  SecretReencryptedEvent,
+  ThrottledEvent,
+  UnlockedEvent,
+  VerifyFailedEvent,
+  VerifyReplayedEvent,
+  VerifySucceededEvent,
+} from './mfa/events.ts';
+export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
+export type {
+  BeginEnrollmentOptions,
+  BeginEnrollmentResult,
+  CompleteEnrollmentFailure,
+  CompleteEnrollmentResult,
+  MFA,
+  MFAOptions,
+  MFARefusal,
+  MFAStatus,
+  RecoveryCodeFailure,
+  ReencryptSecretResult,
+  RegenerateRecoveryCodesResult,
+  ResyncFailure,
+  ResyncResult,
+  UseRecoveryCodeResult,
+  VerifyFailure,
+  VerifyResult,
+} from './mfa/service.ts';
 export type { GenerateSecretOptions } from './secret.ts';
+export type {
+  ActiveFactor,
+  AttemptPolicy,
+  AttemptReservation,
+  FactorParams,
+  MFAStore,
+  PendingEnrollment,
+  RecoveryCodeSet,
+  ThrottleScope,
+  ThrottleState,
+  UserRecord,
+} from './store/types.ts';
 export type {
   GenerateTOTPOptions,
   TOTPParams,

@@ -1,0 +1,169 @@
+/**
+ * Audit events: what the service reports to `onEvent`. Events carry the user
+ * id, the call's time and the outcome; never a secret, a code or a recovery code.
+ * @module
+ */
+import type { ThrottleScope } from '../store/types.ts';
+
+/** Fields every event has. */
+export interface MFAEventBase {
+  /** The user the call was about. */
+  userId: string;
+  /** The call's time (its single `clock()` reading), Unix ms. */
+  at: number;
+}
+
+/** `beginEnrollment` stored a pending enrollment. */
+export interface EnrollmentStartedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'enrollment_started';
+  /** When the pending enrollment expires, Unix ms. */
+  expiresAt: number;
+  /** Whether it will replace an active factor once completed. */
+  replacesActive: boolean;
+}
+
+/** `completeEnrollment` bound the authenticator. */
+export interface EnrollmentCompletedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'enrollment_completed';
+  /** The device clock's offset found at binding, in steps. */
+  drift: number;
+  /** How many recovery codes were issued. */
+  recoveryCodes: number;
+}
+
+/** `completeEnrollment` refused the codes (throttling is a {@link ThrottledEvent}). */
+export interface EnrollmentFailedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'enrollment_failed';
+  /** The reason returned to the caller. */
+  reason: 'malformed' | 'same_code' | 'wrong_order' | 'mismatch' | 'expired' | 'not_pending';
+}
+
+/** `verify` accepted a code. */
+export interface VerifySucceededEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'verify_succeeded';
+  /** The device clock's offset estimated from this code, in steps. */
+  drift: number;
+}
+
+/** `verify` refused a code (replays and throttling have their own events). */
+export interface VerifyFailedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'verify_failed';
+  /** The reason returned to the caller. */
+  reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'resync_required';
+}
+
+/** `verify` refused a code whose time step was already used. */
+export interface VerifyReplayedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'verify_replayed';
+}
+
+/** A code was not checked because the user's attempt budget is spent. */
+export interface ThrottledEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'throttled';
+  /** The call that was refused. */
+  flow: 'enrollment' | 'verify' | 'resync' | 'recovery';
+  /** `'throttled'`: inside a back-off delay; `'locked'`: at the failure cap. */
+  reason: 'throttled' | 'locked';
+  /** For `'throttled'`, ms until the next attempt may be made; otherwise `null`. */
+  retryAfterMs: number | null;
+}
+
+/** A failed attempt reached the failure cap: the scope is locked until a reset. */
+export interface LockedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'locked';
+  /** The locked scope: `'otp'` (TOTP codes) or `'recovery'` (recovery codes). */
+  scope: ThrottleScope;
+}
+
+/** `resync` measured the device clock again from two consecutive codes. */
+export interface ResyncedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'resynced';
+  /** The new offset, in steps. */
+  drift: number;
+}
+
+/** `resync` refused the codes (throttling is a {@link ThrottledEvent}). */
+export interface ResyncFailedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'resync_failed';
+  /** The reason returned to the caller. */
+  reason: 'not_enrolled' | 'malformed' | 'same_code' | 'wrong_order' | 'mismatch' | 'replayed';
+}
+
+/** A recovery code was used (and is now spent). */
+export interface RecoveryCodeUsedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'recovery_code_used';
+  /** Unused codes left, as read at the start of the call. */
+  remaining: number;
+}
+
+/** `useRecoveryCode` refused a code (throttling is a {@link ThrottledEvent}). */
+export interface RecoveryCodeFailedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'recovery_code_failed';
+  /** The reason returned to the caller. */
+  reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'replayed';
+}
+
+/** A new set of recovery codes replaced the old one. */
+export interface RecoveryCodesRegeneratedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'recovery_codes_regenerated';
+  /** How many codes were issued. */
+  count: number;
+}
+
+/** `disable` removed the user's factor, pending enrollment and recovery codes. */
+export interface DisabledEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'disabled';
+}
+
+/** `unlock` reset throttle scopes. */
+export interface UnlockedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'unlocked';
+  /** The scopes that were reset. */
+  scopes: ThrottleScope[];
+}
+
+/** `reencryptSecret` sealed the user's secret again under the primary key. */
+export interface SecretReencryptedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'secret_reencrypted';
+}
+
+/**
+ * Every event `onEvent` can receive; switch on `type`. Each call that checks
+ * a code against the secret emits exactly one of `enrollment_completed` /
+ * `enrollment_failed`, `verify_succeeded` / `verify_failed` / `verify_replayed`,
+ * `resynced` / `resync_failed`, `recovery_code_used` / `recovery_code_failed`;
+ * a call refused by the throttle emits `throttled` instead.
+ */
+export type MFAEvent =
+  | EnrollmentStartedEvent
+  | EnrollmentCompletedEvent
+  | EnrollmentFailedEvent
+  | VerifySucceededEvent
+  | VerifyFailedEvent
+  | VerifyReplayedEvent
+  | ThrottledEvent
+  | LockedEvent
+  | ResyncedEvent
+  | ResyncFailedEvent
+  | RecoveryCodeUsedEvent
+  | RecoveryCodeFailedEvent
+  | RecoveryCodesRegeneratedEvent
+  | DisabledEvent
+  | UnlockedEvent
+  | SecretReencryptedEvent;

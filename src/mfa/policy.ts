@@ -1,0 +1,168 @@
+/**
+ * The service's rules: windows, drift, enrollment lifetime, throttling and
+ * recovery codes, with documented defaults.
+ * @module
+ */
+import { checkInteger, checkOptions, describe } from '../_assert.ts';
+import type { AttemptPolicy } from '../store/types.ts';
+import { MAX_WINDOW } from '../totp.ts';
+
+/** scrypt cost parameters (RFC 7914) for recovery code hashes. */
+export interface ScryptParams {
+  /** CPU/memory cost, a power of two from 2^10 to 2^20. */
+  N: number;
+  /** Block size, 1 to 32. Memory per evaluation is 128 · N · r bytes. */
+  r: number;
+  /** Parallelisation, 1 to 16. */
+  p: number;
+}
+
+/** The complete rules of an MFA service; see {@link DEFAULT_MFA_POLICY}. */
+export interface MFAPolicy {
+  /** Steps accepted on each side of `now + drift` at login, 0 to 10. */
+  readonly window: number;
+  /** Steps on each side of now searched for the two codes of a binding or resync, 1 to 100. */
+  readonly bindingWindow: number;
+  /**
+   * How far, in steps, `verify` follows a drifting device clock by itself,
+   * 0 to 100. A correct code that would move the estimate beyond this (and
+   * beyond the last bound or resynced offset) is refused with
+   * `'resync_required'`.
+   */
+  readonly maxDrift: number;
+  /** Lifetime of a pending enrollment in ms, 1 minute to 1 day. */
+  readonly pendingTtlMs: number;
+  /** Throttling of TOTP codes (login, binding, resync), one budget per user. */
+  readonly throttle: Readonly<AttemptPolicy>;
+  /** Throttling of recovery codes, a separate budget so a locked user can still recover. */
+  readonly recoveryThrottle: Readonly<AttemptPolicy>;
+  /** Recovery codes issued per set, 1 to 100. */
+  readonly recoveryCodeCount: number;
+  /** scrypt parameters for new recovery code sets (stored with each set). */
+  readonly recoveryCodeScrypt: Readonly<ScryptParams>;
+}
+
+/** Overrides for {@link DEFAULT_MFA_POLICY}; nested objects are merged field by field. */
+export interface MFAPolicyOptions {
+  /** See {@link MFAPolicy.window}. */
+  window?: number;
+  /** See {@link MFAPolicy.bindingWindow}. */
+  bindingWindow?: number;
+  /** See {@link MFAPolicy.maxDrift}. */
+  maxDrift?: number;
+  /** See {@link MFAPolicy.pendingTtlMs}. */
+  pendingTtlMs?: number;
+  /** See {@link MFAPolicy.throttle}. */
+  throttle?: Partial<AttemptPolicy>;
+  /** See {@link MFAPolicy.recoveryThrottle}. */
+  recoveryThrottle?: Partial<AttemptPolicy>;
+  /** See {@link MFAPolicy.recoveryCodeCount}. */
+  recoveryCodeCount?: number;
+  /** See {@link MFAPolicy.recoveryCodeScrypt}. */
+  recoveryCodeScrypt?: Partial<ScryptParams>;
+}
+
+const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
+  freeAttempts: 5,
+  baseDelayMs: 1_000,
+  maxDelayMs: 15 * 60_000,
+  maxFailures: 100,
+});
+
+/**
+ * The defaults:
+ *
+ * - `window` 1: the previous, current and next code (30 s either side), so a
+ *   guess has a 3 in 10^6 chance with 6 digits.
+ * - `bindingWindow` 10 (±5 minutes at 30 s steps), `maxDrift` 4 (2 minutes).
+ * - `pendingTtlMs` 10 minutes.
+ * - `throttle` and `recoveryThrottle`: 5 attempts back to back, then a delay
+ *   of 1 s doubling with each failure up to 15 minutes, and a lock after 100
+ *   consecutive failures (NIST SP 800-63B's ceiling). Reaching the lock takes
+ *   about 21 hours of continuous guessing; with 6 digits and window 1 the
+ *   chance that 100 guesses find a code is about 3 in 10,000.
+ * - 10 recovery codes of 60 bits, hashed with scrypt N = 2^14, r = 8, p = 1
+ *   (16 MiB; the scrypt paper's parameters for interactive logins).
+ */
+export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
+  window: 1,
+  bindingWindow: 10,
+  maxDrift: 4,
+  pendingTtlMs: 10 * 60_000,
+  throttle: THROTTLE,
+  recoveryThrottle: THROTTLE,
+  recoveryCodeCount: 10,
+  recoveryCodeScrypt: Object.freeze({ N: 2 ** 14, r: 8, p: 1 }),
+});
+
+const DAY_MS = 86_400_000;
+
+function checkAttemptPolicy(
+  options: Partial<AttemptPolicy> | undefined,
+  defaults: Readonly<AttemptPolicy>,
+  field: string,
+): Readonly<AttemptPolicy> {
+  const { freeAttempts, baseDelayMs, maxDelayMs, maxFailures } = {
+    ...defaults,
+    ...checkOptions(options, field),
+  };
+  // NIST SP 800-63B §5.2.2: at most 100 consecutive failed attempts.
+  checkInteger(maxFailures, `${field}.maxFailures`, 1, 100);
+  checkInteger(freeAttempts, `${field}.freeAttempts`, 0, maxFailures);
+  checkInteger(baseDelayMs, `${field}.baseDelayMs`, 0, DAY_MS);
+  checkInteger(maxDelayMs, `${field}.maxDelayMs`, baseDelayMs, DAY_MS);
+  return Object.freeze({ freeAttempts, baseDelayMs, maxDelayMs, maxFailures });
+}
+
+function checkScrypt(options: Partial<ScryptParams> | undefined): Readonly<ScryptParams> {
+  const field = 'policy.recoveryCodeScrypt';
+  const { N, r, p } = { ...DEFAULT_MFA_POLICY.recoveryCodeScrypt, ...checkOptions(options, field) };
+  checkInteger(N, `${field}.N`, 2 ** 10, 2 ** 20);
+  if (!Number.isInteger(Math.log2(N))) {
+    throw new RangeError(`"${field}.N" must be a power of two, got ${describe(N)}`);
+  }
+  checkInteger(r, `${field}.r`, 1, 32);
+  checkInteger(p, `${field}.p`, 1, 16);
+  if (128 * N * r > 256 * 2 ** 20) {
+    throw new RangeError(`"${field}" must need at most 256 MiB (128 · N · r bytes)`);
+  }
+  return Object.freeze({ N, r, p });
+}
+
+/**
+ * Merges options into the defaults and validates the result (internal).
+ * @internal
+ */
+export function resolvePolicy(options: MFAPolicyOptions | undefined): MFAPolicy {
+  const o = checkOptions(options, 'policy');
+  const d = DEFAULT_MFA_POLICY;
+  return Object.freeze({
+    window: checkInteger(o.window ?? d.window, 'policy.window', 0, 10),
+    bindingWindow: checkInteger(
+      o.bindingWindow ?? d.bindingWindow,
+      'policy.bindingWindow',
+      1,
+      MAX_WINDOW,
+    ),
+    maxDrift: checkInteger(o.maxDrift ?? d.maxDrift, 'policy.maxDrift', 0, MAX_WINDOW),
+    pendingTtlMs: checkInteger(
+      o.pendingTtlMs ?? d.pendingTtlMs,
+      'policy.pendingTtlMs',
+      60_000,
+      DAY_MS,
+    ),
+    throttle: checkAttemptPolicy(o.throttle, d.throttle, 'policy.throttle'),
+    recoveryThrottle: checkAttemptPolicy(
+      o.recoveryThrottle,
+      d.recoveryThrottle,
+      'policy.recoveryThrottle',
+    ),
+    recoveryCodeCount: checkInteger(
+      o.recoveryCodeCount ?? d.recoveryCodeCount,
+      'policy.recoveryCodeCount',
+      1,
+      100,
+    ),
+    recoveryCodeScrypt: checkScrypt(o.recoveryCodeScrypt),
+  });
+}

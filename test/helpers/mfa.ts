@@ -1,0 +1,91 @@
+// A service under test: a MemoryStore (or any store), a frozen clock, the
+// events it emitted, and the codes a device with a given clock offset shows.
+import {
+  createMFA,
+  decodeBase32,
+  generateTOTP,
+  MemoryStore,
+  plaintextCipher,
+  type MFAEvent,
+  type MFAOptions,
+  type MFAPolicyOptions,
+  type MFAStore,
+} from '../../src/index.ts';
+
+/** The start of a 30 s step: 2025-06-15T15:07:00Z. */
+export const T0 = 1_750_000_020_000;
+
+/** scrypt at 1 MiB: the tests check behaviour, not cost (recovery-kdf.test.ts checks the default). */
+export const FAST_KDF = { N: 1024, r: 8, p: 1 } as const;
+
+/** A throttle that never gets in the way of tests about something else. */
+export const NO_THROTTLE = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 };
+
+export interface Harness {
+  mfa: ReturnType<typeof createMFA>;
+  store: MFAStore;
+  events: MFAEvent[];
+  /** The frozen time, Unix ms. */
+  now: number;
+  /** Moves the clock. */
+  advance(ms: number): void;
+  /** Events of one type. */
+  ofType<T extends MFAEvent['type']>(type: T): Extract<MFAEvent, { type: T }>[];
+}
+
+export function harness(
+  options: { policy?: MFAPolicyOptions; store?: MFAStore } & Partial<MFAOptions> = {},
+): Harness {
+  const events: MFAEvent[] = [];
+  const h: Harness = {
+    mfa: undefined as never,
+    store: options.store ?? new MemoryStore(),
+    events,
+    now: T0,
+    advance(ms) {
+      h.now += ms;
+    },
+    ofType: (type) => events.filter((e) => e.type === type) as never,
+  };
+  h.mfa = createMFA({
+    issuer: 'Acme',
+    cipher: plaintextCipher(),
+    clock: () => h.now,
+    onEvent: (event) => events.push(event),
+    ...options,
+    store: h.store,
+    policy: { recoveryCodeScrypt: FAST_KDF, ...options.policy },
+  });
+  return h;
+}
+
+/** The code a device shows at server time `now` when its clock is `offsetMs` ahead. */
+export function deviceCode(secret: string, now: number, offsetMs = 0): string {
+  return generateTOTP(decodeBase32(secret), { now: now + offsetMs });
+}
+
+/** A fresh user id. */
+let users = 0;
+export function newUser(label = 'user'): string {
+  return `${label}-${++users}`;
+}
+
+/**
+ * Enrolls and binds a user at `h.now` with a device `offsetMs` ahead: the
+ * codes of the previous and the current device step. Returns the secret and
+ * the recovery codes.
+ */
+export async function enroll(
+  h: Harness,
+  userId: string,
+  offsetMs = 0,
+): Promise<{ secret: string; recoveryCodes: readonly string[] }> {
+  const { secret } = await h.mfa.beginEnrollment(userId, { accountName: `${userId}@example.com` });
+  const result = await h.mfa.completeEnrollment(
+    userId,
+    deviceCode(secret, h.now - 30_000, offsetMs),
+    deviceCode(secret, h.now, offsetMs),
+  );
+  if (!result.ok) throw new Error(`enrollment failed: ${result.reason}`);
+  return { secret, recoveryCodes: result.recoveryCodes };
+}

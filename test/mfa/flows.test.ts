@@ -1,0 +1,375 @@
+/**
+ * The service's flows end to end, with codes from oathtool (an independent
+ * implementation; required under CI) and from generateTOTP.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeBase32, generateTOTP, MFAError, parseKeyURI, verifyTOTP } from '../../src/index.ts';
+import { isCI, oathtoolTOTP, skipWithoutOathtool } from '../helpers/oathtool.ts';
+import { deviceCode, enroll, harness, newUser, NO_THROTTLE, T0 } from '../helpers/mfa.ts';
+
+type CodeSource = (secret: string, now: number, offsetMs?: number) => Promise<string>;
+
+const sources: [string, CodeSource, boolean][] = [
+  ['generateTOTP', async (secret, now, offsetMs = 0) => deviceCode(secret, now, offsetMs), false],
+  [
+    'oathtool',
+    async (secret, now, offsetMs = 0) => {
+      const hex = Buffer.from(decodeBase32(secret)).toString('hex');
+      const [code] = await oathtoolTOTP({ secretHex: hex, now: now + offsetMs });
+      return code as string;
+    },
+    skipWithoutOathtool(),
+  ],
+];
+
+describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
+  it.skipIf(skip)('enroll → bind → login → replay refused → next step accepted', async () => {
+    if (isCI) expect(skip).toBe(false);
+    const h = harness();
+    const user = newUser();
+    const begun = await h.mfa.beginEnrollment(user, { accountName: 'alice@example.com' });
+    expect(begun.expiresAt).toBe(T0 + 10 * 60_000);
+    const key = parseKeyURI(begun.uri);
+    expect(key).toMatchObject({ type: 'totp', issuer: 'Acme', accountName: 'alice@example.com' });
+    expect(Buffer.from(key.secret).equals(Buffer.from(decodeBase32(begun.secret)))).toBe(true);
+    expect(await h.mfa.status(user)).toMatchObject({
+      state: 'pending',
+      pendingExpiresAt: T0 + 600_000,
+    });
+
+    // The user reads the code of step S, waits for S + 1, and submits 5 s into it.
+    const first = await code(begun.secret, T0);
+    const second = await code(begun.secret, T0 + 30_000);
+    h.advance(35_000);
+    const bound = await h.mfa.completeEnrollment(user, first, second);
+    expect(bound.ok).toBe(true);
+    if (!bound.ok) return;
+    expect(bound.recoveryCodes).toHaveLength(10);
+    expect(h.ofType('enrollment_completed')).toEqual([
+      { type: 'enrollment_completed', userId: user, at: T0 + 35_000, drift: 0, recoveryCodes: 10 },
+    ]);
+
+    // The second binding code's step is used: it cannot be replayed at login.
+    expect(await h.mfa.verify(user, second)).toEqual({ ok: false, reason: 'replayed' });
+    h.advance(30_000);
+    const login = await code(begun.secret, h.now);
+    expect(await h.mfa.verify(user, login)).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, login)).toEqual({ ok: false, reason: 'replayed' });
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, await code(begun.secret, h.now))).toEqual({ ok: true });
+    expect(h.events.map((e) => e.type)).toEqual([
+      'enrollment_started',
+      'enrollment_completed',
+      'verify_replayed',
+      'verify_succeeded',
+      'verify_replayed',
+      'verify_succeeded',
+    ]);
+    expect(await h.mfa.status(user)).toEqual({
+      state: 'active',
+      activatedAt: T0 + 35_000,
+      pendingExpiresAt: null,
+      recoveryCodesRemaining: 10,
+      drift: 0,
+      locked: false,
+      recoveryLocked: false,
+      retryAfterMs: 0,
+    });
+  });
+
+  it.skipIf(skip)(
+    'a binding submitted 55 s after the second code appeared stores drift 0',
+    async () => {
+      const h = harness();
+      const user = newUser();
+      const { secret } = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+      const first = await code(secret, T0);
+      const second = await code(secret, T0 + 30_000); // appears at T0 + 30 s
+      h.advance(30_000 + 55_000);
+      expect((await h.mfa.completeEnrollment(user, first, second)).ok).toBe(true);
+      expect(h.ofType('enrollment_completed')[0]?.drift).toBe(0);
+      expect((await h.mfa.status(user)).drift).toBe(0);
+      h.advance(30_000);
+      expect(await h.mfa.verify(user, await code(secret, h.now))).toEqual({ ok: true });
+      expect(h.ofType('verify_succeeded')[0]?.drift).toBe(0);
+    },
+  );
+
+  it.skipIf(skip)('a device 4 minutes fast binds, then logs in with window 1', async () => {
+    const h = harness({ policy: { throttle: NO_THROTTLE } });
+    const user = newUser();
+    const fast = 4 * 60_000;
+    const { secret } = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    const first = await code(secret, h.now - 30_000, fast);
+    const second = await code(secret, h.now, fast);
+    expect((await h.mfa.completeEnrollment(user, first, second)).ok).toBe(true);
+    expect((await h.mfa.status(user)).drift).toBe(8);
+    for (const later of [60_000, 3_600_000, 86_400_000]) {
+      const now = T0 + later;
+      h.now = now;
+      const login = await code(secret, now, fast);
+      // Without the drift estimate, window 1 around the server's clock misses it.
+      expect(verifyTOTP(decodeBase32(secret), login, { now, window: 1 }).ok).toBe(false);
+      expect(await h.mfa.verify(user, login)).toEqual({ ok: true });
+    }
+    expect(h.ofType('verify_succeeded').map((e) => e.drift)).toEqual([8, 8, 8]);
+  });
+});
+
+describe('drift', () => {
+  it('verify follows a drifting clock up to maxDrift, then requires a resync', async () => {
+    const h = harness({ policy: { throttle: NO_THROTTLE, maxDrift: 4 } });
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    // The device gains one step per login.
+    for (let offset = 1; offset <= 4; offset++) {
+      h.advance(60_000);
+      expect(await h.mfa.verify(user, deviceCode(secret, h.now, offset * 30_000))).toEqual({
+        ok: true,
+      });
+      expect((await h.mfa.status(user)).drift).toBe(offset);
+    }
+    h.advance(60_000);
+    const beyond = deviceCode(secret, h.now, 5 * 30_000);
+    expect(await h.mfa.verify(user, beyond)).toEqual({ ok: false, reason: 'resync_required' });
+    expect(h.ofType('verify_failed').at(-1)?.reason).toBe('resync_required');
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now, 5 * 30_000))).toEqual({
+      ok: false,
+      reason: 'resync_required',
+    });
+    expect((await h.mfa.status(user)).drift).toBe(4);
+
+    const resynced = await h.mfa.resync(
+      user,
+      deviceCode(secret, h.now - 30_000, 5 * 30_000),
+      deviceCode(secret, h.now, 5 * 30_000),
+    );
+    expect(resynced).toEqual({ ok: true, drift: 5 });
+    expect(h.ofType('resynced')).toEqual([{ type: 'resynced', userId: user, at: h.now, drift: 5 }]);
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now, 5 * 30_000))).toEqual({ ok: true });
+    expect((await h.mfa.status(user)).drift).toBe(5);
+  });
+
+  it('a clock that jumps out of the window is a mismatch until resync; resync refuses replays', async () => {
+    const h = harness({ policy: { throttle: NO_THROTTLE } });
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    const jump = 9 * 30_000;
+    h.advance(60_000);
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now, jump))).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    const pair = [
+      deviceCode(secret, h.now - 30_000, jump),
+      deviceCode(secret, h.now, jump),
+    ] as const;
+    expect(await h.mfa.resync(user, ...pair)).toEqual({ ok: true, drift: 9 });
+    expect(await h.mfa.resync(user, ...pair)).toEqual({ ok: false, reason: 'replayed' });
+    expect(await h.mfa.resync(user, pair[1], pair[0])).toEqual({
+      ok: false,
+      reason: 'wrong_order',
+    });
+    expect(await h.mfa.resync(user, pair[0], pair[0])).toEqual({ ok: false, reason: 'same_code' });
+    expect(await h.mfa.resync(user, '12345', pair[0])).toEqual({ ok: false, reason: 'malformed' });
+    expect(await h.mfa.resync(newUser(), ...pair)).toEqual({ ok: false, reason: 'not_enrolled' });
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now, jump))).toEqual({ ok: true });
+  });
+});
+
+describe('completeEnrollment reasons', () => {
+  it('reports each reason and binds once the codes are right', async () => {
+    const h = harness({ policy: { throttle: NO_THROTTLE } });
+    const user = newUser();
+    expect(await h.mfa.completeEnrollment(user, '123456', '654321')).toEqual({
+      ok: false,
+      reason: 'not_pending',
+    });
+    const { secret } = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    const c1 = deviceCode(secret, h.now - 30_000);
+    const c2 = deviceCode(secret, h.now);
+    const wrong = String((Number(c2) + 1) % 1_000_000).padStart(6, '0');
+    const cases: [string, string, string][] = [
+      ['12345', c2, 'malformed'],
+      [c1, 'abcdef', 'malformed'],
+      [c1, `${c2}0`, 'malformed'],
+      [c2, c2, 'same_code'],
+      [c2, c1, 'wrong_order'],
+      [c1, wrong, 'mismatch'],
+    ];
+    for (const [a, b, reason] of cases) {
+      expect(await h.mfa.completeEnrollment(user, a, b)).toEqual({ ok: false, reason });
+    }
+    expect(h.ofType('enrollment_failed').map((e) => e.reason)).toEqual([
+      'not_pending',
+      ...cases.map(([, , reason]) => reason),
+    ]);
+    // Spaces anywhere are ignored, and full-width digits count as digits.
+    const spaced = ` ${c1.slice(0, 3)} ${c1.slice(3)} `;
+    const fullWidth = [...c2].map((d) => String.fromCharCode(0xff10 + Number(d))).join('');
+    expect((await h.mfa.completeEnrollment(user, spaced, fullWidth)).ok).toBe(true);
+    expect(await h.mfa.completeEnrollment(user, c1, c2)).toEqual({
+      ok: false,
+      reason: 'not_pending',
+    });
+  });
+
+  it('an enrollment expires after pendingTtlMs', async () => {
+    const h = harness();
+    const user = newUser();
+    const { secret, expiresAt } = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    h.now = expiresAt;
+    const result = await h.mfa.completeEnrollment(
+      user,
+      deviceCode(secret, h.now - 30_000),
+      deviceCode(secret, h.now),
+    );
+    expect(result).toEqual({ ok: false, reason: 'expired' });
+    expect(await h.mfa.status(user)).toMatchObject({ state: 'none', pendingExpiresAt: null });
+    // Starting again works.
+    const again = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    expect(again.expiresAt).toBe(expiresAt + 600_000);
+  });
+
+  it('a pending enrollment replaced by a new one cannot be completed', async () => {
+    const h = harness();
+    const user = newUser();
+    const old = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    const fresh = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    expect(fresh.secret).not.toBe(old.secret);
+    const pair = [deviceCode(old.secret, h.now - 30_000), deviceCode(old.secret, h.now)] as const;
+    expect(await h.mfa.completeEnrollment(user, ...pair)).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+  });
+
+  it('re-enrolling an active user needs replaceActive, keeps the old factor until bound', async () => {
+    const h = harness();
+    const user = newUser();
+    const { secret: oldSecret } = await enroll(h, user);
+    const error = await h.mfa.beginEnrollment(user, { accountName: 'a' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MFAError);
+    expect(error).toMatchObject({ code: 'ERR_ALREADY_ENROLLED' });
+    const { secret } = await h.mfa.beginEnrollment(user, { accountName: 'a', replaceActive: true });
+    expect(h.ofType('enrollment_started').at(-1)?.replacesActive).toBe(true);
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, deviceCode(oldSecret, h.now))).toEqual({ ok: true });
+    h.advance(30_000);
+    const bound = await h.mfa.completeEnrollment(
+      user,
+      deviceCode(secret, h.now - 30_000),
+      deviceCode(secret, h.now),
+    );
+    expect(bound.ok).toBe(true);
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, deviceCode(oldSecret, h.now))).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({ ok: true });
+  });
+});
+
+describe('verify', () => {
+  it('normalises spaces, refuses malformed input without counting an attempt', async () => {
+    const h = harness();
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    h.advance(30_000);
+    const code = deviceCode(secret, h.now);
+    for (const bad of ['', '12345', '1234567', '12a456', '١٢٣٤٥٦', '12-3456', 'x'.repeat(10_000)]) {
+      expect(await h.mfa.verify(user, bad)).toEqual({ ok: false, reason: 'malformed' });
+    }
+    expect((await h.store.getUser(user, h.now))?.throttle.otp.failures).toBe(0);
+    expect(await h.mfa.verify(user, `\t${code.slice(0, 3)} ${code.slice(3)}\n`)).toEqual({
+      ok: true,
+    });
+  });
+
+  it('not_enrolled for a user without a factor (also while pending)', async () => {
+    const h = harness();
+    const user = newUser();
+    expect(await h.mfa.verify(user, '123456')).toEqual({ ok: false, reason: 'not_enrolled' });
+    await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    expect(await h.mfa.verify(user, '123456')).toEqual({ ok: false, reason: 'not_enrolled' });
+    expect(await h.store.getUser(user, h.now)).toMatchObject({
+      throttle: { otp: { failures: 0, blockedUntil: 0 } },
+    });
+  });
+
+  it('uses the factor’s own parameters (SHA256, 8 digits, 60 s)', async () => {
+    const h = harness({ totp: { algorithm: 'SHA256', digits: 8, period: 60 } });
+    const user = newUser();
+    const { secret, uri } = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    expect(parseKeyURI(uri)).toMatchObject({ algorithm: 'SHA256', digits: 8, period: 60 });
+    const opts = { algorithm: 'SHA256', digits: 8, period: 60 } as const;
+    const bytes = decodeBase32(secret);
+    h.now = T0 + 30_000; // T0 + 30 s is a 60 s boundary
+    const bound = await h.mfa.completeEnrollment(
+      user,
+      generateTOTP(bytes, { ...opts, now: h.now - 60_000 }),
+      generateTOTP(bytes, { ...opts, now: h.now }),
+    );
+    expect(bound.ok).toBe(true);
+    h.advance(60_000);
+    expect(await h.mfa.verify(user, generateTOTP(bytes, { ...opts, now: h.now }))).toEqual({
+      ok: true,
+    });
+  });
+});
+
+describe('account management', () => {
+  it('disable removes everything but the throttle state; unlock resets it', async () => {
+    const h = harness({ policy: { throttle: { maxFailures: 2, freeAttempts: 2 } } });
+    const user = newUser();
+    await enroll(h, user);
+    h.advance(30_000);
+    await h.mfa.verify(user, '000000');
+    await h.mfa.verify(user, '000001');
+    expect(await h.mfa.status(user)).toMatchObject({ locked: true });
+    expect(await h.mfa.disable(user)).toBe(true);
+    expect(await h.mfa.disable(user)).toBe(false);
+    expect(h.ofType('disabled')).toHaveLength(1);
+    expect(await h.mfa.status(user)).toMatchObject({ state: 'none', locked: true });
+    // A lock survives re-enrollment: the binding is refused until an unlock.
+    const again = await h.mfa.beginEnrollment(user, { accountName: 'a' });
+    const pair = [
+      deviceCode(again.secret, h.now - 30_000),
+      deviceCode(again.secret, h.now),
+    ] as const;
+    expect(await h.mfa.completeEnrollment(user, ...pair)).toEqual({ ok: false, reason: 'locked' });
+    await h.mfa.unlock(user);
+    expect(h.ofType('unlocked')).toEqual([
+      { type: 'unlocked', userId: user, at: h.now, scopes: ['otp', 'recovery'] },
+    ]);
+    expect((await h.mfa.completeEnrollment(user, ...pair)).ok).toBe(true);
+  });
+
+  it('regenerateRecoveryCodes and reencryptSecret need an active factor', async () => {
+    const h = harness();
+    const user = newUser();
+    expect(await h.mfa.regenerateRecoveryCodes(user)).toEqual({
+      ok: false,
+      reason: 'not_enrolled',
+    });
+    expect(await h.mfa.reencryptSecret(user)).toEqual({ ok: false, reason: 'not_enrolled' });
+    expect(await h.mfa.useRecoveryCode(user, 'AAAA-BBBB-CCCC')).toEqual({
+      ok: false,
+      reason: 'not_enrolled',
+    });
+    expect(await h.mfa.status(user)).toEqual({
+      state: 'none',
+      activatedAt: null,
+      pendingExpiresAt: null,
+      recoveryCodesRemaining: 0,
+      drift: null,
+      locked: false,
+      recoveryLocked: false,
+      retryAfterMs: 0,
+    });
+  });
+});

@@ -1,0 +1,8 @@
+import { MemoryStore } from '../../src/index.ts';
+import { testMFAStore } from '../../src/testing.ts';
+
+testMFAStore('MemoryStore', () => new MemoryStore());
+
+// The same instance for every test, as a shared database would be.
+const shared = new MemoryStore();
+testMFAStore('MemoryStore (one shared instance)', () => shared);
