@@ -7,6 +7,7 @@ export default defineConfig({
     cli: 'src/cli.ts',
     postgres: 'src/store/postgres.ts',
     redis: 'src/store/redis.ts',
+    testing: 'src/testing.ts',
   },
   format: ['esm'],
   target: 'node20',
