@@ -1,0 +1,142 @@
+// The example's own accounts and sessions, in SQL (PGlite or PostgreSQL). The
+// MFA state lives in totpkit's store; this is the part every app already has.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+/** A PostgreSQL client as PostgresStore takes it: pg.Pool, pg.Client or PGlite. */
+export interface SqlClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  passwordHash: string;
+}
+
+/**
+ * `anonymous`: a visitor (the session only carries the CSRF token);
+ * `second_factor`: the password was right, the TOTP step is next;
+ * `signed_in`: fully signed in.
+ */
+export type SessionStage = 'anonymous' | 'second_factor' | 'signed_in';
+
+export interface Session {
+  /** The cookie value; only its SHA-256 is stored. */
+  token: string;
+  userId: string | null;
+  stage: SessionStage;
+  csrf: string;
+  /** A one-time message for the next page. */
+  flash: string | null;
+}
+
+const LIFETIME_MS: Record<SessionStage, number> = {
+  anonymous: 60 * 60_000,
+  second_factor: 10 * 60_000,
+  signed_in: 12 * 60 * 60_000,
+};
+
+// A leaked table must not hand out live sessions: store a hash of the token.
+const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
+const newToken = (): string => randomBytes(32).toString('base64url');
+
+export class Accounts {
+  readonly #sql: SqlClient;
+
+  constructor(sql: SqlClient) {
+    this.#sql = sql;
+  }
+
+  async migrate(): Promise<void> {
+    await this.#sql.query(`CREATE TABLE IF NOT EXISTS demo_users (
+      id text PRIMARY KEY,
+      email text NOT NULL UNIQUE,
+      password_hash text NOT NULL,
+      created_at bigint NOT NULL)`);
+    await this.#sql.query(`CREATE TABLE IF NOT EXISTS demo_sessions (
+      id_hash text PRIMARY KEY,
+      user_id text REFERENCES demo_users (id) ON DELETE CASCADE,
+      stage text NOT NULL,
+      csrf text NOT NULL,
+      flash text,
+      expires_at bigint NOT NULL)`);
+  }
+
+  /** Creates a user; `null` if the email address is taken. */
+  async createUser(email: string, passwordHash: string): Promise<User | null> {
+    const { rows } = await this.#sql.query(
+      `INSERT INTO demo_users (id, email, password_hash, created_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (email) DO NOTHING RETURNING id`,
+      [randomUUID(), email, passwordHash, Date.now()],
+    );
+    const row = rows[0] as { id: string } | undefined;
+    return row === undefined ? null : { id: row.id, email, passwordHash };
+  }
+
+  async findUserByEmail(email: string): Promise<User | null> {
+    const { rows } = await this.#sql.query(
+      'SELECT id, email, password_hash FROM demo_users WHERE email = $1',
+      [email],
+    );
+    const row = rows[0] as { id: string; email: string; password_hash: string } | undefined;
+    return row === undefined
+      ? null
+      : { id: row.id, email: row.email, passwordHash: row.password_hash };
+  }
+
+  async findUser(id: string): Promise<User | null> {
+    const { rows } = await this.#sql.query(
+      'SELECT id, email, password_hash FROM demo_users WHERE id = $1',
+      [id],
+    );
+    const row = rows[0] as { id: string; email: string; password_hash: string } | undefined;
+    return row === undefined
+      ? null
+      : { id: row.id, email: row.email, passwordHash: row.password_hash };
+  }
+
+  /** Starts a session with a new token and CSRF token (and drops expired ones). */
+  async createSession(
+    userId: string | null,
+    stage: SessionStage,
+    flash: string | null = null,
+  ): Promise<Session> {
+    const now = Date.now();
+    await this.#sql.query('DELETE FROM demo_sessions WHERE expires_at <= $1', [now]);
+    const session: Session = { token: newToken(), userId, stage, csrf: newToken(), flash };
+    await this.#sql.query(
+      `INSERT INTO demo_sessions (id_hash, user_id, stage, csrf, flash, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [digest(session.token), userId, stage, session.csrf, flash, now + LIFETIME_MS[stage]],
+    );
+    return session;
+  }
+
+  async getSession(token: string): Promise<Session | null> {
+    const { rows } = await this.#sql.query(
+      'SELECT user_id, stage, csrf, flash FROM demo_sessions WHERE id_hash = $1 AND expires_at > $2',
+      [digest(token), Date.now()],
+    );
+    const row = rows[0] as
+      | { user_id: string | null; stage: SessionStage; csrf: string; flash: string | null }
+      | undefined;
+    if (row === undefined) return null;
+    return { token, userId: row.user_id, stage: row.stage, csrf: row.csrf, flash: row.flash };
+  }
+
+  async setFlash(token: string, flash: string | null): Promise<void> {
+    await this.#sql.query('UPDATE demo_sessions SET flash = $2 WHERE id_hash = $1', [
+      digest(token),
+      flash,
+    ]);
+  }
+
+  async deleteSession(token: string): Promise<void> {
+    await this.#sql.query('DELETE FROM demo_sessions WHERE id_hash = $1', [digest(token)]);
+  }
+
+  /** Ends every session of a user (after disabling two-factor sign-in, for example). */
+  async deleteUserSessions(userId: string): Promise<void> {
+    await this.#sql.query('DELETE FROM demo_sessions WHERE user_id = $1', [userId]);
+  }
+}

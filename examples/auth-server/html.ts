@@ -1,0 +1,122 @@
+// HTML for the example: one layout, escaped interpolation, no client script.
+
+/** Escapes text for HTML element content and double-quoted attributes. */
+export function escapeHTML(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** HTML that is already safe, as opposed to text that must be escaped. */
+export class SafeHTML {
+  constructor(readonly value: string) {}
+}
+
+/** A template tag: interpolated values are escaped unless they are SafeHTML (or arrays of it). */
+export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHTML {
+  let out = strings[0] ?? '';
+  values.forEach((value, i) => {
+    const parts = Array.isArray(value) ? value : [value];
+    for (const part of parts) {
+      if (part instanceof SafeHTML) out += part.value;
+      else if (part !== undefined && part !== null && part !== false)
+        out += escapeHTML(String(part));
+    }
+    out += strings[i + 1] ?? '';
+  });
+  return new SafeHTML(out);
+}
+
+export interface PageOptions {
+  title: string;
+  /** A message shown above the content: an error or a notice. */
+  message?: { kind: 'error' | 'notice'; text: string } | undefined;
+  /** Email of the signed-in user, for the header. */
+  signedInAs?: string | undefined;
+  csrf?: string | undefined;
+}
+
+export function page({ title, message, signedInAs, csrf }: PageOptions, body: SafeHTML): string {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · totpkit demo</title>
+        <link rel="stylesheet" href="/style.css" />
+      </head>
+      <body>
+        <header>
+          <a class="brand" href="/">totpkit demo</a>
+          ${
+            signedInAs === undefined
+              ? ''
+              : html`<form method="post" action="/signout" class="inline">
+                  <span>${signedInAs}</span> ${csrfField(csrf ?? '')}
+                  <button type="submit" class="link">Sign out</button>
+                </form>`
+          }
+        </header>
+        <main>
+          <h1>${title}</h1>
+          ${
+            message === undefined
+              ? ''
+              : html`<p
+                  class="${message.kind}"
+                  role="${message.kind === 'error' ? 'alert' : 'status'}"
+                >
+                  ${message.text}
+                </p>`
+          }
+          ${body}
+        </main>
+      </body>
+    </html> `.value;
+}
+
+export function csrfField(csrf: string): SafeHTML {
+  return html`<input type="hidden" name="csrf" value="${csrf}" />`;
+}
+
+/** A field for a one-time code, with the hints phones use to offer the numeric keypad. */
+export function codeField(name: string, label: string, autofocus = false): SafeHTML {
+  return html`<label
+    >${label}
+    <input
+      name="${name}"
+      id="${name}"
+      inputmode="numeric"
+      autocomplete="one-time-code"
+      pattern="[0-9 ]{6,10}"
+      maxlength="10"
+      required
+      ${autofocus ? new SafeHTML('autofocus') : ''}
+  /></label>`;
+}
+
+export const STYLE = `
+:root { color-scheme: light; font-family: system-ui, sans-serif; line-height: 1.5; }
+body { margin: 0; background: #f5f6f8; color: #1d2430; }
+header { display: flex; justify-content: space-between; align-items: center;
+  padding: 0.75rem 1.5rem; background: #1d2430; color: #fff; }
+header a, header .link { color: #fff; }
+.brand { font-weight: 600; text-decoration: none; }
+main { max-width: 34rem; margin: 2rem auto; padding: 1.5rem 2rem; background: #fff;
+  border-radius: 8px; box-shadow: 0 1px 3px rgb(0 0 0 / 0.12); }
+h1 { font-size: 1.4rem; margin-top: 0; }
+label { display: block; margin: 0.75rem 0; font-weight: 500; }
+input { display: block; width: 100%; box-sizing: border-box; margin-top: 0.25rem;
+  padding: 0.5rem; font: inherit; border: 1px solid #b8bfcc; border-radius: 4px; }
+button { padding: 0.5rem 1rem; font: inherit; border: 0; border-radius: 4px;
+  background: #2557d6; color: #fff; cursor: pointer; }
+button.secondary { background: #e4e8f0; color: #1d2430; }
+button.link { background: none; padding: 0; text-decoration: underline; }
+form.inline { display: inline; }
+.error { padding: 0.75rem; background: #fdecec; border-left: 4px solid #c62828; }
+.notice { padding: 0.75rem; background: #e8f4ea; border-left: 4px solid #2e7d32; }
+.qr { display: block; margin: 1rem auto; image-rendering: pixelated; }
+code.secret { display: block; padding: 0.5rem; font-size: 1.1rem; letter-spacing: 0.05em;
+  background: #f0f2f6; border-radius: 4px; text-align: center; word-break: break-all; }
+ul.codes { columns: 2; font-family: ui-monospace, monospace; font-size: 1.05rem; }
+.actions form { margin: 1rem 0; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
+.muted { color: #5b6475; font-size: 0.95rem; }
+`;
