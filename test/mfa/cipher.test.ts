@@ -1,0 +1,219 @@
+/**
+ * Secrets at rest: the AES-256-GCM cipher (user id as associated data, key
+ * ids, rotation and re-encryption), the plaintext opt-out, and how the
+ * service reports cipher failures.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  createAESGCMCipher,
+  MFAError,
+  plaintextCipher,
+  type SecretCipher,
+} from '../../src/index.ts';
+import { deviceCode, enroll, harness, newUser } from '../helpers/mfa.ts';
+
+const key = (fill: number) => new Uint8Array(32).fill(fill);
+const secret = new Uint8Array([...Array(20).keys()]);
+
+async function rejection(promise: Promise<unknown>): Promise<MFAError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MFAError);
+  return error as MFAError;
+}
+
+describe('createAESGCMCipher', () => {
+  const cipher = createAESGCMCipher({ keys: { k1: key(1) }, primaryKeyId: 'k1' });
+
+  it('round-trips, with a fresh IV each time', async () => {
+    const a = await cipher.encrypt(secret, 'user-1');
+    const b = await cipher.encrypt(secret, 'user-1');
+    expect(a).toMatch(/^A256GCM\.k1\.[A-Za-z0-9_-]{64}$/); // 12 + 20 + 16 bytes
+    expect(a).not.toBe(b);
+    expect(await cipher.decrypt(a, 'user-1')).toEqual(secret);
+    expect(await cipher.decrypt(b, 'user-1')).toEqual(secret);
+  });
+
+  it('binds the user id: a value sealed for one user does not open for another', async () => {
+    const sealed = await cipher.encrypt(secret, 'alice');
+    const error = await rejection(cipher.decrypt(sealed, 'bob'));
+    expect(error.code).toBe('ERR_CIPHER');
+    expect(error.message).toMatch(/sealed for another user/);
+    expect(error.cause).toBeDefined();
+  });
+
+  it('refuses tampered, truncated, reformatted values and unknown key ids', async () => {
+    const sealed = await cipher.encrypt(secret, 'u');
+    const body = sealed.slice('A256GCM.k1.'.length);
+    const flipped = body[10] === 'A' ? 'B' : 'A';
+    const cases: [string, RegExp][] = [
+      [`A256GCM.k1.${body.slice(0, 10)}${flipped}${body.slice(11)}`, /failed authentication/],
+      [`A256GCM.k1.${body.slice(0, 36)}`, /not in the A256GCM format/],
+      [`A256GCM.k1.${body}.x`, /not in the A256GCM format/],
+      [`A128GCM.k1.${body}`, /not in the A256GCM format/],
+      [`A256GCM.k1.${body}=`, /not in the A256GCM format/],
+      [`A256GCM.k2.${body}`, /key id "k2", which is not in "keys"/],
+      [`A256GCM.k.1.${body}`, /not in the A256GCM format/],
+      ['plain.AAECAwQFBgcICQoLDA0ODxAREhM', /not in the A256GCM format/],
+    ];
+    for (const [value, message] of cases) {
+      const error = await rejection(cipher.decrypt(value, 'u'));
+      expect(error.code).toBe('ERR_CIPHER');
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  it('copies its keys: changing the caller’s array afterwards changes nothing', async () => {
+    const material = key(9);
+    const c = createAESGCMCipher({ keys: { a: material }, primaryKeyId: 'a' });
+    const sealed = await c.encrypt(secret, 'u');
+    material.fill(0);
+    expect(await c.decrypt(sealed, 'u')).toEqual(secret);
+  });
+
+  it('reports whether a value needs re-encryption under the primary key', async () => {
+    const c = createAESGCMCipher({ keys: { old: key(1), new: key(2) }, primaryKeyId: 'new' });
+    const old = await createAESGCMCipher({ keys: { old: key(1) }, primaryKeyId: 'old' }).encrypt(
+      secret,
+      'u',
+    );
+    expect(c.needsReencryption?.(old)).toBe(true);
+    expect(c.needsReencryption?.(await c.encrypt(secret, 'u'))).toBe(false);
+    expect(await c.decrypt(old, 'u')).toEqual(secret);
+  });
+
+  it('validates its options, naming the field and never echoing key bytes', () => {
+    const table: [unknown, ErrorConstructor, RegExp][] = [
+      [undefined, TypeError, /"keys" must be an object/],
+      [{ keys: null, primaryKeyId: 'a' }, TypeError, /"keys" must be an object/],
+      [{ keys: [key(1)], primaryKeyId: '0' }, TypeError, /"keys" must be an object/],
+      [{ keys: {}, primaryKeyId: 'a' }, RangeError, /at least one key/],
+      [
+        { keys: { a: key(1).subarray(1) }, primaryKeyId: 'a' },
+        RangeError,
+        /"keys.a" must be 32 to 32 bytes long, got 31/,
+      ],
+      [{ keys: { a: new Uint8Array(33) }, primaryKeyId: 'a' }, RangeError, /got 33 bytes/],
+      [
+        { keys: { a: 'x'.repeat(32) }, primaryKeyId: 'a' },
+        TypeError,
+        /"keys.a" must be a Uint8Array, got a string of length 32/,
+      ],
+      [{ keys: { 'a.b': key(1) }, primaryKeyId: 'a.b' }, RangeError, /ids must be 1–64 characters/],
+      [
+        { keys: { a: key(1) }, primaryKeyId: 'b' },
+        RangeError,
+        /"primaryKeyId" must be one of the ids/,
+      ],
+      [{ keys: { a: key(1) }, primaryKeyId: 1 }, TypeError, /"primaryKeyId" must be a string/],
+    ];
+    for (const [options, type, message] of table) {
+      expect(() => createAESGCMCipher(options as never)).toThrow(type);
+      expect(() => createAESGCMCipher(options as never)).toThrow(message);
+    }
+  });
+});
+
+describe('plaintextCipher', () => {
+  it('stores base64url, opens only its own format, never needs re-encryption', async () => {
+    const c = plaintextCipher();
+    const sealed = await c.encrypt(secret, 'u');
+    expect(sealed).toBe(`plain.${Buffer.from(secret).toString('base64url')}`);
+    expect(await c.decrypt(sealed, 'someone else')).toEqual(secret);
+    expect(c.needsReencryption?.(sealed)).toBe(false);
+    for (const bad of ['plain.', 'plain.***', 'A256GCM.k1.AAAA', 'plain.AAAAA']) {
+      expect((await rejection(c.decrypt(bad, 'u'))).code).toBe('ERR_CIPHER');
+    }
+  });
+});
+
+describe('the service with a cipher', () => {
+  it('a ciphertext copied into another user’s record fails with ERR_CIPHER', async () => {
+    const cipher = createAESGCMCipher({ keys: { k1: key(3) }, primaryKeyId: 'k1' });
+    const h = harness({ cipher });
+    const [alice, bob] = [newUser('alice'), newUser('bob')];
+    const { secret: aliceSecret } = await enroll(h, alice);
+    await enroll(h, bob);
+    const aliceSealed = (await h.store.getUser(alice, h.now))?.active?.sealedSecret as string;
+    const bobFactor = (await h.store.getUser(bob, h.now))?.active?.id as string;
+    await h.store.replaceSealedSecret(bob, bobFactor, aliceSealed);
+    h.advance(30_000);
+    const error = await rejection(h.mfa.verify(bob, deviceCode(aliceSecret, h.now)));
+    expect(error.code).toBe('ERR_CIPHER');
+    expect(h.ofType('verify_succeeded')).toHaveLength(0);
+    // Alice's own record still works.
+    expect(await h.mfa.verify(alice, deviceCode(aliceSecret, h.now))).toEqual({ ok: true });
+  });
+
+  it('after a key rotation old records verify, and reencryptSecret moves them to the new key', async () => {
+    const v1 = createAESGCMCipher({ keys: { v1: key(1) }, primaryKeyId: 'v1' });
+    const v2 = createAESGCMCipher({ keys: { v1: key(1), v2: key(2) }, primaryKeyId: 'v2' });
+    const v2only = createAESGCMCipher({ keys: { v2: key(2) }, primaryKeyId: 'v2' });
+    const before = harness({ cipher: v1 });
+    const [a, b] = [newUser('a'), newUser('b')];
+    const { secret: secretA } = await enroll(before, a);
+    const { secret: secretB } = await enroll(before, b);
+    const sealedOf = async (user: string) =>
+      (await before.store.getUser(user, before.now))?.active?.sealedSecret ?? '';
+    expect(await sealedOf(a)).toMatch(/^A256GCM\.v1\./);
+
+    const rotated = harness({ cipher: v2, store: before.store });
+    rotated.now = before.now + 30_000;
+    expect(await rotated.mfa.verify(a, deviceCode(secretA, rotated.now))).toEqual({ ok: true });
+    expect(await rotated.mfa.reencryptSecret(a)).toEqual({ ok: true, reencrypted: true });
+    expect(await rotated.mfa.reencryptSecret(a)).toEqual({ ok: true, reencrypted: false });
+    expect(await sealedOf(a)).toMatch(/^A256GCM\.v2\./);
+    expect(rotated.ofType('secret_reencrypted')).toEqual([
+      { type: 'secret_reencrypted', userId: a, at: rotated.now },
+    ]);
+    // The last step and drift survived the re-encryption: the code is still used.
+    expect(await rotated.mfa.verify(a, deviceCode(secretA, rotated.now))).toEqual({
+      ok: false,
+      reason: 'replayed',
+    });
+
+    // Once v1 is retired, the re-encrypted record works and the other does not.
+    const retired = harness({ cipher: v2only, store: before.store });
+    retired.now = rotated.now + 30_000;
+    expect(await retired.mfa.verify(a, deviceCode(secretA, retired.now))).toEqual({ ok: true });
+    const error = await rejection(retired.mfa.verify(b, deviceCode(secretB, retired.now)));
+    expect(error.code).toBe('ERR_CIPHER');
+    expect(error.message).toMatch(/key id "v1"/);
+  });
+
+  it('wraps a custom cipher’s errors and bad results in ERR_CIPHER', async () => {
+    const failure = new Error('kms unavailable');
+    const broken = (overrides: Partial<SecretCipher>): SecretCipher => ({
+      ...plaintextCipher(),
+      ...overrides,
+    });
+    const encryptFails = harness({ cipher: broken({ encrypt: () => Promise.reject(failure) }) });
+    const e1 = await rejection(encryptFails.mfa.beginEnrollment(newUser(), { accountName: 'a' }));
+    expect(e1).toMatchObject({
+      code: 'ERR_CIPHER',
+      message: 'cipher.encrypt failed',
+      cause: failure,
+    });
+
+    const emptySeal = harness({ cipher: broken({ encrypt: async () => '' }) });
+    expect(
+      (await rejection(emptySeal.mfa.beginEnrollment(newUser(), { accountName: 'a' }))).code,
+    ).toBe('ERR_CIPHER');
+
+    const h = harness();
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    for (const decrypt of [
+      () => Promise.reject(failure),
+      async () => 'not bytes' as unknown as Uint8Array,
+      async () => new Uint8Array(0),
+    ]) {
+      const other = harness({ cipher: broken({ decrypt }), store: h.store });
+      other.now = h.now + 30_000;
+      const error = await rejection(other.mfa.verify(user, deviceCode(secret, other.now)));
+      expect(error.code).toBe('ERR_CIPHER');
+    }
+  });
+});
