@@ -52,10 +52,20 @@ function unavailable(what: string, reason: string): ServerPlan {
   return { run: false, reason };
 }
 
+// Servers run in process groups of their own (PostgreSQL's backends with
+// their postmaster), so that a kill takes all of a server down at once.
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
+  for (const child of running) killGroup(child, 'SIGKILL');
 });
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -85,6 +95,7 @@ async function waitFor(what: string, ready: () => Promise<boolean>, log: () => s
 /** Spawns a server process, keeping the tail of its output for error messages. */
 function spawnServer(command: string, args: string[], uid?: number, gid?: number) {
   const child = spawn(command, args, {
+    detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(uid === undefined ? {} : { uid }),
     ...(gid === undefined ? {} : { gid }),
@@ -106,8 +117,10 @@ async function terminate(
   signal: NodeJS.Signals,
 ) {
   if (server.child.exitCode !== null || server.child.signalCode !== null) return;
-  server.child.kill(signal);
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
+  // The leader alone for a clean shutdown (it stops its children); the group for a kill.
+  if (signal === 'SIGKILL') killGroup(server.child, signal);
+  else server.child.kill(signal);
+  const timer = setTimeout(() => killGroup(server.child, 'SIGKILL'), 10_000);
   await server.exited;
   clearTimeout(timer);
 }
@@ -181,11 +194,12 @@ async function startPostgres(bin: string): Promise<TestServer> {
   );
   const port = await freePort();
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  // A test database: durability off for speed, room for 4 processes' pools.
+  // No fsync, for speed: that only matters if the machine crashes. Commits
+  // still reach the kernel before they are acknowledged, so a killed server
+  // comes back with every acknowledged write (the restart test relies on it).
   const args = [
     ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir],
-    ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
-    ['-c', 'max_connections=200'],
+    ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
   ].flat();
   let server = spawnServer(join(bin, 'postgres'), args, uid, gid);
   const start = async () => {

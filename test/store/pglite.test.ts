@@ -3,6 +3,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.ts';
+import { testMFAStore } from '../../src/testing.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 
 const db = new PGlite();
@@ -14,6 +15,14 @@ async function makeStore() {
   await store.migrate();
   return store;
 }
+
+// One table for the whole suite: it uses a fresh user id in every test.
+const shared = new PostgresStore({ client: db, table: 'conformance' });
+const migrated = shared.migrate();
+testMFAStore('PostgresStore (PGlite)', async () => {
+  await migrated;
+  return shared;
+});
 
 describeAdapterCases('PostgresStore (PGlite)', makeStore);
 

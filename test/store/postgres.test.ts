@@ -3,10 +3,15 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.ts';
+import { testMFAStore } from '../../src/testing.ts';
 import { postgresPlan, type TestServer } from '../helpers/servers.ts';
+import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
+import { faultCases, restartCase, type FaultTarget } from './faults.ts';
 
 const plan = postgresPlan();
+const external = Boolean(process.env.TOTPKIT_PG_URL);
+if (external) console.warn('TOTPKIT_PG_URL is set: the server restart case is left out');
 const run = Math.random().toString(36).slice(2, 8);
 
 describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
@@ -38,6 +43,8 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
     await server?.stop();
   });
 
+  let shared: Promise<PostgresStore> | undefined;
+  testMFAStore('PostgresStore (pg.Pool)', () => (shared ??= makeStore()));
   describeAdapterCases('PostgresStore (pg.Pool)', makeStore);
 
   it('migrates from several connections at once', async () => {
@@ -65,5 +72,33 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
     } finally {
       await client.end();
     }
+  });
+
+  describe('faults', () => {
+    let proxy: TCPProxy;
+    let proxiedPool: pg.Pool;
+    let target: FaultTarget;
+
+    beforeAll(async () => {
+      const url = new URL(server.url);
+      proxy = await startTCPProxy(url.hostname, Number(url.port));
+      url.port = String(proxy.port);
+      proxiedPool = new pg.Pool({ connectionString: url.toString(), max: 10 });
+      proxiedPool.on('error', () => {}); // idle clients cut by the proxy
+      const direct = await makeStore();
+      const table = `totpkit_test_${run}_${tables}`; // the one makeStore just created
+      target = { proxied: new PostgresStore({ client: proxiedPool, table }), proxy, direct };
+    });
+
+    afterAll(async () => {
+      await proxiedPool?.end();
+      await proxy?.close();
+    });
+
+    faultCases(() => target);
+    // Last in the file: it kills the server the other tests use.
+    describe.skipIf(external)('restart', () => {
+      restartCase(() => ({ ...target, server }));
+    });
   });
 });

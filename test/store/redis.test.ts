@@ -4,10 +4,35 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
+import { testMFAStore } from '../../src/testing.ts';
 import { redisPlan, type TestServer } from '../helpers/servers.ts';
+import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
+import { faultCases, restartCase, type FaultTarget } from './faults.ts';
 
 const plan = redisPlan();
+const external = Boolean(process.env.TOTPKIT_REDIS_URL);
+if (external) console.warn('TOTPKIT_REDIS_URL is set: the server restart case is left out');
+
+/**
+ * Clients set to fail fast, as docs/stores.md recommends: a command sent while
+ * the connection is down fails at once instead of waiting in a queue.
+ */
+async function failFastIORedis(url: string): Promise<Redis> {
+  const client = new Redis(url, {
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+  });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+function failFastNodeRedis(url: string) {
+  const client = createClient({ url, disableOfflineQueue: true });
+  client.on('error', () => {});
+  return client;
+}
 const run = Math.random().toString(36).slice(2, 8);
 const T = 1_700_000_000_000;
 
@@ -38,6 +63,11 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     await server?.stop();
   });
 
+  testMFAStore('RedisStore (ioredis)', () => new RedisStore({ client: ioredis, prefix: prefix() }));
+  testMFAStore(
+    'RedisStore (node-redis)',
+    () => new RedisStore({ client: nodeRedis, prefix: prefix() }),
+  );
   describeAdapterCases('RedisStore (ioredis)', async () => {
     return new RedisStore({ client: ioredis, prefix: prefix() });
   });
@@ -114,6 +144,83 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     } finally {
       prefixed.disconnect();
     }
+  });
+
+  describe('faults', () => {
+    let proxy: TCPProxy;
+    let proxiedUrl: string;
+    const closers: (() => Promise<unknown>)[] = [];
+
+    beforeAll(async () => {
+      const url = new URL(server.url);
+      proxy = await startTCPProxy(url.hostname, Number(url.port));
+      url.port = String(proxy.port);
+      proxiedUrl = url.toString();
+    });
+
+    afterAll(async () => {
+      for (const close of closers) await close().catch(() => {});
+      await proxy?.close();
+    });
+
+    describe('ioredis', () => {
+      let target: FaultTarget;
+      beforeAll(async () => {
+        const client = await failFastIORedis(proxiedUrl);
+        closers.push(async () => client.disconnect());
+        const p = prefix();
+        const proxied = new RedisStore({ client, prefix: p });
+        target = { proxied, proxy, direct: new RedisStore({ client: ioredis, prefix: p }) };
+      });
+      faultCases(() => target);
+    });
+
+    describe('node-redis', () => {
+      let target: FaultTarget;
+      beforeAll(async () => {
+        const client = failFastNodeRedis(proxiedUrl);
+        await client.connect();
+        closers.push(() => client.close());
+        const p = prefix();
+        const proxied = new RedisStore({ client, prefix: p });
+        target = { proxied, proxy, direct: new RedisStore({ client: ioredis, prefix: p }) };
+      });
+      faultCases(() => target);
+    });
+  });
+
+  // A server of its own, with an fsynced append-only file, so that it comes
+  // back from a kill with its data; without one, Redis forgets every used step.
+  describe.skipIf(external)('restart', () => {
+    let persistent: TestServer;
+    let target: FaultTarget & { server: TestServer };
+    const closers: (() => Promise<unknown>)[] = [];
+
+    beforeAll(async () => {
+      if (!plan.run) return;
+      persistent = await plan.start({ persistent: true });
+      const url = new URL(persistent.url);
+      const proxy = await startTCPProxy(url.hostname, Number(url.port));
+      closers.push(() => proxy.close());
+      url.port = String(proxy.port);
+      const proxiedClient = await failFastIORedis(url.toString());
+      const directClient = await failFastIORedis(persistent.url);
+      closers.push(async () => proxiedClient.disconnect());
+      closers.push(async () => directClient.disconnect());
+      target = {
+        proxied: new RedisStore({ client: proxiedClient }),
+        direct: new RedisStore({ client: directClient }),
+        proxy,
+        server: persistent,
+      };
+    });
+
+    afterAll(async () => {
+      for (const close of closers) await close().catch(() => {});
+      await persistent?.stop();
+    });
+
+    restartCase(() => target);
   });
 });
 
