@@ -68,7 +68,9 @@ const SCRATCH: Partial<Record<HashAlgorithm, Scratch>> = {};
 /**
  * A keyed HMAC whose pad blocks are already compressed. `truncate` clones the
  * key's inner and outer hash states into the scratch states and digests into
- * their own buffers, so it allocates nothing per call.
+ * their own buffers: no buffer, view or hash state is created per call. (noble's
+ * `digestInto` still reads the state words into a short-lived array, and its
+ * SHA-512 rounds box some numbers; both are young-generation garbage.)
  */
 export class OTPCore {
   // The hash states after the key's ipad and opad blocks (RFC 2104).

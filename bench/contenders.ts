@@ -1,0 +1,197 @@
+/**
+ * The libraries the benchmark measures, behind one interface, each set up the
+ * way its documentation suggests and configured alike: HMAC-SHA1, 6 digits,
+ * 30-second steps, T0 = 0, a window of one step each side for verification and
+ * ten steps for the binding search. `checkContender` (in totp.ts) proves each
+ * one gives the right answers before anything is timed.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import * as OTPAuth from 'otpauth';
+import { generateSync as otplibGenerate, verifySync as otplibVerify } from 'otplib';
+import speakeasy from 'speakeasy';
+import { createTOTPKey, decodeBase32, verifyConsecutiveTOTP, verifyTOTP } from '../src/index.ts';
+import * as reference from './reference.ts';
+
+/** What each benchmark case needs from a library. */
+export interface Contender {
+  /** Display name. */
+  name: string;
+  /** Version measured. */
+  version: string;
+  /** How the cached-key cases hold the key, for the report. */
+  cachedKey: string;
+  /** The code at `now`, with the cached key. */
+  generate(now: number): string;
+  /** Whether `code` is within ±1 step of `now`, with the cached key. */
+  verify(code: string, now: number): boolean;
+  /** The login path: a stored base32 secret, decoded and used once, window ±1. */
+  login(base32: string, code: string, now: number): boolean;
+  /** Whether the codes are those of two consecutive steps ending within ±10 steps of `now`. */
+  bind(secret: Uint8Array, code1: string, code2: string, now: number): boolean;
+}
+
+// Read from disk: not every package exports its package.json.
+const versionOf = (packageJSON: string): string =>
+  (
+    JSON.parse(readFileSync(new URL(`../${packageJSON}`, import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+
+const PERIOD = 30;
+const BIND_WINDOW = 10;
+
+/**
+ * The binding search for libraries without one, built on their code
+ * generator. It does what verifyConsecutiveTOTP does: for each candidate end
+ * step, compute the first code and compute the second only if the first
+ * matched, so a search without a match costs 2 × 10 + 1 codes, as in totpkit.
+ */
+function searchPair(
+  codeAt: (step: number) => string,
+  code1: string,
+  code2: string,
+  now: number,
+): boolean {
+  const current = Math.floor(now / (PERIOD * 1000));
+  for (let end = current - BIND_WINDOW; end <= current + BIND_WINDOW; end++) {
+    if (codeAt(end - 1) === code1 && codeAt(end) === code2) return true;
+  }
+  return false;
+}
+
+const exactBuffer = (bytes: Uint8Array): ArrayBuffer =>
+  bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+
+/** The contenders, given the cached-key cases' secret. */
+export function contenders(secret: Uint8Array): Contender[] {
+  const key = createTOTPKey(secret);
+  const keyObject = reference.importKey(secret);
+  const otpauthParams = { algorithm: 'SHA1', digits: 6, period: PERIOD } as const;
+  const otpauthTOTP = new OTPAuth.TOTP({
+    ...otpauthParams,
+    secret: new OTPAuth.Secret({ buffer: exactBuffer(secret) }),
+  });
+  const otplibParams = { algorithm: 'sha1', digits: 6, period: PERIOD, t0: 0 } as const;
+  // speakeasy's types ask for a string, but a Buffer skips its decoding.
+  const speakeasySecret = Buffer.from(secret) as unknown as string;
+  const speakeasyParams = { algorithm: 'sha1', digits: 6, step: PERIOD } as const;
+
+  return [
+    {
+      name: 'totpkit',
+      version: versionOf('package.json'),
+      cachedKey: '`createTOTPKey(secret)`',
+      generate: (now) => key.generate(now),
+      verify: (code, now) => key.verify(code, { now, window: 1 }).ok,
+      login: (base32, code, now) => verifyTOTP(decodeBase32(base32), code, { now, window: 1 }).ok,
+      bind: (bytes, code1, code2, now) =>
+        verifyConsecutiveTOTP(bytes, [code1, code2], { now, window: BIND_WINDOW }).ok,
+    },
+    {
+      name: 'node:crypto',
+      version: process.versions.node,
+      cachedKey: '`createSecretKey(secret)` (a KeyObject)',
+      generate: (now) => reference.generate(keyObject, now),
+      verify: (code, now) => reference.verify(keyObject, code, now, 1),
+      login: (base32, code, now) => reference.verify(reference.decodeBase32(base32), code, now, 1),
+      bind: (bytes, code1, code2, now) =>
+        searchPair(
+          (step) => String(reference.hotp(bytes, step)).padStart(6, '0'),
+          code1,
+          code2,
+          now,
+        ),
+    },
+    {
+      name: 'otpauth',
+      version: versionOf('node_modules/otpauth/package.json'),
+      cachedKey: 'one `new TOTP({ secret })` object',
+      generate: (now) => otpauthTOTP.generate({ timestamp: now }),
+      verify: (code, now) =>
+        otpauthTOTP.validate({ token: code, timestamp: now, window: 1 }) !== null,
+      login: (base32, code, now) =>
+        new OTPAuth.TOTP({ ...otpauthParams, secret: OTPAuth.Secret.fromBase32(base32) }).validate({
+          token: code,
+          timestamp: now,
+          window: 1,
+        }) !== null,
+      bind: (bytes, code1, code2, now) => {
+        const totp = new OTPAuth.TOTP({
+          ...otpauthParams,
+          secret: new OTPAuth.Secret({ buffer: exactBuffer(bytes) }),
+        });
+        return searchPair(
+          (step) => totp.generate({ timestamp: step * PERIOD * 1000 }),
+          code1,
+          code2,
+          now,
+        );
+      },
+    },
+    {
+      name: 'otplib',
+      version: versionOf('node_modules/otplib/package.json'),
+      cachedKey: 'the secret as bytes (otplib keeps no key state)',
+      generate: (now) => otplibGenerate({ ...otplibParams, secret, epoch: now / 1000 }),
+      // epochTolerance is in seconds: ±30 s covers exactly the steps current - 1 to current + 1.
+      verify: (code, now) =>
+        otplibVerify({
+          ...otplibParams,
+          secret,
+          token: code,
+          epoch: now / 1000,
+          epochTolerance: 30,
+        }).valid,
+      login: (base32, code, now) =>
+        otplibVerify({
+          ...otplibParams,
+          secret: base32,
+          token: code,
+          epoch: now / 1000,
+          epochTolerance: 30,
+        }).valid,
+      bind: (bytes, code1, code2, now) =>
+        searchPair(
+          (step) => otplibGenerate({ ...otplibParams, secret: bytes, epoch: step * PERIOD }),
+          code1,
+          code2,
+          now,
+        ),
+    },
+    {
+      name: 'speakeasy',
+      version: versionOf('node_modules/speakeasy/package.json'),
+      cachedKey: 'the secret as a Buffer',
+      generate: (now) =>
+        speakeasy.totp({ ...speakeasyParams, secret: speakeasySecret, time: now / 1000 }),
+      verify: (code, now) =>
+        speakeasy.totp.verifyDelta({
+          ...speakeasyParams,
+          secret: speakeasySecret,
+          token: code,
+          time: now / 1000,
+          window: 1,
+        }) !== undefined,
+      login: (base32, code, now) =>
+        speakeasy.totp.verifyDelta({
+          ...speakeasyParams,
+          secret: base32,
+          encoding: 'base32',
+          token: code,
+          time: now / 1000,
+          window: 1,
+        }) !== undefined,
+      bind: (bytes, code1, code2, now) => {
+        const buffer = Buffer.from(bytes) as unknown as string;
+        return searchPair(
+          (step) => speakeasy.totp({ ...speakeasyParams, secret: buffer, time: step * PERIOD }),
+          code1,
+          code2,
+          now,
+        );
+      },
+    },
+  ];
+}

@@ -1,0 +1,412 @@
+/**
+ * `npm run bench`: totpkit against otplib, otpauth, speakeasy and a minimal
+ * node:crypto implementation, in one process, interleaved.
+ *
+ * Every contender's answers are checked before timing (codes, window edges,
+ * the binding search), and every answer inside the timed loops is checked too:
+ * a fast wrong answer would be worthless. Each round runs every (case,
+ * library) task once, in a new shuffled order, for `--time` ms; the reported
+ * figure is the median over rounds of each round's median ops/s, so load from
+ * other processes spreads over all contenders instead of landing on one.
+ *
+ * Options: `--quick` (3 short rounds, prints only), `--rounds N`, `--time MS`,
+ * `--no-write` (do not rewrite docs/performance.md and docs/performance.svg).
+ * @module
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { Bench, type FnReturnedObject } from 'tinybench';
+import { encodeBase32 } from '../src/index.ts';
+import { renderChart, shortOps } from './chart.ts';
+import { contenders, type Contender } from './contenders.ts';
+import * as reference from './reference.ts';
+
+const { values: options } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    time: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Number(options.rounds ?? (options.quick ? 3 : 9));
+const TIME_MS = Number(options.time ?? (options.quick ? 60 : 150));
+const WRITE = !options.quick && !options['no-write'];
+const BATCH_MS = 0.5; // wall time of one timed sample (a batch of calls)
+
+// A fixed instant, a whole second, handed to every library: no clock reads.
+const NOW = Date.UTC(2025, 5, 2, 12, 0, 7);
+const CURRENT = reference.stepAt(NOW);
+
+/** Deterministic bytes (xorshift32), so every run measures the same secrets. */
+function randomBytes(seed: number, length: number): Uint8Array {
+  let x = seed >>> 0 || 1;
+  return Uint8Array.from({ length }, () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x & 0xff;
+  });
+}
+
+const codeAt = (secret: Uint8Array, step: number): string =>
+  String(reference.hotp(secret, step)).padStart(6, '0');
+
+/** Codes that are not the code of any step within 12 of the current one. */
+function codesMatchingNothing(secret: Uint8Array, count: number): string[] {
+  const taken = new Set<string>();
+  for (let s = CURRENT - 12; s <= CURRENT + 12; s++) taken.add(codeAt(secret, s));
+  const found: string[] = [];
+  for (let n = secret[0]! * 3_331; found.length < count; n = (n + 7_919) % 1_000_000) {
+    const code = String(n).padStart(6, '0');
+    if (!taken.has(code) && !found.includes(code)) found.push(code);
+  }
+  return found;
+}
+
+interface Secret {
+  bytes: Uint8Array;
+  base32: string;
+  /** A code matching no step near now. */
+  wrong: string;
+  /** Two more such codes, for the binding search. */
+  pair: [string, string];
+}
+
+// The fresh-secret cases cycle through 64 users' secrets (20 bytes, as
+// authenticator apps expect); the cached-key cases use the first one.
+const SECRETS: Secret[] = Array.from({ length: 64 }, (_, i) => {
+  const bytes = randomBytes(0x9e3779b9 * (i + 1), 20);
+  const [wrong, first, second] = codesMatchingNothing(bytes, 3) as [string, string, string];
+  return { bytes, base32: encodeBase32(bytes), wrong, pair: [first, second] };
+});
+const MAIN = SECRETS[0]!;
+const CORRECT = codeAt(MAIN.bytes, CURRENT);
+const secretAt = (i: number): Secret => SECRETS[i & 63]!;
+
+interface Case {
+  id: string;
+  title: string;
+  /** One call, and the answer it must give. */
+  run(c: Contender, i: number): unknown;
+  expected: unknown;
+}
+
+const CASES: Case[] = [
+  {
+    id: 'generate',
+    title: 'generate (cached key)',
+    run: (c) => c.generate(NOW),
+    expected: CORRECT,
+  },
+  {
+    id: 'verify-correct',
+    title: 'verify a correct code (cached key, window ±1)',
+    run: (c) => c.verify(CORRECT, NOW),
+    expected: true,
+  },
+  {
+    id: 'verify-wrong',
+    title: 'verify a wrong code (cached key, window ±1)',
+    run: (c) => c.verify(MAIN.wrong, NOW),
+    expected: false,
+  },
+  {
+    id: 'login',
+    title: 'login: fresh base32 secret → key → verify a wrong code, window ±1',
+    run: (c, i) => c.login(secretAt(i).base32, secretAt(i).wrong, NOW),
+    expected: false,
+  },
+  {
+    id: 'bind',
+    title: 'binding search: two codes, window ±10, no match (fresh secret)',
+    run: (c, i) => c.bind(secretAt(i).bytes, secretAt(i).pair[0], secretAt(i).pair[1], NOW),
+    expected: false,
+  },
+];
+
+/** Proves a contender is configured like totpkit: same codes, same window edges. */
+function checkContender(c: Contender): void {
+  const fail = (what: string) => {
+    throw new Error(`${c.name} gives a wrong answer: ${what}; fix its setup before timing it`);
+  };
+  for (const offset of [-1, 0, 1, 2, 1_000]) {
+    const now = NOW + offset * 30_000;
+    const want = codeAt(MAIN.bytes, CURRENT + offset);
+    if (c.generate(now) !== want) fail(`generate at step ${offset}`);
+  }
+  for (const secret of SECRETS.slice(0, 8)) {
+    const codes = new Map<number, string>();
+    for (let d = -3; d <= 3; d++) codes.set(d, codeAt(secret.bytes, CURRENT + d));
+    for (const [d, code] of codes) {
+      // Skip a code that collides with one inside the window (odds ~10^-6).
+      const inWindow = [-1, 0, 1].some((w) => codes.get(w) === code);
+      if (Math.abs(d) > 1 && inWindow) continue;
+      if (secret === MAIN && c.verify(code, NOW) !== inWindow) fail(`verify at step ${d}`);
+      if (c.login(secret.base32, code, NOW) !== inWindow) fail(`login at step ${d}`);
+    }
+    if (secret === MAIN && c.verify(secret.wrong, NOW)) fail('verify of a wrong code');
+    if (c.login(secret.base32, secret.wrong, NOW)) fail('login with a wrong code');
+    for (const [end, ok] of [
+      [-10, true],
+      [0, true],
+      [1, true],
+      [10, true],
+      [-11, false],
+      [11, false],
+    ] as const) {
+      const first = codeAt(secret.bytes, CURRENT + end - 1);
+      const second = codeAt(secret.bytes, CURRENT + end);
+      if (c.bind(secret.bytes, first, second, NOW) !== ok) fail(`binding pair ending at ${end}`);
+      if (ok && c.bind(secret.bytes, second, first, NOW)) fail(`swapped pair ending at ${end}`);
+    }
+    if (c.bind(secret.bytes, secret.pair[0], secret.pair[1], NOW)) fail('binding a wrong pair');
+  }
+  for (const kase of CASES) {
+    for (let i = 0; i < 64; i++) {
+      if (kase.run(c, i) !== kase.expected) fail(`${kase.id} call ${i}`);
+    }
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+let wrongAnswers = 0;
+
+/** A tinybench task timing `batch` calls per sample, and checking each answer. */
+function timedBatch(c: Contender, kase: Case, batch: number): () => FnReturnedObject {
+  let i = 0;
+  return () => {
+    const start = performance.now();
+    for (let k = 0; k < batch; k++, i++) {
+      if (kase.run(c, i) !== kase.expected) wrongAnswers++;
+    }
+    const elapsed = performance.now() - start;
+    return { overriddenDuration: elapsed / batch, overriddenIterationCost: elapsed };
+  };
+}
+
+/** Calls per batch so that one batch takes about BATCH_MS. */
+function batchSize(c: Contender, kase: Case): number {
+  for (let i = 0; i < 200; i++) kase.run(c, i); // warm up
+  let calls = 0;
+  const start = performance.now();
+  while (performance.now() - start < 20) kase.run(c, calls++);
+  const perCall = (performance.now() - start) / calls;
+  return Math.max(1, Math.min(5_000, Math.round(BATCH_MS / perCall)));
+}
+
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  const random = randomBytes(seed, out.length * 4);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = new DataView(random.buffer).getUint32(i * 4) % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+
+const CONTENDERS = contenders(MAIN.bytes);
+const loadBefore = os.loadavg();
+for (const c of CONTENDERS) checkContender(c);
+console.log(
+  `All ${CONTENDERS.length} contenders give the same answers (codes, window ±1 edges, binding ` +
+    `window ±10 edges). ${ROUNDS} rounds × ${CASES.length * CONTENDERS.length} tasks × ${TIME_MS} ms…`,
+);
+
+const tasks = CASES.flatMap((kase) =>
+  CONTENDERS.map((c) => ({ kase, c, name: `${kase.id} | ${c.name}`, batch: batchSize(c, kase) })),
+);
+const perRound = new Map<string, number[]>(tasks.map((t) => [t.name, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  const bench = new Bench({
+    time: TIME_MS,
+    iterations: 8,
+    warmup: round === 0,
+    warmupTime: 100,
+    throws: true,
+  });
+  for (const t of shuffled(tasks, round + 1)) bench.add(t.name, timedBatch(t.c, t.kase, t.batch));
+  for (const task of bench.runSync()) {
+    const result = task.result;
+    if (result.state !== 'completed') throw new Error(`${task.name}: ${result.state}`);
+    perRound.get(task.name)!.push(result.throughput.p50);
+  }
+  process.stdout.write(`  round ${round + 1}/${ROUNDS} done\n`);
+}
+if (wrongAnswers > 0) throw new Error(`${wrongAnswers} wrong answers inside the timed loops`);
+const loadAfter = os.loadavg();
+
+interface Cell {
+  median: number;
+  min: number;
+  max: number;
+}
+const table = new Map<string, Map<string, Cell>>();
+for (const kase of CASES) {
+  const row = new Map<string, Cell>();
+  for (const c of CONTENDERS) {
+    const rounds = perRound.get(`${kase.id} | ${c.name}`)!;
+    row.set(c.name, { median: median(rounds), min: Math.min(...rounds), max: Math.max(...rounds) });
+  }
+  table.set(kase.id, row);
+}
+const ops = (caseId: string, name: string): number => table.get(caseId)!.get(name)!.median;
+const ratio = (caseId: string, peer: string): number => ops(caseId, 'totpkit') / ops(caseId, peer);
+
+const TARGETS = [
+  { caseId: 'verify-wrong', peer: 'node:crypto', min: 2 },
+  { caseId: 'verify-wrong', peer: 'otpauth', min: 2.5 },
+  { caseId: 'verify-wrong', peer: 'otplib', min: 8 },
+  { caseId: 'login', peer: 'otpauth', min: 1.3 },
+].map((t) => ({ ...t, ratio: ratio(t.caseId, t.peer), holds: ratio(t.caseId, t.peer) >= t.min }));
+
+// --- console -----------------------------------------------------------------
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+const peers = CONTENDERS.slice(1).map((c) => c.name);
+const rows = CASES.map((kase) => {
+  const row: Record<string, string> = { case: kase.id };
+  for (const c of CONTENDERS) row[c.name] = fmt(ops(kase.id, c.name));
+  for (const p of peers) row[`÷ ${p}`] = `${ratio(kase.id, p).toFixed(2)}×`;
+  return row;
+});
+console.log('\nops/s, median of round medians; ÷ = totpkit ops/s ÷ peer ops/s');
+console.table(rows);
+for (const t of TARGETS) {
+  console.log(
+    `${t.holds ? 'holds ' : 'MISSES'} ${t.caseId}: totpkit ÷ ${t.peer} = ${t.ratio.toFixed(2)}× ` +
+      `(target ≥ ${t.min}×)`,
+  );
+}
+
+// --- docs/performance.md and docs/performance.svg ----------------------------
+
+function gitCommit(): string {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+if (WRITE) {
+  const date = new Date().toISOString().slice(0, 10);
+  const cpus = os.cpus();
+  const machine =
+    `${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${cpus.length} cores, ` +
+    `${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`;
+  const runtime = `Node.js ${process.version} (V8 ${process.versions.v8})`;
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(' / ');
+  const names = CONTENDERS.map((c) => c.name);
+
+  const md: string[] = [
+    '# Performance',
+    '',
+    '<!-- Generated by `npm run bench` (bench/totp.ts). Do not edit by hand. -->',
+    '',
+    `Measured ${date} on ${machine}; ${runtime}; totpkit ${CONTENDERS[0]!.version} at commit ` +
+      `\`${gitCommit()}\`. Load average (1/5/15 min) ${load(loadBefore)} before, ` +
+      `${load(loadAfter)} after: other processes shared the machine, which is why every ` +
+      'figure is a median over interleaved rounds.',
+    '',
+    '![ops/s per case and library](performance.svg)',
+    '',
+    '## Operations per second',
+    '',
+    `Median over ${ROUNDS} rounds of each round's median; the range of the round medians below it.`,
+    '',
+    `| case | ${names.join(' | ')} |`,
+    `|---|${names.map(() => '--:').join('|')}|`,
+    ...CASES.map((kase) => {
+      const cells = names.map((n) => {
+        const cell = table.get(kase.id)!.get(n)!;
+        return `${n === 'totpkit' ? '**' : ''}${fmt(cell.median)}${n === 'totpkit' ? '**' : ''}<br><sub>${shortOps(cell.min)}–${shortOps(cell.max)}</sub>`;
+      });
+      return `| ${kase.title} | ${cells.join(' | ')} |`;
+    }),
+    '',
+    '## totpkit ÷ peer',
+    '',
+    `| case | ${peers.join(' | ')} |`,
+    `|---|${peers.map(() => '--:').join('|')}|`,
+    ...CASES.map(
+      (kase) =>
+        `| ${kase.title} | ${peers.map((p) => `${ratio(kase.id, p).toFixed(2)}×`).join(' | ')} |`,
+    ),
+    '',
+    '## Targets (issue 6)',
+    '',
+    '| case | against | target | measured | |',
+    '|---|---|--:|--:|---|',
+    ...TARGETS.map(
+      (t) =>
+        `| ${CASES.find((k) => k.id === t.caseId)!.title} | ${t.peer} | ≥ ${t.min}× | ` +
+        `${t.ratio.toFixed(2)}× | ${t.holds ? 'holds' : '**misses**'} |`,
+    ),
+    '',
+    '## What is measured',
+    '',
+    'All libraries get the same parameters: HMAC-SHA1, 6 digits, 30-second steps, T0 = 0, the',
+    'same fixed `now` (no clock reads), a window of one step each side (otplib: `epochTolerance: 30`',
+    'seconds, which covers exactly the steps current − 1 to current + 1), and ten steps for the',
+    'binding search. Before timing, the script checks every library against a node:crypto',
+    'HOTP: codes at several steps, acceptance exactly at the window edges, the binding search',
+    'at ±10 and its refusal at ±11 and of swapped codes. Inside the timed loops every answer is',
+    'compared with the expected one, and the run aborts if any differs.',
+    '',
+    '| library | version | cached key |',
+    '|---|---|---|',
+    ...CONTENDERS.map((c) => `| ${c.name} | ${c.version} | ${c.cachedKey} |`),
+    '',
+    '- **generate**, **verify a correct code**, **verify a wrong code**: one secret, kept in',
+    '  whatever form the library reuses between calls. A wrong code is the worst case: every',
+    '  candidate step is computed. For a correct (current) code totpkit, otpauth and the',
+    '  node:crypto reference check the current step first; otplib and speakeasy scan from the',
+    '  oldest step, so they compute two codes where the others compute one.',
+    '- **login**: what a server does per login without a key cache: a stored base32 secret',
+    '  (cycling through 64 users) is decoded, keyed and used once, with a wrong code.',
+    '  totpkit: `verifyTOTP(decodeBase32(secret), code, { now, window: 1 })`.',
+    '- **binding search**: `verifyConsecutiveTOTP(secret, [code1, code2], { now, window: 10 })`',
+    '  with codes that match no step. The peers have no such check; the bench builds the same',
+    '  search on their code generators (bench/contenders.ts): for each of the 21 candidate end',
+    '  steps the first code, and the second only if the first matched, so every library',
+    '  computes 21 codes, as totpkit does.',
+    '- **node:crypto** (bench/reference.ts) is a minimal application-written TOTP:',
+    '  `createHmac` per step, with the key as a `KeyObject` for cached keys.',
+    '',
+    'How: one process, tinybench; a sample is a batch of calls lasting about',
+    `${BATCH_MS} ms, timed as a whole and divided by its size, so timer resolution does not`,
+    `matter. Each of the ${ROUNDS} rounds runs every (case, library) task for ${TIME_MS} ms`,
+    'in a new shuffled order. Reproduce with `npm run bench`; `npm run bench -- --quick` prints',
+    'a shorter run without rewriting this page.',
+    '',
+    'Why totpkit is faster: with a cached key the HMAC pad blocks are hashed once, so each',
+    'candidate step costs two SHA compressions; the hash states are cloned into a reused',
+    'scratch state and digested into its own buffers, so no buffer, view or hash state is',
+    'created per step. node:crypto, and otpauth and speakeasy on top of it, key a new HMAC',
+    'for every step (four compressions plus the native call); otplib also re-validates and',
+    're-derives everything per step. test/perf/compressions.test.ts counts the compressions.',
+    '',
+  ];
+  const docs = new URL('../docs/', import.meta.url);
+  writeFileSync(new URL('performance.md', docs), md.join('\n'));
+  const svg = renderChart(
+    'totpkit vs. peers: operations per second (higher is better)',
+    `${date} · ${cpus[0]?.model.trim() ?? ''} · ${runtime} · bars scaled per case`,
+    CASES.map((kase) => ({
+      title: kase.title,
+      bars: names.map((n) => ({ name: n, opsPerSecond: ops(kase.id, n) })),
+    })),
+  );
+  writeFileSync(new URL('performance.svg', docs), svg);
+  console.log('\nWrote docs/performance.md and docs/performance.svg');
+}
