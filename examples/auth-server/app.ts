@@ -595,7 +595,9 @@ export function createApp(options: AppOptions): RequestListener {
       "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Referrer-Policy', 'no-referrer');
+    // Not 'no-referrer': browsers then send `Origin: null` on form posts, and the
+    // same-origin check below needs the real origin.
+    res.setHeader('Referrer-Policy', 'same-origin');
     // Pages show secrets, codes and account state: never cache them.
     res.setHeader('Cache-Control', 'no-store');
 
