@@ -6,10 +6,10 @@
  * @module
  */
 
-/** One case: its title and each library's ops/s, in display order. */
+/** One case: its title and each library's ops/s (and a note), in display order. */
 export interface ChartGroup {
   title: string;
-  bars: { name: string; opsPerSecond: number }[];
+  bars: { name: string; opsPerSecond: number; note?: string }[];
 }
 
 const COLORS = ['#1f6feb', '#8250df', '#bf8700', '#cf222e', '#1a7f37', '#57606a'];
@@ -43,17 +43,13 @@ export function renderChart(title: string, subtitle: string, groups: ChartGroup[
     );
     y += TITLE;
     const max = Math.max(...group.bars.map((b) => b.opsPerSecond));
-    const first = group.bars[0]?.opsPerSecond ?? 0;
     for (const bar of group.bars) {
       const width = max > 0 ? Math.max(1, (bar.opsPerSecond / max) * BAR_AREA) : 1;
-      const ratio =
-        bar === group.bars[0] || bar.opsPerSecond <= 0
-          ? ''
-          : ` (${group.bars[0]?.name} ${(first / bar.opsPerSecond).toFixed(1)}×)`;
+      const note = bar.note === undefined ? '' : ` (${bar.note})`;
       out.push(
         `<text x="${LABEL - 8}" y="${y + 12}" text-anchor="end">${escape(bar.name)}</text>`,
         `<rect x="${LABEL}" y="${y}" width="${width.toFixed(1)}" height="${BAR}" rx="2" fill="${color(bar.name)}"/>`,
-        `<text x="${(LABEL + width + 6).toFixed(1)}" y="${y + 12}">${shortOps(bar.opsPerSecond)} ops/s${escape(ratio)}</text>`,
+        `<text x="${(LABEL + width + 6).toFixed(1)}" y="${y + 12}">${shortOps(bar.opsPerSecond)} ops/s${escape(note)}</text>`,
       );
       y += BAR + GAP;
     }
