@@ -9,9 +9,10 @@
 import { createInterface, type Interface } from 'node:readline';
 import pkg from '../package.json' with { type: 'json' };
 import { code, qr, secret, uri, verify } from './cli/commands.ts';
+import { enroll } from './cli/enroll.ts';
 import { EXIT, parseCommandLine, UsageError, type Command, type IO } from './cli/options.ts';
 
-const COMMANDS: Readonly<Record<string, Command>> = { secret, uri, code, verify, qr };
+const COMMANDS: Readonly<Record<string, Command>> = { secret, uri, code, verify, qr, enroll };
 
 function indexHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));

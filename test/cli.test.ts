@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, encodeBase32, parseKeyURI } from '../src/index.ts';
-import { buildCLI, runCLI, type CLIResult } from './helpers/cli.ts';
+import { buildCLI, runCLI, startCLI, type CLIResult } from './helpers/cli.ts';
 import {
   oathtoolBatch,
+  oathtoolTOTP,
   skipWithoutOathtool,
   type OathtoolTOTPRequest,
 } from './helpers/oathtool.ts';
@@ -12,12 +13,13 @@ import { requireProgram } from './helpers/tools.ts';
 import { decodeQRFile, imageDir, matrixToPGM, terminalToMatrix } from './helpers/zbarimg.ts';
 
 const SECRET = 'JBSWY3DPEHPK3PXP';
-const COMMANDS = ['secret', 'uri', 'code', 'verify', 'qr'] as const;
+const COMMANDS = ['secret', 'uri', 'code', 'verify', 'qr', 'enroll'] as const;
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const noOathtool = skipWithoutOathtool();
 const haveZbar = requireProgram('zbarimg', 'zbar-tools');
 
 let cli: string;
+const cliPath = (): string => cli;
 const run = (args: string[], options?: Parameters<typeof runCLI>[2]): Promise<CLIResult> =>
   runCLI(cli, args, options);
 
@@ -331,6 +333,89 @@ describe.skipIf(!haveZbar)('qr', () => {
   });
 });
 
+describe.skipIf(noOathtool || !haveZbar)('enroll, driven through standard input', () => {
+  const images = imageDir();
+
+  /** Starts `enroll`, checks its QR code against the secret it prints, and returns codes for it. */
+  async function start() {
+    const cli = startCLI(cliPath(), [
+      'enroll',
+      '--account',
+      'alice@example.com',
+      '--issuer',
+      'Acme',
+    ]);
+    const shown = await cli.waitFor(/Enter the code your app shows: $/);
+    const secret = /Or add it by hand \(time-based\): ([A-Z2-7 ]+)\n/
+      .exec(shown)?.[1]
+      ?.replace(/ /g, '');
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    const qr = shown.slice(shown.indexOf('\x1b['), shown.lastIndexOf('\x1b[0m\n') + 5);
+    const uri = parseKeyURI(
+      await decodeQRFile(images.write('enroll.pgm', matrixToPGM(terminalToMatrix(qr)))),
+    );
+    expect(uri).toMatchObject({
+      issuer: 'Acme',
+      accountName: 'alice@example.com',
+      digits: 6,
+      period: 30,
+    });
+    expect(encodeBase32(uri.secret)).toBe(secret);
+    const secretHex = Buffer.from(decodeBase32(secret as string)).toString('hex');
+    // The previous, current and next step's codes.
+    const codes = (await oathtoolTOTP({ secretHex, now: Date.now() - 30_000, window: 2 })) as [
+      string,
+      string,
+      string,
+    ];
+    return { cli, codes };
+  }
+
+  it('binds two consecutive codes, prints recovery codes, refuses a replay and accepts the next code', async () => {
+    const { cli, codes } = await start();
+    const [previous, current, next] = codes;
+    let mark = cli.stdout.length;
+    cli.type(current);
+    await cli.waitFor(/Wait for the next code and enter it: $/, mark);
+    cli.type(current);
+    await cli.waitFor(
+      /You entered the same code twice. Wait for your app to show a new code.\nEnter the code your app shows: $/,
+      mark,
+    );
+    mark = cli.stdout.length;
+    cli.type(previous);
+    await cli.waitFor(/enter it: $/, mark);
+    cli.type(current);
+    const bound = await cli.waitFor(/Now sign in: enter a new code from your app: $/, mark);
+    expect(bound.slice(mark)).toContain('Your authenticator app is bound.');
+    expect(bound.slice(mark).match(/^  [0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/gm)).toHaveLength(10);
+    mark = cli.stdout.length;
+    cli.type(current);
+    await cli.waitFor(
+      /That code has already been used. Wait for your app to show the next code.\nNow sign in: enter a new code from your app: $/,
+      mark,
+    );
+    cli.type(`${next.slice(0, 3)} ${next.slice(3)}`);
+    cli.end();
+    const result = await cli.exited;
+    expect(result.stdout.endsWith('Signed in: the code was accepted.\n')).toBe(true);
+    expect(result).toMatchObject({ status: 0, stderr: '' });
+  });
+
+  it('exits 1 when input ends before a login code is accepted', async () => {
+    const { cli, codes } = await start();
+    cli.type(codes[0]);
+    cli.type(codes[1]);
+    cli.type('000000');
+    cli.end();
+    const result = await cli.exited;
+    expect(result.stdout).toContain('Your authenticator app is bound.');
+    expect(result.stdout.endsWith('Input ended before a login code was accepted.\n')).toBe(true);
+    expect(result.status).toBe(1);
+    images.cleanup();
+  });
+});
+
 describe('usage errors exit 2 and name the flag', () => {
   const withSecret = ['--secret', SECRET];
   it.each([
@@ -384,6 +469,9 @@ describe('usage errors exit 2 and name the flag', () => {
       /--quiet-zone must be a whole number from 0 to 16, got "99"/,
     ],
     [['qr', ...withSecret], /--account is required/],
+    [['enroll'], /--account is required/],
+    [['enroll', '--account', 'a:b'], /--account must not contain ":"/],
+    [['enroll', '--account', 'a', '--secret', SECRET], /Unknown option '--secret'/],
     [
       ['qr', '--uri', `otpauth://totp/a?secret=${SECRET}`, '--account', 'b'],
       /--account cannot be combined with --uri/,

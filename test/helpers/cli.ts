@@ -56,3 +56,62 @@ export function runCLI(cli: string, args: string[], options: RunOptions = {}): P
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** A CLI process driven line by line, as a user at a terminal would. */
+export interface InteractiveCLI {
+  /** Resolves with all output so far once it matches `pattern` (after `from`). */
+  waitFor(pattern: RegExp, from?: number): Promise<string>;
+  /** Writes one line to standard input. */
+  type(line: string): void;
+  /** Closes standard input. */
+  end(): void;
+  /** Output so far. */
+  readonly stdout: string;
+  /** Resolves when the process exits. */
+  exited: Promise<CLIResult>;
+}
+
+/** Starts the bundled CLI with `args` and returns a handle to drive it. */
+export function startCLI(cli: string, args: string[]): InteractiveCLI {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.TOTPKIT_SECRET;
+  const child = spawn(process.execPath, [cli, ...args], { env, stdio: 'pipe' });
+  let stdout = '';
+  let stderr = '';
+  const waiters = new Set<() => void>();
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+    for (const wake of waiters) wake();
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<CLIResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (status) => {
+      resolve({ status, stdout, stderr });
+      for (const wake of waiters) wake();
+    });
+  });
+  return {
+    get stdout() {
+      return stdout;
+    },
+    exited,
+    type: (line) => child.stdin.write(`${line}\n`),
+    end: () => child.stdin.end(),
+    waitFor(pattern, from = 0) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (pattern.test(stdout.slice(from))) {
+            waiters.delete(check);
+            resolve(stdout);
+          } else if (child.exitCode !== null) {
+            waiters.delete(check);
+            reject(new Error(`exited before printing ${pattern}:\n${stdout}\n${stderr}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
