@@ -62,7 +62,7 @@ export type {
   UseRecoveryCodeResult,
   VerifyFailure,
   VerifyResult,
-} from './mfa/service.ts';
+} from './mfa/types.ts';
 export type { GenerateSecretOptions } from './secret.ts';
 export type {
   ActiveFactor,

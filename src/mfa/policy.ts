@@ -108,7 +108,7 @@ function checkAttemptPolicy(
   };
   // NIST SP 800-63B §5.2.2: at most 100 consecutive failed attempts.
   checkInteger(maxFailures, `${field}.maxFailures`, 1, 100);
-  checkInteger(freeAttempts, `${field}.freeAttempts`, 0, maxFailures);
+  checkInteger(freeAttempts, `${field}.freeAttempts`, 0, 100);
   checkInteger(baseDelayMs, `${field}.baseDelayMs`, 0, DAY_MS);
   checkInteger(maxDelayMs, `${field}.maxDelayMs`, baseDelayMs, DAY_MS);
   return Object.freeze({ freeAttempts, baseDelayMs, maxDelayMs, maxFailures });

@@ -1,0 +1,283 @@
+/**
+ * Policy defaults and validation, and misuse of the API: every entry must
+ * throw the right error class with a message naming the field.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  createMFA,
+  DEFAULT_MFA_POLICY,
+  MemoryStore,
+  MFAError,
+  plaintextCipher,
+  type MFAStore,
+} from '../../src/index.ts';
+import { deviceCode, enroll, harness, newUser } from '../helpers/mfa.ts';
+
+const base = () => ({ store: new MemoryStore(), issuer: 'Acme', cipher: plaintextCipher() });
+
+describe('DEFAULT_MFA_POLICY', () => {
+  it('has the documented values and is deeply frozen', () => {
+    expect(DEFAULT_MFA_POLICY).toEqual({
+      window: 1,
+      bindingWindow: 10,
+      maxDrift: 4,
+      pendingTtlMs: 600_000,
+      throttle: { freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 },
+      recoveryThrottle: {
+        freeAttempts: 5,
+        baseDelayMs: 1_000,
+        maxDelayMs: 900_000,
+        maxFailures: 100,
+      },
+      recoveryCodeCount: 10,
+      recoveryCodeScrypt: { N: 16_384, r: 8, p: 1 },
+    });
+    expect(Object.isFrozen(DEFAULT_MFA_POLICY)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_MFA_POLICY.throttle)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_MFA_POLICY.recoveryCodeScrypt)).toBe(true);
+  });
+
+  it('merges nested overrides field by field without touching the caller’s object', async () => {
+    const policy = { throttle: { maxFailures: 3 }, window: 0 };
+    const h = harness({ policy });
+    expect(policy).toEqual({ throttle: { maxFailures: 3 }, window: 0 });
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    h.advance(30_000);
+    // window 0: the previous step's code is refused.
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now - 30_000))).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    await h.mfa.verify(user, '000000');
+    await h.mfa.verify(user, '000001');
+    expect(await h.mfa.status(user)).toMatchObject({ locked: true });
+  });
+});
+
+describe('createMFA validation', () => {
+  const table: [string, unknown, ErrorConstructor, RegExp][] = [
+    ['no options', undefined, TypeError, /"store" must be an MFAStore/],
+    ['options not an object', 'x', TypeError, /"options" must be an object/],
+    ['no store', { ...base(), store: undefined }, TypeError, /"store" must be an MFAStore/],
+    [
+      'store without a method',
+      { ...base(), store: { ...new MemoryStore(), getUser: async () => null } },
+      TypeError,
+      /"store.putPending" must be a function/,
+    ],
+    [
+      'no cipher',
+      { ...base(), cipher: undefined },
+      TypeError,
+      /"cipher" must be a SecretCipher.*plaintextCipher/,
+    ],
+    [
+      'cipher without decrypt',
+      { ...base(), cipher: { encrypt: async () => '' } },
+      TypeError,
+      /"cipher.decrypt"/,
+    ],
+    ['no issuer', { ...base(), issuer: undefined }, TypeError, /"issuer" must be a string/],
+    ['empty issuer', { ...base(), issuer: '' }, RangeError, /"issuer" must be 1 to 256 characters/],
+    [
+      'issuer with a colon',
+      { ...base(), issuer: 'Acme:Corp' },
+      RangeError,
+      /"issuer" must not contain ":"/,
+    ],
+    ['clock not a function', { ...base(), clock: 5 }, TypeError, /"clock" must be a function/],
+    [
+      'onEvent not a function',
+      { ...base(), onEvent: {} },
+      TypeError,
+      /"onEvent" must be a function/,
+    ],
+    ['digits 9', { ...base(), totp: { digits: 9 } }, RangeError, /"digits" must be 6, 7 or 8/],
+    ['algorithm MD5', { ...base(), totp: { algorithm: 'MD5' } }, RangeError, /"algorithm" must be/],
+    ['period 0', { ...base(), totp: { period: 0 } }, RangeError, /"period" must be an integer/],
+    ['policy not an object', { ...base(), policy: 1 }, TypeError, /"policy" must be an object/],
+    [
+      'window 11',
+      { ...base(), policy: { window: 11 } },
+      RangeError,
+      /"policy.window" must be an integer from 0 to 10, got 11/,
+    ],
+    ['window 0.5', { ...base(), policy: { window: 0.5 } }, RangeError, /"policy.window"/],
+    [
+      'bindingWindow 0',
+      { ...base(), policy: { bindingWindow: 0 } },
+      RangeError,
+      /"policy.bindingWindow" must be an integer from 1 to 100/,
+    ],
+    ['maxDrift -1', { ...base(), policy: { maxDrift: -1 } }, RangeError, /"policy.maxDrift"/],
+    [
+      'pendingTtlMs 1000',
+      { ...base(), policy: { pendingTtlMs: 1000 } },
+      RangeError,
+      /"policy.pendingTtlMs" must be an integer from 60000 to 86400000/,
+    ],
+    [
+      'maxFailures 101',
+      { ...base(), policy: { throttle: { maxFailures: 101 } } },
+      RangeError,
+      /"policy.throttle.maxFailures" must be an integer from 1 to 100, got 101/,
+    ],
+    [
+      'maxFailures Infinity',
+      { ...base(), policy: { recoveryThrottle: { maxFailures: Infinity } } },
+      RangeError,
+      /"policy.recoveryThrottle.maxFailures"/,
+    ],
+    [
+      'freeAttempts 101',
+      { ...base(), policy: { throttle: { freeAttempts: 101 } } },
+      RangeError,
+      /"policy.throttle.freeAttempts" must be an integer from 0 to 100, got 101/,
+    ],
+    [
+      'maxDelayMs below baseDelayMs',
+      { ...base(), policy: { throttle: { baseDelayMs: 5000, maxDelayMs: 10 } } },
+      RangeError,
+      /"policy.throttle.maxDelayMs" must be an integer from 5000/,
+    ],
+    [
+      'throttle not an object',
+      { ...base(), policy: { throttle: 5 } },
+      TypeError,
+      /"policy.throttle" must be an object/,
+    ],
+    [
+      'recoveryCodeCount 0',
+      { ...base(), policy: { recoveryCodeCount: 0 } },
+      RangeError,
+      /"policy.recoveryCodeCount"/,
+    ],
+    [
+      'scrypt N not a power of two',
+      { ...base(), policy: { recoveryCodeScrypt: { N: 3000 } } },
+      RangeError,
+      /"policy.recoveryCodeScrypt.N" must be a power of two/,
+    ],
+    [
+      'scrypt N too small',
+      { ...base(), policy: { recoveryCodeScrypt: { N: 512 } } },
+      RangeError,
+      /"policy.recoveryCodeScrypt.N" must be an integer from 1024/,
+    ],
+    [
+      'scrypt memory over 256 MiB',
+      { ...base(), policy: { recoveryCodeScrypt: { N: 2 ** 20, r: 8 } } },
+      RangeError,
+      /at most 256 MiB/,
+    ],
+    [
+      'scrypt r 0',
+      { ...base(), policy: { recoveryCodeScrypt: { r: 0 } } },
+      RangeError,
+      /"policy.recoveryCodeScrypt.r"/,
+    ],
+  ];
+  it.each(table)('%s', (_name, options, type, message) => {
+    expect(() => createMFA(options as never)).toThrow(type);
+    expect(() => createMFA(options as never)).toThrow(message);
+  });
+});
+
+describe('method misuse', () => {
+  it('throws TypeError / RangeError naming the argument', async () => {
+    const h = harness();
+    const user = newUser();
+    const table: [() => Promise<unknown>, ErrorConstructor, RegExp][] = [
+      [() => h.mfa.verify(42 as never, '123456'), TypeError, /"userId" must be a string, got 42/],
+      [() => h.mfa.verify('', '123456'), RangeError, /"userId" must be 1 to 256 characters/],
+      [() => h.mfa.verify('u'.repeat(257), '123456'), RangeError, /"userId"/],
+      [
+        () => h.mfa.verify(user, 123456 as never),
+        TypeError,
+        /^"code" must be a string, got number$/,
+      ],
+      [() => h.mfa.verify(user, null as never), TypeError, /"code" must be a string, got null/],
+      [() => h.mfa.completeEnrollment(user, '123456', undefined as never), TypeError, /"code2"/],
+      [
+        () => h.mfa.resync(user, [] as never, '1'),
+        TypeError,
+        /"code1" must be a string, got an array/,
+      ],
+      [
+        () => h.mfa.useRecoveryCode(user, 7 as never),
+        TypeError,
+        /"code" must be a string, got number/,
+      ],
+      [() => h.mfa.beginEnrollment(user, undefined as never), TypeError, /"accountName"/],
+      [() => h.mfa.beginEnrollment(user, { accountName: 'a:b' }), RangeError, /"accountName"/],
+      [
+        () => h.mfa.beginEnrollment(user, { accountName: 'a', replaceActive: 'yes' as never }),
+        TypeError,
+        /"replaceActive" must be a boolean/,
+      ],
+      [() => h.mfa.unlock(user, 'all' as never), RangeError, /"scope" must be 'otp' or 'recovery'/],
+      [() => h.mfa.status(undefined as never), TypeError, /"userId"/],
+    ];
+    for (const [run, type, message] of table) {
+      const error = await run().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(type);
+      expect((error as Error).message).toMatch(message);
+    }
+    // Nothing was written by any of them.
+    expect(await h.store.getUser(user, h.now)).toBeNull();
+  });
+
+  it('a clock that returns a bad time is a RangeError naming clock()', async () => {
+    for (const bad of [Number.NaN, -1, 2 ** 53]) {
+      const mfa = createMFA({ ...base(), clock: () => bad });
+      await expect(mfa.status('u')).rejects.toThrow(/"clock\(\)" must be Unix milliseconds/);
+    }
+  });
+});
+
+describe('store and event handler failures', () => {
+  it('a store reservation of the wrong shape is ERR_STORE', async () => {
+    const inner = new MemoryStore();
+    const h0 = harness({ store: inner });
+    const user = newUser();
+    const { secret } = await enroll(h0, user);
+    for (const reservation of [
+      { ok: false, reason: 'throttled' },
+      { ok: false, reason: 'throttled', retryAfterMs: -5 },
+      { ok: false, reason: 'nope' },
+      { ok: true },
+      null,
+    ]) {
+      const store: MFAStore = Object.create(inner, {
+        reserveAttempt: { value: async () => reservation },
+      });
+      for (const name of ['getUser'] as const) store[name] = inner[name].bind(inner);
+      const h = harness({ store });
+      h.now = h0.now + 30_000;
+      const error = await h.mfa.verify(user, deviceCode(secret, h.now)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MFAError);
+      expect(error).toMatchObject({ code: 'ERR_STORE' });
+    }
+  });
+
+  it('an onEvent that throws rejects the call after the write it reports', async () => {
+    const failure = new Error('audit log down');
+    const h = harness();
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    const failing = harness({
+      store: h.store,
+      onEvent: (event) => {
+        if (event.type === 'verify_succeeded') throw failure;
+      },
+    });
+    failing.now = h.now + 30_000;
+    const code = deviceCode(secret, failing.now);
+    await expect(failing.mfa.verify(user, code)).rejects.toBe(failure);
+    expect(await failing.mfa.verify(user, code)).toEqual({ ok: false, reason: 'replayed' });
+  });
+});
