@@ -1,6 +1,7 @@
 // PostgresStore on PGlite (PostgreSQL compiled to WebAssembly): runs in every
 // `npm test`, no server needed.
 import { PGlite } from '@electric-sql/pglite';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
@@ -69,6 +70,24 @@ describe('PostgresStore.migrate and deleteExpired', () => {
       { user_id: 'live', pending_id: 'p3' },
     ]);
     expect(await store.deleteExpired(T + 1000)).toBe(0);
+  });
+});
+
+describe('docs/stores.md', () => {
+  it('shows the schema migrate() creates, word for word', async () => {
+    const docs = readFileSync(new URL('../../docs/stores.md', import.meta.url), 'utf8');
+    const sql = /```sql\n(CREATE TABLE[\s\S]*?)```/.exec(docs)?.[1];
+    expect(sql).toBeDefined();
+    const statements: string[] = [];
+    const recorder = {
+      query: async (text: string) => {
+        statements.push(text);
+        return { rows: [] };
+      },
+    };
+    await new PostgresStore({ client: recorder }).migrate();
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toContain(sql!.trim());
   });
 });
 

@@ -1,0 +1,241 @@
+// npm run bench:stores — the service's verify() over each store: verifies per
+// second and latency at concurrency 1, 16 and 64, and how many store round
+// trips one successful and one failed verify cost (counted by wrapping the
+// database client; the target is at most 2).
+//
+// PostgreSQL and Redis are the throwaway loopback servers of the tests, or
+// TOTPKIT_PG_URL / TOTPKIT_REDIS_URL. Each worker has its own user and its own
+// clock, which moves one step (30 s) per verify, so every verify is a success
+// that records a new step: the write path, not a cached rejection.
+import { PGlite } from '@electric-sql/pglite';
+import { Redis } from 'ioredis';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { createClient } from 'redis';
+import { generateTOTP, MemoryStore } from '../src/index.ts';
+import { PostgresStore, type PostgresQueryClient } from '../src/store/postgres.ts';
+import { RedisStore, type RedisScriptClient } from '../src/store/redis.ts';
+import type { MFAStore } from '../src/store/types.ts';
+import { postgresPlan, redisPlan, type TestServer } from '../test/helpers/servers.ts';
+import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
+
+const CONCURRENCY = [1, 16, 64] as const;
+const SECONDS_PER_LEVEL = Number(process.env.BENCH_SECONDS ?? 2);
+
+/** A store under test, with a count of the round trips its client made. */
+interface Subject {
+  name: string;
+  store: MFAStore;
+  /** Round trips so far (for MemoryStore: store calls, which cost none). */
+  trips: () => number;
+}
+
+/** Counts every method call on `target` whose name is in `methods`. */
+function counted<T extends object>(
+  target: T,
+  methods: string[],
+): { proxy: T; count: () => number } {
+  let calls = 0;
+  const proxy = new Proxy(target, {
+    get(object, property, receiver) {
+      const value: unknown = Reflect.get(object, property, receiver);
+      if (typeof value !== 'function') return value;
+      if (!methods.includes(String(property))) return value.bind(object);
+      return (...args: unknown[]) => {
+        calls++;
+        return (value as (...a: unknown[]) => unknown).apply(object, args);
+      };
+    },
+  });
+  return { proxy, count: () => calls };
+}
+
+const STORE_METHODS = [
+  'getUser',
+  'putPending',
+  'activatePending',
+  'reserveAttempt',
+  'recordSuccess',
+  'replaceRecoveryCodes',
+  'replaceSealedSecret',
+  'consumeRecoveryCode',
+  'resetThrottle',
+  'deleteFactor',
+];
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+interface LevelResult {
+  concurrency: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(subject: Subject, concurrency: number, run: string): Promise<LevelResult> {
+  const workers = await Promise.all(
+    Array.from({ length: concurrency }, async (_, i) => {
+      const { mfa, clock } = testMFA(subject.store, { throttle: OPEN_THROTTLE });
+      const userId = `bench-${run}-${concurrency}-${i}`;
+      const { secret } = await enroll(mfa, clock, userId, T0);
+      return { mfa, clock, userId, secret };
+    }),
+  );
+  const latencies: number[] = [];
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS_PER_LEVEL * 1000;
+  await Promise.all(
+    workers.map(async (worker) => {
+      while (performance.now() < deadline) {
+        worker.clock.now += 30_000;
+        const code = generateTOTP(worker.secret, { now: worker.clock.now });
+        const t = performance.now();
+        const result = await worker.mfa.verify(worker.userId, code);
+        latencies.push(performance.now() - t);
+        if (!result.ok) throw new Error(`${subject.name}: verify failed: ${result.reason}`);
+        done++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    concurrency,
+    perSecond: done / elapsed,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+/**
+ * Round trips of one successful verify and one failed one (a wrong code), in
+ * the steady state: after a first pair has loaded Redis's scripts (a one-time
+ * EVALSHA → NOSCRIPT → EVAL per script and server).
+ */
+async function roundTrips(subject: Subject): Promise<{ success: number; failure: number }> {
+  const { mfa, clock } = testMFA(subject.store, { throttle: OPEN_THROTTLE });
+  const { secret } = await enroll(mfa, clock, 'bench-trips', T0);
+  let counts = { success: 0, failure: 0 };
+  for (let pass = 0; pass < 2; pass++) {
+    clock.now += 30_000;
+    const code = generateTOTP(secret, { now: clock.now });
+    let before = subject.trips();
+    if (!(await mfa.verify('bench-trips', code)).ok) throw new Error('verify failed');
+    const success = subject.trips() - before;
+    clock.now += 30_000;
+    const wrong = code === '000000' ? '111111' : '000000';
+    before = subject.trips();
+    if ((await mfa.verify('bench-trips', wrong)).ok) throw new Error('a wrong code was accepted');
+    counts = { success, failure: subject.trips() - before };
+  }
+  return counts;
+}
+
+const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
+
+async function main() {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const subjects: Subject[] = [];
+  const skipped: string[] = [];
+  const run = Date.now().toString(36);
+
+  const memory = counted(new MemoryStore(), STORE_METHODS);
+  subjects.push({ name: 'MemoryStore', store: memory.proxy, trips: memory.count });
+
+  const lite = new PGlite();
+  cleanup.push(() => lite.close());
+  const liteClient = counted<PostgresQueryClient>(lite, ['query']);
+  const liteStore = new PostgresStore({ client: liteClient.proxy, table: 'bench' });
+  await liteStore.migrate();
+  subjects.push({ name: 'PostgresStore (PGlite)', store: liteStore, trips: liteClient.count });
+
+  const servers: TestServer[] = [];
+  const pgPlan = postgresPlan();
+  if (pgPlan.run) {
+    const server = await pgPlan.start();
+    servers.push(server);
+    const pool = new pg.Pool({ connectionString: server.url, max: 20 });
+    pool.on('error', () => {}); // an idle client told of the server's shutdown
+    cleanup.push(() => pool.end());
+    const client = counted<PostgresQueryClient>(pool, ['query']);
+    const store = new PostgresStore({ client: client.proxy, table: `totpkit_bench_${run}` });
+    await store.migrate();
+    if (!server.owned) cleanup.push(() => pool.query(`DROP TABLE totpkit_bench_${run}`));
+    subjects.push({ name: 'PostgresStore (pg.Pool, 20)', store, trips: client.count });
+  } else skipped.push(`PostgreSQL: ${pgPlan.reason}`);
+
+  const redis = redisPlan();
+  if (redis.run) {
+    const server = await redis.start();
+    servers.push(server);
+    const ioredis = new Redis(server.url);
+    cleanup.push(async () => ioredis.disconnect());
+    const io = counted<RedisScriptClient>(ioredis, ['evalsha', 'eval']);
+    const prefix = `totpkit-bench:${run}:`;
+    subjects.push({
+      name: 'RedisStore (ioredis)',
+      store: new RedisStore({ client: io.proxy, prefix: `${prefix}io:` }),
+      trips: io.count,
+    });
+    const nodeRedis = createClient({ url: server.url });
+    await nodeRedis.connect();
+    cleanup.push(() => nodeRedis.close());
+    const node = counted<RedisScriptClient>(nodeRedis, ['evalSha', 'eval']);
+    subjects.push({
+      name: 'RedisStore (node-redis)',
+      store: new RedisStore({ client: node.proxy, prefix: `${prefix}node:` }),
+      trips: node.count,
+    });
+    if (!server.owned) {
+      cleanup.push(async () => {
+        const keys = await ioredis.keys(`${prefix}*`);
+        if (keys.length > 0) await ioredis.del(...keys);
+      });
+    }
+  } else skipped.push(`Redis: ${redis.reason}`);
+
+  try {
+    console.log(
+      `verify() with AES-GCM sealed secrets, ${SECONDS_PER_LEVEL} s per level, ` +
+        `Node ${process.version}, loopback servers\n`,
+    );
+    const rows: string[][] = [];
+    for (const subject of subjects) {
+      const trips = await roundTrips(subject);
+      for (const concurrency of CONCURRENCY) {
+        const level = await measure(subject, concurrency, run);
+        rows.push([
+          subject.name,
+          String(concurrency),
+          level.perSecond.toFixed(0),
+          ms(level.p50),
+          ms(level.p99),
+          concurrency === 1 ? `${trips.success} / ${trips.failure}` : '',
+        ]);
+      }
+    }
+    const header = ['store', 'concurrency', 'verifies/s', 'p50 ms', 'p99 ms', 'trips ok / fail'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) =>
+      `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+    console.log(line(header));
+    console.log(
+      `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    );
+    for (const row of rows) console.log(line(row));
+    console.log(
+      '\ntrips: store round trips of one successful and one failed verify ' +
+        '(MemoryStore: store calls). Target: at most 2.',
+    );
+    for (const reason of skipped) console.log(`skipped ${reason}`);
+  } finally {
+    for (const step of cleanup) await step().catch(() => {});
+    for (const server of servers) await server.stop();
+  }
+}
+
+await main();
