@@ -16,7 +16,8 @@ const alias = Object.entries(entries)
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['test/**/*.test.ts'],
+    // examples/ holds the custom store example's conformance test.
+    include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createAESGCMCipher, createMFA, type MFAStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
@@ -92,9 +93,10 @@ const server = createServer(
   createApp({ mfa, accounts, secureCookies: env.SECURE_COOKIES === '1' }),
 );
 server.listen(port, host, () => {
+  const { port: actual } = server.address() as AddressInfo;
   console.log(`accounts in ${database.where}; MFA state in ${mfaStore.where}`);
   console.log(
-    `totpkit demo on http://${host === '127.0.0.1' ? 'localhost' : host}:${port}  (Ctrl+C to stop)`,
+    `totpkit demo on http://${host === '127.0.0.1' ? 'localhost' : host}:${actual}  (Ctrl+C to stop)`,
   );
 });
 

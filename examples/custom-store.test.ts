@@ -1,0 +1,35 @@
+// Checks the custom store of custom-store.ts the way an adapter author would:
+// the conformance suite from totpkit/testing (every operation, expiry, and
+// the concurrency cases), then one real flow through createMFA on top of it.
+import { expect, it } from 'vitest';
+import { createMFA, decodeBase32, generateTOTP, plaintextCipher } from 'totpkit';
+import { testMFAStore } from 'totpkit/testing';
+import { DocumentStore, InMemoryDocuments } from './custom-store.ts';
+
+testMFAStore(
+  'DocumentStore (in-memory documents)',
+  () => new DocumentStore(new InMemoryDocuments()),
+);
+
+it('runs a whole enrollment and login through createMFA', async () => {
+  let now = 1_750_000_000_000;
+  const mfa = createMFA({
+    store: new DocumentStore(new InMemoryDocuments()),
+    issuer: 'Acme',
+    // Plaintext only to keep the example short; see key-rotation.ts for the real thing.
+    cipher: plaintextCipher(),
+    clock: () => now,
+  });
+  const { secret } = await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' });
+  const key = decodeBase32(secret);
+  const bound = await mfa.completeEnrollment(
+    'alice',
+    generateTOTP(key, { now: now - 30_000 }),
+    generateTOTP(key, { now }),
+  );
+  expect(bound.ok).toBe(true);
+  now += 30_000;
+  const code = generateTOTP(key, { now });
+  expect(await mfa.verify('alice', code)).toEqual({ ok: true });
+  expect(await mfa.verify('alice', code)).toEqual({ ok: false, reason: 'replayed' });
+});
