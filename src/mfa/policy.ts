@@ -83,6 +83,18 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *   chance that 100 guesses find a code is about 3 in 10,000.
  * - 10 recovery codes of 60 bits, hashed with scrypt N = 2^14, r = 8, p = 1
  *   (16 MiB; the scrypt paper's parameters for interactive logins).
+ *
+ * Deeply frozen. Override fields through `createMFA({ policy })`.
+ *
+ * @example
+ * ```ts
+ * import { createMFA, DEFAULT_MFA_POLICY } from 'totpkit';
+ * const mfa = createMFA({
+ *   store, issuer: 'Acme', cipher,
+ *   policy: { throttle: { maxFailures: 20 } }, // the other throttle fields stay default
+ * });
+ * DEFAULT_MFA_POLICY.throttle.maxFailures; // 100
+ * ```
  */
 export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   window: 1,

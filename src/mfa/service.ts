@@ -3,22 +3,25 @@
  * verification with replay protection, drift tracking and throttling, recovery
  * codes, and secrets sealed at rest, on top of any {@link MFAStore}.
  *
- * Every method reads the clock once, reads one record, checks codes with the
- * primitives and makes each decision final with one conditional store write.
+ * Every method reads the clock once, reads at most one record, checks codes
+ * with the primitives and makes each decision final with one conditional
+ * store write (after reserving an attempt, for methods that check a code).
  * @module
  */
-import { checkNow, checkOptions, checkString, describe } from '../_assert.ts';
+import {
+  checkAlgorithm,
+  checkDigits,
+  checkNow,
+  checkOptions,
+  checkPeriod,
+  checkString,
+  describe,
+} from '../_assert.ts';
 import { encodeBase32 } from '../base32.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
 import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
-import type {
-  ActiveFactor,
-  FactorParams,
-  MFAStore,
-  PendingEnrollment,
-  ThrottleScope,
-} from '../store/types.ts';
+import type { FactorParams, MFAStore, PendingEnrollment, ThrottleScope } from '../store/types.ts';
 import { createTOTPKey } from '../totp.ts';
 import { buildKeyURI } from '../uri.ts';
 import type { SecretCipher } from './cipher.ts';
@@ -113,8 +116,8 @@ class MFAService implements MFA {
         throw new TypeError(`"cipher.${name}" must be a function, got ${describe(cipher[name])}`);
       }
     }
-    checkString(issuer, 'issuer', 256);
-    if ((issuer as string).includes(':')) throw new RangeError('"issuer" must not contain ":"');
+    this.#issuer = checkString(issuer, 'issuer', 256);
+    if (this.#issuer.includes(':')) throw new RangeError('"issuer" must not contain ":"');
     for (const [field, fn] of [
       ['clock', clock],
       ['onEvent', onEvent],
@@ -124,10 +127,12 @@ class MFAService implements MFA {
       }
     }
     const { algorithm = 'SHA1', digits = 6, period = 30 } = checkOptions(totp, 'totp');
-    const key = createTOTPKey(new Uint8Array(20), { algorithm, digits, period }); // validates
-    this.#params = { algorithm: key.algorithm, digits: key.digits, period: key.period };
+    this.#params = {
+      algorithm: checkAlgorithm(algorithm, 'totp.algorithm'),
+      digits: checkDigits(digits, 'totp.digits'),
+      period: checkPeriod(period, 'totp.period'),
+    };
     this.#store = guardStore(store);
-    this.#issuer = issuer as string;
     this.#cipher = cipher;
     this.#clock = clock ?? Date.now;
     this.#policy = resolvePolicy(policy);
@@ -172,7 +177,10 @@ class MFAService implements MFA {
       throw new MFAError('ERR_CIPHER', 'cipher.decrypt failed', { cause });
     }
     if (!(secret instanceof Uint8Array) || secret.length === 0 || secret.length > 1024) {
-      throw new MFAError('ERR_CIPHER', 'cipher.decrypt must return a non-empty Uint8Array');
+      throw new MFAError(
+        'ERR_CIPHER',
+        'cipher.decrypt must return a Uint8Array of 1 to 1024 bytes',
+      );
     }
     try {
       return use(secret);
@@ -238,21 +246,26 @@ class MFAService implements MFA {
     }
     const now = this.#now();
     const secret = generateSecret({ bytes: 20 });
-    const uri = buildKeyURI({
-      secret,
-      accountName: accountName as string,
-      issuer: this.#issuer,
-      ...this.#params,
-    });
+    let uri: string, base32: string, sealedSecret: string;
+    try {
+      uri = buildKeyURI({
+        secret,
+        accountName: accountName as string,
+        issuer: this.#issuer,
+        ...this.#params,
+      });
+      base32 = encodeBase32(secret);
+      sealedSecret = await this.#seal(userId, secret);
+    } finally {
+      secret.fill(0); // best effort: `base32` and `uri` are strings and cannot be wiped
+    }
     const pending: PendingEnrollment = {
       id: globalThis.crypto.randomUUID(),
-      sealedSecret: await this.#seal(userId, secret),
+      sealedSecret,
       ...this.#params,
       createdAt: now,
       expiresAt: now + this.#policy.pendingTtlMs,
     };
-    const base32 = encodeBase32(secret);
-    secret.fill(0);
     if (!(await this.#store.putPending(userId, pending, replaceActive))) {
       throw new MFAError(
         'ERR_ALREADY_ENROLLED',
@@ -384,8 +397,7 @@ class MFAService implements MFA {
       this.#emit({ type: 'resync_failed', userId, at: now, reason });
       return { ok: false as const, reason };
     };
-    const factor: ActiveFactor | null | undefined = (await this.#store.getUser(userId, now))
-      ?.active;
+    const factor = (await this.#store.getUser(userId, now))?.active;
     if (!factor) return fail('not_enrolled');
     if (!isCode(first, factor.digits) || !isCode(second, factor.digits)) return fail('malformed');
     if (first === second) return fail('same_code');
@@ -430,7 +442,8 @@ class MFAService implements MFA {
     const reservation = await this.#reserve(userId, 'recovery', now, 'recovery');
     if ('ok' in reservation) return reservation;
     const set = record.recoveryCodes;
-    const match = set && set.hashes.length > 0 ? await this.#hasher.find(input, set, userId) : null;
+    const unused = set?.hashes.length ?? 0;
+    const match = set && unused > 0 ? await this.#hasher.find(input, set, userId) : null;
     if (match === undefined) {
       throw new MFAError('ERR_STORE', 'the stored recovery code set has an invalid salt');
     }
@@ -440,7 +453,7 @@ class MFAService implements MFA {
     } else if (!(await this.#store.consumeRecoveryCode(userId, match))) {
       outcome = fail('replayed');
     } else {
-      const remaining = (set as { hashes: string[] }).hashes.length - 1;
+      const remaining = unused - 1;
       this.#emit({ type: 'recovery_code_used', userId, at: now, remaining });
       return { ok: true, remaining };
     }

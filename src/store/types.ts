@@ -119,6 +119,15 @@ export type AttemptReservation =
  * @param policy - the throttle rules
  * @param failures - consecutive failures including the attempt just reserved
  * @returns the delay in ms before the next attempt
+ * @throws nothing; the policy is trusted (the service validates it)
+ * @example
+ * ```ts
+ * import { attemptDelayMs } from 'totpkit';
+ * const policy = { freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 };
+ * attemptDelayMs(policy, 4); // 0
+ * attemptDelayMs(policy, 7); // 4_000
+ * attemptDelayMs(policy, 99); // 900_000
+ * ```
  */
 export function attemptDelayMs(policy: AttemptPolicy, failures: number): number {
   if (failures < policy.freeAttempts) return 0;

@@ -93,9 +93,24 @@ describe('createMFA validation', () => {
       TypeError,
       /"onEvent" must be a function/,
     ],
-    ['digits 9', { ...base(), totp: { digits: 9 } }, RangeError, /"digits" must be 6, 7 or 8/],
-    ['algorithm MD5', { ...base(), totp: { algorithm: 'MD5' } }, RangeError, /"algorithm" must be/],
-    ['period 0', { ...base(), totp: { period: 0 } }, RangeError, /"period" must be an integer/],
+    [
+      'digits 9',
+      { ...base(), totp: { digits: 9 } },
+      RangeError,
+      /"totp.digits" must be 6, 7 or 8, got 9/,
+    ],
+    [
+      'algorithm MD5',
+      { ...base(), totp: { algorithm: 'MD5' } },
+      RangeError,
+      /"totp.algorithm" must be/,
+    ],
+    [
+      'period 0',
+      { ...base(), totp: { period: 0 } },
+      RangeError,
+      /"totp.period" must be an integer/,
+    ],
     ['policy not an object', { ...base(), policy: 1 }, TypeError, /"policy" must be an object/],
     [
       'window 11',
