@@ -3,6 +3,8 @@
 // package's public entry points. Exits non-zero on the first failed check.
 import * as totpkit from 'totpkit';
 import * as qr from 'totpkit/qr';
+import { PostgresStore } from 'totpkit/postgres';
+import { RedisStore } from 'totpkit/redis';
 
 const runtime =
   typeof globalThis.Deno !== 'undefined'
@@ -64,5 +66,40 @@ check('swapped codes do not', verifyConsecutiveTOTP(secret, [pair[1], pair[0]], 
 check('SVG', qr.renderQRCodeSVG(uri).startsWith('<svg xmlns="http://www.w3.org/2000/svg"'), true);
 check('data URL', qr.renderQRCodeDataURL(uri).startsWith('data:image/svg+xml;base64,'), true);
 check('terminal', qr.renderQRCodeTerminal(uri).includes('█'), true);
+
+// The service end to end: AES-256-GCM over the runtime's WebCrypto, scrypt
+// recovery codes, replay protection, on MemoryStore.
+let clock = 1_750_000_000_000;
+const mfa = totpkit.createMFA({
+  store: new totpkit.MemoryStore(),
+  issuer: 'Acme',
+  cipher: totpkit.createAESGCMCipher({
+    keys: { k1: globalThis.crypto.getRandomValues(new Uint8Array(32)) },
+    primaryKeyId: 'k1',
+  }),
+  clock: () => clock,
+});
+const enrollment = await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' });
+const key = totpkit.decodeBase32(enrollment.secret);
+const bound = await mfa.completeEnrollment(
+  'alice',
+  generateTOTP(key, { now: clock - 30_000 }),
+  generateTOTP(key, { now: clock }),
+);
+check('bind', bound.ok, true);
+check('recovery codes', bound.recoveryCodes.length, 10);
+clock += 30_000;
+const login = generateTOTP(key, { now: clock });
+check('login', (await mfa.verify('alice', login)).ok, true);
+check('replay', (await mfa.verify('alice', login)).reason, 'replayed');
+check('recovery code', (await mfa.useRecoveryCode('alice', bound.recoveryCodes[0])).ok, true);
+
+// The store subpaths load and construct without their drivers installed.
+check(
+  'PostgresStore',
+  typeof new PostgresStore({ client: { query: async () => ({ rows: [] }) } }).migrate,
+  'function',
+);
+check('RedisStore', typeof RedisStore, 'function');
 
 console.log(`ok ${runtime}: ${checks} checks`);
