@@ -329,7 +329,6 @@ AND recovery_failures = 0 AND recovery_blocked_until = 0`,
    * @returns the record, or `null` if the store holds nothing for the user
    */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
-    void now;
     const row = firstRow(
       await this.#client.query(`SELECT ${COLUMNS} FROM ${this.#table} WHERE user_id = $1`, [
         userId,

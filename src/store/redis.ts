@@ -418,7 +418,6 @@ export class RedisStore implements MFAStore {
    * @returns the record, or `null` if the store holds nothing for the user
    */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
-    void now;
     const keys = this.#keys(userId);
     const reply = await this.#run(
       GET_USER,

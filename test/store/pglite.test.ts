@@ -2,8 +2,9 @@
 // `npm test`, no server needed.
 import { PGlite } from '@electric-sql/pglite';
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresStore } from '../../src/store/postgres.ts';
+import type pg from 'pg';
+import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 
@@ -99,6 +100,13 @@ describe('PostgresStore options', () => {
     }
     expect(() => new PostgresStore({ client: db, table: 1 as never })).toThrow(TypeError);
     expect(() => new PostgresStore({ client: db, table: 'auth.mfa_2' })).not.toThrow();
+  });
+
+  it('takes pg.Pool, pg.Client, a pool client and PGlite (checked by tsc)', () => {
+    expectTypeOf<pg.Pool>().toExtend<PostgresQueryClient>();
+    expectTypeOf<pg.Client>().toExtend<PostgresQueryClient>();
+    expectTypeOf<pg.PoolClient>().toExtend<PostgresQueryClient>();
+    expectTypeOf<PGlite>().toExtend<PostgresQueryClient>();
   });
 
   it('checks the client', () => {

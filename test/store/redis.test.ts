@@ -1,8 +1,8 @@
 // RedisStore on a real Redis server (a throwaway one on loopback, or
 // TOTPKIT_REDIS_URL), through ioredis and through node-redis.
-import { Redis } from 'ioredis';
-import { createClient } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Cluster, Redis } from 'ioredis';
+import { createClient, type RedisClientType, type RedisClusterType } from 'redis';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { redisPlan, type TestServer } from '../helpers/servers.ts';
@@ -233,6 +233,14 @@ describe('RedisStore options', () => {
       expect(() => new RedisStore({ client, prefix })).toThrow(/"prefix"/);
     }
     expect(() => new RedisStore({ client, prefix: 1 as never })).toThrow(TypeError);
+  });
+
+  it('takes the client types of ioredis and node-redis, clusters included (checked by tsc)', () => {
+    expectTypeOf<Redis>().toExtend<RedisScriptClient>();
+    expectTypeOf<Cluster>().toExtend<RedisScriptClient>();
+    expectTypeOf<RedisClientType>().toExtend<RedisScriptClient>();
+    expectTypeOf<RedisClusterType>().toExtend<RedisScriptClient>();
+    expectTypeOf<{ evalsha: () => void }>().not.toExtend<RedisScriptClient>();
   });
 
   it('recognises ioredis and node-redis clients, and nothing else', () => {
