@@ -39,49 +39,57 @@ function wrongCode(secret: Uint8Array, now: number): string {
 function crossProcessCases(context: () => { store: MFAStore; workers: Workers }) {
   const total = 4 * PER_PROCESS;
 
-  it(`${total} concurrent verifies of one code from 4 processes: one success, ${ROUNDS} rounds`, { timeout: 120_000 }, async () => {
-    const { store, workers } = context();
-    const { mfa, clock } = testMFA(store);
-    const userId = `verify-${run}`;
-    const { secret } = await enroll(mfa, clock, userId, T0);
-    for (let round = 1; round <= ROUNDS; round++) {
-      const now = T0 + round * 30_000;
-      const code = generateTOTP(secret, { now });
-      const outcomes = await workers.run({
-        method: 'verify',
-        userId,
-        code,
-        now,
-        count: PER_PROCESS,
-        policy: { throttle: OPEN_THROTTLE },
-      });
-      expect(tally(outcomes), `round ${round}`).toEqual({ ok: 1, replayed: total - 1 });
-      expect((await store.getUser(userId, now))?.active?.lastStep).toBe(Math.floor(now / 30_000));
-      await mfa.unlock(userId); // the 99 replays counted as failures
-    }
-  });
+  it(
+    `${total} concurrent verifies of one code from 4 processes: one success, ${ROUNDS} rounds`,
+    { timeout: 120_000 },
+    async () => {
+      const { store, workers } = context();
+      const { mfa, clock } = testMFA(store);
+      const userId = `verify-${run}`;
+      const { secret } = await enroll(mfa, clock, userId, T0);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const now = T0 + round * 30_000;
+        const code = generateTOTP(secret, { now });
+        const outcomes = await workers.run({
+          method: 'verify',
+          userId,
+          code,
+          now,
+          count: PER_PROCESS,
+          policy: { throttle: OPEN_THROTTLE },
+        });
+        expect(tally(outcomes), `round ${round}`).toEqual({ ok: 1, replayed: total - 1 });
+        expect((await store.getUser(userId, now))?.active?.lastStep).toBe(Math.floor(now / 30_000));
+        await mfa.unlock(userId); // the 99 replays counted as failures
+      }
+    },
+  );
 
-  it(`${total} concurrent uses of one recovery code from 4 processes: one success, ${ROUNDS} rounds`, { timeout: 120_000 }, async () => {
-    const { store, workers } = context();
-    const { mfa, clock } = testMFA(store, { recoveryCodeCount: ROUNDS });
-    const userId = `recovery-${run}`;
-    const { recoveryCodes } = await enroll(mfa, clock, userId, T0);
-    for (let round = 1; round <= ROUNDS; round++) {
-      const outcomes = await workers.run({
-        method: 'useRecoveryCode',
-        userId,
-        code: recoveryCodes[round - 1]!,
-        now: T0 + round * 1000,
-        count: PER_PROCESS,
-        policy: { recoveryThrottle: OPEN_THROTTLE },
-      });
-      const counts = tally(outcomes);
-      expect(counts.ok, `round ${round}`).toBe(1);
-      expect((counts.mismatch ?? 0) + (counts.replayed ?? 0), `round ${round}`).toBe(total - 1);
-      await mfa.unlock(userId);
-    }
-    expect((await store.getUser(userId, T0))?.recoveryCodes?.hashes).toEqual([]);
-  });
+  it(
+    `${total} concurrent uses of one recovery code from 4 processes: one success, ${ROUNDS} rounds`,
+    { timeout: 120_000 },
+    async () => {
+      const { store, workers } = context();
+      const { mfa, clock } = testMFA(store, { recoveryCodeCount: ROUNDS });
+      const userId = `recovery-${run}`;
+      const { recoveryCodes } = await enroll(mfa, clock, userId, T0);
+      for (let round = 1; round <= ROUNDS; round++) {
+        const outcomes = await workers.run({
+          method: 'useRecoveryCode',
+          userId,
+          code: recoveryCodes[round - 1]!,
+          now: T0 + round * 1000,
+          count: PER_PROCESS,
+          policy: { recoveryThrottle: OPEN_THROTTLE },
+        });
+        const counts = tally(outcomes);
+        expect(counts.ok, `round ${round}`).toBe(1);
+        expect((counts.mismatch ?? 0) + (counts.replayed ?? 0), `round ${round}`).toBe(total - 1);
+        await mfa.unlock(userId);
+      }
+      expect((await store.getUser(userId, T0))?.recoveryCodes?.hashes).toEqual([]);
+    },
+  );
 
   it('wrong guesses from 4 processes never evaluate more codes than the budget', async () => {
     const { store, workers } = context();
