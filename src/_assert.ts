@@ -25,6 +25,16 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * Describes only the type of a value, for fields that may hold a code: a code
+ * passed as a number must not be echoed.
+ */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
 /** Checks a plain options object (or `undefined`) and returns it as a record. */
 export function checkOptions<T extends object>(
   value: T | undefined,

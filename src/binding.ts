@@ -3,7 +3,7 @@
  * one whose clock has drifted), as cloud consoles do for virtual MFA devices.
  * @module
  */
-import { checkOptions, describe } from './_assert.ts';
+import { checkOptions, describeType } from './_assert.ts';
 import { parseCode } from './_otp.ts';
 import {
   checkAfterStep,
@@ -83,7 +83,7 @@ export function verifyConsecutiveTOTP(
   const { now = Date.now(), window = 10, afterStep, ...params } = checkOptions(options);
   const key = createTOTPKey(secret, params);
   if (!Array.isArray(codes) || codes.length !== 2) {
-    throw new TypeError(`"codes" must be an array of two strings, got ${describe(codes)}`);
+    throw new TypeError(`"codes" must be an array of two strings, got ${describeType(codes)}`);
   }
   const [code1, code2] = codes;
   if (typeof code1 !== 'string' || typeof code2 !== 'string') {

@@ -10,6 +10,7 @@ import {
   checkInteger,
   checkOptions,
   describe,
+  describeType,
   type Digits,
   type HashAlgorithm,
 } from './_assert.ts';
@@ -125,7 +126,7 @@ export function verifyHOTP(
 ): VerifyHOTPResult {
   checkBytes(secret, 'secret');
   if (typeof code !== 'string') {
-    throw new TypeError(`"code" must be a string, got ${describe(code)}`);
+    throw new TypeError(`"code" must be a string, got ${describeType(code)}`);
   }
   counterHalves(counter);
   const { algorithm, digits } = resolve(options);

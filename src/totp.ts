@@ -11,6 +11,7 @@ import {
   checkOptions,
   checkPeriod,
   describe,
+  describeType,
   type Digits,
   type HashAlgorithm,
 } from './_assert.ts';
@@ -203,7 +204,7 @@ export class TOTPKey {
    */
   verify(code: string, options?: TOTPVerifyOptions): VerifyTOTPResult {
     if (typeof code !== 'string') {
-      throw new TypeError(`"code" must be a string, got ${describe(code)}`);
+      throw new TypeError(`"code" must be a string, got ${describeType(code)}`);
     }
     const { now = Date.now(), window = 1, afterStep } = checkOptions(options);
     const [past, future] = checkWindow(window);
