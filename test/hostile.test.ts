@@ -692,4 +692,20 @@ describe('hostile inputs', () => {
       new TypeError('"secret" must be a Uint8Array, got a string of length 32'),
     );
   });
+
+  it('never echoes a code given as a number', () => {
+    const key = createTOTPKey(secret);
+    const calls = [
+      () => key.verify(492039 as never),
+      () => verifyTOTP(secret, 492039 as never),
+      () => verifyHOTP(secret, 492039 as never, 0),
+      () => verifyConsecutiveTOTP(secret, 492039 as never),
+      () => verifyConsecutiveTOTP(secret, [492039, 492040] as never),
+    ];
+    for (const call of calls) {
+      const { error } = outcomeOf(call);
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error?.message).not.toContain('492039');
+    }
+  });
 });
