@@ -223,17 +223,17 @@ function toRecord(row: Row): UserRecord {
 }
 
 /**
- * An {@link MFAStore} in PostgreSQL (11 or later; PGlite works too). All of a
- * user's state is one row of one table, and every operation is one statement,
- * so the store needs no transactions and is safe to share between any number
- * of server processes through a connection pool.
+ * An {@link MFAStore} in PostgreSQL (tested with PostgreSQL 15 and with PGlite).
+ * All of a user's state is one row of one table, and every operation is one
+ * statement, so the store needs no transactions and is safe to share between
+ * any number of server processes through a connection pool.
  *
- * Call {@link PostgresStore.migrate} once (at startup or from your migration
- * tool) before use. A pending enrollment past its expiry can no longer be
+ * Before use, call {@link PostgresStore.migrate} (at startup; it is
+ * idempotent) or create the schema with your own migration tool, from the SQL
+ * in `docs/stores.md`. A pending enrollment past its expiry can no longer be
  * activated; it stays readable (so the service can answer `'expired'`) until
  * the next enrollment overwrites it or {@link PostgresStore.deleteExpired}
- * removes it, along with rows left empty. The schema is documented in
- * `docs/stores.md`.
+ * removes it, along with rows left empty.
  *
  * @example
  * ```ts
@@ -244,7 +244,8 @@ function toRecord(row: Row): UserRecord {
  * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
  * const store = new PostgresStore({ client: pool });
  * await store.migrate();
- * const mfa = createMFA({ store, issuer: 'Acme', cipher: createAESGCMCipher(keys) });
+ * const cipher = createAESGCMCipher({ keys: { k1: keyFromYourSecretManager }, primaryKeyId: 'k1' });
+ * const mfa = createMFA({ store, issuer: 'Acme', cipher });
  * ```
  */
 export class PostgresStore implements MFAStore {
@@ -298,8 +299,8 @@ END $totpkit$`,
   /**
    * Removes pending enrollments that expired at or before `now`, then deletes
    * rows left holding nothing (no factor, no pending enrollment, no recovery
-   * codes, no throttle failures). Reads already ignore expired enrollments, so
-   * this only reclaims space; run it as often as you like.
+   * codes, no throttle failures). An expired enrollment can no longer be
+   * completed, so this only reclaims space; run it as often as you like.
    *
    * @param now - Unix milliseconds; default `Date.now()`
    * @returns the number of expired pending enrollments removed

@@ -350,7 +350,7 @@ interface UserKeys {
 }
 
 /**
- * An {@link MFAStore} in Redis (6.2 or later), through an ioredis or a
+ * An {@link MFAStore} in Redis (tested with Redis 7), through an ioredis or a
  * node-redis client. Each operation is one `EVALSHA` of a small Lua script
  * (falling back to `EVAL` when the server's script cache is empty), so each is
  * atomic and costs one round trip. Pending enrollments expire by TTL.
@@ -367,7 +367,8 @@ interface UserKeys {
  * import { RedisStore } from 'totpkit/redis';
  *
  * const store = new RedisStore({ client: new Redis(process.env.REDIS_URL!) });
- * const mfa = createMFA({ store, issuer: 'Acme', cipher: createAESGCMCipher(keys) });
+ * const cipher = createAESGCMCipher({ keys: { k1: keyFromYourSecretManager }, primaryKeyId: 'k1' });
+ * const mfa = createMFA({ store, issuer: 'Acme', cipher });
  * ```
  */
 export class RedisStore implements MFAStore {
