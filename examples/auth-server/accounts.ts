@@ -60,6 +60,9 @@ export class Accounts {
       csrf text NOT NULL,
       flash text,
       expires_at bigint NOT NULL)`);
+    await this.#sql.query(
+      'CREATE INDEX IF NOT EXISTS demo_sessions_expires_at ON demo_sessions (expires_at)',
+    );
   }
 
   /** Creates a user; `null` if the email address is taken. */

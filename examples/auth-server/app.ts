@@ -458,8 +458,6 @@ export function createApp(options: AppOptions): RequestListener {
           <img
             class="qr"
             src="${renderQRCodeDataURL(uri)}"
-            width="228"
-            height="228"
             alt="QR code to add this account to your authenticator app"
           />
           <p>Can't scan it? Add the account by hand with this key (time-based):</p>

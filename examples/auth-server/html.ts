@@ -113,7 +113,7 @@ button.link { background: none; padding: 0; text-decoration: underline; }
 form.inline { display: inline; }
 .error { padding: 0.75rem; background: #fdecec; border-left: 4px solid #c62828; }
 .notice { padding: 0.75rem; background: #e8f4ea; border-left: 4px solid #2e7d32; }
-.qr { display: block; margin: 1rem auto; image-rendering: pixelated; }
+.qr { display: block; margin: 1rem auto; }
 code.secret { display: block; padding: 0.5rem; font-size: 1.1rem; letter-spacing: 0.05em;
   background: #f0f2f6; border-radius: 4px; text-align: center; word-break: break-all; }
 ul.codes { columns: 2; font-family: ui-monospace, monospace; font-size: 1.05rem; }
