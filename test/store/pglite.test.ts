@@ -3,12 +3,13 @@
 import { PGlite } from '@electric-sql/pglite';
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 
 const db = new PGlite();
+beforeAll(() => db.waitReady, 60_000); // starting the WebAssembly build takes seconds
 afterAll(() => db.close());
 
 let tables = 0;
