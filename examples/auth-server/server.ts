@@ -12,45 +12,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { createAESGCMCipher, createMFA, type MFAStore } from 'totpkit';
-import { PostgresStore } from 'totpkit/postgres';
-import { RedisStore } from 'totpkit/redis';
-import { Accounts, type SqlClient } from './accounts.ts';
+import { createAESGCMCipher, createMFA } from 'totpkit';
 import { createApp } from './app.ts';
+import { openStorage } from './storage.ts';
 
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? '.data/auth-server');
 const port = Number(env.PORT ?? 3000);
 const host = env.HOST ?? '127.0.0.1';
-
-async function openSQL(): Promise<{ sql: SqlClient; where: string; close: () => Promise<void> }> {
-  if (env.DATABASE_URL) {
-    const { default: pg } = await import('pg');
-    const pool = new pg.Pool({ connectionString: env.DATABASE_URL });
-    return { sql: pool, where: 'PostgreSQL (DATABASE_URL)', close: () => pool.end() };
-  }
-  const { PGlite } = await import('@electric-sql/pglite');
-  mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(join(dataDir, 'pglite'));
-  return { sql: db, where: `PGlite in ${join(dataDir, 'pglite')}`, close: () => db.close() };
-}
-
-async function openMFAStore(
-  sql: SqlClient,
-): Promise<{ store: MFAStore; where: string; close: () => Promise<void> }> {
-  if (env.REDIS_URL) {
-    const { Redis } = await import('ioredis');
-    const client = new Redis(env.REDIS_URL);
-    return {
-      store: new RedisStore({ client }),
-      where: 'Redis (REDIS_URL)',
-      close: async () => void client.quit(),
-    };
-  }
-  const store = new PostgresStore({ client: sql });
-  await store.migrate();
-  return { store, where: 'the same database', close: async () => {} };
-}
 
 /**
  * The key that seals TOTP secrets at rest. In production it comes from a
@@ -77,12 +46,9 @@ function encryptionKey(): Uint8Array {
   }
 }
 
-const database = await openSQL();
-const accounts = new Accounts(database.sql);
-await accounts.migrate();
-const mfaStore = await openMFAStore(database.sql);
+const storage = await openStorage(env, dataDir);
 const mfa = createMFA({
-  store: mfaStore.store,
+  store: storage.store,
   issuer: 'totpkit demo',
   cipher: createAESGCMCipher({ keys: { demo1: encryptionKey() }, primaryKeyId: 'demo1' }),
   // Audit events carry no secret or code; a real app sends them to its audit log.
@@ -90,11 +56,11 @@ const mfa = createMFA({
 });
 
 const server = createServer(
-  createApp({ mfa, accounts, secureCookies: env.SECURE_COOKIES === '1' }),
+  createApp({ mfa, accounts: storage.accounts, secureCookies: env.SECURE_COOKIES === '1' }),
 );
 server.listen(port, host, () => {
   const { port: actual } = server.address() as AddressInfo;
-  console.log(`accounts in ${database.where}; MFA state in ${mfaStore.where}`);
+  console.log(storage.description);
   console.log(
     `totpkit demo on http://${host === '127.0.0.1' ? 'localhost' : host}:${actual}  (Ctrl+C to stop)`,
   );
@@ -103,6 +69,6 @@ server.listen(port, host, () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();
-    void Promise.all([mfaStore.close(), database.close()]).then(() => process.exit(0));
+    void storage.close().then(() => process.exit(0));
   });
 }

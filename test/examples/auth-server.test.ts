@@ -4,72 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32 } from 'totpkit';
 import { oathtoolTOTP, skipWithoutOathtool } from '../helpers/oathtool.ts';
-import { extract, startAuthServer, type RunningServer } from './harness.ts';
+import { Client, extract, startAuthServer, type Response, type RunningServer } from './harness.ts';
 
 const noOathtool = skipWithoutOathtool();
-
-interface Response {
-  status: number;
-  location: string | null;
-  body: string;
-  headers: Headers;
-}
-
-/** A browser stand-in: one cookie, the CSRF token of the last page, no redirects followed. */
-class Client {
-  cookie = '';
-  csrf = '';
-  constructor(readonly base: string) {}
-
-  async request(
-    method: string,
-    path: string,
-    fields?: Record<string, string>,
-    headers: Record<string, string> = {},
-  ): Promise<Response> {
-    const init: RequestInit = {
-      method,
-      redirect: 'manual',
-      headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...headers },
-    };
-    if (fields !== undefined) {
-      init.body = new URLSearchParams({ csrf: this.csrf, ...fields }).toString();
-      (init.headers as Record<string, string>)['content-type'] =
-        'application/x-www-form-urlencoded';
-    }
-    const res = await fetch(this.base + path, init);
-    const set = res.headers.get('set-cookie');
-    if (set !== null) this.cookie = set.split(';')[0] as string;
-    // Whitespace collapsed, so that assertions do not depend on how the HTML is laid out.
-    // Numeric character references (how the app escapes quotes) read back as text.
-    const body = (await res.text())
-      .replace(/\s+/g, ' ')
-      .replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
-    const csrf = /name="csrf" value="([^"]+)"/.exec(body)?.[1];
-    if (csrf !== undefined) this.csrf = csrf;
-    return {
-      status: res.status,
-      location: res.headers.get('location'),
-      body,
-      headers: res.headers,
-    };
-  }
-  get(path: string): Promise<Response> {
-    return this.request('GET', path);
-  }
-  post(
-    path: string,
-    fields: Record<string, string> = {},
-    headers?: Record<string, string>,
-  ): Promise<Response> {
-    return this.request('POST', path, fields, headers);
-  }
-  /** Follows one 303 with a GET, as a browser does. */
-  async follow(res: Response): Promise<Response> {
-    expect(res.status).toBe(303);
-    return this.get(res.location as string);
-  }
-}
 
 const EMAIL = 'alice@example.com';
 const PASSWORD = 'correct horse battery staple';

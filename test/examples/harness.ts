@@ -1,10 +1,11 @@
 // Starts the example auth server in-process on an ephemeral localhost port,
-// with PGlite in memory, and collects its log lines.
+// with PGlite in memory unless given other storage, and collects its log lines.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
-import { createAESGCMCipher, createMFA } from 'totpkit';
+import { expect } from 'vitest';
+import { createAESGCMCipher, createMFA, type MFAStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
 import { Accounts } from '../../examples/auth-server/accounts.ts';
 import { createApp } from '../../examples/auth-server/app.ts';
@@ -15,14 +16,24 @@ export interface RunningServer {
   close: () => Promise<void>;
 }
 
+/**
+ * Starts the app on `storage` (the caller closes it), or by default on a new
+ * in-memory PGlite database (closed with the server).
+ */
 export async function startAuthServer(
-  options: { secureCookies?: boolean } = {},
+  options: { secureCookies?: boolean; storage?: { accounts: Accounts; store: MFAStore } } = {},
 ): Promise<RunningServer> {
-  const db = await PGlite.create();
-  const accounts = new Accounts(db);
-  await accounts.migrate();
-  const store = new PostgresStore({ client: db });
-  await store.migrate();
+  let db: PGlite | undefined;
+  let storage = options.storage;
+  if (storage === undefined) {
+    db = await PGlite.create();
+    const accounts = new Accounts(db);
+    await accounts.migrate();
+    const store = new PostgresStore({ client: db });
+    await store.migrate();
+    storage = { accounts, store };
+  }
+  const { accounts, store } = storage;
   const logs: string[] = [];
   const mfa = createMFA({
     store,
@@ -52,7 +63,7 @@ export async function startAuthServer(
     close: async () => {
       server.closeAllConnections();
       server.close();
-      await db.close();
+      await db?.close();
     },
   };
 }
@@ -62,4 +73,67 @@ export function extract(html: string, pattern: RegExp, what: string): string {
   const match = pattern.exec(html);
   if (match?.[1] === undefined) throw new Error(`no ${what} in the page:\n${html}`);
   return match[1];
+}
+
+export interface Response {
+  status: number;
+  location: string | null;
+  body: string;
+  headers: Headers;
+}
+
+/** A browser stand-in: one cookie, the CSRF token of the last page, no redirects followed. */
+export class Client {
+  cookie = '';
+  csrf = '';
+  constructor(readonly base: string) {}
+
+  async request(
+    method: string,
+    path: string,
+    fields?: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    const init: RequestInit = {
+      method,
+      redirect: 'manual',
+      headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...headers },
+    };
+    if (fields !== undefined) {
+      init.body = new URLSearchParams({ csrf: this.csrf, ...fields }).toString();
+      (init.headers as Record<string, string>)['content-type'] =
+        'application/x-www-form-urlencoded';
+    }
+    const res = await fetch(this.base + path, init);
+    const set = res.headers.get('set-cookie');
+    if (set !== null) this.cookie = set.split(';')[0] as string;
+    // Whitespace collapsed, so that assertions do not depend on how the HTML is laid out.
+    // Numeric character references (how the app escapes quotes) read back as text.
+    const body = (await res.text())
+      .replace(/\s+/g, ' ')
+      .replace(/&#(\d+);/g, (_, code: string) => String.fromCharCode(Number(code)));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(body)?.[1];
+    if (csrf !== undefined) this.csrf = csrf;
+    return {
+      status: res.status,
+      location: res.headers.get('location'),
+      body,
+      headers: res.headers,
+    };
+  }
+  get(path: string): Promise<Response> {
+    return this.request('GET', path);
+  }
+  post(
+    path: string,
+    fields: Record<string, string> = {},
+    headers?: Record<string, string>,
+  ): Promise<Response> {
+    return this.request('POST', path, fields, headers);
+  }
+  /** Follows one 303 with a GET, as a browser does. */
+  async follow(res: Response): Promise<Response> {
+    expect(res.status).toBe(303);
+    return this.get(res.location as string);
+  }
 }

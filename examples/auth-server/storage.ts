@@ -1,0 +1,67 @@
+// Chooses where the example keeps its data, from environment variables:
+//   (default)      PGlite, embedded PostgreSQL, persisted in dataDir
+//   DATABASE_URL   a PostgreSQL server for accounts and MFA state
+//   REDIS_URL      MFA state in Redis; accounts stay in PostgreSQL or PGlite
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MFAStore } from 'totpkit';
+import { PostgresStore } from 'totpkit/postgres';
+import { RedisStore } from 'totpkit/redis';
+import { Accounts, type SqlClient } from './accounts.ts';
+
+export interface Storage {
+  accounts: Accounts;
+  store: MFAStore;
+  /** Where accounts and MFA state live, for the start-up message. */
+  description: string;
+  close: () => Promise<void>;
+}
+
+export async function openStorage(
+  env: Readonly<Record<string, string | undefined>>,
+  dataDir: string,
+): Promise<Storage> {
+  const closers: (() => Promise<void>)[] = [];
+  let sql: SqlClient;
+  let where: string;
+  if (env.DATABASE_URL) {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: env.DATABASE_URL });
+    closers.push(() => pool.end());
+    sql = pool;
+    where = 'PostgreSQL (DATABASE_URL)';
+  } else {
+    const { PGlite } = await import('@electric-sql/pglite');
+    mkdirSync(dataDir, { recursive: true });
+    const db = await PGlite.create(join(dataDir, 'pglite'));
+    closers.push(() => db.close());
+    sql = db;
+    where = `PGlite in ${join(dataDir, 'pglite')}`;
+  }
+  const accounts = new Accounts(sql);
+  await accounts.migrate();
+
+  let store: MFAStore;
+  let description: string;
+  if (env.REDIS_URL) {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(env.REDIS_URL);
+    closers.push(async () => void (await client.quit()));
+    store = new RedisStore({ client });
+    description = `accounts in ${where}; MFA state in Redis (REDIS_URL)`;
+  } else {
+    const postgres = new PostgresStore({ client: sql });
+    // Creates the store's tables if they are missing; safe at every start.
+    await postgres.migrate();
+    store = postgres;
+    description = `accounts and MFA state in ${where}`;
+  }
+  return {
+    accounts,
+    store,
+    description,
+    close: async () => {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
