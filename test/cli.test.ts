@@ -1,6 +1,6 @@
 // The `totpkit` CLI as a user runs it: a subprocess, its output and exit status.
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, encodeBase32, parseKeyURI } from '../src/index.ts';
 import { buildCLI, runCLI, startCLI, type CLIResult } from './helpers/cli.ts';
 import {
@@ -26,6 +26,7 @@ const run = (args: string[], options?: Parameters<typeof runCLI>[2]): Promise<CL
 beforeAll(async () => {
   cli = await buildCLI();
 });
+afterAll(() => rmSync(cli, { force: true }));
 
 describe('help and exit statuses', () => {
   it('prints the command list for --help, -h and help, and exits 0', async () => {
