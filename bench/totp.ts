@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import * as prettier from 'prettier';
 import { Bench, type FnReturnedObject } from 'tinybench';
 import { encodeBase32 } from '../src/base32.ts';
 import { renderChart, shortOps } from './chart.ts';
@@ -426,7 +427,13 @@ if (WRITE) {
     '',
   ];
   const docs = new URL('../docs/', import.meta.url);
-  writeFileSync(new URL('performance.md', docs), md.join('\n'));
+  // Formatted as `prettier --check .` in CI expects it.
+  const mdFile = new URL('performance.md', docs);
+  const prettierOptions = await prettier.resolveConfig(mdFile);
+  writeFileSync(
+    mdFile,
+    await prettier.format(md.join('\n'), { ...prettierOptions, parser: 'markdown' }),
+  );
   const svg = renderChart(
     'totpkit vs. peers: operations per second (higher is better)',
     `${date} · ${cpus[0]?.model.trim() ?? ''} · ${runtime} · bars scaled per case`,
