@@ -1,6 +1,6 @@
 /**
  * totpkit: TOTP two-factor authentication for your own auth server.
- * @module
+ * @module totpkit
  */
 export { decodeBase32, encodeBase32 } from './base32.ts';
 export { verifyConsecutiveTOTP } from './binding.ts';

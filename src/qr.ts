@@ -9,7 +9,7 @@
  * and still read), which keeps a typical key URI (100–200 characters) at
  * version 6–10, 41–57 modules across; and a quiet zone of 4 light modules on
  * each side, the minimum ISO/IEC 18004 requires for reliable scanning.
- * @module
+ * @module totpkit/qr
  */
 import encodeQR, { utils, type ErrorCorrection } from '@paulmillr/qr';
 import { checkInteger, checkOptions, describe } from './_assert.ts';

@@ -5,7 +5,7 @@
  *
  * The suite uses only the `MFAStore` interface and a fresh random user id in
  * every test, so it can run against a shared, non-empty database.
- * @module
+ * @module totpkit/testing
  */
 import { describe, expect, it } from 'vitest';
 import {

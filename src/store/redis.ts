@@ -15,7 +15,7 @@
  * | `totpkit:{alice}:recovery:salt` | string | the recovery code salt |
  * | `totpkit:{alice}:recovery:codes` | list | the unused recovery code hashes |
  * | `totpkit:{alice}:throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil` |
- * @module
+ * @module totpkit/redis
  */
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
