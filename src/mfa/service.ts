@@ -6,6 +6,9 @@
  * Every method reads the clock once, reads at most one record, checks codes
  * with the primitives and makes each decision final with one conditional
  * store write (after reserving an attempt, for methods that check a code).
+ * With a store that has the optional `readAndReserve`, the read and the
+ * reservation are one store operation, so a code check costs two round trips
+ * when it succeeds and one when it fails.
  * @module
  */
 import {
@@ -21,7 +24,14 @@ import { encodeBase32 } from '../base32.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
 import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
-import type { FactorParams, MFAStore, PendingEnrollment, ThrottleScope } from '../store/types.ts';
+import type {
+  AttemptReservation,
+  FactorParams,
+  MFAStore,
+  PendingEnrollment,
+  ThrottleScope,
+  UserRecord,
+} from '../store/types.ts';
 import { createTOTPKey } from '../totp.ts';
 import { buildKeyURI } from '../uri.ts';
 import type { SecretCipher } from './cipher.ts';
@@ -66,10 +76,14 @@ const STORE_METHODS = [
   'deleteFactor',
 ] as const satisfies readonly (keyof MFAStore)[];
 
+/** Store methods the service uses when a store has them. */
+const OPTIONAL_STORE_METHODS = ['readAndReserve'] as const satisfies readonly (keyof MFAStore)[];
+
 /** Wraps each store method so that a rejection becomes `MFAError('ERR_STORE')`. */
 function guardStore(store: MFAStore): MFAStore {
   const guarded: Partial<Record<keyof MFAStore, unknown>> = {};
-  for (const name of STORE_METHODS) {
+  for (const name of [...STORE_METHODS, ...OPTIONAL_STORE_METHODS]) {
+    if (store[name] === undefined) continue;
     const method = store[name] as (...args: unknown[]) => Promise<unknown>;
     guarded[name] = async (...args: unknown[]) => {
       try {
@@ -84,6 +98,21 @@ function guardStore(store: MFAStore): MFAStore {
 
 type Flow = ThrottledEvent['flow'];
 type Refusal = MFARefusal<'throttled' | 'locked'>;
+/** What a store's `readAndReserve` requires of a record before it reserves an attempt. */
+type Requirement = 'active' | 'pending';
+/** A flow's own failure result, as `select` in `#readForAttempt` returns it. */
+type Failure = { ok: false };
+
+function isFailure<R extends object>(value: R): value is Extract<R, Failure> {
+  return 'ok' in value;
+}
+
+/** Whether `record` meets `requirement` at `now`, as `MFAStore.readAndReserve` decides it. */
+function meets(record: UserRecord | null, requirement: Requirement, now: number): boolean {
+  if (requirement === 'active') return Boolean(record?.active);
+  const pending = record?.pending;
+  return pending != null && now < pending.expiresAt;
+}
 
 class MFAService implements MFA {
   readonly #store: MFAStore;
@@ -103,6 +132,13 @@ class MFAService implements MFA {
     for (const name of STORE_METHODS) {
       if (typeof store[name] !== 'function') {
         throw new TypeError(`"store.${name}" must be a function, got ${describe(store[name])}`);
+      }
+    }
+    for (const name of OPTIONAL_STORE_METHODS) {
+      if (store[name] !== undefined && typeof store[name] !== 'function') {
+        throw new TypeError(
+          `"store.${name}" must be a function or undefined, got ${describe(store[name])}`,
+        );
       }
     }
     if (cipher === null || typeof cipher !== 'object') {
@@ -191,46 +227,119 @@ class MFAService implements MFA {
     }
   }
 
-  /** Reserves an attempt; on refusal emits `throttled` and returns the refusal. */
-  async #reserve(
+  #throttlePolicy(scope: ThrottleScope) {
+    return scope === 'otp' ? this.#policy.throttle : this.#policy.recoveryThrottle;
+  }
+
+  /** Checks a reservation a store returned; anything malformed is `ERR_STORE`. */
+  #checkReservation(reservation: unknown, from: string): AttemptReservation {
+    const r = reservation as AttemptReservation | null | undefined;
+    if (r?.ok === true && Number.isInteger(r.failures)) return { ok: true, failures: r.failures };
+    if (r?.ok === false && r.reason === 'locked') return { ok: false, reason: 'locked' };
+    const retryAfterMs = r?.ok === false ? r.retryAfterMs : undefined;
+    if (
+      r?.ok !== false ||
+      r.reason !== 'throttled' ||
+      typeof retryAfterMs !== 'number' ||
+      !(retryAfterMs >= 0)
+    ) {
+      throw new MFAError('ERR_STORE', `store.${from} returned an invalid reservation`);
+    }
+    return { ok: false, reason: 'throttled', retryAfterMs };
+  }
+
+  /** A granted reservation's failure count, or the refusal (after emitting `throttled`). */
+  #admit(
+    userId: string,
+    reservation: AttemptReservation,
+    now: number,
+    flow: Flow,
+  ): { failures: number } | Refusal {
+    if (reservation.ok) return { failures: reservation.failures };
+    const retryAfterMs = reservation.reason === 'locked' ? null : (reservation.retryAfterMs ?? 0);
+    this.#emit({
+      type: 'throttled',
+      userId,
+      at: now,
+      flow,
+      reason: reservation.reason,
+      retryAfterMs,
+    });
+    return retryAfterMs === null
+      ? { ok: false, reason: 'locked' }
+      : { ok: false, reason: 'throttled', retryAfterMs };
+  }
+
+  /**
+   * The read and the attempt reservation in front of every code check.
+   * `select` picks what the flow needs from the record, or returns the flow's
+   * failure (emitting its event) for a record the code cannot be checked
+   * against: no factor, a code malformed for the factor's digits, …
+   *
+   * With a store that has `readAndReserve`, and input `wellFormed` (checked
+   * without I/O against the service's configured digits), this is one store
+   * operation, which reserves the attempt only if the record meets
+   * `requirement`. Otherwise it is `getUser`, `select`, then `reserveAttempt`,
+   * so that malformed input never costs an attempt. On both paths `select`
+   * runs once, and its failure wins over a refused reservation.
+   */
+  async #readForAttempt<R extends object>(
     userId: string,
     scope: ThrottleScope,
     now: number,
     flow: Flow,
-  ): Promise<{ failures: number } | Refusal> {
-    const policy = scope === 'otp' ? this.#policy.throttle : this.#policy.recoveryThrottle;
-    const reservation = await this.#store.reserveAttempt(userId, scope, now, policy);
-    if (reservation?.ok === true && Number.isInteger(reservation.failures)) {
-      return { failures: reservation.failures };
+    requirement: Requirement,
+    wellFormed: boolean,
+    select: (record: UserRecord | null) => R,
+  ): Promise<{ selected: Exclude<R, Failure>; failures: number } | Extract<R, Failure> | Refusal> {
+    const policy = this.#throttlePolicy(scope);
+    if (this.#store.readAndReserve === undefined || !wellFormed) {
+      const selected = select(await this.#store.getUser(userId, now));
+      if (isFailure(selected)) return selected;
+      const reserved = await this.#store.reserveAttempt(userId, scope, now, policy);
+      const reservation = this.#checkReservation(reserved, 'reserveAttempt');
+      const admitted = this.#admit(userId, reservation, now, flow);
+      return 'ok' in admitted
+        ? admitted
+        : { selected: selected as Exclude<R, Failure>, failures: admitted.failures };
     }
-    if (reservation?.ok === false && reservation.reason === 'locked') {
-      this.#emit({
-        type: 'throttled',
-        userId,
-        at: now,
-        flow,
-        reason: 'locked',
-        retryAfterMs: null,
-      });
-      return { ok: false, reason: 'locked' };
-    }
-    const retryAfterMs = reservation?.ok === false ? reservation.retryAfterMs : undefined;
+    const read: unknown = await this.#store.readAndReserve(userId, scope, now, policy, requirement);
     if (
-      reservation?.ok !== false ||
-      reservation.reason !== 'throttled' ||
-      typeof retryAfterMs !== 'number' ||
-      !(retryAfterMs >= 0)
+      read === null ||
+      typeof read !== 'object' ||
+      !('record' in read) ||
+      !('reservation' in read)
     ) {
-      throw new MFAError('ERR_STORE', 'store.reserveAttempt returned an invalid reservation');
+      throw new MFAError('ERR_STORE', 'store.readAndReserve returned an invalid result');
     }
-    this.#emit({ type: 'throttled', userId, at: now, flow, reason: 'throttled', retryAfterMs });
-    return { ok: false, reason: 'throttled', retryAfterMs };
+    const record = read.record as UserRecord | null;
+    const reservation =
+      read.reservation === null ? null : this.#checkReservation(read.reservation, 'readAndReserve');
+    if (typeof record !== 'object' || (reservation !== null) !== meets(record, requirement, now)) {
+      throw new MFAError(
+        'ERR_STORE',
+        'store.readAndReserve returned a reservation that does not match its record',
+      );
+    }
+    const selected = select(record);
+    if (isFailure(selected)) {
+      // With an attempt reserved, only a code malformed for a factor (or
+      // enrollment) whose digits differ from the service's configured ones
+      // gets here: it counts, like any other failed attempt.
+      if (reservation?.ok) this.#failed(userId, scope, now, reservation.failures);
+      return selected;
+    }
+    // `select` accepts only records that meet the requirement, so there is one.
+    const admitted = this.#admit(userId, reservation as AttemptReservation, now, flow);
+    return 'ok' in admitted
+      ? admitted
+      : { selected: selected as Exclude<R, Failure>, failures: admitted.failures };
   }
 
   /** After a failed check: reports the lock if this attempt reached the cap. */
   #failed(userId: string, scope: ThrottleScope, now: number, failures: number): void {
-    const policy = scope === 'otp' ? this.#policy.throttle : this.#policy.recoveryThrottle;
-    if (failures >= policy.maxFailures) this.#emit({ type: 'locked', userId, at: now, scope });
+    if (failures >= this.#throttlePolicy(scope).maxFailures)
+      this.#emit({ type: 'locked', userId, at: now, scope });
   }
 
   // ── enrollment ───────────────────────────────────────────────────────────
@@ -295,14 +404,27 @@ class MFAService implements MFA {
       this.#emit({ type: 'enrollment_failed', userId, at: now, reason });
       return { ok: false as const, reason };
     };
-    const pending = (await this.#store.getUser(userId, now))?.pending;
-    if (!pending) return fail('not_pending');
-    if (pending.expiresAt <= now) return fail('expired');
-    if (!isCode(first, pending.digits) || !isCode(second, pending.digits)) return fail('malformed');
-    if (first === second) return fail('same_code');
-
-    const reservation = await this.#reserve(userId, 'otp', now, 'enrollment');
-    if ('ok' in reservation) return reservation;
+    const { digits } = this.#params;
+    const read = await this.#readForAttempt(
+      userId,
+      'otp',
+      now,
+      'enrollment',
+      'pending',
+      isCode(first, digits) && isCode(second, digits) && first !== second,
+      (record) => {
+        const pending = record?.pending;
+        if (!pending) return fail('not_pending');
+        if (pending.expiresAt <= now) return fail('expired');
+        if (!isCode(first, pending.digits) || !isCode(second, pending.digits)) {
+          return fail('malformed');
+        }
+        if (first === second) return fail('same_code');
+        return pending;
+      },
+    );
+    if ('ok' in read) return read;
+    const { selected: pending, failures } = read;
     const binding = await this.#withSecret(userId, pending.sealedSecret, (secret) =>
       verifyConsecutiveTOTP(secret, [first, second], {
         ...paramsOf(pending),
@@ -312,7 +434,7 @@ class MFAService implements MFA {
     );
     if (!binding.ok) {
       const result = fail(binding.reason === 'replayed' ? 'mismatch' : binding.reason);
-      this.#failed(userId, 'otp', now, reservation.failures);
+      this.#failed(userId, 'otp', now, failures);
       return result;
     }
     const { codes, set } = await this.#hasher.createSet(
@@ -352,12 +474,22 @@ class MFAService implements MFA {
       this.#emit({ type: 'verify_replayed', userId, at: now });
       return { ok: false as const, reason: 'replayed' as const };
     };
-    const factor = (await this.#store.getUser(userId, now))?.active;
-    if (!factor) return fail('not_enrolled');
-    if (!isCode(input, factor.digits)) return fail('malformed');
-
-    const reservation = await this.#reserve(userId, 'otp', now, 'verify');
-    if ('ok' in reservation) return reservation;
+    const read = await this.#readForAttempt(
+      userId,
+      'otp',
+      now,
+      'verify',
+      'active',
+      isCode(input, this.#params.digits),
+      (record) => {
+        const factor = record?.active;
+        if (!factor) return fail('not_enrolled');
+        if (!isCode(input, factor.digits)) return fail('malformed');
+        return factor;
+      },
+    );
+    if ('ok' in read) return read;
+    const { selected: factor, failures } = read;
     const { result, current } = await this.#withSecret(userId, factor.sealedSecret, (secret) => {
       const key = createTOTPKey(secret, paramsOf(factor));
       const result = key.verify(input, {
@@ -384,7 +516,7 @@ class MFAService implements MFA {
         return { ok: true };
       }
     }
-    this.#failed(userId, 'otp', now, reservation.failures);
+    this.#failed(userId, 'otp', now, failures);
     return outcome;
   }
 
@@ -397,13 +529,26 @@ class MFAService implements MFA {
       this.#emit({ type: 'resync_failed', userId, at: now, reason });
       return { ok: false as const, reason };
     };
-    const factor = (await this.#store.getUser(userId, now))?.active;
-    if (!factor) return fail('not_enrolled');
-    if (!isCode(first, factor.digits) || !isCode(second, factor.digits)) return fail('malformed');
-    if (first === second) return fail('same_code');
-
-    const reservation = await this.#reserve(userId, 'otp', now, 'resync');
-    if ('ok' in reservation) return reservation;
+    const { digits } = this.#params;
+    const read = await this.#readForAttempt(
+      userId,
+      'otp',
+      now,
+      'resync',
+      'active',
+      isCode(first, digits) && isCode(second, digits) && first !== second,
+      (record) => {
+        const factor = record?.active;
+        if (!factor) return fail('not_enrolled');
+        if (!isCode(first, factor.digits) || !isCode(second, factor.digits)) {
+          return fail('malformed');
+        }
+        if (first === second) return fail('same_code');
+        return factor;
+      },
+    );
+    if ('ok' in read) return read;
+    const { selected: factor, failures } = read;
     const binding = await this.#withSecret(userId, factor.sealedSecret, (secret) =>
       verifyConsecutiveTOTP(secret, [first, second], {
         ...paramsOf(factor),
@@ -421,7 +566,7 @@ class MFAService implements MFA {
       this.#emit({ type: 'resynced', userId, at: now, drift: binding.drift });
       return { ok: true, drift: binding.drift };
     }
-    this.#failed(userId, 'otp', now, reservation.failures);
+    this.#failed(userId, 'otp', now, failures);
     return outcome;
   }
 
@@ -435,15 +580,23 @@ class MFAService implements MFA {
       this.#emit({ type: 'recovery_code_failed', userId, at: now, reason });
       return { ok: false as const, reason };
     };
-    const record = await this.#store.getUser(userId, now);
-    if (!record?.active) return fail('not_enrolled');
-    if (input === null) return fail('malformed');
-
-    const reservation = await this.#reserve(userId, 'recovery', now, 'recovery');
-    if ('ok' in reservation) return reservation;
-    const set = record.recoveryCodes;
+    const read = await this.#readForAttempt(
+      userId,
+      'recovery',
+      now,
+      'recovery',
+      'active',
+      input !== null,
+      (record) => {
+        if (!record?.active) return fail('not_enrolled');
+        if (input === null) return fail('malformed');
+        return { set: record.recoveryCodes, normalized: input };
+      },
+    );
+    if ('ok' in read) return read;
+    const { set, normalized } = read.selected;
     const unused = set?.hashes.length ?? 0;
-    const match = set && unused > 0 ? await this.#hasher.find(input, set, userId) : null;
+    const match = set && unused > 0 ? await this.#hasher.find(normalized, set, userId) : null;
     if (match === undefined) {
       throw new MFAError('ERR_STORE', 'the stored recovery code set has an invalid salt');
     }
@@ -457,7 +610,7 @@ class MFAService implements MFA {
       this.#emit({ type: 'recovery_code_used', userId, at: now, remaining });
       return { ok: true, remaining };
     }
-    this.#failed(userId, 'recovery', now, reservation.failures);
+    this.#failed(userId, 'recovery', now, read.failures);
     return outcome;
   }
 

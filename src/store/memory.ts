@@ -58,6 +58,22 @@ export class MemoryStore implements MFAStore {
     return active?.id === factorId ? active : undefined;
   }
 
+  /** Reserves one attempt, synchronously: shared by reserveAttempt and readAndReserve. */
+  #reserve(
+    userId: string,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+  ): AttemptReservation {
+    const state = this.#record(userId).throttle[scope];
+    if (state.failures >= policy.maxFailures) return { ok: false, reason: 'locked' };
+    if (now < state.blockedUntil) {
+      return { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now };
+    }
+    state.failures += 1;
+    state.blockedUntil = now + attemptDelayMs(policy, state.failures);
+    return { ok: true, failures: state.failures };
+  }
   /**
    * Reads a copy of the user's record.
    * @param userId - the user
@@ -139,14 +155,34 @@ export class MemoryStore implements MFAStore {
     now: number,
     policy: AttemptPolicy,
   ): Promise<AttemptReservation> {
-    const state = this.#record(userId).throttle[scope];
-    if (state.failures >= policy.maxFailures) return { ok: false, reason: 'locked' };
-    if (now < state.blockedUntil) {
-      return { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now };
-    }
-    state.failures += 1;
-    state.blockedUntil = now + attemptDelayMs(policy, state.failures);
-    return { ok: true, failures: state.failures };
+    return this.#reserve(userId, scope, now, policy);
+  }
+
+  /**
+   * Reads the record and, if it meets `requirement`, reserves one attempt, in
+   * one step (see {@link MFAStore.readAndReserve}).
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @param now - Unix ms
+   * @param policy - the throttle rules
+   * @param requirement - `'active'` (an active factor) or `'pending'` (an unexpired pending enrollment)
+   * @returns a copy of the record as it was before the reservation, and the
+   *   reservation (`null`, writing nothing, if the requirement is not met)
+   */
+  async readAndReserve(
+    userId: string,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+    requirement: 'active' | 'pending',
+  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }> {
+    const stored = this.#users.get(userId);
+    const record = stored === undefined ? null : structuredClone(stored);
+    const met =
+      requirement === 'active'
+        ? Boolean(stored?.active)
+        : stored?.pending != null && now < stored.pending.expiresAt;
+    return { record, reservation: met ? this.#reserve(userId, scope, now, policy) : null };
   }
 
   /**

@@ -202,6 +202,35 @@ export interface MFAStore {
   ): Promise<AttemptReservation>;
 
   /**
+   * Optional: {@link MFAStore.getUser} and {@link MFAStore.reserveAttempt} in one
+   * atomic step, so that a code check costs one round trip before the code is
+   * checked instead of two.
+   *
+   * Reads the user's record and, only if it meets `requirement`, reserves one
+   * attempt in `scope` exactly as `reserveAttempt(userId, scope, now, policy)`
+   * would, with no other write to the user in between:
+   *
+   * - `'active'`: the user has an active factor;
+   * - `'pending'`: the user has a pending enrollment and `now < expiresAt`.
+   *
+   * `record` is what `getUser(userId, now)` would return at that moment: the
+   * state the decision was made on, before the reservation (its `throttle`
+   * does not count this attempt). `reservation` is what `reserveAttempt` would
+   * return, or `null` if the requirement is not met, in which case nothing is
+   * written: a user the store has nothing for gets no throttle state.
+   *
+   * A store without this method still works: the service then calls `getUser`
+   * and `reserveAttempt`, one round trip each.
+   */
+  readAndReserve?(
+    userId: string,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+    requirement: 'active' | 'pending',
+  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }>;
+
+  /**
    * Records a successful TOTP check for factor `factorId`: only if that factor
    * is still active and `step > lastStep`, sets `lastStep = step` and
    * `drift = drift`, and resets the `otp` throttle scope, atomically. Returns
