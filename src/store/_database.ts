@@ -18,6 +18,16 @@ export function checkScope(scope: unknown): ThrottleScope {
   return scope;
 }
 
+/** Checks a `readAndReserve` requirement, which selects a fixed condition. */
+export function checkRequirement(requirement: unknown): 'active' | 'pending' {
+  if (requirement !== 'active' && requirement !== 'pending') {
+    throw new TypeError(
+      `"requirement" must be 'active' or 'pending', got ${describe(requirement)}`,
+    );
+  }
+  return requirement;
+}
+
 function checkCount(value: unknown, field: string): void {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`"${field}" must be a safe integer ≥ 0, got ${describe(value)}`);

@@ -20,7 +20,7 @@ import type {
   ThrottleScope,
   UserRecord,
 } from './types.ts';
-import { checkPolicy, checkScope, toInteger, toText } from './_database.ts';
+import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from './_database.ts';
 
 /**
  * The part of a PostgreSQL client the store uses: `query(text, values)`
@@ -125,11 +125,23 @@ CREATE INDEX IF NOT EXISTS "${bare}_pending_expires_at" ON ${table} (pending_exp
 }
 
 /**
+ * `$2::bigint + attemptDelayMs(policy, next)`: the `blockedUntil` after
+ * attempt number `next`, in exact numeric arithmetic. `$2` is `now`, `$3`
+ * `freeAttempts`, `$4` `baseDelayMs`, `$5` `maxDelayMs`.
+ */
+function blockedUntilSQL(next: string): string {
+  return `$2::bigint + (CASE
+      WHEN ${next} < $3::integer THEN 0
+      WHEN ${next} - $3::integer >= 52 THEN $5::numeric
+      ELSE LEAST($5::numeric, $4::numeric * power(2::numeric, ${next} - $3::integer))
+    END)::bigint`;
+}
+
+/**
  * Reserves an attempt in one statement. `inserted` creates the row of a user
  * seen for the first time; otherwise `existing` locks the row (and, under
  * concurrency, waits for and reads its newest version) and `updated` counts the
- * attempt only if the scope is neither locked nor inside a back-off delay. The
- * delay is `attemptDelayMs` in exact numeric arithmetic.
+ * attempt only if the scope is neither locked nor inside a back-off delay.
  */
 function reserveSQL(table: string, failures: string, blockedUntil: string): string {
   const next = `existing.failures + 1`;
@@ -141,11 +153,7 @@ function reserveSQL(table: string, failures: string, blockedUntil: string): stri
   SELECT ${failures} AS failures, ${blockedUntil} AS blocked_until
   FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), updated AS (
-  UPDATE ${table} AS stored SET ${failures} = ${next}, ${blockedUntil} = $2::bigint + (CASE
-      WHEN ${next} < $3::integer THEN 0
-      WHEN ${next} - $3::integer >= 52 THEN $5::numeric
-      ELSE LEAST($5::numeric, $4::numeric * power(2::numeric, ${next} - $3::integer))
-    END)::bigint
+  UPDATE ${table} AS stored SET ${failures} = ${next}, ${blockedUntil} = ${blockedUntilSQL(next)}
   FROM existing
   WHERE stored.user_id = $1
     AND existing.failures < $6::float8 AND existing.blocked_until <= $2::bigint
@@ -154,6 +162,43 @@ function reserveSQL(table: string, failures: string, blockedUntil: string): stri
 SELECT (SELECT failures FROM inserted) AS inserted, (SELECT failures FROM updated) AS updated,
   existing.failures, existing.blocked_until
 FROM (VALUES (1)) AS one LEFT JOIN existing ON true`;
+}
+
+/** What `readAndReserve` requires of the locked row before it reserves an attempt. */
+const REQUIREMENTS = {
+  active: `existing.factor_id IS NOT NULL`,
+  pending: `existing.pending_id IS NOT NULL AND existing.pending_expires_at > $2::bigint`,
+} as const;
+
+type Requirement = keyof typeof REQUIREMENTS;
+
+/**
+ * Reads the user's row and reserves an attempt in one statement. `existing`
+ * locks the row (waiting for, then reading, its newest version) and `updated`
+ * counts the attempt only if the row meets the requirement and the scope is
+ * neither locked nor inside a back-off delay, exactly as in `reserveSQL`. The
+ * result is the locked row as it was before the update, whether the
+ * requirement was met, and the new failure count if an attempt was reserved.
+ * No row, no result: nothing is inserted for an unknown user.
+ */
+function readAndReserveSQL(
+  table: string,
+  failures: string,
+  blockedUntil: string,
+  requirement: Requirement,
+): string {
+  const next = `existing.${failures} + 1`;
+  const met = REQUIREMENTS[requirement];
+  return `WITH existing AS (
+  SELECT ${COLUMNS} FROM ${table} WHERE user_id = $1 FOR UPDATE
+), updated AS (
+  UPDATE ${table} AS stored SET ${failures} = ${next}, ${blockedUntil} = ${blockedUntilSQL(next)}
+  FROM existing
+  WHERE stored.user_id = $1 AND ${met}
+    AND existing.${failures} < $6::float8 AND existing.${blockedUntil} <= $2::bigint
+  RETURNING stored.${failures} AS reserved
+)
+SELECT existing.*, ${met} AS met, (SELECT reserved FROM updated) AS reserved FROM existing`;
 }
 
 type Row = Record<string, unknown>;
@@ -222,6 +267,19 @@ function toRecord(row: Row): UserRecord {
   };
 }
 
+/** A row as `getUser` returns it: `null` if it holds nothing (no factor, enrollment, codes or failures). */
+function toRecordOrNull(row: Row | undefined): UserRecord | null {
+  if (row === undefined) return null;
+  const record = toRecord(row);
+  const empty =
+    record.active === null &&
+    record.pending === null &&
+    record.recoveryCodes === null &&
+    record.throttle.otp.failures === 0 &&
+    record.throttle.recovery.failures === 0;
+  return empty ? null : record;
+}
+
 /**
  * An {@link MFAStore} in PostgreSQL (tested with PostgreSQL 15 and with PGlite).
  * All of a user's state is one row of one table, and every operation is one
@@ -253,6 +311,7 @@ export class PostgresStore implements MFAStore {
   readonly #table: string;
   readonly #schema: string;
   readonly #reserve: Record<ThrottleScope, string>;
+  readonly #readAndReserve: Record<ThrottleScope, Record<Requirement, string>>;
 
   /**
    * @param options - the client and, optionally, the table name
@@ -274,6 +333,14 @@ export class PostgresStore implements MFAStore {
     this.#reserve = {
       otp: reserveSQL(name, 'otp_failures', 'otp_blocked_until'),
       recovery: reserveSQL(name, 'recovery_failures', 'recovery_blocked_until'),
+    };
+    const readAndReserve = (failures: string, blockedUntil: string) => ({
+      active: readAndReserveSQL(name, failures, blockedUntil, 'active'),
+      pending: readAndReserveSQL(name, failures, blockedUntil, 'pending'),
+    });
+    this.#readAndReserve = {
+      otp: readAndReserve('otp_failures', 'otp_blocked_until'),
+      recovery: readAndReserve('recovery_failures', 'recovery_blocked_until'),
     };
   }
 
@@ -335,15 +402,7 @@ AND recovery_failures = 0 AND recovery_blocked_until = 0`,
         userId,
       ]),
     );
-    if (row === undefined) return null;
-    const record = toRecord(row);
-    const empty =
-      record.active === null &&
-      record.pending === null &&
-      record.recoveryCodes === null &&
-      record.throttle.otp.failures === 0 &&
-      record.throttle.recovery.failures === 0;
-    return empty ? null : record;
+    return toRecordOrNull(row);
   }
 
   /**
@@ -478,6 +537,57 @@ RETURNING user_id`,
       return { ok: false, reason: 'throttled', retryAfterMs: blockedUntil - now };
     }
     throw new Error(`reserveAttempt could not lock the row of the user`);
+  }
+
+  /**
+   * Reads the user's row and, if it meets `requirement`, counts one attempt in `scope` unless the
+   * scope is locked or inside a back-off delay ({@link MFAStore.readAndReserve}).
+   *
+   * One statement: it locks the row (`SELECT … FOR UPDATE`), counts the attempt if allowed, and
+   * returns the row as it was before, so the record and the decision come from the same row
+   * version. Nothing is inserted for a user without a row.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @param now - Unix milliseconds
+   * @param policy - the throttle rules (safe integers; `maxFailures` may be `Infinity`)
+   * @param requirement - `'active'` (an active factor) or `'pending'` (a pending enrollment with
+   *   `now < expiresAt`)
+   * @returns the record as {@link PostgresStore.getUser} would have returned it before the
+   *   reservation, and the reservation (`null`, writing nothing, if the requirement is not met)
+   */
+  async readAndReserve(
+    userId: string,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+    requirement: 'active' | 'pending',
+  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }> {
+    const sql = this.#readAndReserve[checkScope(scope)][checkRequirement(requirement)];
+    checkPolicy(policy);
+    const row = firstRow(
+      await this.#client.query(sql, [
+        userId,
+        now,
+        policy.freeAttempts,
+        policy.baseDelayMs,
+        policy.maxDelayMs,
+        policy.maxFailures, // Infinity travels as the float8 'Infinity'
+      ]),
+    );
+    const record = toRecordOrNull(row);
+    if (row === undefined || row.met !== true) return { record, reservation: null };
+    if (row.reserved != null) {
+      return { record, reservation: { ok: true, failures: toInteger(row.reserved, 'failures') } };
+    }
+    const failures = toInteger(row[`${scope}_failures`], `${scope}_failures`);
+    if (failures >= policy.maxFailures)
+      return { record, reservation: { ok: false, reason: 'locked' } };
+    const blockedUntil = toInteger(row[`${scope}_blocked_until`], `${scope}_blocked_until`);
+    return {
+      record,
+      reservation: { ok: false, reason: 'throttled', retryAfterMs: blockedUntil - now },
+    };
   }
 
   /**

@@ -29,7 +29,7 @@ import type {
   ThrottleScope,
   UserRecord,
 } from './types.ts';
-import { checkPolicy, checkScope, toInteger, toText } from './_database.ts';
+import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from './_database.ts';
 
 /**
  * An ioredis client (`Redis` or `Cluster`): scripts run through
@@ -155,26 +155,58 @@ if #ARGV > 6 then redis.call('RPUSH', KEYS[4], unpack(ARGV, 7)) end
 return 1`);
 
 /**
- * KEYS throttle. ARGV failures field, blockedUntil field, now, freeAttempts,
- * baseDelayMs, maxDelayMs, maxFailures ('none' for no limit). The delay is
- * attemptDelayMs() from the contract, in the same double arithmetic.
+ * A Lua function shared by the two scripts that reserve an attempt:
+ * `reserve(throttle key, args)` with args failures field, blockedUntil field,
+ * now, freeAttempts, baseDelayMs, maxDelayMs, maxFailures ('none' for no
+ * limit). The delay is attemptDelayMs() from the contract, in the same double
+ * arithmetic.
  */
-const RESERVE_ATTEMPT = script(`
-local failures = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local blockedUntil = tonumber(redis.call('HGET', KEYS[1], ARGV[2]) or '0')
-local now = tonumber(ARGV[3])
-if ARGV[7] ~= 'none' and failures >= tonumber(ARGV[7]) then return {'locked'} end
-if now < blockedUntil then return {'throttled', blockedUntil - now} end
-failures = failures + 1
-local exponent = failures - tonumber(ARGV[4])
-local delay = 0
-if exponent >= 52 then
-  delay = tonumber(ARGV[6])
-elseif exponent >= 0 then
-  delay = math.min(tonumber(ARGV[6]), tonumber(ARGV[5]) * 2 ^ exponent)
+const RESERVE_FUNCTION = `
+local function reserve(key, a)
+  local failures = tonumber(redis.call('HGET', key, a[1]) or '0')
+  local blockedUntil = tonumber(redis.call('HGET', key, a[2]) or '0')
+  local now = tonumber(a[3])
+  if a[7] ~= 'none' and failures >= tonumber(a[7]) then return {'locked'} end
+  if now < blockedUntil then return {'throttled', blockedUntil - now} end
+  failures = failures + 1
+  local exponent = failures - tonumber(a[4])
+  local delay = 0
+  if exponent >= 52 then
+    delay = tonumber(a[6])
+  elseif exponent >= 0 then
+    delay = math.min(tonumber(a[6]), tonumber(a[5]) * 2 ^ exponent)
+  end
+  redis.call('HSET', key, a[1], failures, a[2], now + delay)
+  return {'ok', failures}
+end`;
+
+/** KEYS throttle. ARGV the arguments of reserve(). */
+const RESERVE_ATTEMPT = script(`${RESERVE_FUNCTION}
+return reserve(KEYS[1], ARGV)`);
+
+/**
+ * KEYS factor, pending, salt, codes, throttle. ARGV requirement ('active' or
+ * 'pending'), then the arguments of reserve(). Replies with GET_USER's five
+ * parts, read before the reservation, and a sixth, reserve()'s reply, only if
+ * the requirement is met.
+ */
+const READ_AND_RESERVE = script(`${RESERVE_FUNCTION}
+local user = {
+  redis.call('HGETALL', KEYS[1]),
+  redis.call('HGETALL', KEYS[2]),
+  redis.call('GET', KEYS[3]),
+  redis.call('LRANGE', KEYS[4], 0, -1),
+  redis.call('HGETALL', KEYS[5])
+}
+local met
+if ARGV[1] == 'active' then
+  met = redis.call('EXISTS', KEYS[1]) == 1
+else
+  local expiresAt = redis.call('HGET', KEYS[2], 'expiresAt')
+  met = expiresAt ~= false and tonumber(expiresAt) > tonumber(ARGV[4])
 end
-redis.call('HSET', KEYS[1], ARGV[1], failures, ARGV[2], now + delay)
-return {'ok', failures}`);
+if met then user[6] = reserve(KEYS[5], {unpack(ARGV, 2)}) end
+return user`);
 
 /** KEYS factor, throttle. ARGV factorId, step, drift. */
 const RECORD_SUCCESS = script(`
@@ -278,8 +310,18 @@ function factorParams(hash: Map<string, unknown>, key: string) {
   };
 }
 
-function toRecord(userId: string, reply: unknown): UserRecord | null {
-  const [factorReply, pendingReply, saltReply, codesReply, throttleReply] = toArray(reply, 'user');
+/** The reply of reserve(), in RESERVE_ATTEMPT and READ_AND_RESERVE. */
+function toReservation(value: unknown): AttemptReservation {
+  const reply = toArray(value, 'reservation');
+  const outcome = toText(reply[0], 'reservation');
+  if (outcome === 'ok') return { ok: true, failures: toInteger(reply[1], 'failures') };
+  if (outcome === 'locked') return { ok: false, reason: 'locked' };
+  return { ok: false, reason: 'throttled', retryAfterMs: toInteger(reply[1], 'retryAfterMs') };
+}
+
+/** GET_USER's reply, or the first five parts of READ_AND_RESERVE's, as a record. */
+function toRecord(userId: string, reply: unknown[]): UserRecord | null {
+  const [factorReply, pendingReply, saltReply, codesReply, throttleReply] = reply;
   const factor = toHash(factorReply, 'factor');
   const pending = toHash(pendingReply, 'pending');
   const throttle = toHash(throttleReply, 'throttle');
@@ -338,6 +380,21 @@ function toRecord(userId: string, reply: unknown): UserRecord | null {
     record.throttle.otp.failures === 0 &&
     record.throttle.recovery.failures === 0;
   return empty ? null : record;
+}
+
+/** ARGV of reserve(), after checking what the script trusts. */
+function reserveArguments(scope: ThrottleScope, now: number, policy: AttemptPolicy): string[] {
+  checkScope(scope);
+  checkPolicy(policy);
+  return [
+    `${scope}:failures`,
+    `${scope}:blockedUntil`,
+    String(now),
+    String(policy.freeAttempts),
+    String(policy.baseDelayMs),
+    String(policy.maxDelayMs),
+    policy.maxFailures === Infinity ? 'none' : String(policy.maxFailures),
+  ];
 }
 
 /** The keys of one user, all with the user id as their hash tag. */
@@ -425,7 +482,7 @@ export class RedisStore implements MFAStore {
       [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
       [],
     );
-    return toRecord(userId, reply);
+    return toRecord(userId, toArray(reply, 'user'));
   }
 
   /**
@@ -522,28 +579,49 @@ export class RedisStore implements MFAStore {
     now: number,
     policy: AttemptPolicy,
   ): Promise<AttemptReservation> {
-    checkScope(scope);
-    checkPolicy(policy);
+    const reply = await this.#run(
+      RESERVE_ATTEMPT,
+      [this.#keys(userId).throttle],
+      reserveArguments(scope, now, policy),
+    );
+    return toReservation(reply);
+  }
+
+  /**
+   * Reads the user's keys and, if they meet `requirement`, counts one attempt in `scope` unless the
+   * scope is locked or inside a back-off delay ({@link MFAStore.readAndReserve}).
+   *
+   * One script: GET_USER's reads, then the reservation of {@link RedisStore.reserveAttempt} if the
+   * requirement is met. Nothing is written for a user who does not meet it.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @param now - Unix milliseconds
+   * @param policy - the throttle rules (safe integers; `maxFailures` may be `Infinity`)
+   * @param requirement - `'active'` (an active factor) or `'pending'` (a pending enrollment with
+   *   `now < expiresAt`)
+   * @returns the record as {@link RedisStore.getUser} would have returned it before the
+   *   reservation, and the reservation (`null`, writing nothing, if the requirement is not met)
+   */
+  async readAndReserve(
+    userId: string,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+    requirement: 'active' | 'pending',
+  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }> {
+    checkRequirement(requirement);
+    const keys = this.#keys(userId);
     const reply = toArray(
       await this.#run(
-        RESERVE_ATTEMPT,
-        [this.#keys(userId).throttle],
-        [
-          `${scope}:failures`,
-          `${scope}:blockedUntil`,
-          String(now),
-          String(policy.freeAttempts),
-          String(policy.baseDelayMs),
-          String(policy.maxDelayMs),
-          policy.maxFailures === Infinity ? 'none' : String(policy.maxFailures),
-        ],
+        READ_AND_RESERVE,
+        [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
+        [requirement, ...reserveArguments(scope, now, policy)],
       ),
-      'reserveAttempt',
+      'readAndReserve',
     );
-    const outcome = toText(reply[0], 'reserveAttempt');
-    if (outcome === 'ok') return { ok: true, failures: toInteger(reply[1], 'failures') };
-    if (outcome === 'locked') return { ok: false, reason: 'locked' };
-    return { ok: false, reason: 'throttled', retryAfterMs: toInteger(reply[1], 'retryAfterMs') };
+    const record = toRecord(userId, reply);
+    return { record, reservation: reply[5] == null ? null : toReservation(reply[5]) };
   }
 
   /**
