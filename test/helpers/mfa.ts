@@ -1,5 +1,8 @@
 // A service under test: a MemoryStore (or any store), a frozen clock, the
 // events it emitted, and the codes a device with a given clock offset shows.
+// useStoresWithoutReadAndReserve() makes every harness of a test file hide its
+// store's optional readAndReserve, so that the service takes the path of a
+// custom adapter without it (getUser, then reserveAttempt).
 import {
   createMFA,
   decodeBase32,
@@ -23,7 +26,10 @@ export const NO_THROTTLE = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, m
 
 export interface Harness {
   mfa: ReturnType<typeof createMFA>;
+  /** The store as the test set it up (with readAndReserve if it has one). */
   store: MFAStore;
+  /** Whether the service sees a readAndReserve on its store. */
+  readAndReserve: boolean;
   events: MFAEvent[];
   /** The frozen time, Unix ms. */
   now: number;
@@ -33,13 +39,46 @@ export interface Harness {
   ofType<T extends MFAEvent['type']>(type: T): Extract<MFAEvent, { type: T }>[];
 }
 
+/** The methods every store has (readAndReserve is optional). */
+export const REQUIRED_STORE_METHODS = [
+  'getUser',
+  'putPending',
+  'activatePending',
+  'reserveAttempt',
+  'recordSuccess',
+  'replaceRecoveryCodes',
+  'replaceSealedSecret',
+  'consumeRecoveryCode',
+  'resetThrottle',
+  'deleteFactor',
+] as const satisfies readonly (keyof MFAStore)[];
+
+/** `store` without its optional readAndReserve, as a custom adapter may be. */
+export function withoutReadAndReserve(store: MFAStore): MFAStore {
+  const methods = REQUIRED_STORE_METHODS.map((name) => [name, store[name].bind(store)]);
+  return Object.fromEntries(methods) as MFAStore;
+}
+
+let hideReadAndReserve = false;
+
+/**
+ * From now on, every harness of this test file gives the service its store
+ * without readAndReserve. Vitest loads the modules of each test file apart, so
+ * this reaches only the file that calls it (and the files it imports).
+ */
+export function useStoresWithoutReadAndReserve(): void {
+  hideReadAndReserve = true;
+}
+
 export function harness(
   options: { policy?: MFAPolicyOptions; store?: MFAStore } & Partial<MFAOptions> = {},
 ): Harness {
   const events: MFAEvent[] = [];
+  const store = options.store ?? new MemoryStore();
   const h: Harness = {
     mfa: undefined as never,
-    store: options.store ?? new MemoryStore(),
+    store,
+    readAndReserve: !hideReadAndReserve && typeof store.readAndReserve === 'function',
     events,
     now: T0,
     advance(ms) {
@@ -53,7 +92,7 @@ export function harness(
     clock: () => h.now,
     onEvent: (event) => events.push(event),
     ...options,
-    store: h.store,
+    store: hideReadAndReserve ? withoutReadAndReserve(store) : store,
     policy: { recoveryCodeScrypt: FAST_KDF, ...options.policy },
   });
   return h;

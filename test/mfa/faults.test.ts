@@ -7,28 +7,65 @@
  * error as `cause`; the store is left exactly as it was at the failure (no
  * further writes, nothing half-done); no `ok: true` is ever returned without
  * the step recorded; and the service works again once the store does.
+ *
+ * Twice: with the store's optional readAndReserve, and without it.
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, MFAError, type MFAStore } from '../../src/index.ts';
-import { deviceCode, harness, NO_THROTTLE, T0, type Harness } from '../helpers/mfa.ts';
+import {
+  deviceCode,
+  harness,
+  NO_THROTTLE,
+  REQUIRED_STORE_METHODS,
+  T0,
+  type Harness,
+} from '../helpers/mfa.ts';
 
 const OPERATIONS = [
-  'getUser',
-  'putPending',
-  'activatePending',
-  'reserveAttempt',
-  'recordSuccess',
-  'replaceRecoveryCodes',
-  'replaceSealedSecret',
-  'consumeRecoveryCode',
-  'resetThrottle',
-  'deleteFactor',
+  ...REQUIRED_STORE_METHODS,
+  'readAndReserve',
 ] as const satisfies readonly (keyof MFAStore)[];
+
+/** The store operations of the script, in order, on each path. */
+const EXPECTED_LOG = {
+  // One read, then at most a reservation and one conditional write per call.
+  'getUser + reserveAttempt': [
+    'putPending', // beginEnrollment writes without reading
+    ...['getUser', 'reserveAttempt', 'activatePending'], // completeEnrollment
+    ...['getUser', 'reserveAttempt', 'recordSuccess'], // verify: ok
+    ...['getUser', 'reserveAttempt'], // verify: replayed
+    ...['getUser', 'reserveAttempt'], // verify: mismatch
+    ...['getUser', 'reserveAttempt', 'consumeRecoveryCode'], // useRecoveryCode
+    ...['getUser', 'replaceRecoveryCodes'], // regenerateRecoveryCodes
+    ...['getUser', 'reserveAttempt', 'recordSuccess'], // resync
+    ...['getUser', 'replaceSealedSecret'], // reencryptSecret
+    ...['resetThrottle', 'resetThrottle'], // unlock
+    ...['getUser'], // status
+    ...['deleteFactor'], // disable
+  ],
+  // The read and the reservation are one operation.
+  readAndReserve: [
+    'putPending', // beginEnrollment
+    ...['readAndReserve', 'activatePending'], // completeEnrollment
+    ...['readAndReserve', 'recordSuccess'], // verify: ok
+    ...['readAndReserve'], // verify: replayed
+    ...['readAndReserve'], // verify: mismatch
+    ...['readAndReserve', 'consumeRecoveryCode'], // useRecoveryCode
+    ...['getUser', 'replaceRecoveryCodes'], // regenerateRecoveryCodes
+    ...['readAndReserve', 'recordSuccess'], // resync
+    ...['getUser', 'replaceSealedSecret'], // reencryptSecret
+    ...['resetThrottle', 'resetThrottle'], // unlock
+    ...['getUser'], // status
+    ...['deleteFactor'], // disable
+  ],
+};
+type Path = keyof typeof EXPECTED_LOG;
 
 type Mode = 'before' | 'after';
 
 class Faults {
   readonly inner = new MemoryStore();
+  constructor(readonly path: Path) {}
   readonly error = new Error('injected store failure');
   readonly log: string[] = [];
   failAt = Infinity;
@@ -39,6 +76,7 @@ class Faults {
   store(): MFAStore {
     const store: Partial<Record<keyof MFAStore, unknown>> = {};
     for (const name of OPERATIONS) {
+      if (name === 'readAndReserve' && this.path !== 'readAndReserve') continue;
       store[name] = async (...args: unknown[]) => {
         this.log.push(name);
         const call = () => (this.inner[name] as (...a: unknown[]) => Promise<unknown>)(...args);
@@ -132,104 +170,96 @@ function plaintextWithRotation() {
   };
 }
 
-describe('store faults at every operation of every flow', () => {
-  const reference = new Faults();
-  const referenceSteps: string[] = [];
+describe.each(Object.keys(EXPECTED_LOG) as Path[])(
+  'store faults at every operation of every flow, %s',
+  (path) => {
+    const reference = new Faults(path);
+    const referenceSteps: string[] = [];
 
-  it('the script runs cleanly without faults', async () => {
-    await script(setup(reference), referenceSteps, reference.inner);
-    // One read, then at most a reservation and one conditional write per call.
-    expect(reference.log).toEqual([
-      'putPending', // beginEnrollment writes without reading
-      ...['getUser', 'reserveAttempt', 'activatePending'], // completeEnrollment
-      ...['getUser', 'reserveAttempt', 'recordSuccess'], // verify: ok
-      ...['getUser', 'reserveAttempt'], // verify: replayed
-      ...['getUser', 'reserveAttempt'], // verify: mismatch
-      ...['getUser', 'reserveAttempt', 'consumeRecoveryCode'], // useRecoveryCode
-      ...['getUser', 'replaceRecoveryCodes'], // regenerateRecoveryCodes
-      ...['getUser', 'reserveAttempt', 'recordSuccess'], // resync
-      ...['getUser', 'replaceSealedSecret'], // reencryptSecret
-      ...['resetThrottle', 'resetThrottle'], // unlock
-      ...['getUser'], // status
-      ...['deleteFactor'], // disable
-    ]);
-    expect(new Set(reference.log)).toEqual(new Set(OPERATIONS));
-  });
+    it('the script runs cleanly without faults', async () => {
+      await script(setup(reference), referenceSteps, reference.inner);
+      expect(reference.log).toEqual(EXPECTED_LOG[path]);
+      const unused = path === 'readAndReserve' ? 'reserveAttempt' : 'readAndReserve';
+      expect(new Set(reference.log)).toEqual(new Set(OPERATIONS.filter((op) => op !== unused)));
+    });
 
-  for (const mode of ['before', 'after'] as const) {
-    it(`fails whole or not at all, for a fault ${mode} each operation`, async () => {
-      const total = reference.log.length;
-      expect(total).toBe(25);
-      for (let n = 1; n <= total; n++) {
-        const faults = new Faults();
-        faults.failAt = n;
+    for (const mode of ['before', 'after'] as const) {
+      it(`fails whole or not at all, for a fault ${mode} each operation`, async () => {
+        const total = reference.log.length;
+        expect(total).toBe(path === 'readAndReserve' ? 19 : 25);
+        for (let n = 1; n <= total; n++) {
+          const faults = new Faults(path);
+          faults.failAt = n;
+          faults.mode = mode;
+          const h = setup(faults);
+          const steps: string[] = [];
+          const error = await script(h, steps, faults.inner).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          const where = `fault ${mode} operation ${n} (${reference.log[n - 1]}) in ${steps.at(-1)}`;
+          expect(error, where).toBeInstanceOf(MFAError);
+          expect((error as MFAError).code, where).toBe('ERR_STORE');
+          expect((error as MFAError).cause, where).toBe(faults.error);
+          expect((error as MFAError).message, where).toBe(`store.${reference.log[n - 1]} failed`);
+          // The call stopped at the failed operation: the store is exactly as it was then.
+          expect(faults.log.length, where).toBe(n);
+          expect(await faults.dump(), where).toBe(faults.atFault);
+          // The service works again once the store does.
+          faults.failAt = Infinity;
+          const status = await h.mfa.status(USER);
+          if (status.state === 'active') {
+            const secret = (await faults.inner.getUser(USER, 0))?.active?.sealedSecret ?? '';
+            const base32 = await secretOf(secret);
+            h.now += 60_000;
+            expect(await h.mfa.verify(USER, deviceCode(base32, h.now)), where).toEqual({
+              ok: true,
+            });
+          }
+        }
+      });
+    }
+
+    it('a lost recordSuccess response fails closed: the code is then used', async () => {
+      const at = reference.log.indexOf('recordSuccess') + 1;
+      for (const [mode, after] of [
+        ['after', { ok: false, reason: 'replayed' }],
+        ['before', { ok: true }],
+      ] as const) {
+        const faults = new Faults(path);
+        faults.failAt = at;
         faults.mode = mode;
         const h = setup(faults);
-        const steps: string[] = [];
-        const error = await script(h, steps, faults.inner).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        const where = `fault ${mode} operation ${n} (${reference.log[n - 1]}) in ${steps.at(-1)}`;
-        expect(error, where).toBeInstanceOf(MFAError);
-        expect((error as MFAError).code, where).toBe('ERR_STORE');
-        expect((error as MFAError).cause, where).toBe(faults.error);
-        expect((error as MFAError).message, where).toBe(`store.${reference.log[n - 1]} failed`);
-        // The call stopped at the failed operation: the store is exactly as it was then.
-        expect(faults.log.length, where).toBe(n);
-        expect(await faults.dump(), where).toBe(faults.atFault);
-        // The service works again once the store does.
+        await expect(script(h, [], faults.inner)).rejects.toThrow(MFAError);
         faults.failAt = Infinity;
-        const status = await h.mfa.status(USER);
-        if (status.state === 'active') {
-          const secret = (await faults.inner.getUser(USER, 0))?.active?.sealedSecret ?? '';
-          const base32 = await secretOf(secret);
-          h.now += 60_000;
-          expect(await h.mfa.verify(USER, deviceCode(base32, h.now)), where).toEqual({ ok: true });
-        }
+        const sealed = (await faults.inner.getUser(USER, 0))?.active?.sealedSecret ?? '';
+        expect(await h.mfa.verify(USER, deviceCode(await secretOf(sealed), h.now))).toEqual(after);
       }
     });
-  }
 
-  it('a lost recordSuccess response fails closed: the code is then used', async () => {
-    const at = reference.log.indexOf('recordSuccess') + 1;
-    for (const [mode, after] of [
-      ['after', { ok: false, reason: 'replayed' }],
-      ['before', { ok: true }],
-    ] as const) {
-      const faults = new Faults();
+    it('a lost consumeRecoveryCode response fails closed: the code is then spent', async () => {
+      const at = reference.log.indexOf('consumeRecoveryCode') + 1;
+      const faults = new Faults(path);
       faults.failAt = at;
-      faults.mode = mode;
+      faults.mode = 'after';
       const h = setup(faults);
+      let codes: readonly string[] = [];
+      const original = h.mfa.completeEnrollment.bind(h.mfa);
+      h.mfa.completeEnrollment = async (...args) => {
+        const result = await original(...args);
+        if (result.ok) codes = result.recoveryCodes;
+        return result;
+      };
       await expect(script(h, [], faults.inner)).rejects.toThrow(MFAError);
       faults.failAt = Infinity;
-      const sealed = (await faults.inner.getUser(USER, 0))?.active?.sealedSecret ?? '';
-      expect(await h.mfa.verify(USER, deviceCode(await secretOf(sealed), h.now))).toEqual(after);
-    }
-  });
-
-  it('a lost consumeRecoveryCode response fails closed: the code is then spent', async () => {
-    const at = reference.log.indexOf('consumeRecoveryCode') + 1;
-    const faults = new Faults();
-    faults.failAt = at;
-    faults.mode = 'after';
-    const h = setup(faults);
-    let codes: readonly string[] = [];
-    const original = h.mfa.completeEnrollment.bind(h.mfa);
-    h.mfa.completeEnrollment = async (...args) => {
-      const result = await original(...args);
-      if (result.ok) codes = result.recoveryCodes;
-      return result;
-    };
-    await expect(script(h, [], faults.inner)).rejects.toThrow(MFAError);
-    faults.failAt = Infinity;
-    expect(await h.mfa.useRecoveryCode(USER, codes[0] ?? '')).toEqual({
-      ok: false,
-      reason: 'mismatch',
+      expect(await h.mfa.useRecoveryCode(USER, codes[0] ?? '')).toEqual({
+        ok: false,
+        reason: 'mismatch',
+      });
+      expect((await h.mfa.status(USER)).recoveryCodesRemaining).toBe(2);
     });
-    expect((await h.mfa.status(USER)).recoveryCodesRemaining).toBe(2);
-  });
-});
+  },
+);
 
 async function secretOf(sealed: string): Promise<string> {
   const { encodeBase32 } = await import('../../src/index.ts');

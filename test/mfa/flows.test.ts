@@ -3,7 +3,15 @@
  * implementation; required under CI) and from generateTOTP.
  */
 import { describe, expect, it } from 'vitest';
-import { decodeBase32, generateTOTP, MFAError, parseKeyURI, verifyTOTP } from '../../src/index.ts';
+import {
+  decodeBase32,
+  generateTOTP,
+  MemoryStore,
+  MFAError,
+  parseKeyURI,
+  verifyTOTP,
+  type MFAStore,
+} from '../../src/index.ts';
 import { oathtoolTOTP, skipWithoutOathtool } from '../helpers/oathtool.ts';
 import { deviceCode, enroll, harness, newUser, NO_THROTTLE, T0 } from '../helpers/mfa.ts';
 
@@ -370,5 +378,143 @@ describe('account management', () => {
       recoveryLocked: false,
       retryAfterMs: 0,
     });
+  });
+});
+
+describe('store round trips and the optional readAndReserve', () => {
+  /** `store`, counting the calls of each method the service makes. */
+  function counting(store: MFAStore) {
+    const calls: string[] = [];
+    const counted = new Proxy(store, {
+      get(target, property) {
+        const value: unknown = Reflect.get(target, property);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.push(String(property));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    return { counted, calls };
+  }
+
+  it('a code check costs one operation before the code is checked with readAndReserve, two without', async () => {
+    const inner = new MemoryStore();
+    const { counted, calls } = counting(inner);
+    const h = harness({ store: counted, policy: { throttle: NO_THROTTLE } });
+    const user = newUser();
+    const { secret, recoveryCodes } = await enroll(h, user);
+    const per = async (run: () => Promise<unknown>) => {
+      calls.length = 0;
+      await run();
+      return [...calls];
+    };
+    // With readAndReserve, the read and the reservation are one operation.
+    const first = h.readAndReserve ? ['readAndReserve'] : ['getUser', 'reserveAttempt'];
+    h.advance(30_000);
+    const code = deviceCode(secret, h.now);
+    expect(await per(() => h.mfa.verify(user, code))).toEqual([...first, 'recordSuccess']);
+    expect(await per(() => h.mfa.verify(user, code))).toEqual(first); // replayed
+    expect(await per(() => h.mfa.verify(user, '000000'))).toEqual(first); // mismatch
+    const pair = [deviceCode(secret, h.now), deviceCode(secret, h.now + 30_000)] as const;
+    h.advance(30_000);
+    expect(await per(() => h.mfa.resync(user, ...pair))).toEqual([...first, 'recordSuccess']);
+    expect(await per(() => h.mfa.useRecoveryCode(user, recoveryCodes[0] ?? ''))).toEqual([
+      ...first,
+      'consumeRecoveryCode',
+    ]);
+    // Input refused by its shape alone: one read, no reservation, on either path.
+    expect(await per(() => h.mfa.verify(user, '12345'))).toEqual(['getUser']);
+    expect(await per(() => h.mfa.resync(user, pair[0], pair[0]))).toEqual(['getUser']);
+    expect(await per(() => h.mfa.useRecoveryCode(user, 'not a code'))).toEqual(['getUser']);
+    expect((await inner.getUser(user, h.now))?.throttle).toEqual({
+      otp: { failures: 0, blockedUntil: 0 },
+      recovery: { failures: 0, blockedUntil: 0 },
+    });
+  });
+
+  it('a user without a factor or enrollment gets no throttle state from any code check', async () => {
+    const h = harness();
+    const user = newUser();
+    expect(await h.mfa.verify(user, '123456')).toEqual({ ok: false, reason: 'not_enrolled' });
+    expect(await h.mfa.resync(user, '123456', '654321')).toEqual({
+      ok: false,
+      reason: 'not_enrolled',
+    });
+    expect(await h.mfa.useRecoveryCode(user, 'AAAA-BBBB-CCCC')).toEqual({
+      ok: false,
+      reason: 'not_enrolled',
+    });
+    expect(await h.mfa.completeEnrollment(user, '123456', '654321')).toEqual({
+      ok: false,
+      reason: 'not_pending',
+    });
+    expect(await h.store.getUser(user, h.now)).toBeNull();
+    expect(h.ofType('throttled')).toEqual([]);
+  });
+
+  it('not_enrolled wins over malformed input, on both paths', async () => {
+    const h = harness();
+    const user = newUser();
+    for (const bad of ['12345', 'abcdef', '1234567']) {
+      expect(await h.mfa.verify(user, bad)).toEqual({ ok: false, reason: 'not_enrolled' });
+    }
+    expect(await h.mfa.resync(user, '111111', '111111')).toEqual({
+      ok: false,
+      reason: 'not_enrolled',
+    });
+    expect(await h.mfa.useRecoveryCode(user, '?')).toEqual({ ok: false, reason: 'not_enrolled' });
+    expect(await h.store.getUser(user, h.now)).toBeNull();
+  });
+
+  it("a factor whose digits differ from the service's: its own codes work, others are malformed", async () => {
+    // Bound with 8 digits; the service is now configured for 6 (the default).
+    const h8 = harness({ totp: { digits: 8 } });
+    const user = newUser();
+    const { secret } = await h8.mfa.beginEnrollment(user, { accountName: 'a' });
+    const code8 = (now: number) => generateTOTP(decodeBase32(secret), { now, digits: 8 });
+    const h = harness({ store: h8.store });
+    h.now = h8.now;
+    expect((await h.mfa.completeEnrollment(user, code8(h.now - 30_000), code8(h.now))).ok).toBe(
+      true,
+    );
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, code8(h.now))).toEqual({ ok: true });
+    const failures = async () => (await h.store.getUser(user, h.now))?.throttle.otp.failures;
+    // Six digits is the configured shape, so with readAndReserve the attempt is
+    // reserved before the factor's digits are known: it counts as a failure.
+    expect(await h.mfa.verify(user, '123456')).toEqual({ ok: false, reason: 'malformed' });
+    expect(await failures()).toBe(h.readAndReserve ? 1 : 0);
+    expect(await h.mfa.verify(user, '1234567')).toEqual({ ok: false, reason: 'malformed' });
+    expect(await failures()).toBe(h.readAndReserve ? 1 : 0);
+    expect(h.ofType('verify_failed').map((e) => e.reason)).toEqual(['malformed', 'malformed']);
+    h.advance(60_000);
+    expect(await h.mfa.resync(user, code8(h.now - 30_000), code8(h.now))).toEqual({
+      ok: true,
+      drift: 0,
+    });
+    expect(await failures()).toBe(0);
+  });
+
+  it('a malformed code that reaches the cap after a reservation reports the lock', async () => {
+    const h8 = harness({ totp: { digits: 8 } });
+    const user = newUser();
+    const { secret } = await h8.mfa.beginEnrollment(user, { accountName: 'a' });
+    const code8 = (now: number) => generateTOTP(decodeBase32(secret), { now, digits: 8 });
+    expect((await h8.mfa.completeEnrollment(user, code8(h8.now - 30_000), code8(h8.now))).ok).toBe(
+      true,
+    );
+    const h = harness({
+      store: h8.store,
+      policy: { throttle: { freeAttempts: 2, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 2 } },
+    });
+    h.now = h8.now;
+    await h.mfa.verify(user, '123456');
+    await h.mfa.verify(user, '654321');
+    const locked = h.readAndReserve
+      ? [{ type: 'locked', userId: user, at: h.now, scope: 'otp' }]
+      : [];
+    expect(h.ofType('locked')).toEqual(locked);
+    expect((await h.mfa.status(user)).locked).toBe(h.readAndReserve);
   });
 });

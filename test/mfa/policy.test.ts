@@ -11,7 +11,7 @@ import {
   plaintextCipher,
   type MFAStore,
 } from '../../src/index.ts';
-import { deviceCode, enroll, harness, newUser } from '../helpers/mfa.ts';
+import { deviceCode, enroll, harness, newUser, withoutReadAndReserve } from '../helpers/mfa.ts';
 
 const base = () => ({ store: new MemoryStore(), issuer: 'Acme', cipher: plaintextCipher() });
 
@@ -65,6 +65,12 @@ describe('createMFA validation', () => {
       { ...base(), store: { ...new MemoryStore(), getUser: async () => null } },
       TypeError,
       /"store.putPending" must be a function/,
+    ],
+    [
+      'store with a readAndReserve that is not a function',
+      { ...base(), store: { ...withoutReadAndReserve(new MemoryStore()), readAndReserve: true } },
+      TypeError,
+      /"store.readAndReserve" must be a function or undefined, got boolean/,
     ],
     [
       'no cipher',
@@ -255,27 +261,72 @@ describe('method misuse', () => {
 });
 
 describe('store and event handler failures', () => {
-  it('a store reservation of the wrong shape is ERR_STORE', async () => {
+  it('a store reservation of the wrong shape is ERR_STORE, from either operation', async () => {
     const inner = new MemoryStore();
     const h0 = harness({ store: inner });
     const user = newUser();
     const { secret } = await enroll(h0, user);
+    const record = await inner.getUser(user, h0.now);
     for (const reservation of [
       { ok: false, reason: 'throttled' },
       { ok: false, reason: 'throttled', retryAfterMs: -5 },
       { ok: false, reason: 'nope' },
       { ok: true },
-      null,
+      { ok: true, failures: 1.5 },
+      undefined,
     ]) {
-      const store: MFAStore = Object.create(inner, {
-        reserveAttempt: { value: async () => reservation },
-      });
-      for (const name of ['getUser'] as const) store[name] = inner[name].bind(inner);
+      const stores: [MFAStore, string][] = [
+        [
+          { ...withoutReadAndReserve(inner), reserveAttempt: async () => reservation as never },
+          'store.reserveAttempt returned an invalid reservation',
+        ],
+        [
+          {
+            ...withoutReadAndReserve(inner),
+            readAndReserve: async () => ({ record, reservation: reservation as never }),
+          },
+          'store.readAndReserve returned an invalid reservation',
+        ],
+      ];
+      for (const [store, message] of stores) {
+        const h = harness({ store });
+        if (store.readAndReserve && !h.readAndReserve) continue; // hidden on this run
+        h.now = h0.now + 30_000;
+        const error = await h.mfa.verify(user, deviceCode(secret, h.now)).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(MFAError);
+        expect(error).toMatchObject({ code: 'ERR_STORE', message });
+      }
+    }
+  });
+
+  it('a readAndReserve result of the wrong shape, or at odds with its record, is ERR_STORE', async (context) => {
+    const inner = new MemoryStore();
+    const h0 = harness({ store: inner });
+    const user = newUser();
+    const { secret } = await enroll(h0, user);
+    const record = await inner.getUser(user, h0.now);
+    const granted = { ok: true, failures: 1 };
+    for (const [result, message] of [
+      [null, 'store.readAndReserve returned an invalid result'],
+      [{}, 'store.readAndReserve returned an invalid result'],
+      [{ record }, 'store.readAndReserve returned an invalid result'],
+      [{ record: undefined, reservation: null }, 'does not match its record'],
+      // An active factor, but no reservation; a reservation, but no factor.
+      [{ record, reservation: null }, 'does not match its record'],
+      [{ record: null, reservation: granted }, 'does not match its record'],
+      [{ record: { ...record, active: null }, reservation: granted }, 'does not match its record'],
+    ] as const) {
+      const store = {
+        ...withoutReadAndReserve(inner),
+        readAndReserve: async () => result as never,
+      };
       const h = harness({ store });
+      if (!h.readAndReserve) context.skip('readAndReserve is hidden on this run');
       h.now = h0.now + 30_000;
       const error = await h.mfa.verify(user, deviceCode(secret, h.now)).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MFAError);
       expect(error).toMatchObject({ code: 'ERR_STORE' });
+      expect((error as MFAError).message).toContain(message);
     }
   });
 
