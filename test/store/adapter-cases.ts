@@ -86,6 +86,37 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       });
     });
 
+    it('readAndReserve returns what getUser does, at the edges of every field', async (context) => {
+      const store = await makeStore();
+      if (!store.readAndReserve) context.skip('the store has no readAndReserve');
+      const big = Number.MAX_SAFE_INTEGER - 10;
+      const recoveryCodes = { salt: 's\'"{}\\\n', hashes: ['b', 'a', '$x$"y"', 'a,b', ''] };
+      const activation = { factorId: 'f', lastStep: -1, drift: -7, now: big - 2, recoveryCodes };
+      const enrollment = pending({ algorithm: 'SHA512', digits: 8, period: 2 ** 32 - 1 });
+      await store.putPending('u', { ...enrollment, createdAt: big - 5, expiresAt: big }, false);
+      expect(await store.activatePending('u', enrollment.id, activation)).toBe(true);
+      await store.putPending('u', { ...enrollment, id: 'p-\u00e9\u{1F511}', expiresAt: big }, true);
+      const policy = {
+        freeAttempts: 0,
+        baseDelayMs: 1,
+        maxDelayMs: 2 ** 40,
+        maxFailures: Infinity,
+      };
+      for (const [scope, requirement] of [
+        ['otp', 'active'],
+        ['recovery', 'pending'],
+      ] as const) {
+        const record = await store.getUser('u', big - 1);
+        const result = await store.readAndReserve?.('u', scope, big - 1, policy, requirement);
+        expect(result).toEqual({ record, reservation: { ok: true, failures: 1 } });
+      }
+      const blockedUntil = big - 1 + attemptDelayMs(policy, 1);
+      expect((await store.getUser('u', big - 1))?.throttle).toEqual({
+        otp: { failures: 1, blockedUntil },
+        recovery: { failures: 1, blockedUntil },
+      });
+    });
+
     it('keeps users apart, whatever their ids contain', async () => {
       const store = await makeStore();
       const ids = ['a', 'a}b', '{a}', 'a:factor', "o'brien", 'Ä\u{1F600}', ' ', 'a}'];

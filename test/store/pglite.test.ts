@@ -110,6 +110,20 @@ describe('PostgresStore options', () => {
     expectTypeOf<PGlite>().toExtend<PostgresQueryClient>();
   });
 
+  it('checks the scope, requirement and policy of readAndReserve before any query', async () => {
+    const store = new PostgresStore({ client: { query: () => Promise.reject(new Error('sent')) } });
+    const policy = { freeAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxFailures: 1 };
+    await expect(store.readAndReserve('u', 'otp', 0, policy, 'all' as never)).rejects.toThrow(
+      /"requirement" must be 'active' or 'pending'/,
+    );
+    await expect(store.readAndReserve('u', 'sms' as never, 0, policy, 'active')).rejects.toThrow(
+      /"scope"/,
+    );
+    await expect(
+      store.readAndReserve('u', 'otp', 0, { ...policy, maxDelayMs: -1 }, 'active'),
+    ).rejects.toThrow(/"policy.maxDelayMs"/);
+  });
+
   it('checks the client', () => {
     expect(() => new PostgresStore({ client: {} as never })).toThrow(/"client"/);
     expect(() => new PostgresStore(null as never)).toThrow(TypeError);

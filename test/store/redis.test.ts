@@ -259,5 +259,11 @@ describe('RedisStore options', () => {
       store.reserveAttempt('u', 'otp', T, { ...policy, baseDelayMs: 0.5 }),
     ).rejects.toThrow(/"policy.baseDelayMs"/);
     await expect(store.resetThrottle('u', 'x' as never)).rejects.toThrow(TypeError);
+    await expect(store.readAndReserve('u', 'otp', T, policy, 'all' as never)).rejects.toThrow(
+      /"requirement" must be 'active' or 'pending'/,
+    );
+    await expect(store.readAndReserve('u', 'sms' as never, T, policy, 'active')).rejects.toThrow(
+      /"scope"/,
+    );
   });
 });
