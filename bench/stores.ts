@@ -1,7 +1,8 @@
 // npm run bench:stores — the service's verify() over each store: verifies per
 // second and latency at concurrency 1, 16 and 64, and how many store round
 // trips one successful and one failed verify cost (counted by wrapping the
-// database client; the target is at most 2).
+// database client; the target is at most 2), with the store's readAndReserve
+// and, for comparison, without it (the path of an adapter that lacks it).
 //
 // PostgreSQL and Redis are the throwaway loopback servers of the tests, or
 // TOTPKIT_PG_URL / TOTPKIT_REDIS_URL. Each worker has its own user and its own
@@ -16,6 +17,7 @@ import { generateTOTP, MemoryStore } from '../src/index.ts';
 import { PostgresStore, type PostgresQueryClient } from '../src/store/postgres.ts';
 import { RedisStore, type RedisScriptClient } from '../src/store/redis.ts';
 import type { MFAStore } from '../src/store/types.ts';
+import { withoutReadAndReserve } from '../test/helpers/mfa.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../test/helpers/servers.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
 
@@ -52,6 +54,7 @@ function counted<T extends object>(
 
 const STORE_METHODS = [
   'getUser',
+  'readAndReserve',
   'putPending',
   'activatePending',
   'reserveAttempt',
@@ -116,20 +119,24 @@ async function measure(subject: Subject, concurrency: number, run: string): Prom
  * the steady state: after a first pair has loaded Redis's scripts (a one-time
  * EVALSHA → NOSCRIPT → EVAL per script and server).
  */
-async function roundTrips(subject: Subject): Promise<{ success: number; failure: number }> {
-  const { mfa, clock } = testMFA(subject.store, { throttle: OPEN_THROTTLE });
-  const { secret } = await enroll(mfa, clock, 'bench-trips', T0);
+async function roundTrips(
+  subject: Subject,
+  store: MFAStore,
+  userId: string,
+): Promise<{ success: number; failure: number }> {
+  const { mfa, clock } = testMFA(store, { throttle: OPEN_THROTTLE });
+  const { secret } = await enroll(mfa, clock, userId, T0);
   let counts = { success: 0, failure: 0 };
   for (let pass = 0; pass < 2; pass++) {
     clock.now += 30_000;
     const code = generateTOTP(secret, { now: clock.now });
     let before = subject.trips();
-    if (!(await mfa.verify('bench-trips', code)).ok) throw new Error('verify failed');
+    if (!(await mfa.verify(userId, code)).ok) throw new Error('verify failed');
     const success = subject.trips() - before;
     clock.now += 30_000;
     const wrong = code === '000000' ? '111111' : '000000';
     before = subject.trips();
-    if ((await mfa.verify('bench-trips', wrong)).ok) throw new Error('a wrong code was accepted');
+    if ((await mfa.verify(userId, wrong)).ok) throw new Error('a wrong code was accepted');
     counts = { success, failure: subject.trips() - before };
   }
   return counts;
@@ -205,7 +212,12 @@ async function main() {
     );
     const rows: string[][] = [];
     for (const subject of subjects) {
-      const trips = await roundTrips(subject);
+      const trips = await roundTrips(subject, subject.store, `bench-trips-${run}`);
+      const without = await roundTrips(
+        subject,
+        withoutReadAndReserve(subject.store),
+        `bench-trips-without-${run}`,
+      );
       for (const concurrency of CONCURRENCY) {
         const level = await measure(subject, concurrency, run);
         rows.push([
@@ -215,10 +227,19 @@ async function main() {
           ms(level.p50),
           ms(level.p99),
           concurrency === 1 ? `${trips.success} / ${trips.failure}` : '',
+          concurrency === 1 ? `${without.success} / ${without.failure}` : '',
         ]);
       }
     }
-    const header = ['store', 'concurrency', 'verifies/s', 'p50 ms', 'p99 ms', 'trips ok / fail'];
+    const header = [
+      'store',
+      'concurrency',
+      'verifies/s',
+      'p50 ms',
+      'p99 ms',
+      'trips ok / fail',
+      'without readAndReserve',
+    ];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) =>
       `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
@@ -229,7 +250,8 @@ async function main() {
     for (const row of rows) console.log(line(row));
     console.log(
       '\ntrips: store round trips of one successful and one failed verify ' +
-        '(MemoryStore: store calls). Target: at most 2.',
+        '(MemoryStore: store calls). Target: at most 2. Without readAndReserve: the same ' +
+        'store with the optional method hidden, as an adapter without it.',
     );
     for (const reason of skipped) console.log(`skipped ${reason}`);
   } finally {
