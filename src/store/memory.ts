@@ -175,7 +175,12 @@ export class MemoryStore implements MFAStore {
     now: number,
     policy: AttemptPolicy,
     requirement: 'active' | 'pending',
-  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }> {
+  ): Promise<{
+    /** The record as `getUser` would have returned it, before the reservation. */
+    record: UserRecord | null;
+    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
+    reservation: AttemptReservation | null;
+  }> {
     const stored = this.#users.get(userId);
     const record = stored === undefined ? null : structuredClone(stored);
     const met =

@@ -562,7 +562,12 @@ RETURNING user_id`,
     now: number,
     policy: AttemptPolicy,
     requirement: 'active' | 'pending',
-  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }> {
+  ): Promise<{
+    /** The record as `getUser` would have returned it, before the reservation. */
+    record: UserRecord | null;
+    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
+    reservation: AttemptReservation | null;
+  }> {
     const sql = this.#readAndReserve[checkScope(scope)][checkRequirement(requirement)];
     checkPolicy(policy);
     const row = firstRow(

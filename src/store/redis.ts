@@ -609,7 +609,12 @@ export class RedisStore implements MFAStore {
     now: number,
     policy: AttemptPolicy,
     requirement: 'active' | 'pending',
-  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }> {
+  ): Promise<{
+    /** The record as `getUser` would have returned it, before the reservation. */
+    record: UserRecord | null;
+    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
+    reservation: AttemptReservation | null;
+  }> {
     checkRequirement(requirement);
     const keys = this.#keys(userId);
     const reply = toArray(

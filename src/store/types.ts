@@ -228,7 +228,12 @@ export interface MFAStore {
     now: number,
     policy: AttemptPolicy,
     requirement: 'active' | 'pending',
-  ): Promise<{ record: UserRecord | null; reservation: AttemptReservation | null }>;
+  ): Promise<{
+    /** The record as `getUser` would have returned it, before the reservation. */
+    record: UserRecord | null;
+    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
+    reservation: AttemptReservation | null;
+  }>;
 
   /**
    * Records a successful TOTP check for factor `factorId`: only if that factor
