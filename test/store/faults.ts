@@ -67,8 +67,9 @@ function tripwire(store: MFAStore, trip: () => void) {
 /**
  * Runs rounds of 20 concurrent verifies with one valid code, cutting every
  * connection right after a different operation of each round (the 5th, the
- * 10th, … the 65th: a round takes about 60, so the last one runs whole), then
- * checks what each round recorded.
+ * 10th, … the 65th: a round takes 40 operations, 20 readAndReserve then 20
+ * recordSuccess, so the cuts land among both and the last rounds run whole),
+ * then checks what each round recorded.
  */
 async function cutRounds(target: FaultTarget, user: string) {
   const wire = tripwire(target.proxied, () => target.proxy.cut());
