@@ -67,7 +67,7 @@ function tripwire(store: MFAStore, trip: () => void) {
 /**
  * Runs rounds of 20 concurrent verifies with one valid code, cutting every
  * connection right after a different operation of each round (the 5th, the
- * 10th, … the 65th: a round takes 40 operations, 20 readAndReserve then 20
+ * 10th, … the 65th: a round takes up to 40 operations, 20 readAndReserve and 20
  * recordSuccess, so the cuts land among both and the last rounds run whole),
  * then checks what each round recorded.
  */
