@@ -12,6 +12,7 @@ import {
   type AttemptPolicy,
   type AttemptReservation,
   type MFAStore,
+  type PendingActivation,
   type PendingEnrollment,
   type RecoveryCodeSet,
   type ThrottleScope,
@@ -105,13 +106,7 @@ export class DocumentStore implements MFAStore {
   activatePending(
     userId: string,
     pendingId: string,
-    activation: {
-      factorId: string;
-      lastStep: number;
-      drift: number;
-      now: number;
-      recoveryCodes: RecoveryCodeSet;
-    },
+    activation: PendingActivation,
   ): Promise<boolean> {
     return this.#update(userId, (doc) => {
       const pending = doc?.pending;

@@ -67,10 +67,13 @@ export type { GenerateSecretOptions } from './secret.ts';
 export type {
   ActiveFactor,
   AttemptPolicy,
+  AttemptRequirement,
   AttemptReservation,
   FactorParams,
   MFAStore,
+  PendingActivation,
   PendingEnrollment,
+  ReadAndReserveResult,
   RecoveryCodeSet,
   ThrottleScope,
   ThrottleState,

@@ -24,13 +24,15 @@ import { encodeBase32 } from '../base32.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
 import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
-import type {
-  AttemptReservation,
-  FactorParams,
-  MFAStore,
-  PendingEnrollment,
-  ThrottleScope,
-  UserRecord,
+import {
+  REQUIRED_STORE_METHODS,
+  type AttemptRequirement,
+  type AttemptReservation,
+  type FactorParams,
+  type MFAStore,
+  type PendingEnrollment,
+  type ThrottleScope,
+  type UserRecord,
 } from '../store/types.ts';
 import { createTOTPKey } from '../totp.ts';
 import { buildKeyURI } from '../uri.ts';
@@ -63,18 +65,7 @@ import type {
   VerifyResult,
 } from './types.ts';
 
-const STORE_METHODS = [
-  'getUser',
-  'putPending',
-  'activatePending',
-  'reserveAttempt',
-  'recordSuccess',
-  'replaceRecoveryCodes',
-  'replaceSealedSecret',
-  'consumeRecoveryCode',
-  'resetThrottle',
-  'deleteFactor',
-] as const satisfies readonly (keyof MFAStore)[];
+const STORE_METHODS = REQUIRED_STORE_METHODS satisfies readonly (keyof MFAStore)[];
 
 /** Store methods the service uses when a store has them. */
 const OPTIONAL_STORE_METHODS = ['readAndReserve'] as const satisfies readonly (keyof MFAStore)[];
@@ -98,8 +89,7 @@ function guardStore(store: MFAStore): MFAStore {
 
 type Flow = ThrottledEvent['flow'];
 type Refusal = MFARefusal<'throttled' | 'locked'>;
-/** What a store's `readAndReserve` requires of a record before it reserves an attempt. */
-type Requirement = 'active' | 'pending';
+type Requirement = AttemptRequirement;
 /** A flow's own failure result, as `select` in `#readForAttempt` returns it. */
 type Failure = { ok: false };
 

@@ -8,7 +8,7 @@
  * @internal
  */
 import { describe } from '../_assert.ts';
-import type { AttemptPolicy, ThrottleScope } from './types.ts';
+import type { AttemptPolicy, AttemptRequirement, ThrottleScope } from './types.ts';
 
 /** Checks a throttle scope, which selects fixed column or field names. */
 export function checkScope(scope: unknown): ThrottleScope {
@@ -19,7 +19,7 @@ export function checkScope(scope: unknown): ThrottleScope {
 }
 
 /** Checks a `readAndReserve` requirement, which selects a fixed condition. */
-export function checkRequirement(requirement: unknown): 'active' | 'pending' {
+export function checkRequirement(requirement: unknown): AttemptRequirement {
   if (requirement !== 'active' && requirement !== 'pending') {
     throw new TypeError(
       `"requirement" must be 'active' or 'pending', got ${describe(requirement)}`,

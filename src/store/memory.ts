@@ -9,9 +9,12 @@ import {
   attemptDelayMs,
   type ActiveFactor,
   type AttemptPolicy,
+  type AttemptRequirement,
   type AttemptReservation,
   type MFAStore,
+  type PendingActivation,
   type PendingEnrollment,
+  type ReadAndReserveResult,
   type RecoveryCodeSet,
   type ThrottleScope,
   type ThrottleState,
@@ -112,13 +115,7 @@ export class MemoryStore implements MFAStore {
   async activatePending(
     userId: string,
     pendingId: string,
-    activation: {
-      factorId: string;
-      lastStep: number;
-      drift: number;
-      now: number;
-      recoveryCodes: RecoveryCodeSet;
-    },
+    activation: PendingActivation,
   ): Promise<boolean> {
     const record = this.#users.get(userId);
     const pending = record?.pending;
@@ -174,13 +171,8 @@ export class MemoryStore implements MFAStore {
     scope: ThrottleScope,
     now: number,
     policy: AttemptPolicy,
-    requirement: 'active' | 'pending',
-  ): Promise<{
-    /** The record as `getUser` would have returned it, before the reservation. */
-    record: UserRecord | null;
-    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
-    reservation: AttemptReservation | null;
-  }> {
+    requirement: AttemptRequirement,
+  ): Promise<ReadAndReserveResult> {
     const stored = this.#users.get(userId);
     const record = stored === undefined ? null : structuredClone(stored);
     const met =

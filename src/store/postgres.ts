@@ -6,16 +6,19 @@
  * an `UPDATE` or `INSERT … ON CONFLICT` takes, and PostgreSQL's re-check of the
  * `WHERE` clause against the newest row version, make each conditional write
  * exact under concurrency at the default READ COMMITTED isolation.
- * @module
+ * @module totpkit/postgres
  */
 import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
 import { attemptDelayMs } from './types.ts';
 import type {
   ActiveFactor,
   AttemptPolicy,
+  AttemptRequirement,
   AttemptReservation,
   MFAStore,
+  PendingActivation,
   PendingEnrollment,
+  ReadAndReserveResult,
   RecoveryCodeSet,
   ThrottleScope,
   UserRecord,
@@ -461,13 +464,7 @@ RETURNING stored.user_id`,
   async activatePending(
     userId: string,
     pendingId: string,
-    activation: {
-      factorId: string;
-      lastStep: number;
-      drift: number;
-      now: number;
-      recoveryCodes: RecoveryCodeSet;
-    },
+    activation: PendingActivation,
   ): Promise<boolean> {
     // Right-hand sides read the row as it was before this UPDATE, so the
     // pending columns are copied into the factor ones before they are cleared.
@@ -561,13 +558,8 @@ RETURNING user_id`,
     scope: ThrottleScope,
     now: number,
     policy: AttemptPolicy,
-    requirement: 'active' | 'pending',
-  ): Promise<{
-    /** The record as `getUser` would have returned it, before the reservation. */
-    record: UserRecord | null;
-    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
-    reservation: AttemptReservation | null;
-  }> {
+    requirement: AttemptRequirement,
+  ): Promise<ReadAndReserveResult> {
     const sql = this.#readAndReserve[checkScope(scope)][checkRequirement(requirement)];
     checkPolicy(policy);
     const row = firstRow(

@@ -22,9 +22,12 @@ import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
 import type {
   AttemptPolicy,
+  AttemptRequirement,
   AttemptReservation,
   MFAStore,
+  PendingActivation,
   PendingEnrollment,
+  ReadAndReserveResult,
   RecoveryCodeSet,
   ThrottleScope,
   UserRecord,
@@ -536,13 +539,7 @@ export class RedisStore implements MFAStore {
   async activatePending(
     userId: string,
     pendingId: string,
-    activation: {
-      factorId: string;
-      lastStep: number;
-      drift: number;
-      now: number;
-      recoveryCodes: RecoveryCodeSet;
-    },
+    activation: PendingActivation,
   ): Promise<boolean> {
     const keys = this.#keys(userId);
     const reply = await this.#run(
@@ -608,13 +605,8 @@ export class RedisStore implements MFAStore {
     scope: ThrottleScope,
     now: number,
     policy: AttemptPolicy,
-    requirement: 'active' | 'pending',
-  ): Promise<{
-    /** The record as `getUser` would have returned it, before the reservation. */
-    record: UserRecord | null;
-    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
-    reservation: AttemptReservation | null;
-  }> {
+    requirement: AttemptRequirement,
+  ): Promise<ReadAndReserveResult> {
     checkRequirement(requirement);
     const keys = this.#keys(userId);
     const reply = toArray(

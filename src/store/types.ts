@@ -82,6 +82,48 @@ export interface UserRecord {
   throttle: Record<ThrottleScope, ThrottleState>;
 }
 
+/** What {@link MFAStore.activatePending} writes into the new active factor. */
+export interface PendingActivation {
+  /** Random id of the new factor. */
+  factorId: string;
+  /** The binding's second step: the first login cannot reuse it. */
+  lastStep: number;
+  /** The device's clock offset in steps, measured by the binding. */
+  drift: number;
+  /** The time of the activation (becomes `activatedAt`). */
+  now: number;
+  /** The new factor's recovery codes. */
+  recoveryCodes: RecoveryCodeSet;
+}
+
+/** What a user must have for {@link MFAStore.readAndReserve} to reserve an attempt. */
+export type AttemptRequirement = 'active' | 'pending';
+
+/** The outcome of {@link MFAStore.readAndReserve}. */
+export interface ReadAndReserveResult {
+  /** The record as `getUser` would have returned it, before the reservation. */
+  record: UserRecord | null;
+  /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
+  reservation: AttemptReservation | null;
+}
+
+/**
+ * The methods every {@link MFAStore} has (`readAndReserve` is optional).
+ * @internal
+ */
+export const REQUIRED_STORE_METHODS = [
+  'getUser',
+  'putPending',
+  'activatePending',
+  'reserveAttempt',
+  'recordSuccess',
+  'replaceRecoveryCodes',
+  'replaceSealedSecret',
+  'consumeRecoveryCode',
+  'resetThrottle',
+  'deleteFactor',
+] as const;
+
 /** The throttle rules a store applies inside {@link MFAStore.reserveAttempt}. */
 export interface AttemptPolicy {
   /** Attempts allowed back to back before delays start. */
@@ -178,13 +220,7 @@ export interface MFAStore {
   activatePending(
     userId: string,
     pendingId: string,
-    activation: {
-      factorId: string;
-      lastStep: number;
-      drift: number;
-      now: number;
-      recoveryCodes: RecoveryCodeSet;
-    },
+    activation: PendingActivation,
   ): Promise<boolean>;
 
   /**
@@ -227,13 +263,8 @@ export interface MFAStore {
     scope: ThrottleScope,
     now: number,
     policy: AttemptPolicy,
-    requirement: 'active' | 'pending',
-  ): Promise<{
-    /** The record as `getUser` would have returned it, before the reservation. */
-    record: UserRecord | null;
-    /** What `reserveAttempt` would have returned; `null` (nothing written) if the requirement is not met. */
-    reservation: AttemptReservation | null;
-  }>;
+    requirement: AttemptRequirement,
+  ): Promise<ReadAndReserveResult>;
 
   /**
    * Records a successful TOTP check for factor `factorId`: only if that factor

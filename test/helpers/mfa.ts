@@ -39,19 +39,10 @@ export interface Harness {
   ofType<T extends MFAEvent['type']>(type: T): Extract<MFAEvent, { type: T }>[];
 }
 
+import { REQUIRED_STORE_METHODS } from '../../src/store/types.ts';
+
 /** The methods every store has (readAndReserve is optional). */
-export const REQUIRED_STORE_METHODS = [
-  'getUser',
-  'putPending',
-  'activatePending',
-  'reserveAttempt',
-  'recordSuccess',
-  'replaceRecoveryCodes',
-  'replaceSealedSecret',
-  'consumeRecoveryCode',
-  'resetThrottle',
-  'deleteFactor',
-] as const satisfies readonly (keyof MFAStore)[];
+export { REQUIRED_STORE_METHODS };
 
 /** `store` without its optional readAndReserve, as a custom adapter may be. */
 export function withoutReadAndReserve(store: MFAStore): MFAStore {

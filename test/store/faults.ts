@@ -147,10 +147,12 @@ export function restartCase(target: () => FaultTarget & { server: TestServer }):
     expect(await mfa.verify(user, first)).toEqual({ ok: true });
     clock.now = T0 + 60_000;
     const second = generateTOTP(secret, { now: clock.now });
-    const calls = Array.from({ length: 20 }, () => mfa.verify(user, second));
+    // Collect outcomes at once: calls may fail while the server is being killed,
+    // and a rejection must never be left without a handler.
+    const settled = outcomes(Array.from({ length: 20 }, () => mfa.verify(user, second)));
     await new Promise((resolve) => setTimeout(resolve, 1));
     await t.server.kill();
-    const results = await outcomes(calls);
+    const results = await settled;
     expect(await outcomes([mfa.verify(user, second)])).toEqual([{ kind: 'store-error' }]);
     await t.server.start();
     const oks = results.filter((r) => r.kind === 'ok').length;
