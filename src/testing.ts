@@ -8,7 +8,7 @@
  * every test, so it can run against a shared, non-empty database.
  * @module totpkit/testing
  */
-import { describe, expect, it, type TestContext } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   attemptDelayMs,
   type AttemptPolicy,
@@ -22,6 +22,17 @@ import {
 
 /** Returns the store to test: a new one per call, or the same shared one. */
 export type MakeStore = () => MFAStore | Promise<MFAStore>;
+
+/** Options for {@link testMFAStore}. */
+export interface TestMFAStoreOptions {
+  /**
+   * Whether the store implements the optional {@link MFAStore.readAndReserve}.
+   * Default `true`: its tests are registered, and a store without the method
+   * fails them. Pass `false` for a store without it: those tests are then not
+   * registered at all (the service falls back to `getUser` + `reserveAttempt`).
+   */
+  readAndReserve?: boolean;
+}
 
 const NOW = 1_750_000_000_000;
 const TTL = 600_000;
@@ -37,8 +48,8 @@ const POLICY: AttemptPolicy = {
  * under `MFAStore conformance: <name>`. Call it at the top level of a test
  * file; vitest must be installed (it is an optional peer dependency).
  *
- * The tests of the optional {@link MFAStore.readAndReserve} run only if the
- * store has the method, and are reported as skipped otherwise. They check it
+ * The tests of the optional {@link MFAStore.readAndReserve} are registered
+ * unless `options.readAndReserve` is `false`. They check it
  * call for call against `getUser` followed by `reserveAttempt`, that nothing
  * is written when the requirement is not met, and that parallel calls never
  * reserve more attempts than the policy allows.
@@ -46,6 +57,7 @@ const POLICY: AttemptPolicy = {
  * @param name - a label for the store, e.g. `'PostgresStore (PGlite)'`
  * @param makeStore - returns the store for each test (may be async, may
  *   return the same instance every time)
+ * @param options - `readAndReserve: false` for a store without that optional method
  * @returns nothing; the tests are registered with vitest
  * @throws nothing itself; each failed expectation fails its vitest test
  * @example
@@ -57,7 +69,12 @@ const POLICY: AttemptPolicy = {
  * testMFAStore('MyStore', () => new MyStore(connection));
  * ```
  */
-export function testMFAStore(name: string, makeStore: MakeStore): void {
+export function testMFAStore(
+  name: string,
+  makeStore: MakeStore,
+  options: TestMFAStoreOptions = {},
+): void {
+  const { readAndReserve: hasReadAndReserve = true } = options;
   const run = globalThis.crypto.randomUUID().slice(0, 8);
   let counter = 0;
   /** A user id no other test (or earlier run on the same database) uses. */
@@ -97,10 +114,14 @@ export function testMFAStore(name: string, makeStore: MakeStore): void {
   };
   const throttleOf = async (store: MFAStore, userId: string) =>
     (await store.getUser(userId, NOW))?.throttle;
-  /** The store's readAndReserve, bound; skips the test for a store without one (it is optional). */
-  const readAndReserveOf = (store: MFAStore, context: TestContext) => {
+  /** The store's readAndReserve, bound; a store declared to have one must. */
+  const readAndReserveOf = (store: MFAStore) => {
     const method = store.readAndReserve;
-    if (method === undefined) return context.skip('the store has no readAndReserve (optional)');
+    if (typeof method !== 'function') {
+      throw new TypeError(
+        'the store has no readAndReserve: implement it, or pass { readAndReserve: false } to testMFAStore',
+      );
+    }
     return method.bind(store);
   };
   /** `record` as it would read for `userId` (two users set up alike differ only in their id). */
@@ -508,195 +529,198 @@ export function testMFAStore(name: string, makeStore: MakeStore): void {
       });
     });
 
-    describe('readAndReserve (optional)', () => {
-      it('returns the record as it was and the reservation, and counts the attempt', async (context) => {
-        const store = await makeStore();
-        const readAndReserve = readAndReserveOf(store, context);
-        const id = user('read-reserve');
-        await activate(store, id, 'f1', codeSet('rr', 4));
-        await store.putPending(id, pending('p2'), true);
-        await store.reserveAttempt(id, 'recovery', NOW, POLICY);
-        const before = await store.getUser(id, NOW);
-        expect(before?.active?.id).toBe('f1');
-        expect(await readAndReserve(id, 'otp', NOW + 7, POLICY, 'active')).toEqual({
-          record: before,
-          reservation: { ok: true, failures: 1 },
-        });
-        expect(await throttleOf(store, id)).toEqual({
-          otp: { failures: 1, blockedUntil: NOW + 7 },
-          recovery: { failures: 1, blockedUntil: NOW },
-        });
-        const after = await store.getUser(id, NOW);
-        expect(await readAndReserve(id, 'recovery', NOW, POLICY, 'pending')).toEqual({
-          record: after,
-          reservation: { ok: true, failures: 2 },
-        });
-      });
-
-      for (const [scope, requirement] of [
-        ['otp', 'active'],
-        ['recovery', 'active'],
-        ['otp', 'pending'],
-      ] as const) {
-        it(`equals getUser then reserveAttempt, call for call, to the lock (${scope}, ${requirement})`, async (context) => {
+    if (hasReadAndReserve)
+      describe('readAndReserve (optional)', () => {
+        it('returns the record as it was and the reservation, and counts the attempt', async () => {
           const store = await makeStore();
-          const readAndReserve = readAndReserveOf(store, context);
-          const [a, b] = [user(`equal-a-${scope}`), user(`equal-b-${scope}`)];
-          for (const id of [a, b]) {
-            if (requirement === 'active') await activate(store, id, 'f1');
-            else await store.putPending(id, pending('p1'), false);
-            await store.reserveAttempt(id, scope === 'otp' ? 'recovery' : 'otp', NOW, POLICY);
-          }
-          const outcomes: AttemptReservation[] = [];
-          // Every 700 ms for 21 s: free attempts, back-off delays, then the lock.
-          for (let now = NOW; now <= NOW + 21_000; now += 700) {
-            const record = await store.getUser(b, now);
-            const reservation = await store.reserveAttempt(b, scope, now, POLICY);
-            expect(await readAndReserve(a, scope, now, POLICY, requirement)).toEqual({
-              record: as(record, a),
-              reservation,
-            });
-            outcomes.push(reservation);
-          }
-          expect(as(await store.getUser(a, NOW), b)).toEqual(await store.getUser(b, NOW));
-          const reasons = new Set(outcomes.map((r) => (r.ok ? 'ok' : r.reason)));
-          expect(reasons).toEqual(new Set(['ok', 'throttled', 'locked']));
+          const readAndReserve = readAndReserveOf(store);
+          const id = user('read-reserve');
+          await activate(store, id, 'f1', codeSet('rr', 4));
+          await store.putPending(id, pending('p2'), true);
+          await store.reserveAttempt(id, 'recovery', NOW, POLICY);
+          const before = await store.getUser(id, NOW);
+          expect(before?.active?.id).toBe('f1');
+          expect(await readAndReserve(id, 'otp', NOW + 7, POLICY, 'active')).toEqual({
+            record: before,
+            reservation: { ok: true, failures: 1 },
+          });
+          expect(await throttleOf(store, id)).toEqual({
+            otp: { failures: 1, blockedUntil: NOW + 7 },
+            recovery: { failures: 1, blockedUntil: NOW },
+          });
+          const after = await store.getUser(id, NOW);
+          expect(await readAndReserve(id, 'recovery', NOW, POLICY, 'pending')).toEqual({
+            record: after,
+            reservation: { ok: true, failures: 2 },
+          });
         });
-      }
 
-      it('reserves nothing and writes nothing when the requirement is not met', async (context) => {
-        const store = await makeStore();
-        const readAndReserve = readAndReserveOf(store, context);
-        const none = { record: null, reservation: null };
-        const unknown = user('rr-unknown');
-        for (const scope of ['otp', 'recovery'] as const) {
-          expect(await readAndReserve(unknown, scope, NOW, POLICY, 'active')).toEqual(none);
-          expect(await readAndReserve(unknown, scope, NOW, POLICY, 'pending')).toEqual(none);
+        for (const [scope, requirement] of [
+          ['otp', 'active'],
+          ['recovery', 'active'],
+          ['otp', 'pending'],
+        ] as const) {
+          it(`equals getUser then reserveAttempt, call for call, to the lock (${scope}, ${requirement})`, async () => {
+            const store = await makeStore();
+            const readAndReserve = readAndReserveOf(store);
+            const [a, b] = [user(`equal-a-${scope}`), user(`equal-b-${scope}`)];
+            for (const id of [a, b]) {
+              if (requirement === 'active') await activate(store, id, 'f1');
+              else await store.putPending(id, pending('p1'), false);
+              await store.reserveAttempt(id, scope === 'otp' ? 'recovery' : 'otp', NOW, POLICY);
+            }
+            const outcomes: AttemptReservation[] = [];
+            // Every 700 ms for 21 s: free attempts, back-off delays, then the lock.
+            for (let now = NOW; now <= NOW + 21_000; now += 700) {
+              const record = await store.getUser(b, now);
+              const reservation = await store.reserveAttempt(b, scope, now, POLICY);
+              expect(await readAndReserve(a, scope, now, POLICY, requirement)).toEqual({
+                record: as(record, a),
+                reservation,
+              });
+              outcomes.push(reservation);
+            }
+            expect(as(await store.getUser(a, NOW), b)).toEqual(await store.getUser(b, NOW));
+            const reasons = new Set(outcomes.map((r) => (r.ok ? 'ok' : r.reason)));
+            expect(reasons).toEqual(new Set(['ok', 'throttled', 'locked']));
+          });
         }
-        expect(await store.getUser(unknown, NOW)).toBeNull(); // no throttle state created
 
-        const onlyPending = user('rr-only-pending');
-        await store.putPending(onlyPending, pending('p1'), false);
-        const pendingRecord = await store.getUser(onlyPending, NOW);
-        expect(await readAndReserve(onlyPending, 'otp', NOW, POLICY, 'active')).toEqual({
-          record: pendingRecord,
-          reservation: null,
+        it('reserves nothing and writes nothing when the requirement is not met', async () => {
+          const store = await makeStore();
+          const readAndReserve = readAndReserveOf(store);
+          const none = { record: null, reservation: null };
+          const unknown = user('rr-unknown');
+          for (const scope of ['otp', 'recovery'] as const) {
+            expect(await readAndReserve(unknown, scope, NOW, POLICY, 'active')).toEqual(none);
+            expect(await readAndReserve(unknown, scope, NOW, POLICY, 'pending')).toEqual(none);
+          }
+          expect(await store.getUser(unknown, NOW)).toBeNull(); // no throttle state created
+
+          const onlyPending = user('rr-only-pending');
+          await store.putPending(onlyPending, pending('p1'), false);
+          const pendingRecord = await store.getUser(onlyPending, NOW);
+          expect(await readAndReserve(onlyPending, 'otp', NOW, POLICY, 'active')).toEqual({
+            record: pendingRecord,
+            reservation: null,
+          });
+          const onlyActive = user('rr-only-active');
+          await activate(store, onlyActive, 'f1');
+          const activeRecord = await store.getUser(onlyActive, NOW);
+          expect(await readAndReserve(onlyActive, 'otp', NOW, POLICY, 'pending')).toEqual({
+            record: activeRecord,
+            reservation: null,
+          });
+          expect(await store.getUser(onlyPending, NOW)).toEqual(pendingRecord);
+          expect(await store.getUser(onlyActive, NOW)).toEqual(activeRecord);
+
+          // Disabled: the throttle state is kept, and not added to.
+          const disabled = user('rr-disabled');
+          await activate(store, disabled, 'f1');
+          await store.reserveAttempt(disabled, 'otp', NOW, POLICY);
+          await store.deleteFactor(disabled);
+          const result = await readAndReserve(disabled, 'otp', NOW, POLICY, 'active');
+          expect(result.reservation).toBeNull();
+          expect(result.record?.active ?? null).toBeNull();
+          expect(result.record?.throttle.otp).toEqual({ failures: 1, blockedUntil: NOW });
+          expect((await throttleOf(store, disabled))?.otp.failures).toBe(1);
         });
-        const onlyActive = user('rr-only-active');
-        await activate(store, onlyActive, 'f1');
-        const activeRecord = await store.getUser(onlyActive, NOW);
-        expect(await readAndReserve(onlyActive, 'otp', NOW, POLICY, 'pending')).toEqual({
-          record: activeRecord,
-          reservation: null,
+
+        it("'pending' requires now < expiresAt", async () => {
+          const store = await makeStore();
+          const readAndReserve = readAndReserveOf(store);
+          const id = user('rr-expiry');
+          await store.putPending(id, pending('p1'), false);
+          for (const now of [NOW + TTL, NOW + TTL + 60_000]) {
+            const late = await readAndReserve(id, 'otp', now, POLICY, 'pending');
+            expect(late.reservation).toBeNull();
+            // Past expiresAt a store may still return the enrollment, or not.
+            if (late.record?.pending) expect(late.record.pending).toEqual(pending('p1'));
+          }
+          expect((await throttleOf(store, id))?.otp.failures ?? 0).toBe(0);
+          expect(await readAndReserve(id, 'otp', NOW + TTL - 1, POLICY, 'pending')).toEqual({
+            record: expect.objectContaining({ pending: pending('p1') }),
+            reservation: { ok: true, failures: 1 },
+          });
         });
-        expect(await store.getUser(onlyPending, NOW)).toEqual(pendingRecord);
-        expect(await store.getUser(onlyActive, NOW)).toEqual(activeRecord);
 
-        // Disabled: the throttle state is kept, and not added to.
-        const disabled = user('rr-disabled');
-        await activate(store, disabled, 'f1');
-        await store.reserveAttempt(disabled, 'otp', NOW, POLICY);
-        await store.deleteFactor(disabled);
-        const result = await readAndReserve(disabled, 'otp', NOW, POLICY, 'active');
-        expect(result.reservation).toBeNull();
-        expect(result.record?.active ?? null).toBeNull();
-        expect(result.record?.throttle.otp).toEqual({ failures: 1, blockedUntil: NOW });
-        expect((await throttleOf(store, disabled))?.otp.failures).toBe(1);
-      });
-
-      it("'pending' requires now < expiresAt", async (context) => {
-        const store = await makeStore();
-        const readAndReserve = readAndReserveOf(store, context);
-        const id = user('rr-expiry');
-        await store.putPending(id, pending('p1'), false);
-        for (const now of [NOW + TTL, NOW + TTL + 60_000]) {
-          const late = await readAndReserve(id, 'otp', now, POLICY, 'pending');
-          expect(late.reservation).toBeNull();
-          // Past expiresAt a store may still return the enrollment, or not.
-          if (late.record?.pending) expect(late.record.pending).toEqual(pending('p1'));
-        }
-        expect((await throttleOf(store, id))?.otp.failures ?? 0).toBe(0);
-        expect(await readAndReserve(id, 'otp', NOW + TTL - 1, POLICY, 'pending')).toEqual({
-          record: expect.objectContaining({ pending: pending('p1') }),
-          reservation: { ok: true, failures: 1 },
-        });
-      });
-
-      it('hands out copies', async (context) => {
-        const store = await makeStore();
-        const readAndReserve = readAndReserveOf(store, context);
-        const id = user('rr-copies');
-        await activate(store, id, 'f1');
-        const { record } = await readAndReserve(id, 'otp', NOW, POLICY, 'active');
-        if (record?.active) record.active.lastStep = 99_999;
-        if (record) record.throttle.otp.failures = 42;
-        const stored = await store.getUser(id, NOW);
-        expect(stored?.active?.lastStep).toBe(1000);
-        expect(stored?.throttle.otp.failures).toBe(1);
-      });
-
-      it('200 parallel calls never exceed the budget (throttle)', async (context) => {
-        const store = await makeStore();
-        const readAndReserve = readAndReserveOf(store, context);
-        const id = user('rr-reserve-race');
-        await activate(store, id, 'f1');
-        const policy = { ...POLICY, freeAttempts: 10, maxFailures: 50 };
-        const results = await Promise.all(
-          Array.from({ length: 200 }, () => readAndReserve(id, 'otp', NOW, policy, 'active')),
-        );
-        const granted = results.flatMap(({ reservation: r }) => (r?.ok ? [r.failures] : []));
-        expect(granted.sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
-        const throttled = results.filter(({ reservation: r }) => r?.ok === false);
-        expect(throttled.map(({ reservation }) => reservation)).toEqual(
-          Array.from({ length: 190 }, () => ({
-            ok: false,
-            reason: 'throttled',
-            retryAfterMs: attemptDelayMs(policy, 10),
-          })),
-        );
-        expect(results.every(({ record }) => record?.active?.id === 'f1')).toBe(true);
-        expect((await throttleOf(store, id))?.otp.failures).toBe(10);
-      });
-
-      it('200 parallel calls never exceed the budget (lock), shared with reserveAttempt', async (context) => {
-        const store = await makeStore();
-        const readAndReserve = readAndReserveOf(store, context);
-        const id = user('rr-lock-race');
-        await activate(store, id, 'f1');
-        const policy = { freeAttempts: 7, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 7 };
-        const results = await Promise.all(
-          Array.from({ length: 200 }, (_, i) =>
-            i % 2 === 0
-              ? readAndReserve(id, 'recovery', NOW, policy, 'active').then((r) => r.reservation)
-              : store.reserveAttempt(id, 'recovery', NOW, policy),
-          ),
-        );
-        const granted = results.flatMap((r) => (r?.ok ? [r.failures] : []));
-        expect(granted.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
-        expect(results.filter((r) => r?.ok === false && r.reason === 'locked')).toHaveLength(193);
-        expect((await throttleOf(store, id))?.recovery.failures).toBe(7);
-      });
-
-      it('racing deleteFactor: an attempt is reserved exactly when the record it returns is active', async (context) => {
-        const store = await makeStore();
-        const readAndReserve = readAndReserveOf(store, context);
-        const open = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 1000 };
-        for (let round = 0; round < 10; round++) {
-          const id = user(`rr-delete-race-${round}`);
+        it('hands out copies', async () => {
+          const store = await makeStore();
+          const readAndReserve = readAndReserveOf(store);
+          const id = user('rr-copies');
           await activate(store, id, 'f1');
-          const call = () => readAndReserve(id, 'otp', NOW, open, 'active');
-          const first = Array.from({ length: 20 }, call);
-          const deleted = store.deleteFactor(id);
-          const results = await Promise.all([...first, ...Array.from({ length: 20 }, call)]);
-          expect(await deleted).toBe(true);
-          for (const { record, reservation } of results) {
-            expect(reservation !== null).toBe(Boolean(record?.active));
+          const { record } = await readAndReserve(id, 'otp', NOW, POLICY, 'active');
+          if (record?.active) record.active.lastStep = 99_999;
+          if (record) record.throttle.otp.failures = 42;
+          const stored = await store.getUser(id, NOW);
+          expect(stored?.active?.lastStep).toBe(1000);
+          expect(stored?.throttle.otp.failures).toBe(1);
+        });
+
+        it('200 parallel calls never exceed the budget (throttle)', async () => {
+          const store = await makeStore();
+          const readAndReserve = readAndReserveOf(store);
+          const id = user('rr-reserve-race');
+          await activate(store, id, 'f1');
+          const policy = { ...POLICY, freeAttempts: 10, maxFailures: 50 };
+          const results = await Promise.all(
+            Array.from({ length: 200 }, () => readAndReserve(id, 'otp', NOW, policy, 'active')),
+          );
+          const granted = results.flatMap(({ reservation: r }) => (r?.ok ? [r.failures] : []));
+          expect(granted.sort((a, b) => a - b)).toEqual(
+            Array.from({ length: 10 }, (_, i) => i + 1),
+          );
+          const throttled = results.filter(({ reservation: r }) => r?.ok === false);
+          expect(throttled.map(({ reservation }) => reservation)).toEqual(
+            Array.from({ length: 190 }, () => ({
+              ok: false,
+              reason: 'throttled',
+              retryAfterMs: attemptDelayMs(policy, 10),
+            })),
+          );
+          expect(results.every(({ record }) => record?.active?.id === 'f1')).toBe(true);
+          expect((await throttleOf(store, id))?.otp.failures).toBe(10);
+        });
+
+        it('200 parallel calls never exceed the budget (lock), shared with reserveAttempt', async () => {
+          const store = await makeStore();
+          const readAndReserve = readAndReserveOf(store);
+          const id = user('rr-lock-race');
+          await activate(store, id, 'f1');
+          const policy = { freeAttempts: 7, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 7 };
+          const results = await Promise.all(
+            Array.from({ length: 200 }, (_, i) =>
+              i % 2 === 0
+                ? readAndReserve(id, 'recovery', NOW, policy, 'active').then((r) => r.reservation)
+                : store.reserveAttempt(id, 'recovery', NOW, policy),
+            ),
+          );
+          const granted = results.flatMap((r) => (r?.ok ? [r.failures] : []));
+          expect(granted.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+          expect(results.filter((r) => r?.ok === false && r.reason === 'locked')).toHaveLength(193);
+          expect((await throttleOf(store, id))?.recovery.failures).toBe(7);
+        });
+
+        it('racing deleteFactor: an attempt is reserved exactly when the record it returns is active', async () => {
+          const store = await makeStore();
+          const readAndReserve = readAndReserveOf(store);
+          const open = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 1000 };
+          for (let round = 0; round < 10; round++) {
+            const id = user(`rr-delete-race-${round}`);
+            await activate(store, id, 'f1');
+            const call = () => readAndReserve(id, 'otp', NOW, open, 'active');
+            const first = Array.from({ length: 20 }, call);
+            const deleted = store.deleteFactor(id);
+            const results = await Promise.all([...first, ...Array.from({ length: 20 }, call)]);
+            expect(await deleted).toBe(true);
+            for (const { record, reservation } of results) {
+              expect(reservation !== null).toBe(Boolean(record?.active));
+            }
+            const reserved = results.filter(({ reservation }) => reservation?.ok).length;
+            expect((await throttleOf(store, id))?.otp.failures ?? 0).toBe(reserved);
           }
-          const reserved = results.filter(({ reservation }) => reservation?.ok).length;
-          expect((await throttleOf(store, id))?.otp.failures ?? 0).toBe(reserved);
-        }
+        });
       });
-    });
 
     describe('concurrency', () => {
       it('100 parallel recordSuccess with the same step: exactly one succeeds', async () => {

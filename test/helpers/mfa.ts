@@ -61,6 +61,11 @@ export function useStoresWithoutReadAndReserve(): void {
   hideReadAndReserve = true;
 }
 
+/** Whether this test file runs with readAndReserve hidden. */
+export function readAndReserveHidden(): boolean {
+  return hideReadAndReserve;
+}
+
 export function harness(
   options: { policy?: MFAPolicyOptions; store?: MFAStore } & Partial<MFAOptions> = {},
 ): Harness {
