@@ -36,6 +36,19 @@ export function isCode(code: string, digits: number): boolean {
   return code.length === digits && /^[0-9]+$/.test(code);
 }
 
+/**
+ * Why two codes typed for a `digits`-digit factor cannot be checked as a
+ * consecutive pair: `'malformed'`, `'same_code'`, or `null` when they can.
+ */
+export function pairProblem(
+  first: string,
+  second: string,
+  digits: number,
+): 'malformed' | 'same_code' | null {
+  if (!isCode(first, digits) || !isCode(second, digits)) return 'malformed';
+  return first === second ? 'same_code' : null;
+}
+
 /** Just the OTP parameters of a pending enrollment or factor. */
 export function paramsOf({ algorithm, digits, period }: FactorParams): FactorParams {
   return { algorithm, digits, period };

@@ -43,6 +43,7 @@ import {
   checkUserId,
   isCode,
   normalizeCode,
+  pairProblem,
   paramsOf,
   withHidden,
 } from './input.ts';
@@ -283,44 +284,52 @@ class MFAService implements MFA {
     select: (record: UserRecord | null) => R,
   ): Promise<{ selected: Exclude<R, Failure>; failures: number } | Extract<R, Failure> | Refusal> {
     const policy = this.#throttlePolicy(scope);
+    let selected: R;
+    let reservation: AttemptReservation;
     if (this.#store.readAndReserve === undefined || !wellFormed) {
-      const selected = select(await this.#store.getUser(userId, now));
+      selected = select(await this.#store.getUser(userId, now));
       if (isFailure(selected)) return selected;
       const reserved = await this.#store.reserveAttempt(userId, scope, now, policy);
-      const reservation = this.#checkReservation(reserved, 'reserveAttempt');
-      const admitted = this.#admit(userId, reservation, now, flow);
-      return 'ok' in admitted
-        ? admitted
-        : { selected: selected as Exclude<R, Failure>, failures: admitted.failures };
-    }
-    const read: unknown = await this.#store.readAndReserve(userId, scope, now, policy, requirement);
-    if (
-      read === null ||
-      typeof read !== 'object' ||
-      !('record' in read) ||
-      !('reservation' in read)
-    ) {
-      throw new MFAError('ERR_STORE', 'store.readAndReserve returned an invalid result');
-    }
-    const record = read.record as UserRecord | null;
-    const reservation =
-      read.reservation === null ? null : this.#checkReservation(read.reservation, 'readAndReserve');
-    if (typeof record !== 'object' || (reservation !== null) !== meets(record, requirement, now)) {
-      throw new MFAError(
-        'ERR_STORE',
-        'store.readAndReserve returned a reservation that does not match its record',
+      reservation = this.#checkReservation(reserved, 'reserveAttempt');
+    } else {
+      const read: unknown = await this.#store.readAndReserve(
+        userId,
+        scope,
+        now,
+        policy,
+        requirement,
       );
+      if (
+        read === null ||
+        typeof read !== 'object' ||
+        !('record' in read) ||
+        !('reservation' in read)
+      ) {
+        throw new MFAError('ERR_STORE', 'store.readAndReserve returned an invalid result');
+      }
+      const record = read.record as UserRecord | null;
+      const reserved =
+        read.reservation === null
+          ? null
+          : this.#checkReservation(read.reservation, 'readAndReserve');
+      if (typeof record !== 'object' || (reserved !== null) !== meets(record, requirement, now)) {
+        throw new MFAError(
+          'ERR_STORE',
+          'store.readAndReserve returned a reservation that does not match its record',
+        );
+      }
+      selected = select(record);
+      if (isFailure(selected)) {
+        // With an attempt reserved, only a code malformed for a factor (or
+        // enrollment) whose digits differ from the service's configured ones
+        // gets here: it counts, like any other failed attempt.
+        if (reserved?.ok) this.#failed(userId, scope, now, reserved.failures);
+        return selected;
+      }
+      // `select` accepts only records that meet the requirement, so there is one.
+      reservation = reserved as AttemptReservation;
     }
-    const selected = select(record);
-    if (isFailure(selected)) {
-      // With an attempt reserved, only a code malformed for a factor (or
-      // enrollment) whose digits differ from the service's configured ones
-      // gets here: it counts, like any other failed attempt.
-      if (reservation?.ok) this.#failed(userId, scope, now, reservation.failures);
-      return selected;
-    }
-    // `select` accepts only records that meet the requirement, so there is one.
-    const admitted = this.#admit(userId, reservation as AttemptReservation, now, flow);
+    const admitted = this.#admit(userId, reservation, now, flow);
     return 'ok' in admitted
       ? admitted
       : { selected: selected as Exclude<R, Failure>, failures: admitted.failures };
@@ -394,23 +403,19 @@ class MFAService implements MFA {
       this.#emit({ type: 'enrollment_failed', userId, at: now, reason });
       return { ok: false as const, reason };
     };
-    const { digits } = this.#params;
     const read = await this.#readForAttempt(
       userId,
       'otp',
       now,
       'enrollment',
       'pending',
-      isCode(first, digits) && isCode(second, digits) && first !== second,
+      pairProblem(first, second, this.#params.digits) === null,
       (record) => {
         const pending = record?.pending;
         if (!pending) return fail('not_pending');
         if (pending.expiresAt <= now) return fail('expired');
-        if (!isCode(first, pending.digits) || !isCode(second, pending.digits)) {
-          return fail('malformed');
-        }
-        if (first === second) return fail('same_code');
-        return pending;
+        const problem = pairProblem(first, second, pending.digits);
+        return problem === null ? pending : fail(problem);
       },
     );
     if ('ok' in read) return read;
@@ -519,22 +524,18 @@ class MFAService implements MFA {
       this.#emit({ type: 'resync_failed', userId, at: now, reason });
       return { ok: false as const, reason };
     };
-    const { digits } = this.#params;
     const read = await this.#readForAttempt(
       userId,
       'otp',
       now,
       'resync',
       'active',
-      isCode(first, digits) && isCode(second, digits) && first !== second,
+      pairProblem(first, second, this.#params.digits) === null,
       (record) => {
         const factor = record?.active;
         if (!factor) return fail('not_enrolled');
-        if (!isCode(first, factor.digits) || !isCode(second, factor.digits)) {
-          return fail('malformed');
-        }
-        if (first === second) return fail('same_code');
-        return factor;
+        const problem = pairProblem(first, second, factor.digits);
+        return problem === null ? factor : fail(problem);
       },
     );
     if ('ok' in read) return read;
