@@ -49,10 +49,13 @@ async function main(args: string[], io: IO): Promise<number> {
     return EXIT.ok;
   }
   const helpFor = name === 'help' ? rest[0] : undefined;
-  const command = Object.hasOwn(COMMANDS, helpFor ?? name) ? COMMANDS[helpFor ?? name] : undefined;
+  const wanted = helpFor ?? name;
+  const command = Object.hasOwn(COMMANDS, wanted) ? COMMANDS[wanted] : undefined;
   if (command === undefined) {
-    // Quoted only if it looks like a mistyped command, not a pasted secret.
-    const shown = /^-{0,2}[a-z][a-z-]{0,15}$/.test(helpFor ?? name) ? ` "${helpFor ?? name}"` : '';
+    // Quoted only if it looks like a mistyped command, not a pasted secret:
+    // at most 12 letters, shorter than the 16 base32 characters of even an
+    // 80-bit secret.
+    const shown = /^-{0,2}[a-z][a-z-]{0,11}$/.test(wanted) ? ` "${wanted}"` : '';
     io.err(`totpkit: unknown command${shown}\nRun 'totpkit --help' for the list.\n`);
     return EXIT.usage;
   }

@@ -68,12 +68,15 @@ describe('help and exit statuses', () => {
     expect(result.stderr).toContain('unknown command "frobnicate"');
   });
 
-  it('does not repeat a secret given where a command was expected', async () => {
-    const result = await run([SECRET]);
-    expect(result.status).toBe(2);
-    expect(result.stderr).toContain('unknown command');
-    expect(result.stderr).not.toContain(SECRET);
-  });
+  it.each([SECRET, SECRET.toLowerCase(), 'jbswydpehpkxpabc'])(
+    'does not repeat a secret given where a command was expected: %s',
+    async (secret) => {
+      const result = await run([secret]);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('unknown command');
+      expect(result.stderr).not.toContain(secret);
+    },
+  );
 });
 
 describe('secret', () => {
@@ -244,9 +247,13 @@ describe.skipIf(noOathtool)('verify', () => {
     expect((await check(two as string, ['--window', '2'])).stdout).toBe(
       'ok: the code of time step 56666664 (2 steps ago)\n',
     );
-    // Spaces as an app shows them.
+    // Spaces as an app shows them, and full-width digits, as the MFA service reads them.
     const spaced = `${current?.slice(0, 3)} ${current?.slice(3)}`;
     expect((await check(spaced)).status).toBe(0);
+    const fullWidth = [...(current as string)]
+      .map((digit) => String.fromCharCode(0xff10 + Number(digit)))
+      .join('');
+    expect((await check(`${fullWidth}\t`)).status).toBe(0);
 
     for (const [code, extra] of [
       [two, []],
@@ -472,6 +479,14 @@ describe('usage errors exit 2 and name the flag', () => {
     [['qr', ...withSecret], /--account is required/],
     [['enroll'], /--account is required/],
     [['enroll', '--account', 'a:b'], /--account must not contain ":"/],
+    [['enroll', '--account', 'a', '--issuer', 'x:y'], /--issuer must not contain ":"/],
+    [['enroll', '--account', ' alice'], /--account must not start with white space/],
+    [['enroll', '--account', 'a', '--issuer', ' Acme'], /--issuer must not start with white/],
+    [['enroll', '--account', 'a', '--issuer', 'I'.repeat(257)], /--issuer must be/],
+    [['code', '--secret', 'A'.repeat(1640)], /--secret must be 1 to 1024 bytes long, got 1025/],
+    [['verify', '123456', '--secret', 'A'.repeat(1640)], /--secret must be 1 to 1024 bytes/],
+    [['qr', '--secret', 'A'.repeat(1640), '--account', 'a'], /--secret must be 1 to 1024/],
+    [['uri', '--secret', 'A'.repeat(1640), '--account', 'a'], /--secret must be 1 to 1024/],
     [['enroll', '--account', 'a', '--secret', SECRET], /Unknown option '--secret'/],
     [
       ['qr', '--uri', `otpauth://totp/a?secret=${SECRET}`, '--account', 'b'],

@@ -5,25 +5,30 @@
  * @internal
  */
 import { encodeBase32 } from '../base32.ts';
+import { normalizeCode } from '../mfa/input.ts';
 import { renderQRCodeTerminal, type QRErrorCorrection } from '../qr.ts';
 import { generateSecret } from '../secret.ts';
-import { createTOTPKey } from '../totp.ts';
+import { createTOTPKey, MAX_WINDOW } from '../totp.ts';
 import { buildKeyURI } from '../uri.ts';
 import {
+  asUsageError,
   EXIT,
   helpText,
   integerFlag,
   KEY_HELP,
   KEY_OPTIONS,
   keyFlags,
+  LABEL_FLAGS,
   PARAM_HELP,
   PARAM_OPTIONS,
   optionalString,
+  refuseWithURI,
   requiredString,
   requireKey,
   timeFlag,
   UsageError,
   type Command,
+  type KeyFlags,
   type Values,
 } from './options.ts';
 
@@ -38,21 +43,17 @@ const LABEL_HELP: [string, string][] = [
   ['--issuer NAME', 'your service, e.g. Acme (recommended)'],
 ];
 
-/** Builds the key URI from `--uri`, or from the secret, label and parameter flags. */
-function keyURI(values: Values, secret: Uint8Array, key: ReturnType<typeof keyFlags>): string {
+/** Builds the key URI from `--uri`, or from the key, label and parameter flags. */
+function keyURI(values: Values, key: KeyFlags & { secret: Uint8Array }): string {
   const given = optionalString(values, 'uri');
   if (given !== undefined) {
-    for (const name of ['account', 'issuer']) {
-      if (values[name] !== undefined) {
-        throw new UsageError(`--${name} cannot be combined with --uri, which sets it`);
-      }
-    }
+    refuseWithURI(values, ['account', 'issuer']);
     return given;
   }
   const issuer = optionalString(values, 'issuer');
   try {
     return buildKeyURI({
-      secret,
+      secret: key.secret,
       accountName: requiredString(values, 'account'),
       ...(issuer === undefined ? {} : { issuer }),
       algorithm: key.algorithm,
@@ -60,12 +61,7 @@ function keyURI(values: Values, secret: Uint8Array, key: ReturnType<typeof keyFl
       period: key.period,
     });
   } catch (error) {
-    // buildKeyURI names its field, e.g. "accountName" must not contain ":".
-    const message = (error as Error).message
-      .replace(/^"accountName"/, '--account')
-      .replace(/^"issuer"/, '--issuer');
-    if (error instanceof RangeError || error instanceof TypeError) throw new UsageError(message);
-    throw error;
+    throw asUsageError(error, LABEL_FLAGS);
   }
 }
 
@@ -99,7 +95,7 @@ export const uri: Command = {
   options: { ...LABEL_OPTIONS, secret: { type: 'string' }, ...PARAM_OPTIONS },
   run(values, _positionals, io) {
     const key = keyFlags(values, io);
-    io.out(`${keyURI(values, key.secret ?? generateSecret(), key)}\n`);
+    io.out(`${keyURI(values, { ...key, secret: key.secret ?? generateSecret() })}\n`);
     return EXIT.ok;
   },
 };
@@ -114,9 +110,9 @@ export const code: Command = {
   ),
   options: { ...KEY_OPTIONS, time: { type: 'string' } },
   run(values, _positionals, io) {
-    const { secret, algorithm, digits, period } = requireKey(values, io);
+    const key = requireKey(values, io);
     const now = timeFlag(values, io);
-    io.out(`${createTOTPKey(secret, { algorithm, digits, period }).generate(now)}\n`);
+    io.out(`${createTOTPKey(key.secret, key).generate(now)}\n`);
     return EXIT.ok;
   },
 };
@@ -126,7 +122,7 @@ export const verify: Command = {
   help: helpText(
     'totpkit verify CODE [--secret BASE32 | --uri URI] [options]',
     'Checks CODE against the time steps around --time: the current one first,\n' +
-      'then -1, +1, … within --window. Spaces in CODE are ignored.\n' +
+      'then -1, +1, … within --window. White space in CODE is ignored.\n' +
       'Exits 0 if it is accepted and 1 if it is not.',
     [
       ...KEY_HELP,
@@ -142,14 +138,12 @@ export const verify: Command = {
         positionals.length === 0 ? 'the CODE to check is required' : 'give exactly one CODE',
       );
     }
-    const { secret, algorithm, digits, period } = requireKey(values, io);
+    const key = requireKey(values, io);
     const now = timeFlag(values, io);
-    const window = integerFlag(values, 'window', 0, 100) ?? 1;
-    const typed = (positionals[0] as string).replace(/ /g, '');
-    const result = createTOTPKey(secret, { algorithm, digits, period }).verify(typed, {
-      now,
-      window,
-    });
+    const window = integerFlag(values, 'window', 0, MAX_WINDOW) ?? 1;
+    // As the MFA service reads a typed code: white space removed, NFKC (full-width digits).
+    const typed = normalizeCode(positionals[0], 'CODE');
+    const result = createTOTPKey(key.secret, key).verify(typed, { now, window });
     if (result.ok) {
       const when =
         result.delta === 0
@@ -161,7 +155,7 @@ export const verify: Command = {
     }
     const why =
       result.reason === 'malformed'
-        ? `a code is exactly ${digits} digits`
+        ? `a code is exactly ${key.digits} digits`
         : `no time step within ${window} of the current one has this code`;
     io.out(`rejected: ${result.reason} (${why})\n`);
     return EXIT.rejected;
@@ -197,17 +191,14 @@ export const qr: Command = {
       );
     }
     const quietZone = integerFlag(values, 'quiet-zone', 0, 16) ?? 4;
-    const key = requireKey(values, io);
-    const text = keyURI(values, key.secret, key);
+    const text = keyURI(values, requireKey(values, io));
     try {
       io.out(
         renderQRCodeTerminal(text, { errorCorrection: level as QRErrorCorrection, quietZone }),
       );
     } catch (error) {
-      // Too long for a QR code, or not ASCII; the message names "uri".
-      if (error instanceof RangeError)
-        throw new UsageError(error.message.replace(/^"uri"/, 'the key URI'));
-      throw error;
+      // Too long for a QR code, or not ASCII.
+      throw asUsageError(error, { uri: 'the key URI' });
     }
     return EXIT.ok;
   },

@@ -10,11 +10,12 @@ import { createMFA } from '../mfa/service.ts';
 import { renderQRCodeTerminal } from '../qr.ts';
 import { MemoryStore } from '../store/memory.ts';
 import {
+  asUsageError,
   EXIT,
   helpText,
+  LABEL_FLAGS,
   optionalString,
   requiredString,
-  UsageError,
   type Command,
   type IO,
 } from './options.ts';
@@ -87,21 +88,21 @@ export const enroll: Command = {
   async run(values, _positionals, io) {
     const accountName = requiredString(values, 'account');
     const issuer = optionalString(values, 'issuer') ?? 'totpkit enroll';
-    for (const [flag, value] of [
-      ['--account', accountName],
-      ['--issuer', issuer],
-    ] as const) {
-      if (value.includes(':')) throw new UsageError(`${flag} must not contain ":"`);
-    }
     // Secrets sealed as a server should seal them, under a key that lives only
     // as long as this process.
     const cipher = createAESGCMCipher({
       keys: { cli: globalThis.crypto.getRandomValues(new Uint8Array(32)) },
       primaryKeyId: 'cli',
     });
-    const mfa = createMFA({ store: new MemoryStore(), issuer, cipher, clock: io.now });
-
-    const { secret, uri } = await mfa.beginEnrollment(USER_ID, { accountName });
+    let mfa, begun;
+    try {
+      // The service checks the issuer, and the key URI the account name.
+      mfa = createMFA({ store: new MemoryStore(), issuer, cipher, clock: io.now });
+      begun = await mfa.beginEnrollment(USER_ID, { accountName });
+    } catch (error) {
+      throw asUsageError(error, LABEL_FLAGS);
+    }
+    const { secret, uri } = begun;
     io.out('Scan this QR code with your authenticator app:\n\n');
     io.out(renderQRCodeTerminal(uri));
     io.out(`\nOr add it by hand (time-based): ${secret.replace(/(.{4})(?=.)/g, '$1 ')}\n\n`);

@@ -6,7 +6,7 @@
  * @internal
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Digits, HashAlgorithm } from '../_assert.ts';
+import { checkBytes, MAX_PERIOD_SECONDS, type Digits, type HashAlgorithm } from '../_assert.ts';
 import { decodeBase32 } from '../base32.ts';
 import { KeyURIError } from '../errors.ts';
 import { parseKeyURI } from '../uri.ts';
@@ -91,9 +91,35 @@ export function helpText(usage: string, description: string, flags: [string, str
   );
 }
 
-function stringFlag(values: Values, name: string): string | undefined {
+/** An optional string flag. */
+export function optionalString(values: Values, name: string): string | undefined {
   const value = values[name];
   return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * What to throw when a library check refused a flag's value: a RangeError or
+ * TypeError about one of the fields in `flags` becomes a UsageError naming
+ * the flag instead of the field (`"accountName" must…` → `--account must…`);
+ * any other error is returned as it is.
+ */
+export function asUsageError(error: unknown, flags: Readonly<Record<string, string>>): unknown {
+  if (!(error instanceof RangeError || error instanceof TypeError)) return error;
+  const field = /^"([^"]+)"/.exec(error.message)?.[1];
+  if (field === undefined || !Object.hasOwn(flags, field)) return error;
+  return new UsageError(`${flags[field]}${error.message.slice(field.length + 2)}`);
+}
+
+/** The library fields that `--account` and `--issuer` set, for {@link asUsageError}. */
+export const LABEL_FLAGS = Object.freeze({ accountName: '--account', issuer: '--issuer' });
+
+/** Refuses each of the flags `names` when `--uri`, which sets them, is given too. */
+export function refuseWithURI(values: Values, names: readonly string[]): void {
+  for (const name of names) {
+    if (values[name] !== undefined) {
+      throw new UsageError(`--${name} cannot be combined with --uri, which sets it`);
+    }
+  }
 }
 
 /** Parses a whole number flag in `[min, max]`; undefined if the flag is absent. */
@@ -103,7 +129,7 @@ export function integerFlag(
   min: number,
   max: number,
 ): number | undefined {
-  const text = stringFlag(values, name);
+  const text = optionalString(values, name);
   if (text === undefined) return undefined;
   const value = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
   if (!(value >= min && value <= max)) {
@@ -113,8 +139,8 @@ export function integerFlag(
 }
 
 /** The `--algorithm` flag, case-insensitive. */
-export function algorithmFlag(values: Values): HashAlgorithm | undefined {
-  const text = stringFlag(values, 'algorithm');
+function algorithmFlag(values: Values): HashAlgorithm | undefined {
+  const text = optionalString(values, 'algorithm');
   if (text === undefined) return undefined;
   const name = text.toUpperCase().replace('-', '');
   if (name !== 'SHA1' && name !== 'SHA256' && name !== 'SHA512') {
@@ -124,8 +150,8 @@ export function algorithmFlag(values: Values): HashAlgorithm | undefined {
 }
 
 /** The `--digits` flag. */
-export function digitsFlag(values: Values): Digits | undefined {
-  const text = stringFlag(values, 'digits');
+function digitsFlag(values: Values): Digits | undefined {
+  const text = optionalString(values, 'digits');
   if (text === undefined) return undefined;
   if (text !== '6' && text !== '7' && text !== '8') {
     throw new UsageError(`--digits must be 6, 7 or 8, got "${text}"`);
@@ -142,7 +168,7 @@ const ISO_DATE_TIME =
  * machine's time zone. Returns Unix milliseconds.
  */
 export function timeFlag(values: Values, io: IO): number {
-  const text = stringFlag(values, 'time');
+  const text = optionalString(values, 'time');
   if (text === undefined) return io.now();
   const ms = /^[0-9]{1,15}$/.test(text)
     ? Number(text) * 1000
@@ -168,10 +194,6 @@ export interface KeyFlags {
   digits: Digits;
   /** Step in seconds. */
   period: number;
-  /** Account and issuer from `--uri`. */
-  accountName?: string;
-  /** Issuer from `--uri`. */
-  issuer?: string | undefined;
 }
 
 /** Flag definitions of a key's parameters. */
@@ -207,13 +229,9 @@ export const KEY_HELP: [string, string][] = [
  * `--algorithm`, `--digits` and `--period`.
  */
 export function keyFlags(values: Values, io: IO): KeyFlags {
-  const uri = stringFlag(values, 'uri');
+  const uri = optionalString(values, 'uri');
   if (uri !== undefined) {
-    for (const name of ['secret', 'algorithm', 'digits', 'period']) {
-      if (values[name] !== undefined) {
-        throw new UsageError(`--${name} cannot be combined with --uri, which sets it`);
-      }
-    }
+    refuseWithURI(values, ['secret', 'algorithm', 'digits', 'period']);
     let key;
     try {
       key = parseKeyURI(uri);
@@ -222,10 +240,10 @@ export function keyFlags(values: Values, io: IO): KeyFlags {
       throw error;
     }
     if (key.type !== 'totp') throw new UsageError('--uri must be an otpauth://totp/ URI');
-    const { secret, algorithm, digits, period, accountName, issuer } = key;
-    return { secret, algorithm, digits, period, accountName, issuer };
+    const { secret, algorithm, digits, period } = key;
+    return { secret, algorithm, digits, period };
   }
-  const fromFlag = stringFlag(values, 'secret');
+  const fromFlag = optionalString(values, 'secret');
   const text = fromFlag ?? io.env.TOTPKIT_SECRET;
   const source = fromFlag === undefined ? '$TOTPKIT_SECRET' : '--secret';
   let secret: Uint8Array | undefined;
@@ -236,13 +254,17 @@ export function keyFlags(values: Values, io: IO): KeyFlags {
       // decodeBase32's message describes the fault without quoting the text.
       throw new UsageError(`${source} ${(error as Error).message.replace(/^"text" /, '')}`);
     }
-    if (secret.length === 0) throw new UsageError(`${source} must not be empty`);
+    try {
+      checkBytes(secret, 'secret');
+    } catch (error) {
+      throw asUsageError(error, { secret: source });
+    }
   }
   return {
     secret,
     algorithm: algorithmFlag(values) ?? 'SHA1',
     digits: digitsFlag(values) ?? 6,
-    period: integerFlag(values, 'period', 1, 2 ** 32 - 1) ?? 30,
+    period: integerFlag(values, 'period', 1, MAX_PERIOD_SECONDS) ?? 30,
   };
 }
 
@@ -257,12 +279,7 @@ export function requireKey(values: Values, io: IO): KeyFlags & { secret: Uint8Ar
 
 /** A required string flag. */
 export function requiredString(values: Values, name: string): string {
-  const text = stringFlag(values, name);
+  const text = optionalString(values, name);
   if (text === undefined || text === '') throw new UsageError(`--${name} is required`);
   return text;
-}
-
-/** An optional string flag. */
-export function optionalString(values: Values, name: string): string | undefined {
-  return stringFlag(values, name);
 }
