@@ -119,6 +119,9 @@ export function checkAfterStep(afterStep: unknown): number {
 // Gives binding.ts the per-step value without making it part of the key's API.
 let valueAt: (key: TOTPKey, step: number) => number;
 
+// Only createTOTPKey, which validates the arguments, can construct a TOTPKey.
+const CREATE: unique symbol = Symbol('createTOTPKey');
+
 /**
  * A TOTP key with its HMAC state precomputed: each candidate step then costs
  * two hash compressions and no buffer allocation. Create one per secret with
@@ -146,14 +149,23 @@ export class TOTPKey {
         : key.#core.truncate(step % TWO_32, Math.floor(step / TWO_32)) % key.#modulus;
   }
 
-  /** @internal Use {@link createTOTPKey}, which validates its arguments. */
+  /**
+   * @internal Use {@link createTOTPKey}, which validates its arguments.
+   * @throws TypeError when called directly
+   */
   constructor(
+    token: typeof CREATE,
     secret: Uint8Array,
     algorithm: HashAlgorithm,
     digits: Digits,
     period: number,
     epoch: number,
   ) {
+    if (token !== CREATE) {
+      throw new TypeError(
+        'TOTPKey cannot be constructed directly; use createTOTPKey(secret, params)',
+      );
+    }
     this.algorithm = algorithm;
     this.digits = digits;
     this.period = period;
@@ -274,6 +286,7 @@ export function createTOTPKey(secret: Uint8Array, params?: TOTPParams): TOTPKey 
   checkBytes(secret, 'secret');
   const { algorithm = 'SHA1', digits = 6, period = 30, epoch = 0 } = checkOptions(params, 'params');
   return new TOTPKey(
+    CREATE,
     secret,
     checkAlgorithm(algorithm),
     checkDigits(digits),

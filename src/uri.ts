@@ -163,12 +163,30 @@ function fail(code: ConstructorParameters<typeof KeyURIError>[0], message: strin
   throw new KeyURIError(code, message);
 }
 
-function decodeComponent(text: string, field: string, form: boolean): string {
+function decodeComponent(text: string, what: string, form: boolean): string {
   try {
     return decodeURIComponent(form ? text.replace(/\+/g, ' ') : text);
   } catch {
-    return fail('ERR_URI_MALFORMED', `"${field}" has invalid percent-encoding`);
+    return fail('ERR_URI_MALFORMED', `${what} has invalid percent-encoding`);
   }
+}
+
+const KNOWN_PARAMETERS: ReadonlySet<string> = new Set([
+  'secret',
+  'issuer',
+  'algorithm',
+  'digits',
+  'period',
+  'counter',
+  'image',
+]);
+
+/**
+ * A parameter as messages name it: only known names are quoted, since an
+ * unknown one may be a pasted secret (`secretJBSW…` without its `=`).
+ */
+function parameter(name: string): string {
+  return KNOWN_PARAMETERS.has(name) ? `the "${name}" parameter` : 'an unknown parameter';
 }
 
 /**
@@ -208,7 +226,7 @@ export function parseKeyURI(uri: string): KeyURI {
   if (type !== 'totp' && type !== 'hotp') fail('ERR_URI_TYPE', `the type must be "totp" or "hotp"`);
 
   // The label keeps '+' literal (it is a path, not form data).
-  const label = decodeComponent(rawLabel, 'label', false);
+  const label = decodeComponent(rawLabel, 'the label', false);
   const parts = label.split(':');
   if (parts.length > 2) fail('ERR_URI_LABEL', 'the label must have at most one ":"');
   const accountName = (parts.length === 2 ? parts[1] : parts[0])?.replace(/^\s+/, '') ?? '';
@@ -222,11 +240,11 @@ export function parseKeyURI(uri: string): KeyURI {
     const eq = pair.indexOf('=');
     const name = decodeComponent(
       eq < 0 ? pair : pair.slice(0, eq),
-      'parameter name',
+      'a parameter name',
       true,
     ).toLowerCase();
-    const value = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1), name, true);
-    if (query.has(name)) fail('ERR_URI_MALFORMED', `the "${name}" parameter must not be repeated`);
+    const value = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1), parameter(name), true);
+    if (query.has(name)) fail('ERR_URI_MALFORMED', `${parameter(name)} must not be repeated`);
     query.set(name, value);
   }
 

@@ -6,6 +6,7 @@ import {
   encodeBase32,
   generateTOTP,
   MAX_WINDOW,
+  TOTPKey,
   verifyTOTP,
   type Digits,
   type HashAlgorithm,
@@ -411,6 +412,20 @@ describe('TOTPKey', () => {
       for (const t of text) expect(shown).not.toContain(t);
       expect(shown).not.toMatch(/143,\s*58,\s*28/); // the first bytes, as a list
     }
+  });
+
+  it('cannot be constructed without createTOTPKey, which validates the parameters', () => {
+    const construct = TOTPKey as unknown as new (...args: unknown[]) => TOTPKey;
+    for (const args of [
+      [secret, 'SHA1', 9, 30, 0],
+      [secret, 'SHA1', 6, 0, 0],
+      [Symbol('createTOTPKey'), secret, 'SHA1', 6, 30, 0],
+    ]) {
+      expect(() => new construct(...args)).toThrow(
+        new TypeError('TOTPKey cannot be constructed directly; use createTOTPKey(secret, params)'),
+      );
+    }
+    expect(createTOTPKey(secret)).toBeInstanceOf(TOTPKey);
   });
 
   it('is unaffected by later changes to the secret array', () => {

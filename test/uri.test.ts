@@ -184,6 +184,9 @@ describe('parseKeyURI: rejections', () => {
     ['ERR_URI_MALFORMED', `otpauth://totp/Example:alice?secret=${SECRET}&secret=${SECRET}`],
     ['ERR_URI_MALFORMED', `otpauth://totp/Example:alice?secret=${SECRET}&digits=6&digits=8`],
     ['ERR_URI_MALFORMED', `${ok}&pad=${'x'.repeat(8192)}`],
+    // A secret pasted without its "=" is a parameter name, never quoted.
+    ['ERR_URI_MALFORMED', `${ok}&secret${SECRET}&secret${SECRET}`],
+    ['ERR_URI_MALFORMED', `${ok}&secret${SECRET}=%ZZ`],
     ['ERR_URI_SCHEME', `http://totp/Example:alice?secret=${SECRET}`],
     ['ERR_URI_SCHEME', `otpauth2://totp/Example:alice?secret=${SECRET}`],
     ['ERR_URI_SCHEME', `otp://totp/Example:alice?secret=${SECRET}`],
