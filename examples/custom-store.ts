@@ -62,6 +62,14 @@ const emptyDocument = (): UserDocument => ({
   throttle: { otp: { failures: 0, blockedUntil: 0 }, recovery: { failures: 0, blockedUntil: 0 } },
 });
 
+/** Whether a document holds nothing: no factor, enrollment, codes or failures. */
+const isEmpty = (doc: UserDocument): boolean =>
+  !doc.active &&
+  !doc.pending &&
+  !doc.recoveryCodes &&
+  doc.throttle.otp.failures === 0 &&
+  doc.throttle.recovery.failures === 0;
+
 /** What an update function decides: the document to write (or none) and the result. */
 type Decision<T> = { write?: UserDocument; result: T };
 
@@ -93,7 +101,9 @@ export class DocumentStore implements MFAStore {
 
   async getUser(userId: string): Promise<UserRecord | null> {
     const stored = await this.#db.get(this.#prefix + userId);
-    return stored === null ? null : { userId, ...(JSON.parse(stored.value) as UserDocument) };
+    const doc = stored === null ? null : (JSON.parse(stored.value) as UserDocument);
+    // The contract: null for a user the store has nothing for.
+    return doc === null || isEmpty(doc) ? null : { userId, ...doc };
   }
 
   putPending(userId: string, pending: PendingEnrollment, replaceActive: boolean): Promise<boolean> {

@@ -499,6 +499,8 @@ export function testMFAStore(
           otp: { failures: 0, blockedUntil: 0 },
           recovery: { failures: 3, blockedUntil: NOW + 1_000 },
         });
+        await store.resetThrottle(id, 'recovery');
+        expect(await store.getUser(id, NOW)).toBeNull(); // nothing left
       });
 
       it('deleteFactor removes factor, pending and codes but keeps throttle state', async () => {
@@ -526,6 +528,7 @@ export function testMFAStore(
         await store.putPending(id, pending('p1'), false);
         expect(await store.deleteFactor(id)).toBe(true);
         expect((await store.getUser(id, NOW))?.pending ?? null).toBeNull();
+        expect(await store.getUser(id, NOW)).toBeNull(); // nothing left
       });
     });
 

@@ -25,6 +25,7 @@ import { verifyConsecutiveTOTP } from '../binding.ts';
 import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
 import {
+  meetsRequirement,
   REQUIRED_STORE_METHODS,
   type AttemptRequirement,
   type AttemptReservation,
@@ -90,19 +91,11 @@ function guardStore(store: MFAStore): MFAStore {
 
 type Flow = ThrottledEvent['flow'];
 type Refusal = MFARefusal<'throttled' | 'locked'>;
-type Requirement = AttemptRequirement;
 /** A flow's own failure result, as `select` in `#readForAttempt` returns it. */
 type Failure = { ok: false };
 
 function isFailure<R extends object>(value: R): value is Extract<R, Failure> {
   return 'ok' in value;
-}
-
-/** Whether `record` meets `requirement` at `now`, as `MFAStore.readAndReserve` decides it. */
-function meets(record: UserRecord | null, requirement: Requirement, now: number): boolean {
-  if (requirement === 'active') return Boolean(record?.active);
-  const pending = record?.pending;
-  return pending != null && now < pending.expiresAt;
 }
 
 class MFAService implements MFA {
@@ -279,7 +272,7 @@ class MFAService implements MFA {
     scope: ThrottleScope,
     now: number,
     flow: Flow,
-    requirement: Requirement,
+    requirement: AttemptRequirement,
     wellFormed: boolean,
     select: (record: UserRecord | null) => R,
   ): Promise<{ selected: Exclude<R, Failure>; failures: number } | Extract<R, Failure> | Refusal> {
@@ -312,7 +305,10 @@ class MFAService implements MFA {
         read.reservation === null
           ? null
           : this.#checkReservation(read.reservation, 'readAndReserve');
-      if (typeof record !== 'object' || (reserved !== null) !== meets(record, requirement, now)) {
+      if (
+        typeof record !== 'object' ||
+        (reserved !== null) !== meetsRequirement(record, requirement, now)
+      ) {
         throw new MFAError(
           'ERR_STORE',
           'store.readAndReserve returned a reservation that does not match its record',

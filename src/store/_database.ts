@@ -28,9 +28,9 @@ export function checkRequirement(requirement: unknown): AttemptRequirement {
   return requirement;
 }
 
-function checkCount(value: unknown, field: string): void {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`"${field}" must be a safe integer ≥ 0, got ${describe(value)}`);
+function checkCount(value: unknown, field: string, min = 0): void {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`"${field}" must be a safe integer ≥ ${min}, got ${describe(value)}`);
   }
 }
 
@@ -42,7 +42,8 @@ export function checkPolicy(policy: AttemptPolicy): void {
   checkCount(policy.freeAttempts, 'policy.freeAttempts');
   checkCount(policy.baseDelayMs, 'policy.baseDelayMs');
   checkCount(policy.maxDelayMs, 'policy.maxDelayMs');
-  if (policy.maxFailures !== Infinity) checkCount(policy.maxFailures, 'policy.maxFailures');
+  // ≥ 1: a new user's first reservation is granted by an insert, unchecked.
+  if (policy.maxFailures !== Infinity) checkCount(policy.maxFailures, 'policy.maxFailures', 1);
 }
 
 /**

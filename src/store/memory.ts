@@ -7,6 +7,8 @@
  */
 import {
   attemptDelayMs,
+  isEmptyRecord,
+  meetsRequirement,
   type ActiveFactor,
   type AttemptPolicy,
   type AttemptRequirement,
@@ -56,6 +58,12 @@ export class MemoryStore implements MFAStore {
     return record;
   }
 
+  /** A copy of the user's record, or `null` if it holds nothing (as getUser returns it). */
+  #copy(userId: string): UserRecord | null {
+    const record = this.#users.get(userId);
+    return record === undefined || isEmptyRecord(record) ? null : structuredClone(record);
+  }
+
   #activeFactor(userId: string, factorId: string): ActiveFactor | undefined {
     const active = this.#users.get(userId)?.active;
     return active?.id === factorId ? active : undefined;
@@ -84,8 +92,7 @@ export class MemoryStore implements MFAStore {
    * @returns the record, or `null`
    */
   async getUser(userId: string, _now: number): Promise<UserRecord | null> {
-    const record = this.#users.get(userId);
-    return record === undefined ? null : structuredClone(record);
+    return this.#copy(userId);
   }
 
   /**
@@ -173,12 +180,8 @@ export class MemoryStore implements MFAStore {
     policy: AttemptPolicy,
     requirement: AttemptRequirement,
   ): Promise<ReadAndReserveResult> {
-    const stored = this.#users.get(userId);
-    const record = stored === undefined ? null : structuredClone(stored);
-    const met =
-      requirement === 'active'
-        ? Boolean(stored?.active)
-        : stored?.pending != null && now < stored.pending.expiresAt;
+    const record = this.#copy(userId);
+    const met = meetsRequirement(record, requirement, now);
     return { record, reservation: met ? this.#reserve(userId, scope, now, policy) : null };
   }
 

@@ -9,7 +9,7 @@
  * @module totpkit/postgres
  */
 import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
-import { attemptDelayMs } from './types.ts';
+import { attemptDelayMs, isEmptyRecord } from './types.ts';
 import type {
   ActiveFactor,
   AttemptPolicy,
@@ -274,13 +274,7 @@ function toRecord(row: Row): UserRecord {
 function toRecordOrNull(row: Row | undefined): UserRecord | null {
   if (row === undefined) return null;
   const record = toRecord(row);
-  const empty =
-    record.active === null &&
-    record.pending === null &&
-    record.recoveryCodes === null &&
-    record.throttle.otp.failures === 0 &&
-    record.throttle.recovery.failures === 0;
-  return empty ? null : record;
+  return isEmptyRecord(record) ? null : record;
 }
 
 /**

@@ -20,6 +20,7 @@
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
+import { isEmptyRecord } from './types.ts';
 import type {
   AttemptPolicy,
   AttemptRequirement,
@@ -328,8 +329,6 @@ function toRecord(userId: string, reply: unknown[]): UserRecord | null {
   const factor = toHash(factorReply, 'factor');
   const pending = toHash(pendingReply, 'pending');
   const throttle = toHash(throttleReply, 'throttle');
-  const expiresAt =
-    pending.size === 0 ? 0 : toInteger(pending.get('expiresAt'), 'pending.expiresAt');
   const record: UserRecord = {
     userId,
     active:
@@ -376,13 +375,7 @@ function toRecord(userId: string, reply: unknown[]): UserRecord | null {
       },
     },
   };
-  const empty =
-    record.active === null &&
-    record.pending === null &&
-    record.recoveryCodes === null &&
-    record.throttle.otp.failures === 0 &&
-    record.throttle.recovery.failures === 0;
-  return empty ? null : record;
+  return isEmptyRecord(record) ? null : record;
 }
 
 /** ARGV of reserve(), after checking what the script trusts. */

@@ -108,6 +108,37 @@ export interface ReadAndReserveResult {
 }
 
 /**
+ * Whether a record holds nothing (no factor, enrollment, recovery codes or
+ * counted failures): {@link MFAStore.getUser} returns `null` for it.
+ * @internal
+ */
+export function isEmptyRecord(record: UserRecord): boolean {
+  return (
+    record.active === null &&
+    record.pending === null &&
+    record.recoveryCodes === null &&
+    record.throttle.otp.failures === 0 &&
+    record.throttle.recovery.failures === 0
+  );
+}
+
+/**
+ * Whether `record` meets `requirement` at `now`, as
+ * {@link MFAStore.readAndReserve} decides it: an active factor, or a pending
+ * enrollment with `now < expiresAt`.
+ * @internal
+ */
+export function meetsRequirement(
+  record: UserRecord | null,
+  requirement: AttemptRequirement,
+  now: number,
+): boolean {
+  if (requirement === 'active') return Boolean(record?.active);
+  const pending = record?.pending;
+  return pending != null && now < pending.expiresAt;
+}
+
+/**
  * The methods every {@link MFAStore} has (`readAndReserve` is optional).
  * @internal
  */
@@ -132,7 +163,11 @@ export interface AttemptPolicy {
   baseDelayMs: number;
   /** The longest delay. */
   maxDelayMs: number;
-  /** Consecutive failures after which the scope is locked (until a reset). `Infinity` for none. */
+  /**
+   * Consecutive failures after which the scope is locked (until a reset), at
+   * least 1. The service's policy allows 1 to 100; a store also accepts
+   * `Infinity` (never locked), which its conformance tests use.
+   */
   maxFailures: number;
 }
 

@@ -186,6 +186,34 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       });
     });
 
+    it('refuses a policy it cannot apply exactly, writing nothing', async () => {
+      const store = await makeStore();
+      const valid: AttemptPolicy = {
+        freeAttempts: 3,
+        baseDelayMs: 1000,
+        maxDelayMs: 60_000,
+        maxFailures: 10,
+      };
+      for (const [field, value] of [
+        ['maxFailures', 0],
+        ['maxFailures', -1],
+        ['maxFailures', 1.5],
+        ['maxFailures', NaN],
+        ['freeAttempts', -1],
+        ['baseDelayMs', 2 ** 53],
+        ['maxDelayMs', Infinity],
+      ] as const) {
+        const policy = { ...valid, [field]: value };
+        await expect(store.reserveAttempt('u', 'otp', T, policy)).rejects.toThrow(
+          new RegExp(`^"policy\\.${field}" must be a safe integer ≥ [01], got `),
+        );
+        await expect(store.readAndReserve?.('u', 'otp', T, policy, 'active')).rejects.toThrow(
+          `"policy.${field}"`,
+        );
+      }
+      expect(await store.getUser('u', T)).toBeNull();
+    });
+
     it('caps the exponent at 52 and takes maxFailures = Infinity as no lock', async () => {
       const store = await makeStore();
       const policy: AttemptPolicy = {
