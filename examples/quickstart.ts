@@ -1,5 +1,5 @@
 // The primitives end to end: a new secret, its key URI, the two-consecutive-code
-// binding check, a login check and a replayed code. Run with `npm run demo`.
+// binding check, a login check and a replayed code. Run with `npm run quickstart`.
 import {
   buildKeyURI,
   createTOTPKey,

@@ -69,8 +69,9 @@ export class KeyURIError extends Error {
  * to handle:
  *
  * - `ERR_STORE`: a store operation rejected, or returned something invalid.
- *   `cause` holds the store's own error. Nothing was accepted: no code counts
- *   as used unless the store confirmed it.
+ *   `cause` holds the store's own error. No call returns `ok: true` unless
+ *   the store confirmed it; a write whose reply was lost may still have
+ *   counted the code as used (the user then waits for the next code).
  * - `ERR_CIPHER`: a secret could not be sealed or opened: a wrong or missing
  *   key, a tampered ciphertext, or one copied from another user's record.
  * - `ERR_ALREADY_ENROLLED`: `beginEnrollment` for a user with an active factor,

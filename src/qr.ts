@@ -183,7 +183,7 @@ const ANSI_END = '\x1b[0m';
  * Renders a key URI for a terminal: Unicode half blocks (`▀ ▄ █`), two module
  * rows per line, in black on bright white set with ANSI colour codes so that
  * dark and light terminal themes show the same, scannable code. Lines end with
- * `\n`. Needs a terminal at least as wide as the code (about 50–60 columns for
+ * `\n`. Needs a terminal at least as wide as the code (about 50–65 columns for
  * a typical key URI).
  *
  * @param uri - an `otpauth://` key URI; printable ASCII only

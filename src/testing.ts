@@ -2,7 +2,8 @@
  * The store conformance suite: `testMFAStore(name, makeStore)` registers
  * vitest tests that check an {@link MFAStore} against the contract, including
  * its expiry rules and its atomicity under concurrent calls. The tests of the
- * optional `readAndReserve` are skipped for a store without it.
+ * optional `readAndReserve` run unless you pass `{ readAndReserve: false }`
+ * for a store without it, so a store that lacks it by mistake fails.
  *
  * The suite uses only the `MFAStore` interface and a fresh random user id in
  * every test, so it can run against a shared, non-empty database.
