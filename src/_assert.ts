@@ -86,7 +86,14 @@ export function checkString(value: unknown, field: string, maxLength = 1024): st
   return value;
 }
 
-const ALGORITHMS: readonly HashAlgorithm[] = ['SHA1', 'SHA256', 'SHA512'];
+/**
+ * The defaults of the OTP parameters: RFC 4226/6238's, and the only values
+ * every authenticator app supports.
+ */
+export const OTP_DEFAULTS = Object.freeze({ algorithm: 'SHA1', digits: 6, period: 30 } as const);
+
+/** The supported hash algorithms. */
+export const ALGORITHMS: readonly HashAlgorithm[] = Object.freeze(['SHA1', 'SHA256', 'SHA512']);
 
 /** Checks a hash algorithm name (exact spelling). */
 export function checkAlgorithm(value: unknown, field = 'algorithm'): HashAlgorithm {
@@ -131,12 +138,13 @@ export function checkNow(value: unknown, field = 'now'): number {
   return value;
 }
 
-const TWO_64 = 2n ** 64n;
+/** The largest HOTP counter: the counter is 8 bytes (RFC 4226 §5.2). */
+export const MAX_COUNTER = 2n ** 64n - 1n;
 
 /** Checks an HOTP counter: a safe integer ≥ 0, or a bigint below 2^64. */
 export function checkCounter(value: unknown, field = 'counter'): number | bigint {
   if (typeof value === 'bigint') {
-    if (value < 0n || value >= TWO_64) {
+    if (value < 0n || value > MAX_COUNTER) {
       throw new RangeError(`"${field}" must be from 0 to 2^64 - 1, got ${describe(value)}`);
     }
     return value;

@@ -9,8 +9,9 @@ import {
   checkDigits,
   checkInteger,
   checkOptions,
-  describe,
   describeType,
+  MAX_COUNTER,
+  OTP_DEFAULTS,
   type Digits,
   type HashAlgorithm,
 } from './_assert.ts';
@@ -45,18 +46,17 @@ export type VerifyHOTPResult<C extends number | bigint = number | bigint> =
       reason: 'malformed' | 'mismatch';
     };
 
-const TWO_64 = 2n ** 64n;
 const MAX_LOOK_AHEAD = 1000;
 
-/** Splits a checked counter into the 32-bit halves the core takes. */
-function counterHalves(counter: unknown): [lo: number, hi: number] {
-  const c = checkCounter(counter);
-  if (typeof c === 'bigint') return [Number(c & 0xffffffffn), Number(c >> 32n)];
-  return [c % 2 ** 32, Math.floor(c / 2 ** 32)];
+/** The core's truncated HMAC of a checked counter (a bigint is given as 32-bit halves). */
+function truncate(core: OTPCore, counter: number | bigint): number {
+  return typeof counter === 'bigint'
+    ? core.truncate(Number(counter & 0xffffffffn), Number(counter >> 32n))
+    : core.truncate(counter);
 }
 
-function resolve(options: HOTPOptions | undefined): { algorithm: HashAlgorithm; digits: Digits } {
-  const { algorithm = 'SHA1', digits = 6 } = checkOptions(options);
+function resolve(options: HOTPOptions): { algorithm: HashAlgorithm; digits: Digits } {
+  const { algorithm = OTP_DEFAULTS.algorithm, digits = OTP_DEFAULTS.digits } = options;
   return { algorithm: checkAlgorithm(algorithm), digits: checkDigits(digits) };
 }
 
@@ -81,10 +81,10 @@ export function generateHOTP(
   options?: HOTPOptions,
 ): string {
   checkBytes(secret, 'secret');
-  const [lo, hi] = counterHalves(counter);
-  const { algorithm, digits } = resolve(options);
+  const c = checkCounter(counter);
+  const { algorithm, digits } = resolve(checkOptions(options));
   const modulus = MODULI[digits] as number;
-  return formatCode(new OTPCore(algorithm, secret).truncate(lo, hi) % modulus, digits);
+  return formatCode(truncate(new OTPCore(algorithm, secret), c) % modulus, digits);
 }
 
 /**
@@ -128,19 +128,18 @@ export function verifyHOTP(
   if (typeof code !== 'string') {
     throw new TypeError(`"code" must be a string, got ${describeType(code)}`);
   }
-  counterHalves(counter);
-  const { algorithm, digits } = resolve(options);
-  const { lookAhead = 0 } = checkOptions(options);
+  const start = checkCounter(counter);
+  const { lookAhead = 0, ...params } = checkOptions(options);
+  const { algorithm, digits } = resolve(params);
   checkInteger(lookAhead, 'lookAhead', 0, MAX_LOOK_AHEAD);
   const wanted = parseCode(code, digits);
   if (wanted < 0) return { ok: false, reason: 'malformed' };
   const core = new OTPCore(algorithm, secret);
   const modulus = MODULI[digits] as number;
   for (let i = 0; i <= lookAhead; i++) {
-    const c = typeof counter === 'bigint' ? counter + BigInt(i) : counter + i;
-    if (typeof c === 'bigint' ? c >= TWO_64 : c > Number.MAX_SAFE_INTEGER) break;
-    const [lo, hi] = counterHalves(c);
-    if (core.truncate(lo, hi) % modulus === wanted) return { ok: true, counter: c };
+    const c = typeof start === 'bigint' ? start + BigInt(i) : start + i;
+    if (typeof c === 'bigint' ? c > MAX_COUNTER : c > Number.MAX_SAFE_INTEGER) break;
+    if (truncate(core, c) % modulus === wanted) return { ok: true, counter: c };
   }
   return { ok: false, reason: 'mismatch' };
 }

@@ -12,6 +12,7 @@ import {
   checkPeriod,
   describe,
   describeType,
+  OTP_DEFAULTS,
   type Digits,
   type HashAlgorithm,
 } from './_assert.ts';
@@ -90,8 +91,6 @@ export type VerifyTOTPResult =
 /** Largest accepted window on each side, in steps. */
 export const MAX_WINDOW = 100;
 
-const TWO_32 = 2 ** 32;
-
 /** Checks a window and returns `[past, future]`. @internal */
 export function checkWindow(window: unknown, field = 'window'): [past: number, future: number] {
   if (typeof window === 'number') {
@@ -142,11 +141,9 @@ export class TOTPKey {
   readonly #periodMs: number;
   readonly #epochMs: number;
 
+  // Steps are below 2^53: `now` is at most 2^53 - 1 ms and a period at least 1 s.
   static {
-    valueAt = (key, step) =>
-      step >= TWO_32 * TWO_32
-        ? -1
-        : key.#core.truncate(step % TWO_32, Math.floor(step / TWO_32)) % key.#modulus;
+    valueAt = (key, step) => key.#core.truncate(step) % key.#modulus;
   }
 
   /**
@@ -199,11 +196,7 @@ export class TOTPKey {
    * @throws RangeError if `now` is invalid or before the epoch
    */
   generate(now: number = Date.now()): string {
-    const step = this.step(now);
-    return formatCode(
-      this.#core.truncate(step % TWO_32, Math.floor(step / TWO_32)) % this.#modulus,
-      this.digits,
-    );
+    return formatCode(this.#core.truncate(this.step(now)) % this.#modulus, this.digits);
   }
 
   /**
@@ -233,8 +226,8 @@ export class TOTPKey {
       for (let sign = d === 0 ? 1 : -1; sign <= 1; sign += 2) {
         if (d > (sign < 0 ? past : future)) continue;
         const s = current + sign * d;
-        if (s < 0 || s > Number.MAX_SAFE_INTEGER) continue;
-        if (core.truncate(s % TWO_32, Math.floor(s / TWO_32)) % modulus !== wanted) continue;
+        if (s < 0) continue;
+        if (core.truncate(s) % modulus !== wanted) continue;
         if (s <= after) {
           replayed = true;
           continue;
@@ -284,7 +277,12 @@ export function keyValueAt(key: TOTPKey, step: number): number {
  */
 export function createTOTPKey(secret: Uint8Array, params?: TOTPParams): TOTPKey {
   checkBytes(secret, 'secret');
-  const { algorithm = 'SHA1', digits = 6, period = 30, epoch = 0 } = checkOptions(params, 'params');
+  const {
+    algorithm = OTP_DEFAULTS.algorithm,
+    digits = OTP_DEFAULTS.digits,
+    period = OTP_DEFAULTS.period,
+    epoch = 0,
+  } = checkOptions(params, 'params');
   return new TOTPKey(
     CREATE,
     secret,

@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  ALGORITHMS,
   checkAlgorithm,
   checkBytes,
   checkCounter,
@@ -12,7 +13,9 @@ import {
   checkPeriod,
   checkString,
   describe,
+  MAX_COUNTER,
   MAX_PERIOD_SECONDS,
+  OTP_DEFAULTS,
   type Digits,
   type HashAlgorithm,
 } from './_assert.ts';
@@ -86,7 +89,6 @@ export type KeyURI = TOTPKeyURI | HOTPKeyURI;
 
 /** Longest key URI accepted (a version 40 QR code holds under 3 KB). */
 const MAX_URI_LENGTH = 8192;
-const MAX_COUNTER = 2n ** 64n - 1n;
 
 // RFC 3986 path characters that encodeURIComponent escapes needlessly; '@' is
 // kept readable as Google's own example shows it. ':' stays escaped: it is the
@@ -128,9 +130,9 @@ export function buildKeyURI(input: BuildKeyURIInput): string {
     secret,
     accountName,
     issuer,
-    algorithm = 'SHA1',
-    digits = 6,
-    period = 30,
+    algorithm = OTP_DEFAULTS.algorithm,
+    digits = OTP_DEFAULTS.digits,
+    period = OTP_DEFAULTS.period,
     counter = 0,
     image,
   } = checkOptions(input, 'input');
@@ -267,11 +269,13 @@ export function parseKeyURI(uri: string): KeyURI {
   }
   const issuer = paramIssuer === '' ? labelIssuer : (paramIssuer ?? labelIssuer);
 
-  const algorithm = (query.get('algorithm') ?? 'SHA1').toUpperCase() as HashAlgorithm;
-  if (algorithm !== 'SHA1' && algorithm !== 'SHA256' && algorithm !== 'SHA512') {
+  const algorithm = (
+    query.get('algorithm') ?? OTP_DEFAULTS.algorithm
+  ).toUpperCase() as HashAlgorithm;
+  if (!ALGORITHMS.includes(algorithm)) {
     fail('ERR_URI_ALGORITHM', '"algorithm" must be SHA1, SHA256 or SHA512');
   }
-  const digitsText = query.get('digits') ?? '6';
+  const digitsText = query.get('digits') ?? String(OTP_DEFAULTS.digits);
   if (digitsText !== '6' && digitsText !== '7' && digitsText !== '8') {
     fail('ERR_URI_DIGITS', '"digits" must be 6, 7 or 8');
   }
@@ -287,7 +291,7 @@ export function parseKeyURI(uri: string): KeyURI {
   };
 
   if (type === 'totp') {
-    const periodText = query.get('period') ?? '30';
+    const periodText = query.get('period') ?? String(OTP_DEFAULTS.period);
     const period = /^[0-9]{1,10}$/.test(periodText) ? Number(periodText) : 0;
     if (period < 1 || period > MAX_PERIOD_SECONDS) {
       fail(

@@ -19,6 +19,7 @@ import {
   checkPeriod,
   checkString,
   describe,
+  OTP_DEFAULTS,
 } from '../_assert.ts';
 import { encodeBase32 } from '../base32.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
@@ -146,7 +147,11 @@ class MFAService implements MFA {
         throw new TypeError(`"${field}" must be a function, got ${describe(fn)}`);
       }
     }
-    const { algorithm = 'SHA1', digits = 6, period = 30 } = checkOptions(totp, 'totp');
+    const {
+      algorithm = OTP_DEFAULTS.algorithm,
+      digits = OTP_DEFAULTS.digits,
+      period = OTP_DEFAULTS.period,
+    } = checkOptions(totp, 'totp');
     this.#params = {
       algorithm: checkAlgorithm(algorithm, 'totp.algorithm'),
       digits: checkDigits(digits, 'totp.digits'),
