@@ -364,7 +364,9 @@ END $totpkit$`,
    * Removes pending enrollments that expired at or before `now`, then deletes
    * rows left holding nothing (no factor, no pending enrollment, no recovery
    * codes, no throttle failures). An expired enrollment can no longer be
-   * completed, so this only reclaims space; run it as often as you like.
+   * completed, so this only reclaims space. The first part uses the partial
+   * index on `pending_expires_at`; the second reads the whole table, so run it
+   * periodically (hourly, say), not per request.
    *
    * @param now - Unix milliseconds; default `Date.now()`
    * @returns the number of expired pending enrollments removed
