@@ -284,6 +284,7 @@ describe.skipIf(noOathtool)('verify', () => {
 
 describe.skipIf(!haveZbar)('qr', () => {
   const images = imageDir();
+  afterAll(() => images.cleanup());
 
   it('draws --uri as a QR code that decodes to the exact URI', async () => {
     const uri =
@@ -307,42 +308,19 @@ describe.skipIf(!haveZbar)('qr', () => {
   });
 
   it('builds the URI from --secret, --account and --issuer', async () => {
-    const result = await run([
-      'qr',
-      '--secret',
-      SECRET,
-      '--account',
-      'bob',
-      '--issuer',
-      'Acme',
-      '--digits',
-      '8',
-    ]);
+    const flags = ['--secret', SECRET, '--account', 'bob', '--issuer', 'Acme', '--digits', '8'];
+    const result = await run(['qr', ...flags]);
     expect(result.status).toBe(0);
     const decoded = await decodeQRFile(
       images.write('qr-built.pgm', matrixToPGM(terminalToMatrix(result.stdout))),
     );
-    expect(decoded).toBe(
-      (
-        await run([
-          'uri',
-          '--secret',
-          SECRET,
-          '--account',
-          'bob',
-          '--issuer',
-          'Acme',
-          '--digits',
-          '8',
-        ])
-      ).stdout.trim(),
-    );
-    images.cleanup();
+    expect(decoded).toBe((await run(['uri', ...flags])).stdout.trim());
   });
 });
 
 describe.skipIf(noOathtool || !haveZbar)('enroll, driven through standard input', () => {
   const images = imageDir();
+  afterAll(() => images.cleanup());
 
   /** Starts `enroll`, checks its QR code against the secret it prints, and returns codes for it. */
   async function start() {
@@ -420,7 +398,6 @@ describe.skipIf(noOathtool || !haveZbar)('enroll, driven through standard input'
     expect(result.stdout).toContain('Your authenticator app is bound.');
     expect(result.stdout.endsWith('Input ended before a login code was accepted.\n')).toBe(true);
     expect(result.status).toBe(1);
-    images.cleanup();
   });
 });
 
