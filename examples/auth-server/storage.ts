@@ -27,6 +27,11 @@ export async function openStorage(
   if (env.DATABASE_URL) {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: env.DATABASE_URL });
+    // An idle connection the server closes (a restart, a failover) is an
+    // 'error' event; without a listener it would crash the process.
+    pool.on('error', (error) =>
+      console.warn(`PostgreSQL: idle connection failed: ${error.message}`),
+    );
     closers.push(() => pool.end());
     sql = pool;
     where = 'PostgreSQL (DATABASE_URL)';
@@ -46,6 +51,7 @@ export async function openStorage(
   if (env.REDIS_URL) {
     const { Redis } = await import('ioredis');
     const client = new Redis(env.REDIS_URL);
+    client.on('error', (error: Error) => console.warn(`Redis: ${error.message}`));
     closers.push(async () => void (await client.quit()));
     store = new RedisStore({ client });
     description = `accounts in ${where}; MFA state in Redis (REDIS_URL)`;
