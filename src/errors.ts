@@ -74,10 +74,18 @@ export class KeyURIError extends Error {
  *   counted the code as used (the user then waits for the next code).
  * - `ERR_CIPHER`: a secret could not be sealed or opened: a wrong or missing
  *   key, a tampered ciphertext, or one copied from another user's record.
- * - `ERR_ALREADY_ENROLLED`: `beginEnrollment` for a user with an active factor,
- *   without `replaceActive: true`.
+ * - `ERR_FACTOR_LIMIT`: `beginEnrollment` for a user who has
+ *   `policy.maxFactors` factors, without `replaceFactorId`.
+ * - `ERR_NAME_TAKEN`: `beginEnrollment` with a name another factor has.
+ * - `ERR_FACTOR_NOT_FOUND`: `beginEnrollment` with a `replaceFactorId` that
+ *   is not an active factor of the user.
  */
-export type MFAErrorCode = 'ERR_STORE' | 'ERR_CIPHER' | 'ERR_ALREADY_ENROLLED';
+export type MFAErrorCode =
+  | 'ERR_STORE'
+  | 'ERR_CIPHER'
+  | 'ERR_FACTOR_LIMIT'
+  | 'ERR_NAME_TAKEN'
+  | 'ERR_FACTOR_NOT_FOUND';
 
 /**
  * Thrown by the MFA service and the built-in ciphers for failures a caller

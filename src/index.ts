@@ -11,7 +11,7 @@ export { DEFAULT_MFA_POLICY } from './mfa/policy.ts';
 export { createMFA } from './mfa/service.ts';
 export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
-export { attemptDelayMs } from './store/types.ts';
+export { attemptDelayMs, attemptLimit } from './store/types.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
 export { buildKeyURI, parseKeyURI } from './uri.ts';
 
@@ -29,6 +29,10 @@ export type {
   EnrollmentCompletedEvent,
   EnrollmentFailedEvent,
   EnrollmentStartedEvent,
+  FactorAddedEvent,
+  FactorImportedEvent,
+  FactorRemovedEvent,
+  FactorRenamedEvent,
   LockedEvent,
   MFAEvent,
   MFAEventBase,
@@ -40,6 +44,7 @@ export type {
   SecretReencryptedEvent,
   ThrottledEvent,
   UnlockedEvent,
+  UserDataDeletedEvent,
   VerifyFailedEvent,
   VerifyReplayedEvent,
   VerifySucceededEvent,
@@ -50,6 +55,10 @@ export type {
   BeginEnrollmentResult,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
+  FactorInfo,
+  ImportFactorFailure,
+  ImportFactorOptions,
+  ImportFactorResult,
   MFA,
   MFAOptions,
   MFARefusal,
@@ -57,6 +66,8 @@ export type {
   RecoveryCodeFailure,
   ReencryptSecretResult,
   RegenerateRecoveryCodesResult,
+  RemoveFactorResult,
+  RenameFactorResult,
   ResyncFailure,
   ResyncResult,
   UseRecoveryCodeResult,
@@ -66,6 +77,8 @@ export type {
 export type { GenerateSecretOptions } from './secret.ts';
 export type {
   ActiveFactor,
+  AddFactorOptions,
+  AddFactorResult,
   AttemptPolicy,
   AttemptRequirement,
   AttemptReservation,
@@ -75,6 +88,8 @@ export type {
   PendingEnrollment,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  FactorRemoval,
+  FactorRenameOutcome,
   ThrottleScope,
   ThrottleState,
   UserRecord,

@@ -12,6 +12,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   attemptDelayMs,
+  attemptLimit,
+  type ActiveFactor,
   type AttemptPolicy,
   type AttemptReservation,
   type MFAStore,
@@ -83,12 +85,31 @@ export function testMFAStore(
 
   const pending = (id: string, overrides: Partial<PendingEnrollment> = {}): PendingEnrollment => ({
     id,
+    name: `Name ${id}`,
+    nameKey: `name ${id}`,
     sealedSecret: `sealed-${id}`,
     algorithm: 'SHA1',
     digits: 6,
     period: 30,
     createdAt: NOW,
     expiresAt: NOW + TTL,
+    replaceFactorId: null,
+    ...overrides,
+  });
+  /** An imported factor `id`, as addFactor takes it. */
+  const imported = (id: string, overrides: Partial<ActiveFactor> = {}): ActiveFactor => ({
+    id,
+    name: `Name ${id}`,
+    nameKey: `name ${id}`,
+    sealedSecret: `sealed-${id}`,
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+    lastStep: 500,
+    drift: 0,
+    createdAt: NOW,
+    activatedAt: NOW,
+    lastUsedAt: null,
     ...overrides,
   });
   const codeSet = (label: string, count = 3): RecoveryCodeSet => ({
@@ -101,18 +122,15 @@ export function testMFAStore(
     userId: string,
     factorId: string,
     codes = codeSet(factorId),
+    overrides: Partial<PendingEnrollment> = {},
   ) => {
-    expect(await store.putPending(userId, pending(`p-${factorId}`), true)).toBe(true);
-    expect(
-      await store.activatePending(userId, `p-${factorId}`, {
-        factorId,
-        lastStep: 1000,
-        drift: 0,
-        now: NOW,
-        recoveryCodes: codes,
-      }),
-    ).toBe(true);
+    await store.putPending(userId, pending(factorId, overrides));
+    expect(await store.activatePending(userId, factorId, activation(codes))).toMatchObject({
+      ok: true,
+    });
   };
+  const factorIds = async (store: MFAStore, userId: string) =>
+    (await store.getUser(userId, NOW))?.factors.map((f) => f.id) ?? [];
   const throttleOf = async (store: MFAStore, userId: string) =>
     (await store.getUser(userId, NOW))?.throttle;
   /** The store's readAndReserve, bound; a store declared to have one must. */
@@ -138,10 +156,10 @@ export function testMFAStore(
       it('returns the whole record, and a user id with any characters round-trips', async () => {
         const store = await makeStore();
         const id = user('ünïcode 🔑 o\'brien \\ "x" %_');
-        await store.putPending(id, pending('p1'), false);
+        await store.putPending(id, pending('p1'));
         expect(await store.getUser(id, NOW)).toEqual({
           userId: id,
-          active: null,
+          factors: [],
           pending: pending('p1'),
           recoveryCodes: null,
           throttle: {
@@ -157,17 +175,20 @@ export function testMFAStore(
         await activate(store, a, 'fa');
         await store.reserveAttempt(a, 'otp', NOW, POLICY);
         expect(await store.getUser(b, NOW)).toBeNull();
-        expect(await store.recordSuccess(b, 'fa', 2000, 0)).toBe(false);
+        expect(await store.recordSuccess(b, 'fa', 2000, 0, NOW)).toBe(false);
         expect(await store.consumeRecoveryCode(b, 'hash-fa-0')).toBe(false);
-        expect(await store.deleteFactor(b)).toBe(false);
-        expect((await store.getUser(a, NOW))?.active?.id).toBe('fa');
+        expect(await store.deleteFactors(b)).toBe(false);
+        expect(await store.removeFactor(b, 'fa')).toEqual({ removed: false, remaining: 0 });
+        expect(await store.renameFactor(b, 'fa', 'x', 'x')).toBe('not_found');
+        expect(await store.deleteUser(b)).toBe(false);
+        expect(await factorIds(store, a)).toEqual(['fa']);
       });
 
       it('hands out copies: changing a returned or passed-in object changes nothing', async () => {
         const store = await makeStore();
         const id = user('copies');
         const input = pending('p1');
-        await store.putPending(id, input, false);
+        await store.putPending(id, input);
         input.sealedSecret = 'changed';
         const read = await store.getUser(id, NOW);
         if (read?.pending) read.pending.sealedSecret = 'changed too';
@@ -179,62 +200,66 @@ export function testMFAStore(
       it('creates, then replaces, the pending enrollment', async () => {
         const store = await makeStore();
         const id = user('replace');
-        expect(await store.putPending(id, pending('p1'), false)).toBe(true);
-        expect(await store.putPending(id, pending('p2', { digits: 8, period: 60 }), false)).toBe(
-          true,
-        );
+        await store.putPending(id, pending('p1'));
+        await store.putPending(id, pending('p2', { digits: 8, period: 60, replaceFactorId: 'fx' }));
         expect((await store.getUser(id, NOW))?.pending).toEqual(
-          pending('p2', { digits: 8, period: 60 }),
+          pending('p2', { digits: 8, period: 60, replaceFactorId: 'fx' }),
         );
-        expect(await store.activatePending(id, 'p1', activation('f1'))).toBe(false);
+        expect(await store.activatePending(id, 'p1', activation())).toEqual({
+          ok: false,
+          reason: 'not_pending',
+        });
       });
 
-      it('refuses, writing nothing, when a factor is active and replaceActive is false', async () => {
+      it('stores a pending enrollment beside active factors, changing none of them', async () => {
         const store = await makeStore();
         const id = user('active');
         await activate(store, id, 'f1');
-        expect(await store.putPending(id, pending('p9'), false)).toBe(false);
-        expect((await store.getUser(id, NOW))?.pending).toBeNull();
-        expect(await store.putPending(id, pending('p9'), true)).toBe(true);
+        const before = await store.getUser(id, NOW);
+        await store.putPending(id, pending('p9'));
         const record = await store.getUser(id, NOW);
-        expect(record?.pending).toEqual(pending('p9'));
-        expect(record?.active?.id).toBe('f1');
+        expect(record).toEqual({ ...before, pending: pending('p9') });
       });
     });
 
     describe('activatePending', () => {
-      it('promotes the pending enrollment, sets the factor, codes and resets both scopes', async () => {
+      it('binds the pending enrollment as a factor with its id, sets codes, resets both scopes', async () => {
         const store = await makeStore();
         const id = user('promote');
         await store.putPending(
           id,
-          pending('p1', { algorithm: 'SHA256', digits: 8, period: 60 }),
-          false,
+          pending('p1', { algorithm: 'SHA256', digits: 8, period: 60, createdAt: NOW - 9 }),
         );
         await store.reserveAttempt(id, 'otp', NOW, POLICY);
         await store.reserveAttempt(id, 'recovery', NOW, POLICY);
         const codes = codeSet('c1', 10);
         expect(
           await store.activatePending(id, 'p1', {
-            factorId: 'f1',
             lastStep: 58_333_334,
             drift: -3,
             now: NOW + 5,
+            maxFactors: 5,
             recoveryCodes: codes,
           }),
-        ).toBe(true);
+        ).toEqual({ ok: true, firstFactor: true, replaced: false });
         expect(await store.getUser(id, NOW)).toEqual({
           userId: id,
-          active: {
-            id: 'f1',
-            sealedSecret: 'sealed-p1',
-            algorithm: 'SHA256',
-            digits: 8,
-            period: 60,
-            lastStep: 58_333_334,
-            drift: -3,
-            activatedAt: NOW + 5,
-          },
+          factors: [
+            {
+              id: 'p1',
+              name: 'Name p1',
+              nameKey: 'name p1',
+              sealedSecret: 'sealed-p1',
+              algorithm: 'SHA256',
+              digits: 8,
+              period: 60,
+              lastStep: 58_333_334,
+              drift: -3,
+              createdAt: NOW - 9,
+              activatedAt: NOW + 5,
+              lastUsedAt: null,
+            },
+          ],
           pending: null,
           recoveryCodes: codes,
           throttle: {
@@ -247,36 +272,159 @@ export function testMFAStore(
       it('refuses a wrong id, a second activation, and nothing pending', async () => {
         const store = await makeStore();
         const id = user('refuse');
-        expect(await store.activatePending(id, 'p1', activation('f0'))).toBe(false);
-        await store.putPending(id, pending('p1'), false);
-        expect(await store.activatePending(id, 'p2', activation('f1'))).toBe(false);
-        expect((await store.getUser(id, NOW))?.active).toBeNull();
-        expect(await store.activatePending(id, 'p1', activation('f1'))).toBe(true);
-        expect(await store.activatePending(id, 'p1', activation('f2'))).toBe(false);
-        expect((await store.getUser(id, NOW))?.active?.id).toBe('f1');
+        const notPending = { ok: false, reason: 'not_pending' };
+        expect(await store.activatePending(id, 'p1', activation())).toEqual(notPending);
+        await store.putPending(id, pending('p1'));
+        expect(await store.activatePending(id, 'p2', activation())).toEqual(notPending);
+        expect(await factorIds(store, id)).toEqual([]);
+        expect(await store.activatePending(id, 'p1', activation())).toMatchObject({ ok: true });
+        expect(await store.activatePending(id, 'p1', activation())).toEqual(notPending);
+        expect(await factorIds(store, id)).toEqual(['p1']);
       });
 
       it('refuses at and after expiresAt, accepts just before', async () => {
         const store = await makeStore();
         const id = user('expiry');
-        await store.putPending(id, pending('p1'), false);
-        const at = (now: number) => ({ ...activation('f1'), now });
-        expect(await store.activatePending(id, 'p1', at(NOW + TTL))).toBe(false);
-        expect(await store.activatePending(id, 'p1', at(NOW + TTL + 60_000))).toBe(false);
-        expect((await store.getUser(id, NOW))?.active).toBeNull();
-        expect(await store.activatePending(id, 'p1', at(NOW + TTL - 1))).toBe(true);
+        await store.putPending(id, pending('p1'));
+        const at = (now: number) => ({ ...activation(), now });
+        expect(await store.activatePending(id, 'p1', at(NOW + TTL))).toMatchObject({ ok: false });
+        expect(await store.activatePending(id, 'p1', at(NOW + TTL + 60_000))).toMatchObject({
+          ok: false,
+        });
+        expect(await factorIds(store, id)).toEqual([]);
+        expect(await store.activatePending(id, 'p1', at(NOW + TTL - 1))).toMatchObject({
+          ok: true,
+        });
       });
 
-      it('replaces the previous factor and its recovery codes', async () => {
+      it('adds a second factor, keeping the first one, its state and the recovery codes', async () => {
         const store = await makeStore();
-        const id = user('reenroll');
+        const id = user('second');
         await activate(store, id, 'f1', codeSet('old'));
-        await activate(store, id, 'f2', codeSet('new'));
+        expect(await store.recordSuccess(id, 'f1', 1005, 2, NOW + 1)).toBe(true);
+        await store.putPending(id, pending('f2', { createdAt: NOW + 10 }));
+        expect(await store.activatePending(id, 'f2', activation(codeSet('new')))).toEqual({
+          ok: true,
+          firstFactor: false,
+          replaced: false,
+        });
         const record = await store.getUser(id, NOW);
-        expect(record?.active?.id).toBe('f2');
-        expect(record?.recoveryCodes).toEqual(codeSet('new'));
-        expect(await store.recordSuccess(id, 'f1', 5000, 0)).toBe(false);
-        expect(await store.consumeRecoveryCode(id, 'hash-old-0')).toBe(false);
+        expect(record?.factors.map((f) => [f.id, f.lastStep, f.drift, f.lastUsedAt])).toEqual([
+          ['f1', 1005, 2, NOW + 1],
+          ['f2', 1000, 0, null],
+        ]);
+        expect(record?.recoveryCodes).toEqual(codeSet('old'));
+      });
+
+      it('lists factors by createdAt, whatever order they were bound in', async () => {
+        const store = await makeStore();
+        const id = user('order');
+        await activate(store, id, 'fb', codeSet('b'), { createdAt: NOW + 2 });
+        await activate(store, id, 'fa', codeSet('a'), { createdAt: NOW + 1 });
+        await store.addFactor(id, imported('fc', { createdAt: NOW }), addOptions(20));
+        expect(await factorIds(store, id)).toEqual(['fc', 'fa', 'fb']);
+      });
+
+      it('replaceFactorId removes that factor in the same step, and frees its place', async () => {
+        const store = await makeStore();
+        const id = user('replace-factor');
+        await activate(store, id, 'f1', codeSet('c'));
+        await activate(store, id, 'f2');
+        await store.putPending(id, pending('f3', { replaceFactorId: 'f1', nameKey: 'name f1' }));
+        expect(await store.activatePending(id, 'f3', { ...activation(), maxFactors: 2 })).toEqual({
+          ok: true,
+          firstFactor: false,
+          replaced: true,
+        });
+        const record = await store.getUser(id, NOW);
+        expect(record?.factors.map((f) => f.id)).toEqual(['f2', 'f3']);
+        expect(record?.recoveryCodes).toEqual(codeSet('c'));
+        expect(await store.recordSuccess(id, 'f1', 5000, 0, NOW)).toBe(false);
+      });
+
+      it('replaceFactorId naming a factor already gone binds like a plain enrollment', async () => {
+        const store = await makeStore();
+        const id = user('replace-gone');
+        await activate(store, id, 'f1');
+        await store.putPending(id, pending('f2', { replaceFactorId: 'nope' }));
+        expect(await store.activatePending(id, 'f2', activation())).toEqual({
+          ok: true,
+          firstFactor: false,
+          replaced: false,
+        });
+        expect(await factorIds(store, id)).toEqual(['f1', 'f2']);
+      });
+
+      it('refuses past maxFactors and for a taken name, writing nothing', async () => {
+        const store = await makeStore();
+        const id = user('limit');
+        await activate(store, id, 'f1');
+        await activate(store, id, 'f2');
+        await store.reserveAttempt(id, 'otp', NOW, POLICY);
+        await store.putPending(id, pending('f3'));
+        const before = await store.getUser(id, NOW);
+        expect(await store.activatePending(id, 'f3', { ...activation(), maxFactors: 2 })).toEqual({
+          ok: false,
+          reason: 'factor_limit',
+        });
+        await store.putPending(id, pending('f3', { nameKey: 'name f2' }));
+        const before2 = await store.getUser(id, NOW);
+        expect(before2).toEqual({ ...before, pending: pending('f3', { nameKey: 'name f2' }) });
+        expect(await store.activatePending(id, 'f3', activation())).toEqual({
+          ok: false,
+          reason: 'name_taken',
+        });
+        expect(await store.getUser(id, NOW)).toEqual(before2);
+        expect(await store.activatePending(id, 'f3', { ...activation(), maxFactors: 3 })).toEqual({
+          ok: false,
+          reason: 'name_taken',
+        });
+      });
+    });
+
+    describe('addFactor', () => {
+      it('adds an imported factor as given, with the first set of recovery codes', async () => {
+        const store = await makeStore();
+        const id = user('import');
+        await store.putPending(id, pending('p1'));
+        await store.reserveAttempt(id, 'otp', NOW, POLICY);
+        const factor = imported('i1', { lastStep: 1234, algorithm: 'SHA512', digits: 7 });
+        expect(await store.addFactor(id, factor, addOptions(5, codeSet('imp')))).toEqual({
+          ok: true,
+          firstFactor: true,
+          replaced: false,
+        });
+        expect(await store.getUser(id, NOW)).toEqual({
+          userId: id,
+          factors: [factor],
+          pending: pending('p1'),
+          recoveryCodes: codeSet('imp'),
+          throttle: {
+            otp: { failures: 1, blockedUntil: NOW },
+            recovery: { failures: 0, blockedUntil: 0 },
+          },
+        });
+        expect(await store.addFactor(id, imported('i2'), addOptions(5, codeSet('x')))).toEqual({
+          ok: true,
+          firstFactor: false,
+          replaced: false,
+        });
+        expect((await store.getUser(id, NOW))?.recoveryCodes).toEqual(codeSet('imp'));
+      });
+
+      it('refuses past maxFactors and for a taken name, writing nothing', async () => {
+        const store = await makeStore();
+        const id = user('import-limit');
+        await store.addFactor(id, imported('i1'), addOptions(1));
+        const before = await store.getUser(id, NOW);
+        expect(await store.addFactor(id, imported('i2'), addOptions(1))).toEqual({
+          ok: false,
+          reason: 'factor_limit',
+        });
+        expect(
+          await store.addFactor(id, imported('i2', { nameKey: 'name i1' }), addOptions(5)),
+        ).toEqual({ ok: false, reason: 'name_taken' });
+        expect(await store.getUser(id, NOW)).toEqual(before);
       });
     });
 
@@ -284,25 +432,27 @@ export function testMFAStore(
       it('after expiresAt getUser returns the same pending enrollment or none, never another', async () => {
         const store = await makeStore();
         const id = user('expired-read');
-        await store.putPending(id, pending('p1'), false);
+        await store.putPending(id, pending('p1'));
         const later = (await store.getUser(id, NOW + TTL + 1))?.pending ?? null;
         if (later !== null) expect(later).toEqual(pending('p1'));
         expect(
-          await store.activatePending(id, 'p1', { ...activation('f1'), now: NOW + TTL + 1 }),
-        ).toBe(false);
+          await store.activatePending(id, 'p1', { ...activation(), now: NOW + TTL + 1 }),
+        ).toEqual({ ok: false, reason: 'not_pending' });
       });
 
       it('an expired enrollment can be replaced by a new one, which then activates', async () => {
         const store = await makeStore();
         const id = user('expired-replace');
-        await store.putPending(id, pending('p1'), false);
+        await store.putPending(id, pending('p1'));
         const later = NOW + TTL + 1;
         const fresh = pending('p2', { createdAt: later, expiresAt: later + TTL });
-        expect(await store.putPending(id, fresh, false)).toBe(true);
+        await store.putPending(id, fresh);
         expect((await store.getUser(id, later))?.pending).toEqual(fresh);
-        expect(await store.activatePending(id, 'p2', { ...activation('f2'), now: later })).toBe(
-          true,
-        );
+        expect(await store.activatePending(id, 'p2', { ...activation(), now: later })).toEqual({
+          ok: true,
+          firstFactor: true,
+          replaced: false,
+        });
       });
     });
 
@@ -389,9 +539,29 @@ export function testMFAStore(
           failures: 1,
         });
         const record = await store.getUser(id, NOW);
-        expect(record?.active).toBeNull();
+        expect(record?.factors).toEqual([]);
         expect(record?.pending).toBeNull();
         expect(record?.throttle.recovery).toEqual({ failures: 1, blockedUntil: NOW });
+      });
+
+      it('locks at attemptLimit(maxFailures, active factors): the budget is shared out', async () => {
+        const store = await makeStore();
+        const open = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+        for (const count of [1, 2, 3, 5]) {
+          const id = user(`limit-${count}`);
+          for (let i = 0; i < count; i++) {
+            await store.addFactor(id, imported(`i${i}`), addOptions(20));
+          }
+          const granted: number[] = [];
+          for (let i = 0; i < 12; i++) {
+            const r = await store.reserveAttempt(id, 'otp', NOW, open);
+            if (r.ok) granted.push(r.failures);
+            else expect(r).toEqual({ ok: false, reason: 'locked' });
+          }
+          // 10, 5, 4 (ceil(10 / 3)) and 2 attempts.
+          expect(granted.length).toBe(attemptLimit(10, count));
+          expect(granted.length).toBe([10, 5, 4, 2][[1, 2, 3, 5].indexOf(count)]);
+        }
       });
     });
 
@@ -400,15 +570,31 @@ export function testMFAStore(
         const store = await makeStore();
         const id = user('advance');
         await activate(store, id, 'f1');
-        expect(await store.recordSuccess(id, 'f1', 1000, 0)).toBe(false); // = lastStep
-        expect(await store.recordSuccess(id, 'f1', 999, 0)).toBe(false);
-        expect(await store.recordSuccess(id, 'f1', 1001, -2)).toBe(true);
-        expect(await store.recordSuccess(id, 'f1', 1001, 5)).toBe(false);
+        expect(await store.recordSuccess(id, 'f1', 1000, 0, NOW)).toBe(false); // = lastStep
+        expect(await store.recordSuccess(id, 'f1', 999, 0, NOW)).toBe(false);
+        expect(await store.recordSuccess(id, 'f1', 1001, -2, NOW + 1)).toBe(true);
+        expect(await store.recordSuccess(id, 'f1', 1001, 5, NOW + 2)).toBe(false);
         const big = 2 ** 40 + 5;
-        expect(await store.recordSuccess(id, 'f1', big, 7)).toBe(true);
-        const active = (await store.getUser(id, NOW))?.active;
-        expect(active?.lastStep).toBe(big);
-        expect(active?.drift).toBe(7);
+        expect(await store.recordSuccess(id, 'f1', big, 7, NOW + 3)).toBe(true);
+        const factor = (await store.getUser(id, NOW))?.factors[0];
+        expect(factor?.lastStep).toBe(big);
+        expect(factor?.drift).toBe(7);
+        expect(factor?.lastUsedAt).toBe(NOW + 3);
+      });
+
+      it("keeps each factor's replay state apart", async () => {
+        const store = await makeStore();
+        const id = user('per-factor');
+        await activate(store, id, 'f1');
+        await activate(store, id, 'f2');
+        expect(await store.recordSuccess(id, 'f1', 1010, 1, NOW)).toBe(true);
+        expect(await store.recordSuccess(id, 'f2', 1005, -1, NOW + 1)).toBe(true);
+        expect(await store.recordSuccess(id, 'f1', 1005, 0, NOW)).toBe(false);
+        const record = await store.getUser(id, NOW);
+        expect(record?.factors.map((f) => [f.id, f.lastStep, f.drift, f.lastUsedAt])).toEqual([
+          ['f1', 1010, 1, NOW],
+          ['f2', 1005, -1, NOW + 1],
+        ]);
       });
 
       it('resets the otp scope only', async () => {
@@ -417,7 +603,7 @@ export function testMFAStore(
         await activate(store, id, 'f1');
         await store.reserveAttempt(id, 'otp', NOW, POLICY);
         await store.reserveAttempt(id, 'recovery', NOW, POLICY);
-        expect(await store.recordSuccess(id, 'f1', 1001, 0)).toBe(true);
+        expect(await store.recordSuccess(id, 'f1', 1001, 0, NOW)).toBe(true);
         expect(await throttleOf(store, id)).toEqual({
           otp: { failures: 0, blockedUntil: 0 },
           recovery: { failures: 1, blockedUntil: NOW },
@@ -427,42 +613,48 @@ export function testMFAStore(
       it('refuses, writing nothing, for another factor id or no factor', async () => {
         const store = await makeStore();
         const id = user('wrong-factor');
-        expect(await store.recordSuccess(id, 'f1', 5, 0)).toBe(false);
+        expect(await store.recordSuccess(id, 'f1', 5, 0, NOW)).toBe(false);
         await activate(store, id, 'f1');
         await store.reserveAttempt(id, 'otp', NOW, POLICY);
-        expect(await store.recordSuccess(id, 'f2', 2000, 3)).toBe(false);
+        expect(await store.recordSuccess(id, 'f2', 2000, 3, NOW)).toBe(false);
         const record = await store.getUser(id, NOW);
-        expect(record?.active?.lastStep).toBe(1000);
-        expect(record?.active?.drift).toBe(0);
+        expect(record?.factors[0]?.lastStep).toBe(1000);
+        expect(record?.factors[0]?.drift).toBe(0);
         expect(record?.throttle.otp.failures).toBe(1);
       });
     });
 
     describe('recovery codes and secrets', () => {
-      it('replaceRecoveryCodes replaces the whole set, only for the active factor', async () => {
+      it('replaceRecoveryCodes replaces the whole set, only for a user with a factor', async () => {
         const store = await makeStore();
         const id = user('replace-codes');
-        expect(await store.replaceRecoveryCodes(id, 'f1', codeSet('x'))).toBe(false);
+        expect(await store.replaceRecoveryCodes(id, codeSet('x'))).toBe(false);
+        await store.putPending(id, pending('p1'));
+        expect(await store.replaceRecoveryCodes(id, codeSet('x'))).toBe(false);
+        expect((await store.getUser(id, NOW))?.recoveryCodes).toBeNull();
         await activate(store, id, 'f1', codeSet('old'));
-        expect(await store.replaceRecoveryCodes(id, 'f2', codeSet('x'))).toBe(false);
-        expect(await store.replaceRecoveryCodes(id, 'f1', codeSet('new', 5))).toBe(true);
+        expect(await store.replaceRecoveryCodes(id, codeSet('new', 5))).toBe(true);
         expect((await store.getUser(id, NOW))?.recoveryCodes).toEqual(codeSet('new', 5));
         expect(await store.consumeRecoveryCode(id, 'hash-old-1')).toBe(false);
         expect(await store.consumeRecoveryCode(id, 'hash-new-1')).toBe(true);
       });
 
-      it('replaceSealedSecret changes only the sealed secret of the active factor', async () => {
+      it('replaceSealedSecret changes only the sealed secret of one factor or the pending one', async () => {
         const store = await makeStore();
         const id = user('reseal');
         expect(await store.replaceSealedSecret(id, 'f1', 'x')).toBe(false);
         await activate(store, id, 'f1');
+        await activate(store, id, 'f2');
+        await store.putPending(id, pending('p3'));
         const before = await store.getUser(id, NOW);
-        expect(await store.replaceSealedSecret(id, 'f2', 'resealed')).toBe(false);
-        expect(await store.replaceSealedSecret(id, 'f1', 'resealed')).toBe(true);
+        expect(await store.replaceSealedSecret(id, 'f9', 'resealed')).toBe(false);
+        expect(await store.replaceSealedSecret(id, 'f2', 'resealed')).toBe(true);
+        expect(await store.replaceSealedSecret(id, 'p3', 'resealed-p')).toBe(true);
         const after = await store.getUser(id, NOW);
         expect(after).toEqual({
           ...before,
-          active: { ...before?.active, sealedSecret: 'resealed' },
+          factors: [before?.factors[0], { ...before?.factors[1], sealedSecret: 'resealed' }],
+          pending: { ...before?.pending, sealedSecret: 'resealed-p' },
         });
       });
 
@@ -504,32 +696,138 @@ export function testMFAStore(
         expect(await store.getUser(id, NOW)).toBeNull(); // nothing left
       });
 
-      it('deleteFactor removes factor, pending and codes but keeps throttle state', async () => {
+      it('deleteFactors removes factors, pending and codes but keeps throttle state', async () => {
         const store = await makeStore();
         const id = user('delete');
-        expect(await store.deleteFactor(id)).toBe(false);
+        expect(await store.deleteFactors(id)).toBe(false);
         await activate(store, id, 'f1');
-        await store.putPending(id, pending('p2'), true);
+        await activate(store, id, 'f2');
+        await store.putPending(id, pending('p3'));
         await store.reserveAttempt(id, 'otp', NOW, POLICY);
-        expect(await store.deleteFactor(id)).toBe(true);
+        expect(await store.deleteFactors(id)).toBe(true);
         const record = await store.getUser(id, NOW);
-        expect(record?.active ?? null).toBeNull();
+        expect(record?.factors).toEqual([]);
         expect(record?.pending ?? null).toBeNull();
         expect(record?.recoveryCodes ?? null).toBeNull();
         expect(record?.throttle.otp.failures).toBe(1);
-        expect(await store.deleteFactor(id)).toBe(false);
-        expect(await store.recordSuccess(id, 'f1', 2000, 0)).toBe(false);
+        expect(await store.deleteFactors(id)).toBe(false);
+        expect(await store.recordSuccess(id, 'f1', 2000, 0, NOW)).toBe(false);
         expect(await store.consumeRecoveryCode(id, 'hash-f1-0')).toBe(false);
-        expect(await store.activatePending(id, 'p2', activation('f3'))).toBe(false);
+        expect(await store.activatePending(id, 'p3', activation())).toMatchObject({ ok: false });
       });
 
-      it('deleteFactor removes a pending enrollment on its own', async () => {
+      it('deleteFactors removes a pending enrollment on its own', async () => {
         const store = await makeStore();
         const id = user('delete-pending');
-        await store.putPending(id, pending('p1'), false);
-        expect(await store.deleteFactor(id)).toBe(true);
-        expect((await store.getUser(id, NOW))?.pending ?? null).toBeNull();
+        await store.putPending(id, pending('p1'));
+        expect(await store.deleteFactors(id)).toBe(true);
         expect(await store.getUser(id, NOW)).toBeNull(); // nothing left
+      });
+
+      it('deleteUser erases everything, throttle state included', async () => {
+        const store = await makeStore();
+        const id = user('erase');
+        const other = user('erase-other');
+        expect(await store.deleteUser(id)).toBe(false);
+        for (const u of [id, other]) {
+          await activate(store, u, 'f1');
+          await store.putPending(u, pending('p2'));
+          await store.reserveAttempt(u, 'otp', NOW, POLICY);
+          await store.reserveAttempt(u, 'recovery', NOW, POLICY);
+        }
+        const kept = await store.getUser(other, NOW);
+        expect(await store.deleteUser(id)).toBe(true);
+        expect(await store.getUser(id, NOW)).toBeNull();
+        expect(await store.deleteUser(id)).toBe(false);
+        expect(await store.getUser(other, NOW)).toEqual(kept);
+        // A locked-out user with nothing else is erased too.
+        const locked = user('erase-locked');
+        await store.reserveAttempt(locked, 'otp', NOW, POLICY);
+        expect(await store.deleteUser(locked)).toBe(true);
+        expect(await store.getUser(locked, NOW)).toBeNull();
+      });
+    });
+
+    describe('refundAttempt', () => {
+      it('takes back the last reservation only while nothing else changed the scope', async () => {
+        const store = await makeStore();
+        const id = user('refund');
+        expect(await store.refundAttempt(id, 'otp', 1, 0)).toBe(false);
+        await activate(store, id, 'f1');
+        for (let i = 0; i < 3; i++) await store.reserveAttempt(id, 'otp', NOW, POLICY);
+        const before = (await throttleOf(store, id))?.otp;
+        expect(before).toEqual({ failures: 3, blockedUntil: NOW + 1_000 });
+        await store.reserveAttempt(id, 'otp', NOW + 1_000, POLICY); // 4, blocked to NOW + 3000
+        expect(await store.refundAttempt(id, 'otp', 3, NOW + 1_000)).toBe(false); // stale count
+        expect(await store.refundAttempt(id, 'recovery', 4, 0)).toBe(false); // other scope
+        expect(await store.refundAttempt(id, 'otp', 4, NOW + 1_000)).toBe(true);
+        expect((await throttleOf(store, id))?.otp).toEqual(before);
+        expect(await store.refundAttempt(id, 'otp', 4, NOW + 1_000)).toBe(false); // once
+        await store.resetThrottle(id, 'otp');
+        expect(await store.refundAttempt(id, 'otp', 0, 0)).toBe(false);
+        expect((await throttleOf(store, id))?.otp).toEqual({ failures: 0, blockedUntil: 0 });
+      });
+
+      it('racing reservations: refunds never take back more than they reserved', async () => {
+        const store = await makeStore();
+        const id = user('refund-race');
+        const open = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 1000 };
+        const results = await Promise.all(
+          Array.from({ length: 40 }, async () => {
+            const r = await store.reserveAttempt(id, 'otp', NOW, open);
+            return r.ok ? store.refundAttempt(id, 'otp', r.failures, NOW) : false;
+          }),
+        );
+        const refunded = results.filter(Boolean).length;
+        expect(refunded).toBeGreaterThanOrEqual(1);
+        expect((await throttleOf(store, id))?.otp.failures).toBe(40 - refunded);
+      });
+    });
+
+    describe('renameFactor and removeFactor', () => {
+      it('renames one factor, refusing a name another factor has', async () => {
+        const store = await makeStore();
+        const id = user('rename');
+        await activate(store, id, 'f1');
+        await activate(store, id, 'f2');
+        expect(await store.renameFactor(id, 'f9', 'X', 'x')).toBe('not_found');
+        expect(await store.renameFactor(id, 'f2', 'NAME F1', 'name f1')).toBe('name_taken');
+        expect(await store.renameFactor(id, 'f1', 'NAME P1', 'name f1')).toBe('renamed'); // its own
+        expect(await store.renameFactor(id, 'f2', 'Tablet', 'tablet')).toBe('renamed');
+        const record = await store.getUser(id, NOW);
+        expect(record?.factors.map((f) => [f.id, f.name, f.nameKey])).toEqual([
+          ['f1', 'NAME P1', 'name f1'],
+          ['f2', 'Tablet', 'tablet'],
+        ]);
+      });
+
+      it('removes one factor, keeping the rest, the codes and the pending enrollment', async () => {
+        const store = await makeStore();
+        const id = user('remove');
+        await activate(store, id, 'f1', codeSet('c'));
+        await activate(store, id, 'f2');
+        await store.putPending(id, pending('p3'));
+        expect(await store.removeFactor(id, 'f9')).toEqual({ removed: false, remaining: 2 });
+        expect(await store.removeFactor(id, 'f1')).toEqual({ removed: true, remaining: 1 });
+        const record = await store.getUser(id, NOW);
+        expect(record?.factors.map((f) => f.id)).toEqual(['f2']);
+        expect(record?.recoveryCodes).toEqual(codeSet('c'));
+        expect(record?.pending).toEqual(pending('p3'));
+        expect(await store.removeFactor(id, 'f1')).toEqual({ removed: false, remaining: 1 });
+      });
+
+      it('removing the last factor removes the codes and the pending enrollment, keeps throttle', async () => {
+        const store = await makeStore();
+        const id = user('remove-last');
+        await activate(store, id, 'f1');
+        await store.putPending(id, pending('p2'));
+        await store.reserveAttempt(id, 'otp', NOW, POLICY);
+        expect(await store.removeFactor(id, 'f1')).toEqual({ removed: true, remaining: 0 });
+        const record = await store.getUser(id, NOW);
+        expect(record?.factors).toEqual([]);
+        expect(record?.pending ?? null).toBeNull();
+        expect(record?.recoveryCodes ?? null).toBeNull();
+        expect(record?.throttle.otp.failures).toBe(1);
       });
     });
 
@@ -540,10 +838,10 @@ export function testMFAStore(
           const readAndReserve = readAndReserveOf(store);
           const id = user('read-reserve');
           await activate(store, id, 'f1', codeSet('rr', 4));
-          await store.putPending(id, pending('p2'), true);
+          await store.putPending(id, pending('p2'));
           await store.reserveAttempt(id, 'recovery', NOW, POLICY);
           const before = await store.getUser(id, NOW);
-          expect(before?.active?.id).toBe('f1');
+          expect(before?.factors[0]?.id).toBe('f1');
           expect(await readAndReserve(id, 'otp', NOW + 7, POLICY, 'active')).toEqual({
             record: before,
             reservation: { ok: true, failures: 1 },
@@ -570,7 +868,7 @@ export function testMFAStore(
             const [a, b] = [user(`equal-a-${scope}`), user(`equal-b-${scope}`)];
             for (const id of [a, b]) {
               if (requirement === 'active') await activate(store, id, 'f1');
-              else await store.putPending(id, pending('p1'), false);
+              else await store.putPending(id, pending('p1'));
               await store.reserveAttempt(id, scope === 'otp' ? 'recovery' : 'otp', NOW, POLICY);
             }
             const outcomes: AttemptReservation[] = [];
@@ -602,7 +900,7 @@ export function testMFAStore(
           expect(await store.getUser(unknown, NOW)).toBeNull(); // no throttle state created
 
           const onlyPending = user('rr-only-pending');
-          await store.putPending(onlyPending, pending('p1'), false);
+          await store.putPending(onlyPending, pending('p1'));
           const pendingRecord = await store.getUser(onlyPending, NOW);
           expect(await readAndReserve(onlyPending, 'otp', NOW, POLICY, 'active')).toEqual({
             record: pendingRecord,
@@ -622,10 +920,10 @@ export function testMFAStore(
           const disabled = user('rr-disabled');
           await activate(store, disabled, 'f1');
           await store.reserveAttempt(disabled, 'otp', NOW, POLICY);
-          await store.deleteFactor(disabled);
+          await store.deleteFactors(disabled);
           const result = await readAndReserve(disabled, 'otp', NOW, POLICY, 'active');
           expect(result.reservation).toBeNull();
-          expect(result.record?.active ?? null).toBeNull();
+          expect(result.record?.factors).toEqual([]);
           expect(result.record?.throttle.otp).toEqual({ failures: 1, blockedUntil: NOW });
           expect((await throttleOf(store, disabled))?.otp.failures).toBe(1);
         });
@@ -634,7 +932,7 @@ export function testMFAStore(
           const store = await makeStore();
           const readAndReserve = readAndReserveOf(store);
           const id = user('rr-expiry');
-          await store.putPending(id, pending('p1'), false);
+          await store.putPending(id, pending('p1'));
           for (const now of [NOW + TTL, NOW + TTL + 60_000]) {
             const late = await readAndReserve(id, 'otp', now, POLICY, 'pending');
             expect(late.reservation).toBeNull();
@@ -654,10 +952,10 @@ export function testMFAStore(
           const id = user('rr-copies');
           await activate(store, id, 'f1');
           const { record } = await readAndReserve(id, 'otp', NOW, POLICY, 'active');
-          if (record?.active) record.active.lastStep = 99_999;
+          if (record?.factors[0]) record.factors[0].lastStep = 99_999;
           if (record) record.throttle.otp.failures = 42;
           const stored = await store.getUser(id, NOW);
-          expect(stored?.active?.lastStep).toBe(1000);
+          expect(stored?.factors[0]?.lastStep).toBe(1000);
           expect(stored?.throttle.otp.failures).toBe(1);
         });
 
@@ -682,8 +980,33 @@ export function testMFAStore(
               retryAfterMs: attemptDelayMs(policy, 10),
             })),
           );
-          expect(results.every(({ record }) => record?.active?.id === 'f1')).toBe(true);
+          expect(results.every(({ record }) => record?.factors[0]?.id === 'f1')).toBe(true);
           expect((await throttleOf(store, id))?.otp.failures).toBe(10);
+        });
+
+        it('parallel calls for a 3-factor user lock at attemptLimit, shared with reserveAttempt', async () => {
+          const store = await makeStore();
+          const readAndReserve = readAndReserveOf(store);
+          const id = user('rr-lock-3');
+          for (const f of ['f1', 'f2', 'f3']) await activate(store, id, f);
+          const policy = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+          const results = await Promise.all(
+            Array.from({ length: 60 }, (_, i) =>
+              i % 2 === 0
+                ? readAndReserve(id, 'otp', NOW, policy, 'active').then((r) => r.reservation)
+                : store.reserveAttempt(id, 'otp', NOW, policy),
+            ),
+          );
+          const granted = results.flatMap((r) => (r?.ok ? [r.failures] : []));
+          expect(granted.sort((a, b) => a - b)).toEqual([1, 2, 3, 4]); // ceil(10 / 3)
+          expect((await throttleOf(store, id))?.otp.failures).toBe(4);
+          // The recovery scope's budget does not depend on the factors.
+          for (let i = 1; i <= 10; i++) {
+            expect(await store.reserveAttempt(id, 'recovery', NOW, policy)).toEqual({
+              ok: true,
+              failures: i,
+            });
+          }
         });
 
         it('200 parallel calls never exceed the budget (lock), shared with reserveAttempt', async () => {
@@ -705,7 +1028,7 @@ export function testMFAStore(
           expect((await throttleOf(store, id))?.recovery.failures).toBe(7);
         });
 
-        it('racing deleteFactor: an attempt is reserved exactly when the record it returns is active', async () => {
+        it('racing removeFactor: an attempt is reserved exactly when the record it returns has a factor', async () => {
           const store = await makeStore();
           const readAndReserve = readAndReserveOf(store);
           const open = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 1000 };
@@ -714,11 +1037,11 @@ export function testMFAStore(
             await activate(store, id, 'f1');
             const call = () => readAndReserve(id, 'otp', NOW, open, 'active');
             const first = Array.from({ length: 20 }, call);
-            const deleted = store.deleteFactor(id);
+            const deleted = store.removeFactor(id, 'f1');
             const results = await Promise.all([...first, ...Array.from({ length: 20 }, call)]);
-            expect(await deleted).toBe(true);
+            expect(await deleted).toEqual({ removed: true, remaining: 0 });
             for (const { record, reservation } of results) {
-              expect(reservation !== null).toBe(Boolean(record?.active));
+              expect(reservation !== null).toBe((record?.factors.length ?? 0) > 0);
             }
             const reserved = results.filter(({ reservation }) => reservation?.ok).length;
             expect((await throttleOf(store, id))?.otp.failures ?? 0).toBe(reserved);
@@ -732,10 +1055,28 @@ export function testMFAStore(
         const id = user('replay');
         await activate(store, id, 'f1');
         const results = await Promise.all(
-          Array.from({ length: 100 }, (_, i) => store.recordSuccess(id, 'f1', 1001, i % 3)),
+          Array.from({ length: 100 }, (_, i) => store.recordSuccess(id, 'f1', 1001, i % 3, NOW)),
         );
         expect(results.filter(Boolean)).toHaveLength(1);
-        expect((await store.getUser(id, NOW))?.active?.lastStep).toBe(1001);
+        expect((await store.getUser(id, NOW))?.factors[0]?.lastStep).toBe(1001);
+      });
+
+      it('parallel recordSuccess on three factors: one success per factor and step', async () => {
+        const store = await makeStore();
+        const id = user('replay-3');
+        for (const f of ['f1', 'f2', 'f3']) await activate(store, id, f);
+        const calls = Array.from({ length: 90 }, (_, i) => [`f${(i % 3) + 1}`, 1001 + (i % 2)]);
+        const results = await Promise.all(
+          calls.map(([f, step]) => store.recordSuccess(id, f as string, step as number, 0, NOW)),
+        );
+        // Per factor: 1001 then 1002 both succeed, or 1002 first and 1001 is refused.
+        for (const f of ['f1', 'f2', 'f3']) {
+          const won = calls.filter(([g], i) => g === f && results[i]);
+          expect(won.length === 1 || won.length === 2).toBe(true);
+          expect(new Set(won.map(([, step]) => step)).size).toBe(won.length);
+        }
+        const record = await store.getUser(id, NOW);
+        expect(record?.factors.map((f) => f.lastStep)).toEqual([1002, 1002, 1002]);
       });
 
       it('100 parallel recordSuccess with rising steps: the last step ends at the highest', async () => {
@@ -743,9 +1084,11 @@ export function testMFAStore(
         const id = user('rising');
         await activate(store, id, 'f1');
         const steps = Array.from({ length: 100 }, (_, i) => 1001 + ((i * 37) % 100));
-        const results = await Promise.all(steps.map((s) => store.recordSuccess(id, 'f1', s, 0)));
+        const results = await Promise.all(
+          steps.map((s) => store.recordSuccess(id, 'f1', s, 0, NOW)),
+        );
         expect(results[steps.indexOf(1100)]).toBe(true);
-        expect((await store.getUser(id, NOW))?.active?.lastStep).toBe(1100);
+        expect((await store.getUser(id, NOW))?.factors[0]?.lastStep).toBe(1100);
       });
 
       it('50 parallel consumeRecoveryCode of one hash: exactly one succeeds', async () => {
@@ -800,41 +1143,141 @@ export function testMFAStore(
       it('parallel activatePending of one enrollment: exactly one succeeds', async () => {
         const store = await makeStore();
         const id = user('activate-race');
-        await store.putPending(id, pending('p1'), false);
+        await store.putPending(id, pending('p1'));
         const results = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            store.activatePending(id, 'p1', activation(`f${i}`)),
-          ),
+          Array.from({ length: 20 }, () => store.activatePending(id, 'p1', activation())),
         );
-        expect(results.filter(Boolean)).toHaveLength(1);
-        expect((await store.getUser(id, NOW))?.active?.id).toBe(`f${results.indexOf(true)}`);
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect(results.filter((r) => !r.ok && r.reason === 'not_pending')).toHaveLength(19);
+        expect(await factorIds(store, id)).toEqual(['p1']);
       });
 
       it('activatePending racing putPending: the outcome is one order or the other', async () => {
         const store = await makeStore();
         for (let round = 0; round < 20; round++) {
           const id = user(`activate-put-${round}`);
-          await store.putPending(id, pending('a'), false);
-          const [activated, put] = await Promise.all([
-            store.activatePending(id, 'a', activation('fa')),
-            store.putPending(id, pending('b'), true),
+          await store.putPending(id, pending('a'));
+          const [activated] = await Promise.all([
+            store.activatePending(id, 'a', activation()),
+            store.putPending(id, pending('b')),
           ]);
-          expect(put).toBe(true);
           const record = await store.getUser(id, NOW);
           expect(record?.pending?.id).toBe('b');
-          expect(record?.active?.id ?? null).toBe(activated ? 'fa' : null);
+          expect(record?.factors.map((f) => f.id)).toEqual(activated.ok ? ['a'] : []);
+        }
+      });
+
+      it('parallel addFactor never leaves more than maxFactors active', async () => {
+        const store = await makeStore();
+        for (let round = 0; round < 5; round++) {
+          const id = user(`add-race-${round}`);
+          await store.addFactor(id, imported('first'), addOptions(3));
+          const results = await Promise.all(
+            Array.from({ length: 12 }, (_, i) =>
+              store.addFactor(id, imported(`i${i}`), addOptions(3, codeSet(`c${i}`))),
+            ),
+          );
+          expect(results.filter((r) => r.ok)).toHaveLength(2);
+          expect(results.filter((r) => r.ok && r.firstFactor)).toHaveLength(0);
+          expect((await store.getUser(id, NOW))?.factors).toHaveLength(3);
+        }
+      });
+
+      it('activatePending racing addFactor at the limit: exactly one takes the last place', async () => {
+        const store = await makeStore();
+        for (let round = 0; round < 10; round++) {
+          const id = user(`bind-import-race-${round}`);
+          await activate(store, id, 'f1');
+          await store.putPending(id, pending('p2'));
+          const [bound, added] = await Promise.all([
+            store.activatePending(id, 'p2', { ...activation(), maxFactors: 2 }),
+            store.addFactor(id, imported('i2'), addOptions(2)),
+          ]);
+          expect([bound.ok, added.ok].filter(Boolean)).toHaveLength(1);
+          expect(await factorIds(store, id)).toHaveLength(2);
+        }
+      });
+
+      it('parallel first factors: exactly one creates the recovery set', async () => {
+        const store = await makeStore();
+        const id = user('first-race');
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            store.addFactor(id, imported(`i${i}`), addOptions(20, codeSet(`set${i}`))),
+          ),
+        );
+        const first = results.flatMap((r, i) => (r.ok && r.firstFactor ? [i] : []));
+        expect(first).toHaveLength(1);
+        expect((await store.getUser(id, NOW))?.recoveryCodes).toEqual(codeSet(`set${first[0]}`));
+      });
+
+      it('parallel same-name addFactor: exactly one gets the name', async () => {
+        const store = await makeStore();
+        const id = user('name-race');
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            store.addFactor(id, imported(`i${i}`, { nameKey: 'phone' }), addOptions(20)),
+          ),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(1);
+        expect(results.filter((r) => !r.ok && r.reason === 'name_taken')).toHaveLength(9);
+      });
+
+      it('parallel removeFactor of the last two factors: sign-in is off exactly once', async () => {
+        const store = await makeStore();
+        for (let round = 0; round < 10; round++) {
+          const id = user(`remove-race-${round}`);
+          await activate(store, id, 'f1');
+          await activate(store, id, 'f2');
+          const results = await Promise.all([
+            store.removeFactor(id, 'f1'),
+            store.removeFactor(id, 'f2'),
+            store.removeFactor(id, 'f1'),
+          ]);
+          expect(results.filter((r) => r.removed)).toHaveLength(2);
+          expect(results.filter((r) => r.removed && r.remaining === 0)).toHaveLength(1);
+          const record = await store.getUser(id, NOW);
+          expect(record?.factors ?? []).toEqual([]);
+          expect(record?.recoveryCodes ?? null).toBeNull();
+        }
+      });
+
+      it('replace-on-bind racing removeFactor of the replaced factor: one order or the other', async () => {
+        const store = await makeStore();
+        for (let round = 0; round < 10; round++) {
+          const id = user(`replace-race-${round}`);
+          await activate(store, id, 'f1');
+          await store.putPending(id, pending('f2', { replaceFactorId: 'f1' }));
+          const [bound, removed] = await Promise.all([
+            store.activatePending(id, 'f2', { ...activation(), maxFactors: 1 }),
+            store.removeFactor(id, 'f1'),
+          ]);
+          const ids = await factorIds(store, id);
+          if (bound.ok) {
+            // Bound first: f1 went with it, and the removal found nothing.
+            expect([bound.replaced, removed, ids]).toEqual([
+              true,
+              { removed: false, remaining: 1 },
+              ['f2'],
+            ]);
+          } else {
+            // Removed first: the last factor took the pending enrollment with it.
+            expect([bound.reason, removed, ids]).toEqual([
+              'not_pending',
+              { removed: true, remaining: 0 },
+              [],
+            ]);
+          }
         }
       });
     });
   });
 }
 
-function activation(factorId: string) {
-  return {
-    factorId,
-    lastStep: 1000,
-    drift: 0,
-    now: NOW,
-    recoveryCodes: { salt: 's', hashes: ['h'] },
-  };
+function activation(codes: RecoveryCodeSet = { salt: 's', hashes: ['h'] }) {
+  return { lastStep: 1000, drift: 0, now: NOW, maxFactors: 20, recoveryCodes: codes };
+}
+
+function addOptions(maxFactors: number, codes: RecoveryCodeSet = { salt: 's', hashes: ['h'] }) {
+  return { maxFactors, recoveryCodes: codes };
 }

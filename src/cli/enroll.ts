@@ -115,7 +115,8 @@ export const enroll: Command = {
         if (bound.ok) {
           io.out('\nYour authenticator app is bound. Recovery codes (each works once;\n');
           io.out('keep them somewhere safe):\n\n');
-          for (const code of bound.recoveryCodes) io.out(`  ${code}\n`);
+          // A new user's first factor always comes with a set.
+          for (const code of bound.recoveryCodes ?? []) io.out(`  ${code}\n`);
           io.out('\n');
           break;
         }

@@ -17,19 +17,23 @@ export interface MFAEventBase {
 export interface EnrollmentStartedEvent extends MFAEventBase {
   /** The event type. */
   type: 'enrollment_started';
+  /** The id the factor will have once bound. */
+  factorId: string;
   /** When the pending enrollment expires, Unix ms. */
   expiresAt: number;
-  /** Whether it will replace an active factor once completed. */
-  replacesActive: boolean;
+  /** The active factor it will replace once bound, or `null`. */
+  replaceFactorId: string | null;
 }
 
 /** `completeEnrollment` bound the authenticator. */
 export interface EnrollmentCompletedEvent extends MFAEventBase {
   /** The event type. */
   type: 'enrollment_completed';
+  /** The new factor. */
+  factorId: string;
   /** The device clock's offset found at binding, in steps. */
   drift: number;
-  /** How many recovery codes were issued. */
+  /** How many recovery codes were issued (0: the user already had a set). */
   recoveryCodes: number;
 }
 
@@ -38,13 +42,23 @@ export interface EnrollmentFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'enrollment_failed';
   /** The reason returned to the caller. */
-  reason: 'malformed' | 'same_code' | 'wrong_order' | 'mismatch' | 'expired' | 'not_pending';
+  reason:
+    | 'malformed'
+    | 'same_code'
+    | 'wrong_order'
+    | 'mismatch'
+    | 'expired'
+    | 'not_pending'
+    | 'factor_limit'
+    | 'name_taken';
 }
 
 /** `verify` accepted a code. */
 export interface VerifySucceededEvent extends MFAEventBase {
   /** The event type. */
   type: 'verify_succeeded';
+  /** The factor whose code it was. */
+  factorId: string;
   /** The device clock's offset estimated from this code, in steps. */
   drift: number;
 }
@@ -87,6 +101,8 @@ export interface LockedEvent extends MFAEventBase {
 export interface ResyncedEvent extends MFAEventBase {
   /** The event type. */
   type: 'resynced';
+  /** The factor the codes belong to. */
+  factorId: string;
   /** The new offset, in steps. */
   drift: number;
 }
@@ -129,6 +145,55 @@ export interface DisabledEvent extends MFAEventBase {
   type: 'disabled';
 }
 
+/** A factor was bound by `completeEnrollment` (after its `enrollment_completed`). */
+export interface FactorAddedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'factor_added';
+  /** The new factor. */
+  factorId: string;
+  /** Active factors now. */
+  factors: number;
+}
+
+/** `importFactor` bound an existing secret. */
+export interface FactorImportedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'factor_imported';
+  /** The new factor. */
+  factorId: string;
+  /** Whether the secret is shorter than 16 bytes. */
+  weak: boolean;
+}
+
+/** `renameFactor` renamed a factor. */
+export interface FactorRenamedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'factor_renamed';
+  /** The factor. */
+  factorId: string;
+}
+
+/**
+ * A factor was removed: by `removeFactor`, or replaced by a bound enrollment's
+ * `replaceFactorId`. When `remaining` is 0, a `disabled` event follows.
+ */
+export interface FactorRemovedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'factor_removed';
+  /** The removed factor. */
+  factorId: string;
+  /** Active factors left. */
+  remaining: number;
+}
+
+/** `deleteUserData` erased everything held for the user. */
+export interface UserDataDeletedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'user_data_deleted';
+  /** The factors that were erased (as read just before). */
+  factorIds: string[];
+}
+
 /** `unlock` reset throttle scopes. */
 export interface UnlockedEvent extends MFAEventBase {
   /** The event type. */
@@ -141,6 +206,8 @@ export interface UnlockedEvent extends MFAEventBase {
 export interface SecretReencryptedEvent extends MFAEventBase {
   /** The event type. */
   type: 'secret_reencrypted';
+  /** How many secrets (factors and the pending enrollment) were sealed again. */
+  count: number;
 }
 
 /**
@@ -166,4 +233,9 @@ export type MFAEvent =
   | RecoveryCodesRegeneratedEvent
   | DisabledEvent
   | UnlockedEvent
-  | SecretReencryptedEvent;
+  | SecretReencryptedEvent
+  | FactorAddedEvent
+  | FactorImportedEvent
+  | FactorRenamedEvent
+  | FactorRemovedEvent
+  | UserDataDeletedEvent;

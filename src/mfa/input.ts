@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { checkString } from '../_assert.ts';
+import { checkString, describe } from '../_assert.ts';
 import type { FactorParams } from '../store/types.ts';
 
 /** Defines `secrets` on `result` as non-enumerable, read-only properties. */
@@ -52,6 +52,46 @@ export function pairProblem(
 /** Just the OTP parameters of a pending enrollment or factor. */
 export function paramsOf({ algorithm, digits, period }: FactorParams): FactorParams {
   return { algorithm, digits, period };
+}
+
+/** Checks a factor's name: 1–64 characters, well-formed Unicode, no control characters. */
+export function checkFactorName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string') {
+    throw new TypeError(`"${field}" must be a string, got ${describe(name)}`);
+  }
+  const length = [...name].length;
+  if (length === 0 || length > 64) {
+    throw new RangeError(`"${field}" must be 1 to 64 characters long, got ${length}`);
+  }
+  if (!isWellFormed(name)) {
+    throw new RangeError(`"${field}" must be well-formed Unicode (no lone surrogates)`);
+  }
+  if (/\p{Cc}/u.test(name)) {
+    throw new RangeError(`"${field}" must not contain control characters`);
+  }
+  return name;
+}
+
+function isWellFormed(text: string): boolean {
+  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  if (typeof native === 'function') return native.call(text);
+  return !/\p{Cs}/u.test(text.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
+}
+
+/**
+ * A factor name as uniqueness is decided: NFKC, then case folded (upper then
+ * lower case, so that `ß` and `SS` meet), then NFKC again.
+ */
+export function factorNameKey(name: string): string {
+  return name.normalize('NFKC').toUpperCase().toLowerCase().normalize('NFKC');
+}
+
+/** The default name of a new factor: "Authenticator", then "Authenticator 2", … the first free. */
+export function defaultFactorName(takenKeys: ReadonlySet<string>): string {
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? 'Authenticator' : `Authenticator ${n}`;
+    if (!takenKeys.has(factorNameKey(name))) return name;
+  }
 }
 
 /** Checks a user id: a string of 1–256 characters. */

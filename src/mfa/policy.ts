@@ -32,6 +32,8 @@ export interface MFAPolicy {
   readonly maxDrift: number;
   /** Lifetime of a pending enrollment in ms, 1 minute to 1 day. */
   readonly pendingTtlMs: number;
+  /** Active factors (authenticators) a user may have, 1 to 20. */
+  readonly maxFactors: number;
   /** Throttling of TOTP codes (login, binding, resync), one budget per user. */
   readonly throttle: Readonly<AttemptPolicy>;
   /** Throttling of recovery codes, a separate budget so a locked user can still recover. */
@@ -52,6 +54,8 @@ export interface MFAPolicyOptions {
   maxDrift?: number;
   /** See {@link MFAPolicy.pendingTtlMs}. */
   pendingTtlMs?: number;
+  /** See {@link MFAPolicy.maxFactors}. */
+  maxFactors?: number;
   /** See {@link MFAPolicy.throttle}. */
   throttle?: Partial<AttemptPolicy>;
   /** See {@link MFAPolicy.recoveryThrottle}. */
@@ -76,11 +80,14 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *   guess has a 3 in 10^6 chance with 6 digits.
  * - `bindingWindow` 10 (±5 minutes at 30 s steps), `maxDrift` 4 (2 minutes).
  * - `pendingTtlMs` 10 minutes.
+ * - `maxFactors` 5 authenticators per user.
  * - `throttle` and `recoveryThrottle`: 5 attempts back to back, then a delay
  *   of 1 s doubling with each failure up to 15 minutes, and a lock after 100
  *   consecutive failures (NIST SP 800-63B's ceiling). Reaching the lock takes
  *   about 21 hours of continuous guessing; with 6 digits and window 1 the
- *   chance that 100 guesses find a code is about 3 in 10,000.
+ *   chance that 100 guesses find a code is about 3 in 10,000. A user with `n`
+ *   factors is locked after `ceil(100 / n)` TOTP failures (`attemptLimit`),
+ *   so those odds do not grow with the number of factors.
  * - 10 recovery codes of 60 bits, hashed with scrypt N = 2^14, r = 8, p = 1
  *   (16 MiB; the scrypt paper's parameters for interactive logins).
  *
@@ -101,6 +108,7 @@ export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   bindingWindow: 10,
   maxDrift: 4,
   pendingTtlMs: 10 * 60_000,
+  maxFactors: 5,
   throttle: THROTTLE,
   recoveryThrottle: THROTTLE,
   recoveryCodeCount: 10,
@@ -163,6 +171,7 @@ export function resolvePolicy(options: MFAPolicyOptions | undefined): MFAPolicy 
       60_000,
       DAY_MS,
     ),
+    maxFactors: checkInteger(o.maxFactors ?? d.maxFactors, 'policy.maxFactors', 1, 20),
     throttle: checkAttemptPolicy(o.throttle, d.throttle, 'policy.throttle'),
     recoveryThrottle: checkAttemptPolicy(
       o.recoveryThrottle,

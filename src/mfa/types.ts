@@ -3,6 +3,7 @@
  * the result of each method.
  * @module
  */
+import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams, MFAStore, ThrottleScope } from '../store/types.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent } from './events.ts';
@@ -40,8 +41,17 @@ export interface MFAOptions {
 export interface BeginEnrollmentOptions {
   /** The account as the authenticator app shows it, e.g. the user's email. No colon. */
   accountName: string;
-  /** Allow replacing an active factor once the new one is bound. Default `false`. */
-  replaceActive?: boolean;
+  /**
+   * The new factor's name, unique among the user's factors (compared after
+   * NFKC and case folding), 1–64 characters, no control characters. Default
+   * "Authenticator", or "Authenticator 2", … the first one free.
+   */
+  name?: string;
+  /**
+   * An active factor to remove in the same atomic step that binds the new one
+   * ("I replaced my phone"). Re-authenticate the user first.
+   */
+  replaceFactorId?: string;
 }
 
 /**
@@ -51,6 +61,8 @@ export interface BeginEnrollmentOptions {
  * result does not leak them.
  */
 export interface BeginEnrollmentResult {
+  /** The id the factor will have once bound. */
+  readonly factorId: string;
   /** The secret as unpadded base32, for typing into an app. Non-enumerable. */
   readonly secret: string;
   /** The `otpauth://` key URI to render as a QR code. Non-enumerable. */
@@ -84,7 +96,8 @@ export type MFARefusal<R extends string> =
  * digits), `same_code` (the same code twice: wait for the next one),
  * `wrong_order` (swapped), `mismatch`, `expired` (start again), `not_pending`
  * (no enrollment in progress, or it was completed or replaced meanwhile),
- * `throttled`, `locked`.
+ * `factor_limit` (the user reached `policy.maxFactors` meanwhile),
+ * `name_taken` (another factor got this name meanwhile), `throttled`, `locked`.
  */
 export type CompleteEnrollmentFailure =
   | 'malformed'
@@ -93,6 +106,8 @@ export type CompleteEnrollmentFailure =
   | 'mismatch'
   | 'expired'
   | 'not_pending'
+  | 'factor_limit'
+  | 'name_taken'
   | 'throttled'
   | 'locked';
 
@@ -101,8 +116,13 @@ export type CompleteEnrollmentResult =
   | {
       /** The authenticator is bound. */
       ok: true;
-      /** The recovery codes, to show once. Non-enumerable (see {@link BeginEnrollmentResult}). */
-      readonly recoveryCodes: readonly string[];
+      /** The new factor's id (the one `beginEnrollment` returned). */
+      factorId: string;
+      /**
+       * The user's first recovery codes, to show once: present only when the
+       * user had no active factor. Non-enumerable (see {@link BeginEnrollmentResult}).
+       */
+      readonly recoveryCodes?: readonly string[];
     }
   | MFARefusal<CompleteEnrollmentFailure>;
 
@@ -126,6 +146,8 @@ export type VerifyResult =
   | {
       /** The code is accepted and its time step recorded as used. */
       ok: true;
+      /** The factor whose code it was. */
+      factorId: string;
     }
   | MFARefusal<VerifyFailure>;
 
@@ -145,6 +167,8 @@ export type ResyncResult =
   | {
       /** The device clock's offset is measured again and the codes' steps recorded. */
       ok: true;
+      /** The factor the codes belong to. */
+      factorId: string;
       /** The new offset in steps (positive: the device is ahead). */
       drift: number;
     }
@@ -186,30 +210,132 @@ export type RegenerateRecoveryCodesResult =
 /** The outcome of {@link MFA.reencryptSecret}. */
 export type ReencryptSecretResult =
   | {
-      /** The secret is sealed under the cipher's current key. */
+      /** Every secret of the user is sealed under the cipher's current key. */
       ok: true;
-      /** Whether it had to be sealed again (`false`: it already was current). */
+      /** Whether any had to be sealed again (`false`: all already were current). */
       reencrypted: boolean;
+      /** How many secrets (factors and the pending enrollment) were sealed again. */
+      count: number;
     }
   | {
       /** Nothing was changed. */
       ok: false;
-      /** The user has no active factor (or it was replaced meanwhile). */
+      /** The user has no active factor and no pending enrollment. */
       reason: 'not_enrolled';
+    };
+
+/** A factor as {@link MFA.listFactors} describes it: no secret. */
+export interface FactorInfo {
+  /** Its id. */
+  id: string;
+  /** Its name. */
+  name: string;
+  /** HMAC hash. */
+  algorithm: HashAlgorithm;
+  /** Code length. */
+  digits: 6 | 7 | 8;
+  /** Time step in seconds. */
+  period: number;
+  /** When its enrollment started (or it was imported), Unix ms. */
+  createdAt: number;
+  /** When it was bound, Unix ms. */
+  activatedAt: number;
+  /** When a code of it was last accepted, Unix ms, or `null`. */
+  lastUsedAt: number | null;
+  /** The device clock's estimated offset, in steps. */
+  drift: number;
+}
+
+/** The outcome of {@link MFA.renameFactor}: `not_found` (no such active factor) or `name_taken`. */
+export type RenameFactorResult =
+  | {
+      /** The factor has its new name. */
+      ok: true;
+    }
+  | {
+      /** Nothing was changed. */
+      ok: false;
+      /** Why. */
+      reason: 'not_found' | 'name_taken';
+    };
+
+/** The outcome of {@link MFA.removeFactor}. */
+export type RemoveFactorResult =
+  | {
+      /** The factor is removed. */
+      ok: true;
+      /** Active factors left; 0 means two-factor sign-in is off, as after {@link MFA.disable}. */
+      remaining: number;
+    }
+  | {
+      /** Nothing was changed. */
+      ok: false;
+      /** No such active factor. */
+      reason: 'not_found';
+    };
+
+/** Options for {@link MFA.importFactor}: `secret` or `uri`, not both. */
+export interface ImportFactorOptions {
+  /** The existing secret: bytes, or base32 text (case, spaces and padding as `decodeBase32` allows). */
+  secret?: Uint8Array | string;
+  /** An `otpauth://totp/` key URI holding the secret and its parameters. */
+  uri?: string;
+  /** The factor's name (as in {@link BeginEnrollmentOptions.name}). */
+  name?: string;
+  /** HMAC hash; default the URI's, else `'SHA1'`. */
+  algorithm?: HashAlgorithm;
+  /** Code length; default the URI's, else 6. */
+  digits?: 6 | 7 | 8;
+  /** Time step in seconds; default the URI's, else 30. */
+  period?: number;
+  /**
+   * The last time step the old system accepted, carried over so that a code
+   * used there cannot be used again here; default -1 (none).
+   */
+  lastStep?: number;
+}
+
+/** Why {@link MFA.importFactor} refused: the user has `policy.maxFactors` factors, or the name is taken. */
+export type ImportFactorFailure = 'factor_limit' | 'name_taken';
+
+/** The outcome of {@link MFA.importFactor}. */
+export type ImportFactorResult =
+  | {
+      /** The factor is bound. */
+      ok: true;
+      /** Its id. */
+      factorId: string;
+      /**
+       * Whether the secret is shorter than 16 bytes (128 bits, RFC 4226 R6):
+       * accepted for legacy systems, but ask the user to enroll a new factor.
+       */
+      weak: boolean;
+      /**
+       * The user's first recovery codes, to hand over once: present only when
+       * the user had no active factor. Non-enumerable.
+       */
+      readonly recoveryCodes?: readonly string[];
+    }
+  | {
+      /** Nothing was changed. */
+      ok: false;
+      /** Why. */
+      reason: ImportFactorFailure;
     };
 
 /** A user's MFA state, for account pages and admin tools. No secrets. */
 export interface MFAStatus {
-  /** `'active'` if a factor is bound, else `'pending'` during an enrollment, else `'none'`. */
+  /**
+   * `'active'` if a factor is bound (the user needs a second factor to sign
+   * in), else `'pending'` during a first enrollment, else `'none'`.
+   */
   state: 'none' | 'pending' | 'active';
-  /** When the factor was bound, or `null`. */
-  activatedAt: number | null;
-  /** When the pending (re-)enrollment expires, or `null` if none. */
+  /** Active factors (authenticators); see {@link MFA.listFactors}. */
+  factors: number;
+  /** When the pending enrollment expires, or `null` if none. */
   pendingExpiresAt: number | null;
   /** Unused recovery codes. */
   recoveryCodesRemaining: number;
-  /** The estimated device clock offset in steps, or `null` without a factor. */
-  drift: number | null;
   /** Whether TOTP codes are locked (failure cap reached) until a recovery code or an unlock. */
   locked: boolean;
   /** Whether recovery codes are locked (their failure cap reached) until an unlock. */
@@ -221,17 +347,20 @@ export interface MFAStatus {
 /** The service returned by {@link createMFA}. All methods are safe to call concurrently. */
 export interface MFA {
   /**
-   * Starts (or restarts) an enrollment: a new secret, sealed and stored as
-   * pending until two consecutive codes bind it (see
-   * {@link MFA.completeEnrollment}). A previous pending enrollment is replaced.
+   * Starts (or restarts) an enrollment of a factor: a new secret, sealed and
+   * stored as pending until two consecutive codes bind it (see
+   * {@link MFA.completeEnrollment}), whether or not the user has active
+   * factors. There is one pending enrollment per user: a previous one is
+   * replaced. For a user who already has a factor, re-authenticate first.
    *
    * @param userId - your stable user id (1–256 characters)
-   * @param options - `accountName`, and `replaceActive` to re-enroll a user who
-   *   has a factor (re-authenticate the user first)
-   * @returns `{ secret, uri, expiresAt }`; `secret` and `uri` are non-enumerable
+   * @param options - `accountName`, and optionally the factor's `name` and a
+   *   `replaceFactorId` to remove when this one is bound
+   * @returns `{ factorId, secret, uri, expiresAt }`; `secret` and `uri` are non-enumerable
    * @throws TypeError / RangeError for an invalid argument; {@link MFAError}
-   *   `'ERR_ALREADY_ENROLLED'` if the user has an active factor and
-   *   `replaceActive` is not set; `'ERR_STORE'`, `'ERR_CIPHER'`
+   *   `'ERR_FACTOR_LIMIT'` (the user has `policy.maxFactors` factors and none
+   *   is replaced), `'ERR_NAME_TAKEN'`, `'ERR_FACTOR_NOT_FOUND'` (no active
+   *   factor `replaceFactorId`), `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
    * ```ts
    * import { createMFA } from 'totpkit';
@@ -246,12 +375,13 @@ export interface MFA {
   /**
    * Binds the pending enrollment with two consecutive codes from the app
    * (searched within `bindingWindow` steps of now), measures the device clock's
-   * offset, and issues recovery codes. The second code's step counts as used.
+   * offset, and issues recovery codes if this is the user's first factor.
+   * The second code's step counts as used.
    *
    * @param userId - the user
    * @param code1 - the first code the app showed (spaces are ignored)
    * @param code2 - the code that followed it
-   * @returns `{ ok: true, recoveryCodes }` or a refusal with a
+   * @returns `{ ok: true, factorId, recoveryCodes? }` or a refusal with a
    *   {@link CompleteEnrollmentFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'`
@@ -259,8 +389,8 @@ export interface MFA {
    * ```ts
    * import { createMFA } from 'totpkit';
    * const result = await mfa.completeEnrollment(user.id, form.code1, form.code2);
-   * if (result.ok) showOnce(result.recoveryCodes);
-   * else if (result.reason === 'same_code') say('Wait for the next code, then enter it.');
+   * if (result.ok && result.recoveryCodes) showOnce(result.recoveryCodes);
+   * else if (!result.ok && result.reason === 'same_code') say('Wait for the next code, then enter it.');
    * ```
    */
   completeEnrollment(
@@ -270,13 +400,15 @@ export interface MFA {
   ): Promise<CompleteEnrollmentResult>;
 
   /**
-   * Checks a login code: within `window` steps of `now + drift`, not a step
-   * already used, inside the attempt budget (reserved before the check).
+   * Checks a login code against every active factor: within `window` steps
+   * of `now + drift`, not a step already used by that factor, inside the
+   * attempt budget. One attempt is reserved before the check, however many
+   * factors there are; the budget is shared out among them (`attemptLimit`).
    * Success records the step, so the same code never works twice.
    *
    * @param userId - the user
    * @param code - the code as typed (surrounding and inner spaces are ignored)
-   * @returns `{ ok: true }` or a refusal with a {@link VerifyFailure}
+   * @returns `{ ok: true, factorId }` or a refusal with a {@link VerifyFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded)
    * @example
@@ -297,7 +429,8 @@ export interface MFA {
    * @param userId - the user
    * @param code1 - a code
    * @param code2 - the code that followed it
-   * @returns `{ ok: true, drift }` or a refusal with a {@link ResyncFailure}
+   * @returns `{ ok: true, factorId, drift }` (the factor the codes belong to) or a
+   *   refusal with a {@link ResyncFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
    * ```ts
@@ -357,8 +490,9 @@ export interface MFA {
   status(userId: string): Promise<MFAStatus>;
 
   /**
-   * Removes the factor, any pending enrollment and the recovery codes. Throttle
-   * state is kept, so disabling does not lift a lock. Re-authenticate first.
+   * Removes every factor, any pending enrollment and the recovery codes.
+   * Throttle state is kept, so disabling does not lift a lock (use
+   * {@link MFA.deleteUserData} to erase everything). Re-authenticate first.
    *
    * @param userId - the user
    * @returns whether there was anything to remove
@@ -387,12 +521,14 @@ export interface MFA {
   unlock(userId: string, scope?: ThrottleScope): Promise<void>;
 
   /**
-   * Seals the user's secret again if the cipher says it is not under the
-   * current key (`needsReencryption`), e.g. after a key rotation. Run it over
-   * your users in a migration; pending enrollments expire on their own.
+   * Seals the user's secrets again, every active factor's and the pending
+   * enrollment's, where the cipher says they are not under the current key
+   * (`needsReencryption`), e.g. after a key rotation. Run it over all your
+   * users (see "Key rotation" in docs/security-model.md for a sweep that
+   * misses no one).
    *
    * @param userId - the user
-   * @returns `{ ok: true, reencrypted }` or `{ ok: false, reason: 'not_enrolled' }`
+   * @returns `{ ok: true, reencrypted, count }` or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
    * ```ts
@@ -401,4 +537,93 @@ export interface MFA {
    * ```
    */
   reencryptSecret(userId: string): Promise<ReencryptSecretResult>;
+
+  /**
+   * Lists the user's active factors, without any secret, ordered by `createdAt`.
+   *
+   * @param userId - the user
+   * @returns the factors (empty if none)
+   * @throws {@link MFAError} `'ERR_STORE'`
+   * @example
+   * ```ts
+   * import { createMFA } from 'totpkit';
+   * for (const f of await mfa.listFactors(user.id)) console.log(f.name, f.lastUsedAt);
+   * ```
+   */
+  listFactors(userId: string): Promise<FactorInfo[]>;
+
+  /**
+   * Renames a factor. The name must be unique among the user's factors
+   * (compared after NFKC and case folding).
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @param name - 1–64 characters, well-formed, no control characters
+   * @returns `{ ok: true }` or `{ ok: false, reason: 'not_found' | 'name_taken' }`
+   * @throws TypeError / RangeError for an invalid name; {@link MFAError} `'ERR_STORE'`
+   * @example
+   * ```ts
+   * import { createMFA } from 'totpkit';
+   * await mfa.renameFactor(user.id, factorId, 'Work phone');
+   * ```
+   */
+  renameFactor(userId: string, factorId: string, name: string): Promise<RenameFactorResult>;
+
+  /**
+   * Removes one factor ("I lost my tablet"). Removing the last one turns
+   * two-factor sign-in off and deletes the recovery codes and any pending
+   * enrollment, exactly like {@link MFA.disable}. Re-authenticate first
+   * (for instance with a current code).
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @returns `{ ok: true, remaining }` or `{ ok: false, reason: 'not_found' }`
+   * @throws {@link MFAError} `'ERR_STORE'`
+   * @example
+   * ```ts
+   * import { createMFA } from 'totpkit';
+   * const result = await mfa.removeFactor(user.id, factorId);
+   * if (result.ok && result.remaining === 0) say('Two-factor sign-in is off.');
+   * ```
+   */
+  removeFactor(userId: string, factorId: string): Promise<RemoveFactorResult>;
+
+  /**
+   * Binds an existing secret (from otplib, otpauth, speakeasy, …) as an active
+   * factor without asking for codes, sealed with the service's cipher. It
+   * counts against `policy.maxFactors`. A secret shorter than 10 bytes (80
+   * bits) is refused; one shorter than 16 bytes is accepted and flagged
+   * `weak` (ask the user to enroll a new factor later).
+   *
+   * @param userId - the user
+   * @param options - `secret` (bytes or base32) or `uri`, and optionally
+   *   `name`, `algorithm`, `digits`, `period` and `lastStep`
+   * @returns `{ ok: true, factorId, weak, recoveryCodes? }` or a refusal
+   * @throws TypeError / RangeError for invalid options (neither or both of
+   *   `secret` and `uri`, a short secret, a URI that is not `otpauth://totp/`
+   *   or whose parameters contradict the options); {@link MFAError}
+   *   `'ERR_STORE'`, `'ERR_CIPHER'`
+   * @example
+   * ```ts
+   * import { createMFA } from 'totpkit';
+   * const result = await mfa.importFactor(row.userId, { secret: row.base32Secret });
+   * ```
+   */
+  importFactor(userId: string, options: ImportFactorOptions): Promise<ImportFactorResult>;
+
+  /**
+   * Erasure: removes everything the store holds for the user, factors,
+   * pending enrollment, recovery codes and throttle state (unlike
+   * {@link MFA.disable}, which keeps a lock).
+   *
+   * @param userId - the user
+   * @returns whether there was anything to remove
+   * @throws {@link MFAError} `'ERR_STORE'`
+   * @example
+   * ```ts
+   * import { createMFA } from 'totpkit';
+   * await mfa.deleteUserData(user.id); // the account is being deleted
+   * ```
+   */
+  deleteUserData(userId: string): Promise<boolean>;
 }

@@ -7,9 +7,12 @@
  */
 import {
   attemptDelayMs,
+  attemptLimit,
   isEmptyRecord,
   meetsRequirement,
   type ActiveFactor,
+  type AddFactorOptions,
+  type AddFactorResult,
   type AttemptPolicy,
   type AttemptRequirement,
   type AttemptReservation,
@@ -18,6 +21,8 @@ import {
   type PendingEnrollment,
   type ReadAndReserveResult,
   type RecoveryCodeSet,
+  type FactorRemoval,
+  type FactorRenameOutcome,
   type ThrottleScope,
   type ThrottleState,
   type UserRecord,
@@ -48,7 +53,7 @@ export class MemoryStore implements MFAStore {
     if (record === undefined) {
       record = {
         userId,
-        active: null,
+        factors: [],
         pending: null,
         recoveryCodes: null,
         throttle: { otp: fresh(), recovery: fresh() },
@@ -64,9 +69,8 @@ export class MemoryStore implements MFAStore {
     return record === undefined || isEmptyRecord(record) ? null : structuredClone(record);
   }
 
-  #activeFactor(userId: string, factorId: string): ActiveFactor | undefined {
-    const active = this.#users.get(userId)?.active;
-    return active?.id === factorId ? active : undefined;
+  #factor(userId: string, factorId: string): ActiveFactor | undefined {
+    return this.#users.get(userId)?.factors.find((factor) => factor.id === factorId);
   }
 
   /** Reserves one attempt, synchronously: shared by reserveAttempt and readAndReserve. */
@@ -76,8 +80,15 @@ export class MemoryStore implements MFAStore {
     now: number,
     policy: AttemptPolicy,
   ): AttemptReservation {
-    const state = this.#record(userId).throttle[scope];
-    if (state.failures >= policy.maxFailures) return { ok: false, reason: 'locked' };
+    const record = this.#record(userId);
+    const state = record.throttle[scope];
+    const limit =
+      scope === 'otp'
+        ? attemptLimit(policy.maxFailures, record.factors.length)
+        : policy.maxFailures;
+    if (state.failures >= limit) {
+      return { ok: false, reason: 'locked' };
+    }
     if (now < state.blockedUntil) {
       return { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now };
     }
@@ -85,8 +96,33 @@ export class MemoryStore implements MFAStore {
     state.blockedUntil = now + attemptDelayMs(policy, state.failures);
     return { ok: true, failures: state.failures };
   }
+
+  /**
+   * Adds `factor` if the limit and the name rule allow, removing the active
+   * factor `replaceFactorId` in the same step: shared by activatePending and
+   * addFactor.
+   */
+  #add(
+    record: UserRecord,
+    factor: ActiveFactor,
+    replaceFactorId: string | null,
+    options: AddFactorOptions,
+  ): AddFactorResult {
+    const kept = record.factors.filter((f) => f.id !== replaceFactorId);
+    if (kept.length + 1 > options.maxFactors) return { ok: false, reason: 'factor_limit' };
+    if (kept.some((f) => f.nameKey === factor.nameKey)) return { ok: false, reason: 'name_taken' };
+    const firstFactor = record.factors.length === 0;
+    const replaced = kept.length < record.factors.length;
+    record.factors = [...kept, structuredClone(factor)].sort(
+      (a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
+    if (firstFactor) record.recoveryCodes = structuredClone(options.recoveryCodes);
+    return { ok: true, firstFactor, replaced };
+  }
+
   /**
    * Reads a copy of the user's record.
+   *
    * @param userId - the user
    * @param _now - unused: expired pending enrollments are returned as they are
    * @returns the record, or `null`
@@ -97,56 +133,74 @@ export class MemoryStore implements MFAStore {
 
   /**
    * Creates or replaces the pending enrollment (see {@link MFAStore.putPending}).
+   *
    * @param userId - the user
    * @param pending - the enrollment
-   * @param replaceActive - whether an active factor may be replaced later
-   * @returns `false` if the user has an active factor and `replaceActive` is false
+   * @returns when stored
    */
-  async putPending(
-    userId: string,
-    pending: PendingEnrollment,
-    replaceActive: boolean,
-  ): Promise<boolean> {
-    if (this.#users.get(userId)?.active && !replaceActive) return false;
+  async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
     this.#record(userId).pending = structuredClone(pending);
-    return true;
   }
 
   /**
-   * Promotes the pending enrollment (see {@link MFAStore.activatePending}).
+   * Binds the pending enrollment (see {@link MFAStore.activatePending}).
+   *
    * @param userId - the user
-   * @param pendingId - the enrollment to promote
-   * @param activation - the new factor's id, last step, drift, time and recovery codes
-   * @returns `false` if it is gone, replaced or expired
+   * @param pendingId - the enrollment to bind
+   * @param activation - its last step, drift, time, the factor limit and recovery codes
+   * @returns the outcome; a refusal writes nothing
    */
   async activatePending(
     userId: string,
     pendingId: string,
     activation: PendingActivation,
-  ): Promise<boolean> {
+  ): Promise<AddFactorResult> {
     const record = this.#users.get(userId);
     const pending = record?.pending;
     if (!record || !pending || pending.id !== pendingId || !(activation.now < pending.expiresAt)) {
-      return false;
+      return { ok: false, reason: 'not_pending' };
     }
-    record.active = {
-      id: activation.factorId,
+    const factor: ActiveFactor = {
+      id: pending.id,
+      name: pending.name,
+      nameKey: pending.nameKey,
       sealedSecret: pending.sealedSecret,
       algorithm: pending.algorithm,
       digits: pending.digits,
       period: pending.period,
       lastStep: activation.lastStep,
       drift: activation.drift,
+      createdAt: pending.createdAt,
       activatedAt: activation.now,
+      lastUsedAt: null,
     };
-    record.pending = null;
-    record.recoveryCodes = structuredClone(activation.recoveryCodes);
-    record.throttle = { otp: fresh(), recovery: fresh() };
-    return true;
+    const result = this.#add(record, factor, pending.replaceFactorId, activation);
+    if (result.ok) {
+      record.pending = null;
+      record.throttle = { otp: fresh(), recovery: fresh() };
+    }
+    return result;
+  }
+
+  /**
+   * Adds an active factor directly (see {@link MFAStore.addFactor}).
+   *
+   * @param userId - the user
+   * @param factor - the factor, its secret sealed
+   * @param options - the factor limit and the recovery codes for a first factor
+   * @returns the outcome; a refusal writes nothing
+   */
+  async addFactor(
+    userId: string,
+    factor: ActiveFactor,
+    options: AddFactorOptions,
+  ): Promise<AddFactorResult> {
+    return this.#add(this.#record(userId), factor, null, options);
   }
 
   /**
    * Reserves one attempt (see {@link MFAStore.reserveAttempt}).
+   *
    * @param userId - the user
    * @param scope - `'otp'` or `'recovery'`
    * @param now - Unix ms
@@ -165,6 +219,7 @@ export class MemoryStore implements MFAStore {
   /**
    * Reads the record and, if it meets `requirement`, reserves one attempt, in
    * one step (see {@link MFAStore.readAndReserve}).
+   *
    * @param userId - the user
    * @param scope - `'otp'` or `'recovery'`
    * @param now - Unix ms
@@ -187,63 +242,62 @@ export class MemoryStore implements MFAStore {
 
   /**
    * Records a successful check (see {@link MFAStore.recordSuccess}).
+   *
    * @param userId - the user
    * @param factorId - the factor that was checked
    * @param step - the accepted step
    * @param drift - the new drift estimate
-   * @returns `false` for a replay (`step` ≤ last step) or a changed factor
+   * @param now - Unix ms (becomes `lastUsedAt`)
+   * @returns `false` for a replay (`step` ≤ last step) or a removed factor
    */
   async recordSuccess(
     userId: string,
     factorId: string,
     step: number,
     drift: number,
+    now: number,
   ): Promise<boolean> {
-    const active = this.#activeFactor(userId, factorId);
-    if (!active || !(step > active.lastStep)) return false;
-    active.lastStep = step;
-    active.drift = drift;
+    const factor = this.#factor(userId, factorId);
+    if (!factor || !(step > factor.lastStep)) return false;
+    factor.lastStep = step;
+    factor.drift = drift;
+    factor.lastUsedAt = now;
     this.#record(userId).throttle.otp = fresh();
     return true;
   }
 
   /**
    * Replaces the recovery codes (see {@link MFAStore.replaceRecoveryCodes}).
+   *
    * @param userId - the user
-   * @param factorId - the factor they belong to
    * @param codes - the new set
-   * @returns `false` if the factor is gone or changed
+   * @returns `false` if the user has no active factor
    */
-  async replaceRecoveryCodes(
-    userId: string,
-    factorId: string,
-    codes: RecoveryCodeSet,
-  ): Promise<boolean> {
-    if (!this.#activeFactor(userId, factorId)) return false;
-    this.#record(userId).recoveryCodes = structuredClone(codes);
+  async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
+    const record = this.#users.get(userId);
+    if (!record || record.factors.length === 0) return false;
+    record.recoveryCodes = structuredClone(codes);
     return true;
   }
 
   /**
-   * Replaces the sealed secret (see {@link MFAStore.replaceSealedSecret}).
+   * Replaces a sealed secret (see {@link MFAStore.replaceSealedSecret}).
+   *
    * @param userId - the user
-   * @param factorId - the factor
+   * @param id - the active factor's or the pending enrollment's id
    * @param sealedSecret - the secret sealed again
-   * @returns `false` if the factor is gone or changed
+   * @returns `false` if there is no such factor or pending enrollment
    */
-  async replaceSealedSecret(
-    userId: string,
-    factorId: string,
-    sealedSecret: string,
-  ): Promise<boolean> {
-    const active = this.#activeFactor(userId, factorId);
-    if (!active) return false;
-    active.sealedSecret = sealedSecret;
+  async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
+    const target = this.#factor(userId, id) ?? this.#users.get(userId)?.pending;
+    if (!target || target.id !== id) return false;
+    target.sealedSecret = sealedSecret;
     return true;
   }
 
   /**
    * Spends one recovery code hash (see {@link MFAStore.consumeRecoveryCode}).
+   *
    * @param userId - the user
    * @param hash - the stored hash to remove
    * @returns `true` only for the call that removed it
@@ -260,6 +314,7 @@ export class MemoryStore implements MFAStore {
 
   /**
    * Resets one throttle scope (see {@link MFAStore.resetThrottle}).
+   *
    * @param userId - the user
    * @param scope - the scope to reset
    * @returns when done
@@ -270,17 +325,99 @@ export class MemoryStore implements MFAStore {
   }
 
   /**
-   * Removes the factor, pending enrollment and recovery codes, keeping throttle
-   * state (see {@link MFAStore.deleteFactor}).
+   * Takes back an unchecked attempt (see {@link MFAStore.refundAttempt}).
+   *
+   * @param userId - the user
+   * @param scope - the scope
+   * @param failures - the count the reservation returned
+   * @param blockedUntil - the scope's `blockedUntil` before the reservation
+   * @returns whether the attempt was taken back
+   */
+  async refundAttempt(
+    userId: string,
+    scope: ThrottleScope,
+    failures: number,
+    blockedUntil: number,
+  ): Promise<boolean> {
+    const state = this.#users.get(userId)?.throttle[scope];
+    if (!state || state.failures !== failures || failures < 1) return false;
+    state.failures = failures - 1;
+    state.blockedUntil = blockedUntil;
+    return true;
+  }
+
+  /**
+   * Renames a factor (see {@link MFAStore.renameFactor}).
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @param name - the new name
+   * @param nameKey - the name after NFKC and case folding
+   * @returns `'renamed'`, `'not_found'` or `'name_taken'`
+   */
+  async renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    nameKey: string,
+  ): Promise<FactorRenameOutcome> {
+    const factor = this.#factor(userId, factorId);
+    if (!factor) return 'not_found';
+    const factors = this.#users.get(userId)?.factors ?? [];
+    if (factors.some((f) => f.id !== factorId && f.nameKey === nameKey)) return 'name_taken';
+    factor.name = name;
+    factor.nameKey = nameKey;
+    return 'renamed';
+  }
+
+  /**
+   * Removes one factor; the last one takes the pending enrollment and the
+   * recovery codes with it (see {@link MFAStore.removeFactor}).
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @returns whether it was removed, and how many factors are left
+   */
+  async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+    const record = this.#users.get(userId);
+    if (!record) return { removed: false, remaining: 0 };
+    const kept = record.factors.filter((f) => f.id !== factorId);
+    const removed = kept.length < record.factors.length;
+    record.factors = kept;
+    if (removed && kept.length === 0) {
+      record.pending = null;
+      record.recoveryCodes = null;
+    }
+    return { removed, remaining: kept.length };
+  }
+
+  /**
+   * Removes every factor, the pending enrollment and the recovery codes,
+   * keeping throttle state (see {@link MFAStore.deleteFactors}).
+   *
    * @param userId - the user
    * @returns whether there was anything to remove
    */
-  async deleteFactor(userId: string): Promise<boolean> {
+  async deleteFactors(userId: string): Promise<boolean> {
     const record = this.#users.get(userId);
-    if (!record || (!record.active && !record.pending && !record.recoveryCodes)) return false;
-    record.active = null;
+    if (!record || (record.factors.length === 0 && !record.pending && !record.recoveryCodes)) {
+      return false;
+    }
+    record.factors = [];
     record.pending = null;
     record.recoveryCodes = null;
     return true;
+  }
+
+  /**
+   * Erases everything held for the user (see {@link MFAStore.deleteUser}).
+   *
+   * @param userId - the user
+   * @returns whether there was anything to remove
+   */
+  async deleteUser(userId: string): Promise<boolean> {
+    const record = this.#users.get(userId);
+    this.#users.delete(userId);
+    return record !== undefined && !isEmptyRecord(record);
   }
 }

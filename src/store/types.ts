@@ -22,28 +22,45 @@ export interface FactorParams {
 
 /** An enrollment waiting for its two consecutive codes. */
 export interface PendingEnrollment extends FactorParams {
-  /** Random id of this enrollment; activation is conditional on it. */
+  /** Random id of this enrollment; activation is conditional on it, and it becomes the factor's id. */
   id: string;
+  /** The name the factor will have (1–64 characters). */
+  name: string;
+  /**
+   * `name` as uniqueness is decided: after NFKC and case folding, computed by
+   * the service. Stores compare this, never `name`.
+   */
+  nameKey: string;
   /** The secret, sealed by the service's `SecretCipher`. */
   sealedSecret: string;
   /** When it was created. */
   createdAt: number;
   /** When it stops being usable; a store treats it as absent from then on. */
   expiresAt: number;
+  /** An active factor to remove in the same atomic step that binds this one, or `null`. */
+  replaceFactorId: string | null;
 }
 
 /** A bound (active) TOTP factor. */
 export interface ActiveFactor extends FactorParams {
   /** Random id of this factor; per-factor writes are conditional on it. */
   id: string;
+  /** Its name, unique per user by `nameKey`. */
+  name: string;
+  /** `name` after NFKC and case folding (see {@link PendingEnrollment.nameKey}). */
+  nameKey: string;
   /** The secret, sealed by the service's `SecretCipher`. */
   sealedSecret: string;
   /** The last accepted time step (replay bound); -1 if none. */
   lastStep: number;
   /** The device's estimated clock offset in steps. */
   drift: number;
+  /** When its enrollment started (or it was imported); factors are listed in this order. */
+  createdAt: number;
   /** When the factor was bound. */
   activatedAt: number;
+  /** When a code of this factor was last accepted, or `null`. */
+  lastUsedAt: number | null;
 }
 
 /** The salted hashes of a user's unused recovery codes. */
@@ -69,14 +86,14 @@ export type ThrottleScope = 'otp' | 'recovery';
 export interface UserRecord {
   /** The user id. */
   userId: string;
-  /** The bound factor, if any. */
-  active: ActiveFactor | null;
+  /** The bound factors, ordered by `createdAt` (then `id`); empty if none. */
+  factors: ActiveFactor[];
   /**
    * The pending enrollment, if any. It may be past its `expiresAt` (see
    * {@link MFAStore.getUser}); the service checks the expiry itself.
    */
   pending: PendingEnrollment | null;
-  /** Unused recovery codes of the active factor (`null` if none were issued). */
+  /** Unused recovery codes of the user (`null` if none were issued). */
   recoveryCodes: RecoveryCodeSet | null;
   /** Throttle state per scope. */
   throttle: Record<ThrottleScope, ThrottleState>;
@@ -84,16 +101,67 @@ export interface UserRecord {
 
 /** What {@link MFAStore.activatePending} writes into the new active factor. */
 export interface PendingActivation {
-  /** Random id of the new factor. */
-  factorId: string;
   /** The binding's second step: the first login cannot reuse it. */
   lastStep: number;
   /** The device's clock offset in steps, measured by the binding. */
   drift: number;
   /** The time of the activation (becomes `activatedAt`). */
   now: number;
-  /** The new factor's recovery codes. */
-  recoveryCodes: RecoveryCodeSet;
+  /** The most active factors the user may have afterwards (1–20). */
+  maxFactors: number;
+  /**
+   * The set to store if the user has no active factor (else unused): `null`
+   * from a service that read factors and so made no set; if they all went
+   * meanwhile, the user is left with no codes and the service issues a set.
+   */
+  recoveryCodes: RecoveryCodeSet | null;
+}
+
+/** What {@link MFAStore.addFactor} needs besides the factor. */
+export interface AddFactorOptions {
+  /** The most active factors the user may have afterwards (1–20). */
+  maxFactors: number;
+  /**
+   * The set to store if the user has no active factor (else unused): `null`
+   * from a service that read factors and so made no set; if they all went
+   * meanwhile, the user is left with no codes and the service issues a set.
+   */
+  recoveryCodes: RecoveryCodeSet | null;
+}
+
+/**
+ * The outcome of {@link MFAStore.activatePending} and {@link MFAStore.addFactor}.
+ * A refusal writes nothing.
+ */
+export type AddFactorResult =
+  | {
+      /** The factor is active. */
+      ok: true;
+      /** Whether the user had no active factor, so `recoveryCodes` became the user's set. */
+      firstFactor: boolean;
+      /** Whether the enrollment's `replaceFactorId` was active and is now removed. */
+      replaced: boolean;
+    }
+  | {
+      /** Nothing was written. */
+      ok: false;
+      /**
+       * `'not_pending'`: the enrollment is gone, replaced or expired;
+       * `'factor_limit'`: the user would have more than `maxFactors`;
+       * `'name_taken'`: another active factor has the same `nameKey`.
+       */
+      reason: 'not_pending' | 'factor_limit' | 'name_taken';
+    };
+
+/** The outcome of {@link MFAStore.renameFactor}; only `'renamed'` wrote anything. */
+export type FactorRenameOutcome = 'renamed' | 'not_found' | 'name_taken';
+
+/** The outcome of {@link MFAStore.removeFactor}. */
+export interface FactorRemoval {
+  /** Whether the factor was active and is now removed. */
+  removed: boolean;
+  /** Active factors left afterwards (0: two-factor sign-in is off). */
+  remaining: number;
 }
 
 /** What a user must have for {@link MFAStore.readAndReserve} to reserve an attempt. */
@@ -114,7 +182,7 @@ export interface ReadAndReserveResult {
  */
 export function isEmptyRecord(record: UserRecord): boolean {
   return (
-    record.active === null &&
+    record.factors.length === 0 &&
     record.pending === null &&
     record.recoveryCodes === null &&
     record.throttle.otp.failures === 0 &&
@@ -133,7 +201,7 @@ export function meetsRequirement(
   requirement: AttemptRequirement,
   now: number,
 ): boolean {
-  if (requirement === 'active') return Boolean(record?.active);
+  if (requirement === 'active') return (record?.factors.length ?? 0) > 0;
   const pending = record?.pending;
   return pending != null && now < pending.expiresAt;
 }
@@ -152,7 +220,12 @@ export const REQUIRED_STORE_METHODS = [
   'replaceSealedSecret',
   'consumeRecoveryCode',
   'resetThrottle',
-  'deleteFactor',
+  'refundAttempt',
+  'addFactor',
+  'renameFactor',
+  'removeFactor',
+  'deleteFactors',
+  'deleteUser',
 ] as const;
 
 /** The throttle rules a store applies inside {@link MFAStore.reserveAttempt}. */
@@ -164,9 +237,12 @@ export interface AttemptPolicy {
   /** The longest delay. */
   maxDelayMs: number;
   /**
-   * Consecutive failures after which the scope is locked (until a reset), at
-   * least 1. The service's policy allows 1 to 100; a store also accepts
-   * `Infinity` (never locked), which its conformance tests use.
+   * The failure budget, at least 1. In the `otp` scope it is the budget of a
+   * user with one active factor: a user with `n` active factors is locked
+   * after {@link attemptLimit}`(maxFailures, n)` consecutive failures (until a
+   * reset), so that the odds of a guessing attack do not grow with `n`. In the
+   * `recovery` scope it is used as it is. The service's policy allows 1 to 100; a store also
+   * accepts `Infinity` (never locked), which its conformance tests use.
    */
   maxFailures: number;
 }
@@ -215,6 +291,30 @@ export function attemptDelayMs(policy: AttemptPolicy, failures: number): number 
 }
 
 /**
+ * The consecutive failures after which a user with `factors` active factors
+ * is locked: `max(1, ceil(maxFailures / max(1, factors)))`. Each guessed code
+ * is compared with every factor, so `n` factors give a guess up to `n` times
+ * the odds of one; dividing the budget by `n` keeps the odds of one lock
+ * cycle the same for 1 factor or 20 (see docs/security-model.md). Stores
+ * apply it with the factor count they read in the same atomic step.
+ *
+ * @param maxFailures - the budget of one factor (`Infinity`: never locked)
+ * @param factors - the user's active factors (0 counts as 1)
+ * @returns the lock threshold
+ * @throws nothing; the arguments are trusted (the service validates them)
+ * @example
+ * ```ts
+ * import { attemptLimit } from 'totpkit';
+ * attemptLimit(100, 1); // 100
+ * attemptLimit(100, 3); // 34
+ * attemptLimit(100, 5); // 20
+ * ```
+ */
+export function attemptLimit(maxFailures: number, factors: number): number {
+  return Math.max(1, Math.ceil(maxFailures / Math.max(1, factors)));
+}
+
+/**
  * A store of MFA state. Every method is atomic on its own: implementations use
  * one conditional statement, a transaction or a script, never a read followed
  * by an unconditional write. Methods reject (throw) only for infrastructure
@@ -237,30 +337,49 @@ export interface MFAStore {
   getUser(userId: string, now: number): Promise<UserRecord | null>;
 
   /**
-   * Creates or replaces the user's pending enrollment. If the user has an
-   * active factor and `replaceActive` is false, nothing is written and the
-   * result is `false`. Atomic with respect to {@link MFAStore.activatePending}.
+   * Creates or replaces the user's one pending enrollment, whether or not
+   * factors are active. Atomic with respect to {@link MFAStore.activatePending}.
    */
-  putPending(userId: string, pending: PendingEnrollment, replaceActive: boolean): Promise<boolean>;
+  putPending(userId: string, pending: PendingEnrollment): Promise<void>;
 
   /**
-   * Promotes the pending enrollment `pendingId` to the active factor, only if
-   * it is still pending and `now < expiresAt`. In the same atomic step: the new
-   * factor's `id`, `lastStep`, `drift`, `activatedAt` (= `now`) are set, any
-   * previous active factor and its recovery codes are replaced by
-   * `recoveryCodes`, the pending enrollment is removed and both throttle scopes
-   * are reset. Returns `false` (writing nothing) if the pending enrollment is
-   * gone, replaced or expired.
+   * Binds the pending enrollment `pendingId` as an active factor with the same
+   * id, only if it is still pending and `activation.now < expiresAt`. In the
+   * same atomic step: its `replaceFactorId` factor, if still active, is
+   * removed; the new factor gets `lastStep`, `drift`, `activatedAt` (= `now`),
+   * `lastUsedAt` `null` and the enrollment's `createdAt`; the pending
+   * enrollment is removed and both throttle scopes are reset; if the user had
+   * no active factor, `recoveryCodes` becomes the user's set (otherwise the
+   * user's set is kept and `recoveryCodes` is unused).
+   *
+   * Refuses, writing nothing: `'not_pending'` if the enrollment is gone,
+   * replaced or expired; `'factor_limit'` if the user would then have more
+   * than `maxFactors` active factors; `'name_taken'` if another remaining
+   * factor has the same `nameKey`.
    */
   activatePending(
     userId: string,
     pendingId: string,
     activation: PendingActivation,
-  ): Promise<boolean>;
+  ): Promise<AddFactorResult>;
+
+  /**
+   * Adds an active factor directly (an imported secret), with the same limit,
+   * name rule and first-set rule as {@link MFAStore.activatePending}, in one
+   * atomic step. The pending enrollment and the throttle state are unchanged.
+   * Never refuses with `'not_pending'`.
+   */
+  addFactor(
+    userId: string,
+    factor: ActiveFactor,
+    options: AddFactorOptions,
+  ): Promise<AddFactorResult>;
 
   /**
    * Reserves one attempt in `scope` before the code is checked: if the scope has
-   * `failures ≥ maxFailures` the result is `locked`; if `now < blockedUntil` it
+   * `failures ≥` its limit (`attemptLimit(maxFailures, n)` for `otp`, `n` being
+   * the user's active factors at that moment; `maxFailures` for `recovery`),
+   * the result is `locked`; if `now < blockedUntil` it
    * is `throttled` with `retryAfterMs`; otherwise `failures` is incremented and
    * `blockedUntil` set to `now + attemptDelayMs(policy, failures)`, in one atomic
    * step. A user with no record gets a fresh state created.
@@ -281,7 +400,7 @@ export interface MFAStore {
    * attempt in `scope` exactly as `reserveAttempt(userId, scope, now, policy)`
    * would, with no other write to the user in between:
    *
-   * - `'active'`: the user has an active factor;
+   * - `'active'`: the user has at least one active factor;
    * - `'pending'`: the user has a pending enrollment and `now < expiresAt`.
    *
    * `record` is what `getUser(userId, now)` would return at that moment: the
@@ -303,28 +422,37 @@ export interface MFAStore {
 
   /**
    * Records a successful TOTP check for factor `factorId`: only if that factor
-   * is still active and `step > lastStep`, sets `lastStep = step` and
-   * `drift = drift`, and resets the `otp` throttle scope, atomically. Returns
-   * `false` (writing nothing) otherwise — a replay or a factor that changed.
+   * is still active and `step > lastStep`, sets its `lastStep = step`,
+   * `drift = drift` and `lastUsedAt = now`, and resets the `otp` throttle
+   * scope, atomically. Other factors are untouched (each keeps its own replay
+   * state). Returns `false` (writing nothing) otherwise — a replay or a factor
+   * that was removed.
    */
-  recordSuccess(userId: string, factorId: string, step: number, drift: number): Promise<boolean>;
+  recordSuccess(
+    userId: string,
+    factorId: string,
+    step: number,
+    drift: number,
+    now: number,
+  ): Promise<boolean>;
 
   /**
-   * Replaces the recovery codes of factor `factorId` (only if still active).
-   * Returns `false` if the factor is gone or changed.
+   * Replaces the user's recovery codes, only if the user has an active factor.
+   * Returns `false` (writing nothing) otherwise.
    */
-  replaceRecoveryCodes(userId: string, factorId: string, codes: RecoveryCodeSet): Promise<boolean>;
+  replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean>;
 
   /**
-   * Replaces the sealed secret of factor `factorId` (only if still active),
-   * e.g. after re-encrypting it under a new key. Nothing else changes.
-   * Returns `false` if the factor is gone or changed.
+   * Replaces the sealed secret of the active factor, or of the pending
+   * enrollment, whose id is `id` (e.g. after re-encrypting it under a new
+   * key). Nothing else changes. Returns `false` if there is no such factor or
+   * pending enrollment.
    */
-  replaceSealedSecret(userId: string, factorId: string, sealedSecret: string): Promise<boolean>;
+  replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean>;
 
   /**
    * Removes `hash` from the user's unused recovery codes, and on success resets
-   * both throttle scopes (a recovery code unlocks the factor), atomically.
+   * both throttle scopes (a recovery code unlocks the user), atomically.
    * Returns `true` only for the one call that removed it.
    */
   consumeRecoveryCode(userId: string, hash: string): Promise<boolean>;
@@ -333,9 +461,48 @@ export interface MFAStore {
   resetThrottle(userId: string, scope: ThrottleScope): Promise<void>;
 
   /**
-   * Removes the user's active factor, pending enrollment and recovery codes.
-   * Throttle state is kept, so disabling cannot be used to reset a lock.
-   * Returns whether there was anything to remove.
+   * Takes back an attempt that was reserved but never checked (the secret
+   * could not be opened): only if the scope's `failures` is still `failures`
+   * (no attempt reserved, no reset since), sets it to `failures − 1` and
+   * `blockedUntil` to `blockedUntil` (the value before the reservation),
+   * atomically. Returns whether it did.
    */
-  deleteFactor(userId: string): Promise<boolean>;
+  refundAttempt(
+    userId: string,
+    scope: ThrottleScope,
+    failures: number,
+    blockedUntil: number,
+  ): Promise<boolean>;
+
+  /**
+   * Renames active factor `factorId` to `name` (`nameKey` as computed by the
+   * service), unless another active factor has the same `nameKey`.
+   */
+  renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    nameKey: string,
+  ): Promise<FactorRenameOutcome>;
+
+  /**
+   * Removes active factor `factorId`. If it was the last one, the pending
+   * enrollment and the recovery codes go too, in the same atomic step (as
+   * {@link MFAStore.deleteFactors}). Throttle state is kept.
+   */
+  removeFactor(userId: string, factorId: string): Promise<FactorRemoval>;
+
+  /**
+   * Removes all the user's active factors, the pending enrollment and the
+   * recovery codes. Throttle state is kept, so disabling cannot be used to
+   * reset a lock. Returns whether there was anything to remove.
+   */
+  deleteFactors(userId: string): Promise<boolean>;
+
+  /**
+   * Erasure: removes everything the store holds for the user, throttle state
+   * included, so that `getUser` returns `null`. Returns whether there was
+   * anything to remove.
+   */
+  deleteUser(userId: string): Promise<boolean>;
 }

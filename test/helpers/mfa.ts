@@ -122,5 +122,5 @@ export async function enroll(
     deviceCode(secret, h.now, offsetMs),
   );
   if (!result.ok) throw new Error(`enrollment failed: ${result.reason}`);
-  return { secret, recoveryCodes: result.recoveryCodes };
+  return { secret, recoveryCodes: result.recoveryCodes ?? [] };
 }

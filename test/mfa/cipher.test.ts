@@ -136,15 +136,18 @@ describe('the service with a cipher', () => {
     const [alice, bob] = [newUser('alice'), newUser('bob')];
     const { secret: aliceSecret } = await enroll(h, alice);
     await enroll(h, bob);
-    const aliceSealed = (await h.store.getUser(alice, h.now))?.active?.sealedSecret as string;
-    const bobFactor = (await h.store.getUser(bob, h.now))?.active?.id as string;
+    const aliceSealed = (await h.store.getUser(alice, h.now))?.factors[0]?.sealedSecret as string;
+    const bobFactor = (await h.store.getUser(bob, h.now))?.factors[0]?.id as string;
     await h.store.replaceSealedSecret(bob, bobFactor, aliceSealed);
     h.advance(30_000);
     const error = await rejection(h.mfa.verify(bob, deviceCode(aliceSecret, h.now)));
     expect(error.code).toBe('ERR_CIPHER');
     expect(h.ofType('verify_succeeded')).toHaveLength(0);
     // Alice's own record still works.
-    expect(await h.mfa.verify(alice, deviceCode(aliceSecret, h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(alice, deviceCode(aliceSecret, h.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
   });
 
   it('after a key rotation old records verify, and reencryptSecret moves them to the new key', async () => {
@@ -156,17 +159,28 @@ describe('the service with a cipher', () => {
     const { secret: secretA } = await enroll(before, a);
     const { secret: secretB } = await enroll(before, b);
     const sealedOf = async (user: string) =>
-      (await before.store.getUser(user, before.now))?.active?.sealedSecret ?? '';
+      (await before.store.getUser(user, before.now))?.factors[0]?.sealedSecret ?? '';
     expect(await sealedOf(a)).toMatch(/^A256GCM\.v1\./);
 
     const rotated = harness({ cipher: v2, store: before.store });
     rotated.now = before.now + 30_000;
-    expect(await rotated.mfa.verify(a, deviceCode(secretA, rotated.now))).toEqual({ ok: true });
-    expect(await rotated.mfa.reencryptSecret(a)).toEqual({ ok: true, reencrypted: true });
-    expect(await rotated.mfa.reencryptSecret(a)).toEqual({ ok: true, reencrypted: false });
+    expect(await rotated.mfa.verify(a, deviceCode(secretA, rotated.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
+    expect(await rotated.mfa.reencryptSecret(a)).toEqual({
+      ok: true,
+      reencrypted: true,
+      count: 1,
+    });
+    expect(await rotated.mfa.reencryptSecret(a)).toEqual({
+      ok: true,
+      reencrypted: false,
+      count: 0,
+    });
     expect(await sealedOf(a)).toMatch(/^A256GCM\.v2\./);
     expect(rotated.ofType('secret_reencrypted')).toEqual([
-      { type: 'secret_reencrypted', userId: a, at: rotated.now },
+      { type: 'secret_reencrypted', userId: a, at: rotated.now, count: 1 },
     ]);
     // The last step and drift survived the re-encryption: the code is still used.
     expect(await rotated.mfa.verify(a, deviceCode(secretA, rotated.now))).toEqual({
@@ -177,10 +191,81 @@ describe('the service with a cipher', () => {
     // Once v1 is retired, the re-encrypted record works and the other does not.
     const retired = harness({ cipher: v2only, store: before.store });
     retired.now = rotated.now + 30_000;
-    expect(await retired.mfa.verify(a, deviceCode(secretA, retired.now))).toEqual({ ok: true });
+    expect(await retired.mfa.verify(a, deviceCode(secretA, retired.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
     const error = await rejection(retired.mfa.verify(b, deviceCode(secretB, retired.now)));
     expect(error.code).toBe('ERR_CIPHER');
     expect(error.message).toMatch(/key id "v1"/);
+  });
+
+  it('reencryptSecret reseals every factor and the pending enrollment (issue 10 point 3)', async () => {
+    const v1 = createAESGCMCipher({ keys: { v1: key(1) }, primaryKeyId: 'v1' });
+    const v2 = createAESGCMCipher({ keys: { v1: key(1), v2: key(2) }, primaryKeyId: 'v2' });
+    const v2only = createAESGCMCipher({ keys: { v2: key(2) }, primaryKeyId: 'v2' });
+    const before = harness({ cipher: v1 });
+    const user = newUser();
+    await enroll(before, user);
+    await before.mfa.importFactor(user, { secret: new Uint8Array(20).fill(7), name: 'Tablet' });
+    // An enrollment started under the old key, completed after the sweep.
+    const pending = await before.mfa.beginEnrollment(user, { accountName: 'a', name: 'Laptop' });
+    const rotated = harness({ cipher: v2, store: before.store });
+    rotated.now = before.now;
+    expect(await rotated.mfa.reencryptSecret(user)).toEqual({
+      ok: true,
+      reencrypted: true,
+      count: 3,
+    });
+    const record = await before.store.getUser(user, before.now);
+    for (const sealed of [...(record?.factors ?? []), record?.pending]) {
+      expect(sealed?.sealedSecret).toMatch(/^A256GCM\.v2\./);
+    }
+    // With v1 retired, the enrollment completes and its factor verifies.
+    const retired = harness({ cipher: v2only, store: before.store });
+    retired.now = before.now + 30_000;
+    const bound = await retired.mfa.completeEnrollment(
+      user,
+      deviceCode(pending.secret, retired.now - 30_000),
+      deviceCode(pending.secret, retired.now),
+    );
+    expect(bound).toEqual({ ok: true, factorId: pending.factorId });
+    retired.advance(30_000);
+    expect(await retired.mfa.verify(user, deviceCode(pending.secret, retired.now))).toEqual({
+      ok: true,
+      factorId: pending.factorId,
+    });
+  });
+
+  it('a cipher failure never counts as a failed attempt (issue 10 point 3)', async () => {
+    const v1 = createAESGCMCipher({ keys: { v1: key(1) }, primaryKeyId: 'v1' });
+    const v2only = createAESGCMCipher({ keys: { v2: key(2) }, primaryKeyId: 'v2' });
+    const before = harness({ cipher: v1 });
+    const user = newUser();
+    const { secret } = await enroll(before, user);
+    const retired = harness({ cipher: v2only, store: before.store });
+    retired.now = before.now + 30_000;
+    const failures = async () =>
+      (await before.store.getUser(user, retired.now))?.throttle.otp.failures ?? 0;
+    const start = await failures();
+    for (let i = 0; i < 5; i++) {
+      const call =
+        i % 2 === 0
+          ? retired.mfa.verify(user, deviceCode(secret, retired.now))
+          : retired.mfa.resync(user, '123456', '654321');
+      expect((await rejection(call)).code).toBe('ERR_CIPHER');
+    }
+    const pending = await before.mfa.beginEnrollment(user, { accountName: 'a', name: 'Two' });
+    const error = await rejection(
+      retired.mfa.completeEnrollment(
+        user,
+        deviceCode(pending.secret, retired.now - 30_000),
+        deviceCode(pending.secret, retired.now),
+      ),
+    );
+    expect(error.code).toBe('ERR_CIPHER');
+    expect(await failures()).toBe(start);
+    expect(retired.ofType('locked')).toHaveLength(0);
   });
 
   it('wraps a custom cipher’s errors and bad results in ERR_CIPHER', async () => {

@@ -19,7 +19,7 @@ describe('100 concurrent verify calls with the same valid code', () => {
     expect(h.ofType('verify_succeeded')).toHaveLength(1);
     expect(h.ofType('verify_replayed')).toHaveLength(99);
     const step = Math.floor(h.now / 30_000);
-    expect((await h.store.getUser(user, h.now))?.active?.lastStep).toBe(step);
+    expect((await h.store.getUser(user, h.now))?.factors[0]?.lastStep).toBe(step);
   });
 
   it('exactly one succeeds under the default throttle', async () => {
@@ -126,7 +126,10 @@ describe('1,000 concurrent wrong guesses per burst, default policy', () => {
       remaining: 9,
     });
     expect(await h.mfa.status(user)).toMatchObject({ locked: false, retryAfterMs: 0 });
-    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
   });
 
   it('parallel binding attempts share the same budget', async () => {

@@ -51,22 +51,34 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
     const bound = await h.mfa.completeEnrollment(user, first, second);
     expect(bound.ok).toBe(true);
     if (!bound.ok) return;
+    expect(bound.factorId).toBe(begun.factorId);
     expect(bound.recoveryCodes).toHaveLength(10);
     expect(h.ofType('enrollment_completed')).toEqual([
-      { type: 'enrollment_completed', userId: user, at: T0 + 35_000, drift: 0, recoveryCodes: 10 },
+      {
+        type: 'enrollment_completed',
+        userId: user,
+        at: T0 + 35_000,
+        factorId: begun.factorId,
+        drift: 0,
+        recoveryCodes: 10,
+      },
     ]);
 
     // The second binding code's step is used: it cannot be replayed at login.
     expect(await h.mfa.verify(user, second)).toEqual({ ok: false, reason: 'replayed' });
     h.advance(30_000);
     const login = await code(begun.secret, h.now);
-    expect(await h.mfa.verify(user, login)).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, login)).toEqual({ ok: true, factorId: expect.any(String) });
     expect(await h.mfa.verify(user, login)).toEqual({ ok: false, reason: 'replayed' });
     h.advance(30_000);
-    expect(await h.mfa.verify(user, await code(begun.secret, h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, await code(begun.secret, h.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
     expect(h.events.map((e) => e.type)).toEqual([
       'enrollment_started',
       'enrollment_completed',
+      'factor_added',
       'verify_replayed',
       'verify_succeeded',
       'verify_replayed',
@@ -74,10 +86,9 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
     ]);
     expect(await h.mfa.status(user)).toEqual({
       state: 'active',
-      activatedAt: T0 + 35_000,
+      factors: 1,
       pendingExpiresAt: null,
       recoveryCodesRemaining: 10,
-      drift: 0,
       locked: false,
       recoveryLocked: false,
       retryAfterMs: 0,
@@ -95,9 +106,12 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
       h.advance(30_000 + 55_000);
       expect((await h.mfa.completeEnrollment(user, first, second)).ok).toBe(true);
       expect(h.ofType('enrollment_completed')[0]?.drift).toBe(0);
-      expect((await h.mfa.status(user)).drift).toBe(0);
+      expect((await h.mfa.listFactors(user))[0]?.drift).toBe(0);
       h.advance(30_000);
-      expect(await h.mfa.verify(user, await code(secret, h.now))).toEqual({ ok: true });
+      expect(await h.mfa.verify(user, await code(secret, h.now))).toEqual({
+        ok: true,
+        factorId: expect.any(String),
+      });
       expect(h.ofType('verify_succeeded')[0]?.drift).toBe(0);
     },
   );
@@ -110,14 +124,14 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
     const first = await code(secret, h.now - 30_000, fast);
     const second = await code(secret, h.now, fast);
     expect((await h.mfa.completeEnrollment(user, first, second)).ok).toBe(true);
-    expect((await h.mfa.status(user)).drift).toBe(8);
+    expect((await h.mfa.listFactors(user))[0]?.drift).toBe(8);
     for (const later of [60_000, 3_600_000, 86_400_000]) {
       const now = T0 + later;
       h.now = now;
       const login = await code(secret, now, fast);
       // Without the drift estimate, window 1 around the server's clock misses it.
       expect(verifyTOTP(decodeBase32(secret), login, { now, window: 1 }).ok).toBe(false);
-      expect(await h.mfa.verify(user, login)).toEqual({ ok: true });
+      expect(await h.mfa.verify(user, login)).toEqual({ ok: true, factorId: expect.any(String) });
     }
     expect(h.ofType('verify_succeeded').map((e) => e.drift)).toEqual([8, 8, 8]);
   });
@@ -133,8 +147,9 @@ describe('drift', () => {
       h.advance(60_000);
       expect(await h.mfa.verify(user, deviceCode(secret, h.now, offset * 30_000))).toEqual({
         ok: true,
+        factorId: expect.any(String),
       });
-      expect((await h.mfa.status(user)).drift).toBe(offset);
+      expect((await h.mfa.listFactors(user))[0]?.drift).toBe(offset);
     }
     h.advance(60_000);
     const beyond = deviceCode(secret, h.now, 5 * 30_000);
@@ -145,18 +160,29 @@ describe('drift', () => {
       ok: false,
       reason: 'resync_required',
     });
-    expect((await h.mfa.status(user)).drift).toBe(4);
+    expect((await h.mfa.listFactors(user))[0]?.drift).toBe(4);
 
     const resynced = await h.mfa.resync(
       user,
       deviceCode(secret, h.now - 30_000, 5 * 30_000),
       deviceCode(secret, h.now, 5 * 30_000),
     );
-    expect(resynced).toEqual({ ok: true, drift: 5 });
-    expect(h.ofType('resynced')).toEqual([{ type: 'resynced', userId: user, at: h.now, drift: 5 }]);
+    expect(resynced).toEqual({ ok: true, factorId: expect.any(String), drift: 5 });
+    expect(h.ofType('resynced')).toEqual([
+      {
+        type: 'resynced',
+        userId: user,
+        at: h.now,
+        factorId: resynced.ok ? resynced.factorId : '',
+        drift: 5,
+      },
+    ]);
     h.advance(30_000);
-    expect(await h.mfa.verify(user, deviceCode(secret, h.now, 5 * 30_000))).toEqual({ ok: true });
-    expect((await h.mfa.status(user)).drift).toBe(5);
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now, 5 * 30_000))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
+    expect((await h.mfa.listFactors(user))[0]?.drift).toBe(5);
   });
 
   it('a clock that jumps out of the window is a mismatch until resync; resync refuses replays', async () => {
@@ -173,7 +199,11 @@ describe('drift', () => {
       deviceCode(secret, h.now - 30_000, jump),
       deviceCode(secret, h.now, jump),
     ] as const;
-    expect(await h.mfa.resync(user, ...pair)).toEqual({ ok: true, drift: 9 });
+    expect(await h.mfa.resync(user, ...pair)).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+      drift: 9,
+    });
     expect(await h.mfa.resync(user, ...pair)).toEqual({ ok: false, reason: 'replayed' });
     expect(await h.mfa.resync(user, pair[1], pair[0])).toEqual({
       ok: false,
@@ -183,7 +213,10 @@ describe('drift', () => {
     expect(await h.mfa.resync(user, '12345', pair[0])).toEqual({ ok: false, reason: 'malformed' });
     expect(await h.mfa.resync(newUser(), ...pair)).toEqual({ ok: false, reason: 'not_enrolled' });
     h.advance(30_000);
-    expect(await h.mfa.verify(user, deviceCode(secret, h.now, jump))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now, jump))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
   });
 });
 
@@ -254,30 +287,52 @@ describe('completeEnrollment reasons', () => {
     });
   });
 
-  it('re-enrolling an active user needs replaceActive, keeps the old factor until bound', async () => {
+  it('replaceFactorId: the old factor works until the new one is bound, then is gone', async () => {
     const h = harness();
     const user = newUser();
     const { secret: oldSecret } = await enroll(h, user);
-    const error = await h.mfa.beginEnrollment(user, { accountName: 'a' }).catch((e: unknown) => e);
+    const [old] = await h.mfa.listFactors(user);
+    const error = await h.mfa
+      .beginEnrollment(user, { accountName: 'a', replaceFactorId: 'nope' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MFAError);
-    expect(error).toMatchObject({ code: 'ERR_ALREADY_ENROLLED' });
-    const { secret } = await h.mfa.beginEnrollment(user, { accountName: 'a', replaceActive: true });
-    expect(h.ofType('enrollment_started').at(-1)?.replacesActive).toBe(true);
+    expect(error).toMatchObject({ code: 'ERR_FACTOR_NOT_FOUND' });
+    const begun = await h.mfa.beginEnrollment(user, {
+      accountName: 'a',
+      replaceFactorId: old!.id,
+    });
+    expect(h.ofType('enrollment_started').at(-1)?.replaceFactorId).toBe(old!.id);
     h.advance(30_000);
-    expect(await h.mfa.verify(user, deviceCode(oldSecret, h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, deviceCode(oldSecret, h.now))).toEqual({
+      ok: true,
+      factorId: old!.id,
+    });
     h.advance(30_000);
     const bound = await h.mfa.completeEnrollment(
       user,
-      deviceCode(secret, h.now - 30_000),
-      deviceCode(secret, h.now),
+      deviceCode(begun.secret, h.now - 30_000),
+      deviceCode(begun.secret, h.now),
     );
-    expect(bound.ok).toBe(true);
+    // The user had a factor: the recovery codes stay as they were.
+    expect(bound).toEqual({ ok: true, factorId: begun.factorId });
+    expect('recoveryCodes' in bound).toBe(false);
+    expect((await h.mfa.status(user)).recoveryCodesRemaining).toBe(10);
+    expect(h.ofType('factor_removed')).toEqual([
+      { type: 'factor_removed', userId: user, at: h.now, factorId: old!.id, remaining: 1 },
+    ]);
+    // The replaced factor's name was free again: the default name is reused.
+    expect((await h.mfa.listFactors(user)).map((f) => [f.id, f.name])).toEqual([
+      [begun.factorId, 'Authenticator'],
+    ]);
     h.advance(30_000);
     expect(await h.mfa.verify(user, deviceCode(oldSecret, h.now))).toEqual({
       ok: false,
       reason: 'mismatch',
     });
-    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, deviceCode(begun.secret, h.now))).toEqual({
+      ok: true,
+      factorId: begun.factorId,
+    });
   });
 });
 
@@ -294,6 +349,7 @@ describe('verify', () => {
     expect((await h.store.getUser(user, h.now))?.throttle.otp.failures).toBe(0);
     expect(await h.mfa.verify(user, `\t${code.slice(0, 3)} ${code.slice(3)}\n`)).toEqual({
       ok: true,
+      factorId: expect.any(String),
     });
   });
 
@@ -325,6 +381,7 @@ describe('verify', () => {
     h.advance(60_000);
     expect(await h.mfa.verify(user, generateTOTP(bytes, { ...opts, now: h.now }))).toEqual({
       ok: true,
+      factorId: expect.any(String),
     });
   });
 });
@@ -370,10 +427,9 @@ describe('account management', () => {
     });
     expect(await h.mfa.status(user)).toEqual({
       state: 'none',
-      activatedAt: null,
+      factors: 0,
       pendingExpiresAt: null,
       recoveryCodesRemaining: 0,
-      drift: null,
       locked: false,
       recoveryLocked: false,
       retryAfterMs: 0,
@@ -479,7 +535,10 @@ describe('store round trips and the optional readAndReserve', () => {
       true,
     );
     h.advance(30_000);
-    expect(await h.mfa.verify(user, code8(h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, code8(h.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
     const failures = async () => (await h.store.getUser(user, h.now))?.throttle.otp.failures;
     // Six digits is the configured shape, so with readAndReserve the attempt is
     // reserved before the factor's digits are known: it counts as a failure.
@@ -491,6 +550,7 @@ describe('store round trips and the optional readAndReserve', () => {
     h.advance(60_000);
     expect(await h.mfa.resync(user, code8(h.now - 30_000), code8(h.now))).toEqual({
       ok: true,
+      factorId: expect.any(String),
       drift: 0,
     });
     expect(await failures()).toBe(0);

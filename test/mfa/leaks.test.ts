@@ -122,8 +122,10 @@ describe('no secret, code or recovery code in events, errors or serialised resul
     }
     // The results still carry what the user must see, readable directly.
     expect(begun?.uri).toContain(`secret=${secret}`);
-    expect(JSON.stringify(begun)).toBe(`{"expiresAt":${begun?.expiresAt}}`);
-    expect(JSON.stringify(bound)).toBe('{"ok":true}');
+    expect(JSON.stringify(begun)).toBe(
+      `{"factorId":"${begun?.factorId}","expiresAt":${begun?.expiresAt}}`,
+    );
+    expect(JSON.stringify(bound)).toBe(`{"ok":true,"factorId":"${begun?.factorId}"}`);
     expect({ ...regenerated }).toEqual({ ok: true });
   });
 });

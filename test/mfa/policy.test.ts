@@ -29,6 +29,7 @@ describe('DEFAULT_MFA_POLICY', () => {
       bindingWindow: 10,
       maxDrift: 4,
       pendingTtlMs: 600_000,
+      maxFactors: 5,
       throttle: { freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 },
       recoveryThrottle: {
         freeAttempts: 5,
@@ -240,9 +241,59 @@ describe('method misuse', () => {
       [() => h.mfa.beginEnrollment(user, undefined as never), TypeError, /"accountName"/],
       [() => h.mfa.beginEnrollment(user, { accountName: 'a:b' }), RangeError, /"accountName"/],
       [
-        () => h.mfa.beginEnrollment(user, { accountName: 'a', replaceActive: 'yes' as never }),
+        () => h.mfa.beginEnrollment(user, { accountName: 'a', replaceFactorId: 7 as never }),
         TypeError,
-        /"replaceActive" must be a boolean/,
+        /"replaceFactorId" must be a string/,
+      ],
+      [() => h.mfa.beginEnrollment(user, { accountName: 'a', name: '' }), RangeError, /"name"/],
+      [
+        () => h.mfa.beginEnrollment(user, { accountName: 'a', name: 'x'.repeat(65) }),
+        RangeError,
+        /"name" must be 1 to 64 characters/,
+      ],
+      [
+        () => h.mfa.beginEnrollment(user, { accountName: 'a', name: 'a\nb' }),
+        RangeError,
+        /"name" must not contain control characters/,
+      ],
+      [
+        () => h.mfa.beginEnrollment(user, { accountName: 'a', name: 'a\uD800' }),
+        RangeError,
+        /"name" must be well-formed/,
+      ],
+      [() => h.mfa.renameFactor(user, 'f', 7 as never), TypeError, /"name" must be a string/],
+      [() => h.mfa.importFactor(user, {}), TypeError, /exactly one of "secret" and "uri"/],
+      [
+        () => h.mfa.importFactor(user, { secret: new Uint8Array(9) }),
+        RangeError,
+        /"secret" must be 10 to 1024 bytes long \(at least 80 bits\), got 9 bytes/,
+      ],
+      [
+        () => h.mfa.importFactor(user, { secret: 'JBSWY3DPEHPK3PXP', digits: 9 as never }),
+        RangeError,
+        /"digits"/,
+      ],
+      [
+        () => h.mfa.importFactor(user, { secret: 'JBSWY3DPEHPK3PXP', lastStep: -2 }),
+        RangeError,
+        /"lastStep"/,
+      ],
+      [
+        () =>
+          h.mfa.importFactor(user, {
+            uri: 'otpauth://hotp/A:b?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&counter=1&issuer=A',
+          }),
+        RangeError,
+        /"uri" must be an otpauth:\/\/totp\/ key URI/,
+      ],
+      [
+        () =>
+          h.mfa.importFactor(user, {
+            uri: 'otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&digits=8&issuer=A',
+            digits: 6,
+          }),
+        RangeError,
+        /"digits" is 6 but the URI says 8/,
       ],
       [() => h.mfa.unlock(user, 'all' as never), RangeError, /"scope" must be 'otp' or 'recovery'/],
       [() => h.mfa.status(undefined as never), TypeError, /"userId"/],
@@ -323,10 +374,7 @@ describe('store and event handler failures', () => {
         // An active factor, but no reservation; a reservation, but no factor.
         [{ record, reservation: null }, 'does not match its record'],
         [{ record: null, reservation: granted }, 'does not match its record'],
-        [
-          { record: { ...record, active: null }, reservation: granted },
-          'does not match its record',
-        ],
+        [{ record: { ...record, factors: [] }, reservation: granted }, 'does not match its record'],
       ] as const) {
         const store = {
           ...withoutReadAndReserve(inner),

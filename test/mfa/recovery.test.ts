@@ -133,7 +133,10 @@ describe('recovery codes', () => {
     await h.mfa.useRecoveryCode(user, '0000-0000-0001');
     expect((await h.mfa.useRecoveryCode(user, recoveryCodes[5] as string)).ok).toBe(true);
     expect(await h.mfa.status(user)).toMatchObject({ locked: false, recoveryLocked: false });
-    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
     // Recovery codes lock too, separately; an admin unlock lifts it.
     for (const guess of ['0000-0000-0002', '0000-0000-0003', '0000-0000-0004']) {
       await h.mfa.useRecoveryCode(user, guess);
@@ -168,7 +171,7 @@ describe('recovery codes', () => {
     ];
     for (const value of forbidden) expect(stored.toUpperCase()).not.toContain(value.toUpperCase());
     const record = await h.store.getUser(user, h.now);
-    expect(record?.active?.sealedSecret).toMatch(/^A256GCM\.k1\.[A-Za-z0-9_-]+$/);
+    expect(record?.factors[0]?.sealedSecret).toMatch(/^A256GCM\.k1\.[A-Za-z0-9_-]+$/);
     expect(record?.recoveryCodes?.salt).toMatch(/^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9_-]{22}$/);
     expect(record?.recoveryCodes?.hashes).toHaveLength(10);
     for (const hash of record?.recoveryCodes?.hashes ?? [])
@@ -181,9 +184,8 @@ describe('recovery codes', () => {
     await enroll(h, alice);
     const { recoveryCodes } = await enroll(h, mallory);
     const malloryCodes = (await h.store.getUser(mallory, h.now))?.recoveryCodes;
-    const aliceFactor = (await h.store.getUser(alice, h.now))?.active;
-    if (!malloryCodes || !aliceFactor) throw new Error('setup');
-    await h.store.replaceRecoveryCodes(alice, aliceFactor.id, malloryCodes);
+    if (!malloryCodes) throw new Error('setup');
+    await h.store.replaceRecoveryCodes(alice, malloryCodes);
     expect(await h.mfa.useRecoveryCode(alice, recoveryCodes[0] as string)).toEqual({
       ok: false,
       reason: 'mismatch',

@@ -40,7 +40,10 @@ describe('on this run', () => {
     const user = newUser();
     const { secret } = await enroll(h, user);
     h.advance(30_000);
-    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({ ok: true });
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
     expect(calls).toEqual(['reserveAttempt', 'reserveAttempt']); // binding, login
   });
 });

@@ -1,0 +1,94 @@
+/**
+ * Account administration (internal): status, disabling, erasure, admin
+ * unlock, and sealing secrets again after a key rotation.
+ * @module
+ * @internal
+ */
+import { describe } from '../_assert.ts';
+import type { ThrottleScope } from '../store/types.ts';
+import type { MFAContext } from './context.ts';
+import { checkUserId } from './input.ts';
+import type { MFAStatus, ReencryptSecretResult } from './types.ts';
+
+/** See {@link MFA.status}. */
+export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus> {
+  checkUserId(userId);
+  const now = ctx.now();
+  const record = await ctx.store.getUser(userId, now);
+  const factors = record?.factors.length ?? 0;
+  const pending = record?.pending && record.pending.expiresAt > now ? record.pending : null;
+  const otp = record?.throttle.otp ?? { failures: 0, blockedUntil: 0 };
+  const recovery = record?.throttle.recovery ?? { failures: 0, blockedUntil: 0 };
+  return {
+    state: factors > 0 ? 'active' : pending ? 'pending' : 'none',
+    factors,
+    pendingExpiresAt: pending?.expiresAt ?? null,
+    recoveryCodesRemaining: factors > 0 ? (record?.recoveryCodes?.hashes.length ?? 0) : 0,
+    locked: otp.failures >= ctx.lockAt('otp', factors),
+    recoveryLocked: recovery.failures >= ctx.lockAt('recovery', factors),
+    retryAfterMs: Math.max(0, otp.blockedUntil - now),
+  };
+}
+
+/** See {@link MFA.disable}. */
+export async function disable(ctx: MFAContext, userId: string): Promise<boolean> {
+  checkUserId(userId);
+  const now = ctx.now();
+  const removed = (await ctx.store.deleteFactors(userId)) === true;
+  if (removed) ctx.emit({ type: 'disabled', userId, at: now });
+  return removed;
+}
+
+/** See {@link MFA.deleteUserData}. */
+export async function deleteUserData(ctx: MFAContext, userId: string): Promise<boolean> {
+  checkUserId(userId);
+  const now = ctx.now();
+  const factorIds = (await ctx.store.getUser(userId, now))?.factors.map((f) => f.id) ?? [];
+  const removed = (await ctx.store.deleteUser(userId)) === true;
+  if (removed) ctx.emit({ type: 'user_data_deleted', userId, at: now, factorIds });
+  return removed;
+}
+
+/** See {@link MFA.unlock}. */
+export async function unlock(
+  ctx: MFAContext,
+  userId: string,
+  scope?: ThrottleScope,
+): Promise<void> {
+  checkUserId(userId);
+  if (scope !== undefined && scope !== 'otp' && scope !== 'recovery') {
+    throw new RangeError(`"scope" must be 'otp' or 'recovery', got ${describe(scope)}`);
+  }
+  const now = ctx.now();
+  const scopes: ThrottleScope[] = scope === undefined ? ['otp', 'recovery'] : [scope];
+  for (const s of scopes) await ctx.store.resetThrottle(userId, s);
+  ctx.emit({ type: 'unlocked', userId, at: now, scopes });
+}
+
+/**
+ * See {@link MFA.reencryptSecret}. Every active factor and the pending
+ * enrollment: a user who finishes an enrollment started under the old key
+ * must not be left with a factor the retired key alone can open.
+ */
+export async function reencryptSecret(
+  ctx: MFAContext,
+  userId: string,
+): Promise<ReencryptSecretResult> {
+  checkUserId(userId);
+  const now = ctx.now();
+  const record = await ctx.store.getUser(userId, now);
+  const sealed = [...(record?.factors ?? []), ...(record?.pending ? [record.pending] : [])];
+  if (sealed.length === 0) return { ok: false, reason: 'not_enrolled' };
+  let count = 0;
+  for (const { id, sealedSecret } of sealed) {
+    if (ctx.cipher.needsReencryption?.(sealedSecret) === false) continue;
+    // Seal a copy: withSecret wipes the plaintext when the callback returns.
+    const copy = await ctx.withSecret(userId, sealedSecret, (secret) => secret.slice());
+    const resealed = await ctx.seal(userId, copy).finally(() => copy.fill(0));
+    // false: the factor was removed or the enrollment replaced meanwhile; the
+    // replacement was sealed under the current key, so nothing is left behind.
+    if (await ctx.store.replaceSealedSecret(userId, id, resealed)) count++;
+  }
+  if (count > 0) ctx.emit({ type: 'secret_reencrypted', userId, at: now, count });
+  return { ok: true, reencrypted: count > 0, count };
+}

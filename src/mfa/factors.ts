@@ -1,0 +1,218 @@
+/**
+ * A user's factors (internal): listing, renaming and removing them, and
+ * importing an existing secret from another system without codes. Every
+ * change is one store operation; the factor limit and the unique name are
+ * enforced by the store in the same atomic step.
+ * @module
+ * @internal
+ */
+import {
+  checkAlgorithm,
+  checkBytes,
+  checkDigits,
+  checkInteger,
+  checkOptions,
+  checkPeriod,
+  describe,
+  OTP_DEFAULTS,
+} from '../_assert.ts';
+import { decodeBase32 } from '../base32.ts';
+import type { ActiveFactor, FactorParams } from '../store/types.ts';
+import { parseKeyURI } from '../uri.ts';
+import type { MFAContext } from './context.ts';
+import {
+  checkFactorName,
+  checkUserId,
+  defaultFactorName,
+  factorNameKey,
+  withHidden,
+} from './input.ts';
+import { issueMissingRecoveryCodes } from './recovery-codes.ts';
+import type {
+  FactorInfo,
+  ImportFactorOptions,
+  ImportFactorResult,
+  RemoveFactorResult,
+  RenameFactorResult,
+} from './types.ts';
+
+/** Secrets shorter than this are refused: 80 bits, what legacy systems commonly used. */
+const MIN_IMPORT_BYTES = 10;
+/** Secrets shorter than this are accepted but `weak`: RFC 4226 R6 asks for 128 bits. */
+const STRONG_BYTES = 16;
+
+function checkFactorId(factorId: unknown): string {
+  if (typeof factorId !== 'string' || factorId.length === 0 || factorId.length > 256) {
+    throw new TypeError(
+      `"factorId" must be a string of 1 to 256 characters, got ${describe(factorId)}`,
+    );
+  }
+  return factorId;
+}
+
+/** See {@link MFA.listFactors}. */
+export async function listFactors(ctx: MFAContext, userId: string): Promise<FactorInfo[]> {
+  checkUserId(userId);
+  const record = await ctx.store.getUser(userId, ctx.now());
+  return (record?.factors ?? []).map((f) => ({
+    id: f.id,
+    name: f.name,
+    algorithm: f.algorithm,
+    digits: f.digits,
+    period: f.period,
+    createdAt: f.createdAt,
+    activatedAt: f.activatedAt,
+    lastUsedAt: f.lastUsedAt,
+    drift: f.drift,
+  }));
+}
+
+/** See {@link MFA.renameFactor}. */
+export async function renameFactor(
+  ctx: MFAContext,
+  userId: string,
+  factorId: string,
+  name: string,
+): Promise<RenameFactorResult> {
+  checkUserId(userId);
+  checkFactorId(factorId);
+  checkFactorName(name);
+  const now = ctx.now();
+  const outcome = await ctx.store.renameFactor(userId, factorId, name, factorNameKey(name));
+  if (outcome === 'renamed') {
+    ctx.emit({ type: 'factor_renamed', userId, at: now, factorId });
+    return { ok: true };
+  }
+  if (outcome === 'not_found' || outcome === 'name_taken') return { ok: false, reason: outcome };
+  throw new TypeError(`store.renameFactor returned ${describe(outcome)}`);
+}
+
+/** See {@link MFA.removeFactor}. */
+export async function removeFactor(
+  ctx: MFAContext,
+  userId: string,
+  factorId: string,
+): Promise<RemoveFactorResult> {
+  checkUserId(userId);
+  checkFactorId(factorId);
+  const now = ctx.now();
+  const { removed, remaining } = await ctx.store.removeFactor(userId, factorId);
+  if (!removed) return { ok: false, reason: 'not_found' };
+  ctx.emit({ type: 'factor_removed', userId, at: now, factorId, remaining });
+  if (remaining === 0) ctx.emit({ type: 'disabled', userId, at: now });
+  return { ok: true, remaining };
+}
+
+/** The secret and parameters of an import, checked. */
+function readImport(options: ImportFactorOptions): {
+  secret: Uint8Array;
+  params: FactorParams;
+  lastStep: number;
+  name: string | undefined;
+} {
+  const o = checkOptions(options);
+  const { secret, uri, name, lastStep = -1 } = o;
+  if ((secret === undefined) === (uri === undefined)) {
+    throw new TypeError('exactly one of "secret" and "uri" must be given');
+  }
+  let bytes: Uint8Array;
+  let fromURI: Partial<FactorParams> = {};
+  if (uri !== undefined) {
+    if (typeof uri !== 'string')
+      throw new TypeError(`"uri" must be a string, got ${describe(uri)}`);
+    const key = parseKeyURI(uri);
+    if (key.type !== 'totp') throw new RangeError('"uri" must be an otpauth://totp/ key URI');
+    bytes = key.secret;
+    fromURI = { algorithm: key.algorithm, digits: key.digits, period: key.period };
+  } else if (typeof secret === 'string') {
+    bytes = decodeBase32(secret);
+  } else {
+    bytes = checkBytes(secret, 'secret', 1, 1024).slice();
+  }
+  if (bytes.length < MIN_IMPORT_BYTES || bytes.length > 1024) {
+    const length = bytes.length;
+    bytes.fill(0);
+    throw new RangeError(
+      `"secret" must be ${MIN_IMPORT_BYTES} to 1024 bytes long (at least 80 bits), got ${length} bytes`,
+    );
+  }
+  const param = <K extends keyof FactorParams>(
+    field: K,
+    check: (value: unknown, field: string) => FactorParams[K],
+  ): FactorParams[K] => {
+    const given = o[field];
+    const value = given === undefined ? undefined : check(given, field);
+    const known = fromURI[field];
+    if (value !== undefined && known !== undefined && value !== known) {
+      throw new RangeError(`"${field}" is ${describe(value)} but the URI says ${describe(known)}`);
+    }
+    return value ?? known ?? OTP_DEFAULTS[field];
+  };
+  return {
+    secret: bytes,
+    params: {
+      algorithm: param('algorithm', checkAlgorithm),
+      digits: param('digits', (v, f) => checkDigits(v, f)),
+      period: param('period', checkPeriod),
+    },
+    lastStep: checkInteger(lastStep, 'lastStep', -1, Number.MAX_SAFE_INTEGER),
+    name: name === undefined ? undefined : checkFactorName(name),
+  };
+}
+
+/** See {@link MFA.importFactor}. */
+export async function importFactor(
+  ctx: MFAContext,
+  userId: string,
+  options: ImportFactorOptions,
+): Promise<ImportFactorResult> {
+  checkUserId(userId);
+  const { secret, params, lastStep, name } = readImport(options);
+  let sealedSecret: string;
+  const weak = secret.length < STRONG_BYTES;
+  const now = ctx.now();
+  let factors: ActiveFactor[];
+  try {
+    factors = (await ctx.store.getUser(userId, now))?.factors ?? [];
+    if (factors.length >= ctx.policy.maxFactors) return { ok: false, reason: 'factor_limit' };
+    sealedSecret = await ctx.seal(userId, secret);
+  } finally {
+    secret.fill(0);
+  }
+  const taken = new Set(factors.map((f) => f.nameKey));
+  const factorName = name ?? defaultFactorName(taken);
+  const nameKey = factorNameKey(factorName);
+  if (taken.has(nameKey)) return { ok: false, reason: 'name_taken' };
+  const issued = factors.length === 0 ? await ctx.createRecoverySet(userId) : null;
+  const factor: ActiveFactor = {
+    id: globalThis.crypto.randomUUID(),
+    name: factorName,
+    nameKey,
+    sealedSecret,
+    ...params,
+    lastStep,
+    drift: 0,
+    createdAt: now,
+    activatedAt: now,
+    lastUsedAt: null,
+  };
+  const added = await ctx.store.addFactor(userId, factor, {
+    maxFactors: ctx.policy.maxFactors,
+    recoveryCodes: issued?.set ?? null,
+  });
+  if (!added.ok) {
+    if (added.reason === 'factor_limit' || added.reason === 'name_taken') {
+      return { ok: false, reason: added.reason };
+    }
+    throw new TypeError(`store.addFactor returned ${describe(added)}`);
+  }
+  const codes =
+    added.firstFactor && issued === null
+      ? await issueMissingRecoveryCodes(ctx, userId)
+      : added.firstFactor
+        ? issued?.codes
+        : undefined;
+  ctx.emit({ type: 'factor_imported', userId, at: now, factorId: factor.id, weak });
+  const result = { ok: true as const, factorId: factor.id, weak };
+  return codes === undefined ? result : withHidden(result, { recoveryCodes: Object.freeze(codes) });
+}

@@ -1,0 +1,177 @@
+/**
+ * Login (internal): `verify` checks one code against every active factor for
+ * the price of one attempt, and `resync` finds the factor two consecutive
+ * codes belong to. Each factor keeps its own replay state (`lastStep`) and
+ * drift; success is made final by one conditional store write for that factor.
+ * @module
+ * @internal
+ */
+import { verifyConsecutiveTOTP } from '../binding.ts';
+import type { ActiveFactor } from '../store/types.ts';
+import { createTOTPKey } from '../totp.ts';
+import { isCipherError, type MFAContext } from './context.ts';
+import { checkUserId, isCode, normalizeCode, pairProblem, paramsOf } from './input.ts';
+import type { ResyncFailure, ResyncResult, VerifyResult } from './types.ts';
+
+/** See {@link MFA.verify}. */
+export async function verify(ctx: MFAContext, userId: string, code: string): Promise<VerifyResult> {
+  checkUserId(userId);
+  const input = normalizeCode(code, 'code');
+  const now = ctx.now();
+  const fail = (reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'resync_required') => {
+    ctx.emit({ type: 'verify_failed', userId, at: now, reason });
+    return { ok: false as const, reason };
+  };
+  const replayed = () => {
+    ctx.emit({ type: 'verify_replayed', userId, at: now });
+    return { ok: false as const, reason: 'replayed' as const };
+  };
+  const read = await ctx.readForAttempt(
+    userId,
+    'otp',
+    now,
+    'verify',
+    'active',
+    isCode(input, ctx.params.digits),
+    (record) => {
+      const factors = record?.factors ?? [];
+      if (factors.length === 0) return fail('not_enrolled');
+      const candidates = factors.filter((factor) => isCode(input, factor.digits));
+      return candidates.length === 0 ? fail('malformed') : { candidates };
+    },
+  );
+  if ('ok' in read) return read;
+  // Each candidate factor is checked in turn (in createdAt order); the first
+  // that accepts the code wins. A factor whose secret cannot be opened is
+  // skipped; if no other factor accepts the code, the attempt is taken back
+  // and the cipher's error is thrown.
+  let match: { factor: ActiveFactor; step: number; drift: number } | undefined;
+  let sawReplay = false;
+  let sawDrift = false;
+  let cipherError: unknown;
+  for (const factor of read.selected.candidates) {
+    let checked;
+    try {
+      checked = await ctx.withSecret(userId, factor.sealedSecret, (secret) => {
+        const key = createTOTPKey(secret, paramsOf(factor));
+        const result = key.verify(input, {
+          // The window is centred on the device's estimated clock: whole steps ahead.
+          now: now + factor.drift * factor.period * 1000,
+          window: ctx.policy.window,
+          afterStep: factor.lastStep,
+        });
+        return { result, current: key.step(now) };
+      });
+    } catch (error) {
+      if (!isCipherError(error)) throw error;
+      cipherError ??= error;
+      continue;
+    }
+    const { result, current } = checked;
+    if (!result.ok) {
+      sawReplay ||= result.reason === 'replayed';
+      continue;
+    }
+    const drift = result.step - current;
+    // verify follows a drifting clock only up to maxDrift (or the offset last
+    // proven by two consecutive codes); further needs a resync.
+    if (Math.abs(drift) > Math.max(ctx.policy.maxDrift, Math.abs(factor.drift))) {
+      sawDrift = true;
+      continue;
+    }
+    match = { factor, step: result.step, drift };
+    break;
+  }
+  if (match === undefined && cipherError !== undefined) {
+    await read.refund();
+    throw cipherError;
+  }
+  let outcome: VerifyResult;
+  if (match !== undefined) {
+    const { factor, step, drift } = match;
+    if (await ctx.store.recordSuccess(userId, factor.id, step, drift, now)) {
+      ctx.emit({ type: 'verify_succeeded', userId, at: now, factorId: factor.id, drift });
+      return { ok: true, factorId: factor.id };
+    }
+    outcome = replayed();
+  } else if (sawDrift) {
+    outcome = fail('resync_required');
+  } else if (sawReplay) {
+    outcome = replayed();
+  } else {
+    outcome = fail('mismatch');
+  }
+  ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
+  return outcome;
+}
+
+/** See {@link MFA.resync}. */
+export async function resync(
+  ctx: MFAContext,
+  userId: string,
+  code1: string,
+  code2: string,
+): Promise<ResyncResult> {
+  checkUserId(userId);
+  const first = normalizeCode(code1, 'code1');
+  const second = normalizeCode(code2, 'code2');
+  const now = ctx.now();
+  const fail = (reason: Exclude<ResyncFailure, 'throttled' | 'locked'>) => {
+    ctx.emit({ type: 'resync_failed', userId, at: now, reason });
+    return { ok: false as const, reason };
+  };
+  const read = await ctx.readForAttempt(
+    userId,
+    'otp',
+    now,
+    'resync',
+    'active',
+    pairProblem(first, second, ctx.params.digits) === null,
+    (record) => {
+      const factors = record?.factors ?? [];
+      if (factors.length === 0) return fail('not_enrolled');
+      const candidates = factors.filter((f) => pairProblem(first, second, f.digits) === null);
+      if (candidates.length > 0) return { candidates };
+      // The same reason the first factor gives: 'same_code' or 'malformed'.
+      return fail(pairProblem(first, second, factors[0]!.digits) ?? 'malformed');
+    },
+  );
+  if ('ok' in read) return read;
+  let reason: 'wrong_order' | 'mismatch' | 'replayed' = 'mismatch';
+  let cipherError: unknown;
+  for (const factor of read.selected.candidates) {
+    let binding;
+    try {
+      binding = await ctx.withSecret(userId, factor.sealedSecret, (secret) =>
+        verifyConsecutiveTOTP(secret, [first, second], {
+          ...paramsOf(factor),
+          now,
+          window: ctx.policy.bindingWindow,
+          afterStep: factor.lastStep,
+        }),
+      );
+    } catch (error) {
+      if (!isCipherError(error)) throw error;
+      cipherError ??= error;
+      continue;
+    }
+    if (binding.ok) {
+      if (!(await ctx.store.recordSuccess(userId, factor.id, binding.step, binding.drift, now))) {
+        reason = 'replayed';
+        break;
+      }
+      ctx.emit({ type: 'resynced', userId, at: now, factorId: factor.id, drift: binding.drift });
+      return { ok: true, factorId: factor.id, drift: binding.drift };
+    }
+    // The most telling reason of all factors: replayed, then wrong_order, then mismatch.
+    if (binding.reason === 'replayed') reason = 'replayed';
+    else if (binding.reason === 'wrong_order' && reason === 'mismatch') reason = 'wrong_order';
+  }
+  if (cipherError !== undefined && reason === 'mismatch') {
+    await read.refund();
+    throw cipherError;
+  }
+  const result = fail(reason);
+  ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
+  return result;
+}

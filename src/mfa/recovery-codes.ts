@@ -1,0 +1,91 @@
+/**
+ * Recovery codes (internal): spending one (single use under concurrency, with
+ * its own attempt budget) and issuing a new set. A user has one set, shared
+ * by all of the user's factors: it is created with the first factor and
+ * deleted with the last.
+ * @module
+ * @internal
+ */
+import { MFAError } from '../errors.ts';
+import type { MFAContext } from './context.ts';
+import { checkCodeType, checkUserId, withHidden } from './input.ts';
+import { normalizeRecoveryCode } from './recovery.ts';
+import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './types.ts';
+
+/** See {@link MFA.useRecoveryCode}. */
+export async function useRecoveryCode(
+  ctx: MFAContext,
+  userId: string,
+  code: string,
+): Promise<UseRecoveryCodeResult> {
+  checkUserId(userId);
+  const input = normalizeRecoveryCode(checkCodeType(code, 'code'));
+  const now = ctx.now();
+  const fail = (reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'replayed') => {
+    ctx.emit({ type: 'recovery_code_failed', userId, at: now, reason });
+    return { ok: false as const, reason };
+  };
+  const read = await ctx.readForAttempt(
+    userId,
+    'recovery',
+    now,
+    'recovery',
+    'active',
+    input !== null,
+    (record) => {
+      if (!record?.factors.length) return fail('not_enrolled');
+      if (input === null) return fail('malformed');
+      return { set: record.recoveryCodes, normalized: input };
+    },
+  );
+  if ('ok' in read) return read;
+  const { set, normalized } = read.selected;
+  const unused = set?.hashes.length ?? 0;
+  const match = set && unused > 0 ? await ctx.hasher.find(normalized, set, userId) : null;
+  if (match === undefined) {
+    throw new MFAError('ERR_STORE', 'the stored recovery code set has an invalid salt');
+  }
+  let outcome: UseRecoveryCodeResult;
+  if (match === null) {
+    outcome = fail('mismatch');
+  } else if (!(await ctx.store.consumeRecoveryCode(userId, match))) {
+    outcome = fail('replayed');
+  } else {
+    const remaining = unused - 1;
+    ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining });
+    return { ok: true, remaining };
+  }
+  ctx.failed(userId, 'recovery', now, read.failures, read.factorCount);
+  return outcome;
+}
+
+/** See {@link MFA.regenerateRecoveryCodes}. */
+export async function regenerateRecoveryCodes(
+  ctx: MFAContext,
+  userId: string,
+): Promise<RegenerateRecoveryCodesResult> {
+  checkUserId(userId);
+  const now = ctx.now();
+  if (!(await ctx.store.getUser(userId, now))?.factors.length) {
+    return { ok: false, reason: 'not_enrolled' };
+  }
+  const { codes, set } = await ctx.createRecoverySet(userId);
+  if (!(await ctx.store.replaceRecoveryCodes(userId, set))) {
+    return { ok: false, reason: 'not_enrolled' };
+  }
+  ctx.emit({ type: 'recovery_codes_regenerated', userId, at: now, count: codes.length });
+  return withHidden({ ok: true as const }, { recoveryCodes: Object.freeze(codes) });
+}
+
+/**
+ * Issues a set for a user whose first factor was bound without one: the
+ * service read other factors (so made no set), and they all went before the
+ * bind. Returns the codes, or `undefined` if the user has no factor any more.
+ */
+export async function issueMissingRecoveryCodes(
+  ctx: MFAContext,
+  userId: string,
+): Promise<string[] | undefined> {
+  const { codes, set } = await ctx.createRecoverySet(userId);
+  return (await ctx.store.replaceRecoveryCodes(userId, set)) ? codes : undefined;
+}
