@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Plugin } from 'esbuild';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
 /** The package's entry points (vitest.config.ts maps `totpkit*` to these). */
 export const entry = {
@@ -32,12 +32,12 @@ export function webVariants(): Plugin {
   };
 }
 
-const common = {
+const common: Options = {
   format: ['esm'],
   sourcemap: true,
   splitting: true,
   treeshake: true,
-} as const;
+};
 
 export default defineConfig([
   {
