@@ -125,7 +125,7 @@ describe('decodeBase32 and encodeBase32 in the Node and web builds', () => {
       }),
       { numRuns: 300 },
     );
-    for (const bad of [null, 'MZXW6YTB', [1, 2], new Uint16Array(2)]) {
+    for (const bad of [null, 'MZXW6YTB', [1, 2], new Uint16Array(2)] as unknown[]) {
       const fromNode = outcome(() => nodeBase32.encodeBase32(bad as Uint8Array));
       expect('error' in fromNode).toBe(true);
       expect(outcome(() => webBase32.encodeBase32(bad as Uint8Array))).toEqual(fromNode);
