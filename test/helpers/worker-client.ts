@@ -15,7 +15,9 @@ export async function call(
   path: string,
   params: Record<string, string | number>,
 ): Promise<Record<string, unknown>> {
-  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+  const query = new URLSearchParams(
+    Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+  );
   const response = await fetch(`${url}${path}?${query}`);
   const text = await response.text();
   if (!response.ok) throw new Error(`${path}: ${response.status} ${text}`);
