@@ -118,6 +118,21 @@ export function checkString(value: unknown, field: string, maxLength = 1024): st
   return value;
 }
 
+/** A lone UTF-16 surrogate: a high one not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether `text` is well-formed Unicode (no lone surrogate): such a string
+ * encodes to UTF-8 without loss. A lone surrogate becomes U+FFFD, so two
+ * different strings would reach a database, or AES-GCM associated data, as
+ * the same bytes. `String.prototype.isWellFormed` where the runtime has it
+ * (ES2024), a regular expression otherwise.
+ */
+export function isWellFormedText(text: string): boolean {
+  const native = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+  return typeof native === 'function' ? native.call(text) : !LONE_SURROGATE.test(text);
+}
+
 /**
  * The defaults of the OTP parameters: RFC 4226/6238's, and the only values
  * every authenticator app supports.

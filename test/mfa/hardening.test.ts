@@ -269,3 +269,26 @@ describe('store errors', () => {
     }
   });
 });
+
+describe('resync after verify', () => {
+  it('refuses a pair whose first code verify already accepted', async () => {
+    const h = harness();
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    h.advance(30_000);
+    const used = deviceCode(secret, h.now);
+    expect(await h.mfa.verify(user, used)).toEqual({ ok: true });
+    h.advance(30_000);
+    // The pair (used, next): its first step is the one verify just used.
+    const result = await h.mfa.resync(user, used, deviceCode(secret, h.now));
+    expect(result).toEqual({ ok: false, reason: 'replayed' });
+    // A pair of two new steps is fine.
+    h.advance(30_000);
+    const fresh = await h.mfa.resync(
+      user,
+      deviceCode(secret, h.now - 30_000),
+      deviceCode(secret, h.now),
+    );
+    expect(fresh).toMatchObject({ ok: true });
+  });
+});
