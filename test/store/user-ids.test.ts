@@ -88,7 +88,7 @@ describe('distinct accepted user ids stay apart', () => {
         try {
           expect(isWellFormedText(text)).toBe(expected);
         } finally {
-          proto.isWellFormed = native;
+          proto.isWellFormed = native!;
         }
       }),
       { numRuns: 2000 },
