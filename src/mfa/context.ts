@@ -16,6 +16,7 @@ import {
   checkString,
   describe,
   OTP_DEFAULTS,
+  ownData,
 } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import {
@@ -30,6 +31,8 @@ import {
   type ThrottleScope,
   type UserRecord,
 } from '../store/types.ts';
+import { storeError } from '../store/_scrub.ts';
+import { deliverEvent, type EventErrorHandler } from './_emit.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent, ThrottledEvent } from './events.ts';
 import { resolvePolicy, type MFAPolicy } from './policy.ts';
@@ -41,7 +44,10 @@ const STORE_METHODS = REQUIRED_STORE_METHODS satisfies readonly (keyof MFAStore)
 /** Store methods the service uses when a store has them. */
 const OPTIONAL_STORE_METHODS = ['readAndReserve'] as const satisfies readonly (keyof MFAStore)[];
 
-/** Wraps each store method so that a rejection becomes `MFAError('ERR_STORE')`. */
+/**
+ * Wraps each store method so that a rejection becomes `MFAError('ERR_STORE')`
+ * with a scrubbed cause, and records are read as own properties only.
+ */
 function guardStore(store: MFAStore): MFAStore {
   const guarded: Partial<Record<keyof MFAStore, unknown>> = {};
   for (const name of [...STORE_METHODS, ...OPTIONAL_STORE_METHODS]) {
@@ -49,9 +55,9 @@ function guardStore(store: MFAStore): MFAStore {
     const method = store[name] as (...args: unknown[]) => Promise<unknown>;
     guarded[name] = async (...args: unknown[]) => {
       try {
-        return await method.apply(store, args);
+        return ownData(await method.apply(store, args));
       } catch (cause) {
-        throw new MFAError('ERR_STORE', `store.${name} failed`, { cause });
+        throw storeError(`store.${name}`, cause, args);
       }
     };
   }
@@ -94,11 +100,13 @@ export class MFAContext {
   readonly clock: () => number;
   readonly policy: MFAPolicy;
   readonly params: FactorParams;
-  readonly onEvent: ((event: MFAEvent) => void) | undefined;
+  readonly onEvent: ((event: MFAEvent) => unknown) | undefined;
+  readonly onEventError: EventErrorHandler | undefined;
   readonly hasher = new RecoveryCodeHasher();
 
   constructor(options: MFAOptions) {
-    const { store, issuer, cipher, clock, policy, totp, onEvent } = checkOptions(options);
+    const { store, issuer, cipher, clock, policy, totp, onEvent, onEventError } =
+      checkOptions(options);
     if (store === null || typeof store !== 'object') {
       throw new TypeError(`"store" must be an MFAStore, got ${describe(store)}`);
     }
@@ -130,6 +138,7 @@ export class MFAContext {
     for (const [field, fn] of [
       ['clock', clock],
       ['onEvent', onEvent],
+      ['onEventError', onEventError],
     ] as const) {
       if (fn !== undefined && typeof fn !== 'function') {
         throw new TypeError(`"${field}" must be a function, got ${describe(fn)}`);
@@ -150,6 +159,7 @@ export class MFAContext {
     this.clock = clock ?? Date.now;
     this.policy = resolvePolicy(policy);
     this.onEvent = onEvent;
+    this.onEventError = onEventError;
   }
 
   now(): number {
@@ -157,7 +167,7 @@ export class MFAContext {
   }
 
   emit(event: MFAEvent): void {
-    this.onEvent?.(Object.freeze(event));
+    deliverEvent(this.onEvent, this.onEventError, event);
   }
 
   async seal(userId: string, secret: Uint8Array): Promise<string> {

@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { checkString, describe } from '../_assert.ts';
+import { checkString, describe, isWellFormedText } from '../_assert.ts';
 import type { FactorParams } from '../store/types.ts';
 
 /** Defines `secrets` on `result` as non-enumerable, read-only properties. */
@@ -63,19 +63,13 @@ export function checkFactorName(name: unknown, field = 'name'): string {
   if (length === 0 || length > 64) {
     throw new RangeError(`"${field}" must be 1 to 64 characters long, got ${length}`);
   }
-  if (!isWellFormed(name)) {
+  if (!isWellFormedText(name)) {
     throw new RangeError(`"${field}" must be well-formed Unicode (no lone surrogates)`);
   }
   if (/\p{Cc}/u.test(name)) {
     throw new RangeError(`"${field}" must not contain control characters`);
   }
   return name;
-}
-
-function isWellFormed(text: string): boolean {
-  const native = (text as { isWellFormed?: () => boolean }).isWellFormed;
-  if (typeof native === 'function') return native.call(text);
-  return !/\p{Cs}/u.test(text.replace(/[\uD800-\uDBFF][\uDC00-\uDFFF]/g, ''));
 }
 
 /**
@@ -94,7 +88,18 @@ export function defaultFactorName(takenKeys: ReadonlySet<string>): string {
   }
 }
 
-/** Checks a user id: a string of 1–256 characters. */
+/**
+ * Checks a user id: a well-formed Unicode string of 1–256 characters without
+ * U+0000. A lone surrogate is refused: it would reach the stores, the
+ * cipher's associated data and the recovery-code hash as U+FFFD, the same
+ * bytes as another id. U+0000 is refused because PostgreSQL text cannot hold
+ * it: every store must accept the same ids.
+ */
 export function checkUserId(userId: unknown): string {
-  return checkString(userId, 'userId', 256);
+  const id = checkString(userId, 'userId', 256);
+  if (!isWellFormedText(id)) {
+    throw new TypeError('"userId" must be well-formed Unicode (it contains a lone surrogate)');
+  }
+  if (id.includes('\0')) throw new RangeError('"userId" must not contain U+0000');
+  return id;
 }
