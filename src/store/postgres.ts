@@ -8,21 +8,26 @@
  * exact under concurrency at the default READ COMMITTED isolation.
  * @module totpkit/postgres
  */
-import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
-import { attemptDelayMs, isEmptyRecord } from './types.ts';
+import { describe } from '../_assert.ts';
+import { attemptDelayMs, attemptLimit, isEmptyRecord } from './types.ts';
 import type {
   ActiveFactor,
+  AddFactorOptions,
+  AddFactorResult,
   AttemptPolicy,
   AttemptRequirement,
   AttemptReservation,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  FactorRemoval,
+  FactorRenameOutcome,
   ReadAndReserveResult,
   RecoveryCodeSet,
   ThrottleScope,
   UserRecord,
 } from './types.ts';
+import { decodeFactors, decodePending, encodeFactor, encodePending } from './_codec.ts';
 import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from './_database.ts';
 import { storeError } from './_scrub.ts';
 
@@ -63,19 +68,15 @@ export interface PostgresStoreOptions {
 const DEFAULT_TABLE = 'totpkit_mfa';
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
-/** The columns of one user's row, in the order the schema lists them. */
-const COLUMNS = `user_id, factor_id, factor_secret, factor_algorithm, factor_digits,
-  factor_period, factor_last_step, factor_drift, factor_activated_at, pending_id,
-  pending_secret, pending_algorithm, pending_digits, pending_period, pending_created_at,
-  pending_expires_at, recovery_salt, recovery_hashes, otp_failures, otp_blocked_until,
-  recovery_failures, recovery_blocked_until`;
-
-const CLEAR_PENDING = `pending_id = NULL, pending_secret = NULL, pending_algorithm = NULL,
-  pending_digits = NULL, pending_period = NULL, pending_created_at = NULL,
-  pending_expires_at = NULL`;
+/** The columns of one user's row. */
+const COLUMNS = `user_id, factors, pending, recovery_salt, recovery_hashes, otp_failures,
+  otp_blocked_until, recovery_failures, recovery_blocked_until`;
 
 const RESET_THROTTLE = `otp_failures = 0, otp_blocked_until = 0,
   recovery_failures = 0, recovery_blocked_until = 0`;
+
+/** The number of active factors in a `factors` value. */
+const COUNT = (factors: string) => `(SELECT count(*) FROM jsonb_object_keys(${factors}))`;
 
 /** How often a first reservation retries when another one created the row meanwhile. */
 const RESERVE_ATTEMPTS = 3;
@@ -94,23 +95,25 @@ function checkTable(table: unknown): { name: string; bare: string } {
   return { name: parts.map((part) => `"${part}"`).join('.'), bare: parts[parts.length - 1]! };
 }
 
+/**
+ * The schema, and the in-place upgrade of a 0.1.0 table (one factor in
+ * `factor_*` columns, the pending enrollment in `pending_*` columns): each
+ * row's factor becomes the one entry of `factors` (named "Authenticator"),
+ * its pending enrollment the `pending` object (replacing that factor once
+ * bound, as 0.1.0's `replaceActive` did), and the old columns are dropped.
+ * Recovery codes and throttle state stay where they are. It runs in
+ * `migrate()`'s DO block, under its advisory lock, so concurrent calls upgrade
+ * once; on a table already upgraded it does nothing.
+ */
 function schemaSQL(table: string, bare: string): string {
+  const factorOf = (prefix: 'factor' | 'pending') => `jsonb_build_object('id', ${prefix}_id,
+    'name', 'Authenticator', 'nameKey', 'authenticator', 'sealedSecret', ${prefix}_secret,
+    'algorithm', ${prefix}_algorithm, 'digits', ${prefix}_digits::text,
+    'period', ${prefix}_period::text`;
   return `CREATE TABLE IF NOT EXISTS ${table} (
   user_id text PRIMARY KEY,
-  factor_id text,
-  factor_secret text,
-  factor_algorithm text,
-  factor_digits smallint,
-  factor_period bigint,
-  factor_last_step bigint,
-  factor_drift integer,
-  factor_activated_at bigint,
-  pending_id text,
-  pending_secret text,
-  pending_algorithm text,
-  pending_digits smallint,
-  pending_period bigint,
-  pending_created_at bigint,
+  factors jsonb NOT NULL DEFAULT '{}',
+  pending jsonb,
   pending_expires_at bigint,
   recovery_salt text,
   recovery_hashes text[],
@@ -118,12 +121,29 @@ function schemaSQL(table: string, bare: string): string {
   otp_blocked_until bigint NOT NULL DEFAULT 0,
   recovery_failures integer NOT NULL DEFAULT 0,
   recovery_blocked_until bigint NOT NULL DEFAULT 0,
-  CHECK (num_nulls(factor_id, factor_secret, factor_algorithm, factor_digits, factor_period,
-    factor_last_step, factor_drift, factor_activated_at) IN (0, 8)),
-  CHECK (num_nulls(pending_id, pending_secret, pending_algorithm, pending_digits,
-    pending_period, pending_created_at, pending_expires_at) IN (0, 7)),
+  CHECK (num_nulls(pending, pending_expires_at) IN (0, 2)),
   CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2))
 );
+IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
+    AND attname = 'factor_id' AND NOT attisdropped) THEN
+  ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS factors jsonb NOT NULL DEFAULT '{}',
+    ADD COLUMN IF NOT EXISTS pending jsonb;
+  UPDATE ${table} SET factors = jsonb_build_object(factor_id, ${factorOf('factor')},
+    'lastStep', factor_last_step::text, 'drift', factor_drift::text,
+    'createdAt', factor_activated_at::text, 'activatedAt', factor_activated_at::text,
+    'lastUsedAt', NULL))
+  WHERE factor_id IS NOT NULL;
+  UPDATE ${table} SET pending = ${factorOf('pending')},
+    'createdAt', pending_created_at::text, 'expiresAt', pending_expires_at::text,
+    'replaceFactorId', factor_id)
+  WHERE pending_id IS NOT NULL;
+  ALTER TABLE ${table} DROP COLUMN factor_id, DROP COLUMN factor_secret,
+    DROP COLUMN factor_algorithm, DROP COLUMN factor_digits, DROP COLUMN factor_period,
+    DROP COLUMN factor_last_step, DROP COLUMN factor_drift, DROP COLUMN factor_activated_at,
+    DROP COLUMN pending_id, DROP COLUMN pending_secret, DROP COLUMN pending_algorithm,
+    DROP COLUMN pending_digits, DROP COLUMN pending_period, DROP COLUMN pending_created_at;
+  ALTER TABLE ${table} ADD CHECK (num_nulls(pending, pending_expires_at) IN (0, 2));
+END IF;
 CREATE INDEX IF NOT EXISTS "${bare}_pending_expires_at" ON ${table} (pending_expires_at)
   WHERE pending_expires_at IS NOT NULL;`;
 }
@@ -142,36 +162,48 @@ function blockedUntilSQL(next: string): string {
 }
 
 /**
+ * The lock threshold of a scope, `$6` being `maxFailures`: in `otp`,
+ * `attemptLimit(maxFailures, n)` with `n` the active factors of the locked row.
+ */
+function limitSQL(scope: ThrottleScope, factors: string): string {
+  return scope === 'otp'
+    ? `GREATEST(1, ceil($6::float8 / GREATEST(1, ${COUNT(factors)})))`
+    : `$6::float8`;
+}
+
+/**
  * Reserves an attempt in one statement. `inserted` creates the row of a user
  * seen for the first time; otherwise `existing` locks the row (and, under
  * concurrency, waits for and reads its newest version) and `updated` counts the
  * attempt only if the scope is neither locked nor inside a back-off delay.
  */
-function reserveSQL(table: string, failures: string, blockedUntil: string): string {
+function reserveSQL(table: string, scope: ThrottleScope): string {
+  const [failures, blockedUntil] = [`${scope}_failures`, `${scope}_blocked_until`];
   const next = `existing.failures + 1`;
   return `WITH inserted AS (
   INSERT INTO ${table} (user_id, ${failures}, ${blockedUntil}) VALUES ($1, 1, $7)
   ON CONFLICT (user_id) DO NOTHING
   RETURNING ${failures} AS failures
 ), existing AS (
-  SELECT ${failures} AS failures, ${blockedUntil} AS blocked_until
+  SELECT ${failures} AS failures, ${blockedUntil} AS blocked_until, factors
   FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), updated AS (
   UPDATE ${table} AS stored SET ${failures} = ${next}, ${blockedUntil} = ${blockedUntilSQL(next)}
   FROM existing
   WHERE stored.user_id = $1
-    AND existing.failures < $6::float8 AND existing.blocked_until <= $2::bigint
+    AND existing.failures < ${limitSQL(scope, 'existing.factors')}
+    AND existing.blocked_until <= $2::bigint
   RETURNING stored.${failures} AS failures
 )
 SELECT (SELECT failures FROM inserted) AS inserted, (SELECT failures FROM updated) AS updated,
-  existing.failures, existing.blocked_until
+  existing.failures, existing.blocked_until, ${COUNT('existing.factors')} AS factor_count
 FROM (VALUES (1)) AS one LEFT JOIN existing ON true`;
 }
 
 /** What `readAndReserve` requires of the locked row before it reserves an attempt. */
 const REQUIREMENTS = {
-  active: `existing.factor_id IS NOT NULL`,
-  pending: `existing.pending_id IS NOT NULL AND existing.pending_expires_at > $2::bigint`,
+  active: `existing.factors <> '{}'::jsonb`,
+  pending: `existing.pending IS NOT NULL AND existing.pending_expires_at > $2::bigint`,
 } as const;
 
 type Requirement = keyof typeof REQUIREMENTS;
@@ -185,24 +217,81 @@ type Requirement = keyof typeof REQUIREMENTS;
  * requirement was met, and the new failure count if an attempt was reserved.
  * No row, no result: nothing is inserted for an unknown user.
  */
-function readAndReserveSQL(
-  table: string,
-  failures: string,
-  blockedUntil: string,
-  requirement: Requirement,
-): string {
+function readAndReserveSQL(table: string, scope: ThrottleScope, requirement: Requirement): string {
+  const [failures, blockedUntil] = [`${scope}_failures`, `${scope}_blocked_until`];
   const next = `existing.${failures} + 1`;
   const met = REQUIREMENTS[requirement];
   return `WITH existing AS (
-  SELECT ${COLUMNS} FROM ${table} WHERE user_id = $1 FOR UPDATE
+  SELECT ${COLUMNS}, pending_expires_at FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), updated AS (
   UPDATE ${table} AS stored SET ${failures} = ${next}, ${blockedUntil} = ${blockedUntilSQL(next)}
   FROM existing
   WHERE stored.user_id = $1 AND ${met}
-    AND existing.${failures} < $6::float8 AND existing.${blockedUntil} <= $2::bigint
+    AND existing.${failures} < ${limitSQL(scope, 'existing.factors')}
+    AND existing.${blockedUntil} <= $2::bigint
   RETURNING stored.${failures} AS reserved
 )
 SELECT existing.*, ${met} AS met, (SELECT reserved FROM updated) AS reserved FROM existing`;
+}
+
+/**
+ * Binds the pending enrollment `$2` in one statement: `current` locks the
+ * row; `decision` works out the factors that stay (without
+ * `replaceFactorId`) and the outcome; `updated` writes only for `'ok'`.
+ * `$3` lastStep, `$4` drift, `$5` now, `$6` maxFactors, `$7`/`$8` the
+ * recovery codes for a first factor.
+ */
+function activateSQL(table: string): string {
+  return `WITH current AS (
+  SELECT factors, pending FROM ${table} WHERE user_id = $1 FOR UPDATE
+), kept AS (
+  SELECT factors, pending, factors - coalesce(pending->>'replaceFactorId', '') AS kept
+  FROM current
+), decision AS (
+  SELECT kept.*, CASE
+      WHEN pending IS NULL OR pending->>'id' IS DISTINCT FROM $2::text
+        OR (pending->>'expiresAt')::bigint <= $5::bigint THEN 'not_pending'
+      WHEN ${COUNT('kept.kept')} + 1 > $6::integer THEN 'factor_limit'
+      WHEN EXISTS (SELECT 1 FROM jsonb_each(kept.kept) AS e
+        WHERE e.value->>'nameKey' = pending->>'nameKey') THEN 'name_taken'
+      ELSE 'ok' END AS outcome,
+    factors = '{}'::jsonb AS first, ${COUNT('kept.kept')} < ${COUNT('factors')} AS replaced
+  FROM kept
+), updated AS (
+  UPDATE ${table} AS stored SET
+    factors = d.kept || jsonb_build_object($2::text, (d.pending - 'expiresAt' - 'replaceFactorId')
+      || jsonb_build_object('lastStep', $3::text, 'drift', $4::text, 'activatedAt', $5::text,
+        'lastUsedAt', NULL)),
+    pending = NULL, pending_expires_at = NULL,
+    recovery_salt = CASE WHEN d.first THEN $7::text ELSE stored.recovery_salt END,
+    recovery_hashes = CASE WHEN d.first THEN $8::text[] ELSE stored.recovery_hashes END,
+    ${RESET_THROTTLE}
+  FROM decision AS d WHERE stored.user_id = $1 AND d.outcome = 'ok'
+  RETURNING 1
+)
+SELECT outcome, first, replaced FROM decision`;
+}
+
+/** Adds factor `$2` (its id `$3`) in one statement, as `activateSQL` without a pending enrollment. */
+function addFactorSQL(table: string): string {
+  return `WITH current AS (
+  SELECT factors FROM ${table} WHERE user_id = $1 FOR UPDATE
+), decision AS (
+  SELECT factors, CASE
+      WHEN ${COUNT('factors')} + 1 > $4::integer THEN 'factor_limit'
+      WHEN EXISTS (SELECT 1 FROM jsonb_each(factors) AS e
+        WHERE e.value->>'nameKey' = $2::jsonb->>'nameKey') THEN 'name_taken'
+      ELSE 'ok' END AS outcome,
+    factors = '{}'::jsonb AS first
+  FROM current
+), updated AS (
+  UPDATE ${table} AS stored SET factors = d.factors || jsonb_build_object($3::text, $2::jsonb),
+    recovery_salt = CASE WHEN d.first THEN $5::text ELSE stored.recovery_salt END,
+    recovery_hashes = CASE WHEN d.first THEN $6::text[] ELSE stored.recovery_hashes END
+  FROM decision AS d WHERE stored.user_id = $1 AND d.outcome = 'ok'
+  RETURNING 1
+)
+SELECT outcome, first FROM decision`;
 }
 
 type Row = Record<string, unknown>;
@@ -212,36 +301,7 @@ function firstRow(result: PostgresQueryResult): Row | undefined {
   return row === undefined ? undefined : (row as Row);
 }
 
-function toFactorParams(row: Row, prefix: 'factor' | 'pending') {
-  return {
-    algorithm: checkAlgorithm(row[`${prefix}_algorithm`], `${prefix}_algorithm`),
-    digits: checkDigits(toInteger(row[`${prefix}_digits`], `${prefix}_digits`)),
-    period: toInteger(row[`${prefix}_period`], `${prefix}_period`),
-  };
-}
-
 function toRecord(row: Row): UserRecord {
-  let active: ActiveFactor | null = null;
-  if (row.factor_id != null) {
-    active = {
-      id: toText(row.factor_id, 'factor_id'),
-      sealedSecret: toText(row.factor_secret, 'factor_secret'),
-      ...toFactorParams(row, 'factor'),
-      lastStep: toInteger(row.factor_last_step, 'factor_last_step'),
-      drift: toInteger(row.factor_drift, 'factor_drift'),
-      activatedAt: toInteger(row.factor_activated_at, 'factor_activated_at'),
-    };
-  }
-  let pending: PendingEnrollment | null = null;
-  if (row.pending_id != null) {
-    pending = {
-      id: toText(row.pending_id, 'pending_id'),
-      sealedSecret: toText(row.pending_secret, 'pending_secret'),
-      ...toFactorParams(row, 'pending'),
-      createdAt: toInteger(row.pending_created_at, 'pending_created_at'),
-      expiresAt: toInteger(row.pending_expires_at, 'pending_expires_at'),
-    };
-  }
   let recoveryCodes: RecoveryCodeSet | null = null;
   if (row.recovery_salt != null) {
     const hashes = row.recovery_hashes;
@@ -253,10 +313,14 @@ function toRecord(row: Row): UserRecord {
       hashes: hashes.map((hash: unknown) => toText(hash, 'recovery_hashes')),
     };
   }
+  const factors: unknown = typeof row.factors === 'string' ? JSON.parse(row.factors) : row.factors;
+  if (factors === null || typeof factors !== 'object') {
+    throw new TypeError(`the store returned bad "factors": ${describe(factors)}`);
+  }
   return {
     userId: toText(row.user_id, 'user_id'),
-    active,
-    pending,
+    factors: decodeFactors(Object.values(factors)),
+    pending: row.pending == null ? null : decodePending(row.pending),
     recoveryCodes,
     throttle: {
       otp: {
@@ -276,6 +340,17 @@ function toRecordOrNull(row: Row | undefined): UserRecord | null {
   if (row === undefined) return null;
   const record = toRecord(row);
   return isEmptyRecord(record) ? null : record;
+}
+
+function toAddResult(row: Row | undefined): AddFactorResult {
+  const outcome = row?.outcome ?? 'not_pending';
+  if (outcome === 'ok') {
+    return { ok: true, firstFactor: row?.first === true, replaced: row?.replaced === true };
+  }
+  if (outcome === 'not_pending' || outcome === 'factor_limit' || outcome === 'name_taken') {
+    return { ok: false, reason: outcome };
+  }
+  throw new TypeError(`the store returned a bad outcome: ${describe(outcome)}`);
 }
 
 /**
@@ -310,6 +385,8 @@ export class PostgresStore implements MFAStore {
   readonly #schema: string;
   readonly #reserve: Record<ThrottleScope, string>;
   readonly #readAndReserve: Record<ThrottleScope, Record<Requirement, string>>;
+  readonly #activate: string;
+  readonly #addFactor: string;
 
   /**
    * @param options - the client and, optionally, the table name
@@ -328,18 +405,14 @@ export class PostgresStore implements MFAStore {
     this.#client = client;
     this.#table = name;
     this.#schema = schemaSQL(name, bare);
-    this.#reserve = {
-      otp: reserveSQL(name, 'otp_failures', 'otp_blocked_until'),
-      recovery: reserveSQL(name, 'recovery_failures', 'recovery_blocked_until'),
-    };
-    const readAndReserve = (failures: string, blockedUntil: string) => ({
-      active: readAndReserveSQL(name, failures, blockedUntil, 'active'),
-      pending: readAndReserveSQL(name, failures, blockedUntil, 'pending'),
+    this.#reserve = { otp: reserveSQL(name, 'otp'), recovery: reserveSQL(name, 'recovery') };
+    const readAndReserve = (scope: ThrottleScope) => ({
+      active: readAndReserveSQL(name, scope, 'active'),
+      pending: readAndReserveSQL(name, scope, 'pending'),
     });
-    this.#readAndReserve = {
-      otp: readAndReserve('otp_failures', 'otp_blocked_until'),
-      recovery: readAndReserve('recovery_failures', 'recovery_blocked_until'),
-    };
+    this.#readAndReserve = { otp: readAndReserve('otp'), recovery: readAndReserve('recovery') };
+    this.#activate = activateSQL(name);
+    this.#addFactor = addFactorSQL(name);
   }
 
   /**
@@ -380,12 +453,13 @@ END $totpkit$`,
    */
   async deleteExpired(now: number = Date.now()): Promise<number> {
     const { rows } = await this.#client.query(
-      `UPDATE ${this.#table} SET ${CLEAR_PENDING} WHERE pending_expires_at <= $1
+      `UPDATE ${this.#table} SET pending = NULL, pending_expires_at = NULL
+WHERE pending_expires_at <= $1
 RETURNING user_id`,
       [now],
     );
     await this.#client.query(
-      `DELETE FROM ${this.#table} WHERE factor_id IS NULL AND pending_id IS NULL
+      `DELETE FROM ${this.#table} WHERE factors = '{}'::jsonb AND pending IS NULL
 AND recovery_salt IS NULL AND otp_failures = 0 AND otp_blocked_until = 0
 AND recovery_failures = 0 AND recovery_blocked_until = 0`,
       [],
@@ -412,85 +486,90 @@ AND recovery_failures = 0 AND recovery_blocked_until = 0`,
   }
 
   /**
-   * Creates or replaces the user's pending enrollment, unless the user has an active factor and
-   * `replaceActive` is false ({@link MFAStore.putPending}).
+   * Creates or replaces the user's pending enrollment ({@link MFAStore.putPending}).
    *
-   * One `INSERT … ON CONFLICT DO UPDATE … WHERE`.
+   * One `INSERT … ON CONFLICT DO UPDATE`.
    *
    * @param userId - the user
    * @param pending - the enrollment, its secret sealed
-   * @param replaceActive - whether an active factor may be replaced once this enrollment is bound
-   * @returns `false` (writing nothing) if an active factor is in the way
+   * @returns once stored
    */
-  async putPending(
-    userId: string,
-    pending: PendingEnrollment,
-    replaceActive: boolean,
-  ): Promise<boolean> {
-    const result = await this.#client.query(
-      `INSERT INTO ${this.#table} AS stored (user_id, pending_id, pending_secret,
-  pending_algorithm, pending_digits, pending_period, pending_created_at, pending_expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-ON CONFLICT (user_id) DO UPDATE SET pending_id = EXCLUDED.pending_id,
-  pending_secret = EXCLUDED.pending_secret, pending_algorithm = EXCLUDED.pending_algorithm,
-  pending_digits = EXCLUDED.pending_digits, pending_period = EXCLUDED.pending_period,
-  pending_created_at = EXCLUDED.pending_created_at, pending_expires_at = EXCLUDED.pending_expires_at
-WHERE $9::boolean OR stored.factor_id IS NULL
-RETURNING stored.user_id`,
-      [
-        userId,
-        pending.id,
-        pending.sealedSecret,
-        pending.algorithm,
-        pending.digits,
-        pending.period,
-        pending.createdAt,
-        pending.expiresAt,
-        replaceActive,
-      ],
+  async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+    await this.#client.query(
+      `INSERT INTO ${this.#table} (user_id, pending, pending_expires_at)
+VALUES ($1, $2::jsonb, $3)
+ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending,
+  pending_expires_at = EXCLUDED.pending_expires_at`,
+      [userId, JSON.stringify(encodePending(pending)), pending.expiresAt],
     );
-    return result.rows.length === 1;
   }
 
   /**
-   * Promotes the pending enrollment `pendingId` to the active factor if it is still pending and
-   * `now < expiresAt`, replacing any previous factor and its recovery codes and resetting both
+   * Binds the pending enrollment `pendingId` as a factor if it is still pending, `now <
+   * expiresAt`, the limit and the name allow, removing its `replaceFactorId` and resetting both
    * throttle scopes ({@link MFAStore.activatePending}).
    *
-   * One conditional `UPDATE`.
+   * One statement that locks the row, decides and writes.
    *
    * @param userId - the user
    * @param pendingId - the enrollment being bound
-   * @param activation - the new factor's id, last step, drift and recovery codes, and the time
-   * @returns `false` (writing nothing) if the enrollment is gone, replaced or expired
+   * @param activation - its last step, drift, the time, the factor limit and recovery codes
+   * @returns the outcome; a refusal writes nothing
    */
   async activatePending(
     userId: string,
     pendingId: string,
     activation: PendingActivation,
-  ): Promise<boolean> {
-    // Right-hand sides read the row as it was before this UPDATE, so the
-    // pending columns are copied into the factor ones before they are cleared.
-    const result = await this.#client.query(
-      `UPDATE ${this.#table} SET factor_id = $3, factor_secret = pending_secret,
-  factor_algorithm = pending_algorithm, factor_digits = pending_digits,
-  factor_period = pending_period, factor_last_step = $4, factor_drift = $5,
-  factor_activated_at = $6, recovery_salt = $7, recovery_hashes = $8::text[],
-  ${CLEAR_PENDING}, ${RESET_THROTTLE}
-WHERE user_id = $1 AND pending_id = $2 AND pending_expires_at > $6::bigint
-RETURNING user_id`,
-      [
+  ): Promise<AddFactorResult> {
+    const codes = activation.recoveryCodes;
+    const row = firstRow(
+      await this.#client.query(this.#activate, [
         userId,
         pendingId,
-        activation.factorId,
         activation.lastStep,
         activation.drift,
         activation.now,
-        activation.recoveryCodes.salt,
-        activation.recoveryCodes.hashes,
-      ],
+        activation.maxFactors,
+        codes?.salt ?? null,
+        codes?.hashes ?? null,
+      ]),
     );
-    return result.rows.length === 1;
+    return toAddResult(row);
+  }
+
+  /**
+   * Adds an active factor if the limit and the name allow ({@link MFAStore.addFactor}).
+   *
+   * Two statements: an `INSERT … ON CONFLICT DO NOTHING` so that the row exists, then one that
+   * locks it, decides and writes.
+   *
+   * @param userId - the user
+   * @param factor - the factor, its secret sealed
+   * @param options - the factor limit and the recovery codes for a first factor
+   * @returns the outcome; a refusal writes nothing
+   */
+  async addFactor(
+    userId: string,
+    factor: ActiveFactor,
+    options: AddFactorOptions,
+  ): Promise<AddFactorResult> {
+    await this.#client.query(
+      `INSERT INTO ${this.#table} (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`,
+      [userId],
+    );
+    const codes = options.recoveryCodes;
+    const row = firstRow(
+      await this.#client.query(this.#addFactor, [
+        userId,
+        JSON.stringify(encodeFactor(factor)),
+        factor.id,
+        options.maxFactors,
+        codes?.salt ?? null,
+        codes?.hashes ?? null,
+      ]),
+    );
+    if (row === undefined) throw new Error('addFactor found no row for the user');
+    return toAddResult(row);
   }
 
   /**
@@ -532,7 +611,10 @@ RETURNING user_id`,
       // snapshot, so it was not visible to lock. Run again: it is now.
       if (row.failures == null) continue;
       const failures = toInteger(row.failures, 'failures');
-      if (failures >= policy.maxFailures) return { ok: false, reason: 'locked' };
+      const factorCount = toInteger(row.factor_count, 'factor_count');
+      const limit =
+        scope === 'otp' ? attemptLimit(policy.maxFailures, factorCount) : policy.maxFailures;
+      if (failures >= limit) return { ok: false, reason: 'locked' };
       const blockedUntil = toInteger(row.blocked_until, 'blocked_until');
       return { ok: false, reason: 'throttled', retryAfterMs: blockedUntil - now };
     }
@@ -581,8 +663,10 @@ RETURNING user_id`,
       return { record, reservation: { ok: true, failures: toInteger(row.reserved, 'failures') } };
     }
     const failures = toInteger(row[`${scope}_failures`], `${scope}_failures`);
-    if (failures >= policy.maxFailures)
-      return { record, reservation: { ok: false, reason: 'locked' } };
+    const factorCount = record?.factors.length ?? 0;
+    const limit =
+      scope === 'otp' ? attemptLimit(policy.maxFailures, factorCount) : policy.maxFailures;
+    if (failures >= limit) return { record, reservation: { ok: false, reason: 'locked' } };
     const blockedUntil = toInteger(row[`${scope}_blocked_until`], `${scope}_blocked_until`);
     return {
       record,
@@ -592,7 +676,8 @@ RETURNING user_id`,
 
   /**
    * Records an accepted code: if factor `factorId` is still active and `step` is above its last
-   * step, stores `step` and `drift` and resets the `otp` scope ({@link MFAStore.recordSuccess}).
+   * step, stores `step`, `drift` and `lastUsedAt` and resets the `otp` scope
+   * ({@link MFAStore.recordSuccess}).
    *
    * One conditional `UPDATE`.
    *
@@ -600,69 +685,69 @@ RETURNING user_id`,
    * @param factorId - the factor the code was checked against
    * @param step - the accepted time step
    * @param drift - the new drift estimate, in steps
-   * @returns `false` (writing nothing) for a replay or a factor that changed
+   * @param now - Unix ms (becomes `lastUsedAt`)
+   * @returns `false` (writing nothing) for a replay or a removed factor
    */
   async recordSuccess(
     userId: string,
     factorId: string,
     step: number,
     drift: number,
+    now: number,
   ): Promise<boolean> {
     const result = await this.#client.query(
-      `UPDATE ${this.#table} SET factor_last_step = $3, factor_drift = $4,
+      `UPDATE ${this.#table} SET factors = jsonb_set(factors, ARRAY[$2::text],
+    (factors->$2::text) || jsonb_build_object('lastStep', $3::text, 'drift', $4::text,
+      'lastUsedAt', $5::text)),
   otp_failures = 0, otp_blocked_until = 0
-WHERE user_id = $1 AND factor_id = $2 AND factor_last_step < $3::bigint
+WHERE user_id = $1 AND (factors->$2::text->>'lastStep')::bigint < $3::bigint
 RETURNING user_id`,
-      [userId, factorId, step, drift],
+      [userId, factorId, String(step), String(drift), String(now)],
     );
     return result.rows.length === 1;
   }
 
   /**
-   * Replaces the recovery codes of factor `factorId` if it is still active
+   * Replaces the user's recovery codes if the user has an active factor
    * ({@link MFAStore.replaceRecoveryCodes}).
    *
    * One conditional `UPDATE`.
    *
    * @param userId - the user
-   * @param factorId - the factor the codes belong to
    * @param codes - the salt and the hashes
-   * @returns `false` if the factor is gone or changed
+   * @returns `false` if the user has no active factor
    */
-  async replaceRecoveryCodes(
-    userId: string,
-    factorId: string,
-    codes: RecoveryCodeSet,
-  ): Promise<boolean> {
+  async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
     const result = await this.#client.query(
-      `UPDATE ${this.#table} SET recovery_salt = $3, recovery_hashes = $4::text[]
-WHERE user_id = $1 AND factor_id = $2
+      `UPDATE ${this.#table} SET recovery_salt = $2, recovery_hashes = $3::text[]
+WHERE user_id = $1 AND factors <> '{}'::jsonb
 RETURNING user_id`,
-      [userId, factorId, codes.salt, codes.hashes],
+      [userId, codes.salt, codes.hashes],
     );
     return result.rows.length === 1;
   }
 
   /**
-   * Replaces the sealed secret of factor `factorId` if it is still active, changing nothing else
-   * ({@link MFAStore.replaceSealedSecret}).
+   * Replaces the sealed secret of the active factor or pending enrollment `id`, changing
+   * nothing else ({@link MFAStore.replaceSealedSecret}).
    *
    * One conditional `UPDATE`.
    *
    * @param userId - the user
-   * @param factorId - the factor
+   * @param id - the factor's or the pending enrollment's id
    * @param sealedSecret - the secret sealed anew
-   * @returns `false` if the factor is gone or changed
+   * @returns `false` if there is no such factor or pending enrollment
    */
-  async replaceSealedSecret(
-    userId: string,
-    factorId: string,
-    sealedSecret: string,
-  ): Promise<boolean> {
+  async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
     const result = await this.#client.query(
-      `UPDATE ${this.#table} SET factor_secret = $3 WHERE user_id = $1 AND factor_id = $2
+      `UPDATE ${this.#table} SET
+  factors = CASE WHEN factors ? $2 THEN jsonb_set(factors, ARRAY[$2::text],
+    (factors->$2::text) || jsonb_build_object('sealedSecret', $3::text)) ELSE factors END,
+  pending = CASE WHEN NOT factors ? $2 AND pending->>'id' = $2
+    THEN pending || jsonb_build_object('sealedSecret', $3::text) ELSE pending END
+WHERE user_id = $1 AND (factors ? $2 OR pending->>'id' = $2)
 RETURNING user_id`,
-      [userId, factorId, sealedSecret],
+      [userId, id, sealedSecret],
     );
     return result.rows.length === 1;
   }
@@ -711,25 +796,149 @@ WHERE user_id = $1`,
   }
 
   /**
-   * Removes the active factor, the pending enrollment and the recovery codes, keeping the throttle
-   * state ({@link MFAStore.deleteFactor}).
+   * Takes back an unchecked attempt if the scope still counts `failures`
+   * ({@link MFAStore.refundAttempt}).
+   *
+   * One conditional `UPDATE`.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @param failures - the count the reservation returned
+   * @param blockedUntil - the scope's `blockedUntil` before the reservation
+   * @returns whether the attempt was taken back
+   */
+  async refundAttempt(
+    userId: string,
+    scope: ThrottleScope,
+    failures: number,
+    blockedUntil: number,
+  ): Promise<boolean> {
+    const prefix = checkScope(scope);
+    const result = await this.#client.query(
+      `UPDATE ${this.#table} SET ${prefix}_failures = $2::integer - 1,
+  ${prefix}_blocked_until = $3
+WHERE user_id = $1 AND ${prefix}_failures = $2::integer AND $2::integer >= 1
+RETURNING user_id`,
+      [userId, failures, blockedUntil],
+    );
+    return result.rows.length === 1;
+  }
+
+  /**
+   * Renames active factor `factorId` unless another factor has the same `nameKey`
+   * ({@link MFAStore.renameFactor}).
+   *
+   * One statement that locks the row, decides and writes.
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @param name - the new name
+   * @param nameKey - the name after NFKC and case folding
+   * @returns `'renamed'`, `'not_found'` or `'name_taken'`
+   */
+  async renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    nameKey: string,
+  ): Promise<FactorRenameOutcome> {
+    const row = firstRow(
+      await this.#client.query(
+        `WITH current AS (
+  SELECT factors FROM ${this.#table} WHERE user_id = $1 FOR UPDATE
+), decision AS (
+  SELECT factors, CASE WHEN NOT factors ? $2 THEN 'not_found'
+      WHEN EXISTS (SELECT 1 FROM jsonb_each(factors) AS e
+        WHERE e.key <> $2 AND e.value->>'nameKey' = $4) THEN 'name_taken'
+      ELSE 'renamed' END AS outcome
+  FROM current
+), updated AS (
+  UPDATE ${this.#table} AS stored SET factors = jsonb_set(d.factors, ARRAY[$2::text],
+    (d.factors->$2::text) || jsonb_build_object('name', $3::text, 'nameKey', $4::text))
+  FROM decision AS d WHERE stored.user_id = $1 AND d.outcome = 'renamed'
+  RETURNING 1
+)
+SELECT outcome FROM decision`,
+        [userId, factorId, name, nameKey],
+      ),
+    );
+    const outcome = row?.outcome ?? 'not_found';
+    if (outcome === 'renamed' || outcome === 'not_found' || outcome === 'name_taken') {
+      return outcome;
+    }
+    throw new TypeError(`the store returned a bad outcome: ${describe(outcome)}`);
+  }
+
+  /**
+   * Removes active factor `factorId`; the last one takes the pending enrollment and the
+   * recovery codes with it ({@link MFAStore.removeFactor}).
+   *
+   * One statement that locks the row, decides and writes.
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @returns whether it was removed, and how many factors are left
+   */
+  async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+    const row = firstRow(
+      await this.#client.query(
+        `WITH current AS (
+  SELECT factors FROM ${this.#table} WHERE user_id = $1 FOR UPDATE
+), decision AS (
+  SELECT factors ? $2 AS removed, factors - $2::text AS kept FROM current
+), updated AS (
+  UPDATE ${this.#table} AS stored SET factors = d.kept,
+    pending = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.pending END,
+    pending_expires_at = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.pending_expires_at END,
+    recovery_salt = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.recovery_salt END,
+    recovery_hashes = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.recovery_hashes END
+  FROM decision AS d WHERE stored.user_id = $1 AND d.removed
+  RETURNING 1
+)
+SELECT removed, ${COUNT('kept')} AS remaining FROM decision`,
+        [userId, factorId],
+      ),
+    );
+    if (row === undefined) return { removed: false, remaining: 0 };
+    return { removed: row.removed === true, remaining: toInteger(row.remaining, 'remaining') };
+  }
+
+  /**
+   * Removes every factor, the pending enrollment and the recovery codes, keeping the throttle
+   * state ({@link MFAStore.deleteFactors}).
    *
    * One `UPDATE`; the row stays for its throttle state.
    *
    * @param userId - the user
    * @returns whether there was anything to remove
    */
-  async deleteFactor(userId: string): Promise<boolean> {
+  async deleteFactors(userId: string): Promise<boolean> {
     const result = await this.#client.query(
-      `UPDATE ${this.#table} SET factor_id = NULL, factor_secret = NULL,
-  factor_algorithm = NULL, factor_digits = NULL, factor_period = NULL,
-  factor_last_step = NULL, factor_drift = NULL, factor_activated_at = NULL,
-  ${CLEAR_PENDING}, recovery_salt = NULL, recovery_hashes = NULL
+      `UPDATE ${this.#table} SET factors = '{}'::jsonb, pending = NULL, pending_expires_at = NULL,
+  recovery_salt = NULL, recovery_hashes = NULL
 WHERE user_id = $1
-  AND (factor_id IS NOT NULL OR pending_id IS NOT NULL OR recovery_salt IS NOT NULL)
+  AND (factors <> '{}'::jsonb OR pending IS NOT NULL OR recovery_salt IS NOT NULL)
 RETURNING user_id`,
       [userId],
     );
     return result.rows.length === 1;
+  }
+
+  /**
+   * Erases the user's row, throttle state included ({@link MFAStore.deleteUser}).
+   *
+   * One `DELETE`.
+   *
+   * @param userId - the user
+   * @returns whether the row held anything
+   */
+  async deleteUser(userId: string): Promise<boolean> {
+    const row = firstRow(
+      await this.#client.query(
+        `DELETE FROM ${this.#table} WHERE user_id = $1 RETURNING ${COLUMNS}`,
+        [userId],
+      ),
+    );
+    return toRecordOrNull(row) !== null;
   }
 }

@@ -15,28 +15,34 @@ const T = 1_700_000_000_000;
 function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment {
   return {
     id: 'pending-1',
+    name: 'Authenticator',
+    nameKey: 'authenticator',
     sealedSecret: 'v1.key-a.c2VhbGVk',
     algorithm: 'SHA1',
     digits: 6,
     period: 30,
     createdAt: T,
     expiresAt: T + 600_000,
+    replaceFactorId: null,
     ...overrides,
   };
 }
 
 const codes = { salt: 'scrypt$n=16384$salt', hashes: ['h1', 'h2', 'h3'] };
 
+const bind = (now: number, lastStep = 1, drift = 0, recoveryCodes = codes) => ({
+  lastStep,
+  drift,
+  now,
+  maxFactors: 20,
+  recoveryCodes,
+});
+
 async function activeUser(store: MFAStore, userId: string) {
-  expect(await store.putPending(userId, pending(), false)).toBe(true);
-  const activation = {
-    factorId: 'factor-1',
-    lastStep: 100,
-    drift: 0,
-    now: T,
-    recoveryCodes: codes,
-  };
-  expect(await store.activatePending(userId, 'pending-1', activation)).toBe(true);
+  await store.putPending(userId, pending({ id: 'factor-1' }));
+  expect(await store.activatePending(userId, 'factor-1', bind(T, 100))).toMatchObject({
+    ok: true,
+  });
 }
 
 /** Registers the adapter cases for a store factory (a fresh, empty store per call). */
@@ -47,6 +53,8 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const big = Number.MAX_SAFE_INTEGER - 10;
       const enrollment = pending({
         id: 'p-\u00e9\u{1F511}',
+        name: 'Ph\u00f6ne "1" \\ \u{1F511}',
+        nameKey: 'ph\u00f6ne "1" \\ \u{1F511}',
         sealedSecret: 'x'.repeat(500),
         algorithm: 'SHA512',
         digits: 8,
@@ -54,24 +62,32 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         createdAt: big - 5,
         expiresAt: big,
       });
-      expect(await store.putPending('u', enrollment, false)).toBe(true);
+      await store.putPending('u', enrollment);
       expect((await store.getUser('u', big - 1))?.pending).toEqual(enrollment);
       const recoveryCodes = { salt: 's\'"{}\\\n', hashes: ['b', 'a', '$x$"y"', 'a,b', ''] };
-      const activation = { factorId: 'f', lastStep: -1, drift: -7, now: big - 2, recoveryCodes };
-      expect(await store.activatePending('u', enrollment.id, activation)).toBe(true);
+      const activation = bind(big - 2, -1, -7, recoveryCodes);
+      expect(await store.activatePending('u', enrollment.id, activation)).toMatchObject({
+        ok: true,
+      });
       const record = await store.getUser('u', big);
       expect(record).toEqual({
         userId: 'u',
-        active: {
-          id: 'f',
-          sealedSecret: enrollment.sealedSecret,
-          algorithm: 'SHA512',
-          digits: 8,
-          period: 2 ** 32 - 1,
-          lastStep: -1,
-          drift: -7,
-          activatedAt: big - 2,
-        },
+        factors: [
+          {
+            id: enrollment.id,
+            name: enrollment.name,
+            nameKey: enrollment.nameKey,
+            sealedSecret: enrollment.sealedSecret,
+            algorithm: 'SHA512',
+            digits: 8,
+            period: 2 ** 32 - 1,
+            lastStep: -1,
+            drift: -7,
+            createdAt: big - 5,
+            activatedAt: big - 2,
+            lastUsedAt: null,
+          },
+        ],
         pending: null,
         recoveryCodes, // order kept, odd characters intact
         throttle: {
@@ -79,10 +95,11 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
           recovery: { failures: 0, blockedUntil: 0 },
         },
       });
-      expect(await store.recordSuccess('u', 'f', 2 ** 40, 3)).toBe(true);
-      expect((await store.getUser('u', big))?.active).toMatchObject({
+      expect(await store.recordSuccess('u', enrollment.id, 2 ** 40, 3, big)).toBe(true);
+      expect((await store.getUser('u', big))?.factors[0]).toMatchObject({
         lastStep: 2 ** 40,
         drift: 3,
+        lastUsedAt: big,
       });
     });
 
@@ -91,11 +108,13 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       if (!store.readAndReserve) context.skip('the store has no readAndReserve');
       const big = Number.MAX_SAFE_INTEGER - 10;
       const recoveryCodes = { salt: 's\'"{}\\\n', hashes: ['b', 'a', '$x$"y"', 'a,b', ''] };
-      const activation = { factorId: 'f', lastStep: -1, drift: -7, now: big - 2, recoveryCodes };
+      const activation = bind(big - 2, -1, -7, recoveryCodes);
       const enrollment = pending({ algorithm: 'SHA512', digits: 8, period: 2 ** 32 - 1 });
-      await store.putPending('u', { ...enrollment, createdAt: big - 5, expiresAt: big }, false);
-      expect(await store.activatePending('u', enrollment.id, activation)).toBe(true);
-      await store.putPending('u', { ...enrollment, id: 'p-\u00e9\u{1F511}', expiresAt: big }, true);
+      await store.putPending('u', { ...enrollment, createdAt: big - 5, expiresAt: big });
+      expect(await store.activatePending('u', enrollment.id, activation)).toMatchObject({
+        ok: true,
+      });
+      await store.putPending('u', { ...enrollment, id: 'p-\u00e9\u{1F511}', expiresAt: big });
       const policy = {
         freeAttempts: 0,
         baseDelayMs: 1,
@@ -121,7 +140,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const store = await makeStore();
       const ids = ['a', 'a}b', '{a}', 'a:factor', "o'brien", 'Ä\u{1F600}', ' ', 'a}'];
       for (const id of ids) {
-        expect(await store.putPending(id, pending({ id: `p:${id}` }), false)).toBe(true);
+        await store.putPending(id, pending({ id: `p:${id}` }));
       }
       for (const id of ids) {
         const record = await store.getUser(id, T);
@@ -133,22 +152,18 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
 
     it('refuses to activate a pending enrollment from its expiresAt on', async () => {
       const store = await makeStore();
-      await store.putPending('u', pending(), false);
+      await store.putPending('u', pending());
       const expiresAt = T + 600_000;
       expect((await store.getUser('u', expiresAt - 1))?.pending?.id).toBe('pending-1');
       // Past expiresAt a store may still return it (the service checks), or not.
       const late = (await store.getUser('u', expiresAt))?.pending ?? null;
       if (late !== null) expect(late).toEqual(pending());
-      const activation = {
-        factorId: 'f',
-        lastStep: 1,
-        drift: 0,
-        now: expiresAt,
-        recoveryCodes: codes,
-      };
-      expect(await store.activatePending('u', 'pending-1', activation)).toBe(false);
+      expect(await store.activatePending('u', 'pending-1', bind(expiresAt))).toEqual({
+        ok: false,
+        reason: 'not_pending',
+      });
       expect((await store.getUser('u', expiresAt - 1))?.pending?.id).toBe('pending-1');
-      expect((await store.getUser('u', expiresAt))?.active ?? null).toBeNull();
+      expect((await store.getUser('u', expiresAt))?.factors).toEqual([]);
     });
 
     it('computes every delay exactly as attemptDelayMs, up to the lock', async () => {
@@ -239,7 +254,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const policy = { freeAttempts: 10, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
       await store.reserveAttempt('u', 'otp', T, policy);
       await store.reserveAttempt('u', 'recovery', T, policy);
-      expect(await store.recordSuccess('u', 'factor-1', 101, 0)).toBe(true);
+      expect(await store.recordSuccess('u', 'factor-1', 101, 0, T)).toBe(true);
       let throttle = (await store.getUser('u', T))?.throttle;
       expect(throttle).toEqual({
         otp: { failures: 0, blockedUntil: 0 },
@@ -255,7 +270,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       expect((await store.getUser('u', T))?.recoveryCodes?.hashes).toEqual(['h1', 'h3']);
     });
 
-    it('replaces the sealed secret of the active factor only', async () => {
+    it('replaces the sealed secret of the named factor only', async () => {
       const store = await makeStore();
       await activeUser(store, 'u');
       expect(await store.replaceSealedSecret('u', 'other', 'v2.new')).toBe(false);
@@ -263,15 +278,18 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const before = await store.getUser('u', T);
       expect(await store.replaceSealedSecret('u', 'factor-1', 'v2.new')).toBe(true);
       const after = await store.getUser('u', T);
-      expect(after).toEqual({ ...before, active: { ...before?.active, sealedSecret: 'v2.new' } });
+      expect(after).toEqual({
+        ...before,
+        factors: [{ ...before?.factors[0], sealedSecret: 'v2.new' }],
+      });
     });
 
     it('removes one occurrence of a consumed hash', async () => {
       const store = await makeStore();
       await activeUser(store, 'u');
-      expect(
-        await store.replaceRecoveryCodes('u', 'factor-1', { salt: 's', hashes: ['x', 'y', 'x'] }),
-      ).toBe(true);
+      expect(await store.replaceRecoveryCodes('u', { salt: 's', hashes: ['x', 'y', 'x'] })).toBe(
+        true,
+      );
       expect(await store.consumeRecoveryCode('u', 'x')).toBe(true);
       expect((await store.getUser('u', T))?.recoveryCodes).toEqual({
         salt: 's',
@@ -287,19 +305,18 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const store = await makeStore();
       await activeUser(store, 'u');
       const steps = await Promise.all(
-        Array.from({ length: 100 }, () => store.recordSuccess('u', 'factor-1', 200, 1)),
+        Array.from({ length: 100 }, () => store.recordSuccess('u', 'factor-1', 200, 1, T)),
       );
       expect(steps.filter(Boolean)).toHaveLength(1);
       const uses = await Promise.all(
         Array.from({ length: 100 }, () => store.consumeRecoveryCode('u', 'h1')),
       );
       expect(uses.filter(Boolean)).toHaveLength(1);
-      await store.putPending('v', pending(), false);
-      const activation = { factorId: 'f', lastStep: 1, drift: 0, now: T, recoveryCodes: codes };
+      await store.putPending('v', pending());
       const activations = await Promise.all(
-        Array.from({ length: 50 }, () => store.activatePending('v', 'pending-1', activation)),
+        Array.from({ length: 50 }, () => store.activatePending('v', 'pending-1', bind(T))),
       );
-      expect(activations.filter(Boolean)).toHaveLength(1);
+      expect(activations.filter((r) => r.ok)).toHaveLength(1);
     });
 
     it('counts concurrent reservations exactly, from the first one of a new user', async () => {

@@ -59,7 +59,9 @@ function crossProcessCases(context: () => { store: MFAStore; workers: Workers })
           policy: { throttle: OPEN_THROTTLE },
         });
         expect(tally(outcomes), `round ${round}`).toEqual({ ok: 1, replayed: total - 1 });
-        expect((await store.getUser(userId, now))?.active?.lastStep).toBe(Math.floor(now / 30_000));
+        expect((await store.getUser(userId, now))?.factors[0]?.lastStep).toBe(
+          Math.floor(now / 30_000),
+        );
         await mfa.unlock(userId); // the 99 replays counted as failures
       }
     },

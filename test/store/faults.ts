@@ -41,7 +41,7 @@ async function outcomes(calls: Promise<{ ok: boolean; reason?: string }>[]): Pro
 
 /** The last step the store holds for `userId`'s factor. */
 async function lastStep(store: MFAStore, userId: string): Promise<number | undefined> {
-  return (await store.getUser(userId, T0))?.active?.lastStep;
+  return (await store.getUser(userId, T0))?.factors[0]?.lastStep;
 }
 
 const stepOf = (now: number) => Math.floor(now / 30_000);
@@ -126,7 +126,10 @@ export function faultCases(target: () => FaultTarget): void {
     await expect(mfa.status(user)).rejects.toMatchObject({ code: 'ERR_STORE' });
     expect(await lastStep(t.direct, user)).toBe(stepOf(T0));
     t.proxy.accept();
-    expect(await retry(() => mfa.verify(user, code))).toEqual({ ok: true });
+    expect(await retry(() => mfa.verify(user, code))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
     expect(await lastStep(t.direct, user)).toBe(stepOf(clock.now));
   });
 }
@@ -144,7 +147,7 @@ export function restartCase(target: () => FaultTarget & { server: TestServer }):
     const { secret } = await retry(() => enroll(mfa, clock, user, T0));
     clock.now = T0 + 30_000;
     const first = generateTOTP(secret, { now: clock.now });
-    expect(await mfa.verify(user, first)).toEqual({ ok: true });
+    expect(await mfa.verify(user, first)).toEqual({ ok: true, factorId: expect.any(String) });
     clock.now = T0 + 60_000;
     const second = generateTOTP(secret, { now: clock.now });
     // Collect outcomes at once: calls may fail while the server is being killed,
@@ -168,7 +171,10 @@ export function restartCase(target: () => FaultTarget & { server: TestServer }):
     // And the service works again.
     clock.now = T0 + 90_000;
     const next = generateTOTP(secret, { now: clock.now });
-    expect(await retry(() => mfa.verify(user, next))).toEqual({ ok: true });
+    expect(await retry(() => mfa.verify(user, next))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
     expect(await lastStep(t.direct, user)).toBe(stepOf(clock.now));
   });
 }

@@ -56,5 +56,5 @@ export async function enroll(
     generateTOTP(secret, { now }),
   );
   if (!result.ok) throw new Error(`enrollment of ${userId} failed: ${result.reason}`);
-  return { secret, recoveryCodes: [...result.recoveryCodes] };
+  return { secret, recoveryCodes: [...(result.recoveryCodes ?? [])] };
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
+import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
 
 const db = new PGlite();
 beforeAll(() => db.waitReady, 60_000); // starting the WebAssembly build takes seconds
@@ -33,6 +34,9 @@ describe('PostgresStore.migrate and deleteExpired', () => {
   const T = 1_700_000_000_000;
   const enrollment = (id: string, expiresAt: number) => ({
     id,
+    name: 'A',
+    nameKey: 'a',
+    replaceFactorId: null,
     sealedSecret: 'sealed',
     algorithm: 'SHA1' as const,
     digits: 6 as const,
@@ -45,7 +49,7 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     await db.query('CREATE SCHEMA IF NOT EXISTS auth', []);
     const store = new PostgresStore({ client: db, table: 'auth.mfa' });
     await store.migrate();
-    await store.putPending('u', enrollment('p', T + 1000), false);
+    await store.putPending('u', enrollment('p', T + 1000));
     await store.migrate(); // keeps the data
     expect((await store.getUser('u', T))?.pending?.id).toBe('p');
     const { rows } = await db.query(
@@ -57,21 +61,51 @@ describe('PostgresStore.migrate and deleteExpired', () => {
   it('removes expired pending enrollments and rows left empty, nothing else', async () => {
     const store = await makeStore();
     const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 5 };
-    await store.putPending('expired', enrollment('p1', T + 1000), false);
-    await store.putPending('expired-throttled', enrollment('p2', T + 1000), false);
+    await store.putPending('expired', enrollment('p1', T + 1000));
+    await store.putPending('expired-throttled', enrollment('p2', T + 1000));
     await store.reserveAttempt('expired-throttled', 'otp', T, policy);
-    await store.putPending('live', enrollment('p3', T + 5000), false);
+    await store.putPending('live', enrollment('p3', T + 5000));
     await store.reserveAttempt('reset', 'otp', T, policy);
     await store.resetThrottle('reset', 'otp');
     expect(await store.deleteExpired(T + 1000)).toBe(2);
     const { rows } = await db.query<{ user_id: string; pending_id: string | null }>(
-      `SELECT user_id, pending_id FROM store_${tables} ORDER BY user_id`,
+      `SELECT user_id, pending->>'id' AS pending_id FROM store_${tables} ORDER BY user_id`,
     );
     expect(rows).toEqual([
       { user_id: 'expired-throttled', pending_id: null },
       { user_id: 'live', pending_id: 'p3' },
     ]);
     expect(await store.deleteExpired(T + 1000)).toBe(0);
+  });
+});
+
+describe('upgrading a 0.1.0 table in place', () => {
+  it('keeps every factor, pending enrollment, recovery set and lock; concurrent migrate() is safe', async () => {
+    await db.query('CREATE SCHEMA IF NOT EXISTS legacy', []);
+    await seed010(db, 'legacy.mfa');
+    const stores = Array.from(
+      { length: 4 },
+      () => new PostgresStore({ client: db, table: 'legacy.mfa' }),
+    );
+    await Promise.all(stores.map((store) => store.migrate()));
+    await stores[0]!.migrate(); // and again: nothing changes
+    const { rows } = await db.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns
+       WHERE table_schema = 'legacy' AND table_name = 'mfa' ORDER BY ordinal_position`,
+    );
+    expect(rows.map((r) => r.column_name)).toEqual([
+      'user_id',
+      'pending_expires_at',
+      'recovery_salt',
+      'recovery_hashes',
+      'otp_failures',
+      'otp_blocked_until',
+      'recovery_failures',
+      'recovery_blocked_until',
+      'factors',
+      'pending',
+    ]);
+    await checkUpgraded(stores[1]!);
   });
 });
 

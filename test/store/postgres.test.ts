@@ -1,5 +1,8 @@
 // PostgresStore on a real PostgreSQL server (a throwaway one on loopback, or
 // TOTPKIT_PG_URL), through pg.Pool and pg.Client.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.ts';
@@ -8,6 +11,7 @@ import { postgresPlan, type TestServer } from '../helpers/servers.ts';
 import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { faultCases, restartCase, type FaultTarget } from './faults.ts';
+import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
 
 const plan = postgresPlan();
 const external = Boolean(process.env.TOTPKIT_PG_URL);
@@ -56,6 +60,30 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM ${table}`);
     expect(rows).toEqual([{ n: 0 }]);
   });
+
+  it('upgrades a 0.1.0 table holding data in place, with 4 processes calling migrate() at once', async () => {
+    const table = `totpkit_test_${run}_legacy`;
+    created.push(table);
+    await seed010(pool, table);
+    const worker = fileURLToPath(new URL('../fixtures/migrate-worker.ts', import.meta.url));
+    const startAt = Date.now() + 1500; // after all four have connected
+    const times = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        promisify(execFile)(process.execPath, [
+          '--import',
+          'tsx',
+          worker,
+          server.url,
+          table,
+          String(startAt),
+        ]),
+      ),
+    );
+    const ms = times.map(({ stdout }) => Number(stdout.trim()));
+    expect(ms.every((t) => t >= 0)).toBe(true);
+    console.log(`0.1.0 upgrade, 4 processes: migrate() took ${ms.join(', ')} ms`);
+    await checkUpgraded(new PostgresStore({ client: pool, table }));
+  }, 60_000);
 
   it('works through a single pg.Client', async () => {
     const client = new pg.Client({ connectionString: server.url });
