@@ -10,29 +10,38 @@
  *
  * | key | type | holds |
  * |---|---|---|
- * | `totpkit:{alice}:factor` | hash | the active factor: `id`, `secret`, `algorithm`, `digits`, `period`, `lastStep`, `drift`, `activatedAt` |
- * | `totpkit:{alice}:pending` | hash | the pending enrollment: `id`, `secret`, `algorithm`, `digits`, `period`, `createdAt`, `expiresAt`; expires by TTL |
+ * | `totpkit:{alice}:factors` | hash | one field per factor id: the factor as JSON (name, sealed secret, parameters, its own `lastStep`, `drift`, times; numbers as decimal strings) |
+ * | `totpkit:{alice}:enrollment` | string | the pending enrollment as JSON; expires by TTL |
  * | `totpkit:{alice}:recovery:salt` | string | the recovery code salt |
  * | `totpkit:{alice}:recovery:codes` | list | the unused recovery code hashes |
  * | `totpkit:{alice}:throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil` |
+ *
+ * Keys written by 0.1.0 (`…:factor` and `…:pending` hashes) are read and
+ * upgraded in place by the first script that touches the user.
  * @module totpkit/redis
  */
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
-import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
+import { describe } from '../_assert.ts';
 import { isEmptyRecord } from './types.ts';
 import type {
+  ActiveFactor,
+  AddFactorOptions,
+  AddFactorResult,
   AttemptPolicy,
   AttemptRequirement,
   AttemptReservation,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  FactorRemoval,
+  FactorRenameOutcome,
   ReadAndReserveResult,
   RecoveryCodeSet,
   ThrottleScope,
   UserRecord,
 } from './types.ts';
+import { decodeFactors, decodePending, encodeFactor, encodePending } from './_codec.ts';
 import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from './_database.ts';
 import { checkEvictionPolicy, type RedisCheckOptions } from './_eviction.ts';
 
@@ -125,55 +134,134 @@ function script(source: string): Script {
 // Lua numbers are doubles, exact for the safe integers the contract uses, and
 // Redis writes a number argument to a command with 17 significant digits.
 
-/** KEYS factor, pending, salt, codes, throttle. */
-const GET_USER = script(`
-return {
-  redis.call('HGETALL', KEYS[1]),
-  redis.call('HGETALL', KEYS[2]),
-  redis.call('GET', KEYS[3]),
-  redis.call('LRANGE', KEYS[4], 0, -1),
-  redis.call('HGETALL', KEYS[5])
-}`);
-
 /**
- * KEYS factor, pending. ARGV replaceActive ('1'/'0'), ttlMs, then the
- * pending fields.
+ * Every script that reads or writes a user's factors gets the user's seven
+ * keys, in this order: factors, enrollment, salt, codes, throttle, and the
+ * two keys of 0.1.0's layout, factor and pending. `upgrade()` runs first in
+ * each of them: it moves a 0.1.0 factor hash into the `factors` hash (named
+ * "Authenticator") and a 0.1.0 pending hash into the `enrollment` string (its
+ * TTL kept; replacing that factor once bound, as 0.1.0's `replaceActive`
+ * did), so records written by 0.1.0 are read, and upgraded, in place.
  */
-const PUT_PENDING = script(`
-if ARGV[1] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[2], 'id', ARGV[3], 'secret', ARGV[4], 'algorithm', ARGV[5],
-  'digits', ARGV[6], 'period', ARGV[7], 'createdAt', ARGV[8], 'expiresAt', ARGV[9])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+
+/** The upgrade of 0.1.0 keys, and helpers every factor script shares. */
+const PRELUDE = `
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+local function upgrade()
+  local legacy = nil
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    local f = hash(KEYS[6])
+    legacy = f.id
+    redis.call('HSET', KEYS[1], f.id, cjson.encode({id = f.id, name = 'Authenticator',
+      nameKey = 'authenticator', sealedSecret = f.secret, algorithm = f.algorithm,
+      digits = f.digits, period = f.period, lastStep = f.lastStep, drift = f.drift,
+      createdAt = f.activatedAt, activatedAt = f.activatedAt, lastUsedAt = cjson.null}))
+    redis.call('DEL', KEYS[6])
+  end
+  if redis.call('EXISTS', KEYS[7]) == 1 then
+    local p = hash(KEYS[7])
+    local ttl = redis.call('PTTL', KEYS[7])
+    redis.call('SET', KEYS[2], cjson.encode({id = p.id, name = 'Authenticator',
+      nameKey = 'authenticator', sealedSecret = p.secret, algorithm = p.algorithm,
+      digits = p.digits, period = p.period, createdAt = p.createdAt, expiresAt = p.expiresAt,
+      replaceFactorId = legacy or cjson.null}))
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+    redis.call('DEL', KEYS[7])
+  end
+end
+upgrade()
+local function nameTaken(nameKey, except)
+  for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+    local f = cjson.decode(v)
+    if f.id ~= except and f.nameKey == nameKey then return true end
+  end
+  return false
+end
+local function firstSet(first, a, from)
+  if first then
+    redis.call('DEL', KEYS[3], KEYS[4])
+    if a[from] == '1' then
+      redis.call('SET', KEYS[3], a[from + 1])
+      if #a > from + 1 then redis.call('RPUSH', KEYS[4], unpack(a, from + 2)) end
+    end
+  end
+end
+local function user()
+  return {
+    redis.call('HGETALL', KEYS[1]),
+    redis.call('GET', KEYS[2]),
+    redis.call('GET', KEYS[3]),
+    redis.call('LRANGE', KEYS[4], 0, -1),
+    redis.call('HGETALL', KEYS[5])
+  }
+end`;
+
+/** The seven keys. */
+const GET_USER = script(`${PRELUDE}
+return user()`);
+
+/** ARGV the enrollment's JSON, its TTL in ms. */
+const PUT_PENDING = script(`${PRELUDE}
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 return 1`);
 
 /**
- * KEYS factor, pending, salt, codes, throttle. ARGV pendingId, factorId,
- * lastStep, drift, now, salt, then the recovery code hashes.
+ * ARGV pendingId, lastStep, drift, now, maxFactors, then '1', salt and the
+ * hashes of a first set ('0' for none). Replies 'ok:first:replaced' or the
+ * refusal.
  */
-const ACTIVATE_PENDING = script(`
-local p = redis.call('HMGET', KEYS[2], 'id', 'secret', 'algorithm', 'digits', 'period', 'expiresAt')
-if p[1] ~= ARGV[1] or tonumber(p[6]) <= tonumber(ARGV[5]) then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[4], KEYS[5])
-redis.call('HSET', KEYS[1], 'id', ARGV[2], 'secret', p[2], 'algorithm', p[3], 'digits', p[4],
-  'period', p[5], 'lastStep', ARGV[3], 'drift', ARGV[4], 'activatedAt', ARGV[5])
-redis.call('SET', KEYS[3], ARGV[6])
-if #ARGV > 6 then redis.call('RPUSH', KEYS[4], unpack(ARGV, 7)) end
-return 1`);
+const ACTIVATE_PENDING = script(`${PRELUDE}
+local raw = redis.call('GET', KEYS[2])
+if not raw then return 'not_pending' end
+local p = cjson.decode(raw)
+if p.id ~= ARGV[1] or tonumber(p.expiresAt) <= tonumber(ARGV[4]) then return 'not_pending' end
+local count = redis.call('HLEN', KEYS[1])
+local rep = p.replaceFactorId
+local replaced = rep ~= cjson.null and rep ~= nil and redis.call('HEXISTS', KEYS[1], rep) == 1
+local kept = count
+if replaced then kept = count - 1 else rep = nil end
+if kept + 1 > tonumber(ARGV[5]) then return 'factor_limit' end
+if nameTaken(p.nameKey, rep) then return 'name_taken' end
+if replaced then redis.call('HDEL', KEYS[1], rep) end
+redis.call('HSET', KEYS[1], p.id, cjson.encode({id = p.id, name = p.name, nameKey = p.nameKey,
+  sealedSecret = p.sealedSecret, algorithm = p.algorithm, digits = p.digits, period = p.period,
+  lastStep = ARGV[2], drift = ARGV[3], createdAt = p.createdAt, activatedAt = ARGV[4],
+  lastUsedAt = cjson.null}))
+redis.call('DEL', KEYS[2], KEYS[5])
+firstSet(count == 0, ARGV, 6)
+return 'ok:' .. (count == 0 and '1' or '0') .. ':' .. (replaced and '1' or '0')`);
+
+/** ARGV the factor's JSON, its id, its nameKey, maxFactors, then the first set as in ACTIVATE_PENDING. */
+const ADD_FACTOR = script(`${PRELUDE}
+local count = redis.call('HLEN', KEYS[1])
+if count + 1 > tonumber(ARGV[4]) then return 'factor_limit' end
+if nameTaken(ARGV[3], nil) then return 'name_taken' end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+firstSet(count == 0, ARGV, 5)
+return 'ok:' .. (count == 0 and '1' or '0') .. ':0'`);
 
 /**
  * A Lua function shared by the two scripts that reserve an attempt:
- * `reserve(throttle key, args)` with args failures field, blockedUntil field,
- * now, freeAttempts, baseDelayMs, maxDelayMs, maxFailures ('none' for no
- * limit). The delay is attemptDelayMs() from the contract, in the same double
- * arithmetic.
+ * `reserve(throttle key, args, factors)` with args failures field,
+ * blockedUntil field, now, freeAttempts, baseDelayMs, maxDelayMs, maxFailures
+ * ('none' for no limit), scope. The delay is attemptDelayMs() and the otp
+ * limit attemptLimit() from the contract, in the same double arithmetic.
  */
 const RESERVE_FUNCTION = `
-local function reserve(key, a)
+local function reserve(key, a, factors)
   local failures = tonumber(redis.call('HGET', key, a[1]) or '0')
   local blockedUntil = tonumber(redis.call('HGET', key, a[2]) or '0')
   local now = tonumber(a[3])
-  if a[7] ~= 'none' and failures >= tonumber(a[7]) then return {'locked'} end
+  if a[7] ~= 'none' then
+    local limit = tonumber(a[7])
+    if a[8] == 'otp' then limit = math.max(1, math.ceil(limit / math.max(1, factors))) end
+    if failures >= limit then return {'locked'} end
+  end
   if now < blockedUntil then return {'throttled', blockedUntil - now} end
   failures = failures + 1
   local exponent = failures - tonumber(a[4])
@@ -187,54 +275,63 @@ local function reserve(key, a)
   return {'ok', failures}
 end`;
 
-/** KEYS throttle. ARGV the arguments of reserve(). */
-const RESERVE_ATTEMPT = script(`${RESERVE_FUNCTION}
-return reserve(KEYS[1], ARGV)`);
+/** ARGV the arguments of reserve(). */
+const RESERVE_ATTEMPT = script(`${PRELUDE}${RESERVE_FUNCTION}
+return reserve(KEYS[5], ARGV, redis.call('HLEN', KEYS[1]))`);
 
 /**
- * KEYS factor, pending, salt, codes, throttle. ARGV requirement ('active' or
- * 'pending'), then the arguments of reserve(). Replies with GET_USER's five
- * parts, read before the reservation, and a sixth, reserve()'s reply, only if
- * the requirement is met.
+ * ARGV requirement ('active' or 'pending'), then the arguments of reserve().
+ * Replies with GET_USER's five parts, read before the reservation, and a
+ * sixth, reserve()'s reply, only if the requirement is met.
  */
-const READ_AND_RESERVE = script(`${RESERVE_FUNCTION}
-local user = {
-  redis.call('HGETALL', KEYS[1]),
-  redis.call('HGETALL', KEYS[2]),
-  redis.call('GET', KEYS[3]),
-  redis.call('LRANGE', KEYS[4], 0, -1),
-  redis.call('HGETALL', KEYS[5])
-}
+const READ_AND_RESERVE = script(`${PRELUDE}${RESERVE_FUNCTION}
+local u = user()
+local factors = redis.call('HLEN', KEYS[1])
 local met
 if ARGV[1] == 'active' then
-  met = redis.call('EXISTS', KEYS[1]) == 1
+  met = factors > 0
 else
-  local expiresAt = redis.call('HGET', KEYS[2], 'expiresAt')
-  met = expiresAt ~= false and tonumber(expiresAt) > tonumber(ARGV[4])
+  met = u[2] ~= false and tonumber(cjson.decode(u[2]).expiresAt) > tonumber(ARGV[4])
 end
-if met then user[6] = reserve(KEYS[5], {unpack(ARGV, 2)}) end
-return user`);
+if met then u[6] = reserve(KEYS[5], {unpack(ARGV, 2)}, factors) end
+return u`);
 
-/** KEYS factor, throttle. ARGV factorId, step, drift. */
-const RECORD_SUCCESS = script(`
-local f = redis.call('HMGET', KEYS[1], 'id', 'lastStep')
-if f[1] ~= ARGV[1] or tonumber(f[2]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'lastStep', ARGV[2], 'drift', ARGV[3])
-redis.call('HDEL', KEYS[2], 'otp:failures', 'otp:blockedUntil')
+/** ARGV factorId, step, drift, now. */
+const RECORD_SUCCESS = script(`${PRELUDE}
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local f = cjson.decode(raw)
+if tonumber(f.lastStep) >= tonumber(ARGV[2]) then return 0 end
+f.lastStep = ARGV[2]
+f.drift = ARGV[3]
+f.lastUsedAt = ARGV[4]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
+redis.call('HDEL', KEYS[5], 'otp:failures', 'otp:blockedUntil')
 return 1`);
 
-/** KEYS factor, salt, codes. ARGV factorId, salt, then the hashes. */
-const REPLACE_RECOVERY_CODES = script(`
-if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('DEL', KEYS[3])
-if #ARGV > 2 then redis.call('RPUSH', KEYS[3], unpack(ARGV, 3)) end
+/** ARGV salt, then the hashes. */
+const REPLACE_RECOVERY_CODES = script(`${PRELUDE}
+if redis.call('HLEN', KEYS[1]) == 0 then return 0 end
+redis.call('SET', KEYS[3], ARGV[1])
+redis.call('DEL', KEYS[4])
+if #ARGV > 1 then redis.call('RPUSH', KEYS[4], unpack(ARGV, 2)) end
 return 1`);
 
-/** KEYS factor. ARGV factorId, sealedSecret. */
-const REPLACE_SEALED_SECRET = script(`
-if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'secret', ARGV[2])
+/** ARGV id (a factor's or the enrollment's), sealedSecret. */
+const REPLACE_SEALED_SECRET = script(`${PRELUDE}
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if raw then
+  local f = cjson.decode(raw)
+  f.sealedSecret = ARGV[2]
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
+  return 1
+end
+raw = redis.call('GET', KEYS[2])
+if not raw then return 0 end
+local p = cjson.decode(raw)
+if p.id ~= ARGV[1] then return 0 end
+p.sealedSecret = ARGV[2]
+redis.call('SET', KEYS[2], cjson.encode(p), 'KEEPTTL')
 return 1`);
 
 /** KEYS codes, throttle. ARGV hash. */
@@ -248,9 +345,43 @@ const RESET_THROTTLE = script(`
 redis.call('HDEL', KEYS[1], ARGV[1], ARGV[2])
 return 1`);
 
-/** KEYS factor, pending, salt, codes. */
-const DELETE_FACTOR = script(`
+/** KEYS throttle. ARGV the scope's two fields, failures, blockedUntil. */
+const REFUND_ATTEMPT = script(`
+local failures = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if failures ~= tonumber(ARGV[3]) or failures < 1 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], failures - 1, ARGV[2], ARGV[4])
+return 1`);
+
+/** ARGV factorId, name, nameKey. */
+const RENAME_FACTOR = script(`${PRELUDE}
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 'not_found' end
+if nameTaken(ARGV[3], ARGV[1]) then return 'name_taken' end
+local f = cjson.decode(raw)
+f.name = ARGV[2]
+f.nameKey = ARGV[3]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
+return 'renamed'`);
+
+/** ARGV factorId. Replies { removed (0/1), remaining }. */
+const REMOVE_FACTOR = script(`${PRELUDE}
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return {0, redis.call('HLEN', KEYS[1])} end
+local left = redis.call('HLEN', KEYS[1])
+if left == 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4]) end
+return {1, left}`);
+
+/** The seven keys. */
+const DELETE_FACTORS = script(`${PRELUDE}
 if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) > 0 then return 1 end
+return 0`);
+
+/** The seven keys. Replies whether anything but zero failures was held. */
+const DELETE_USER = script(`${PRELUDE}
+local t = hash(KEYS[5])
+local held = redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > 0
+  or tonumber(t['otp:failures'] or '0') > 0 or tonumber(t['recovery:failures'] or '0') > 0
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+if held then return 1 end
 return 0`);
 
 type Run = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
@@ -309,14 +440,6 @@ function toHash(value: unknown, field: string): Map<string, unknown> {
   return hash;
 }
 
-function factorParams(hash: Map<string, unknown>, key: string) {
-  return {
-    algorithm: checkAlgorithm(toText(hash.get('algorithm'), `${key}.algorithm`)),
-    digits: checkDigits(toInteger(hash.get('digits'), `${key}.digits`)),
-    period: toInteger(hash.get('period'), `${key}.period`),
-  };
-}
-
 /** The reply of reserve(), in RESERVE_ATTEMPT and READ_AND_RESERVE. */
 function toReservation(value: unknown): AttemptReservation {
   const reply = toArray(value, 'reservation');
@@ -328,33 +451,12 @@ function toReservation(value: unknown): AttemptReservation {
 
 /** GET_USER's reply, or the first five parts of READ_AND_RESERVE's, as a record. */
 function toRecord(userId: string, reply: unknown[]): UserRecord | null {
-  const [factorReply, pendingReply, saltReply, codesReply, throttleReply] = reply;
-  const factor = toHash(factorReply, 'factor');
-  const pending = toHash(pendingReply, 'pending');
+  const [factorsReply, enrollmentReply, saltReply, codesReply, throttleReply] = reply;
   const throttle = toHash(throttleReply, 'throttle');
   const record: UserRecord = {
     userId,
-    active:
-      factor.size === 0
-        ? null
-        : {
-            id: toText(factor.get('id'), 'factor.id'),
-            sealedSecret: toText(factor.get('secret'), 'factor.secret'),
-            ...factorParams(factor, 'factor'),
-            lastStep: toInteger(factor.get('lastStep'), 'factor.lastStep'),
-            drift: toInteger(factor.get('drift'), 'factor.drift'),
-            activatedAt: toInteger(factor.get('activatedAt'), 'factor.activatedAt'),
-          },
-    pending:
-      pending.size === 0
-        ? null
-        : {
-            id: toText(pending.get('id'), 'pending.id'),
-            sealedSecret: toText(pending.get('secret'), 'pending.secret'),
-            ...factorParams(pending, 'pending'),
-            createdAt: toInteger(pending.get('createdAt'), 'pending.createdAt'),
-            expiresAt: toInteger(pending.get('expiresAt'), 'pending.expiresAt'),
-          },
+    factors: decodeFactors(toHash(factorsReply, 'factors').values()),
+    pending: enrollmentReply == null ? null : decodePending(toText(enrollmentReply, 'enrollment')),
     recoveryCodes:
       saltReply == null
         ? null
@@ -381,6 +483,22 @@ function toRecord(userId: string, reply: unknown[]): UserRecord | null {
   return isEmptyRecord(record) ? null : record;
 }
 
+/** ACTIVATE_PENDING's and ADD_FACTOR's reply. */
+function toAddResult(reply: unknown): AddFactorResult {
+  const text = toText(reply, 'outcome');
+  const match = /^ok:([01]):([01])$/.exec(text);
+  if (match) return { ok: true, firstFactor: match[1] === '1', replaced: match[2] === '1' };
+  if (text === 'not_pending' || text === 'factor_limit' || text === 'name_taken') {
+    return { ok: false, reason: text };
+  }
+  throw new TypeError(`the store returned a bad outcome: ${describe(text)}`);
+}
+
+/** The first set's ARGV: '1', salt and hashes, or '0'. */
+function firstSetArguments(codes: RecoveryCodeSet | null): string[] {
+  return codes === null ? ['0'] : ['1', codes.salt, ...codes.hashes];
+}
+
 /** ARGV of reserve(), after checking what the script trusts. */
 function reserveArguments(scope: ThrottleScope, now: number, policy: AttemptPolicy): string[] {
   checkScope(scope);
@@ -393,16 +511,8 @@ function reserveArguments(scope: ThrottleScope, now: number, policy: AttemptPoli
     String(policy.baseDelayMs),
     String(policy.maxDelayMs),
     policy.maxFailures === Infinity ? 'none' : String(policy.maxFailures),
+    scope,
   ];
-}
-
-/** The keys of one user, all with the user id as their hash tag. */
-interface UserKeys {
-  factor: string;
-  pending: string;
-  salt: string;
-  codes: string;
-  throttle: string;
 }
 
 /**
@@ -484,17 +594,14 @@ export class RedisStore implements MFAStore {
     await checkEvictionPolicy(this.#client, options);
   }
 
-  #keys(userId: string): UserKeys {
+  /** The user's seven keys , all with the user id as their hash tag. */
+  #keys(userId: string): string[] {
     // The braces make the user id the hash tag. A user id containing '}'
     // only shortens the tag, identically for all of that user's keys.
     const base = `${this.#prefix}{${userId}}:`;
-    return {
-      factor: `${base}factor`,
-      pending: `${base}pending`,
-      salt: `${base}recovery:salt`,
-      codes: `${base}recovery:codes`,
-      throttle: `${base}throttle`,
-    };
+    const keys = ['factors', 'enrollment', 'recovery:salt', 'recovery:codes', 'throttle'];
+    const legacy = ['factor', 'pending']; // 0.1.0's layout, upgraded in place
+    return [...keys, ...legacy].map((name) => `${base}${name}`);
   }
 
   /**
@@ -507,83 +614,80 @@ export class RedisStore implements MFAStore {
    * @returns the record, or `null` if the store holds nothing for the user
    */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
-    const keys = this.#keys(userId);
-    const reply = await this.#run(
-      GET_USER,
-      [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
-      [],
-    );
-    return toRecord(userId, toArray(reply, 'user'));
+    void now;
+    const reply = await this.#run(GET_USER, this.#keys(userId), []);
+    return toRecord(userId, toArray(reply, 'getUser'));
   }
 
   /**
-   * Creates or replaces the user's pending enrollment, unless the user has an active factor and
-   * `replaceActive` is false ({@link MFAStore.putPending}).
+   * Creates or replaces the pending enrollment ({@link MFAStore.putPending}). Its key expires a
+   * minute after `expiresAt` (by the Redis server's clock).
    *
-   * One script; the pending hash gets a TTL of its lifetime plus one minute.
+   * One script.
    *
    * @param userId - the user
    * @param pending - the enrollment, its secret sealed
-   * @param replaceActive - whether an active factor may be replaced once this enrollment is bound
-   * @returns `false` (writing nothing) if an active factor is in the way
+   * @returns once stored
    */
-  async putPending(
-    userId: string,
-    pending: PendingEnrollment,
-    replaceActive: boolean,
-  ): Promise<boolean> {
-    const keys = this.#keys(userId);
+  async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
     const ttlMs = Math.max(0, pending.expiresAt - pending.createdAt) + PENDING_TTL_MARGIN_MS;
-    const reply = await this.#run(
-      PUT_PENDING,
-      [keys.factor, keys.pending],
-      [
-        replaceActive ? '1' : '0',
-        String(ttlMs),
-        pending.id,
-        pending.sealedSecret,
-        pending.algorithm,
-        String(pending.digits),
-        String(pending.period),
-        String(pending.createdAt),
-        String(pending.expiresAt),
-      ],
-    );
-    return toInteger(reply, 'putPending') === 1;
+    await this.#run(PUT_PENDING, this.#keys(userId), [
+      JSON.stringify(encodePending(pending)),
+      String(ttlMs),
+    ]);
   }
 
   /**
-   * Promotes the pending enrollment `pendingId` to the active factor if it is still pending and
-   * `now < expiresAt`, replacing any previous factor and its recovery codes and resetting both
-   * throttle scopes ({@link MFAStore.activatePending}).
+   * Binds the pending enrollment as a factor if it is still pending, `now < expiresAt`, the
+   * limit and the name allow, removing its `replaceFactorId` and resetting both throttle scopes
+   * ({@link MFAStore.activatePending}).
    *
    * One script.
    *
    * @param userId - the user
    * @param pendingId - the enrollment being bound
-   * @param activation - the new factor's id, last step, drift and recovery codes, and the time
-   * @returns `false` (writing nothing) if the enrollment is gone, replaced or expired
+   * @param activation - its last step, drift, the time, the factor limit and recovery codes
+   * @returns the outcome; a refusal writes nothing
    */
   async activatePending(
     userId: string,
     pendingId: string,
     activation: PendingActivation,
-  ): Promise<boolean> {
-    const keys = this.#keys(userId);
-    const reply = await this.#run(
-      ACTIVATE_PENDING,
-      [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
-      [
-        pendingId,
-        activation.factorId,
-        String(activation.lastStep),
-        String(activation.drift),
-        String(activation.now),
-        activation.recoveryCodes.salt,
-        ...activation.recoveryCodes.hashes,
-      ],
-    );
-    return toInteger(reply, 'activatePending') === 1;
+  ): Promise<AddFactorResult> {
+    const reply = await this.#run(ACTIVATE_PENDING, this.#keys(userId), [
+      pendingId,
+      String(activation.lastStep),
+      String(activation.drift),
+      String(activation.now),
+      String(activation.maxFactors),
+      ...firstSetArguments(activation.recoveryCodes),
+    ]);
+    return toAddResult(reply);
+  }
+
+  /**
+   * Adds an active factor if the limit and the name allow ({@link MFAStore.addFactor}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param factor - the factor, its secret sealed
+   * @param options - the factor limit and the recovery codes for a first factor
+   * @returns the outcome; a refusal writes nothing
+   */
+  async addFactor(
+    userId: string,
+    factor: ActiveFactor,
+    options: AddFactorOptions,
+  ): Promise<AddFactorResult> {
+    const reply = await this.#run(ADD_FACTOR, this.#keys(userId), [
+      JSON.stringify(encodeFactor(factor)),
+      factor.id,
+      factor.nameKey,
+      String(options.maxFactors),
+      ...firstSetArguments(options.recoveryCodes),
+    ]);
+    return toAddResult(reply);
   }
 
   /**
@@ -604,29 +708,23 @@ export class RedisStore implements MFAStore {
     now: number,
     policy: AttemptPolicy,
   ): Promise<AttemptReservation> {
-    const reply = await this.#run(
-      RESERVE_ATTEMPT,
-      [this.#keys(userId).throttle],
-      reserveArguments(scope, now, policy),
-    );
-    return toReservation(reply);
+    const args = reserveArguments(scope, now, policy);
+    return toReservation(await this.#run(RESERVE_ATTEMPT, this.#keys(userId), args));
   }
 
   /**
-   * Reads the user's keys and, if they meet `requirement`, counts one attempt in `scope` unless the
-   * scope is locked or inside a back-off delay ({@link MFAStore.readAndReserve}).
+   * Reads the user's keys and, if they meet `requirement`, counts one attempt in `scope`
+   * ({@link MFAStore.readAndReserve}).
    *
-   * One script: GET_USER's reads, then the reservation of {@link RedisStore.reserveAttempt} if the
-   * requirement is met. Nothing is written for a user who does not meet it.
+   * One script.
    *
    * @param userId - the user
    * @param scope - `'otp'` or `'recovery'`
    * @param now - Unix milliseconds
    * @param policy - the throttle rules (safe integers; `maxFailures` may be `Infinity`)
-   * @param requirement - `'active'` (an active factor) or `'pending'` (a pending enrollment with
-   *   `now < expiresAt`)
-   * @returns the record as {@link RedisStore.getUser} would have returned it before the
-   *   reservation, and the reservation (`null`, writing nothing, if the requirement is not met)
+   * @param requirement - `'active'` or `'pending'`
+   * @returns the record as it was before the reservation, and the reservation (`null`, writing
+   *   nothing, if the requirement is not met)
    */
   async readAndReserve(
     userId: string,
@@ -635,98 +733,79 @@ export class RedisStore implements MFAStore {
     policy: AttemptPolicy,
     requirement: AttemptRequirement,
   ): Promise<ReadAndReserveResult> {
-    checkRequirement(requirement);
-    const keys = this.#keys(userId);
+    const args = [checkRequirement(requirement), ...reserveArguments(scope, now, policy)];
     const reply = toArray(
-      await this.#run(
-        READ_AND_RESERVE,
-        [keys.factor, keys.pending, keys.salt, keys.codes, keys.throttle],
-        [requirement, ...reserveArguments(scope, now, policy)],
-      ),
+      await this.#run(READ_AND_RESERVE, this.#keys(userId), args),
       'readAndReserve',
     );
-    const record = toRecord(userId, reply);
-    return { record, reservation: reply[5] == null ? null : toReservation(reply[5]) };
+    return {
+      record: toRecord(userId, reply),
+      reservation: reply[5] === undefined ? null : toReservation(reply[5]),
+    };
   }
 
   /**
-   * Records an accepted code: if factor `factorId` is still active and `step` is above its last
-   * step, stores `step` and `drift` and resets the `otp` scope ({@link MFAStore.recordSuccess}).
+   * Records an accepted code for factor `factorId` if `step` is above its last step
+   * ({@link MFAStore.recordSuccess}).
    *
    * One script.
    *
    * @param userId - the user
-   * @param factorId - the factor the code was checked against
+   * @param factorId - the factor
    * @param step - the accepted time step
    * @param drift - the new drift estimate, in steps
-   * @returns `false` (writing nothing) for a replay or a factor that changed
+   * @param now - Unix ms (becomes `lastUsedAt`)
+   * @returns `false` (writing nothing) for a replay or a removed factor
    */
   async recordSuccess(
     userId: string,
     factorId: string,
     step: number,
     drift: number,
+    now: number,
   ): Promise<boolean> {
-    const keys = this.#keys(userId);
-    const reply = await this.#run(
-      RECORD_SUCCESS,
-      [keys.factor, keys.throttle],
-      [factorId, String(step), String(drift)],
-    );
-    return toInteger(reply, 'recordSuccess') === 1;
+    const args = [factorId, String(step), String(drift), String(now)];
+    return toInteger(await this.#run(RECORD_SUCCESS, this.#keys(userId), args), 'reply') === 1;
   }
 
   /**
-   * Replaces the recovery codes of factor `factorId` if it is still active
+   * Replaces the user's recovery codes if the user has a factor
    * ({@link MFAStore.replaceRecoveryCodes}).
    *
    * One script.
    *
    * @param userId - the user
-   * @param factorId - the factor the codes belong to
    * @param codes - the salt and the hashes
-   * @returns `false` if the factor is gone or changed
+   * @returns `false` if the user has no active factor
    */
-  async replaceRecoveryCodes(
-    userId: string,
-    factorId: string,
-    codes: RecoveryCodeSet,
-  ): Promise<boolean> {
-    const keys = this.#keys(userId);
-    const reply = await this.#run(
-      REPLACE_RECOVERY_CODES,
-      [keys.factor, keys.salt, keys.codes],
-      [factorId, codes.salt, ...codes.hashes],
+  async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
+    const args = [codes.salt, ...codes.hashes];
+    return (
+      toInteger(await this.#run(REPLACE_RECOVERY_CODES, this.#keys(userId), args), 'reply') === 1
     );
-    return toInteger(reply, 'replaceRecoveryCodes') === 1;
   }
 
   /**
-   * Replaces the sealed secret of factor `factorId` if it is still active, changing nothing else
+   * Replaces the sealed secret of the factor or pending enrollment `id`
    * ({@link MFAStore.replaceSealedSecret}).
    *
    * One script.
    *
    * @param userId - the user
-   * @param factorId - the factor
+   * @param id - the factor's or the pending enrollment's id
    * @param sealedSecret - the secret sealed anew
-   * @returns `false` if the factor is gone or changed
+   * @returns `false` if there is no such factor or pending enrollment
    */
-  async replaceSealedSecret(
-    userId: string,
-    factorId: string,
-    sealedSecret: string,
-  ): Promise<boolean> {
-    const keys = this.#keys(userId);
-    const reply = await this.#run(REPLACE_SEALED_SECRET, [keys.factor], [factorId, sealedSecret]);
-    return toInteger(reply, 'replaceSealedSecret') === 1;
+  async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
+    const reply = await this.#run(REPLACE_SEALED_SECRET, this.#keys(userId), [id, sealedSecret]);
+    return toInteger(reply, 'reply') === 1;
   }
 
   /**
    * Removes one recovery code hash and, if it was there, resets both throttle scopes
    * ({@link MFAStore.consumeRecoveryCode}).
    *
-   * One script (`LREM` of one occurrence).
+   * One script.
    *
    * @param userId - the user
    * @param hash - the hash of the submitted code
@@ -734,13 +813,12 @@ export class RedisStore implements MFAStore {
    */
   async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
     const keys = this.#keys(userId);
-    const reply = await this.#run(CONSUME_RECOVERY_CODE, [keys.codes, keys.throttle], [hash]);
-    return toInteger(reply, 'consumeRecoveryCode') === 1;
+    const reply = await this.#run(CONSUME_RECOVERY_CODE, [keys[3]!, keys[4]!], [hash]);
+    return toInteger(reply, 'reply') === 1;
   }
 
   /**
-   * Resets a throttle scope to no failures and no delay: an admin unlock
-   * ({@link MFAStore.resetThrottle}).
+   * Resets a throttle scope ({@link MFAStore.resetThrottle}).
    *
    * One script.
    *
@@ -752,27 +830,106 @@ export class RedisStore implements MFAStore {
     checkScope(scope);
     await this.#run(
       RESET_THROTTLE,
-      [this.#keys(userId).throttle],
+      [this.#keys(userId)[4]!],
       [`${scope}:failures`, `${scope}:blockedUntil`],
     );
   }
 
   /**
-   * Removes the active factor, the pending enrollment and the recovery codes, keeping the throttle
-   * state ({@link MFAStore.deleteFactor}).
+   * Takes back an unchecked attempt if the scope still counts `failures`
+   * ({@link MFAStore.refundAttempt}).
    *
-   * One script (`DEL` of all but the throttle key).
+   * One script.
+   *
+   * @param userId - the user
+   * @param scope - `'otp'` or `'recovery'`
+   * @param failures - the count the reservation returned
+   * @param blockedUntil - the scope's `blockedUntil` before the reservation
+   * @returns whether the attempt was taken back
+   */
+  async refundAttempt(
+    userId: string,
+    scope: ThrottleScope,
+    failures: number,
+    blockedUntil: number,
+  ): Promise<boolean> {
+    checkScope(scope);
+    const reply = await this.#run(
+      REFUND_ATTEMPT,
+      [this.#keys(userId)[4]!],
+      [`${scope}:failures`, `${scope}:blockedUntil`, String(failures), String(blockedUntil)],
+    );
+    return toInteger(reply, 'reply') === 1;
+  }
+
+  /**
+   * Renames a factor unless another has the same `nameKey` ({@link MFAStore.renameFactor}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @param name - the new name
+   * @param nameKey - the name after NFKC and case folding
+   * @returns `'renamed'`, `'not_found'` or `'name_taken'`
+   */
+  async renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    nameKey: string,
+  ): Promise<FactorRenameOutcome> {
+    const reply = toText(
+      await this.#run(RENAME_FACTOR, this.#keys(userId), [factorId, name, nameKey]),
+      'outcome',
+    );
+    if (reply === 'renamed' || reply === 'not_found' || reply === 'name_taken') return reply;
+    throw new TypeError(`the store returned a bad outcome: ${describe(reply)}`);
+  }
+
+  /**
+   * Removes a factor; the last one takes the enrollment and the recovery codes with it
+   * ({@link MFAStore.removeFactor}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @param factorId - the factor
+   * @returns whether it was removed, and how many factors are left
+   */
+  async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+    const reply = toArray(
+      await this.#run(REMOVE_FACTOR, this.#keys(userId), [factorId]),
+      'removeFactor',
+    );
+    return {
+      removed: toInteger(reply[0], 'removed') === 1,
+      remaining: toInteger(reply[1], 'remaining'),
+    };
+  }
+
+  /**
+   * Removes every factor, the enrollment and the recovery codes, keeping the throttle state
+   * ({@link MFAStore.deleteFactors}).
+   *
+   * One script.
    *
    * @param userId - the user
    * @returns whether there was anything to remove
    */
-  async deleteFactor(userId: string): Promise<boolean> {
-    const keys = this.#keys(userId);
-    const reply = await this.#run(
-      DELETE_FACTOR,
-      [keys.factor, keys.pending, keys.salt, keys.codes],
-      [],
-    );
-    return toInteger(reply, 'deleteFactor') === 1;
+  async deleteFactors(userId: string): Promise<boolean> {
+    return toInteger(await this.#run(DELETE_FACTORS, this.#keys(userId), []), 'reply') === 1;
+  }
+
+  /**
+   * Erases all of the user's keys, throttle state included ({@link MFAStore.deleteUser}).
+   *
+   * One script.
+   *
+   * @param userId - the user
+   * @returns whether they held anything
+   */
+  async deleteUser(userId: string): Promise<boolean> {
+    return toInteger(await this.#run(DELETE_USER, this.#keys(userId), []), 'reply') === 1;
   }
 }

@@ -77,6 +77,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
 
   const enrollment = {
     id: 'p',
+    name: 'Phone',
+    nameKey: 'phone',
+    replaceFactorId: null,
     sealedSecret: 'sealed',
     algorithm: 'SHA1' as const,
     digits: 6 as const,
@@ -88,12 +91,12 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
   it('lays out keys as documented, one hash tag per user', async () => {
     const p = prefix();
     const store = new RedisStore({ client: ioredis, prefix: p });
-    await store.putPending('alice', enrollment, false);
-    const pttl = await ioredis.pttl(`${p}{alice}:pending`);
+    await store.putPending('alice', enrollment);
+    const pttl = await ioredis.pttl(`${p}{alice}:enrollment`);
     expect(pttl).toBeGreaterThan(600_000);
     expect(pttl).toBeLessThanOrEqual(660_000); // the lifetime plus the margin
     const recoveryCodes = { salt: 's', hashes: ['h1', 'h2'] };
-    const activation = { factorId: 'f', lastStep: 5, drift: 0, now: T, recoveryCodes };
+    const activation = { lastStep: 5, drift: 0, now: T, maxFactors: 5, recoveryCodes };
     await store.activatePending('alice', 'p', activation);
     await store.reserveAttempt('alice', 'otp', T, {
       freeAttempts: 5,
@@ -102,17 +105,23 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       maxFailures: 5,
     });
     expect((await ioredis.keys(`${p}*`)).sort()).toEqual(
-      ['factor', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{alice}:${k}`),
+      ['factors', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{alice}:${k}`),
     );
-    expect(await ioredis.hgetall(`${p}{alice}:factor`)).toEqual({
-      id: 'f',
-      secret: 'sealed',
+    const stored = await ioredis.hgetall(`${p}{alice}:factors`);
+    expect(Object.keys(stored)).toEqual(['p']);
+    expect(JSON.parse(stored.p!)).toEqual({
+      id: 'p',
+      name: 'Phone',
+      nameKey: 'phone',
+      sealedSecret: 'sealed',
       algorithm: 'SHA1',
       digits: '6',
       period: '30',
       lastStep: '5',
       drift: '0',
+      createdAt: String(T),
       activatedAt: String(T),
+      lastUsedAt: null,
     });
     expect(await ioredis.lrange(`${p}{alice}:recovery:codes`, 0, -1)).toEqual(['h1', 'h2']);
     expect(await ioredis.hgetall(`${p}{alice}:throttle`)).toEqual({
@@ -121,16 +130,102 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     });
     // Failure counts must outlive any clock: no TTL on the throttle state.
     expect(await ioredis.pttl(`${p}{alice}:throttle`)).toBe(-1);
-    expect(await ioredis.pttl(`${p}{alice}:factor`)).toBe(-1);
+    expect(await ioredis.pttl(`${p}{alice}:factors`)).toBe(-1);
+  });
+
+  it('reads records written by 0.1.0 and upgrades them in place, with either client', async () => {
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      // 0.1.0's layout: a factor hash, a pending hash with a TTL, codes, throttle.
+      await ioredis.hset(`${p}{bob}:factor`, {
+        id: 'f1',
+        secret: 'sealed-1',
+        algorithm: 'SHA256',
+        digits: '8',
+        period: '60',
+        lastStep: '29166666',
+        drift: '-2',
+        activatedAt: String(T),
+      });
+      await ioredis.hset(`${p}{bob}:pending`, {
+        id: 'p2',
+        secret: 'sealed-p2',
+        algorithm: 'SHA1',
+        digits: '6',
+        period: '30',
+        createdAt: String(T),
+        expiresAt: String(T + 600_000),
+      });
+      await ioredis.pexpire(`${p}{bob}:pending`, 600_000);
+      await ioredis.set(`${p}{bob}:recovery:salt`, 'salt');
+      await ioredis.rpush(`${p}{bob}:recovery:codes`, 'h1', 'h2');
+      await ioredis.hset(`${p}{bob}:throttle`, { 'otp:failures': '3', 'otp:blockedUntil': '7' });
+      const store = new RedisStore({ client, prefix: p });
+      expect(await store.getUser('bob', T)).toEqual({
+        userId: 'bob',
+        factors: [
+          {
+            id: 'f1',
+            name: 'Authenticator',
+            nameKey: 'authenticator',
+            sealedSecret: 'sealed-1',
+            algorithm: 'SHA256',
+            digits: 8,
+            period: 60,
+            lastStep: 29166666,
+            drift: -2,
+            createdAt: T,
+            activatedAt: T,
+            lastUsedAt: null,
+          },
+        ],
+        // 0.1.0 bound a re-enrollment in place of the factor: it still will.
+        pending: {
+          id: 'p2',
+          name: 'Authenticator',
+          nameKey: 'authenticator',
+          sealedSecret: 'sealed-p2',
+          algorithm: 'SHA1',
+          digits: 6,
+          period: 30,
+          createdAt: T,
+          expiresAt: T + 600_000,
+          replaceFactorId: 'f1',
+        },
+        recoveryCodes: { salt: 'salt', hashes: ['h1', 'h2'] },
+        throttle: {
+          otp: { failures: 3, blockedUntil: 7 },
+          recovery: { failures: 0, blockedUntil: 0 },
+        },
+      });
+      expect(await ioredis.exists(`${p}{bob}:factor`, `${p}{bob}:pending`)).toBe(0);
+      const ttl = await ioredis.pttl(`${p}{bob}:enrollment`);
+      expect(ttl).toBeGreaterThan(590_000);
+      expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(true);
+      expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(false);
+      const bound = await store.activatePending('bob', 'p2', {
+        lastStep: 58333340,
+        drift: 0,
+        now: T + 1,
+        maxFactors: 5,
+        recoveryCodes: null,
+      });
+      expect(bound).toEqual({ ok: true, firstFactor: false, replaced: true });
+      expect((await store.getUser('bob', T))?.factors.map((f) => f.id)).toEqual(['p2']);
+      expect((await store.getUser('bob', T))?.recoveryCodes).toEqual({
+        salt: 'salt',
+        hashes: ['h1', 'h2'],
+      });
+    }
   });
 
   it('loads its scripts again after SCRIPT FLUSH (NOSCRIPT), with either client', async () => {
     for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
       const store = new RedisStore({ client, prefix: prefix() });
-      await store.putPending('u', enrollment, false);
+      await store.putPending('u', enrollment);
       await ioredis.script('FLUSH');
       expect((await store.getUser('u', T))?.pending?.id).toBe('p');
-      expect(await store.deleteFactor('u')).toBe(true);
+      expect(await store.deleteFactors('u')).toBe(true);
     }
   });
 
@@ -138,8 +233,8 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     const prefixed = new Redis(server.url, { keyPrefix: `totpkit-test:${run}:kp:` });
     try {
       const store = new RedisStore({ client: prefixed, prefix: '' });
-      await store.putPending('u', enrollment, false);
-      expect(await ioredis.exists(`totpkit-test:${run}:kp:{u}:pending`)).toBe(1);
+      await store.putPending('u', enrollment);
+      expect(await ioredis.exists(`totpkit-test:${run}:kp:{u}:enrollment`)).toBe(1);
       expect((await store.getUser('u', T))?.pending?.id).toBe('p');
     } finally {
       prefixed.disconnect();
