@@ -33,6 +33,6 @@ it('runs a whole enrollment and login through createMFA', async () => {
   expect(bound.ok).toBe(true);
   now += 30_000;
   const code = generateTOTP(key, { now });
-  expect(await mfa.verify('alice', code)).toEqual({ ok: true });
+  expect(await mfa.verify('alice', code)).toEqual({ ok: true, factorId: expect.any(String) });
   expect(await mfa.verify('alice', code)).toEqual({ ok: false, reason: 'replayed' });
 });

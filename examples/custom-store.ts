@@ -9,8 +9,14 @@
 // totpkit/testing, concurrency cases included: run `npm run examples`.
 import {
   attemptDelayMs,
+  attemptLimit,
+  type ActiveFactor,
+  type AddFactorOptions,
+  type AddFactorResult,
   type AttemptPolicy,
   type AttemptReservation,
+  type FactorRemoval,
+  type FactorRenameOutcome,
   type MFAStore,
   type PendingActivation,
   type PendingEnrollment,
@@ -56,7 +62,7 @@ export class InMemoryDocuments implements VersionedDocuments {
 type UserDocument = Omit<UserRecord, 'userId'>;
 
 const emptyDocument = (): UserDocument => ({
-  active: null,
+  factors: [],
   pending: null,
   recoveryCodes: null,
   throttle: { otp: { failures: 0, blockedUntil: 0 }, recovery: { failures: 0, blockedUntil: 0 } },
@@ -64,7 +70,7 @@ const emptyDocument = (): UserDocument => ({
 
 /** Whether a document holds nothing: no factor, enrollment, codes or failures. */
 const isEmpty = (doc: UserDocument): boolean =>
-  !doc.active &&
+  doc.factors.length === 0 &&
   !doc.pending &&
   !doc.recoveryCodes &&
   doc.throttle.otp.failures === 0 &&
@@ -106,39 +112,96 @@ export class DocumentStore implements MFAStore {
     return doc === null || isEmpty(doc) ? null : { userId, ...doc };
   }
 
-  putPending(userId: string, pending: PendingEnrollment, replaceActive: boolean): Promise<boolean> {
-    return this.#update(userId, (doc) => {
-      if (doc?.active && !replaceActive) return { result: false };
-      return { write: { ...(doc ?? emptyDocument()), pending }, result: true };
-    });
+  putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+    return this.#update(userId, (doc) => ({
+      write: { ...(doc ?? emptyDocument()), pending },
+      result: undefined,
+    }));
+  }
+
+  /** Adds `factor` if the limit and the name allow, removing `replaceFactorId`. */
+  #add(
+    doc: UserDocument,
+    factor: ActiveFactor,
+    replaceFactorId: string | null,
+    options: AddFactorOptions,
+  ): Decision<AddFactorResult> {
+    const kept = doc.factors.filter((f) => f.id !== replaceFactorId);
+    if (kept.length + 1 > options.maxFactors) {
+      return { result: { ok: false, reason: 'factor_limit' } };
+    }
+    if (kept.some((f) => f.nameKey === factor.nameKey)) {
+      return { result: { ok: false, reason: 'name_taken' } };
+    }
+    const firstFactor = doc.factors.length === 0;
+    const factors = [...kept, factor].sort(
+      (a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1),
+    );
+    return {
+      write: {
+        ...doc,
+        factors,
+        recoveryCodes: firstFactor ? options.recoveryCodes : doc.recoveryCodes,
+      },
+      result: { ok: true, firstFactor, replaced: kept.length < doc.factors.length },
+    };
   }
 
   activatePending(
     userId: string,
     pendingId: string,
     activation: PendingActivation,
-  ): Promise<boolean> {
+  ): Promise<AddFactorResult> {
     return this.#update(userId, (doc) => {
       const pending = doc?.pending;
-      if (!doc || !pending || pending.id !== pendingId || activation.now >= pending.expiresAt) {
-        return { result: false };
+      if (!doc || !pending || pending.id !== pendingId || !(activation.now < pending.expiresAt)) {
+        return { result: { ok: false, reason: 'not_pending' } };
       }
-      const { id: _pendingId, createdAt: _createdAt, expiresAt: _expiresAt, ...factor } = pending;
+      const { expiresAt: _expiresAt, replaceFactorId, ...rest } = pending;
+      const factor: ActiveFactor = {
+        ...rest,
+        lastStep: activation.lastStep,
+        drift: activation.drift,
+        activatedAt: activation.now,
+        lastUsedAt: null,
+      };
+      const decision = this.#add(doc, factor, replaceFactorId, activation);
+      if (decision.write === undefined) return decision;
+      // The enrollment is used up, and a bound factor resets both scopes.
       return {
-        write: {
-          ...emptyDocument(), // resets both throttle scopes
-          active: {
-            ...factor,
-            id: activation.factorId,
-            lastStep: activation.lastStep,
-            drift: activation.drift,
-            activatedAt: activation.now,
-          },
-          recoveryCodes: activation.recoveryCodes,
-        },
-        result: true,
+        ...decision,
+        write: { ...decision.write, pending: null, throttle: emptyDocument().throttle },
       };
     });
+  }
+
+  addFactor(
+    userId: string,
+    factor: ActiveFactor,
+    options: AddFactorOptions,
+  ): Promise<AddFactorResult> {
+    return this.#update(userId, (doc) => this.#add(doc ?? emptyDocument(), factor, null, options));
+  }
+
+  #reserve(
+    doc: UserDocument,
+    scope: ThrottleScope,
+    now: number,
+    policy: AttemptPolicy,
+  ): Decision<AttemptReservation> {
+    const state = doc.throttle[scope];
+    const limit =
+      scope === 'otp' ? attemptLimit(policy.maxFailures, doc.factors.length) : policy.maxFailures;
+    if (state.failures >= limit) return { result: { ok: false, reason: 'locked' } };
+    if (now < state.blockedUntil) {
+      return { result: { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now } };
+    }
+    const failures = state.failures + 1;
+    const throttle = {
+      ...doc.throttle,
+      [scope]: { failures, blockedUntil: now + attemptDelayMs(policy, failures) },
+    };
+    return { write: { ...doc, throttle }, result: { ok: true, failures } };
   }
 
   reserveAttempt(
@@ -147,66 +210,56 @@ export class DocumentStore implements MFAStore {
     now: number,
     policy: AttemptPolicy,
   ): Promise<AttemptReservation> {
-    return this.#update<AttemptReservation>(userId, (found) => {
-      const doc = found ?? emptyDocument();
-      const state = doc.throttle[scope];
-      if (state.failures >= policy.maxFailures) return { result: { ok: false, reason: 'locked' } };
-      if (now < state.blockedUntil) {
-        return {
-          result: { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now },
-        };
-      }
-      const failures = state.failures + 1;
-      const throttle = {
-        ...doc.throttle,
-        [scope]: { failures, blockedUntil: now + attemptDelayMs(policy, failures) },
-      };
-      return { write: { ...doc, throttle }, result: { ok: true, failures } };
-    });
+    return this.#update(userId, (doc) => this.#reserve(doc ?? emptyDocument(), scope, now, policy));
   }
 
-  recordSuccess(userId: string, factorId: string, step: number, drift: number): Promise<boolean> {
+  recordSuccess(
+    userId: string,
+    factorId: string,
+    step: number,
+    drift: number,
+    now: number,
+  ): Promise<boolean> {
     return this.#update(userId, (doc) => {
-      if (!doc?.active || doc.active.id !== factorId || step <= doc.active.lastStep) {
-        return { result: false };
-      }
-      return {
-        write: {
-          ...doc,
-          active: { ...doc.active, lastStep: step, drift },
-          throttle: { ...doc.throttle, otp: { failures: 0, blockedUntil: 0 } },
-        },
-        result: true,
-      };
+      const factor = doc?.factors.find((f) => f.id === factorId);
+      if (!doc || !factor || step <= factor.lastStep) return { result: false };
+      const factors = doc.factors.map((f) =>
+        f.id === factorId ? { ...f, lastStep: step, drift, lastUsedAt: now } : f,
+      );
+      const throttle = { ...doc.throttle, otp: { failures: 0, blockedUntil: 0 } };
+      return { write: { ...doc, factors, throttle }, result: true };
     });
   }
 
-  replaceRecoveryCodes(userId: string, factorId: string, codes: RecoveryCodeSet): Promise<boolean> {
+  replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
     return this.#update(userId, (doc) =>
-      doc?.active?.id === factorId
+      doc && doc.factors.length > 0
         ? { write: { ...doc, recoveryCodes: codes }, result: true }
         : { result: false },
     );
   }
 
-  replaceSealedSecret(userId: string, factorId: string, sealedSecret: string): Promise<boolean> {
-    return this.#update(userId, (doc) =>
-      doc?.active?.id === factorId
-        ? { write: { ...doc, active: { ...doc.active, sealedSecret } }, result: true }
-        : { result: false },
-    );
+  replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
+    return this.#update(userId, (doc) => {
+      if (doc?.factors.some((f) => f.id === id)) {
+        const factors = doc.factors.map((f) => (f.id === id ? { ...f, sealedSecret } : f));
+        return { write: { ...doc, factors }, result: true };
+      }
+      if (doc?.pending?.id === id) {
+        return { write: { ...doc, pending: { ...doc.pending, sealedSecret } }, result: true };
+      }
+      return { result: false };
+    });
   }
 
   consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
     return this.#update(userId, (doc) => {
       const codes = doc?.recoveryCodes;
       if (!doc || !codes || !codes.hashes.includes(hash)) return { result: false };
+      const index = codes.hashes.indexOf(hash);
+      const hashes = [...codes.hashes.slice(0, index), ...codes.hashes.slice(index + 1)];
       return {
-        write: {
-          ...doc,
-          recoveryCodes: { ...codes, hashes: codes.hashes.filter((h) => h !== hash) },
-          throttle: emptyDocument().throttle, // a recovery code unlocks both scopes
-        },
+        write: { ...doc, recoveryCodes: { ...codes, hashes }, throttle: emptyDocument().throttle },
         result: true,
       };
     });
@@ -214,23 +267,81 @@ export class DocumentStore implements MFAStore {
 
   resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
     return this.#update(userId, (doc) =>
-      doc === null
-        ? { result: undefined }
-        : {
+      doc
+        ? {
             write: {
               ...doc,
               throttle: { ...doc.throttle, [scope]: { failures: 0, blockedUntil: 0 } },
             },
             result: undefined,
-          },
+          }
+        : { result: undefined },
     );
   }
 
-  deleteFactor(userId: string): Promise<boolean> {
-    return this.#update(userId, (doc) => {
-      if (!doc || (!doc.active && !doc.pending && !doc.recoveryCodes)) return { result: false };
-      // The throttle state stays: disabling must not reset a lock.
-      return { write: { ...emptyDocument(), throttle: doc.throttle }, result: true };
+  refundAttempt(
+    userId: string,
+    scope: ThrottleScope,
+    failures: number,
+    blockedUntil: number,
+  ): Promise<boolean> {
+    return this.#update(userId, (doc) =>
+      doc && failures >= 1 && doc.throttle[scope].failures === failures
+        ? {
+            write: {
+              ...doc,
+              throttle: { ...doc.throttle, [scope]: { failures: failures - 1, blockedUntil } },
+            },
+            result: true,
+          }
+        : { result: false },
+    );
+  }
+
+  renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    nameKey: string,
+  ): Promise<FactorRenameOutcome> {
+    return this.#update<FactorRenameOutcome>(userId, (doc) => {
+      if (!doc?.factors.some((f) => f.id === factorId)) return { result: 'not_found' };
+      if (doc.factors.some((f) => f.id !== factorId && f.nameKey === nameKey)) {
+        return { result: 'name_taken' };
+      }
+      const factors = doc.factors.map((f) => (f.id === factorId ? { ...f, name, nameKey } : f));
+      return { write: { ...doc, factors }, result: 'renamed' };
     });
+  }
+
+  removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+    return this.#update<FactorRemoval>(userId, (doc) => {
+      const factors = doc?.factors.filter((f) => f.id !== factorId) ?? [];
+      if (!doc || factors.length === doc.factors.length) {
+        return { result: { removed: false, remaining: factors.length } };
+      }
+      // The last factor takes the enrollment and the recovery codes with it.
+      const write =
+        factors.length === 0
+          ? { ...doc, factors, pending: null, recoveryCodes: null }
+          : { ...doc, factors };
+      return { write, result: { removed: true, remaining: factors.length } };
+    });
+  }
+
+  deleteFactors(userId: string): Promise<boolean> {
+    return this.#update(userId, (doc) => {
+      if (!doc || (doc.factors.length === 0 && !doc.pending && !doc.recoveryCodes)) {
+        return { result: false };
+      }
+      return { write: { ...doc, factors: [], pending: null, recoveryCodes: null }, result: true };
+    });
+  }
+
+  deleteUser(userId: string): Promise<boolean> {
+    // An empty document reads as "nothing" (the database has no delete here).
+    return this.#update(userId, (doc) =>
+      doc && !isEmpty(doc) ? { write: emptyDocument(), result: true } : { result: false },
+    );
   }
 }

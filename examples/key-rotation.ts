@@ -38,7 +38,7 @@ async function enroll(mfa: ReturnType<typeof service>, userId: string): Promise<
 /** What the store holds for a user: only the sealed form, tagged with its key id. */
 async function sealed(userId: string): Promise<string> {
   const record = await store.getUser(userId, now);
-  return record?.active?.sealedSecret ?? '';
+  return record?.factors[0]?.sealedSecret ?? '';
 }
 
 // 1. Everyone enrolls under the 2025 key.
@@ -51,11 +51,12 @@ assert.match(await sealed('alice'), /^A256GCM\.key-2025\./);
 // 2. Rotation: add the 2026 key and make it primary; keep the old one for opening.
 now += 60_000;
 const during = service({ 'key-2025': key2025, 'key-2026': key2026 }, 'key-2026');
-assert.deepEqual(await during.verify('alice', generateTOTP(alice, { now })), { ok: true });
+assert.equal((await during.verify('alice', generateTOTP(alice, { now }))).ok, true);
 const carol = await enroll(during, 'carol'); // new enrollments use the new key
 assert.match(await sealed('carol'), /^A256GCM\.key-2026\./);
 
-// 3. Re-encrypt old records (a batch job over all users, safe to re-run).
+// 3. Re-encrypt old records: every factor and pending enrollment of each user
+//    (a batch job over all users, safe to re-run; see docs/security-model.md).
 for (const userId of ['alice', 'carol']) {
   const result = await during.reencryptSecret(userId);
   console.log(`reencryptSecret(${userId}):`, result);
@@ -66,8 +67,8 @@ assert.match(await sealed('alice'), /^A256GCM\.key-2026\./);
 //    loudly with MFAError 'ERR_CIPHER' rather than silently: re-encrypt everyone first.
 now += 60_000;
 const after = service({ 'key-2026': key2026 }, 'key-2026');
-assert.deepEqual(await after.verify('alice', generateTOTP(alice, { now })), { ok: true });
-assert.deepEqual(await after.verify('carol', generateTOTP(carol, { now })), { ok: true });
+assert.equal((await after.verify('alice', generateTOTP(alice, { now }))).ok, true);
+assert.equal((await after.verify('carol', generateTOTP(carol, { now }))).ok, true);
 await assert.rejects(
   after.verify('bob', generateTOTP(bob, { now })),
   (error: unknown) => error instanceof MFAError && error.code === 'ERR_CIPHER',
@@ -77,8 +78,9 @@ console.log("bob was not re-encrypted: verify rejects with MFAError 'ERR_CIPHER'
 // 5. A sealed secret is bound to its user: copied into another user's record, it does not open.
 const aliceRecord = await store.getUser('alice', now);
 const carolRecord = await store.getUser('carol', now);
-assert.ok(aliceRecord?.active && carolRecord?.active);
-await store.replaceSealedSecret('carol', carolRecord.active.id, aliceRecord.active.sealedSecret);
+const [aliceFactor, carolFactor] = [aliceRecord?.factors[0], carolRecord?.factors[0]];
+assert.ok(aliceFactor && carolFactor);
+await store.replaceSealedSecret('carol', carolFactor.id, aliceFactor.sealedSecret);
 await assert.rejects(
   after.verify('carol', generateTOTP(alice, { now })),
   (error: unknown) => error instanceof MFAError && error.code === 'ERR_CIPHER',

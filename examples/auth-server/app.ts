@@ -267,8 +267,8 @@ export function createApp(options: AppOptions): RequestListener {
     const body =
       status.state === 'active'
         ? html`<p id="mfa-status">
-              Two-factor sign-in is <strong>on</strong> since
-              ${new Date(status.activatedAt ?? 0).toUTCString()}. You have
+              Two-factor sign-in is <strong>on</strong>, with ${status.factors}
+              authenticator${status.factors === 1 ? '' : 's'}. You have
               <strong>${status.recoveryCodesRemaining}</strong> unused recovery codes.
             </p>
             ${
@@ -477,7 +477,8 @@ export function createApp(options: AppOptions): RequestListener {
       if (result.ok) {
         await accounts.setFlash(ctx.session.token, 'Two-factor sign-in is on.');
         ctx.session.flash = null;
-        return recoveryCodesPage(ctx, result.recoveryCodes, 'Two-factor sign-in is on');
+        // A first factor comes with the user's recovery codes.
+        return recoveryCodesPage(ctx, result.recoveryCodes ?? [], 'Two-factor sign-in is on');
       }
       const restart = html`<form method="post" action="/mfa/setup">
         ${csrfField(ctx.session.csrf)}

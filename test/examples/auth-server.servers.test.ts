@@ -85,7 +85,7 @@ describe.skipIf(noOathtool || !pgPlan.run)('example auth server on real servers'
       expect(storage.description).toBe('accounts and MFA state in PostgreSQL (DATABASE_URL)');
       expect(storage.store).toBeInstanceOf(PostgresStore);
       const record = await walk(storage, `pg-${run}@example.com`, postgres?.url as string);
-      expect(record?.active?.sealedSecret).toMatch(/^A256GCM\./);
+      expect(record?.factors[0]?.sealedSecret).toMatch(/^A256GCM\./);
     } finally {
       await storage.close();
     }
@@ -102,7 +102,7 @@ describe.skipIf(noOathtool || !pgPlan.run)('example auth server on real servers'
       );
       expect(storage.store).toBeInstanceOf(RedisStore);
       const record = await walk(storage, `redis-${run}@example.com`, postgres?.url as string);
-      expect(record?.active?.sealedSecret).toMatch(/^A256GCM\./);
+      expect(record?.factors[0]?.sealedSecret).toMatch(/^A256GCM\./);
     } finally {
       await storage.close();
     }

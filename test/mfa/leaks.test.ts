@@ -60,7 +60,7 @@ describe('no secret, code or recovery code in events, errors or serialised resul
     const bound = await call(() =>
       h.mfa.completeEnrollment(user, code(h.now - 35_000), code(h.now)),
     );
-    if (bound?.ok) recoveryCodes.push(...bound.recoveryCodes);
+    if (bound?.ok) recoveryCodes.push(...(bound.recoveryCodes ?? []));
     h.advance(30_000);
     const login = code(h.now);
     await call(() => h.mfa.verify(user, login));
