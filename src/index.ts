@@ -4,6 +4,7 @@
  */
 export { decodeBase32, encodeBase32 } from './base32.ts';
 export { verifyConsecutiveTOTP } from './binding.ts';
+export { diagnoseConsecutiveTOTP, MAX_ALTERNATIVES, MAX_SKEW_STEPS } from './diagnose.ts';
 export { KeyURIError, MFAError } from './errors.ts';
 export { generateHOTP, verifyHOTP } from './hotp.ts';
 export { createAESGCMCipher, plaintextCipher } from './mfa/cipher.ts';
@@ -21,6 +22,12 @@ export type {
   VerifyConsecutiveTOTPOptions,
   VerifyConsecutiveTOTPResult,
 } from './binding.ts';
+export type {
+  AppParameters,
+  ConsecutiveTOTPAlternative,
+  DiagnoseConsecutiveTOTPOptions,
+  DiagnoseConsecutiveTOTPResult,
+} from './diagnose.ts';
 export type { KeyURIErrorCode, MFAErrorCode } from './errors.ts';
 export type { HOTPOptions, VerifyHOTPOptions, VerifyHOTPResult } from './hotp.ts';
 export type { AESGCMCipherOptions, SecretCipher } from './mfa/cipher.ts';
