@@ -1,5 +1,7 @@
+import { _SHA1 } from '@noble/hashes/legacy.js';
+import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   diagnoseConsecutiveTOTP,
   generateTOTP,
@@ -517,5 +519,57 @@ describe('diagnoseConsecutiveTOTP: misuse', () => {
   it('matches what a reference HOTP says for the planted pairs (the test data is right)', () => {
     const c = Math.floor(now / 30_000);
     expect(pairAt(now)).toEqual([referenceHOTP(secret, c - 1), referenceHOTP(secret, c)]);
+  });
+});
+
+describe('diagnoseConsecutiveTOTP: cost, counted in hash compressions', () => {
+  /** SHA-1/SHA-256/SHA-512 compressions (noble's `process`, one per block) done by `fn`. */
+  function compressions(fn: () => unknown): Record<HashAlgorithm, number> {
+    const classes = { SHA1: _SHA1, SHA256: _SHA256, SHA512: _SHA512 } as const;
+    const spies = Object.entries(classes).map(
+      ([name, cls]) =>
+        [name, vi.spyOn(cls.prototype as unknown as { process(): void }, 'process')] as const,
+    );
+    try {
+      fn();
+      return Object.fromEntries(spies.map(([n, spy]) => [n, spy.mock.calls.length])) as Record<
+        HashAlgorithm,
+        number
+      >;
+    } finally {
+      for (const [, spy] of spies) spy.mockRestore();
+    }
+  }
+  // Codes that are none of the codes of the steps around `now` (checked below).
+  const wrong: [string, string] = ['000001', '999998'];
+
+  it('computes each candidate step once: 2 compressions a step, plus the binding check', () => {
+    const c = Math.floor(now / 30_000);
+    for (let s = c - 11; s <= c + 10; s++) expect(wrong).not.toContain(referenceHOTP(secret, s));
+    for (const n of [100, 2880]) {
+      // Key setups (main, binding check): 2 + 2; the binding check's 21 first codes: 42;
+      // the search: the 2n + 2 steps from c - n - 1 to c + n, 2 compressions each.
+      const counted = compressions(() =>
+        expect(diagnoseConsecutiveTOTP(secret, wrong, { now, maxSkewSteps: n })).toEqual({
+          found: false,
+        }),
+      );
+      expect(counted).toEqual({ SHA1: 46 + 2 * (2 * n + 2), SHA256: 0, SHA512: 0 });
+    }
+  });
+
+  it('skips the parameters whose digits cannot match the codes', () => {
+    // A SHA256/8/60 factor and 6-digit codes: only SHA1/6/30 (one day = 5,762 steps) and
+    // SHA256/6/60 (2,882 steps) are searched; not the factor's own, SHA1/8/60 or SHA256/8/30.
+    const counted = compressions(() =>
+      expect(diagnoseConsecutiveTOTP(secret, wrong, { now, params: STRONG })).toEqual({
+        found: false,
+      }),
+    );
+    expect(counted).toEqual({
+      SHA1: 2 + 2 * 5762,
+      SHA256: 2 + 2 + 2 + 2 * 2882,
+      SHA512: 0,
+    });
   });
 });
