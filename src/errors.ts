@@ -21,6 +21,9 @@
  * - `ERR_URI_DIGITS`: `digits` is not 6, 7 or 8.
  * - `ERR_URI_PERIOD`: `period` is not a whole number of seconds ≥ 1.
  * - `ERR_URI_COUNTER`: `counter` is missing (HOTP) or not an integer below 2^64.
+ * - `ERR_URI_COMPAT`: thrown by {@link buildKeyURI} with `compat: 'strict'`
+ *   when {@link checkKeyURICompatibility} finds a problem; the message lists
+ *   the warning codes.
  */
 export type KeyURIErrorCode =
   | 'ERR_URI_MALFORMED'
@@ -32,7 +35,8 @@ export type KeyURIErrorCode =
   | 'ERR_URI_ALGORITHM'
   | 'ERR_URI_DIGITS'
   | 'ERR_URI_PERIOD'
-  | 'ERR_URI_COUNTER';
+  | 'ERR_URI_COUNTER'
+  | 'ERR_URI_COMPAT';
 
 /**
  * Thrown by {@link parseKeyURI} for a URI it cannot accept. The message names

@@ -14,7 +14,7 @@ export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
 export { attemptDelayMs } from './store/types.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
-export { buildKeyURI, parseKeyURI } from './uri.ts';
+export { buildKeyURI, checkKeyURICompatibility, parseKeyURI } from './uri.ts';
 
 export type { Digits, HashAlgorithm } from './_assert.ts';
 export type {
@@ -28,6 +28,7 @@ export type {
   DiagnoseConsecutiveTOTPOptions,
   DiagnoseConsecutiveTOTPResult,
 } from './diagnose.ts';
+export type { KeyURICompatibilityParams, KeyURIWarning, KeyURIWarningCode } from './compat.ts';
 export type { KeyURIErrorCode, MFAErrorCode } from './errors.ts';
 export type { HOTPOptions, VerifyHOTPOptions, VerifyHOTPResult } from './hotp.ts';
 export type { AESGCMCipherOptions, SecretCipher } from './mfa/cipher.ts';
@@ -95,4 +96,11 @@ export type {
   VerifyTOTPOptions,
   VerifyTOTPResult,
 } from './totp.ts';
-export type { BuildKeyURIInput, HOTPKeyURI, KeyURI, TOTPKeyURI } from './uri.ts';
+export type {
+  BuildKeyURIInput,
+  BuildKeyURIResult,
+  BuildKeyURIWarnInput,
+  HOTPKeyURI,
+  KeyURI,
+  TOTPKeyURI,
+} from './uri.ts';
