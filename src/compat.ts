@@ -22,7 +22,8 @@ import type { KeyURI } from './uri.ts';
  * - `ISSUER_HAS_COLON`: the issuer contains `:`, the label's separator; apps
  *   split the label at the wrong place.
  * - `ISSUER_NOT_IN_LABEL`: an `issuer` parameter but no `Issuer:` label prefix;
- *   apps that read only the label (older ones) show no issuer.
+ *   the format recommends both, and an app that reads only the label shows no
+ *   issuer (which apps do is unverified).
  * - `ISSUER_PARAMETER_MISSING`: an `Issuer:` label prefix but no `issuer`
  *   parameter, which the format recommends and newer apps prefer.
  * - `ISSUER_MISSING`: no issuer at all; the app lists the account under its
@@ -80,7 +81,7 @@ const MESSAGES: Record<KeyURIWarningCode, [KeyURIWarning['field'], string]> = {
   ISSUER_HAS_COLON: ['issuer', '"issuer" contains ":", which apps read as the label separator'],
   ISSUER_NOT_IN_LABEL: [
     'issuer',
-    'the label has no "Issuer:" prefix; apps that read only the label show no issuer',
+    'the label has no "Issuer:" prefix; the format recommends both the prefix and the parameter',
   ],
   ISSUER_PARAMETER_MISSING: [
     'issuer',
