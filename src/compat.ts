@@ -145,6 +145,11 @@ export function paramsWarnings(params: KeyURICompatibilityParams): KeyURIWarning
   return codes.map(warning);
 }
 
+/** Lowercases ASCII letters only, as parseKeyURI compares parameter names. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+}
+
 function decode(text: string, form: boolean): string {
   try {
     return decodeURIComponent(form ? text.replace(/\+/g, ' ') : text);
@@ -164,7 +169,7 @@ export function uriWarnings(uri: string, key: KeyURI): KeyURIWarning[] {
   for (const pair of (match?.[2] ?? '').split('&')) {
     const eq = pair.indexOf('=');
     if (eq > 0)
-      raw.set(decode(pair.slice(0, eq), true).toLowerCase(), decode(pair.slice(eq + 1), true));
+      raw.set(asciiLower(decode(pair.slice(0, eq), true)), decode(pair.slice(eq + 1), true));
   }
   const codes = parameterWarnings(
     key.type,

@@ -110,7 +110,8 @@ export function buildDiagnosisTable(input: TableInput): (codes: [string, string]
       const inWindow = (ends: number[] | undefined) =>
         (ends ?? []).filter((e) => e >= current - window && e <= current + window);
       const matched = inWindow(main.get(`${c1}:${c2}`));
-      if (matched.some((e) => e > afterStep)) check = 'accepted';
+      // Both steps must be after afterStep (verifyConsecutiveTOTP since the fix on main).
+      if (matched.some((e) => e - 1 > afterStep)) check = 'accepted';
       else if (matched.length > 0) check = 'replayed';
       else if (inWindow(main.get(`${c2}:${c1}`)).length > 0) check = 'wrong_order';
       else check = 'mismatch';
