@@ -25,7 +25,9 @@ import { openStorage, type Storage } from './storage.ts';
 
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? '.data/auth-server');
-const shownDir = relative(process.cwd(), dataDir) || '.';
+const shownDir = relative(process.cwd(), dataDir).startsWith('..')
+  ? dataDir
+  : relative(process.cwd(), dataDir) || '.';
 const port = Number(env.PORT ?? 3000);
 const host = env.HOST ?? '127.0.0.1';
 
@@ -113,7 +115,10 @@ let storage: Storage;
 try {
   storage = await openStorage(env, dataDir);
 } catch (error) {
-  const reason = error instanceof Error ? error.message.split('\n')[0]?.slice(0, 120) : '';
+  const reason =
+    error instanceof Error
+      ? error.message.split('\n')[0]?.slice(0, 120) || error.name
+      : String(error).slice(0, 120);
   fail(
     new StartError(
       env.DATABASE_URL
