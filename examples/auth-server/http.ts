@@ -4,6 +4,7 @@
 // connections (one header byte a minute, or a body that never ends) stay open
 // for minutes and hold memory and file descriptors.
 import { createServer, type RequestListener, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 export interface ServerLimits {
   /** Time to receive the request line and headers. */
@@ -41,5 +42,11 @@ export function createAuthServer(app: RequestListener, limits: Partial<ServerLim
     app,
   );
   server.maxConnections = maxConnections;
+  // CONNECT (proxy tunnels) never reaches the app; answer it rather than
+  // dropping the connection silently.
+  server.on('connect', (_req, socket: Duplex) => {
+    socket.on('error', () => {});
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
   return server;
 }
