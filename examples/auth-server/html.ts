@@ -123,7 +123,9 @@ main:has(input:user-invalid) .error[role=alert] { display: none; }
 .qr { display: block; margin: 1rem auto; max-width: 100%; height: auto; }
 code.secret { display: block; padding: 0.5rem; font-size: 1.1rem; letter-spacing: 0.05em;
   background: #f0f2f6; border-radius: 4px; text-align: center; word-break: break-all; }
-ul.codes { columns: 2; padding-left: 1.25rem; font-family: ui-monospace, monospace; font-size: 1.05rem; }
+/* Two columns where they fit, one on a phone; a code never breaks across lines. */
+ul.codes { columns: 2 10rem; padding-left: 1.25rem; font-family: ui-monospace, monospace; font-size: 1.05rem; }
+ul.codes li { white-space: nowrap; }
 .actions form { margin: 1rem 0; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
 .muted { color: #5b6475; font-size: 0.95rem; }
 `;
