@@ -38,6 +38,8 @@ export interface ServerOptions {
    * killed server comes back with its data (the default keeps nothing).
    */
   persistent?: boolean;
+  /** Redis only: further `redis-server` arguments, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
+  args?: readonly string[];
 }
 
 /** What a suite can count on: a way to start the server, or why not. */
@@ -245,7 +247,8 @@ export function redisPlan(): ServerPlan {
   if (url) return { run: true, start: async () => external(url) };
   return {
     run: true,
-    start: (options) => startRedis(binary as string, options?.persistent ?? false),
+    start: (options) =>
+      startRedis(binary as string, options?.persistent ?? false, options?.args ?? []),
   };
 }
 
@@ -270,13 +273,18 @@ async function redisReady(port: number): Promise<boolean> {
   });
 }
 
-async function startRedis(binary: string, persistent: boolean): Promise<TestServer> {
+async function startRedis(
+  binary: string,
+  persistent: boolean,
+  extra: readonly string[],
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'totpkit-redis-'));
   const port = await freePort();
   const args = [
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
     persistent ? ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'] : [],
     persistent ? [] : ['--save', '', '--appendonly', 'no'],
+    extra,
   ].flat();
   let server = spawnServer(binary, args);
   await waitFor(

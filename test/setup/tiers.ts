@@ -16,4 +16,9 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/examples/auth-server.browser.test.ts': 'Chromium, zbarimg, oathtool',
   'test/cli.test.ts': 'the CLI as a subprocess, oathtool, zbarimg',
   'test/oathtool.test.ts': 'oathtool',
+  'test/store/store-errors.test.ts': 'PGlite and a Redis server',
+  'test/store/user-ids.test.ts': 'PGlite, PostgreSQL and Redis servers',
+  'test/runtimes/chromium.browser.test.ts': 'Chromium and an esbuild bundle',
+  'test/runtimes/workerd.test.ts': 'workerd (Cloudflare Workers runtime)',
+  'examples/frameworks/frameworks.test.ts': 'the framework servers over HTTP',
 };
