@@ -86,8 +86,11 @@ try {
     for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
       if (/^[a-z][a-z0-9+.-]*:|^#/i.test(target)) continue; // absolute URL or anchor
       links++;
-      let path = normalize(join(dirname(file), decodeURI(target.split('#')[0])));
-      if (target.endsWith('/')) path = normalize(join(path, 'README.md'));
+      // A file, or a folder (with or without a trailing slash) holding packed files.
+      const path = normalize(join(dirname(file), decodeURI(target.split('#')[0]))).replace(
+        /\/$/,
+        '',
+      );
       const isDir = [...files].some((f) => f.startsWith(`${path}/`));
       if (!files.has(path) && !isDir) {
         problems.push(`${file}: the link ${target} points to ${path}, which is not packed`);
