@@ -21,4 +21,6 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/runtimes/chromium.browser.test.ts': 'Chromium and an esbuild bundle',
   'test/runtimes/workerd.test.ts': 'workerd (Cloudflare Workers runtime)',
   'examples/frameworks/frameworks.test.ts': 'the framework servers over HTTP',
+  'test/examples/auth-server.process.test.ts': 'the demo as child processes, PGlite',
+  'test/examples/auth-server.hardening.test.ts': 'the example server on PGlite',
 };
