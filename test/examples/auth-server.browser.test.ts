@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, encodeBase32, parseKeyURI } from 'totpkit';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, requireChromium } from '../helpers/browser.ts';
 import { oathtoolTOTP, skipWithoutOathtool } from '../helpers/oathtool.ts';
 import { requireProgram } from '../helpers/tools.ts';
 import { decodeQRFile, imageDir } from '../helpers/zbarimg.ts';
 import { startAuthServer, type RunningServer } from './harness.ts';
 
 const noOathtool = skipWithoutOathtool();
-const haveChromium = requireProgram('chromium', 'chromium');
+const haveChromium = requireChromium();
 const haveZbar = requireProgram('zbarimg', 'zbar-tools');
 
 const EMAIL = 'carol@example.com';
