@@ -2,7 +2,7 @@
 // values a reader's own application supplies. Plain ```ts samples get none of
 // this (see scripts/check-samples.mjs and CONTRIBUTING.md, "Code samples").
 // Every totpkit export is also in scope in a fragment, unless it imports it.
-import type { MFA, MFAEvent, MFAStore, SecretCipher } from 'totpkit';
+import type { FactorParams, MFA, MFAEvent, MFAStore, SecretCipher } from 'totpkit';
 import type { Pool } from 'pg';
 
 declare global {
@@ -31,6 +31,12 @@ declare global {
   const secret: Uint8Array;
   const bytes: Uint8Array;
   const uri: string;
+  /** The time of the check, Unix milliseconds. */
+  const now: number;
+  /** Secrets the service holds besides the one being bound (enrollment diagnoses). */
+  const replacedPendingSecret: Uint8Array;
+  const otherFactorSecret: Uint8Array;
+  const otherFactorParams: FactorParams;
   /** 32 random bytes kept outside the database (docs/secret-keys.md). */
   const keyFromYourSecretManager: Uint8Array;
   const aes256Key: Uint8Array;
