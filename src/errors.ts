@@ -25,6 +25,9 @@
  *   without leading zeros).
  * - `ERR_URI_COUNTER`: `counter` is missing (HOTP) or not an integer below 2^64
  *   (written without leading zeros).
+ * - `ERR_URI_COMPAT`: thrown by {@link buildKeyURI} with `compat: 'strict'`
+ *   when {@link checkKeyURICompatibility} finds a problem; the message lists
+ *   the warning codes.
  */
 export type KeyURIErrorCode =
   | 'ERR_URI_MALFORMED'
@@ -36,7 +39,8 @@ export type KeyURIErrorCode =
   | 'ERR_URI_ALGORITHM'
   | 'ERR_URI_DIGITS'
   | 'ERR_URI_PERIOD'
-  | 'ERR_URI_COUNTER';
+  | 'ERR_URI_COUNTER'
+  | 'ERR_URI_COMPAT';
 
 /**
  * Thrown by {@link parseKeyURI} for a URI it cannot accept. The message names
@@ -97,7 +101,7 @@ export type MFAErrorCode =
  * a secret, a code or a recovery code. The underlying error, if any, is `cause`.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * import { MFAError } from 'totpkit';
  * try {
  *   await mfa.verify(userId, code);

@@ -21,6 +21,12 @@ import {
   type HashAlgorithm,
 } from './_assert.ts';
 import { decodeBase32, encodeBase32 } from './base32.ts';
+import {
+  paramsWarnings,
+  uriWarnings,
+  type KeyURICompatibilityParams,
+  type KeyURIWarning,
+} from './compat.ts';
 import { KeyURIError } from './errors.ts';
 
 /** Input to {@link buildKeyURI}. */
@@ -43,6 +49,26 @@ export interface BuildKeyURIInput {
   counter?: number | bigint;
   /** An image URL some apps show next to the account (the FreeOTP `image` parameter). */
   image?: string;
+  /**
+   * `'strict'`: check the URI with {@link checkKeyURICompatibility} and throw a
+   * {@link KeyURIError} with code `ERR_URI_COMPAT` if it finds any problem.
+   * Default: no check. For the warnings as a list, see {@link BuildKeyURIWarnInput}.
+   */
+  compat?: 'strict';
+}
+
+/** Input to {@link buildKeyURI} that asks for the compatibility warnings. */
+export interface BuildKeyURIWarnInput extends Omit<BuildKeyURIInput, 'compat'> {
+  /** `'warn'`: return `{ uri, warnings }` instead of the URI alone. */
+  compat: 'warn';
+}
+
+/** What {@link buildKeyURI} returns with `compat: 'warn'`. */
+export interface BuildKeyURIResult {
+  /** The URI, built as without `compat`. */
+  uri: string;
+  /** The compatibility problems found, in a stable order; empty when none. */
+  warnings: KeyURIWarning[];
 }
 
 /** A parsed TOTP key URI. */
@@ -122,21 +148,66 @@ function checkLabelPart(value: unknown, field: string): string {
 }
 
 /**
+ * Builds a key URI and reports its compatibility problems (`compat: 'warn'`).
+ *
+ * @param input - see {@link BuildKeyURIInput}
+ * @returns `{ uri, warnings }`
+ * @throws TypeError / RangeError naming the invalid field (the secret is never quoted)
+ * @example
+ * ```ts
+ * import { buildKeyURI, generateSecret } from 'totpkit';
+ * const { uri, warnings } = buildKeyURI({
+ *   secret: generateSecret(), issuer: 'Acme', accountName: 'alice', digits: 8, compat: 'warn',
+ * });
+ * warnings.map((w) => w.code); // ['DIGITS_NOT_6']
+ * ```
+ */
+export function buildKeyURI(input: BuildKeyURIWarnInput): BuildKeyURIResult;
+/**
  * Builds an `otpauth://` key URI for a QR code: label `Issuer:Account`,
  * percent-encoded per RFC 3986 (spaces as `%20`), the issuer repeated as the
- * `issuer` parameter, the secret as unpadded base32.
+ * `issuer` parameter, the secret as unpadded base32. With `compat: 'strict'`
+ * it first checks the parameters with {@link checkKeyURICompatibility} and
+ * throws on any warning; with `compat: 'warn'` it returns them (the other
+ * signature). Without `compat` (the default), no check.
  *
  * @param input - see {@link BuildKeyURIInput}
  * @returns the URI
  * @throws TypeError / RangeError naming the invalid field (the secret is never quoted)
+ * @throws {@link KeyURIError} `ERR_URI_COMPAT` with `compat: 'strict'` and a problem found
  * @example
  * ```ts
  * import { buildKeyURI, generateSecret } from 'totpkit';
  * buildKeyURI({ secret: generateSecret(), issuer: 'Acme Co', accountName: 'alice@example.com' });
  * // 'otpauth://totp/Acme%20Co:alice@example.com?secret=…&issuer=Acme%20Co&algorithm=SHA1&digits=6&period=30'
+ * buildKeyURI({ secret: generateSecret(), accountName: 'alice', compat: 'strict' });
+ * // throws KeyURIError ERR_URI_COMPAT: … ISSUER_MISSING
  * ```
  */
-export function buildKeyURI(input: BuildKeyURIInput): string {
+export function buildKeyURI(input: BuildKeyURIInput): string;
+// The implementation of both signatures above.
+export function buildKeyURI(
+  input: BuildKeyURIInput | BuildKeyURIWarnInput,
+): string | BuildKeyURIResult {
+  const uri = buildURI(input);
+  const compat: unknown = input.compat;
+  if (compat === undefined) return uri;
+  if (compat !== 'strict' && compat !== 'warn') {
+    const Class = typeof compat === 'string' ? RangeError : TypeError;
+    throw new Class(`"compat" must be 'strict' or 'warn', got ${describe(compat)}`);
+  }
+  const warnings = paramsWarnings(input);
+  if (compat === 'warn') return { uri, warnings };
+  if (warnings.length > 0) {
+    fail(
+      'ERR_URI_COMPAT',
+      `the key URI has compatibility problems: ${warnings.map((w) => w.code).join(', ')}`,
+    );
+  }
+  return uri;
+}
+
+function buildURI(input: BuildKeyURIInput | BuildKeyURIWarnInput): string {
   if (input === null || typeof input !== 'object') {
     throw new TypeError(`"input" must be an object, got ${describe(input)}`);
   }
@@ -227,7 +298,7 @@ function parameter(name: string): string {
  * import { parseKeyURI } from 'totpkit';
  * const key = parseKeyURI('otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example');
  * key.issuer; // 'Example'
- * key.period; // 30
+ * if (key.type === 'totp') key.period; // 30 (a KeyURI is a union: HOTP keys have a counter instead)
  * ```
  */
 export function parseKeyURI(uri: string): KeyURI {
@@ -332,4 +403,31 @@ export function parseKeyURI(uri: string): KeyURI {
   const big = BigInt(counterText);
   const counter = big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
   return { type, ...common, counter };
+}
+
+/**
+ * Lists what in a key URI, or in the parameters of one, common authenticator
+ * apps are known to ignore or misread: non-default `algorithm`, `digits` or
+ * `period`, an issuer containing `:`, missing from the label or missing
+ * altogether, a padded secret, a lowercase algorithm name. Each warning has a
+ * stable `code` ({@link KeyURIWarningCode}). For apps that build URIs
+ * elsewhere; {@link buildKeyURI} runs the same check with `compat`.
+ *
+ * @param input - a key URI, or {@link KeyURICompatibilityParams} (`type`,
+ *   `issuer`, `algorithm` in any case, `digits`, `period`)
+ * @returns the warnings in a stable order; empty when none
+ * @throws TypeError / RangeError for invalid parameters
+ * @throws {@link KeyURIError} if the URI is one {@link parseKeyURI} rejects
+ * @example
+ * ```ts
+ * import { checkKeyURICompatibility } from 'totpkit';
+ * checkKeyURICompatibility('otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme&algorithm=sha256')
+ *   .map((w) => w.code); // ['ALGORITHM_NOT_SHA1', 'ALGORITHM_LOWERCASE', 'ISSUER_NOT_IN_LABEL']
+ * ```
+ */
+export function checkKeyURICompatibility(
+  input: string | KeyURICompatibilityParams,
+): KeyURIWarning[] {
+  if (typeof input === 'string') return uriWarnings(input, parseKeyURI(input));
+  return paramsWarnings(input);
 }

@@ -372,7 +372,7 @@ export interface MFA {
    *   is replaced), `'ERR_NAME_TAKEN'`, `'ERR_FACTOR_NOT_FOUND'` (no active
    *   factor `replaceFactorId`), `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const { secret, uri, expiresAt } = await mfa.beginEnrollment(user.id, {
    *   accountName: user.email,
@@ -396,7 +396,7 @@ export interface MFA {
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.completeEnrollment(user.id, form.code1, form.code2);
    * if (result.ok && result.recoveryCodes) showOnce(result.recoveryCodes);
@@ -422,7 +422,7 @@ export interface MFA {
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded)
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.verify(user.id, '123 456');
    * if (result.ok) signIn(user);
@@ -443,7 +443,7 @@ export interface MFA {
    *   refusal with a {@link ResyncFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.resync(user.id, form.code1, form.code2);
    * ```
@@ -461,7 +461,7 @@ export interface MFA {
    * @returns `{ ok: true, remaining }` or a refusal with a {@link RecoveryCodeFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.useRecoveryCode(user.id, 'abcd efgh jkmn');
    * if (result.ok && result.remaining < 3) suggestNewCodes();
@@ -477,7 +477,7 @@ export interface MFA {
    * @returns `{ ok: true, recoveryCodes }` (non-enumerable) or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.regenerateRecoveryCodes(user.id);
    * if (result.ok) showOnce(result.recoveryCodes);
@@ -492,7 +492,7 @@ export interface MFA {
    * @returns the {@link MFAStatus}
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const { state } = await mfa.status(user.id); // 'none' | 'pending' | 'active'
    * ```
@@ -508,7 +508,7 @@ export interface MFA {
    * @returns whether there was anything to remove
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * await mfa.disable(user.id);
    * ```
@@ -523,7 +523,7 @@ export interface MFA {
    * @returns when done
    * @throws RangeError for an unknown scope; {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * await mfa.unlock(userId); // after verifying the user's identity out of band
    * ```
@@ -541,7 +541,7 @@ export interface MFA {
    * @returns `{ ok: true, reencrypted, count }` or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * for (const id of userIds) await mfa.reencryptSecret(id);
    * ```

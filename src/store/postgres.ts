@@ -367,7 +367,7 @@ function toAddResult(row: Row | undefined): AddFactorResult {
  * removes it, along with rows left empty.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * import pg from 'pg';
  * import { createMFA, createAESGCMCipher } from 'totpkit';
  * import { PostgresStore } from 'totpkit/postgres';

@@ -472,7 +472,7 @@ describe('store round trips and the optional readAndReserve', () => {
     expect(await per(() => h.mfa.verify(user, code))).toEqual([...first, 'recordSuccess']);
     expect(await per(() => h.mfa.verify(user, code))).toEqual(first); // replayed
     expect(await per(() => h.mfa.verify(user, '000000'))).toEqual(first); // mismatch
-    // Both steps after the one verify used: a pair starting with it is a replay.
+    // Two steps verify has not used (both must be new).
     const pair = [deviceCode(secret, h.now + 30_000), deviceCode(secret, h.now + 60_000)] as const;
     h.advance(60_000);
     expect(await per(() => h.mfa.resync(user, ...pair))).toEqual([...first, 'recordSuccess']);
