@@ -15,6 +15,11 @@ declare global {
     totpSecret: string;
   };
   const userId: string;
+  /** A factor of the user (from listFactors or beginEnrollment). */
+  const factorId: string;
+  const oldPhoneId: string;
+  /** A row of a legacy table (importing existing secrets). */
+  const row: { userId: string; base32Secret: string; lastUsedStep: number };
   const userIds: readonly string[];
   /** The service, from createMFA. */
   const mfa: MFA;
@@ -50,6 +55,7 @@ declare global {
   function startSession(user: { id: string }): void;
   function showMessage(reason: string, retryAfterMs?: number): void;
   function suggestNewCodes(): void;
+  function askToEnrollANewFactorLater(userId: string): void;
   function suggestNewRecoveryCodes(): void;
   const log: { info(...values: unknown[]): void; warn(...values: unknown[]): void };
   const auditLog: { write(event: MFAEvent): void };

@@ -555,7 +555,7 @@ export interface MFA {
    * @returns the factors (empty if none)
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * for (const f of await mfa.listFactors(user.id)) console.log(f.name, f.lastUsedAt);
    * ```
@@ -572,7 +572,7 @@ export interface MFA {
    * @returns `{ ok: true }` or `{ ok: false, reason: 'not_found' | 'name_taken' }`
    * @throws TypeError / RangeError for an invalid name; {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * await mfa.renameFactor(user.id, factorId, 'Work phone');
    * ```
@@ -590,7 +590,7 @@ export interface MFA {
    * @returns `{ ok: true, remaining }` or `{ ok: false, reason: 'not_found' }`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.removeFactor(user.id, factorId);
    * if (result.ok && result.remaining === 0) say('Two-factor sign-in is off.');
@@ -614,7 +614,7 @@ export interface MFA {
    *   or whose parameters contradict the options); {@link MFAError}
    *   `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.importFactor(row.userId, { secret: row.base32Secret });
    * ```
@@ -630,7 +630,7 @@ export interface MFA {
    * @returns whether there was anything to remove
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * await mfa.deleteUserData(user.id); // the account is being deleted
    * ```
