@@ -93,6 +93,63 @@ function crossProcessCases(context: () => { store: MFAStore; workers: Workers })
     },
   );
 
+  it(
+    'a user with 3 factors: one success per code from 4 processes, and the shared budget is exact',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const { store, workers } = context();
+      const { mfa, clock } = testMFA(store);
+      const userId = `three-${run}`;
+      const { secret: first } = await enroll(mfa, clock, userId, T0);
+      const others = [new Uint8Array(20).fill(7), new Uint8Array(20).fill(9)];
+      for (const [i, secret] of others.entries()) {
+        const imported = await mfa.importFactor(userId, { secret, name: `Imported ${i}` });
+        expect(imported.ok).toBe(true);
+      }
+      const secrets = [first, ...others];
+      expect((await store.getUser(userId, T0))?.factors).toHaveLength(3);
+      for (let round = 1; round <= 10; round++) {
+        const now = T0 + round * 30_000;
+        // Each factor's code of this step, sent 100 times at once. With 3 factors
+        // the lock comes after ceil(100 / 3) = 34 failures, and replays count:
+        // the other 99 are refused as replayed or, once 34 replays counted, locked.
+        for (const [i, secret] of secrets.entries()) {
+          const result = tally(
+            await workers.run({
+              method: 'verify',
+              userId,
+              code: generateTOTP(secret, { now }),
+              now,
+              count: PER_PROCESS,
+              policy: { throttle: OPEN_THROTTLE },
+            }),
+          );
+          expect(result.ok, `round ${round}, factor ${i}`).toBe(1);
+          expect((result.replayed ?? 0) + (result.locked ?? 0)).toBe(total - 1);
+          await mfa.unlock(userId);
+        }
+        const steps = (await store.getUser(userId, now))?.factors.map((f) => f.lastStep);
+        expect(steps).toEqual([1, 2, 3].map(() => Math.floor(now / 30_000)));
+        await mfa.unlock(userId);
+      }
+      // The budget of 10 failures, shared out among 3 factors: ceil(10 / 3) = 4 codes checked.
+      const now = T0 + 11 * 30_000;
+      const wrong = wrongCode(first, now);
+      const lock = { freeAttempts: 10, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+      const guesses = await workers.run({
+        method: 'verify',
+        userId,
+        code: secrets.some((s) => generateTOTP(s, { now }) === wrong) ? '999999' : wrong,
+        now,
+        count: PER_PROCESS,
+        policy: { throttle: lock },
+      });
+      expect(tally(guesses)).toEqual({ mismatch: 4, locked: total - 4 });
+    },
+  );
+
   it('wrong guesses from 4 processes never evaluate more codes than the budget', async () => {
     const { store, workers } = context();
     const { mfa, clock } = testMFA(store);
