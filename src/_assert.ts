@@ -35,16 +35,48 @@ export function describeType(value: unknown): string {
   return typeof value;
 }
 
-/** Checks a plain options object (or `undefined`) and returns it as a record. */
+/**
+ * A null-prototype copy of `value`'s own enumerable properties: reading a
+ * field the caller did not set gives `undefined`, never a value inherited
+ * from a polluted `Object.prototype`.
+ */
+export function ownProperties<T extends object>(value: T): Partial<T> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value)) copy[key] = (value as Record<string, unknown>)[key];
+  return copy as Partial<T>;
+}
+
+/**
+ * Checks a plain options object (or `undefined`) and returns a copy of its own
+ * properties ({@link ownProperties}), so defaults apply to fields the caller
+ * did not set even when `Object.prototype` has been polluted.
+ */
 export function checkOptions<T extends object>(
   value: T | undefined,
   field = 'options',
 ): Partial<T> {
-  if (value === undefined) return {};
+  if (value === undefined) return Object.create(null) as Partial<T>;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new TypeError(`"${field}" must be an object, got ${describe(value)}`);
   }
-  return value;
+  return ownProperties(value);
+}
+
+/**
+ * A deep copy of plain data (a store's record) holding only own enumerable
+ * properties, in null-prototype objects: a field the store left out reads as
+ * `undefined`, never as a value inherited from a polluted `Object.prototype`.
+ * Arrays stay arrays; other values are kept as they are.
+ */
+export function ownData<T>(value: T, depth = 0): T {
+  if (value === null || typeof value !== 'object' || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => ownData(item, depth + 1)) as T;
+  if (value instanceof Uint8Array) return value;
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(value)) {
+    copy[key] = ownData((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return copy as T;
 }
 
 /** Checks that `value` is an integer in `[min, max]`. */
@@ -84,6 +116,21 @@ export function checkString(value: unknown, field: string, maxLength = 1024): st
     );
   }
   return value;
+}
+
+/** A lone UTF-16 surrogate: a high one not followed by a low one, or a low one not after a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether `text` is well-formed Unicode (no lone surrogate): such a string
+ * encodes to UTF-8 without loss. A lone surrogate becomes U+FFFD, so two
+ * different strings would reach a database, or AES-GCM associated data, as
+ * the same bytes. `String.prototype.isWellFormed` where the runtime has it
+ * (ES2024), a regular expression otherwise.
+ */
+export function isWellFormedText(text: string): boolean {
+  const native = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed;
+  return typeof native === 'function' ? native.call(text) : !LONE_SURROGATE.test(text);
 }
 
 /**

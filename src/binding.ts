@@ -20,7 +20,10 @@ export interface VerifyConsecutiveTOTPOptions extends TOTPParams {
   now?: number;
   /** How far, in steps, the second code's step may lie from the current one. Default 10. */
   window?: TOTPWindow;
-  /** The last step already used; the pair must end after it. Default: none. */
+  /**
+   * The last step already used: both codes' steps must be after it, so neither
+   * code can be one that was already accepted. Default: none.
+   */
   afterStep?: number;
 }
 
@@ -50,14 +53,16 @@ export type VerifyConsecutiveTOTPResult =
        * `'malformed'`: a code is not exactly `digits` ASCII digits; `'same_code'`:
        * the same code twice (wait for the next one); `'wrong_order'`: the codes are
        * consecutive but swapped; `'mismatch'`: no consecutive steps in the window
-       * match; `'replayed'`: they match only steps at or before `afterStep`.
+       * match; `'replayed'`: they match only pairs whose first step is at or
+       * before `afterStep` (a code already used).
        */
       reason: VerifyConsecutiveTOTPFailure;
     };
 
 /**
  * Checks that `code1` and `code2` are the codes of two consecutive time steps
- * `s` and `s + 1`, with `s + 1` within `window` steps of now and after `afterStep`.
+ * `s` and `s + 1`, with `s + 1` within `window` steps of now and both `s` and
+ * `s + 1` after `afterStep`.
  * Candidates are tried nearest the current step first.
  *
  * @param secret - the shared secret
@@ -110,7 +115,8 @@ export function verifyConsecutiveTOTP(
       const w = keyValueAt(key, end);
       if (v === second && w === first) swapped = true;
       if (v !== first || w !== second) continue;
-      if (end <= after) {
+      // Both steps must be new: a first code already accepted is a replay too.
+      if (end - 1 <= after) {
         replayed = true;
         continue;
       }

@@ -152,12 +152,17 @@ describe('verifyConsecutiveTOTP', () => {
     });
   });
 
-  it('honours afterStep: the second step must be after it (replayed otherwise)', () => {
+  it('honours afterStep: both steps must be after it (replayed otherwise)', () => {
     const pair = [codeAt(C - 1), codeAt(C)] as const;
-    expect(verifyConsecutiveTOTP(secret, pair, { now, afterStep: C - 1 })).toEqual({
+    expect(verifyConsecutiveTOTP(secret, pair, { now, afterStep: C - 2 })).toEqual({
       ok: true,
       step: C,
       drift: 0,
+    });
+    // The first code's step was already used: replayed, not only the second's.
+    expect(verifyConsecutiveTOTP(secret, pair, { now, afterStep: C - 1 })).toEqual({
+      ok: false,
+      reason: 'replayed',
     });
     expect(verifyConsecutiveTOTP(secret, pair, { now, afterStep: C })).toEqual({
       ok: false,

@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { checkString } from '../_assert.ts';
+import { checkString, isWellFormedText } from '../_assert.ts';
 import type { FactorParams } from '../store/types.ts';
 
 /** Defines `secrets` on `result` as non-enumerable, read-only properties. */
@@ -54,7 +54,18 @@ export function paramsOf({ algorithm, digits, period }: FactorParams): FactorPar
   return { algorithm, digits, period };
 }
 
-/** Checks a user id: a string of 1–256 characters. */
+/**
+ * Checks a user id: a well-formed Unicode string of 1–256 characters without
+ * U+0000. A lone surrogate is refused: it would reach the stores, the
+ * cipher's associated data and the recovery-code hash as U+FFFD, the same
+ * bytes as another id. U+0000 is refused because PostgreSQL text cannot hold
+ * it: every store must accept the same ids.
+ */
 export function checkUserId(userId: unknown): string {
-  return checkString(userId, 'userId', 256);
+  const id = checkString(userId, 'userId', 256);
+  if (!isWellFormedText(id)) {
+    throw new TypeError('"userId" must be well-formed Unicode (it contains a lone surrogate)');
+  }
+  if (id.includes('\0')) throw new RangeError('"userId" must not contain U+0000');
+  return id;
 }

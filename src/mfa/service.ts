@@ -20,6 +20,7 @@ import {
   checkString,
   describe,
   OTP_DEFAULTS,
+  ownData,
 } from '../_assert.ts';
 import { encodeBase32 } from '../base32.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
@@ -36,8 +37,10 @@ import {
   type ThrottleScope,
   type UserRecord,
 } from '../store/types.ts';
+import { storeError } from '../store/_scrub.ts';
 import { createTOTPKey } from '../totp.ts';
 import { buildKeyURI } from '../uri.ts';
+import { deliverEvent, type EventErrorHandler } from './_emit.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent, ThrottledEvent } from './events.ts';
 import {
@@ -73,7 +76,10 @@ const STORE_METHODS = REQUIRED_STORE_METHODS satisfies readonly (keyof MFAStore)
 /** Store methods the service uses when a store has them. */
 const OPTIONAL_STORE_METHODS = ['readAndReserve'] as const satisfies readonly (keyof MFAStore)[];
 
-/** Wraps each store method so that a rejection becomes `MFAError('ERR_STORE')`. */
+/**
+ * Wraps each store method so that a rejection becomes `MFAError('ERR_STORE')`
+ * with a scrubbed cause, and records are read as own properties only.
+ */
 function guardStore(store: MFAStore): MFAStore {
   const guarded: Partial<Record<keyof MFAStore, unknown>> = {};
   for (const name of [...STORE_METHODS, ...OPTIONAL_STORE_METHODS]) {
@@ -81,9 +87,9 @@ function guardStore(store: MFAStore): MFAStore {
     const method = store[name] as (...args: unknown[]) => Promise<unknown>;
     guarded[name] = async (...args: unknown[]) => {
       try {
-        return await method.apply(store, args);
+        return ownData(await method.apply(store, args));
       } catch (cause) {
-        throw new MFAError('ERR_STORE', `store.${name} failed`, { cause });
+        throw storeError(`store.${name}`, cause, args);
       }
     };
   }
@@ -106,11 +112,13 @@ class MFAService implements MFA {
   readonly #clock: () => number;
   readonly #policy: MFAPolicy;
   readonly #params: FactorParams;
-  readonly #onEvent: ((event: MFAEvent) => void) | undefined;
+  readonly #onEvent: ((event: MFAEvent) => unknown) | undefined;
+  readonly #onEventError: EventErrorHandler | undefined;
   readonly #hasher = new RecoveryCodeHasher();
 
   constructor(options: MFAOptions) {
-    const { store, issuer, cipher, clock, policy, totp, onEvent } = checkOptions(options);
+    const { store, issuer, cipher, clock, policy, totp, onEvent, onEventError } =
+      checkOptions(options);
     if (store === null || typeof store !== 'object') {
       throw new TypeError(`"store" must be an MFAStore, got ${describe(store)}`);
     }
@@ -142,6 +150,7 @@ class MFAService implements MFA {
     for (const [field, fn] of [
       ['clock', clock],
       ['onEvent', onEvent],
+      ['onEventError', onEventError],
     ] as const) {
       if (fn !== undefined && typeof fn !== 'function') {
         throw new TypeError(`"${field}" must be a function, got ${describe(fn)}`);
@@ -162,6 +171,7 @@ class MFAService implements MFA {
     this.#clock = clock ?? Date.now;
     this.#policy = resolvePolicy(policy);
     this.#onEvent = onEvent;
+    this.#onEventError = onEventError;
   }
 
   // ── helpers ──────────────────────────────────────────────────────────────
@@ -171,7 +181,7 @@ class MFAService implements MFA {
   }
 
   #emit(event: MFAEvent): void {
-    this.#onEvent?.(Object.freeze(event));
+    deliverEvent(this.#onEvent, this.#onEventError, event);
   }
 
   async #seal(userId: string, secret: Uint8Array): Promise<string> {

@@ -30,10 +30,18 @@ export interface MFAOptions {
   totp?: Partial<FactorParams>;
   /**
    * Receives audit events, synchronously, after the store write they report.
-   * Its return value is ignored (catch your own async errors); if it throws,
-   * the call rejects with that error after the write has happened.
+   * If it throws, the call rejects with that error after the write has
+   * happened. If it returns a promise (an `async` handler), the call does not
+   * wait for it; a rejection goes to `onEventError`, so it neither ends the
+   * process as an unhandled rejection nor vanishes.
    */
   onEvent?: (event: MFAEvent) => void;
+  /**
+   * Receives the rejection of a promise returned by `onEvent`, with the event
+   * it was given. Default: the error is written with `console.error`. If this
+   * handler throws, that error is written with `console.error` too.
+   */
+  onEventError?: (error: unknown, event: MFAEvent) => void;
 }
 
 /** Options for {@link MFA.beginEnrollment}. */

@@ -37,6 +37,8 @@ export interface ServerOptions {
    * killed server comes back with its data (the default keeps nothing).
    */
   persistent?: boolean;
+  /** Redis only: further `redis-server` arguments, e.g. `['--maxmemory-policy', 'allkeys-lru']`. */
+  args?: readonly string[];
 }
 
 /** What a suite can count on: a way to start the server, or why not. */
@@ -240,7 +242,10 @@ export function redisPlan(): ServerPlan {
       'redis-server not found (Debian package redis-server, or set TOTPKIT_REDIS_URL)',
     );
   }
-  return { run: true, start: (options) => startRedis(binary, options?.persistent ?? false) };
+  return {
+    run: true,
+    start: (options) => startRedis(binary, options?.persistent ?? false, options?.args ?? []),
+  };
 }
 
 async function redisReady(port: number): Promise<boolean> {
@@ -264,13 +269,18 @@ async function redisReady(port: number): Promise<boolean> {
   });
 }
 
-async function startRedis(binary: string, persistent: boolean): Promise<TestServer> {
+async function startRedis(
+  binary: string,
+  persistent: boolean,
+  extra: readonly string[],
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'totpkit-redis-'));
   const port = await freePort();
   const args = [
     ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
     persistent ? ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always'] : [],
     persistent ? [] : ['--save', '', '--appendonly', 'no'],
+    extra,
   ].flat();
   let server = spawnServer(binary, args);
   await waitFor(
