@@ -10,6 +10,8 @@
 //   wall time is about half of it, the fallback's all of it);
 // - the event loop's delay (perf_hooks.monitorEventLoopDelay, p99 and max)
 //   while 4 enrollments run at once (target p99 ≤ 20 ms), and their wall time;
+//   and, for scale, the p99 of an idle event loop over as long right after
+//   (what other processes on the machine add);
 // - one recovery attempt with a right and with a wrong code (the same cost is
 //   the point: one scrypt evaluation either way).
 //
@@ -77,6 +79,7 @@ async function measure(params: ScryptParams): Promise<void> {
   const p99: number[] = [];
   const max: number[] = [];
   const batch: number[] = [];
+  const idleP99: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const pending = await Promise.all([begin(), begin(), begin(), begin()]);
     const histogram = monitorEventLoopDelay({ resolution: 1 });
@@ -87,6 +90,12 @@ async function measure(params: ScryptParams): Promise<void> {
     histogram.disable();
     p99.push(histogram.percentile(99) / 1e6);
     max.push(histogram.max / 1e6);
+    // The same histogram over as long with nothing to do: what the machine adds.
+    const idle = monitorEventLoopDelay({ resolution: 1 });
+    idle.enable();
+    await new Promise((resolve) => setTimeout(resolve, batch.at(-1)));
+    idle.disable();
+    idleP99.push(idle.percentile(99) / 1e6);
   }
 
   const enrolled = await begin();
@@ -109,6 +118,7 @@ async function measure(params: ScryptParams): Promise<void> {
       cpu: median(cpu),
       p99: [median(p99), Math.max(...p99)],
       max: Math.max(...max),
+      idle: median(idleP99),
       batch: median(batch),
       right: median(right),
       wrong: median(wrong),
@@ -139,6 +149,7 @@ function main(): void {
     'enroll CPU',
     'loop p99 median / worst',
     'loop max',
+    'idle loop p99',
     '4 at once',
     'recovery right / wrong',
   ];
@@ -160,6 +171,7 @@ function main(): void {
         ms(r.cpu),
         `${r.p99[0].toFixed(1)} / ${r.p99[1].toFixed(1)} ms`,
         `${r.max.toFixed(1)} ms`,
+        `${r.idle.toFixed(1)} ms`,
         ms(r.batch),
         `${ms(r.right)} / ${ms(r.wrong)}`,
       ]);

@@ -8,7 +8,8 @@
 //
 // Each call is a pure function from a model state to `{ result, next }`, and,
 // for calls that reserve an attempt, `reserved`: the state with only the
-// reservation made (what a store fault after the reservation leaves behind).
+// reservation made (what a store fault after the reservation leaves behind;
+// for `unlock` of both scopes, the state after its first write).
 //
 // Factors are kept by id (`factors`), so that several factors per user can
 // come without reshaping the model; today a user has at most one, `ACTIVE`.
@@ -58,7 +59,7 @@ export const emptyUser = (): ModelUser => ({
 
 export const clone = (user: ModelUser): ModelUser => structuredClone(user);
 
-/** What a call returns: `result` to compare, `next` state, `reserved` if an attempt was reserved. */
+/** What a call returns: `result` to compare, `next` state, `reserved`: the state after its first write, if it makes two. */
 export interface Outcome {
   result: unknown;
   next: ModelUser;
@@ -313,7 +314,12 @@ export class Model {
   unlock(user: ModelUser, scope: 'otp' | 'recovery' | undefined): Outcome {
     const next = clone(user);
     for (const s of scope ? [scope] : (['otp', 'recovery'] as const)) next.throttle[s] = fresh();
-    return { result: undefined, next };
+    if (scope) return { result: undefined, next };
+    // Both scopes are two store writes, OTP first: a failure between them
+    // leaves only the OTP scope unlocked (the safe side; unlocking again is idempotent).
+    const partial = clone(user);
+    partial.throttle.otp = fresh();
+    return { result: undefined, next, reserved: partial };
   }
 
   reencryptSecret(user: ModelUser): Outcome {
