@@ -1,11 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
-import tsup from './tsup.config.ts';
+import { entry as entries } from './tsup.config.ts';
 
 // Tests (and the examples they run) import the package by name, as users do:
 // `totpkit`, `totpkit/qr`, … Map each entry point to its source, so that the
 // tests need no build and always exercise the current code.
-const entries = (tsup as { entry: Record<string, string> }).entry;
 const alias = Object.entries(entries)
   .filter(([name]) => name !== 'cli')
   .map(([name, source]) => ({

@@ -22,6 +22,8 @@ import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
 import { Bench, type FnReturnedObject } from 'tinybench';
 import { encodeBase32 } from '../src/base32.ts';
+import { diagnoseConsecutiveTOTP } from '../src/diagnose.ts';
+import type { TOTPParams } from '../src/totp.ts';
 import { renderChart, shortOps } from './chart.ts';
 import { contenders, type Contender } from './contenders.ts';
 import * as reference from './reference.ts';
@@ -310,6 +312,90 @@ for (const t of TARGETS) {
   );
 }
 
+// --- totpkit only: diagnoseConsecutiveTOTP ----------------------------------
+
+/**
+ * The diagnosis search (issue 12) has no peer to compare with: timed alone, in
+ * ms per call, for a wrong pair (the worst case: every candidate step of every
+ * variant is computed). Target: under 20 ms for the ±24 h search.
+ */
+interface DiagnoseCase {
+  id: string;
+  title: string;
+  params: TOTPParams;
+  codes: [string, string];
+}
+const DIAGNOSE_CASES: DiagnoseCase[] = [
+  {
+    id: 'diagnose-sha1',
+    title: 'diagnose a wrong pair, ±24 h (SHA1/6/30 factor: 5,762 steps)',
+    params: {},
+    codes: MAIN.pair,
+  },
+  {
+    id: 'diagnose-sha256-6',
+    title:
+      'diagnose a wrong 6-digit pair, ±24 h, SHA256/8/60 factor (SHA1/6/30 and SHA256/6/60 searched)',
+    params: { algorithm: 'SHA256', digits: 8, period: 60 },
+    codes: MAIN.pair,
+  },
+  {
+    id: 'diagnose-sha256-8',
+    title: 'diagnose a wrong 8-digit pair, ±24 h, SHA256/8/60 factor (own, SHA1/8/60, SHA256/8/30)',
+    params: { algorithm: 'SHA256', digits: 8, period: 60 },
+    codes: [`${MAIN.pair[0]}00`, `${MAIN.pair[1]}00`],
+  },
+];
+const diagnose = (d: DiagnoseCase) =>
+  diagnoseConsecutiveTOTP(MAIN.bytes, d.codes, { now: NOW, params: d.params }).found;
+for (const d of DIAGNOSE_CASES) {
+  if (diagnose(d)) throw new Error(`${d.id}: the wrong pair has an explanation; pick another`);
+}
+// Wall time and CPU time (user + system) of each call: on a shared machine the
+// wall time includes waiting for a core, the CPU time does not.
+const diagnoseMs = new Map<string, { wall: number[]; cpu: number[] }>(
+  DIAGNOSE_CASES.map((d) => [d.id, { wall: [], cpu: [] }]),
+);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const d of shuffled(DIAGNOSE_CASES, 2_000 + round)) {
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    const until = performance.now() + TIME_MS * 2;
+    do {
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      if (diagnose(d)) wrongAnswers++;
+      wall.push(performance.now() - start);
+      const used = process.cpuUsage(cpuStart);
+      cpu.push((used.user + used.system) / 1000);
+    } while (performance.now() < until || wall.length < 3);
+    diagnoseMs.get(d.id)!.wall.push(median(wall));
+    diagnoseMs.get(d.id)!.cpu.push(median(cpu));
+  }
+}
+if (wrongAnswers > 0) throw new Error(`${wrongAnswers} wrong answers in the diagnosis loops`);
+const diagnoseRows = DIAGNOSE_CASES.map((d) => {
+  const { wall, cpu } = diagnoseMs.get(d.id)!;
+  return {
+    id: d.id,
+    title: d.title,
+    median: median(wall),
+    min: Math.min(...wall),
+    max: Math.max(...wall),
+    cpu: median(cpu),
+  };
+});
+console.log('\ndiagnoseConsecutiveTOTP, ms per call (median over rounds of the round median):');
+console.table(
+  diagnoseRows.map((r) => ({
+    case: r.id,
+    'ms/call (wall)': r.median.toFixed(2),
+    range: `${r.min.toFixed(2)}–${r.max.toFixed(2)}`,
+    'ms/call (CPU)': r.cpu.toFixed(2),
+    'target < 20 ms (wall)': r.median < 20 ? 'holds' : 'MISSES',
+  })),
+);
+
 // --- docs/performance.md and docs/performance.svg ----------------------------
 
 /** The commit measured, and whether src/ had uncommitted changes. */
@@ -378,6 +464,20 @@ if (WRITE) {
       (t) =>
         `| ${CASES.find((k) => k.id === t.caseId)!.title} | ${t.peer} | ≥ ${t.min}× | ` +
         `${t.ratio.toFixed(2)}× | ${t.roundsHolding}/${ROUNDS} | ${t.holds ? 'holds' : '**misses**'} |`,
+    ),
+    '',
+    '## Diagnosis search (totpkit only)',
+    '',
+    '`diagnoseConsecutiveTOTP(secret, pair, { now, params })` with the default search of one day',
+    'each side, for a pair that matches nothing: the worst case, every candidate step of every',
+    'variant computed once (two compressions each), key setup included. Milliseconds per call,',
+    `median over ${ROUNDS} rounds of each round's median, range of the round medians. Target: under 20 ms.`,
+    '',
+    '| case | ms per call | range |',
+    '|---|--:|--:|',
+    ...diagnoseRows.map(
+      (r) =>
+        `| ${r.title} | **${r.median.toFixed(2)}** | ${r.min.toFixed(2)}–${r.max.toFixed(2)} |`,
     ),
     '',
     '## What is measured',

@@ -2,7 +2,11 @@
 // Smoke test of the PACKED package on Node, Bun and Deno: builds, runs
 // `npm pack`, installs the tarball into a temporary project, and runs
 // runtime-smoke.check.mjs under each runtime (and the .cjs check with require()
-// on Node), then the installed `totpkit` binary. Exits 1 if any of them fails.
+// on Node), then the installed `totpkit` binary. Then the web build as a
+// bundler gets it: the same check bundled by esbuild from the installed package
+// with the `browser` condition and no Node polyfills (the bundle must come from
+// dist/web/ and need no `node:` module nor thirty-two), run on Node and Deno.
+// Exits 1 if any of them fails.
 //
 //   npm run smoke:runtimes            (add -- --keep to keep the temporary project)
 //
@@ -54,12 +58,36 @@ try {
     copyFileSync(join(root, 'scripts', file), join(app, file));
   }
 
+  console.log('== bundle the check for the browser from the installed package');
+  const esbuild = await import('esbuild');
+  const bundled = await esbuild.build({
+    entryPoints: [join(app, 'runtime-smoke.check.mjs')],
+    absWorkingDir: app,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    metafile: true,
+    outfile: join(app, 'runtime-smoke.web.mjs'),
+    logLevel: 'error',
+  });
+  const inputs = Object.keys(bundled.metafile.inputs);
+  const web = inputs.filter((file) => file.startsWith('node_modules/totpkit/dist/web/'));
+  const wrong = inputs.filter((file) =>
+    /^node:|thirty-two|node_modules\/totpkit\/dist\/[^/]+$/.test(file),
+  );
+  if (web.length === 0 || wrong.length > 0) {
+    throw new Error(`the browser bundle took ${wrong.join(', ') || 'nothing from dist/web/'}`);
+  }
+  console.log(`${inputs.length} files, ${web.length} of them from totpkit/dist/web/`);
+
   const runs = [
     ['node', process.execPath, ['runtime-smoke.check.mjs']],
     ['node require()', process.execPath, ['runtime-smoke.check.cjs']],
     ['bun', bin('bun'), ['runtime-smoke.check.mjs']],
     // No permissions granted: the library needs none.
     ['deno', bin('deno'), ['run', '--no-prompt', 'runtime-smoke.check.mjs']],
+    ['web build on node', process.execPath, ['runtime-smoke.web.mjs']],
+    ['web build on deno', bin('deno'), ['run', '--no-prompt', 'runtime-smoke.web.mjs']],
     [
       'totpkit binary',
       join(app, 'node_modules', '.bin', 'totpkit'),

@@ -1,11 +1,13 @@
 /**
  * Base32 (RFC 4648 §6) for secrets at the edges: key URIs, manual entry.
  *
- * thirty-two decodes any input without complaint, so the grammar is checked
- * here first and only well-formed text reaches it.
+ * The codec underneath is thirty-two on Node, Bun and Deno and @scure/base on
+ * browsers and Workers (`_base32codec.ts` / `_base32codec.web.ts`, chosen by
+ * the build). thirty-two decodes any input without complaint, so the grammar
+ * is checked here first and only well-formed text reaches either codec.
  * @module
  */
-import * as thirtyTwo from 'thirty-two';
+import { decodeBase32Text, encodeBase32Bytes } from './_base32codec.ts';
 import { checkBytes, describe } from './_assert.ts';
 
 const ALPHABET = /^[A-Za-z2-7]*$/;
@@ -30,8 +32,7 @@ const SPARE_BITS: Readonly<Record<number, number>> = { 0: 0, 2: 2, 4: 4, 5: 1, 7
  */
 export function encodeBase32(bytes: Uint8Array): string {
   checkBytes(bytes, 'bytes', 0, Number.MAX_SAFE_INTEGER);
-  if (bytes.length === 0) return '';
-  return thirtyTwo.encode(bytes).toString('latin1').replace(/=+$/, '');
+  return encodeBase32Bytes(bytes);
 }
 
 /**
@@ -82,5 +83,5 @@ export function decodeBase32(text: string): Uint8Array {
   if ((lastValue & ((1 << (SPARE_BITS[rem] ?? 0)) - 1)) !== 0) {
     throw new RangeError('"text" is not base32: the trailing bits are not zero');
   }
-  return new Uint8Array(thirtyTwo.decode(upper));
+  return decodeBase32Text(upper);
 }

@@ -13,14 +13,21 @@
  *   percent-encoding, a repeated parameter).
  * - `ERR_URI_SCHEME`: the scheme is not `otpauth`.
  * - `ERR_URI_TYPE`: the type is neither `totp` nor `hotp`.
- * - `ERR_URI_LABEL`: the label is missing, empty or has more than one colon.
+ * - `ERR_URI_LABEL`: the label is missing, empty or has more than one colon,
+ *   or the label or the `issuer` parameter contains a control character
+ *   (U+0000–U+001F, U+007F–U+009F).
  * - `ERR_URI_SECRET`: the `secret` parameter is missing or not base32.
  * - `ERR_URI_ISSUER_MISMATCH`: the label's issuer prefix and the `issuer`
  *   parameter differ.
  * - `ERR_URI_ALGORITHM`: `algorithm` is not SHA1, SHA256 or SHA512.
  * - `ERR_URI_DIGITS`: `digits` is not 6, 7 or 8.
- * - `ERR_URI_PERIOD`: `period` is not a whole number of seconds ≥ 1.
- * - `ERR_URI_COUNTER`: `counter` is missing (HOTP) or not an integer below 2^64.
+ * - `ERR_URI_PERIOD`: `period` is not a whole number of seconds ≥ 1 (written
+ *   without leading zeros).
+ * - `ERR_URI_COUNTER`: `counter` is missing (HOTP) or not an integer below 2^64
+ *   (written without leading zeros).
+ * - `ERR_URI_COMPAT`: thrown by {@link buildKeyURI} with `compat: 'strict'`
+ *   when {@link checkKeyURICompatibility} finds a problem; the message lists
+ *   the warning codes.
  */
 export type KeyURIErrorCode =
   | 'ERR_URI_MALFORMED'
@@ -32,7 +39,8 @@ export type KeyURIErrorCode =
   | 'ERR_URI_ALGORITHM'
   | 'ERR_URI_DIGITS'
   | 'ERR_URI_PERIOD'
-  | 'ERR_URI_COUNTER';
+  | 'ERR_URI_COUNTER'
+  | 'ERR_URI_COMPAT';
 
 /**
  * Thrown by {@link parseKeyURI} for a URI it cannot accept. The message names

@@ -4,6 +4,7 @@
  */
 export { decodeBase32, encodeBase32 } from './base32.ts';
 export { verifyConsecutiveTOTP } from './binding.ts';
+export { diagnoseConsecutiveTOTP, MAX_ALTERNATIVES, MAX_SKEW_STEPS } from './diagnose.ts';
 export { KeyURIError, MFAError } from './errors.ts';
 export { generateHOTP, verifyHOTP } from './hotp.ts';
 export { createAESGCMCipher, plaintextCipher } from './mfa/cipher.ts';
@@ -13,7 +14,7 @@ export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
 export { attemptDelayMs } from './store/types.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
-export { buildKeyURI, parseKeyURI } from './uri.ts';
+export { buildKeyURI, checkKeyURICompatibility, parseKeyURI } from './uri.ts';
 
 export type { Digits, HashAlgorithm } from './_assert.ts';
 export type {
@@ -21,6 +22,13 @@ export type {
   VerifyConsecutiveTOTPOptions,
   VerifyConsecutiveTOTPResult,
 } from './binding.ts';
+export type {
+  AppParameters,
+  ConsecutiveTOTPAlternative,
+  DiagnoseConsecutiveTOTPOptions,
+  DiagnoseConsecutiveTOTPResult,
+} from './diagnose.ts';
+export type { KeyURICompatibilityParams, KeyURIWarning, KeyURIWarningCode } from './compat.ts';
 export type { KeyURIErrorCode, MFAErrorCode } from './errors.ts';
 export type { HOTPOptions, VerifyHOTPOptions, VerifyHOTPResult } from './hotp.ts';
 export type { AESGCMCipherOptions, SecretCipher } from './mfa/cipher.ts';
@@ -88,4 +96,11 @@ export type {
   VerifyTOTPOptions,
   VerifyTOTPResult,
 } from './totp.ts';
-export type { BuildKeyURIInput, HOTPKeyURI, KeyURI, TOTPKeyURI } from './uri.ts';
+export type {
+  BuildKeyURIInput,
+  BuildKeyURIResult,
+  BuildKeyURIWarnInput,
+  HOTPKeyURI,
+  KeyURI,
+  TOTPKeyURI,
+} from './uri.ts';

@@ -13,6 +13,7 @@ import {
   checkPeriod,
   checkString,
   describe,
+  isWellFormedText,
   MAX_COUNTER,
   MAX_PERIOD_SECONDS,
   OTP_DEFAULTS,
@@ -20,6 +21,12 @@ import {
   type HashAlgorithm,
 } from './_assert.ts';
 import { decodeBase32, encodeBase32 } from './base32.ts';
+import {
+  paramsWarnings,
+  uriWarnings,
+  type KeyURICompatibilityParams,
+  type KeyURIWarning,
+} from './compat.ts';
 import { KeyURIError } from './errors.ts';
 
 /** Input to {@link buildKeyURI}. */
@@ -28,9 +35,9 @@ export interface BuildKeyURIInput {
   type?: 'totp' | 'hotp';
   /** The secret as bytes; it is written unpadded base32. */
   secret: Uint8Array;
-  /** The user's account, e.g. an email address. No colon. */
+  /** The user's account, e.g. an email address. No colon, no control characters. */
   accountName: string;
-  /** The service name shown in the app, e.g. `'Acme'`. No colon. Recommended. */
+  /** The service name shown in the app, e.g. `'Acme'`. No colon, no control characters. Recommended. */
   issuer?: string;
   /** Default `'SHA1'`. Many apps ignore other values; see the primitives guide. */
   algorithm?: HashAlgorithm;
@@ -42,6 +49,26 @@ export interface BuildKeyURIInput {
   counter?: number | bigint;
   /** An image URL some apps show next to the account (the FreeOTP `image` parameter). */
   image?: string;
+  /**
+   * `'strict'`: check the URI with {@link checkKeyURICompatibility} and throw a
+   * {@link KeyURIError} with code `ERR_URI_COMPAT` if it finds any problem.
+   * Default: no check. For the warnings as a list, see {@link BuildKeyURIWarnInput}.
+   */
+  compat?: 'strict';
+}
+
+/** Input to {@link buildKeyURI} that asks for the compatibility warnings. */
+export interface BuildKeyURIWarnInput extends Omit<BuildKeyURIInput, 'compat'> {
+  /** `'warn'`: return `{ uri, warnings }` instead of the URI alone. */
+  compat: 'warn';
+}
+
+/** What {@link buildKeyURI} returns with `compat: 'warn'`. */
+export interface BuildKeyURIResult {
+  /** The URI, built as without `compat`. */
+  uri: string;
+  /** The compatibility problems found, in a stable order; empty when none. */
+  warnings: KeyURIWarning[];
 }
 
 /** A parsed TOTP key URI. */
@@ -97,31 +124,90 @@ function encodeLabelPart(text: string): string {
   return encodeURIComponent(text).replace(/%40/g, '@');
 }
 
+/** C0 controls, DEL and C1 controls: an app would show them, or cut the label at a NUL. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** Lowercases ASCII letters only: `toLowerCase` also maps U+212A KELVIN SIGN to `k`. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+}
+
+/** Uppercases ASCII letters only: `toUpperCase` also maps U+017F LONG S to `S`. */
+function asciiUpper(text: string): string {
+  return text.replace(/[a-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 32));
+}
+
 function checkLabelPart(value: unknown, field: string): string {
   checkString(value, field);
   const text = value as string;
   if (text.includes(':')) throw new RangeError(`"${field}" must not contain ":"`);
-  if (!text.isWellFormed()) throw new RangeError(`"${field}" must be well-formed Unicode`);
+  if (!isWellFormedText(text)) throw new RangeError(`"${field}" must be well-formed Unicode`);
+  if (CONTROL.test(text)) throw new RangeError(`"${field}" must not contain control characters`);
   if (/^\s/.test(text)) throw new RangeError(`"${field}" must not start with white space`);
   return text;
 }
 
 /**
+ * Builds a key URI and reports its compatibility problems (`compat: 'warn'`).
+ *
+ * @param input - see {@link BuildKeyURIInput}
+ * @returns `{ uri, warnings }`
+ * @throws TypeError / RangeError naming the invalid field (the secret is never quoted)
+ * @example
+ * ```ts
+ * import { buildKeyURI, generateSecret } from 'totpkit';
+ * const { uri, warnings } = buildKeyURI({
+ *   secret: generateSecret(), issuer: 'Acme', accountName: 'alice', digits: 8, compat: 'warn',
+ * });
+ * warnings.map((w) => w.code); // ['DIGITS_NOT_6']
+ * ```
+ */
+export function buildKeyURI(input: BuildKeyURIWarnInput): BuildKeyURIResult;
+/**
  * Builds an `otpauth://` key URI for a QR code: label `Issuer:Account`,
  * percent-encoded per RFC 3986 (spaces as `%20`), the issuer repeated as the
- * `issuer` parameter, the secret as unpadded base32.
+ * `issuer` parameter, the secret as unpadded base32. With `compat: 'strict'`
+ * it first checks the parameters with {@link checkKeyURICompatibility} and
+ * throws on any warning; with `compat: 'warn'` it returns them (the other
+ * signature). Without `compat` (the default), no check.
  *
  * @param input - see {@link BuildKeyURIInput}
  * @returns the URI
  * @throws TypeError / RangeError naming the invalid field (the secret is never quoted)
+ * @throws {@link KeyURIError} `ERR_URI_COMPAT` with `compat: 'strict'` and a problem found
  * @example
  * ```ts
  * import { buildKeyURI, generateSecret } from 'totpkit';
  * buildKeyURI({ secret: generateSecret(), issuer: 'Acme Co', accountName: 'alice@example.com' });
  * // 'otpauth://totp/Acme%20Co:alice@example.com?secret=…&issuer=Acme%20Co&algorithm=SHA1&digits=6&period=30'
+ * buildKeyURI({ secret: generateSecret(), accountName: 'alice', compat: 'strict' });
+ * // throws KeyURIError ERR_URI_COMPAT: … ISSUER_MISSING
  * ```
  */
-export function buildKeyURI(input: BuildKeyURIInput): string {
+export function buildKeyURI(input: BuildKeyURIInput): string;
+// The implementation of both signatures above.
+export function buildKeyURI(
+  input: BuildKeyURIInput | BuildKeyURIWarnInput,
+): string | BuildKeyURIResult {
+  const uri = buildURI(input);
+  const compat: unknown = input.compat;
+  if (compat === undefined) return uri;
+  if (compat !== 'strict' && compat !== 'warn') {
+    const Class = typeof compat === 'string' ? RangeError : TypeError;
+    throw new Class(`"compat" must be 'strict' or 'warn', got ${describe(compat)}`);
+  }
+  const warnings = paramsWarnings(input);
+  if (compat === 'warn') return { uri, warnings };
+  if (warnings.length > 0) {
+    fail(
+      'ERR_URI_COMPAT',
+      `the key URI has compatibility problems: ${warnings.map((w) => w.code).join(', ')}`,
+    );
+  }
+  return uri;
+}
+
+function buildURI(input: BuildKeyURIInput | BuildKeyURIWarnInput): string {
   if (input === null || typeof input !== 'object') {
     throw new TypeError(`"input" must be an object, got ${describe(input)}`);
   }
@@ -202,8 +288,11 @@ function parameter(name: string): string {
  * @returns the parsed key, with the secret decoded to bytes
  * @throws TypeError if `uri` is not a string
  * @throws {@link KeyURIError} for anything else it cannot accept: wrong scheme or
- *   type, bad label, missing or invalid secret, issuer mismatch, unsupported
- *   algorithm, digits outside 6–8, bad period or counter, a repeated parameter
+ *   type, bad label, a control character (U+0000–U+001F, U+007F–U+009F) in the
+ *   label or issuer, missing or invalid secret, issuer mismatch, unsupported
+ *   algorithm, digits outside 6–8, bad period or counter (or one written with
+ *   leading zeros), a repeated parameter. Names and values are compared in
+ *   ASCII only (`ſha256` is not `SHA256`).
  * @example
  * ```ts
  * import { parseKeyURI } from 'totpkit';
@@ -223,8 +312,8 @@ export function parseKeyURI(uri: string): KeyURI {
   if (match === null)
     fail('ERR_URI_MALFORMED', '"uri" is not of the form otpauth://TYPE/LABEL?PARAMETERS');
   const [, scheme = '', rawType = '', rawLabel = '', rawQuery = ''] = match;
-  if (scheme.toLowerCase() !== 'otpauth') fail('ERR_URI_SCHEME', `the scheme must be "otpauth"`);
-  const type = rawType.toLowerCase();
+  if (asciiLower(scheme) !== 'otpauth') fail('ERR_URI_SCHEME', `the scheme must be "otpauth"`);
+  const type = asciiLower(rawType);
   if (type !== 'totp' && type !== 'hotp') fail('ERR_URI_TYPE', `the type must be "totp" or "hotp"`);
 
   // The label keeps '+' literal (it is a path, not form data).
@@ -235,16 +324,15 @@ export function parseKeyURI(uri: string): KeyURI {
   const labelIssuer = parts.length === 2 ? parts[0] : undefined;
   if (accountName === '') fail('ERR_URI_LABEL', 'the label must name an account');
   if (labelIssuer === '') fail('ERR_URI_LABEL', 'the label issuer prefix must not be empty');
+  if (CONTROL.test(label)) fail('ERR_URI_LABEL', 'the label must not contain control characters');
 
   const query = new Map<string, string>();
   for (const pair of rawQuery.split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
-    const name = decodeComponent(
-      eq < 0 ? pair : pair.slice(0, eq),
-      'a parameter name',
-      true,
-    ).toLowerCase();
+    const name = asciiLower(
+      decodeComponent(eq < 0 ? pair : pair.slice(0, eq), 'a parameter name', true),
+    );
     const value = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1), parameter(name), true);
     if (query.has(name)) fail('ERR_URI_MALFORMED', `${parameter(name)} must not be repeated`);
     query.set(name, value);
@@ -264,14 +352,15 @@ export function parseKeyURI(uri: string): KeyURI {
   }
 
   const paramIssuer = query.get('issuer');
+  if (paramIssuer !== undefined && CONTROL.test(paramIssuer)) {
+    fail('ERR_URI_LABEL', 'the "issuer" parameter must not contain control characters');
+  }
   if (labelIssuer !== undefined && paramIssuer !== undefined && paramIssuer !== labelIssuer) {
     fail('ERR_URI_ISSUER_MISMATCH', 'the label issuer and the "issuer" parameter differ');
   }
   const issuer = paramIssuer === '' ? labelIssuer : (paramIssuer ?? labelIssuer);
 
-  const algorithm = (
-    query.get('algorithm') ?? OTP_DEFAULTS.algorithm
-  ).toUpperCase() as HashAlgorithm;
+  const algorithm = asciiUpper(query.get('algorithm') ?? OTP_DEFAULTS.algorithm) as HashAlgorithm;
   if (!ALGORITHMS.includes(algorithm)) {
     fail('ERR_URI_ALGORITHM', '"algorithm" must be SHA1, SHA256 or SHA512');
   }
@@ -292,11 +381,12 @@ export function parseKeyURI(uri: string): KeyURI {
 
   if (type === 'totp') {
     const periodText = query.get('period') ?? String(OTP_DEFAULTS.period);
-    const period = /^[0-9]{1,10}$/.test(periodText) ? Number(periodText) : 0;
+    // No leading zeros: one spelling per number.
+    const period = /^[1-9][0-9]{0,9}$/.test(periodText) ? Number(periodText) : 0;
     if (period < 1 || period > MAX_PERIOD_SECONDS) {
       fail(
         'ERR_URI_PERIOD',
-        `"period" must be a whole number of seconds from 1 to ${MAX_PERIOD_SECONDS}`,
+        `"period" must be a whole number of seconds from 1 to ${MAX_PERIOD_SECONDS}, without leading zeros`,
       );
     }
     return { type, ...common, period };
@@ -304,10 +394,40 @@ export function parseKeyURI(uri: string): KeyURI {
   const counterText = query.get('counter');
   if (counterText === undefined)
     fail('ERR_URI_COUNTER', 'the "counter" parameter is required for hotp');
-  if (!/^[0-9]{1,20}$/.test(counterText) || BigInt(counterText) > MAX_COUNTER) {
-    fail('ERR_URI_COUNTER', '"counter" must be an integer from 0 to 2^64 - 1');
+  if (!/^(?:0|[1-9][0-9]{0,19})$/.test(counterText) || BigInt(counterText) > MAX_COUNTER) {
+    fail(
+      'ERR_URI_COUNTER',
+      '"counter" must be an integer from 0 to 2^64 - 1, without leading zeros',
+    );
   }
   const big = BigInt(counterText);
   const counter = big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
   return { type, ...common, counter };
+}
+
+/**
+ * Lists what in a key URI, or in the parameters of one, common authenticator
+ * apps are known to ignore or misread: non-default `algorithm`, `digits` or
+ * `period`, an issuer containing `:`, missing from the label or missing
+ * altogether, a padded secret, a lowercase algorithm name. Each warning has a
+ * stable `code` ({@link KeyURIWarningCode}). For apps that build URIs
+ * elsewhere; {@link buildKeyURI} runs the same check with `compat`.
+ *
+ * @param input - a key URI, or {@link KeyURICompatibilityParams} (`type`,
+ *   `issuer`, `algorithm` in any case, `digits`, `period`)
+ * @returns the warnings in a stable order; empty when none
+ * @throws TypeError / RangeError for invalid parameters
+ * @throws {@link KeyURIError} if the URI is one {@link parseKeyURI} rejects
+ * @example
+ * ```ts
+ * import { checkKeyURICompatibility } from 'totpkit';
+ * checkKeyURICompatibility('otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme&algorithm=sha256')
+ *   .map((w) => w.code); // ['ALGORITHM_NOT_SHA1', 'ALGORITHM_LOWERCASE', 'ISSUER_NOT_IN_LABEL']
+ * ```
+ */
+export function checkKeyURICompatibility(
+  input: string | KeyURICompatibilityParams,
+): KeyURIWarning[] {
+  if (typeof input === 'string') return uriWarnings(input, parseKeyURI(input));
+  return paramsWarnings(input);
 }

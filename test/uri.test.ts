@@ -441,7 +441,8 @@ const labelPart = fc
     minLength: 1,
     maxLength: 20,
   })
-  .filter((s) => !s.includes(':') && !/^\s/.test(s));
+  // No colon, no leading white space, no control characters: what buildKeyURI accepts.
+  .filter((s) => !s.includes(':') && !/^\s/.test(s) && !/[\u0000-\u001f\u007f-\u009f]/.test(s));
 
 describe('buildKeyURI → parseKeyURI', () => {
   it('round-trips arbitrary Unicode issuers and account names, and every parameter', () => {
@@ -494,5 +495,72 @@ describe('buildKeyURI → parseKeyURI', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('strict parsing: ASCII-only names and values, one spelling per number, no control characters', () => {
+  const ok = `otpauth://totp/Example:alice?secret=${SECRET}&issuer=Example`;
+  const code = (uri: string) => {
+    try {
+      parseKeyURI(uri);
+      return 'accepted';
+    } catch (error) {
+      return (error as KeyURIError).code;
+    }
+  };
+
+  it('compares parameter names and values in ASCII only', () => {
+    // U+017F LONG S upper-cases to 'S'; U+212A KELVIN SIGN lower-cases to 'k'.
+    expect(code(`${ok}&algorithm=%C5%BFha256`)).toBe('ERR_URI_ALGORITHM');
+    expect(code(`${ok}&algorithm=sha256`)).toBe('accepted');
+    // A non-ASCII look-alike of "secret" is an unknown parameter, not the secret.
+    expect(code(`otpauth://totp/Example:alice?%C5%BFecret=${SECRET}`)).toBe('ERR_URI_SECRET');
+    expect(code(`otpauth://%E2%84%AAotp/Example:alice?secret=${SECRET}`)).toBe('ERR_URI_TYPE');
+  });
+
+  it('refuses leading zeros in period and counter', () => {
+    expect(code(`${ok}&period=0000030`)).toBe('ERR_URI_PERIOD');
+    expect(code(`${ok}&period=030`)).toBe('ERR_URI_PERIOD');
+    expect(code(`${ok}&period=30`)).toBe('accepted');
+    const hotp = `otpauth://hotp/Example:alice?secret=${SECRET}&counter=`;
+    expect(code(`${hotp}007`)).toBe('ERR_URI_COUNTER');
+    expect(code(`${hotp}00`)).toBe('ERR_URI_COUNTER');
+    expect(code(`${hotp}0`)).toBe('accepted');
+    expect(code(`${hotp}7`)).toBe('accepted');
+  });
+
+  const controls = [0x00, 0x09, 0x0a, 0x0d, 0x1b, 0x1f, 0x7f, 0x80, 0x85, 0x9f];
+
+  it('refuses control characters (C0, DEL, C1) in the label and the issuer when parsing', () => {
+    for (const c of controls) {
+      const enc = encodeURIComponent(String.fromCharCode(c));
+      expect(code(`otpauth://totp/Example:al${enc}ice?secret=${SECRET}`), `U+${c}`).toBe(
+        'ERR_URI_LABEL',
+      );
+      expect(code(`otpauth://totp/Ex${enc}ample:alice?secret=${SECRET}`), `U+${c}`).toBe(
+        'ERR_URI_LABEL',
+      );
+      expect(code(`otpauth://totp/alice?secret=${SECRET}&issuer=Ex${enc}`), `U+${c}`).toBe(
+        'ERR_URI_LABEL',
+      );
+    }
+    // The neighbours of the ranges are fine.
+    for (const c of [0x20, 0x7e, 0xa0]) {
+      const enc = encodeURIComponent(String.fromCharCode(c));
+      expect(code(`otpauth://totp/Example:al${enc}ice?secret=${SECRET}`)).toBe('accepted');
+    }
+  });
+
+  it('refuses control characters in the account name and the issuer when building', () => {
+    const secret = decodeBase32(SECRET);
+    for (const c of controls) {
+      const bad = `al${String.fromCharCode(c)}ice`;
+      expect(() => buildKeyURI({ secret, accountName: bad })).toThrow(
+        new RangeError('"accountName" must not contain control characters'),
+      );
+      expect(() => buildKeyURI({ secret, accountName: 'alice', issuer: bad })).toThrow(
+        new RangeError('"issuer" must not contain control characters'),
+      );
+    }
   });
 });

@@ -233,7 +233,9 @@ export interface MFA {
    * pending until two consecutive codes bind it (see
    * {@link MFA.completeEnrollment}). A previous pending enrollment is replaced.
    *
-   * @param userId - your stable user id (1–256 characters)
+   * @param userId - your stable user id: 1–256 characters of well-formed
+   *   Unicode (no lone surrogate, which would reach the stores as U+FFFD, the
+   *   same bytes as another id), without U+0000; the same rule for every method
    * @param options - `accountName`, and `replaceActive` to re-enroll a user who
    *   has a factor (re-authenticate the user first)
    * @returns `{ secret, uri, expiresAt }`; `secret` and `uri` are non-enumerable

@@ -169,21 +169,17 @@ export function storeAdvice(error: unknown, depth = 0): string {
  * @param operation - what failed, e.g. `store.getUser` or `PostgresStore.migrate`
  * @param cause - the driver's error
  * @param args - the arguments of the failed call, redacted wherever they appear
+ * @param advice - what to do, when the caller knows better than the driver's error
  * @returns the error to throw
  */
 export function storeError(
   operation: string,
   cause: unknown,
   args: readonly unknown[] = [],
+  advice: string = storeAdvice(cause),
 ): MFAError {
   const values = new Set<string>();
   collectValues(args, values);
-  const advice = storeAdvice(cause);
-  return new MFAError(
-    'ERR_STORE',
-    advice === '' ? `${operation} failed` : `${operation} failed: ${advice}`,
-    {
-      cause: scrubError(cause, values),
-    },
-  );
+  const message = advice === '' ? `${operation} failed` : `${operation} failed: ${advice}`;
+  return new MFAError('ERR_STORE', message, { cause: scrubError(cause, values) });
 }

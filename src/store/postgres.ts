@@ -24,6 +24,7 @@ import type {
   UserRecord,
 } from './types.ts';
 import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from './_database.ts';
+import { storeError } from './_scrub.ts';
 
 /**
  * The part of a PostgreSQL client the store uses: `query(text, values)`
@@ -347,17 +348,23 @@ export class PostgresStore implements MFAStore {
    * advisory lock).
    *
    * @returns once the schema exists
+   * @throws MFAError `ERR_STORE` (its `cause` the driver's error, scrubbed),
+   *   saying what to do: create the schema, grant a permission, …
    */
   async migrate(): Promise<void> {
     // One DO block: a single statement, hence one transaction, even through a pool.
     // The table name is a checked identifier, so it is safe inside the literal.
-    await this.#client.query(
-      `DO $totpkit$ BEGIN
+    await this.#client
+      .query(
+        `DO $totpkit$ BEGIN
 PERFORM pg_advisory_xact_lock(hashtext('totpkit:${this.#table}'));
 ${this.#schema}
 END $totpkit$`,
-      [],
-    );
+        [],
+      )
+      .catch((cause: unknown) => {
+        throw storeError('PostgresStore.migrate', cause);
+      });
   }
 
   /**

@@ -34,6 +34,9 @@ import type {
   UserRecord,
 } from './types.ts';
 import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from './_database.ts';
+import { checkEvictionPolicy, type RedisCheckOptions } from './_eviction.ts';
+
+export type { RedisCheckOptions } from './_eviction.ts';
 
 /**
  * An ioredis client (`Redis` or `Cluster`): scripts run through
@@ -427,6 +430,7 @@ interface UserKeys {
 export class RedisStore implements MFAStore {
   readonly #run: Run;
   readonly #prefix: string;
+  readonly #client: RedisScriptClient;
 
   /**
    * @param options - the client and, optionally, the key prefix
@@ -447,6 +451,37 @@ export class RedisStore implements MFAStore {
     }
     this.#run = scriptRunner(options.client);
     this.#prefix = prefix;
+    this.#client = options.client;
+  }
+
+  /**
+   * Checks that the server cannot evict the store's keys: run it once at
+   * startup, as `migrate()` for PostgreSQL. Under `maxmemory` with an
+   * `allkeys-*` policy, Redis may evict a user's factor and lock when memory
+   * runs short; the user then reads as "no factor, no lock", and an app that
+   * asks `status()` whether to request a code signs them in with the password
+   * alone. `noeviction` and the `volatile-*` policies are safe (the store's
+   * durable keys have no TTL). On an ioredis Cluster, every master is asked.
+   *
+   * When the server refuses `CONFIG GET` (a renamed or forbidden `CONFIG`, or
+   * an ACL without `+config|get`), the check fails too, unless you pass
+   * `assumeNoEviction: true` after confirming the policy in your provider's
+   * settings.
+   *
+   * @param options - see {@link RedisCheckOptions}
+   * @returns once the policy is known to be safe
+   * @throws MFAError `ERR_STORE` whose message names `maxmemory-policy` and
+   *   the safe values, for an evicting policy or one that cannot be read
+   * @example
+   * ```ts
+   * import { Redis } from 'ioredis';
+   * import { RedisStore } from 'totpkit/redis';
+   * const store = new RedisStore({ client: new Redis(process.env.REDIS_URL!) });
+   * await store.check(); // at startup: refuses maxmemory-policy allkeys-*
+   * ```
+   */
+  async check(options?: RedisCheckOptions): Promise<void> {
+    await checkEvictionPolicy(this.#client, options);
   }
 
   #keys(userId: string): UserKeys {

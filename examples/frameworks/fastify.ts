@@ -1,0 +1,58 @@
+// totpkit with Fastify 5: enroll with a QR code, bind with two codes, sign in,
+// recovery codes. Run: npx tsx examples/frameworks/fastify.ts
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { MFA } from 'totpkit';
+import { renderQRCodeSVG } from 'totpkit/qr';
+import { runIfMain, type ExampleServer } from './shared.ts';
+
+export function fastifyApp(mfa: MFA): FastifyInstance {
+  const app = Fastify();
+  // Your session hook sets the user; see shared.ts.
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.headers['x-user-id']) return reply.code(401).send({ error: 'sign in first' });
+  });
+  const user = (req: FastifyRequest) => req.headers['x-user-id'] as string;
+  // The one-line guard: a missing or non-string field is the client's error
+  // (400); passed on, the service would throw a TypeError (a 500).
+  const text = (req: FastifyRequest, name: string) => {
+    const value = (req.body as Record<string, unknown> | undefined)?.[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  app.post('/mfa/enroll', async (req) => {
+    const begun = await mfa.beginEnrollment(user(req), { accountName: user(req) });
+    // secret and uri are not enumerable, so returning begun would drop them:
+    // name each field you send.
+    return { secret: begun.secret, qr: renderQRCodeSVG(begun.uri), expiresAt: begun.expiresAt };
+  });
+  app.post('/mfa/enroll/complete', async (req, reply) => {
+    const [code1, code2] = [text(req, 'code1'), text(req, 'code2')];
+    if (code1 === undefined || code2 === undefined)
+      return reply.code(400).send({ error: '"code1" and "code2" must be strings' });
+    const result = await mfa.completeEnrollment(user(req), code1, code2);
+    if (!result.ok) return reply.code(400).send(result);
+    // Shown once; recoveryCodes is not enumerable either.
+    return { ok: true, recoveryCodes: result.recoveryCodes };
+  });
+  app.post('/mfa/verify', async (req, reply) => {
+    const code = text(req, 'code');
+    if (code === undefined) return reply.code(400).send({ error: '"code" must be a string' });
+    const result = await mfa.verify(user(req), code);
+    return reply.code(result.ok ? 200 : 401).send(result);
+  });
+  app.post('/mfa/recover', async (req, reply) => {
+    const code = text(req, 'code');
+    if (code === undefined) return reply.code(400).send({ error: '"code" must be a string' });
+    const result = await mfa.useRecoveryCode(user(req), code);
+    return reply.code(result.ok ? 200 : 401).send(result);
+  });
+  return app;
+}
+
+export async function startFastify(mfa: MFA, port: number): Promise<ExampleServer> {
+  const app = fastifyApp(mfa);
+  const url = await app.listen({ port, host: '127.0.0.1' });
+  return { url, close: () => app.close() };
+}
+
+await runIfMain(import.meta, startFastify);

@@ -1,0 +1,135 @@
+// The three framework examples over HTTP, each started on a free port: the
+// same requests, the same answers. Codes are computed here from the secret the
+// enrollment sent, as the user's authenticator app would.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMFA, decodeBase32, generateTOTP, MemoryStore, plaintextCipher } from 'totpkit';
+import { startExpress } from './express.ts';
+import { startFastify } from './fastify.ts';
+import { startHono } from './hono.ts';
+import { createExampleMFA, type ExampleServer } from './shared.ts';
+
+const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+it("JSON drops the service's secret fields: the examples name them", async () => {
+  const mfa = createMFA({ store: new MemoryStore(), issuer: 'Acme', cipher: plaintextCipher() });
+  const begun = await mfa.beginEnrollment('u1', { accountName: 'u1' });
+  expect(begun.secret).toMatch(/^[A-Z2-7]{32}$/);
+  expect(JSON.parse(JSON.stringify(begun))).toEqual({ expiresAt: begun.expiresAt });
+});
+
+describe.each([
+  ['Express 5', startExpress],
+  ['Fastify 5', startFastify],
+  ['Hono 4', startHono],
+])('%s', (_, start) => {
+  let server: ExampleServer;
+  let now = NOW;
+  beforeAll(async () => {
+    // Cheaper recovery-code hashing than the default, only to keep the test quick.
+    const policy = { recoveryCodeScrypt: { N: 2 ** 10 } };
+    server = await start(createExampleMFA({ clock: () => now, policy }), 0);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  async function post(path: string, body: unknown, user: string | null = 'alice') {
+    const response = await fetch(server.url + path, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(user === null ? {} : { 'x-user-id': user }),
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  }
+
+  it('refuses a request without a signed-in user', async () => {
+    expect(await post('/mfa/enroll', {}, null)).toEqual({
+      status: 401,
+      body: { error: 'sign in first' },
+    });
+  });
+
+  it('enrolls with a QR code, binds, signs in once per code and takes each recovery code once', async () => {
+    now = NOW;
+    const enrolled = await post('/mfa/enroll', {});
+    expect(enrolled.status).toBe(200);
+    const { secret, qr, expiresAt } = enrolled.body;
+    expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+    expect(qr).toMatch(/^<svg [^]*<\/svg>$/);
+    expect(expiresAt).toBe(NOW + 10 * 60_000);
+    const key = decodeBase32(secret);
+    const code = (at: number) => generateTOTP(key, { now: at });
+
+    // Wrong input types are the client's error: 400, and nothing is spent.
+    for (const body of [{}, { code1: code(NOW - 30_000) }, { code1: 123456, code2: 654321 }]) {
+      expect(await post('/mfa/enroll/complete', body)).toEqual({
+        status: 400,
+        body: { error: '"code1" and "code2" must be strings' },
+      });
+    }
+    expect(await post('/mfa/enroll/complete', { code1: '000000', code2: '000001' })).toMatchObject({
+      status: 400,
+      body: { ok: false, reason: 'mismatch' },
+    });
+    const bound = await post('/mfa/enroll/complete', {
+      code1: code(NOW - 30_000),
+      code2: code(NOW),
+    });
+    expect(bound.status).toBe(200);
+    expect(bound.body.ok).toBe(true);
+    const recoveryCodes = bound.body.recoveryCodes as string[];
+    expect(recoveryCodes).toHaveLength(10);
+
+    now = NOW + 60_000;
+    for (const body of [{}, { code: null }, { code: 123456 }, { code: ['123456'] }]) {
+      expect(await post('/mfa/verify', body)).toEqual({
+        status: 400,
+        body: { error: '"code" must be a string' },
+      });
+    }
+    expect(await post('/mfa/verify', 'not json')).toMatchObject({ status: 400 });
+    expect(await post('/mfa/verify', { code: code(now) })).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    expect(await post('/mfa/verify', { code: code(now) })).toEqual({
+      status: 401,
+      body: { ok: false, reason: 'replayed' },
+    });
+
+    expect(await post('/mfa/recover', { code: 42 })).toMatchObject({ status: 400 });
+    const recovery = recoveryCodes[0] as string;
+    expect(await post('/mfa/recover', { code: recovery })).toEqual({
+      status: 200,
+      body: { ok: true, remaining: 9 },
+    });
+    expect(await post('/mfa/recover', { code: recovery })).toMatchObject({
+      status: 401,
+      body: { ok: false, reason: 'mismatch' },
+    });
+  });
+
+  it("keeps each user's factor apart", async () => {
+    now = NOW;
+    const bob = await post('/mfa/enroll', {}, 'bob');
+    const key = decodeBase32(bob.body.secret);
+    // Alice's codes are not Bob's, and Bob's pending enrollment binds only with his own.
+    expect(await post('/mfa/verify', { code: generateTOTP(key, { now }) }, 'bob')).toMatchObject({
+      status: 401,
+      body: { ok: false, reason: 'not_enrolled' },
+    });
+    expect(
+      await post(
+        '/mfa/enroll/complete',
+        {
+          code1: generateTOTP(key, { now: now - 30_000 }),
+          code2: generateTOTP(key, { now }),
+        },
+        'bob',
+      ),
+    ).toMatchObject({ status: 200, body: { ok: true } });
+  });
+});

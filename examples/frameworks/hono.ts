@@ -1,0 +1,70 @@
+// totpkit with Hono 4 on Node (@hono/node-server): enroll with a QR code, bind
+// with two codes, sign in, recovery codes. Run: npx tsx examples/frameworks/hono.ts
+import { serve } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import type { MFA } from 'totpkit';
+import { renderQRCodeSVG } from 'totpkit/qr';
+import { runIfMain, type ExampleServer } from './shared.ts';
+
+export function honoApp(mfa: MFA): Hono {
+  const app = new Hono();
+  // Your session middleware sets the user; see shared.ts.
+  app.use('/mfa/*', async (c, next) => {
+    if (!c.req.header('x-user-id')) return c.json({ error: 'sign in first' }, 401);
+    await next();
+  });
+  const user = (c: Context) => c.req.header('x-user-id') as string;
+  // The one-line guard: a missing or non-string field (or a body that is not
+  // JSON) is the client's error (400); passed on, the service would throw a
+  // TypeError (a 500).
+  const text = async (c: Context, name: string) => {
+    const value = ((await c.req.json().catch(() => ({}))) as Record<string, unknown>)[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+
+  app.post('/mfa/enroll', async (c) => {
+    const begun = await mfa.beginEnrollment(user(c), { accountName: user(c) });
+    // secret and uri are not enumerable, so c.json(begun) would drop them:
+    // name each field you send.
+    return c.json({
+      secret: begun.secret,
+      qr: renderQRCodeSVG(begun.uri),
+      expiresAt: begun.expiresAt,
+    });
+  });
+  app.post('/mfa/enroll/complete', async (c) => {
+    const [code1, code2] = [await text(c, 'code1'), await text(c, 'code2')];
+    if (code1 === undefined || code2 === undefined)
+      return c.json({ error: '"code1" and "code2" must be strings' }, 400);
+    const result = await mfa.completeEnrollment(user(c), code1, code2);
+    if (!result.ok) return c.json(result, 400);
+    // Shown once; recoveryCodes is not enumerable either.
+    return c.json({ ok: true, recoveryCodes: result.recoveryCodes });
+  });
+  app.post('/mfa/verify', async (c) => {
+    const code = await text(c, 'code');
+    if (code === undefined) return c.json({ error: '"code" must be a string' }, 400);
+    const result = await mfa.verify(user(c), code);
+    return c.json(result, result.ok ? 200 : 401);
+  });
+  app.post('/mfa/recover', async (c) => {
+    const code = await text(c, 'code');
+    if (code === undefined) return c.json({ error: '"code" must be a string' }, 400);
+    const result = await mfa.useRecoveryCode(user(c), code);
+    return c.json(result, result.ok ? 200 : 401);
+  });
+  return app;
+}
+
+export function startHono(mfa: MFA, port: number): Promise<ExampleServer> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: honoApp(mfa).fetch, port, hostname: '127.0.0.1' }, (info) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise((done) => server.close(() => done())),
+      }),
+    );
+  });
+}
+
+await runIfMain(import.meta, startHono);

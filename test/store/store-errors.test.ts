@@ -1,0 +1,198 @@
+// Store failures against real servers: each reaches the caller as
+// MFAError('ERR_STORE') with a message that says what to do, and a cause that
+// keeps the driver's code and message but none of the call's values (the
+// sealed secret, which under plaintextCipher() is the secret itself).
+// RedisStore.check() refuses a maxmemory-policy that can evict its keys.
+import { PGlite } from '@electric-sql/pglite';
+import { inspect } from 'node:util';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createMFA,
+  encodeBase32,
+  MFAError,
+  plaintextCipher,
+  type MFAStore,
+  type SecretCipher,
+} from '../../src/index.ts';
+import { PostgresStore } from '../../src/store/postgres.ts';
+import { RedisStore } from '../../src/store/redis.ts';
+import { redisPlan, type TestServer } from '../helpers/servers.ts';
+
+/** A plaintext cipher that remembers what it sealed, so a test can look for it. */
+function recordingCipher(): SecretCipher & { leaks: string[] } {
+  const plain = plaintextCipher();
+  const leaks: string[] = [];
+  return {
+    leaks,
+    async encrypt(plaintext, context) {
+      const sealed = await plain.encrypt(plaintext, context);
+      leaks.push(encodeBase32(plaintext), sealed, sealed.slice('plain.'.length));
+      return sealed;
+    },
+    decrypt: (sealed, context) => plain.decrypt(sealed, context),
+  };
+}
+
+/** Starts an enrollment through `store` and returns what it threw, printed in full. */
+async function failedEnrollment(
+  store: MFAStore,
+): Promise<{ error: MFAError; printed: string; leaks: string[] }> {
+  const cipher = recordingCipher();
+  const mfa = createMFA({ store, issuer: 'Acme', cipher });
+  const error = await mfa.beginEnrollment('user-1', { accountName: 'a@example.com' }).then(
+    () => {
+      throw new Error('the enrollment should have failed');
+    },
+    (e: unknown) => e as MFAError,
+  );
+  expect(error).toBeInstanceOf(MFAError);
+  expect(error.code).toBe('ERR_STORE');
+  expect(cipher.leaks.length).toBe(3);
+  return { error, printed: inspect(error, { depth: Infinity }), leaks: cipher.leaks };
+}
+
+describe('PostgresStore errors (PGlite)', () => {
+  const db = new PGlite();
+  beforeAll(() => db.waitReady, 60_000);
+  afterAll(() => db.close());
+
+  it('a missing table says to run migrate()', async () => {
+    const store = new PostgresStore({ client: db, table: 'never_migrated' });
+    const mfa = createMFA({ store, issuer: 'Acme', cipher: plaintextCipher() });
+    const error = (await mfa.status('u').catch((e: unknown) => e)) as MFAError;
+    expect(error).toBeInstanceOf(MFAError);
+    expect(error.code).toBe('ERR_STORE');
+    expect(error.message).toBe(
+      'store.getUser failed: its table does not exist: run `await store.migrate()` once at startup',
+    );
+    expect(error.cause).toMatchObject({ code: '42P01' });
+  });
+
+  it('a missing schema says to create it, from migrate() too', async () => {
+    const store = new PostgresStore({ client: db, table: 'no_such_schema.t' });
+    const error = (await store.migrate().catch((e: unknown) => e)) as MFAError;
+    expect(error).toBeInstanceOf(MFAError);
+    expect(error.code).toBe('ERR_STORE');
+    expect(error.message).toMatch(/^PostgresStore\.migrate failed: its schema does not exist/);
+    expect(error.cause).toMatchObject({ code: '3F000' });
+  });
+
+  it("a failing row's values (PostgreSQL's detail) are not in the cause", async () => {
+    const store = new PostgresStore({ client: db, table: 'refuses_pending' });
+    await store.migrate();
+    // A constraint that makes every enrollment fail, quoting the row in `detail`.
+    await db.query(
+      'ALTER TABLE refuses_pending ADD CONSTRAINT no_pending CHECK (pending_id IS NULL)',
+    );
+    const { error, printed, leaks } = await failedEnrollment(store);
+    expect(error.message).toBe('store.putPending failed');
+    expect(error.cause).toMatchObject({ code: '23514', constraint: 'no_pending' });
+    for (const leak of leaks) expect(printed).not.toContain(leak);
+  });
+});
+
+const plan = redisPlan();
+const run = Math.random().toString(36).slice(2, 8);
+
+describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () => {
+  let server: TestServer;
+  let admin: Redis;
+  const closers: (() => Promise<unknown>)[] = [];
+  const users = [`nocfg-${run}`, `noeval-${run}`];
+
+  async function ioredisAs(user?: string): Promise<Redis> {
+    const client = new Redis(server.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      ...(user === undefined ? {} : { username: user, password: 'pw' }),
+    });
+    client.on('error', () => {});
+    await client.connect();
+    closers.push(async () => client.disconnect());
+    return client;
+  }
+  async function nodeRedisAs(user?: string) {
+    const client = createClient({
+      url: server.url,
+      ...(user === undefined ? {} : { username: user, password: 'pw' }),
+    });
+    client.on('error', () => {});
+    await client.connect();
+    closers.push(() => client.close());
+    return client;
+  }
+  const makers = [
+    ['ioredis', ioredisAs],
+    ['node-redis', nodeRedisAs],
+  ] as const;
+
+  let previousPolicy: string | undefined;
+  beforeAll(async () => {
+    if (!plan.run) return;
+    server = await plan.start({
+      args: ['--maxmemory', '64mb', '--maxmemory-policy', 'allkeys-lru'],
+    });
+    admin = await ioredisAs();
+    if (!server.owned) {
+      // An external server: set the policy for the test, and restore it after.
+      previousPolicy = ((await admin.config('GET', 'maxmemory-policy')) as string[])[1];
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    }
+    await admin.call('ACL', 'SETUSER', users[0]!, 'on', '>pw', '~*', '&*', '+@all', '-config');
+    await admin.call('ACL', 'SETUSER', users[1]!, 'on', '>pw', '~*', '&*', '+@all', '-evalsha');
+  });
+
+  afterAll(async () => {
+    if (admin && previousPolicy !== undefined) {
+      await admin.config('SET', 'maxmemory-policy', previousPolicy);
+    }
+    // The test users' clients first (deleting a user cuts them off), the admin last.
+    const [closeAdmin, ...others] = closers;
+    for (const close of others.reverse()) await close().catch(() => {});
+    if (admin) for (const user of users) await admin.call('ACL', 'DELUSER', user);
+    await closeAdmin?.();
+    await server?.stop();
+  });
+
+  for (const [name, connect] of makers) {
+    it(`refuses allkeys-lru and accepts noeviction and volatile-lru (${name})`, async () => {
+      const store = new RedisStore({ client: await connect(), prefix: `t:${run}:` });
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+      const error = (await store.check().catch((e: unknown) => e)) as MFAError;
+      expect(error).toBeInstanceOf(MFAError);
+      expect(error.code).toBe('ERR_STORE');
+      expect(error.message).toContain(`maxmemory-policy is "allkeys-lru"`);
+      expect(error.message).toContain('noeviction, volatile-lru, volatile-lfu');
+      // assumeNoEviction only covers a policy that cannot be read.
+      await expect(store.check({ assumeNoEviction: true })).rejects.toThrow(/allkeys-lru/);
+      for (const policy of ['noeviction', 'volatile-lru', 'volatile-ttl']) {
+        await admin.config('SET', 'maxmemory-policy', policy);
+        await expect(store.check()).resolves.toBeUndefined();
+      }
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lfu');
+      await expect(store.check()).rejects.toThrow(/allkeys-lfu/);
+    });
+
+    it(`fails closed when CONFIG GET is refused, unless told (${name})`, async () => {
+      await admin.config('SET', 'maxmemory-policy', 'noeviction');
+      const store = new RedisStore({ client: await connect(users[0]), prefix: `t:${run}:` });
+      const error = (await store.check().catch((e: unknown) => e)) as MFAError;
+      expect(error).toBeInstanceOf(MFAError);
+      expect(error.code).toBe('ERR_STORE');
+      expect(error.message).toMatch(/could not read maxmemory-policy/);
+      expect(error.message).toContain('assumeNoEviction');
+      expect(String((error.cause as Error).message)).toMatch(/^NOPERM/);
+      await expect(store.check({ assumeNoEviction: true })).resolves.toBeUndefined();
+    });
+
+    it(`a NOPERM error says what to grant and keeps no secret in its cause (${name})`, async () => {
+      const store = new RedisStore({ client: await connect(users[1]), prefix: `t:${run}:` });
+      const { error, printed, leaks } = await failedEnrollment(store);
+      expect(error.message).toMatch(/^store\.putPending failed: the Redis user lacks a permission/);
+      expect(String((error.cause as Error).message)).toMatch(/^NOPERM/);
+      for (const leak of leaks) expect(printed).not.toContain(leak);
+    });
+  }
+});
