@@ -64,6 +64,8 @@ export interface Outcome {
   result: unknown;
   next: ModelUser;
   reserved?: ModelUser;
+  /** For a resync, the state after it claimed the first code's step only (its first write). */
+  partial?: ModelUser;
 }
 
 export const stepOf = (now: number) => Math.floor(now / PERIOD_MS);
@@ -247,10 +249,12 @@ export class Model {
     );
     if (!pair.ok) return { result: { ok: false, reason: pair.reason }, next, reserved };
     const f = primary(next) as ModelFactor;
-    f.lastStep = pair.end;
+    f.lastStep = pair.end - 1;
     f.drift = pair.drift;
     next.throttle.otp = fresh();
-    return { result: { ok: true, drift: pair.drift }, next, reserved };
+    const partial = clone(next);
+    f.lastStep = pair.end;
+    return { result: { ok: true, drift: pair.drift }, next, reserved, partial };
   }
 
   /** `canonical`: the code in canonical form, or null if it cannot be a recovery code. */

@@ -587,9 +587,12 @@ async function sequential(
     expect(real, 'a faulted call must reject').toBeInstanceOf(MFAError);
     expect((real as MFAError).code).toBe('ERR_STORE');
     const outcome = onFault ? await onFault() : expect_(undefined);
-    const candidates = [before, outcome.reserved, outcome.next].filter(
-      (x): x is ModelUser => x !== undefined,
-    );
+    const candidates = [
+      before,
+      outcome.reserved,
+      (outcome as Outcome).partial,
+      outcome.next,
+    ].filter((x): x is ModelUser => x !== undefined);
     const match = candidates.find(
       (candidate) => JSON.stringify(project(candidate)) === JSON.stringify(stored),
     );
