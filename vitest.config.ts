@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import { NOT_IN_UNIT_TIER } from './test/setup/tiers.ts';
 import { entry as entries } from './tsup.config.ts';
 
 // Tests (and the examples they run) import the package by name, as users do:
@@ -12,11 +13,16 @@ const alias = Object.entries(entries)
     replacement: fileURLToPath(new URL(source, import.meta.url)),
   }));
 
+const unitTier = process.env.TOTPKIT_TEST_TIER === 'unit';
+
 export default defineConfig({
   resolve: { alias },
   test: {
     // examples/ holds the custom store example's conformance test.
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
+    exclude: ['**/node_modules/**', ...(unitTier ? Object.keys(NOT_IN_UNIT_TIER) : [])],
+    // Prints what was skipped, and why, at the end of the run.
+    globalSetup: ['test/setup/skip-summary.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -14,6 +14,11 @@ import speakeasy from 'speakeasy';
 import { decodeBase32 } from '../src/base32.ts';
 import { verifyConsecutiveTOTP } from '../src/binding.ts';
 import { createTOTPKey, verifyTOTP } from '../src/totp.ts';
+import { verifyConsecutiveTOTP as verifyConsecutiveTOTP01 } from '../test/reference/binding-0.1.ts';
+import {
+  createTOTPKey as createTOTPKey01,
+  verifyTOTP as verifyTOTP01,
+} from '../test/reference/totp-0.1.ts';
 import * as reference from './reference.ts';
 
 /** What each benchmark case needs from a library. */
@@ -32,7 +37,12 @@ export interface Contender {
   login(base32: string, code: string, now: number): boolean;
   /** Whether the codes are those of two consecutive steps ending within ±10 steps of `now`. */
   bind(secret: Uint8Array, code1: string, code2: string, now: number): boolean;
+  /** Verify with HMAC-SHA256 or HMAC-SHA512, cached key, window ±1 (totpkit and totpkit 0.1 only). */
+  verifySHA2?(algorithm: SHA2, code: string, now: number): boolean;
 }
+
+/** The SHA-2 algorithms the SHA-2 cases measure. */
+export type SHA2 = 'SHA256' | 'SHA512';
 
 // Read from disk: not every package exports its package.json.
 const versionOf = (packageJSON: string): string =>
@@ -67,9 +77,18 @@ function searchPair(
 const exactBuffer = (bytes: Uint8Array): ArrayBuffer =>
   bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 
-/** The contenders, given the cached-key cases' secret. */
-export function contenders(secret: Uint8Array): Contender[] {
+/** The contenders, given the cached-key cases' secrets (SHA-1, then SHA-256 and SHA-512). */
+export function contenders(secret: Uint8Array, sha2: Record<SHA2, Uint8Array>): Contender[] {
   const key = createTOTPKey(secret);
+  const key01 = createTOTPKey01(secret);
+  const sha2Keys = {
+    SHA256: createTOTPKey(sha2.SHA256, { algorithm: 'SHA256' }),
+    SHA512: createTOTPKey(sha2.SHA512, { algorithm: 'SHA512' }),
+  };
+  const sha2Keys01 = {
+    SHA256: createTOTPKey01(sha2.SHA256, { algorithm: 'SHA256' }),
+    SHA512: createTOTPKey01(sha2.SHA512, { algorithm: 'SHA512' }),
+  };
   const keyObject = reference.importKey(secret);
   const otpauthParams = { algorithm: 'SHA1', digits: 6, period: PERIOD } as const;
   const otpauthTOTP = new OTPAuth.TOTP({
@@ -91,6 +110,21 @@ export function contenders(secret: Uint8Array): Contender[] {
       login: (base32, code, now) => verifyTOTP(decodeBase32(base32), code, { now, window: 1 }).ok,
       bind: (bytes, code1, code2, now) =>
         verifyConsecutiveTOTP(bytes, [code1, code2], { now, window: BIND_WINDOW }).ok,
+      verifySHA2: (algorithm, code, now) => sha2Keys[algorithm].verify(code, { now, window: 1 }).ok,
+    },
+    {
+      // The noble-based core of 0.1.0 (test/reference/), measured in the same
+      // run so that the new kernels' gain is a ratio of interleaved rounds.
+      name: 'totpkit 0.1',
+      version: '0.1.0',
+      cachedKey: '`createTOTPKey(secret)` (noble `hmac.create`, states cloned per step)',
+      generate: (now) => key01.generate(now),
+      verify: (code, now) => key01.verify(code, { now, window: 1 }).ok,
+      login: (base32, code, now) => verifyTOTP01(decodeBase32(base32), code, { now, window: 1 }).ok,
+      bind: (bytes, code1, code2, now) =>
+        verifyConsecutiveTOTP01(bytes, [code1, code2], { now, window: BIND_WINDOW }).ok,
+      verifySHA2: (algorithm, code, now) =>
+        sha2Keys01[algorithm].verify(code, { now, window: 1 }).ok,
     },
     {
       name: 'node:crypto',

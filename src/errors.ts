@@ -93,7 +93,7 @@ export type MFAErrorCode = 'ERR_STORE' | 'ERR_CIPHER' | 'ERR_ALREADY_ENROLLED';
  * a secret, a code or a recovery code. The underlying error, if any, is `cause`.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * import { MFAError } from 'totpkit';
  * try {
  *   await mfa.verify(userId, code);

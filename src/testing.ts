@@ -62,7 +62,7 @@ const POLICY: AttemptPolicy = {
  * @returns nothing; the tests are registered with vitest
  * @throws nothing itself; each failed expectation fails its vitest test
  * @example
- * ```ts
+ * ```ts fragment
  * // test/my-store.test.ts
  * import { testMFAStore } from 'totpkit/testing';
  * import { MyStore } from '../src/my-store.ts';

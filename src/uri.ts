@@ -298,7 +298,7 @@ function parameter(name: string): string {
  * import { parseKeyURI } from 'totpkit';
  * const key = parseKeyURI('otpauth://totp/Example:alice@google.com?secret=JBSWY3DPEHPK3PXP&issuer=Example');
  * key.issuer; // 'Example'
- * key.period; // 30
+ * if (key.type === 'totp') key.period; // 30 (a KeyURI is a union: HOTP keys have a counter instead)
  * ```
  */
 export function parseKeyURI(uri: string): KeyURI {

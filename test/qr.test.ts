@@ -16,12 +16,12 @@ import {
   renderQRCodeTerminal,
   type QRErrorCorrection,
 } from '../src/qr.ts';
-import { launchChromium } from './helpers/browser.ts';
+import { launchChromium, requireChromium } from './helpers/browser.ts';
 import { requireProgram } from './helpers/tools.ts';
 import { decodeQRFile, imageDir, matrixToPGM, terminalToMatrix } from './helpers/zbarimg.ts';
 
 const haveZbar = requireProgram('zbarimg', 'zbar-tools');
-const haveChromium = requireProgram('chromium', 'chromium');
+const haveChromium = requireChromium();
 
 // A seeded generator, so that a failure can be replayed with QR_SEED=….
 const seed = Number(process.env.QR_SEED ?? Date.now() % 2 ** 31);

@@ -28,6 +28,12 @@ export interface Session {
   csrf: string;
   /** A one-time message for the next page. */
   flash: string | null;
+  /**
+   * The otpauth:// URI of an enrollment in progress, sealed with the MFA
+   * cipher, so that the setup page can be shown again (a reload, a mistyped
+   * code) without making a new secret. Cleared when the enrollment ends.
+   */
+  setup: string | null;
 }
 
 const LIFETIME_MS: Record<SessionStage, number> = {
@@ -60,6 +66,7 @@ export class Accounts {
       csrf text NOT NULL,
       flash text,
       expires_at bigint NOT NULL)`);
+    await this.#sql.query('ALTER TABLE demo_sessions ADD COLUMN IF NOT EXISTS setup text');
     await this.#sql.query(
       'CREATE INDEX IF NOT EXISTS demo_sessions_expires_at ON demo_sessions (expires_at)',
     );
@@ -106,7 +113,14 @@ export class Accounts {
   ): Promise<Session> {
     const now = Date.now();
     await this.#sql.query('DELETE FROM demo_sessions WHERE expires_at <= $1', [now]);
-    const session: Session = { token: newToken(), userId, stage, csrf: newToken(), flash };
+    const session: Session = {
+      token: newToken(),
+      userId,
+      stage,
+      csrf: newToken(),
+      flash,
+      setup: null,
+    };
     await this.#sql.query(
       `INSERT INTO demo_sessions (id_hash, user_id, stage, csrf, flash, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -117,14 +131,27 @@ export class Accounts {
 
   async getSession(token: string): Promise<Session | null> {
     const { rows } = await this.#sql.query(
-      'SELECT user_id, stage, csrf, flash FROM demo_sessions WHERE id_hash = $1 AND expires_at > $2',
+      'SELECT user_id, stage, csrf, flash, setup FROM demo_sessions WHERE id_hash = $1 AND expires_at > $2',
       [digest(token), Date.now()],
     );
     const row = rows[0] as
-      | { user_id: string | null; stage: SessionStage; csrf: string; flash: string | null }
+      | {
+          user_id: string | null;
+          stage: SessionStage;
+          csrf: string;
+          flash: string | null;
+          setup: string | null;
+        }
       | undefined;
     if (row === undefined) return null;
-    return { token, userId: row.user_id, stage: row.stage, csrf: row.csrf, flash: row.flash };
+    return {
+      token,
+      userId: row.user_id,
+      stage: row.stage,
+      csrf: row.csrf,
+      flash: row.flash,
+      setup: row.setup,
+    };
   }
 
   async setFlash(token: string, flash: string | null): Promise<void> {
@@ -134,11 +161,22 @@ export class Accounts {
     ]);
   }
 
+  async setSetup(token: string, setup: string | null): Promise<void> {
+    await this.#sql.query('UPDATE demo_sessions SET setup = $2 WHERE id_hash = $1', [
+      digest(token),
+      setup,
+    ]);
+  }
+
   async deleteSession(token: string): Promise<void> {
     await this.#sql.query('DELETE FROM demo_sessions WHERE id_hash = $1', [digest(token)]);
   }
 
-  /** Ends every session of a user (after disabling two-factor sign-in, for example). */
+  /**
+   * Ends every session of a user: whenever two-factor sign-in changes, since a
+   * session opened under the old rules (a password-only one, say) must not
+   * outlive them.
+   */
   async deleteUserSessions(userId: string): Promise<void> {
     await this.#sql.query('DELETE FROM demo_sessions WHERE user_id = $1', [userId]);
   }

@@ -3,12 +3,14 @@
 // recovery codes and resync — on node:http with plain HTML forms.
 //
 // What a real app must keep from this: CSRF tokens on every form, session ids
-// rotated when the user's privilege changes, Cache-Control: no-store on pages
-// that show secrets, re-authentication before weakening 2FA, and logs that
-// carry no secret, code or password.
+// rotated when the user's privilege changes, every other session ended when
+// two-factor sign-in changes, Cache-Control: no-store on pages that show
+// secrets, re-authentication with password and code before weakening 2FA,
+// one error boundary around every request, and logs that carry no secret,
+// code or password.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import type { MFA } from 'totpkit';
+import type { MFA, SecretCipher } from 'totpkit';
 import { renderQRCodeDataURL } from 'totpkit/qr';
 import type { Accounts, Session, User } from './accounts.ts';
 import {
@@ -21,22 +23,24 @@ import {
   type SafeHTML,
 } from './html.ts';
 import {
-  DEFAULT_PASSWORD_PARAMS,
-  hashPassword,
   PASSWORD_MAX,
   PASSWORD_MIN,
-  verifyNoPassword,
-  verifyPassword,
+  PasswordHasher,
+  ServerBusyError,
   type PasswordHashParams,
 } from './password.ts';
 
 export interface AppOptions {
   mfa: MFA;
   accounts: Accounts;
+  /** Seals the secret of an enrollment in progress in the session row (the MFA's own cipher will do). */
+  cipher: SecretCipher;
   /** Mark cookies `Secure` (and name them `__Host-sid`): set it whenever the site is served over HTTPS. */
   secureCookies?: boolean;
   /** scrypt cost for passwords; tests lower it. */
   passwordParams?: PasswordHashParams;
+  /** Password checks that may wait for the hasher before sign-ins get 503 (default 16). */
+  maxPasswordChecksWaiting?: number;
   /** Where request lines go; never given a body, a code or a secret. Default console.log. */
   log?: (line: string) => void;
 }
@@ -46,18 +50,31 @@ interface Context {
   res: ServerResponse;
   session: Session;
   user: User | null;
-  form: URLSearchParams;
+  form: Map<string, string>;
 }
 
 type Handler = (ctx: Context) => Promise<void>;
 
 const MAX_BODY_BYTES = 8 * 1024;
 
+/** A refusal with a status and a message for the user, thrown from anywhere in a request. */
+class HTTPError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 // ── plain-words messages for every refusal the service can give ─────────────
 
-function waitText(retryAfterMs: number): string {
+const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+
+/** "3 seconds", "1 second", "2 minutes": how long to wait, in words. */
+export function waitText(retryAfterMs: number): string {
   const seconds = Math.ceil(retryAfterMs / 1000);
-  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
+  return seconds < 90 ? plural(seconds, 'second') : plural(Math.ceil(seconds / 60), 'minute');
 }
 
 type Refusal = { reason: string; retryAfterMs?: number };
@@ -124,9 +141,12 @@ function throttleMessage(result: Refusal): string {
 // ── the app ─────────────────────────────────────────────────────────────────
 
 export function createApp(options: AppOptions): RequestListener {
-  const { mfa, accounts } = options;
+  const { mfa, accounts, cipher } = options;
   const secure = options.secureCookies ?? false;
-  const passwordParams = options.passwordParams ?? DEFAULT_PASSWORD_PARAMS;
+  const passwords = new PasswordHasher(
+    options.passwordParams,
+    options.maxPasswordChecksWaiting ?? 16,
+  );
   const log = options.log ?? ((line: string) => console.log(line));
   const cookieName = secure ? '__Host-sid' : 'sid';
 
@@ -162,11 +182,17 @@ export function createApp(options: AppOptions): RequestListener {
       message = { kind: 'notice', text: ctx.session.flash };
       await accounts.setFlash(ctx.session.token, null);
     }
-    const signedInAs = ctx.session.stage === 'signed_in' ? ctx.user?.email : undefined;
+    const { stage } = ctx.session;
+    const signOut: PageOptions['signOut'] =
+      stage === 'signed_in'
+        ? { label: 'Sign out', who: ctx.user?.email }
+        : stage === 'second_factor'
+          ? { label: 'Cancel sign-in' }
+          : undefined;
     send(
       ctx.res,
       options.status ?? 200,
-      page({ title, message, signedInAs, csrf: ctx.session.csrf }, body),
+      page({ title, message, signOut, csrf: ctx.session.csrf }, body),
     );
   }
 
@@ -182,7 +208,25 @@ export function createApp(options: AppOptions): RequestListener {
     setSessionCookie(ctx.res, ctx.session);
   }
 
-  const field = (ctx: Context, name: string): string => ctx.form.get(name) ?? '';
+  /**
+   * After two-factor sign-in changes (turned on, off, a new app, new recovery
+   * codes), ends every session of the user and gives this one a new id. A
+   * session that was signed in under the old rules, or by someone holding the
+   * old recovery codes, must not outlive the change.
+   */
+  async function endOtherSessions(ctx: Context, flash: string | null = null): Promise<void> {
+    const user = ctx.user as User;
+    await accounts.deleteUserSessions(user.id);
+    ctx.session = await accounts.createSession(user.id, 'signed_in', flash);
+    setSessionCookie(ctx.res, ctx.session);
+  }
+
+  /** A form field that must be present (the pages always send it): a 400 if not. */
+  function field(ctx: Context, name: string): string {
+    const value = ctx.form.get(name);
+    if (value === undefined) throw new HTTPError(400, `The form has no "${name}" field.`);
+    return value;
+  }
 
   // ── pages ──
 
@@ -230,6 +274,17 @@ export function createApp(options: AppOptions): RequestListener {
         Codes keep failing? <a href="/signin/resync">Resynchronise your app</a>.
       </p>`;
 
+  const recoveryForm = (ctx: Context): SafeHTML =>
+    html` <form method="post" action="/signin/recovery">
+        ${csrfField(ctx.session.csrf)}
+        <label
+          >Recovery code
+          <input name="recovery_code" id="recovery_code" autocomplete="off" required autofocus
+        /></label>
+        <button type="submit">Sign in</button>
+      </form>
+      <p class="muted"><a href="/signin/code">Use a code from your app instead</a>.</p>`;
+
   const twoCodesForm = (ctx: Context, action: string, button: string): SafeHTML =>
     html` <form method="post" action="${action}">
       ${csrfField(ctx.session.csrf)} ${codeField('code1', 'First code', true)}
@@ -238,14 +293,20 @@ export function createApp(options: AppOptions): RequestListener {
       <button type="submit">${button}</button>
     </form>`;
 
-  const recoveryCodesPage = (
-    ctx: Context,
-    codes: readonly string[],
-    title: string,
-  ): Promise<void> =>
+  /** Password and a current code: what every change to two-factor sign-in asks for. */
+  const reauthFields = html`<label
+      >Your password
+      <input name="password" type="password" autocomplete="current-password" required
+    /></label>
+    <label
+      >Code from your app, or a recovery code
+      <input name="code" autocomplete="one-time-code" maxlength="20" required
+    /></label>`;
+
+  const recoveryCodesPage = (ctx: Context, codes: readonly string[]): Promise<void> =>
     render(
       ctx,
-      title,
+      'Save your recovery codes',
       html`<p>
           Save these recovery codes somewhere safe, such as a password manager. Each one signs you
           in once if you lose your phone. They are shown only now.
@@ -256,14 +317,40 @@ export function createApp(options: AppOptions): RequestListener {
         <p><a href="/">I have saved them — continue</a></p>`,
     );
 
-  async function dashboard(ctx: Context): Promise<void> {
+  /** The QR code, the key as text and the two-code form, for the enrollment in `uri`. */
+  async function setupPage(ctx: Context, uri: string, error?: string): Promise<void> {
+    const secret = new URL(uri).searchParams.get('secret') ?? '';
+    const grouped = secret.replace(/(.{4})(?=.)/g, '$1 ');
+    const restart = html`<form method="post" action="/mfa/setup">
+      ${csrfField(ctx.session.csrf)}
+      <button type="submit" class="secondary">Start again with a new QR code</button>
+    </form>`;
+    await render(
+      ctx,
+      'Set up your authenticator app',
+      html`<ol>
+          <li>Open your authenticator app and add an account by scanning this QR code.</li>
+        </ol>
+        <img
+          class="qr"
+          src="${renderQRCodeDataURL(uri)}"
+          alt="QR code to add this account to your authenticator app"
+        />
+        <p>Can't scan it? Add the account by hand with this key (time-based):</p>
+        <code class="secret" id="secret">${grouped}</code>
+        <ol start="2">
+          <li>Enter the code your app shows, then wait for the next one and enter it too.</li>
+        </ol>
+        ${twoCodesForm(ctx, '/mfa/confirm', 'Turn on two-factor sign-in')} ${restart}
+        <p class="muted"><a href="/">Cancel</a></p>`,
+      error === undefined ? {} : { error, status: 400 },
+    );
+  }
+
+  async function dashboard(ctx: Context, error?: string): Promise<void> {
     const user = ctx.user as User;
     const status = await mfa.status(user.id);
     const csrf = csrfField(ctx.session.csrf);
-    const passwordField = html`<label
-      >Your password
-      <input name="password" type="password" autocomplete="current-password" required
-    /></label>`;
     const body =
       status.state === 'active'
         ? html`<p id="mfa-status">
@@ -280,12 +367,20 @@ export function createApp(options: AppOptions): RequestListener {
             }
             <div class="actions">
               <p><a href="/mfa/resync">Resynchronise your authenticator app</a></p>
+              <p class="muted">
+                Each change below asks for your password and a code, and signs you out everywhere
+                else.
+              </p>
               <form method="post" action="/mfa/recovery-codes">
-                ${csrf} ${passwordField}
+                ${csrf} ${reauthFields}
                 <button type="submit" class="secondary">Get new recovery codes</button>
               </form>
+              <form method="post" action="/mfa/replace">
+                ${csrf} ${reauthFields}
+                <button type="submit" class="secondary">Move to a new authenticator app</button>
+              </form>
               <form method="post" action="/mfa/disable">
-                ${csrf} ${passwordField}
+                ${csrf} ${reauthFields}
                 <button type="submit" class="secondary">Turn off two-factor sign-in</button>
               </form>
             </div>`
@@ -298,10 +393,15 @@ export function createApp(options: AppOptions): RequestListener {
               ${csrf}
               <button type="submit">Turn on two-factor sign-in</button>
             </form>`;
-    await render(ctx, `Hello, ${user.email}`, body);
+    await render(
+      ctx,
+      `Hello, ${user.email}`,
+      body,
+      error === undefined ? {} : { error, status: 401 },
+    );
   }
 
-  // ── routes ──
+  // ── checks ──
 
   const needSignedIn =
     (handler: Handler): Handler =>
@@ -317,9 +417,63 @@ export function createApp(options: AppOptions): RequestListener {
         return redirect(ctx.res, '/signin');
       await handler(ctx);
     };
-  /** Re-authentication before an action that weakens the account or reveals recovery codes. */
-  const checkPassword = async (ctx: Context): Promise<boolean> =>
-    verifyPassword(field(ctx, 'password'), (ctx.user as User).passwordHash);
+
+  /**
+   * Re-authentication before changing two-factor sign-in: the password and a
+   * current code (TOTP, or a recovery code, which is then used up). The
+   * password alone is not enough: a session signed in before two-factor
+   * sign-in was turned on, or a phished password, must not be able to turn it
+   * off or mint recovery codes. Returns an error message, or null.
+   */
+  async function reauthenticate(ctx: Context): Promise<string | null> {
+    const user = ctx.user as User;
+    const password = field(ctx, 'password');
+    const code = field(ctx, 'code');
+    if (!(await passwords.verify(password, user.passwordHash))) return 'Wrong password.';
+    // Recovery codes have letters; TOTP codes are digits (and spaces).
+    if (/[a-z]/i.test(code)) {
+      const result = await mfa.useRecoveryCode(user.id, code);
+      return result.ok ? null : recoveryMessage(result);
+    }
+    const result = await mfa.verify(user.id, code);
+    return result.ok ? null : verifyMessage(result);
+  }
+
+  /** Starts an enrollment, keeps its URI (sealed) in the session, and shows it at GET /mfa/setup. */
+  async function beginSetup(ctx: Context, replaceActive: boolean): Promise<void> {
+    const user = ctx.user as User;
+    const { uri } = await mfa.beginEnrollment(user.id, {
+      accountName: user.email,
+      replaceActive,
+    });
+    const sealed = await cipher.encrypt(new TextEncoder().encode(uri), `setup:${user.id}`);
+    await accounts.setSetup(ctx.session.token, sealed);
+    redirect(ctx.res, '/mfa/setup');
+  }
+
+  /** The URI of this session's enrollment in progress, or null if there is none (or it expired). */
+  async function currentSetup(ctx: Context): Promise<string | null> {
+    const user = ctx.user as User;
+    if (ctx.session.setup === null) return null;
+    if ((await mfa.status(user.id)).pendingExpiresAt === null) return null;
+    const uri = await cipher.decrypt(ctx.session.setup, `setup:${user.id}`);
+    return new TextDecoder().decode(uri);
+  }
+
+  /** An email address that can be an account name in an authenticator app. */
+  function emailProblem(email: string): string | null {
+    if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
+      return 'Enter a valid email address.';
+    }
+    // Authenticator apps show "Issuer:account"; a ':' would split the label
+    // in the wrong place, so otpauth:// URIs cannot carry it.
+    if (email.includes(':')) return "An email address for this site cannot contain ':'.";
+    // Control characters (no address has them) would be refused in the URI too.
+    if (/\p{Cc}/u.test(email)) return 'Enter a valid email address.';
+    return null;
+  }
+
+  // ── routes: one table, "METHOD /path" → handler ──
 
   const routes: Record<string, Handler> = {
     'GET /': async (ctx) => {
@@ -335,12 +489,14 @@ export function createApp(options: AppOptions): RequestListener {
       const password = field(ctx, 'password');
       const fail = (error: string) =>
         render(ctx, 'Create an account', signUpForm(ctx, email), { error, status: 400 });
-      if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254)
-        return fail('Enter a valid email address.');
+      const problem = emailProblem(email);
+      if (problem !== null) return fail(problem);
       if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
         return fail(`Choose a password of ${PASSWORD_MIN} to ${PASSWORD_MAX} characters.`);
       }
-      const user = await accounts.createUser(email, await hashPassword(password, passwordParams));
+      const user = await accounts.createUser(email, await passwords.hash(password));
+      // This answer tells whoever asks that the address has an account: a
+      // trade-off this example makes (see its README, "Account enumeration").
       if (user === null)
         return fail('An account with this email address already exists. Sign in instead.');
       await rotate(
@@ -358,8 +514,8 @@ export function createApp(options: AppOptions): RequestListener {
       const password = field(ctx, 'password');
       const user = await accounts.findUserByEmail(email);
       const ok = user
-        ? await verifyPassword(password, user.passwordHash)
-        : await verifyNoPassword(password, passwordParams);
+        ? await passwords.verify(password, user.passwordHash)
+        : await passwords.verifyNone(password);
       if (!ok || user === null) {
         return render(ctx, 'Sign in', signInForm(ctx, email), {
           error: 'Wrong email or password.',
@@ -399,13 +555,11 @@ export function createApp(options: AppOptions): RequestListener {
           status: 401,
         });
       }
-      const left =
-        result.remaining === 1 ? '1 recovery code' : `${result.remaining} recovery codes`;
       await rotate(
         ctx,
         (ctx.user as User).id,
         'signed_in',
-        `Recovery code accepted. You have ${left} left.`,
+        `Recovery code accepted. You have ${plural(result.remaining, 'recovery code')} left.`,
       );
       redirect(ctx.res, '/');
     }),
@@ -444,58 +598,62 @@ export function createApp(options: AppOptions): RequestListener {
       redirect(ctx.res, '/signin');
     },
 
+    // Post/redirect/get: POST starts an enrollment, GET shows it (a reload
+    // shows the same QR code rather than making a new secret).
     'POST /mfa/setup': needSignedIn(async (ctx) => {
-      const user = ctx.user as User;
-      if ((await mfa.status(user.id)).state === 'active') return redirect(ctx.res, '/');
-      const { secret, uri } = await mfa.beginEnrollment(user.id, { accountName: user.email });
-      const grouped = secret.replace(/(.{4})(?=.)/g, '$1 ');
-      await render(
-        ctx,
-        'Set up your authenticator app',
-        html`<ol>
-            <li>Open your authenticator app and add an account by scanning this QR code.</li>
-          </ol>
-          <img
-            class="qr"
-            src="${renderQRCodeDataURL(uri)}"
-            alt="QR code to add this account to your authenticator app"
-          />
-          <p>Can't scan it? Add the account by hand with this key (time-based):</p>
-          <code class="secret" id="secret">${grouped}</code>
-          <ol start="2">
-            <li>Enter the code your app shows, then wait for the next one and enter it too.</li>
-          </ol>
-          ${twoCodesForm(ctx, '/mfa/confirm', 'Turn on two-factor sign-in')}`,
-      );
+      if ((await mfa.status((ctx.user as User).id)).state === 'active') {
+        return redirect(ctx.res, '/');
+      }
+      await beginSetup(ctx, false);
+    }),
+    'GET /mfa/setup': needSignedIn(async (ctx) => {
+      const uri = await currentSetup(ctx);
+      if (uri === null) return redirect(ctx.res, '/');
+      await setupPage(ctx, uri);
+    }),
+    'POST /mfa/replace': needSignedIn(async (ctx) => {
+      const error = await reauthenticate(ctx);
+      if (error !== null) return dashboard(ctx, `${error} Your authenticator app is unchanged.`);
+      await beginSetup(ctx, true);
     }),
     'POST /mfa/confirm': needSignedIn(async (ctx) => {
+      const uri = await currentSetup(ctx);
       const result = await mfa.completeEnrollment(
         (ctx.user as User).id,
         field(ctx, 'code1'),
         field(ctx, 'code2'),
       );
       if (result.ok) {
-        await accounts.setFlash(ctx.session.token, 'Two-factor sign-in is on.');
-        ctx.session.flash = null;
-        return recoveryCodesPage(ctx, result.recoveryCodes, 'Two-factor sign-in is on');
+        await endOtherSessions(
+          ctx,
+          'Your authenticator app is set up. From now on, sign-in asks for a code from it.',
+        );
+        ctx.session.flash = null; // kept for the account page, after the codes
+        return recoveryCodesPage(ctx, result.recoveryCodes);
       }
-      const restart = html`<form method="post" action="/mfa/setup">
-        ${csrfField(ctx.session.csrf)}
-        <button type="submit" class="secondary">Start again with a new QR code</button>
-      </form>`;
-      const gone = result.reason === 'expired' || result.reason === 'not_pending';
+      // A mistake keeps the QR code and the key on screen, to try again.
+      if (uri !== null && result.reason !== 'expired' && result.reason !== 'not_pending') {
+        return setupPage(ctx, uri, bindingMessage(result));
+      }
+      await accounts.setSetup(ctx.session.token, null);
       await render(
         ctx,
         'Set up your authenticator app',
-        gone
-          ? restart
-          : html`${twoCodesForm(ctx, '/mfa/confirm', 'Turn on two-factor sign-in')} ${restart}`,
+        html`<form method="post" action="/mfa/setup">
+          ${csrfField(ctx.session.csrf)}
+          <button type="submit">Start again with a new QR code</button>
+        </form>`,
         { error: bindingMessage(result), status: 400 },
       );
     }),
 
     'GET /mfa/resync': needSignedIn((ctx) =>
-      render(ctx, 'Resynchronise your app', twoCodesForm(ctx, '/mfa/resync', 'Resynchronise')),
+      render(
+        ctx,
+        'Resynchronise your app',
+        html`${twoCodesForm(ctx, '/mfa/resync', 'Resynchronise')}
+          <p class="muted"><a href="/">Cancel</a></p>`,
+      ),
     ),
     'POST /mfa/resync': needSignedIn(async (ctx) => {
       const result = await mfa.resync(
@@ -515,64 +673,68 @@ export function createApp(options: AppOptions): RequestListener {
     }),
 
     'POST /mfa/recovery-codes': needSignedIn(async (ctx) => {
-      if (!(await checkPassword(ctx))) {
-        await accounts.setFlash(
-          ctx.session.token,
-          'Wrong password: no new recovery codes were made.',
-        );
-        return redirect(ctx.res, '/');
-      }
+      const error = await reauthenticate(ctx);
+      if (error !== null) return dashboard(ctx, `${error} No new recovery codes were made.`);
       const result = await mfa.regenerateRecoveryCodes((ctx.user as User).id);
       if (!result.ok) return redirect(ctx.res, '/');
-      await recoveryCodesPage(ctx, result.recoveryCodes, 'Your new recovery codes');
+      await endOtherSessions(ctx);
+      await recoveryCodesPage(ctx, result.recoveryCodes);
     }),
 
     'POST /mfa/disable': needSignedIn(async (ctx) => {
-      const user = ctx.user as User;
-      if (!(await checkPassword(ctx))) {
-        await accounts.setFlash(
-          ctx.session.token,
-          'Wrong password: two-factor sign-in is still on.',
-        );
-        return redirect(ctx.res, '/');
-      }
-      await mfa.disable(user.id);
-      // Other sessions were signed in with the second factor; end them too.
-      await accounts.deleteUserSessions(user.id);
-      ctx.session = await accounts.createSession(
-        user.id,
-        'signed_in',
-        'Two-factor sign-in is off.',
-      );
-      setSessionCookie(ctx.res, ctx.session);
+      const error = await reauthenticate(ctx);
+      if (error !== null) return dashboard(ctx, `${error} Two-factor sign-in is still on.`);
+      await mfa.disable((ctx.user as User).id);
+      await endOtherSessions(ctx, 'Two-factor sign-in is off.');
       redirect(ctx.res, '/');
     }),
   };
 
-  const recoveryForm = (ctx: Context): SafeHTML =>
-    html` <form method="post" action="/signin/recovery">
-        ${csrfField(ctx.session.csrf)}
-        <label
-          >Recovery code
-          <input name="recovery_code" id="recovery_code" autocomplete="off" required autofocus
-        /></label>
-        <button type="submit">Sign in</button>
-      </form>
-      <p class="muted"><a href="/signin/code">Use a code from your app instead</a>.</p>`;
-
   // ── plumbing ──
 
-  async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
-    if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded'))
-      return null;
+  /**
+   * Reads a form (urlencoded) or JSON object body of text fields. Anything
+   * else is a 4xx with a message: never a 500.
+   */
+  async function readBody(req: IncomingMessage): Promise<Map<string, string>> {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/x-www-form-urlencoded' && type !== 'application/json') {
+      throw new HTTPError(415, 'Send the form as application/x-www-form-urlencoded.');
+    }
     let size = 0;
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) return null;
+      if (size > MAX_BODY_BYTES) throw new HTTPError(413, 'The form is too large.');
       chunks.push(chunk);
     }
-    return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (type === 'application/x-www-form-urlencoded') {
+      const fields = new Map<string, string>();
+      // The first value of a repeated name, as URLSearchParams.get does.
+      for (const [name, value] of new URLSearchParams(text)) {
+        if (!fields.has(name)) fields.set(name, value);
+      }
+      return fields;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HTTPError(400, 'The body is not valid JSON.');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new HTTPError(400, 'The body must be a JSON object.');
+    }
+    const fields = new Map<string, string>();
+    for (const [name, value] of Object.entries(body)) {
+      // A code sent as a number (123456) would lose leading zeros: refuse it.
+      if (typeof value !== 'string') {
+        throw new HTTPError(400, `The field "${name.slice(0, 40)}" must be text (a JSON string).`);
+      }
+      fields.set(name, value);
+    }
+    return fields;
   }
 
   function sessionToken(req: IncomingMessage): string | undefined {
@@ -583,22 +745,14 @@ export function createApp(options: AppOptions): RequestListener {
     return undefined;
   }
 
-  const sameToken = (a: string, b: string): boolean =>
-    a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+  /** Constant-time comparison; timingSafeEqual throws on unequal byte lengths, so check those first. */
+  function sameToken(a: string, b: string): boolean {
+    const x = Buffer.from(a, 'utf8');
+    const y = Buffer.from(b, 'utf8');
+    return x.length === y.length && timingSafeEqual(x, y);
+  }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    res.setHeader(
-      'Content-Security-Policy',
-      "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    // Not 'no-referrer': browsers then send `Origin: null` on form posts, and the
-    // same-origin check below needs the real origin.
-    res.setHeader('Referrer-Policy', 'same-origin');
-    // Pages show secrets, codes and account state: never cache them.
-    res.setHeader('Cache-Control', 'no-store');
-
+  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     if (req.method === 'GET' && path === '/style.css') {
       res.setHeader('Content-Type', 'text/css; charset=utf-8');
       res.setHeader('Cache-Control', 'public, max-age=3600');
@@ -606,12 +760,11 @@ export function createApp(options: AppOptions): RequestListener {
       return;
     }
     const handler = routes[`${req.method} ${path}`];
-    if (handler === undefined)
-      return send(res, 404, page({ title: 'Not found' }, html`<p><a href="/">Home</a></p>`));
+    if (handler === undefined) throw new HTTPError(404, 'There is no page here.');
 
     const token = sessionToken(req);
     let session = token === undefined ? null : await accounts.getSession(token);
-    let form = new URLSearchParams();
+    let form = new Map<string, string>();
     if (req.method === 'POST') {
       // A form post must come from this site's own page: the session's CSRF
       // token, and (where the browser sends it) a same-origin Origin header.
@@ -620,21 +773,9 @@ export function createApp(options: AppOptions): RequestListener {
       const sameOrigin =
         origin === undefined ||
         (host !== undefined && (origin === `http://${host}` || origin === `https://${host}`));
-      const posted = await readForm(req);
-      if (
-        session === null ||
-        posted === null ||
-        !sameOrigin ||
-        !sameToken(posted.get('csrf') ?? '', session.csrf)
-      ) {
-        return send(
-          res,
-          403,
-          page(
-            { title: 'Please try again' },
-            html`<p>This form has expired. <a href="/">Go back</a> and try again.</p>`,
-          ),
-        );
+      const posted = await readBody(req);
+      if (session === null || !sameOrigin || !sameToken(posted.get('csrf') ?? '', session.csrf)) {
+        throw new HTTPError(403, 'This form has expired. Go back and try again.');
       }
       form = posted;
     }
@@ -646,19 +787,60 @@ export function createApp(options: AppOptions): RequestListener {
     await handler({ req, res, session, user, form });
   }
 
+  /** The request target's path, or null if it does not parse. */
+  function pathOf(target: string | undefined): string | null {
+    try {
+      return new URL(target ?? '/', 'http://localhost').pathname;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Sends a refusal page (or a plain line to a client that did not ask for HTML). */
+  function refuse(res: ServerResponse, status: number, message: string): void {
+    if (res.headersSent) return void res.end();
+    const title =
+      status === 404 ? 'Not found' : status >= 500 ? 'Something went wrong' : 'Please try again';
+    send(res, status, page({ title }, html`<p>${message} <a href="/">Home</a></p>`));
+  }
+
+  // The one error boundary: everything a request does runs inside it, so a
+  // request can get a 4xx or a 500, but cannot stop the server.
   return (req, res) => {
     const started = Date.now();
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    handle(req, res)
+    const path = pathOf(req.url);
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Not 'no-referrer': browsers then send `Origin: null` on form posts, and the
+    // same-origin check needs the real origin.
+    res.setHeader('Referrer-Policy', 'same-origin');
+    // Pages show secrets, codes and account state: never cache them.
+    res.setHeader('Cache-Control', 'no-store');
+    const shown = path ?? '(a target that is not a URL)';
+    Promise.resolve()
+      .then(() => {
+        if (path === null) throw new HTTPError(400, 'That address is not valid.');
+        return handle(req, res, path);
+      })
       .catch((error: unknown) => {
+        // The client went away, or a timeout cut the request: nobody to answer.
+        // (Logged as 499, nginx's "client closed request".)
+        if (!res.headersSent && (res.socket?.destroyed ?? true)) return void (res.statusCode = 499);
+        if (error instanceof HTTPError) return refuse(res, error.status, error.message);
+        if (error instanceof ServerBusyError) {
+          res.setHeader('Retry-After', String(error.retryAfterSeconds));
+          return refuse(res, 503, 'The server is busy. Please try again in a few seconds.');
+        }
         // The error's name and message only: a stack or a request dump could carry form data.
         log(
-          `error on ${req.method} ${path}: ${error instanceof Error ? `${error.name}: ${error.message}` : 'unknown'}`,
+          `error on ${req.method} ${shown}: ${error instanceof Error ? `${error.name}: ${error.message}` : 'unknown'}`,
         );
-        if (!res.headersSent)
-          send(res, 500, page({ title: 'Something went wrong' }, html`<p>Please try again.</p>`));
-        else res.end();
+        refuse(res, 500, 'Please try again.');
       })
-      .finally(() => log(`${req.method} ${path} ${res.statusCode} ${Date.now() - started}ms`));
+      .catch(() => res.destroy())
+      .finally(() => log(`${req.method} ${shown} ${res.statusCode} ${Date.now() - started}ms`));
   };
 }

@@ -29,12 +29,12 @@ export interface PageOptions {
   title: string;
   /** A message shown above the content: an error or a notice. */
   message?: { kind: 'error' | 'notice'; text: string } | undefined;
-  /** Email of the signed-in user, for the header. */
-  signedInAs?: string | undefined;
+  /** A sign-out button in the header ("Sign out", or "Cancel sign-in" halfway), with who is signed in. */
+  signOut?: { label: string; who?: string | undefined } | undefined;
   csrf?: string | undefined;
 }
 
-export function page({ title, message, signedInAs, csrf }: PageOptions, body: SafeHTML): string {
+export function page({ title, message, signOut, csrf }: PageOptions, body: SafeHTML): string {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -47,11 +47,12 @@ export function page({ title, message, signedInAs, csrf }: PageOptions, body: Sa
         <header>
           <a class="brand" href="/">totpkit demo</a>
           ${
-            signedInAs === undefined
+            signOut === undefined
               ? ''
               : html`<form method="post" action="/signout" class="inline">
-                  <span>${signedInAs}</span> ${csrfField(csrf ?? '')}
-                  <button type="submit" class="link">Sign out</button>
+                  ${signOut.who === undefined ? '' : html`<span class="who">${signOut.who}</span>`}
+                  ${csrfField(csrf ?? '')}
+                  <button type="submit" class="link">${signOut.label}</button>
                 </form>`
           }
         </header>
@@ -96,12 +97,15 @@ export function codeField(name: string, label: string, autofocus = false): SafeH
 export const STYLE = `
 :root { color-scheme: light; font-family: system-ui, sans-serif; line-height: 1.5; }
 body { margin: 0; background: #f5f6f8; color: #1d2430; }
-header { display: flex; justify-content: space-between; align-items: center;
-  padding: 0.75rem 1.5rem; background: #1d2430; color: #fff; }
+header { display: flex; flex-wrap: wrap; gap: 0.25rem 1rem; justify-content: space-between;
+  align-items: center; padding: 0.75rem clamp(1rem, 4vw, 1.5rem); background: #1d2430; color: #fff; }
 header a, header .link { color: #fff; }
+header .who { overflow-wrap: anywhere; margin-right: 0.5rem; }
 .brand { font-weight: 600; text-decoration: none; }
-main { max-width: 34rem; margin: 2rem auto; padding: 1.5rem 2rem; background: #fff;
-  border-radius: 8px; box-shadow: 0 1px 3px rgb(0 0 0 / 0.12); }
+/* A card with a margin on every side, however narrow the screen. */
+main { box-sizing: border-box; width: min(34rem, calc(100% - 2rem)); margin: 1.5rem auto;
+  padding: 1.5rem clamp(1rem, 5vw, 2rem); background: #fff;
+  border-radius: 8px; box-shadow: 0 1px 3px rgb(0 0 0 / 0.12); overflow-wrap: anywhere; }
 h1 { font-size: 1.4rem; margin-top: 0; }
 label { display: block; margin: 0.75rem 0; font-weight: 500; }
 input { display: block; width: 100%; box-sizing: border-box; margin-top: 0.25rem;
@@ -113,10 +117,15 @@ button.link { background: none; padding: 0; text-decoration: underline; }
 form.inline { display: inline; }
 .error { padding: 0.75rem; background: #fdecec; border-left: 4px solid #c62828; }
 .notice { padding: 0.75rem; background: #e8f4ea; border-left: 4px solid #2e7d32; }
-.qr { display: block; margin: 1rem auto; }
+/* Once the browser flags a field the user has touched, its own message
+   replaces the server's error from the previous attempt (no script needed). */
+main:has(input:user-invalid) .error[role=alert] { display: none; }
+.qr { display: block; margin: 1rem auto; max-width: 100%; height: auto; }
 code.secret { display: block; padding: 0.5rem; font-size: 1.1rem; letter-spacing: 0.05em;
   background: #f0f2f6; border-radius: 4px; text-align: center; word-break: break-all; }
-ul.codes { columns: 2; font-family: ui-monospace, monospace; font-size: 1.05rem; }
+/* Two columns where they fit, one on a phone; a code never breaks across lines. */
+ul.codes { columns: 2 10rem; padding-left: 1.25rem; font-family: ui-monospace, monospace; font-size: 1.05rem; }
+ul.codes li { white-space: nowrap; }
 .actions form { margin: 1rem 0; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
 .muted { color: #5b6475; font-size: 0.95rem; }
 `;

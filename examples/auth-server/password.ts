@@ -55,17 +55,75 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(Buffer.from(actual), expected);
 }
 
-let dummy: Promise<string> | undefined;
+/** Thrown when too many password checks are already waiting; the app answers 503. */
+export class ServerBusyError extends Error {
+  override readonly name = 'ServerBusyError';
+  /** @param retryAfterSeconds how long the queue needs to drain, roughly */
+  constructor(readonly retryAfterSeconds: number) {
+    super('too many password checks are waiting');
+  }
+}
 
 /**
- * Spends the time of one password check for an unknown email address, so that
- * response times do not tell which addresses have accounts.
+ * Runs password hashing one evaluation at a time, with at most `maxWaiting`
+ * requests in line. Each scrypt evaluation holds 128·N·r bytes (32 MiB by
+ * default) until it ends, and scrypt from @noble/hashes runs on the main
+ * thread, so running several at once finishes none sooner: 64 concurrent
+ * sign-ins without this queue took the server to 2.4 GB. With it, memory
+ * stays at one evaluation, and a burst beyond the line is refused at once
+ * (503 with Retry-After) instead of making every other page wait.
+ * The same design as totpkit's recovery-code hasher.
  */
-export async function verifyNoPassword(
-  password: string,
-  params: PasswordHashParams,
-): Promise<false> {
-  dummy ??= hashPassword('not a real password', params);
-  await verifyPassword(password, await dummy);
-  return false;
+export class PasswordHasher {
+  #queue: Promise<unknown> = Promise.resolve();
+  #waiting = 0;
+  #lastMs = 200;
+  readonly #params: PasswordHashParams;
+  readonly #maxWaiting: number;
+  #dummy: Promise<string> | undefined;
+
+  constructor(params: PasswordHashParams = DEFAULT_PASSWORD_PARAMS, maxWaiting = 16) {
+    this.#params = params;
+    this.#maxWaiting = maxWaiting;
+  }
+
+  #run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#waiting >= this.#maxWaiting) {
+      const seconds = Math.max(1, Math.ceil((this.#waiting * this.#lastMs) / 1000));
+      return Promise.reject(new ServerBusyError(seconds));
+    }
+    this.#waiting++;
+    const run = this.#queue.then(async () => {
+      const started = Date.now();
+      try {
+        return await task();
+      } finally {
+        this.#lastMs = Date.now() - started;
+      }
+    });
+    this.#queue = run.catch(() => undefined);
+    return run.finally(() => this.#waiting--);
+  }
+
+  /** Hashes a new password (sign-up). */
+  hash(password: string): Promise<string> {
+    return this.#run(() => hashPassword(password, this.#params));
+  }
+
+  /** Checks a password against a stored hash. */
+  verify(password: string, stored: string): Promise<boolean> {
+    return this.#run(() => verifyPassword(password, stored));
+  }
+
+  /**
+   * Spends the time of one password check for an unknown email address, so
+   * that response times do not tell which addresses have accounts.
+   */
+  verifyNone(password: string): Promise<false> {
+    return this.#run(async () => {
+      this.#dummy ??= hashPassword('not a real password', this.#params);
+      await verifyPassword(password, await this.#dummy);
+      return false as const;
+    });
+  }
 }

@@ -7,19 +7,46 @@
 // Other settings: PORT (default 3000), HOST (default 127.0.0.1), MFA_ENCRYPTION_KEY
 // (32 bytes, base64; default: a key generated once into DATA_DIR), SECURE_COOKIES=1
 // when served over HTTPS.
+//
+// Start-up order matters: the port is taken first, then the data directory is
+// locked, and only then is the database opened. A second demo on the same
+// port or data directory stops before it touches the files of the first.
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { createAESGCMCipher, createMFA } from 'totpkit';
 import { createApp } from './app.ts';
-import { openStorage } from './storage.ts';
+import { createAuthServer } from './http.ts';
+import { lockDirectory } from './lock.ts';
+import { openStorage, type Storage } from './storage.ts';
 
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? '.data/auth-server');
+const shownDir = relative(process.cwd(), dataDir).startsWith('..')
+  ? dataDir
+  : relative(process.cwd(), dataDir) || '.';
 const port = Number(env.PORT ?? 3000);
 const host = env.HOST ?? '127.0.0.1';
+
+/** A start-up failure: what happened and what to do, printed as one line. */
+class StartError extends Error {}
+
+/** Prints one line (never a stack: PGlite's can hold 166 kB of minified source) and exits. */
+function fail(error: unknown): never {
+  const text =
+    error instanceof StartError
+      ? error.message
+      : `${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+          .split('\n')[0]
+          ?.slice(0, 300);
+  console.error(`totpkit demo: ${text}`);
+  process.exit(1);
+}
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
 
 /**
  * The key that seals TOTP secrets at rest. In production it comes from a
@@ -29,7 +56,7 @@ const host = env.HOST ?? '127.0.0.1';
 function encryptionKey(): Uint8Array {
   if (env.MFA_ENCRYPTION_KEY) {
     const key = Buffer.from(env.MFA_ENCRYPTION_KEY, 'base64');
-    if (key.length !== 32) throw new Error('MFA_ENCRYPTION_KEY must be 32 bytes in base64');
+    if (key.length !== 32) throw new StartError('MFA_ENCRYPTION_KEY must be 32 bytes in base64');
     return key;
   }
   const file = join(dataDir, 'mfa-encryption-key');
@@ -46,29 +73,86 @@ function encryptionKey(): Uint8Array {
   }
 }
 
-const storage = await openStorage(env, dataDir);
+// 1. The port. Until the app is ready, requests get a 503.
+let app: RequestListener = (_req, res) => {
+  res.statusCode = 503;
+  res.setHeader('Retry-After', '1');
+  res.end('starting\n');
+};
+const server = createAuthServer((req, res) => app(req, res));
+server.listen(port, host);
+try {
+  await Promise.race([
+    once(server, 'listening'),
+    once(server, 'error').then(([e]) => Promise.reject(e)),
+  ]);
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') {
+    fail(
+      new StartError(
+        `port ${port} is in use (is another demo running?). Stop it, or pick another port: PORT=${port + 1} npm run demo`,
+      ),
+    );
+  }
+  fail(new StartError(`cannot listen on ${host}:${port} (${code}). Set HOST or PORT.`));
+}
+
+// 2. The data directory, when PGlite keeps the data in it.
+if (!env.DATABASE_URL) {
+  const holder = lockDirectory(dataDir);
+  if (holder !== null) {
+    fail(
+      new StartError(
+        `${shownDir} is in use by another demo (pid ${holder}). Stop that one, or set DATA_DIR to another directory.`,
+      ),
+    );
+  }
+}
+
+// 3. The database.
+let storage: Storage;
+try {
+  storage = await openStorage(env, dataDir);
+} catch (error) {
+  const reason =
+    error instanceof Error
+      ? error.message.split('\n')[0]?.slice(0, 120) || error.name
+      : String(error).slice(0, 120);
+  fail(
+    new StartError(
+      env.DATABASE_URL
+        ? `cannot open the database at DATABASE_URL (${reason}). Check that the server runs and the URL is right.`
+        : `cannot open the database in ${shownDir} (${reason}). If no other demo uses it, remove ${shownDir} (its demo accounts are lost) and start again.`,
+    ),
+  );
+}
+
+const cipher = createAESGCMCipher({ keys: { demo1: encryptionKey() }, primaryKeyId: 'demo1' });
 const mfa = createMFA({
   store: storage.store,
   issuer: 'totpkit demo',
-  cipher: createAESGCMCipher({ keys: { demo1: encryptionKey() }, primaryKeyId: 'demo1' }),
+  cipher,
   // Audit events carry no secret or code; a real app sends them to its audit log.
   onEvent: (event) => console.log(`mfa event ${event.type} user=${event.userId}`),
 });
-
-const server = createServer(
-  createApp({ mfa, accounts: storage.accounts, secureCookies: env.SECURE_COOKIES === '1' }),
-);
-server.listen(port, host, () => {
-  const { port: actual } = server.address() as AddressInfo;
-  console.log(storage.description);
-  console.log(
-    `totpkit demo on http://${host === '127.0.0.1' ? 'localhost' : host}:${actual}  (Ctrl+C to stop)`,
-  );
+app = createApp({
+  mfa,
+  accounts: storage.accounts,
+  cipher,
+  secureCookies: env.SECURE_COOKIES === '1',
 });
+
+const { port: actual } = server.address() as AddressInfo;
+console.log(storage.description);
+console.log(
+  `totpkit demo on http://${host === '127.0.0.1' ? 'localhost' : host}:${actual}  (Ctrl+C to stop)`,
+);
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();
+    server.closeAllConnections();
     void storage.close().then(() => process.exit(0));
   });
 }

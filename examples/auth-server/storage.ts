@@ -53,7 +53,11 @@ export async function openStorage(
     const client = new Redis(env.REDIS_URL);
     client.on('error', (error: Error) => console.warn(`Redis: ${error.message}`));
     closers.push(async () => void (await client.quit()));
-    store = new RedisStore({ client });
+    const redis = new RedisStore({ client });
+    // Refuses a maxmemory-policy that could evict a user's factor or lock
+    // (an evicted factor reads as "no two-factor sign-in").
+    await redis.check();
+    store = redis;
     description = `accounts in ${where}; MFA state in Redis (REDIS_URL)`;
   } else {
     const postgres = new PostgresStore({ client: sql });

@@ -95,7 +95,7 @@ function cipherError(message: string, cause?: unknown): MFAError {
  *   value sealed for another user
  * @throws TypeError / RangeError naming the invalid option
  * @example
- * ```ts
+ * ```ts fragment
  * import { createAESGCMCipher, createMFA, MemoryStore } from 'totpkit';
  * const cipher = createAESGCMCipher({
  *   keys: { '2025-01': keyBytesFromYourSecretManager }, // 32 bytes

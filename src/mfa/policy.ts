@@ -94,7 +94,7 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  * Deeply frozen. Override fields through `createMFA({ policy })`.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * import { createMFA, DEFAULT_MFA_POLICY } from 'totpkit';
  * const mfa = createMFA({
  *   store, issuer: 'Acme', cipher,

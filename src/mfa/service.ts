@@ -714,7 +714,7 @@ class MFAService implements MFA {
  * @returns the {@link MFA} service
  * @throws TypeError / RangeError naming the invalid option
  * @example
- * ```ts
+ * ```ts fragment
  * import { createAESGCMCipher, createMFA, MemoryStore } from 'totpkit';
  * const mfa = createMFA({
  *   store: new MemoryStore(),

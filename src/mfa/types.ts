@@ -243,7 +243,7 @@ export interface MFA {
    *   `'ERR_ALREADY_ENROLLED'` if the user has an active factor and
    *   `replaceActive` is not set; `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const { secret, uri, expiresAt } = await mfa.beginEnrollment(user.id, {
    *   accountName: user.email,
@@ -266,7 +266,7 @@ export interface MFA {
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.completeEnrollment(user.id, form.code1, form.code2);
    * if (result.ok) showOnce(result.recoveryCodes);
@@ -290,7 +290,7 @@ export interface MFA {
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded)
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.verify(user.id, '123 456');
    * if (result.ok) signIn(user);
@@ -310,7 +310,7 @@ export interface MFA {
    * @returns `{ ok: true, drift }` or a refusal with a {@link ResyncFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.resync(user.id, form.code1, form.code2);
    * ```
@@ -328,7 +328,7 @@ export interface MFA {
    * @returns `{ ok: true, remaining }` or a refusal with a {@link RecoveryCodeFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.useRecoveryCode(user.id, 'abcd efgh jkmn');
    * if (result.ok && result.remaining < 3) suggestNewCodes();
@@ -344,7 +344,7 @@ export interface MFA {
    * @returns `{ ok: true, recoveryCodes }` (non-enumerable) or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const result = await mfa.regenerateRecoveryCodes(user.id);
    * if (result.ok) showOnce(result.recoveryCodes);
@@ -359,7 +359,7 @@ export interface MFA {
    * @returns the {@link MFAStatus}
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * const { state } = await mfa.status(user.id); // 'none' | 'pending' | 'active'
    * ```
@@ -374,7 +374,7 @@ export interface MFA {
    * @returns whether there was anything to remove
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * await mfa.disable(user.id);
    * ```
@@ -389,7 +389,7 @@ export interface MFA {
    * @returns when done
    * @throws RangeError for an unknown scope; {@link MFAError} `'ERR_STORE'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * await mfa.unlock(userId); // after verifying the user's identity out of band
    * ```
@@ -405,7 +405,7 @@ export interface MFA {
    * @returns `{ ok: true, reencrypted }` or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
-   * ```ts
+   * ```ts fragment
    * import { createMFA } from 'totpkit';
    * for (const id of userIds) await mfa.reencryptSecret(id);
    * ```

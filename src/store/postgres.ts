@@ -292,7 +292,7 @@ function toRecordOrNull(row: Row | undefined): UserRecord | null {
  * removes it, along with rows left empty.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * import pg from 'pg';
  * import { createMFA, createAESGCMCipher } from 'totpkit';
  * import { PostgresStore } from 'totpkit/postgres';

@@ -417,7 +417,7 @@ interface UserKeys {
  * nothing) if that matters to you; `docs/stores.md` has the details.
  *
  * @example
- * ```ts
+ * ```ts fragment
  * import { Redis } from 'ioredis'; // or: import { createClient } from 'redis';
  * import { createMFA, createAESGCMCipher } from 'totpkit';
  * import { RedisStore } from 'totpkit/redis';

@@ -1,18 +1,22 @@
 // The example auth server in a real browser (Debian chromium through
 // playwright-core): the same path as the HTTP test, through the pages, with
 // the secret read from the enrollment page and codes from oathtool. The QR code
-// on the page is decoded with zbarimg and must carry the same secret.
+// on the page is decoded with zbarimg and must carry the same secret. Each
+// page is photographed at 375 px and 1280 px wide (kept in
+// $TOTPKIT_SCREENSHOT_DIR when set), and nothing may be wider than the screen.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, encodeBase32, parseKeyURI } from 'totpkit';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, requireChromium } from '../helpers/browser.ts';
 import { oathtoolTOTP, skipWithoutOathtool } from '../helpers/oathtool.ts';
 import { requireProgram } from '../helpers/tools.ts';
 import { decodeQRFile, imageDir } from '../helpers/zbarimg.ts';
 import { startAuthServer, type RunningServer } from './harness.ts';
 
 const noOathtool = skipWithoutOathtool();
-const haveChromium = requireProgram('chromium', 'chromium');
+const haveChromium = requireChromium();
 const haveZbar = requireProgram('zbarimg', 'zbar-tools');
 
 const EMAIL = 'carol@example.com';
@@ -28,14 +32,60 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     server = await startAuthServer();
     browser = await launchChromium();
     page = await browser.newPage();
-  });
+  }, 180_000); // PGlite and Chromium both start slowly on a busy machine
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    const keep = process.env.TOTPKIT_SCREENSHOT_DIR;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      for (const file of shots) copyFileSync(file, join(keep, file.split('/').pop() as string));
+    }
     images.cleanup();
   });
 
   const alert = () => page.locator('[role=alert]').innerText();
+  const shots: string[] = [];
+
+  /**
+   * Screenshots of the current page at a phone's and a desktop's width, and
+   * checks that nothing overflows sideways and the card keeps a margin.
+   */
+  async function checkLayout(name: string): Promise<void> {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 800 });
+      const file = images.path(`${name}-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      shots.push(file);
+      // Runs in the page (as text: this project's TypeScript has no DOM types).
+      const layout = (await page.evaluate(`(() => {
+        const root = document.documentElement;
+        const main = document.querySelector('main').getBoundingClientRect();
+        const wide = [...document.querySelectorAll('body *')]
+          .filter((el) => el.getBoundingClientRect().right > root.clientWidth + 0.5)
+          .map((el) => el.tagName + (el.className ? '.' + el.className : ''));
+        return {
+          scrollWidth: root.scrollWidth,
+          clientWidth: root.clientWidth,
+          left: main.left,
+          right: root.clientWidth - main.right,
+          wide,
+        };
+      })()`)) as {
+        scrollWidth: number;
+        clientWidth: number;
+        left: number;
+        right: number;
+        wide: string[];
+      };
+      expect(layout.wide, `${name} at ${width} px`).toEqual([]);
+      expect(layout.scrollWidth, `${name} at ${width} px`).toBeLessThanOrEqual(layout.clientWidth);
+      // The card does not touch the screen's edges.
+      expect(layout.left, `${name} at ${width} px`).toBeGreaterThanOrEqual(12);
+      expect(layout.right, `${name} at ${width} px`).toBeGreaterThanOrEqual(12);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
   const notice = () => page.locator('[role=status]').innerText();
 
   async function signIn(): Promise<void> {
@@ -54,11 +104,13 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
   it('signs up, binds an authenticator, signs in with TOTP, refuses a replay, and accepts a recovery code once', async () => {
     // Sign up.
     await page.goto(`${server.url}/signup`);
+    await checkLayout('signup');
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.waitForURL(`${server.url}/`);
     expect(await page.locator('#mfa-status').innerText()).toBe('Two-factor sign-in is off.');
+    await checkLayout('account-off');
 
     // Enroll: the secret as text, and a QR code that carries the same secret.
     await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
@@ -71,27 +123,50 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     expect(uri).toMatchObject({ issuer: 'totpkit demo', accountName: EMAIL });
 
     const secretHex = Buffer.from(decodeBase32(secret)).toString('hex');
-    const [previous, current, next] = (await oathtoolTOTP({
-      secretHex,
-      now: Date.now() - 30_000,
-      window: 2,
-    })) as [string, string, string];
+    const codesNow = async () =>
+      (await oathtoolTOTP({ secretHex, now: Date.now() - 30_000, window: 2 })) as [
+        string,
+        string,
+        string,
+      ];
+    let [previous, current, next] = await codesNow();
 
     // A mistake first: the page says what to do.
     await page.getByLabel('First code').fill(current);
     await page.getByLabel('Next code').fill(current);
     await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
     expect(await alert()).toContain('Both boxes have the same code.');
+    // The QR code and the key stay, to try again.
+    expect((await page.locator('#secret').innerText()).replace(/\s/g, '')).toBe(secret);
+    expect(await page.locator('img.qr').isVisible()).toBe(true);
+    await checkLayout('setup-error');
+    // A reload shows the same enrollment.
+    await page.reload();
+    expect((await page.locator('#secret').innerText()).replace(/\s/g, '')).toBe(secret);
+    // Submitting with an empty box: the browser's own message, and the stale
+    // server error from the previous attempt is hidden.
+    await page.getByLabel('First code').fill(current);
+    await page.getByLabel('Next code').fill(current);
+    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    expect(await page.locator('[role=alert]').isVisible()).toBe(true);
+    await page.getByLabel('Next code').fill('');
+    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    expect(await page.locator('#code2:invalid').count()).toBe(1);
+    await expect.poll(() => page.locator('[role=alert]').isVisible()).toBe(false);
 
-    // Then the two consecutive codes.
+    // Then the two consecutive codes (fresh: the checks above took time).
+    [previous, current, next] = await codesNow();
     await page.getByLabel('First code').fill(previous);
     await page.getByLabel('Next code').fill(current);
     await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
-    await expect.poll(() => page.locator('h1').innerText()).toBe('Two-factor sign-in is on');
+    await expect.poll(() => page.locator('h1').innerText()).toBe('Save your recovery codes');
     const recoveryCodes = await page.locator('#recovery-codes li').allInnerTexts();
     expect(recoveryCodes).toHaveLength(10);
+    await checkLayout('recovery-codes');
     await page.getByRole('link', { name: 'I have saved them — continue' }).click();
-    expect(await notice()).toBe('Two-factor sign-in is on.');
+    expect(await notice()).toBe(
+      'Your authenticator app is set up. From now on, sign-in asks for a code from it.',
+    );
 
     // Sign out and in again: the TOTP step, where the binding's code is a replay.
     await signOut();
@@ -123,5 +198,28 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     await page.getByLabel('Recovery code').fill(recoveryCodes[0] as string);
     await page.getByRole('button', { name: 'Sign in' }).click();
     expect(await alert()).toBe("That recovery code isn't right, or it has already been used.");
-  }, 120_000);
+
+    // Page layouts last: the codes above were computed at the start, and must stay current.
+    // Halfway through a sign-in, "Cancel sign-in" goes back to the start.
+    await checkLayout('recovery-error');
+    await page.getByRole('button', { name: 'Cancel sign-in' }).click();
+    await page.waitForURL(`${server.url}/signin`);
+    await signIn();
+    await checkLayout('second-factor');
+    await page.getByRole('button', { name: 'Cancel sign-in' }).click();
+    await page.waitForURL(`${server.url}/signin`);
+    await page.goto(`${server.url}/`);
+    await page.waitForURL(`${server.url}/signin`);
+    await signIn();
+    await page.getByRole('link', { name: 'Resynchronise your app' }).click();
+    await checkLayout('resync');
+    await page.getByRole('button', { name: 'Cancel sign-in' }).click();
+    await page.waitForURL(`${server.url}/signin`);
+    await signIn();
+    await page.getByRole('link', { name: 'Use a recovery code' }).click();
+    await page.getByLabel('Recovery code').fill(recoveryCodes[2] as string);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/`);
+    await checkLayout('account-on');
+  }, 240_000);
 });

@@ -26,7 +26,7 @@ async function walk(storage: Storage, email: string, databaseURL: string) {
     const client = new Client(server.url);
     await client.get('/signup');
     await client.follow(await client.post('/signup', { email, password: 'a fine passphrase' }));
-    const setup = await client.post('/mfa/setup');
+    const setup = await client.follow(await client.post('/mfa/setup'));
     const secret = extract(setup.body, /id="secret">([A-Z2-7 ]+)</, 'secret').replace(/ /g, '');
     const secretHex = Buffer.from(decodeBase32(secret)).toString('hex');
     const [previous, current, next] = (await oathtoolTOTP({

@@ -36,7 +36,7 @@ describe.skipIf(noOathtool)('example auth server over HTTP', () => {
     expect(page.body).toContain('Two-factor sign-in is <strong>off</strong>');
 
     // Enroll: a QR code and the secret as text.
-    page = await alice.post('/mfa/setup');
+    page = await alice.follow(await alice.post('/mfa/setup'));
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/<img class="qr" src="data:image\/svg\+xml;base64,/);
     const secret = extract(
@@ -73,7 +73,7 @@ describe.skipIf(noOathtool)('example auth server over HTTP', () => {
     ].map((m) => m[1] as string);
     expect(recoveryCodes).toHaveLength(10);
     page = await alice.get('/');
-    expect(page.body).toContain('Two-factor sign-in is on.');
+    expect(page.body).toContain('Your authenticator app is set up.');
     expect(page.body).toContain('<strong>10</strong> unused recovery codes');
 
     // Sign out, sign in: the password alone is not enough.

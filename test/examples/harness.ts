@@ -1,7 +1,6 @@
 // Starts the example auth server in-process on an ephemeral localhost port,
 // with PGlite in memory unless given other storage, and collects its log lines.
 import { once } from 'node:events';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { expect } from 'vitest';
@@ -9,6 +8,7 @@ import { createAESGCMCipher, createMFA, type MFAStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
 import { Accounts } from '../../examples/auth-server/accounts.ts';
 import { createApp } from '../../examples/auth-server/app.ts';
+import { createAuthServer, type ServerLimits } from '../../examples/auth-server/http.ts';
 
 export interface RunningServer {
   url: string;
@@ -21,7 +21,11 @@ export interface RunningServer {
  * in-memory PGlite database (closed with the server).
  */
 export async function startAuthServer(
-  options: { secureCookies?: boolean; storage?: { accounts: Accounts; store: MFAStore } } = {},
+  options: {
+    secureCookies?: boolean;
+    storage?: { accounts: Accounts; store: MFAStore };
+    limits?: Partial<ServerLimits>;
+  } = {},
 ): Promise<RunningServer> {
   let db: PGlite | undefined;
   let storage = options.storage;
@@ -35,24 +39,29 @@ export async function startAuthServer(
   }
   const { accounts, store } = storage;
   const logs: string[] = [];
+  const cipher = createAESGCMCipher({
+    keys: { test: globalThis.crypto.getRandomValues(new Uint8Array(32)) },
+    primaryKeyId: 'test',
+  });
   const mfa = createMFA({
     store,
     issuer: 'totpkit demo',
-    cipher: createAESGCMCipher({
-      keys: { test: globalThis.crypto.getRandomValues(new Uint8Array(32)) },
-      primaryKeyId: 'test',
-    }),
+    cipher,
+    // Cheaper recovery-code hashing than the default (2^14), so the tests stay fast.
+    policy: { recoveryCodeScrypt: { N: 2 ** 10 } },
     onEvent: (event) => logs.push(`mfa event ${event.type} user=${event.userId}`),
   });
-  const server = createServer(
+  const server = createAuthServer(
     createApp({
       mfa,
       accounts,
+      cipher,
       secureCookies: options.secureCookies ?? false,
       // Cheaper than the default, so the tests stay fast; the format is the same.
       passwordParams: { N: 2 ** 10, r: 8, p: 1 },
       log: (line) => logs.push(line),
     }),
+    options.limits,
   );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -3,7 +3,8 @@
  * HOTP/TOTP implementation for differential tests.
  *
  * - {@link oathtoolAvailable} / {@link requireOathtool}: whether it is installed.
- *   Under CI (`CI` set) a missing oathtool must fail the test, not skip it.
+ *   Under CI a missing oathtool must fail the test, not skip it (the rule
+ *   is ./integration.ts's, shared by every helper).
  * - {@link oathtoolTOTP} / {@link oathtoolHOTP}: one call, `window + 1` codes.
  * - {@link oathtoolBatch}: many requests through a few `sh` processes, because
  *   spawning one process per request from Node costs far more than oathtool.
@@ -17,12 +18,10 @@
  * never for real ones.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { isCI, mayRun } from './integration.ts';
 
 /** The executable; override with the `OATHTOOL` environment variable. */
 export const OATHTOOL = process.env.OATHTOOL ?? 'oathtool';
-
-/** Whether `CI` is set (to anything but '', '0' or 'false'). */
-export const isCI = !['', '0', 'false', undefined].includes(process.env.CI);
 
 function probe(): string | undefined {
   const result = spawnSync(OATHTOOL, ['--version'], { encoding: 'utf8' });
@@ -42,12 +41,13 @@ export const oathtoolAvailable = oathtoolMissingReason === undefined;
  * missing and `CI` is not set. Prints the reason once when it skips.
  */
 export function skipWithoutOathtool(): boolean {
-  if (oathtoolAvailable || isCI) return false;
-  console.warn(
-    `skipping oathtool differential tests: ${oathtoolMissingReason}. ` +
-      'Install it (apt-get install oathtool); it is required when CI is set.',
+  return !mayRun(
+    'oathtool differential',
+    'program',
+    oathtoolMissingReason === undefined
+      ? undefined
+      : `${oathtoolMissingReason} (Debian package oathtool)`,
   );
-  return true;
 }
 
 /** Throws a clear error if oathtool is missing (call it inside a test). */

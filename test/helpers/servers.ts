@@ -6,14 +6,15 @@
 //   free port of 127.0.0.1 and removed afterwards: PostgreSQL through initdb
 //   and postgres (as the `postgres` user when we are root, because initdb
 //   refuses to run as root), Redis as `redis-server` without persistence.
-// - Under CI (`CI` set) a missing binary fails the run; locally the suites
-//   that need it are skipped with the reason printed.
+// - Whether a missing binary fails the run (CI) or skips the suites that need
+//   it (locally, and always in the unit tier) is decided by ./integration.ts.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { mayRun } from './integration.ts';
 import { findProgram } from './tools.ts';
 
 /** A server the tests can reach, and stop (and, if they own it, kill and restart). */
@@ -46,12 +47,10 @@ export type ServerPlan =
   | { readonly run: true; start(options?: ServerOptions): Promise<TestServer> }
   | { readonly run: false; readonly reason: string };
 
-const isCI = Boolean(process.env.CI);
-
-function unavailable(what: string, reason: string): ServerPlan {
-  if (isCI) throw new Error(`${what} is required under CI: ${reason}`);
-  console.warn(`skipping ${what} tests: ${reason}`);
-  return { run: false, reason };
+/** The plan when `what` is missing or left out (see ./integration.ts), else undefined. */
+function skipped(what: string, missing: string | undefined): ServerPlan | undefined {
+  if (mayRun(what, 'server', missing)) return undefined;
+  return { run: false, reason: missing ?? 'not part of the unit tier' };
 }
 
 // Servers run in process groups of their own (PostgreSQL's backends with
@@ -154,15 +153,16 @@ function postgresBinDir(): string | undefined {
 /** A plan for a PostgreSQL server: TOTPKIT_PG_URL, or a throwaway one. */
 export function postgresPlan(): ServerPlan {
   const url = process.env.TOTPKIT_PG_URL;
+  const bin = url ? undefined : postgresBinDir();
+  const plan = skipped(
+    'PostgreSQL',
+    url || bin !== undefined
+      ? undefined
+      : 'initdb/postgres not found (Debian package postgresql, or set TOTPKIT_PG_URL)',
+  );
+  if (plan !== undefined) return plan;
   if (url) return { run: true, start: async () => external(url) };
-  const bin = postgresBinDir();
-  if (bin === undefined) {
-    return unavailable(
-      'PostgreSQL',
-      'initdb/postgres not found (Debian package postgresql, or set TOTPKIT_PG_URL)',
-    );
-  }
-  return { run: true, start: () => startPostgres(bin) };
+  return { run: true, start: () => startPostgres(bin as string) };
 }
 
 async function postgresReady(url: string): Promise<boolean> {
@@ -234,17 +234,21 @@ async function startPostgres(bin: string): Promise<TestServer> {
 /** A plan for a Redis server: TOTPKIT_REDIS_URL, or a throwaway one. */
 export function redisPlan(): ServerPlan {
   const url = process.env.TOTPKIT_REDIS_URL;
+  const binary = url
+    ? undefined
+    : (findProgram('redis-server') ?? ['/usr/bin/redis-server'].find(existsSync));
+  const plan = skipped(
+    'Redis',
+    url || binary !== undefined
+      ? undefined
+      : 'redis-server not found (Debian package redis-server, or set TOTPKIT_REDIS_URL)',
+  );
+  if (plan !== undefined) return plan;
   if (url) return { run: true, start: async () => external(url) };
-  const binary = findProgram('redis-server') ?? ['/usr/bin/redis-server'].find(existsSync);
-  if (binary === undefined) {
-    return unavailable(
-      'Redis',
-      'redis-server not found (Debian package redis-server, or set TOTPKIT_REDIS_URL)',
-    );
-  }
   return {
     run: true,
-    start: (options) => startRedis(binary, options?.persistent ?? false, options?.args ?? []),
+    start: (options) =>
+      startRedis(binary as string, options?.persistent ?? false, options?.args ?? []),
   };
 }
 

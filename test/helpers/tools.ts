@@ -1,10 +1,9 @@
 // Finding the external programs the tests compare against (zbarimg, chromium,
-// oathtool). Under CI a missing program fails the run; locally the test is
-// skipped with the reason printed, so a contributor without them can still run
-// the rest.
+// oathtool). Whether a missing one fails the run or skips the tests that need
+// it is decided by ./integration.ts.
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { isCI } from './oathtool.ts';
+import { type Dependency, mayRun } from './integration.ts';
 
 /** The absolute path of `name` on PATH, or undefined. */
 export function findProgram(name: string): string | undefined {
@@ -22,13 +21,18 @@ export function findProgram(name: string): string | undefined {
 }
 
 /**
- * Returns whether `name` is available. If not: throws under `CI` (the run must
- * not pass by skipping), otherwise prints why the dependent tests are skipped.
+ * Returns whether the tests that need `name` run. If it is missing: throws
+ * under `CI` (the run must not pass by skipping), otherwise records why the
+ * dependent tests are skipped. `kind` 'browser' is also left out of the unit tier.
  */
-export function requireProgram(name: string, debianPackage: string): boolean {
-  if (findProgram(name) !== undefined) return true;
-  const reason = `${name} not found on PATH (Debian package ${debianPackage})`;
-  if (isCI) throw new Error(`${reason}; it is required under CI`);
-  console.warn(`skipping tests that need ${name}: ${reason}`);
-  return false;
+export function requireProgram(
+  name: string,
+  debianPackage: string,
+  kind: Dependency = 'program',
+): boolean {
+  const missing =
+    findProgram(name) === undefined
+      ? `${name} not found on PATH (Debian package ${debianPackage})`
+      : undefined;
+  return mayRun(name, kind, missing);
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { isCI } from './oathtool.ts';
+import { mayRun } from './integration.ts';
 
 /** The workerd binary from node_modules, or undefined on a platform without the package. */
 export function workerdPath(): string | undefined {
@@ -23,11 +23,13 @@ export function workerdPath(): string | undefined {
 
 /** Whether workerd can run here; under CI its absence fails the run. */
 export function requireWorkerd(): boolean {
-  if (workerdPath() !== undefined) return true;
-  const reason = `@cloudflare/workerd-linux-64 is not installed (npm ci on Linux x64 installs it)`;
-  if (isCI) throw new Error(`${reason}; it is required under CI`);
-  console.warn(`skipping the workerd tests: ${reason}`);
-  return false;
+  return mayRun(
+    'workerd',
+    'program',
+    workerdPath() !== undefined
+      ? undefined
+      : '@cloudflare/workerd-linux-64 is not installed (npm ci on Linux x64 installs it)',
+  );
 }
 
 /** A running Worker. */

@@ -416,8 +416,9 @@ describe('store round trips and the optional readAndReserve', () => {
     expect(await per(() => h.mfa.verify(user, code))).toEqual([...first, 'recordSuccess']);
     expect(await per(() => h.mfa.verify(user, code))).toEqual(first); // replayed
     expect(await per(() => h.mfa.verify(user, '000000'))).toEqual(first); // mismatch
-    const pair = [deviceCode(secret, h.now), deviceCode(secret, h.now + 30_000)] as const;
-    h.advance(30_000);
+    // Two steps verify has not used (both must be new).
+    const pair = [deviceCode(secret, h.now + 30_000), deviceCode(secret, h.now + 60_000)] as const;
+    h.advance(60_000);
     expect(await per(() => h.mfa.resync(user, ...pair))).toEqual([...first, 'recordSuccess']);
     expect(await per(() => h.mfa.useRecoveryCode(user, recoveryCodes[0] ?? ''))).toEqual([
       ...first,

@@ -1,12 +1,19 @@
 /**
- * The fast path's cost, counted instead of timed: a spy on each hash class's
- * block function (`process`, one call per SHA compression) checks that a
- * candidate step costs exactly two compressions with a cached key, and that
- * setting a key up costs two more (the HMAC ipad and opad blocks).
+ * The fast path's cost, counted instead of timed: spies on each kernel's
+ * compression entry points check that a candidate step costs exactly two
+ * compressions with a cached key, and that setting a key up costs two more
+ * (the HMAC ipad and opad blocks).
+ *
+ * What is counted: a kernel's `inner` (the counter block) and `outer` (the
+ * inner-digest block) are each one compression, generated unrolled or run
+ * once through the compact loop (or one call into WebAssembly for SHA-512);
+ * `compress` is one general block, used by the key set-up. The kernels reach
+ * all three through the kernel object, so the spies see every call.
  */
-import { _SHA1 } from '@noble/hashes/legacy.js';
-import { _SHA256, _SHA512 } from '@noble/hashes/sha2.js';
 import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { hmacKeyState, type Kernel } from '../../src/_kernel.ts';
+import { KERNELS } from '../../src/_kernels.ts';
+import { KERNELS as WEB_KERNELS } from '../../src/_kernels.web.ts';
 import {
   createTOTPKey,
   generateHOTP,
@@ -18,7 +25,6 @@ import {
 } from '../../src/index.ts';
 import { referenceHOTP } from '../helpers/reference.ts';
 
-const CLASSES = { SHA1: _SHA1, SHA256: _SHA256, SHA512: _SHA512 } as const;
 const BLOCK_BYTES = { SHA1: 64, SHA256: 64, SHA512: 128 } as const;
 const SECRET_BYTES = { SHA1: 20, SHA256: 32, SHA512: 64 } as const;
 const PERIOD_MS = 30_000;
@@ -31,20 +37,27 @@ afterEach(() => {
   spies = [];
 });
 
-/** Counts compressions of every SHA-1/SHA-256/SHA-512 state, by algorithm. */
-function spyOnCompressions(): Record<HashAlgorithm, () => number> {
-  const counters = Object.entries(CLASSES).map(([name, cls]) => {
-    // `process` is protected in noble's types; it compresses one block.
-    const spy = vi.spyOn(cls.prototype as unknown as { process(): void }, 'process');
-    spies.push(spy);
-    return [name, () => spy.mock.calls.length] as const;
+/** Counts compressions of every SHA-1/SHA-256/SHA-512 kernel, by algorithm. */
+function spyOnCompressions(
+  kernels: Readonly<Record<HashAlgorithm, Kernel>> = KERNELS,
+): Record<HashAlgorithm, () => number> {
+  const counters = Object.entries(kernels).map(([name, kernel]) => {
+    const these = (['inner', 'outer', 'compress'] as const).map((method) =>
+      vi.spyOn(kernel, method),
+    );
+    spies.push(...these);
+    return [name, () => these.reduce((n, spy) => n + spy.mock.calls.length, 0)] as const;
   });
   return Object.fromEntries(counters) as Record<HashAlgorithm, () => number>;
 }
 
 /** Compressions done by `fn`; fails if it used another algorithm's hash. */
-function compressions(algorithm: HashAlgorithm, fn: () => unknown): number {
-  const counts = spyOnCompressions();
+function compressions(
+  algorithm: HashAlgorithm,
+  fn: () => unknown,
+  kernels: Readonly<Record<HashAlgorithm, Kernel>> = KERNELS,
+): number {
+  const counts = spyOnCompressions(kernels);
   fn();
   for (const [name, count] of Object.entries(counts)) {
     if (name !== algorithm) expect(count(), `${name} compressions`).toBe(0);
@@ -179,6 +192,33 @@ describe.each(['SHA1', 'SHA256', 'SHA512'] as const)('%s', (algorithm) => {
     });
   });
 });
+
+describe.each(['SHA1', 'SHA256', 'SHA512'] as const)(
+  '%s, web build (compact kernel)',
+  (algorithm) => {
+    const kernel = WEB_KERNELS[algorithm];
+
+    it('costs two compressions to set a key up, four with a key longer than a block', () => {
+      expect(
+        compressions(algorithm, () => hmacKeyState(kernel, secretFor(algorithm)), WEB_KERNELS),
+      ).toBe(2);
+      const long = secretFor(algorithm, 200);
+      const keyBlocks = BLOCK_BYTES[algorithm] === 64 ? 4 : 2;
+      expect(compressions(algorithm, () => hmacKeyState(kernel, long), WEB_KERNELS)).toBe(
+        keyBlocks + 2,
+      );
+    });
+
+    it('costs two compressions per step', () => {
+      const key = hmacKeyState(kernel, secretFor(algorithm));
+      expect(compressions(algorithm, () => kernel.truncate(key, 0, 7), WEB_KERNELS)).toBe(2);
+      const many = () => {
+        for (let step = 0; step < 21; step++) kernel.truncate(key, 0, step);
+      };
+      expect(compressions(algorithm, many, WEB_KERNELS)).toBe(42);
+    });
+  },
+);
 
 describe('allocation on the fast path', () => {
   it('creates no DataView per step (noble creates one for each digest into a foreign buffer)', () => {

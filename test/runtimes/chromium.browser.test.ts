@@ -8,12 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.ts';
-import { requireProgram } from '../helpers/tools.ts';
+import { launchChromium, requireChromium } from '../helpers/browser.ts';
 import { bundleForWeb, type WebBundle } from '../helpers/web-bundle.ts';
 import { runPrimitives } from './fixtures/primitives.ts';
 
-const haveChromium = requireProgram('chromium', 'chromium');
+const haveChromium = requireChromium();
 const entry = fileURLToPath(new URL('./fixtures/browser-entry.ts', import.meta.url));
 
 describe('the browser bundle', () => {

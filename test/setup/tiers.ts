@@ -1,0 +1,26 @@
+// The test tiers: `npm run test:unit` (Node only) and `npm test` (everything).
+
+/**
+ * Files left out of the unit tier (`npm run test:unit`, TOTPKIT_TEST_TIER=unit),
+ * which needs nothing but Node: each needs a server, a browser, an external
+ * program, subprocesses or an embedded database. Tests inside other files that
+ * need one are skipped by test/helpers/integration.ts instead.
+ */
+export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
+  'test/store/postgres.test.ts': 'a PostgreSQL server',
+  'test/store/redis.test.ts': 'a Redis server',
+  'test/store/cross-process.test.ts': 'PostgreSQL and Redis servers, worker processes',
+  'test/store/pglite.test.ts': 'PGlite (an embedded PostgreSQL)',
+  'test/examples/auth-server.test.ts': 'the example server as a subprocess, PGlite',
+  'test/examples/auth-server.servers.test.ts': 'PostgreSQL and Redis servers',
+  'test/examples/auth-server.browser.test.ts': 'Chromium, zbarimg, oathtool',
+  'test/cli.test.ts': 'the CLI as a subprocess, oathtool, zbarimg',
+  'test/oathtool.test.ts': 'oathtool',
+  'test/store/store-errors.test.ts': 'PGlite and a Redis server',
+  'test/store/user-ids.test.ts': 'PGlite, PostgreSQL and Redis servers',
+  'test/runtimes/chromium.browser.test.ts': 'Chromium and an esbuild bundle',
+  'test/runtimes/workerd.test.ts': 'workerd (Cloudflare Workers runtime)',
+  'examples/frameworks/frameworks.test.ts': 'the framework servers over HTTP',
+  'test/examples/auth-server.process.test.ts': 'the demo as child processes, PGlite',
+  'test/examples/auth-server.hardening.test.ts': 'the example server on PGlite',
+};
