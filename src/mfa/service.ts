@@ -562,7 +562,14 @@ class MFAService implements MFA {
     let outcome: ResyncResult;
     if (!binding.ok) {
       outcome = fail(binding.reason);
-    } else if (!(await this.#store.recordSuccess(userId, factor.id, binding.step, binding.drift))) {
+    } else if (
+      // Both steps must be new at the write too, not only in the record read
+      // before: claim the first code's step, then the second's (each write is
+      // conditional on a newer step), so a step verify accepts meanwhile is never
+      // accepted again as part of the pair.
+      !(await this.#store.recordSuccess(userId, factor.id, binding.step - 1, binding.drift)) ||
+      !(await this.#store.recordSuccess(userId, factor.id, binding.step, binding.drift))
+    ) {
       outcome = fail('replayed');
     } else {
       this.#emit({ type: 'resynced', userId, at: now, drift: binding.drift });
