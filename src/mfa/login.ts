@@ -156,7 +156,15 @@ export async function resync(
       continue;
     }
     if (binding.ok) {
-      if (!(await ctx.store.recordSuccess(userId, factor.id, binding.step, binding.drift, now))) {
+      // Both steps must be new at the write too, not only in the record read
+      // before: claim the first code's step, then the second's (each write is
+      // conditional on a newer step), so a step verify accepts meanwhile is
+      // never accepted again as part of the pair.
+      const { step, drift } = binding;
+      if (
+        !(await ctx.store.recordSuccess(userId, factor.id, step - 1, drift, now)) ||
+        !(await ctx.store.recordSuccess(userId, factor.id, step, drift, now))
+      ) {
         reason = 'replayed';
         break;
       }

@@ -9,11 +9,11 @@
  * @module
  * @internal
  */
-import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { timingSafeEqual } from '../compare.ts';
 import type { RecoveryCodeSet } from '../store/types.ts';
 import { decodeBase64url, encodeBase64url, utf8 } from './_encoding.ts';
 import type { ScryptParams } from './policy.ts';
+import { loadScrypt, type ScryptBackend } from './_scrypt.ts';
 
 // Crockford base32: digits and letters without I, L, O and U.
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -78,24 +78,47 @@ function decodeSalt(text: string): Salt | undefined {
 }
 
 /**
- * Hashes recovery codes with scrypt, one evaluation at a time. scrypt from
- * @noble/hashes runs on the main thread, so running several at once would not
- * finish sooner; queueing them bounds memory to one evaluation (128·N·r bytes)
- * however many attempts arrive together.
+ * Hashes recovery codes with scrypt, a bounded number of evaluations at a
+ * time. Natively (`node:crypto`, in libuv's pool) two run at once; with
+ * noble's scrypt, which runs on the main thread, one: more would finish none
+ * sooner. Either way memory stays bounded (128 · N · r bytes per evaluation)
+ * however many attempts arrive together: the rest wait in a queue.
  */
 export class RecoveryCodeHasher {
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #load: () => Promise<ScryptBackend>;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  /** @param load - the scrypt backend; the runtime's own by default (tests pass one). */
+  constructor(load: () => Promise<ScryptBackend> = loadScrypt) {
+    this.#load = load;
+  }
+
+  /** Runs `task` once fewer than `limit` tasks of this hasher are running. */
+  async #bounded<T>(limit: number, task: () => Promise<T>): Promise<T> {
+    while (this.#running >= limit) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#running++;
+    try {
+      return await task();
+    } finally {
+      this.#running--;
+      this.#waiting.shift()?.();
+    }
+  }
 
   /** One KDF evaluation of `code` (canonical form) for `userId`. */
-  #hash(code: string, salt: Salt, userId: string): Promise<string> {
-    const input = new Uint8Array(salt.bytes.length + utf8(userId).length);
+  async #hash(code: string, salt: Salt, userId: string): Promise<string> {
+    const id = utf8(userId);
+    const input = new Uint8Array(salt.bytes.length + id.length);
     input.set(salt.bytes);
-    input.set(utf8(userId), salt.bytes.length);
-    const run = this.#queue.then(() =>
-      scryptAsync(utf8(code), input, { ...salt.params, dkLen: HASH_BYTES }),
+    input.set(id, salt.bytes.length);
+    const scrypt = await this.#load();
+    const key = await this.#bounded(scrypt.concurrency, () =>
+      scrypt.derive(utf8(code), input, salt.params, HASH_BYTES),
     );
-    this.#queue = run.catch(() => undefined);
-    return run.then(encodeBase64url);
+    return encodeBase64url(key);
   }
 
   /** Creates `count` codes and their set (one KDF evaluation per code). */
@@ -107,10 +130,10 @@ export class RecoveryCodeHasher {
     const codes = new Set<string>();
     while (codes.size < count) codes.add(generateRecoveryCode());
     const salt = { params, bytes: globalThis.crypto.getRandomValues(new Uint8Array(SALT_BYTES)) };
-    const hashes: string[] = [];
-    for (const code of codes) {
-      hashes.push(await this.#hash(normalizeRecoveryCode(code) as string, salt, userId));
-    }
+    // All queued at once: the bound above decides how many run together.
+    const hashes = await Promise.all(
+      [...codes].map((code) => this.#hash(normalizeRecoveryCode(code) as string, salt, userId)),
+    );
     return { codes: [...codes], set: { salt: encodeSalt(params, salt.bytes), hashes } };
   }
 

@@ -37,7 +37,7 @@ const EXPECTED_LOG = {
     ...['getUser', 'reserveAttempt'], // verify: mismatch
     ...['getUser', 'reserveAttempt', 'consumeRecoveryCode'], // useRecoveryCode
     ...['getUser', 'replaceRecoveryCodes'], // regenerateRecoveryCodes
-    ...['getUser', 'reserveAttempt', 'recordSuccess'], // resync
+    ...['getUser', 'reserveAttempt', 'recordSuccess', 'recordSuccess'], // resync: both steps
     ...['getUser', 'replaceSealedSecret'], // reencryptSecret
     ...['resetThrottle', 'resetThrottle'], // unlock
     ...['getUser'], // status
@@ -57,7 +57,7 @@ const EXPECTED_LOG = {
     ...['readAndReserve'], // verify: mismatch
     ...['readAndReserve', 'consumeRecoveryCode'], // useRecoveryCode
     ...['getUser', 'replaceRecoveryCodes'], // regenerateRecoveryCodes
-    ...['readAndReserve', 'recordSuccess'], // resync
+    ...['readAndReserve', 'recordSuccess', 'recordSuccess'], // resync: both steps
     ...['getUser', 'replaceSealedSecret'], // reencryptSecret
     ...['resetThrottle', 'resetThrottle'], // unlock
     ...['getUser'], // status
@@ -217,7 +217,7 @@ describe.each(Object.keys(EXPECTED_LOG) as Path[])(
     for (const mode of ['before', 'after'] as const) {
       it(`fails whole or not at all, for a fault ${mode} each operation`, async () => {
         const total = reference.log.length;
-        expect(total).toBe(path === 'readAndReserve' ? 27 : 33);
+        expect(total).toBe(path === 'readAndReserve' ? 28 : 34);
         for (let n = 1; n <= total; n++) {
           const faults = new Faults(path);
           faults.failAt = n;

@@ -38,7 +38,7 @@ describe('DEFAULT_MFA_POLICY', () => {
         maxFailures: 100,
       },
       recoveryCodeCount: 10,
-      recoveryCodeScrypt: { N: 16_384, r: 8, p: 1 },
+      recoveryCodeScrypt: { N: 2_048, r: 8, p: 1 },
     });
     expect(Object.isFrozen(DEFAULT_MFA_POLICY)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.throttle)).toBe(true);
