@@ -89,11 +89,7 @@ export class KeyURIError extends Error {
  *   is not an active factor of the user.
  */
 export type MFAErrorCode =
-  | 'ERR_STORE'
-  | 'ERR_CIPHER'
-  | 'ERR_FACTOR_LIMIT'
-  | 'ERR_NAME_TAKEN'
-  | 'ERR_FACTOR_NOT_FOUND';
+  'ERR_STORE' | 'ERR_CIPHER' | 'ERR_FACTOR_LIMIT' | 'ERR_NAME_TAKEN' | 'ERR_FACTOR_NOT_FOUND';
 
 /**
  * Thrown by the MFA service and the built-in ciphers for failures a caller
