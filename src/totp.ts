@@ -293,18 +293,6 @@ export function createTOTPKey(secret: Uint8Array, params?: TOTPParams): TOTPKey 
   );
 }
 
-function splitParams<T extends TOTPParams>(
-  options: T | undefined,
-): [TOTPParams, Omit<T, keyof TOTPParams>] {
-  const { algorithm, digits, period, epoch, ...rest } = checkOptions(options);
-  const params: TOTPParams = {};
-  if (algorithm !== undefined) params.algorithm = algorithm;
-  if (digits !== undefined) params.digits = digits;
-  if (period !== undefined) params.period = period;
-  if (epoch !== undefined) params.epoch = epoch;
-  return [params, rest as Omit<T, keyof TOTPParams>];
-}
-
 /**
  * Computes the TOTP code at `now` (RFC 6238). Time steps are 64-bit, so dates
  * past 2038 work.
@@ -322,8 +310,10 @@ function splitParams<T extends TOTPParams>(
  * ```
  */
 export function generateTOTP(secret: Uint8Array, options?: GenerateTOTPOptions): string {
-  const [params, { now }] = splitParams(options);
-  return createTOTPKey(secret, params).generate(now);
+  // One options object serves both steps (checked first, so that an error names
+  // "options"): the key reads only the parameters, generate only `now`.
+  const { now } = checkOptions(options);
+  return createTOTPKey(secret, options).generate(now);
 }
 
 /**
@@ -350,6 +340,7 @@ export function verifyTOTP(
   code: string,
   options?: VerifyTOTPOptions,
 ): VerifyTOTPResult {
-  const [params, verifyOptions] = splitParams(options);
-  return createTOTPKey(secret, params).verify(code, verifyOptions);
+  // As generateTOTP: the key reads the parameters, verify the rest.
+  checkOptions(options);
+  return createTOTPKey(secret, options).verify(code, options);
 }
