@@ -11,6 +11,7 @@ import {
   newUser,
   NO_THROTTLE,
   readAndReserveHidden,
+  REQUIRED_STORE_METHODS,
 } from '../helpers/mfa.ts';
 
 describe('100 concurrent verify calls with the same valid code', () => {
@@ -154,48 +155,53 @@ describe('1,000 concurrent wrong guesses per burst, default policy', () => {
 });
 
 describe('resync racing verify (found by the model fuzz test)', () => {
-  // It holds the resync inside readAndReserve: without that method (the
-  // without-read-and-reserve run) there is nothing to hold.
-  it.skipIf(readAndReserveHidden())(
-    "a step verify accepts while a resync is in flight is not accepted again as the pair's first code",
-    async () => {
-      const { MemoryStore } = await import('../../src/index.ts');
-      const inner = new MemoryStore();
-      let release: () => void = () => {};
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      let resyncRead: () => void = () => {};
-      const read = new Promise<void>((resolve) => (resyncRead = resolve));
-      let holdNextRead = false;
-      const { REQUIRED_STORE_METHODS } = await import('../helpers/mfa.ts');
-      const store = Object.fromEntries(
-        REQUIRED_STORE_METHODS.map((name) => [name, inner[name].bind(inner)]),
-      ) as unknown as typeof inner;
-      store.readAndReserve = async (...args: Parameters<typeof inner.readAndReserve>) => {
-        const result = await inner.readAndReserve(...args);
-        if (holdNextRead) {
-          holdNextRead = false;
-          resyncRead();
-          await gate; // the resync has read the record; verify runs to the end meanwhile
-        }
-        return result;
-      };
-      const h = harness({ store, policy: { throttle: NO_THROTTLE } });
-      const user = newUser();
-      const { secret } = await enroll(h, user);
-      h.advance(60_000);
-      holdNextRead = true;
-      const resync = h.mfa.resync(
-        user,
-        deviceCode(secret, h.now),
-        deviceCode(secret, h.now + 30_000),
-      );
-      await read;
-      expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
-        ok: true,
-        factorId: expect.any(String),
-      });
-      release();
-      expect(await resync).toEqual({ ok: false, reason: 'replayed' });
-    },
-  );
+  // The resync is held right after it read the record and reserved its
+  // attempt: inside readAndReserve, or (without that method, the
+  // without-read-and-reserve run) inside reserveAttempt, after its getUser.
+  it("a step verify accepts while a resync is in flight is not accepted again as the pair's first code", async () => {
+    const { MemoryStore } = await import('../../src/index.ts');
+    const inner = new MemoryStore();
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let resyncRead: () => void = () => {};
+    const read = new Promise<void>((resolve) => (resyncRead = resolve));
+    let holdNext = false;
+    const held: string[] = [];
+    const hold = async <T>(name: string, result: T): Promise<T> => {
+      if (holdNext) {
+        holdNext = false;
+        held.push(name);
+        resyncRead();
+        await gate; // the resync has read the record; verify runs to the end meanwhile
+      }
+      return result;
+    };
+    const store = Object.fromEntries(
+      REQUIRED_STORE_METHODS.map((name) => [name, inner[name].bind(inner)]),
+    ) as unknown as typeof inner;
+    store.reserveAttempt = async (...args) =>
+      hold('reserveAttempt', await inner.reserveAttempt(...args));
+    store.readAndReserve = async (...args) =>
+      hold('readAndReserve', await inner.readAndReserve(...args));
+    const h = harness({ store, policy: { throttle: NO_THROTTLE } });
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    h.advance(60_000);
+    holdNext = true;
+    const resync = h.mfa.resync(
+      user,
+      deviceCode(secret, h.now),
+      deviceCode(secret, h.now + 30_000),
+    );
+    await read;
+    expect(held).toEqual([readAndReserveHidden() ? 'reserveAttempt' : 'readAndReserve']);
+    expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+    });
+    release();
+    expect(await resync).toEqual({ ok: false, reason: 'replayed' });
+    const step = Math.floor(h.now / 30_000);
+    expect((await h.store.getUser(user, h.now))?.factors[0]?.lastStep).toBe(step);
+  });
 });
