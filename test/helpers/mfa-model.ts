@@ -1,29 +1,31 @@
 // A small reference model of the MFA service's rules, for the model-based
 // fuzz test (test/mfa/model.test.ts). It is written from the documented rules
 // (docs/enrollment.md, docs/security-model.md, DESIGN.md), not from the
-// service's code: a code is looked up by generating the code of each step in
-// the window, in the documented order; each accepted step must be newer than
-// the last; one attempt is reserved before each check; failures back off and
-// lock; recovery codes work once.
+// service's code: several active factors per user, each with its own replay
+// state and drift, kept in createdAt order; a code is looked up by generating
+// the code of each step in the window, in the documented order, factor by
+// factor; each accepted step must be newer than that factor's last; one
+// attempt is reserved before each check, however many factors there are, and
+// the OTP scope locks after ceil(maxFailures / factors) failures; failures
+// back off; recovery codes (one set per user, made with the first factor,
+// deleted with the last) work once.
 //
 // Each call is a pure function from a model state to `{ result, next }`, and,
-// for calls that reserve an attempt, `reserved`: the state with only the
-// reservation made (what a store fault after the reservation leaves behind;
-// for `unlock` of both scopes, the state after its first write).
+// for calls that write twice, `reserved`/`partial`: the state after the first
+// write only (what a store fault between writes leaves behind).
 //
-// Factors are kept by id (`factors`), so that several factors per user can
-// come without reshaping the model; today a user has at most one, `ACTIVE`.
+// Ids and recovery codes are random in the service: the test passes the ones
+// the service returned (or, after a fault, the ones found in the store).
 import { generateTOTP } from '../../src/index.ts';
 import type { AttemptPolicy } from '../../src/store/types.ts';
 
 export const PERIOD_MS = 30_000;
-/** The id under which today's single active factor is kept. */
-export const ACTIVE = 'active';
 
 export interface ModelPolicy {
   window: number;
   bindingWindow: number;
   maxDrift: number;
+  maxFactors: number;
   pendingTtlMs: number;
   throttle: AttemptPolicy;
   recoveryThrottle: AttemptPolicy;
@@ -36,15 +38,29 @@ export interface Throttle {
 }
 
 export interface ModelFactor {
+  id: string;
+  name: string;
   secret: Uint8Array;
   lastStep: number;
   drift: number;
+  createdAt: number;
   activatedAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface ModelPending {
+  id: string;
+  name: string;
+  secret: Uint8Array;
+  createdAt: number;
+  expiresAt: number;
+  replaceFactorId: string | null;
 }
 
 export interface ModelUser {
-  pending: { secret: Uint8Array; expiresAt: number } | null;
-  factors: Record<string, ModelFactor>;
+  pending: ModelPending | null;
+  /** In createdAt order (then id), as listFactors returns them. */
+  factors: ModelFactor[];
   /** Unused codes the caller saw, and how many more unused codes exist that it never saw. */
   recovery: { unused: string[]; unseen: number } | null;
   throttle: { otp: Throttle; recovery: Throttle };
@@ -52,19 +68,20 @@ export interface ModelUser {
 
 export const emptyUser = (): ModelUser => ({
   pending: null,
-  factors: {},
+  factors: [],
   recovery: null,
-  throttle: { otp: { failures: 0, blockedUntil: 0 }, recovery: { failures: 0, blockedUntil: 0 } },
+  throttle: { otp: fresh(), recovery: fresh() },
 });
 
 export const clone = (user: ModelUser): ModelUser => structuredClone(user);
 
-/** What a call returns: `result` to compare, `next` state, `reserved`: the state after its first write, if it makes two. */
+/** What a call returns: `result` to compare, `next` state, and the states after a first write. */
 export interface Outcome {
   result: unknown;
   next: ModelUser;
+  /** The state with only the attempt reserved (or, for unlock of both scopes, the first reset). */
   reserved?: ModelUser;
-  /** For a resync, the state after it claimed the first code's step only (its first write). */
+  /** For a resync, the state after it claimed the first code's step only (its second write). */
   partial?: ModelUser;
 }
 
@@ -76,34 +93,24 @@ export const codeAt = (secret: Uint8Array, step: number) =>
 const normalize = (code: string) =>
   code.length > 64 ? '' : code.normalize('NFKC').replace(/\s/g, '');
 const isCode = (code: string) => /^[0-9]{6}$/.test(code);
+/** Names are unique per user after NFKC and case folding. */
+export const nameKey = (name: string) => name.normalize('NFKC').toUpperCase().toLowerCase();
 
 function delayMs(policy: AttemptPolicy, failures: number): number {
   if (failures < policy.freeAttempts) return 0;
   return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - policy.freeAttempts));
 }
 
-/** RFC 4226 §7.3 throttling: reserve an attempt, or refuse with the reason. */
-function reserve(
-  user: ModelUser,
-  scope: 'otp' | 'recovery',
-  policy: AttemptPolicy,
-  now: number,
-): { ok: false; result: unknown } | { ok: true } {
-  const state = user.throttle[scope];
-  if (state.failures >= policy.maxFailures)
-    return { ok: false, result: { ok: false, reason: 'locked' } };
-  if (now < state.blockedUntil) {
-    return {
-      ok: false,
-      result: { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now },
-    };
-  }
-  state.failures += 1;
-  state.blockedUntil = now + delayMs(policy, state.failures);
-  return { ok: true };
+function fresh(): Throttle {
+  return { failures: 0, blockedUntil: 0 };
 }
 
-const fresh = (): Throttle => ({ failures: 0, blockedUntil: 0 });
+/** The documented order of factors: createdAt, then id. */
+function order(factors: ModelFactor[]): ModelFactor[] {
+  return factors.sort(
+    (a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
+}
 
 /** The steps of a window around `center`, in the documented order: 0, −1, +1, −2, +2, … */
 function windowSteps(center: number, window: number): number[] {
@@ -146,24 +153,67 @@ function pairProblem(first: string, second: string): string | null {
   return first === second ? 'same_code' : null;
 }
 
-const primary = (user: ModelUser): ModelFactor | undefined => user.factors[ACTIVE];
+/** The first free default name: "Authenticator", then "Authenticator 2", … */
+function defaultName(factors: ModelFactor[]): string {
+  const taken = new Set(factors.map((f) => nameKey(f.name)));
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? 'Authenticator' : `Authenticator ${n}`;
+    if (!taken.has(nameKey(name))) return name;
+  }
+}
 
 export class Model {
   constructor(readonly policy: ModelPolicy) {}
 
+  /** The consecutive failures that lock a scope: the OTP budget is shared by all factors. */
+  lockAt(user: ModelUser, scope: 'otp' | 'recovery'): number {
+    if (scope === 'recovery') return this.policy.recoveryThrottle.maxFailures;
+    const n = Math.max(1, user.factors.length);
+    return Math.max(1, Math.ceil(this.policy.throttle.maxFailures / n));
+  }
+
+  /** RFC 4226 §7.3 throttling: reserve an attempt in `user` (mutated), or refuse. */
+  reserve(user: ModelUser, scope: 'otp' | 'recovery', now: number): unknown | null {
+    const policy = scope === 'otp' ? this.policy.throttle : this.policy.recoveryThrottle;
+    const state = user.throttle[scope];
+    if (state.failures >= this.lockAt(user, scope)) return { ok: false, reason: 'locked' };
+    if (now < state.blockedUntil) {
+      return { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now };
+    }
+    state.failures += 1;
+    state.blockedUntil = now + delayMs(policy, state.failures);
+    return null;
+  }
+
+  /** `id`/`secret`: the pending enrollment the service made (the model cannot guess them). */
   beginEnrollment(
     user: ModelUser,
     now: number,
+    options: { name?: string; replaceFactorId?: string },
+    id: string,
     secret: Uint8Array,
-    replaceActive: boolean,
   ): Outcome {
-    if (primary(user) && !replaceActive) return { result: 'ERR_ALREADY_ENROLLED', next: user };
+    const { replaceFactorId } = options;
+    if (replaceFactorId !== undefined && !user.factors.some((f) => f.id === replaceFactorId))
+      return { result: 'ERR_FACTOR_NOT_FOUND', next: user };
+    const kept = user.factors.filter((f) => f.id !== replaceFactorId);
+    if (kept.length >= this.policy.maxFactors) return { result: 'ERR_FACTOR_LIMIT', next: user };
+    const name = options.name ?? defaultName(kept);
+    if (kept.some((f) => nameKey(f.name) === nameKey(name)))
+      return { result: 'ERR_NAME_TAKEN', next: user };
     const next = clone(user);
-    next.pending = { secret, expiresAt: now + this.policy.pendingTtlMs };
-    return { result: { expiresAt: next.pending.expiresAt }, next };
+    next.pending = {
+      id,
+      name,
+      secret,
+      createdAt: now,
+      expiresAt: now + this.policy.pendingTtlMs,
+      replaceFactorId: replaceFactorId ?? null,
+    };
+    return { result: { factorId: id, expiresAt: next.pending.expiresAt }, next };
   }
 
-  /** `codes`: the recovery codes the service issued, if it succeeded (the model cannot guess them). */
+  /** `codes`: the recovery codes the service issued, if any. */
   completeEnrollment(
     user: ModelUser,
     now: number,
@@ -178,83 +228,114 @@ export class Model {
     const problem = pairProblem(first, second);
     if (problem) return { result: { ok: false, reason: problem }, next: user };
     const next = clone(user);
-    const admitted = reserve(next, 'otp', this.policy.throttle, now);
-    if (!admitted.ok) return { result: admitted.result, next: user };
+    const refused = this.reserve(next, 'otp', now);
+    if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     const pair = findPair(pending.secret, first, second, now, this.policy.bindingWindow, -1);
     if (!pair.ok) {
       const reason = pair.reason === 'replayed' ? 'mismatch' : pair.reason;
       return { result: { ok: false, reason }, next, reserved };
     }
-    next.factors = {
-      [ACTIVE]: { secret: pending.secret, lastStep: pair.end, drift: pair.drift, activatedAt: now },
-    };
+    // The bind re-checks the limit and the name, replacing in the same step.
+    const kept = next.factors.filter((f) => f.id !== pending.replaceFactorId);
+    if (kept.length + 1 > this.policy.maxFactors)
+      return { result: { ok: false, reason: 'factor_limit' }, next, reserved };
+    if (kept.some((f) => nameKey(f.name) === nameKey(pending.name)))
+      return { result: { ok: false, reason: 'name_taken' }, next, reserved };
+    const firstFactor = next.factors.length === 0;
+    next.factors = order([
+      ...kept,
+      {
+        id: pending.id,
+        name: pending.name,
+        secret: pending.secret,
+        lastStep: pair.end,
+        drift: pair.drift,
+        createdAt: pending.createdAt,
+        activatedAt: now,
+        lastUsedAt: null,
+      },
+    ]);
     next.pending = null;
-    next.recovery = { unused: [...codes], unseen: 0 };
+    if (firstFactor) next.recovery = { unused: [...codes], unseen: 0 };
     next.throttle = { otp: fresh(), recovery: fresh() };
-    return {
-      result: { ok: true, recoveryCodes: this.policy.recoveryCodeCount },
-      next,
-      reserved,
-    };
+    const result = firstFactor
+      ? { ok: true, factorId: pending.id, recoveryCodes: this.policy.recoveryCodeCount }
+      : { ok: true, factorId: pending.id };
+    return { result, next, reserved };
   }
 
   verify(user: ModelUser, now: number, code: string): Outcome {
     const input = normalize(code);
-    const factor = primary(user);
-    if (!factor) return { result: { ok: false, reason: 'not_enrolled' }, next: user };
+    if (user.factors.length === 0)
+      return { result: { ok: false, reason: 'not_enrolled' }, next: user };
     if (!isCode(input)) return { result: { ok: false, reason: 'malformed' }, next: user };
     const next = clone(user);
-    const admitted = reserve(next, 'otp', this.policy.throttle, now);
-    if (!admitted.ok) return { result: admitted.result, next: user };
+    const refused = this.reserve(next, 'otp', now);
+    if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     const current = stepOf(now);
     let replayed = false;
-    for (const step of windowSteps(current + factor.drift, this.policy.window)) {
-      if (step < 0 || codeAt(factor.secret, step) !== input) continue;
-      if (step <= factor.lastStep) {
-        replayed = true;
-        continue;
+    let drifted = false;
+    for (const [i, factor] of user.factors.entries()) {
+      for (const step of windowSteps(current + factor.drift, this.policy.window)) {
+        if (step < 0 || codeAt(factor.secret, step) !== input) continue;
+        if (step <= factor.lastStep) {
+          replayed = true;
+          continue;
+        }
+        const drift = step - current;
+        if (Math.abs(drift) > Math.max(this.policy.maxDrift, Math.abs(factor.drift))) {
+          drifted = true;
+          break;
+        }
+        Object.assign(next.factors[i] as ModelFactor, { lastStep: step, drift, lastUsedAt: now });
+        next.throttle.otp = fresh();
+        return { result: { ok: true, factorId: factor.id }, next, reserved };
       }
-      const drift = step - current;
-      if (Math.abs(drift) > Math.max(this.policy.maxDrift, Math.abs(factor.drift))) {
-        return { result: { ok: false, reason: 'resync_required' }, next, reserved };
-      }
-      const f = primary(next) as ModelFactor;
-      f.lastStep = step;
-      f.drift = drift;
-      next.throttle.otp = fresh();
-      return { result: { ok: true }, next, reserved };
     }
-    return { result: { ok: false, reason: replayed ? 'replayed' : 'mismatch' }, next, reserved };
+    const reason = drifted ? 'resync_required' : replayed ? 'replayed' : 'mismatch';
+    return { result: { ok: false, reason }, next, reserved };
   }
 
   resync(user: ModelUser, now: number, code1: string, code2: string): Outcome {
     const [first, second] = [normalize(code1), normalize(code2)];
-    const factor = primary(user);
-    if (!factor) return { result: { ok: false, reason: 'not_enrolled' }, next: user };
+    if (user.factors.length === 0)
+      return { result: { ok: false, reason: 'not_enrolled' }, next: user };
     const problem = pairProblem(first, second);
     if (problem) return { result: { ok: false, reason: problem }, next: user };
     const next = clone(user);
-    const admitted = reserve(next, 'otp', this.policy.throttle, now);
-    if (!admitted.ok) return { result: admitted.result, next: user };
+    const refused = this.reserve(next, 'otp', now);
+    if (refused) return { result: refused, next: user };
     const reserved = clone(next);
-    const pair = findPair(
-      factor.secret,
-      first,
-      second,
-      now,
-      this.policy.bindingWindow,
-      factor.lastStep,
-    );
-    if (!pair.ok) return { result: { ok: false, reason: pair.reason }, next, reserved };
-    const f = primary(next) as ModelFactor;
-    f.lastStep = pair.end - 1;
-    f.drift = pair.drift;
-    next.throttle.otp = fresh();
-    const partial = clone(next);
-    f.lastStep = pair.end;
-    return { result: { ok: true, drift: pair.drift }, next, reserved, partial };
+    let reason = 'mismatch';
+    for (const [i, factor] of user.factors.entries()) {
+      const pair = findPair(
+        factor.secret,
+        first,
+        second,
+        now,
+        this.policy.bindingWindow,
+        factor.lastStep,
+      );
+      if (!pair.ok) {
+        if (pair.reason === 'replayed') reason = 'replayed';
+        else if (pair.reason === 'wrong_order' && reason === 'mismatch') reason = 'wrong_order';
+        continue;
+      }
+      const f = next.factors[i] as ModelFactor;
+      Object.assign(f, { lastStep: pair.end - 1, drift: pair.drift, lastUsedAt: now });
+      next.throttle.otp = fresh();
+      const partial = clone(next);
+      f.lastStep = pair.end;
+      return {
+        result: { ok: true, factorId: factor.id, drift: pair.drift },
+        next,
+        reserved,
+        partial,
+      };
+    }
+    return { result: { ok: false, reason }, next, reserved };
   }
 
   /** `canonical`: the code in canonical form, or null if it cannot be a recovery code. */
@@ -264,55 +345,132 @@ export class Model {
     canonical: string | null,
     of: (code: string) => string | null,
   ): Outcome {
-    if (!primary(user)) return { result: { ok: false, reason: 'not_enrolled' }, next: user };
+    if (user.factors.length === 0)
+      return { result: { ok: false, reason: 'not_enrolled' }, next: user };
     if (canonical === null) return { result: { ok: false, reason: 'malformed' }, next: user };
     const next = clone(user);
-    const admitted = reserve(next, 'recovery', this.policy.recoveryThrottle, now);
-    if (!admitted.ok) return { result: admitted.result, next: user };
+    const refused = this.reserve(next, 'recovery', now);
+    if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     const set = next.recovery;
     const index = set ? set.unused.findIndex((code) => of(code) === canonical) : -1;
     if (!set || index < 0) return { result: { ok: false, reason: 'mismatch' }, next, reserved };
     set.unused.splice(index, 1);
     next.throttle = { otp: fresh(), recovery: fresh() };
-    return {
-      result: { ok: true, remaining: set.unused.length + set.unseen },
-      next,
-      reserved,
-    };
+    return { result: { ok: true, remaining: remaining(next) }, next, reserved };
   }
 
   regenerateRecoveryCodes(user: ModelUser, codes: readonly string[]): Outcome {
-    if (!primary(user)) return { result: { ok: false, reason: 'not_enrolled' }, next: user };
+    if (user.factors.length === 0)
+      return { result: { ok: false, reason: 'not_enrolled' }, next: user };
     const next = clone(user);
     next.recovery = { unused: [...codes], unseen: 0 };
     return { result: { ok: true, recoveryCodes: this.policy.recoveryCodeCount }, next };
   }
 
   status(user: ModelUser, now: number): Outcome {
-    const factor = primary(user);
+    const factors = user.factors.length;
     const pending = user.pending && user.pending.expiresAt > now ? user.pending : null;
     const { otp, recovery } = user.throttle;
     const result = {
-      state: factor ? 'active' : pending ? 'pending' : 'none',
-      activatedAt: factor?.activatedAt ?? null,
+      state: factors > 0 ? 'active' : pending ? 'pending' : 'none',
+      factors,
       pendingExpiresAt: pending?.expiresAt ?? null,
-      recoveryCodesRemaining: factor ? remaining(user) : 0,
-      drift: factor?.drift ?? null,
-      locked: otp.failures >= this.policy.throttle.maxFailures,
-      recoveryLocked: recovery.failures >= this.policy.recoveryThrottle.maxFailures,
+      recoveryCodesRemaining: factors > 0 ? remaining(user) : 0,
+      locked: otp.failures >= this.lockAt(user, 'otp'),
+      recoveryLocked: recovery.failures >= this.lockAt(user, 'recovery'),
       retryAfterMs: Math.max(0, otp.blockedUntil - now),
     };
     return { result, next: user };
   }
 
-  disable(user: ModelUser): Outcome {
-    const removed = Boolean(primary(user) || user.pending || user.recovery);
+  listFactors(user: ModelUser): Outcome {
+    const result = user.factors.map((f) => ({
+      id: f.id,
+      name: f.name,
+      createdAt: f.createdAt,
+      activatedAt: f.activatedAt,
+      lastUsedAt: f.lastUsedAt,
+      drift: f.drift,
+    }));
+    return { result, next: user };
+  }
+
+  renameFactor(user: ModelUser, factorId: string, name: string): Outcome {
+    const i = user.factors.findIndex((f) => f.id === factorId);
+    if (i < 0) return { result: { ok: false, reason: 'not_found' }, next: user };
+    if (user.factors.some((f) => f.id !== factorId && nameKey(f.name) === nameKey(name)))
+      return { result: { ok: false, reason: 'name_taken' }, next: user };
     const next = clone(user);
-    next.factors = {};
+    (next.factors[i] as ModelFactor).name = name;
+    return { result: { ok: true }, next };
+  }
+
+  /** Removing the last factor is `disable`: the pending enrollment and recovery codes go too. */
+  removeFactor(user: ModelUser, factorId: string): Outcome {
+    if (!user.factors.some((f) => f.id === factorId))
+      return { result: { ok: false, reason: 'not_found' }, next: user };
+    const next = clone(user);
+    next.factors = next.factors.filter((f) => f.id !== factorId);
+    if (next.factors.length === 0) {
+      next.pending = null;
+      next.recovery = null;
+    }
+    return { result: { ok: true, remaining: next.factors.length }, next };
+  }
+
+  /** `id`/`codes`: what the service returned. No codes are checked; the throttle is untouched. */
+  importFactor(
+    user: ModelUser,
+    now: number,
+    options: { secret: Uint8Array; name?: string; lastStep: number },
+    id: string,
+    codes: readonly string[],
+  ): Outcome {
+    if (user.factors.length >= this.policy.maxFactors)
+      return { result: { ok: false, reason: 'factor_limit' }, next: user };
+    const name = options.name ?? defaultName(user.factors);
+    if (user.factors.some((f) => nameKey(f.name) === nameKey(name)))
+      return { result: { ok: false, reason: 'name_taken' }, next: user };
+    const next = clone(user);
+    const firstFactor = user.factors.length === 0;
+    next.factors = order([
+      ...next.factors,
+      {
+        id,
+        name,
+        secret: options.secret,
+        lastStep: options.lastStep,
+        drift: 0,
+        createdAt: now,
+        activatedAt: now,
+        lastUsedAt: null,
+      },
+    ]);
+    if (firstFactor) next.recovery = { unused: [...codes], unseen: 0 };
+    const weak = options.secret.length < 16;
+    const result = firstFactor
+      ? { ok: true, factorId: id, weak, recoveryCodes: this.policy.recoveryCodeCount }
+      : { ok: true, factorId: id, weak };
+    return { result, next };
+  }
+
+  disable(user: ModelUser): Outcome {
+    const removed = Boolean(user.factors.length || user.pending || user.recovery);
+    const next = clone(user);
+    next.factors = [];
     next.pending = null;
     next.recovery = null;
     return { result: removed, next };
+  }
+
+  /** Erasure: everything, throttle state included (unlike `disable`). */
+  deleteUserData(user: ModelUser): Outcome {
+    const { otp, recovery } = user.throttle;
+    const removed = Boolean(
+      user.factors.length || user.pending || user.recovery || otp.failures || recovery.failures,
+    );
+    return { result: removed, next: emptyUser() };
   }
 
   unlock(user: ModelUser, scope: 'otp' | 'recovery' | undefined): Outcome {
@@ -326,10 +484,11 @@ export class Model {
     return { result: undefined, next, reserved: partial };
   }
 
+  /** The test cipher always asks to be re-sealed: every factor and the pending enrollment. */
   reencryptSecret(user: ModelUser): Outcome {
-    // The test cipher always asks to be re-sealed.
-    if (!primary(user)) return { result: { ok: false, reason: 'not_enrolled' }, next: user };
-    return { result: { ok: true, reencrypted: true }, next: user };
+    const count = user.factors.length + (user.pending ? 1 : 0);
+    if (count === 0) return { result: { ok: false, reason: 'not_enrolled' }, next: user };
+    return { result: { ok: true, reencrypted: true, count }, next: user };
   }
 }
 
@@ -339,20 +498,38 @@ export function remaining(user: ModelUser): number {
 
 /** The part of a user's state a store record shows, for comparing model and store. */
 export interface Projection {
-  pendingExpiresAt: number | null;
-  factors: Record<string, { lastStep: number; drift: number }>;
+  pending: { id: string; name: string; expiresAt: number; replaceFactorId: string | null } | null;
+  factors: {
+    id: string;
+    name: string;
+    lastStep: number;
+    drift: number;
+    createdAt: number;
+    activatedAt: number;
+    lastUsedAt: number | null;
+  }[];
   recoveryRemaining: number | null;
   otp: Throttle;
   recovery: Throttle;
 }
 
 export function project(user: ModelUser): Projection {
-  const factors: Projection['factors'] = {};
-  for (const [id, f] of Object.entries(user.factors))
-    factors[id] = { lastStep: f.lastStep, drift: f.drift };
+  const p = user.pending;
   return {
-    pendingExpiresAt: user.pending?.expiresAt ?? null,
-    factors,
+    pending: p
+      ? { id: p.id, name: p.name, expiresAt: p.expiresAt, replaceFactorId: p.replaceFactorId }
+      : null,
+    factors: user.factors.map(
+      ({ id, name, lastStep, drift, createdAt, activatedAt, lastUsedAt }) => ({
+        id,
+        name,
+        lastStep,
+        drift,
+        createdAt,
+        activatedAt,
+        lastUsedAt,
+      }),
+    ),
     recoveryRemaining: user.recovery ? remaining(user) : null,
     otp: { ...user.throttle.otp },
     recovery: { ...user.throttle.recovery },
