@@ -378,10 +378,17 @@ export function createApp(options: AppOptions): RequestListener {
                 ${csrf} ${reauthFields}
                 <button type="submit" class="secondary">Get new recovery codes</button>
               </form>
-              <form method="post" action="/mfa/replace">
-                ${csrf} ${reauthFields}
-                <button type="submit" class="secondary">Move to a new authenticator app</button>
-              </form>
+              ${
+                // With several, "Your authenticators" says which one to remove.
+                status.factors === 1
+                  ? html`<form method="post" action="/mfa/replace">
+                      ${csrf} ${reauthFields}
+                      <button type="submit" class="secondary">
+                        Move to a new authenticator app
+                      </button>
+                    </form>`
+                  : ''
+              }
               <form method="post" action="/mfa/disable">
                 ${csrf} ${reauthFields}
                 <button type="submit" class="secondary">Turn off two-factor sign-in</button>
@@ -680,11 +687,13 @@ export function createApp(options: AppOptions): RequestListener {
       await setupPage(ctx, uri);
     }),
     'POST /mfa/replace': needSignedIn(async (ctx) => {
+      // "Replace my authenticator": the new one takes the place of the only one
+      // (with several, the authenticators page says which; no code is used up).
+      const factors = await mfa.listFactors((ctx.user as User).id);
+      if (factors.length !== 1) return redirect(ctx.res, '/mfa/factors');
       const error = await reauthenticate(ctx);
       if (error !== null) return dashboard(ctx, `${error} Your authenticator app is unchanged.`);
-      // "Replace my authenticator": the new one takes the place of the first.
-      const [current] = await mfa.listFactors((ctx.user as User).id);
-      await beginSetup(ctx, current === undefined ? {} : { replaceFactorId: current.id });
+      await beginSetup(ctx, { replaceFactorId: (factors[0] as FactorInfo).id });
     }),
     'POST /mfa/confirm': needSignedIn(async (ctx) => {
       const uri = await currentSetup(ctx);
