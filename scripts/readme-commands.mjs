@@ -75,7 +75,14 @@ async function serveUntil200(command, cwd, label) {
           console.log(`== ${label}: HTTP 200 on port ${port} after ${seconds} s`);
           return Number(seconds);
         }
-        throw new Error(`${label}: HTTP ${response.status} on /`);
+        // The demo listens before its database is open and answers 503 with
+        // Retry-After until it is ready: wait for that, fail on anything else.
+        if (response.status !== 503 || !response.headers.has('retry-after')) {
+          throw new Error(`${label}: HTTP ${response.status} on /`);
+        }
+        await response.arrayBuffer();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
       } catch (error) {
         if (error.message.startsWith(label)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250));

@@ -55,14 +55,15 @@ const ENTRIES = [
     budget: 10_000,
   },
   {
-    // Issue 15's target is 22 KB; the root has grown with main's other work
-    // (diagnosis, hardening, the @scure/base codec) while @noble/hashes stays
-    // whole for the service's scrypt. The ceiling sits just above today's size.
+    // Issue 15's target is 22 KB; the root has grown with the release's other
+    // work (several factors per user, diagnosis, hardening, the @scure/base
+    // codec) while @noble/hashes stays whole for the service's scrypt. The
+    // ceiling sits just above today's size (25.9 KB), so growth still fails.
     name: "everything ('totpkit' root entry), web build",
     source: ROOT,
     web: true,
     target: 22_000,
-    budget: 24_000,
+    budget: 27_000,
   },
   {
     name: 'generateTOTP + verifyTOTP, Node build',
@@ -74,7 +75,7 @@ const ENTRIES = [
     name: "everything ('totpkit' root entry), Node build",
     source: ROOT,
     web: false,
-    budget: 59_000,
+    budget: 63_000,
   },
 ];
 

@@ -10,7 +10,7 @@
 // code or password.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import type { MFA, SecretCipher } from 'totpkit';
+import { MFAError, type FactorInfo, type MFA, type SecretCipher } from 'totpkit';
 import { renderQRCodeDataURL } from 'totpkit/qr';
 import type { Accounts, Session, User } from './accounts.ts';
 import {
@@ -319,6 +319,8 @@ export function createApp(options: AppOptions): RequestListener {
 
   /** The QR code, the key as text and the two-code form, for the enrollment in `uri`. */
   async function setupPage(ctx: Context, uri: string, error?: string): Promise<void> {
+    const active = (await mfa.status((ctx.user as User).id)).state === 'active';
+    const button = active ? 'Add this authenticator' : 'Turn on two-factor sign-in';
     const secret = new URL(uri).searchParams.get('secret') ?? '';
     const grouped = secret.replace(/(.{4})(?=.)/g, '$1 ');
     const restart = html`<form method="post" action="/mfa/setup">
@@ -341,7 +343,7 @@ export function createApp(options: AppOptions): RequestListener {
         <ol start="2">
           <li>Enter the code your app shows, then wait for the next one and enter it too.</li>
         </ol>
-        ${twoCodesForm(ctx, '/mfa/confirm', 'Turn on two-factor sign-in')} ${restart}
+        ${twoCodesForm(ctx, '/mfa/confirm', button)} ${restart}
         <p class="muted"><a href="/">Cancel</a></p>`,
       error === undefined ? {} : { error, status: 400 },
     );
@@ -366,6 +368,7 @@ export function createApp(options: AppOptions): RequestListener {
                 : ''
             }
             <div class="actions">
+              <p><a href="/mfa/factors">Your authenticators</a>: add, rename or remove one</p>
               <p><a href="/mfa/resync">Resynchronise your authenticator app</a></p>
               <p class="muted">
                 Each change below asks for your password and a code, and signs you out everywhere
@@ -375,10 +378,17 @@ export function createApp(options: AppOptions): RequestListener {
                 ${csrf} ${reauthFields}
                 <button type="submit" class="secondary">Get new recovery codes</button>
               </form>
-              <form method="post" action="/mfa/replace">
-                ${csrf} ${reauthFields}
-                <button type="submit" class="secondary">Move to a new authenticator app</button>
-              </form>
+              ${
+                // With several, "Your authenticators" says which one to remove.
+                status.factors === 1
+                  ? html`<form method="post" action="/mfa/replace">
+                      ${csrf} ${reauthFields}
+                      <button type="submit" class="secondary">
+                        Move to a new authenticator app
+                      </button>
+                    </form>`
+                  : ''
+              }
               <form method="post" action="/mfa/disable">
                 ${csrf} ${reauthFields}
                 <button type="submit" class="secondary">Turn off two-factor sign-in</button>
@@ -399,6 +409,71 @@ export function createApp(options: AppOptions): RequestListener {
       body,
       error === undefined ? {} : { error, status: 401 },
     );
+  }
+
+  /** "2026-11-30 14:52 UTC": a time the same for every reader of the page. */
+  const when = (ms: number | null): string =>
+    ms === null ? 'never' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+  /** Your authenticators: each one's name and dates, to rename or remove it, and adding another. */
+  async function factorsPage(ctx: Context, error?: string, status = 400): Promise<void> {
+    const factors = await mfa.listFactors((ctx.user as User).id);
+    if (factors.length === 0) return redirect(ctx.res, '/');
+    const csrf = csrfField(ctx.session.csrf);
+    const item = (f: FactorInfo, i: number) =>
+      html`<li class="factor" id="factor-${i + 1}">
+        <strong class="name">${f.name}</strong>
+        <span class="muted">Added ${when(f.createdAt)} · last used ${when(f.lastUsedAt)}</span>
+        <form method="post" action="/mfa/factors/rename">
+          ${csrf} <input type="hidden" name="factor" value="${f.id}" />
+          <label
+            >New name for ${f.name}
+            <input name="name" value="${f.name}" maxlength="64" autocomplete="off" required
+          /></label>
+          <button type="submit" class="secondary">Rename</button>
+        </form>
+        <form method="post" action="/mfa/factors/remove">
+          ${csrf} <input type="hidden" name="factor" value="${f.id}" /> ${reauthFields}
+          <button type="submit" class="secondary">Remove ${f.name}</button>
+        </form>
+      </li>`;
+    await render(
+      ctx,
+      'Your authenticators',
+      html`<p class="muted">
+          Sign-in accepts a code from any of these apps. Adding or removing one asks for your
+          password and a current code, and signs you out everywhere else.
+        </p>
+        <ul class="factors">
+          ${factors.map(item)}
+        </ul>
+        <form method="post" action="/mfa/factors/add" class="add">
+          <h2>Add another authenticator</h2>
+          ${csrf}
+          <label
+            >Name for it (such as "Tablet")
+            <input name="name" maxlength="64" autocomplete="off" required
+          /></label>
+          ${reauthFields}
+          <button type="submit">Add another authenticator</button>
+        </form>
+        <p class="muted"><a href="/">Back to your account</a></p>`,
+      error === undefined ? {} : { error, status },
+    );
+  }
+
+  const NAME_TAKEN = 'You already have an authenticator with this name. Choose another.';
+  /** The message for a name the service refused, or rethrows anything else. */
+  function nameRefusal(error: unknown): string {
+    if (error instanceof MFAError && error.code === 'ERR_NAME_TAKEN') return NAME_TAKEN;
+    if (error instanceof MFAError && error.code === 'ERR_FACTOR_LIMIT') {
+      return 'You have as many authenticators as you can. Remove one first.';
+    }
+    // The name is the only input the app does not check itself.
+    if (error instanceof RangeError || error instanceof TypeError) {
+      return 'Choose a name of 1 to 64 characters, without control characters.';
+    }
+    throw error;
   }
 
   // ── checks ──
@@ -440,14 +515,12 @@ export function createApp(options: AppOptions): RequestListener {
   }
 
   /** Starts an enrollment, keeps its URI (sealed) in the session, and shows it at GET /mfa/setup. */
-  async function beginSetup(ctx: Context, replace: boolean): Promise<void> {
+  async function beginSetup(
+    ctx: Context,
+    options: { replaceFactorId?: string; name?: string } = {},
+  ): Promise<void> {
     const user = ctx.user as User;
-    // "Replace my authenticator": the new one takes the place of the first.
-    const [current] = replace ? await mfa.listFactors(user.id) : [];
-    const { uri } = await mfa.beginEnrollment(user.id, {
-      accountName: user.email,
-      ...(current === undefined ? {} : { replaceFactorId: current.id }),
-    });
+    const { uri } = await mfa.beginEnrollment(user.id, { accountName: user.email, ...options });
     const sealed = await cipher.encrypt(new TextEncoder().encode(uri), `setup:${user.id}`);
     await accounts.setSetup(ctx.session.token, sealed);
     redirect(ctx.res, '/mfa/setup');
@@ -606,7 +679,7 @@ export function createApp(options: AppOptions): RequestListener {
       if ((await mfa.status((ctx.user as User).id)).state === 'active') {
         return redirect(ctx.res, '/');
       }
-      await beginSetup(ctx, false);
+      await beginSetup(ctx);
     }),
     'GET /mfa/setup': needSignedIn(async (ctx) => {
       const uri = await currentSetup(ctx);
@@ -614,9 +687,13 @@ export function createApp(options: AppOptions): RequestListener {
       await setupPage(ctx, uri);
     }),
     'POST /mfa/replace': needSignedIn(async (ctx) => {
+      // "Replace my authenticator": the new one takes the place of the only one
+      // (with several, the authenticators page says which; no code is used up).
+      const factors = await mfa.listFactors((ctx.user as User).id);
+      if (factors.length !== 1) return redirect(ctx.res, '/mfa/factors');
       const error = await reauthenticate(ctx);
       if (error !== null) return dashboard(ctx, `${error} Your authenticator app is unchanged.`);
-      await beginSetup(ctx, true);
+      await beginSetup(ctx, { replaceFactorId: (factors[0] as FactorInfo).id });
     }),
     'POST /mfa/confirm': needSignedIn(async (ctx) => {
       const uri = await currentSetup(ctx);
@@ -626,13 +703,17 @@ export function createApp(options: AppOptions): RequestListener {
         field(ctx, 'code2'),
       );
       if (result.ok) {
+        // A first factor comes with the user's recovery codes; another one does not.
+        if (result.recoveryCodes === undefined) {
+          await endOtherSessions(ctx, 'Your new authenticator app is set up.');
+          return redirect(ctx.res, '/mfa/factors');
+        }
         await endOtherSessions(
           ctx,
           'Your authenticator app is set up. From now on, sign-in asks for a code from it.',
         );
         ctx.session.flash = null; // kept for the account page, after the codes
-        // A first factor comes with the user's recovery codes.
-        return recoveryCodesPage(ctx, result.recoveryCodes ?? []);
+        return recoveryCodesPage(ctx, result.recoveryCodes);
       }
       // A mistake keeps the QR code and the key on screen, to try again.
       if (uri !== null && result.reason !== 'expired' && result.reason !== 'not_pending') {
@@ -648,6 +729,51 @@ export function createApp(options: AppOptions): RequestListener {
         </form>`,
         { error: bindingMessage(result), status: 400 },
       );
+    }),
+
+    'GET /mfa/factors': needSignedIn((ctx) => factorsPage(ctx)),
+    'POST /mfa/factors/rename': needSignedIn(async (ctx) => {
+      let result;
+      try {
+        result = await mfa.renameFactor(
+          (ctx.user as User).id,
+          field(ctx, 'factor'),
+          field(ctx, 'name').trim(),
+        );
+      } catch (error) {
+        return factorsPage(ctx, nameRefusal(error));
+      }
+      if (!result.ok) {
+        return result.reason === 'name_taken'
+          ? factorsPage(ctx, NAME_TAKEN)
+          : factorsPage(ctx, 'There is no such authenticator on your account.', 404);
+      }
+      await accounts.setFlash(ctx.session.token, 'Renamed.');
+      redirect(ctx.res, '/mfa/factors');
+    }),
+    'POST /mfa/factors/remove': needSignedIn(async (ctx) => {
+      const error = await reauthenticate(ctx);
+      if (error !== null) return factorsPage(ctx, `${error} Nothing was removed.`, 401);
+      const result = await mfa.removeFactor((ctx.user as User).id, field(ctx, 'factor'));
+      if (!result.ok) {
+        return factorsPage(ctx, 'There is no such authenticator on your account.', 404);
+      }
+      if (result.remaining === 0) {
+        await endOtherSessions(ctx, 'That was your last authenticator: two-factor sign-in is off.');
+        return redirect(ctx.res, '/');
+      }
+      await endOtherSessions(ctx, 'The authenticator is removed.');
+      redirect(ctx.res, '/mfa/factors');
+    }),
+    'POST /mfa/factors/add': needSignedIn(async (ctx) => {
+      const name = field(ctx, 'name').trim();
+      const error = await reauthenticate(ctx);
+      if (error !== null) return factorsPage(ctx, `${error} Nothing was added.`, 401);
+      try {
+        await beginSetup(ctx, { name });
+      } catch (error) {
+        return factorsPage(ctx, nameRefusal(error));
+      }
     }),
 
     'GET /mfa/resync': needSignedIn((ctx) =>

@@ -127,5 +127,10 @@ code.secret { display: block; padding: 0.5rem; font-size: 1.1rem; letter-spacing
 ul.codes { columns: 2 10rem; padding-left: 1.25rem; font-family: ui-monospace, monospace; font-size: 1.05rem; }
 ul.codes li { white-space: nowrap; }
 .actions form { margin: 1rem 0; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
+ul.factors { list-style: none; padding: 0; }
+li.factor { padding: 1rem 0; border-top: 1px solid #e4e8f0; }
+li.factor .name { display: block; font-size: 1.1rem; }
+h2 { font-size: 1.15rem; }
+form.add { margin-top: 1rem; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
 .muted { color: #5b6475; font-size: 0.95rem; }
 `;

@@ -4,6 +4,8 @@
 // on the page is decoded with zbarimg and must carry the same secret. Each
 // page is photographed at 375 px and 1280 px wide (kept in
 // $TOTPKIT_SCREENSHOT_DIR when set), and nothing may be wider than the screen.
+// A second authenticator is then added on the "Your authenticators" page and
+// each one signs in with codes computed from its own key.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -88,6 +90,31 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
   }
   const notice = () => page.locator('[role=status]').innerText();
 
+  // Carried from the first test to the second: the first authenticator's key,
+  // the last time step whose code it has used, and the recovery codes.
+  let phoneHex = '';
+  let phoneUsedStep = 0;
+  let savedRecoveryCodes: string[] = [];
+
+  /**
+   * A code of `secretHex` the service will accept and has not seen: the next
+   * step's (the window allows one ahead), once the clock is past `usedStep`.
+   */
+  async function freshCode(secretHex: string, usedStep: number): Promise<string> {
+    const wait = usedStep * 30_000 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait + 200));
+    const step = Math.floor(Date.now() / 30_000) + 1;
+    const [code] = await oathtoolTOTP({ secretHex, now: step * 30_000 });
+    return code as string;
+  }
+
+  async function signInWithCode(code: string): Promise<void> {
+    await signIn();
+    await page.getByLabel('Code from your authenticator app').fill(code);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${server.url}/`);
+  }
+
   async function signIn(): Promise<void> {
     await page.goto(`${server.url}/signin`);
     await page.getByLabel('Email').fill(EMAIL);
@@ -156,12 +183,16 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
 
     // Then the two consecutive codes (fresh: the checks above took time).
     [previous, current, next] = await codesNow();
+    // `next` (used below) is at most this step; a later step's code is fresh.
+    phoneUsedStep = Math.floor(Date.now() / 30_000) + 1;
+    phoneHex = secretHex;
     await page.getByLabel('First code').fill(previous);
     await page.getByLabel('Next code').fill(current);
     await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
     await expect.poll(() => page.locator('h1').innerText()).toBe('Save your recovery codes');
     const recoveryCodes = await page.locator('#recovery-codes li').allInnerTexts();
     expect(recoveryCodes).toHaveLength(10);
+    savedRecoveryCodes = recoveryCodes;
     await checkLayout('recovery-codes');
     await page.getByRole('link', { name: 'I have saved them — continue' }).click();
     expect(await notice()).toBe(
@@ -221,5 +252,62 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${server.url}/`);
     await checkLayout('account-on');
+  }, 240_000);
+
+  it('adds a second authenticator with two codes and a name, renames the first, and signs in with each', async () => {
+    // Signed in from the test above.
+    await page.getByRole('link', { name: 'Your authenticators' }).click();
+    await page.waitForURL(`${server.url}/mfa/factors`);
+    await expect.poll(() => page.locator('h1').innerText()).toBe('Your authenticators');
+    expect(await page.locator('li.factor .name').allInnerTexts()).toEqual(['Authenticator']);
+    await checkLayout('factors');
+
+    // Add one: a name, the password and a current code (a recovery code here).
+    const add = page.locator('form.add');
+    await add.getByLabel('Name for it').fill('Tablet');
+    await add.getByLabel('Your password').fill(PASSWORD);
+    await add
+      .getByLabel('Code from your app, or a recovery code')
+      .fill(savedRecoveryCodes[3] as string);
+    await add.getByRole('button', { name: 'Add another authenticator' }).click();
+    await page.waitForURL(`${server.url}/mfa/setup`);
+    const tablet = (await page.locator('#secret').innerText()).replace(/\s/g, '');
+    const tabletHex = Buffer.from(decodeBase32(tablet)).toString('hex');
+    const [first, second] = await oathtoolTOTP({
+      secretHex: tabletHex,
+      now: Date.now() - 30_000,
+      window: 1,
+    });
+    const tabletUsedStep = Math.floor(Date.now() / 30_000);
+    await page.getByLabel('First code').fill(first as string);
+    await page.getByLabel('Next code').fill(second as string);
+    await page.getByRole('button', { name: 'Add this authenticator' }).click();
+    await page.waitForURL(`${server.url}/mfa/factors`);
+    expect(await notice()).toBe('Your new authenticator app is set up.');
+    expect(await page.locator('li.factor .name').allInnerTexts()).toEqual([
+      'Authenticator',
+      'Tablet',
+    ]);
+
+    // Rename the first.
+    await page.getByLabel('New name for Authenticator').fill('Phone');
+    await page.locator('#factor-1').getByRole('button', { name: 'Rename' }).click();
+    await page.waitForURL(`${server.url}/mfa/factors`);
+    expect(await notice()).toBe('Renamed.');
+    expect(await page.locator('li.factor .name').allInnerTexts()).toEqual(['Phone', 'Tablet']);
+    await checkLayout('factors-two');
+
+    // Sign in with each one's codes.
+    await signOut();
+    await signInWithCode(await freshCode(tabletHex, tabletUsedStep));
+    expect(await page.locator('#mfa-status').innerText()).toContain('with 2 authenticators');
+    await signOut();
+    await signInWithCode(await freshCode(phoneHex, phoneUsedStep));
+    await page.getByRole('link', { name: 'Your authenticators' }).click();
+    await page.waitForURL(`${server.url}/mfa/factors`);
+    // Both have been used now.
+    expect(await page.locator('li.factor').allInnerTexts()).not.toContainEqual(
+      expect.stringContaining('last used never'),
+    );
   }, 240_000);
 });
