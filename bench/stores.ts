@@ -8,6 +8,11 @@
 // TOTPKIT_PG_URL / TOTPKIT_REDIS_URL. Each worker has its own user and its own
 // clock, which moves one step (30 s) per verify, so every verify is a success
 // that records a new step: the write path, not a cached rejection.
+//
+// A second table compares a user with 1 active factor and one with 5 (4 of
+// them imported), concurrency 1: a right code (the last factor's, so every
+// other factor is tried first) and a wrong one (matching no factor), each
+// timed for SECONDS_PER_LEVEL / 2 and counted in round trips.
 import { PGlite } from '@electric-sql/pglite';
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
@@ -130,6 +135,78 @@ async function roundTrips(
   return counts;
 }
 
+/** A code that none of `secrets` gives within two steps of `now`. */
+function wrongCode(secrets: Uint8Array[], now: number): string {
+  const near = new Set(
+    secrets.flatMap((secret) =>
+      [-2, -1, 0, 1, 2].map((k) => generateTOTP(secret, { now: now + k * 30_000 })),
+    ),
+  );
+  return ['000000', '111111', '222222', '333333'].find((code) => !near.has(code))!;
+}
+
+interface FactorResult {
+  factors: number;
+  right: { p50: number; p99: number; trips: number };
+  wrong: { p50: number; p99: number; trips: number };
+}
+
+/**
+ * verify() of a right and of a wrong code for a user with `factors` active
+ * factors: the first enrolled, the others imported (distinct 20-byte secrets).
+ */
+async function factorCost(
+  subject: Subject,
+  factors: number,
+  userId: string,
+): Promise<FactorResult> {
+  const { mfa, clock } = testMFA(subject.store, { throttle: OPEN_THROTTLE, maxFactors: factors });
+  const secrets = [(await enroll(mfa, clock, userId, T0)).secret];
+  for (let i = 1; i < factors; i++) {
+    const secret = new Uint8Array(20).fill(i + 1);
+    const imported = await mfa.importFactor(userId, { secret, name: `Imported ${i}` });
+    if (!imported.ok) throw new Error(`importFactor failed: ${imported.reason}`);
+    secrets.push(secret);
+  }
+  const last = secrets[secrets.length - 1]!;
+  const time = async (right: boolean) => {
+    const latencies: number[] = [];
+    let trips = 0;
+    const deadline = performance.now() + (SECONDS_PER_LEVEL * 1000) / 2;
+    while (performance.now() < deadline || latencies.length < 3) {
+      clock.now += 30_000;
+      const code = right ? generateTOTP(last, { now: clock.now }) : wrongCode(secrets, clock.now);
+      const before = subject.trips();
+      const t = performance.now();
+      const result = await mfa.verify(userId, code);
+      latencies.push(performance.now() - t);
+      trips = subject.trips() - before;
+      if (right ? !result.ok : result.ok || result.reason !== 'mismatch') {
+        throw new Error(`${subject.name}: verify gave ${JSON.stringify(result)}`);
+      }
+      // Untimed: keeps the wrong codes below the lock, so each is a real check.
+      if (!right) await subject.store.resetThrottle(userId, 'otp');
+    }
+    latencies.sort((a, b) => a - b);
+    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), trips };
+  };
+  const right = await time(true); // the first calls also load Redis's scripts
+  const wrong = await time(false);
+  return { factors, right, wrong };
+}
+
+/** Prints a Markdown table, the first column left-aligned. */
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+  );
+  for (const row of rows) console.log(line(row));
+}
+
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
 
 async function main() {
@@ -228,18 +305,39 @@ async function main() {
       'trips ok / fail',
       'without readAndReserve',
     ];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-    const line = (cells: string[]) =>
-      `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-    console.log(line(header));
-    console.log(
-      `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-    );
-    for (const row of rows) console.log(line(row));
+    printTable(header, rows);
     console.log(
       '\ntrips: store round trips of one successful and one failed verify ' +
         '(MemoryStore: store calls). Target: at most 2. Without readAndReserve: the same ' +
         'store with the optional method hidden, as an adapter without it.',
+    );
+    const factorRows: string[][] = [];
+    for (const subject of subjects) {
+      for (const factors of [1, 5]) {
+        const cost = await factorCost(subject, factors, `bench-factors-${factors}-${run}`);
+        factorRows.push([
+          subject.name,
+          String(factors),
+          ms(cost.right.p50),
+          ms(cost.right.p99),
+          ms(cost.wrong.p50),
+          ms(cost.wrong.p99),
+          `${cost.right.trips} / ${cost.wrong.trips}`,
+        ]);
+      }
+    }
+    console.log('\nverify() of a right and of a wrong code, by active factors, concurrency 1\n');
+    printTable(
+      [
+        'store',
+        'factors',
+        'right p50 ms',
+        'right p99 ms',
+        'wrong p50 ms',
+        'wrong p99 ms',
+        'trips right / wrong',
+      ],
+      factorRows,
     );
     for (const reason of skipped) console.log(`skipped ${reason}`);
   } finally {

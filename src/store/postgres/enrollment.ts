@@ -1,0 +1,100 @@
+/**
+ * Enrollment: storing the pending enrollment, and binding it as a factor in
+ * one statement that checks the factor limit and the name and replaces
+ * `replaceFactorId` (the first factor brings the recovery codes).
+ * @module
+ */
+import { describe } from '../../_assert.ts';
+import type { AddFactorResult, PendingActivation, PendingEnrollment } from '../types.ts';
+import { encodePending } from '../_codec.ts';
+import { COUNT, firstRow, RESET_THROTTLE } from './table.ts';
+import type { PostgresQueryClient, Row } from './table.ts';
+
+/**
+ * Binds the pending enrollment `$2` in one statement: `current` locks the
+ * row; `decision` works out the factors that stay (without
+ * `replaceFactorId`) and the outcome; `updated` writes only for `'ok'`.
+ * `$3` lastStep, `$4` drift, `$5` now, `$6` maxFactors, `$7`/`$8` the
+ * recovery codes for a first factor.
+ */
+function activateSQL(table: string): string {
+  return `WITH current AS (
+  SELECT factors, pending FROM ${table} WHERE user_id = $1 FOR UPDATE
+), kept AS (
+  SELECT factors, pending, factors - coalesce(pending->>'replaceFactorId', '') AS kept
+  FROM current
+), decision AS (
+  SELECT kept.*, CASE
+      WHEN pending IS NULL OR pending->>'id' IS DISTINCT FROM $2::text
+        OR (pending->>'expiresAt')::bigint <= $5::bigint THEN 'not_pending'
+      WHEN ${COUNT('kept.kept')} + 1 > $6::integer THEN 'factor_limit'
+      WHEN EXISTS (SELECT 1 FROM jsonb_each(kept.kept) AS e
+        WHERE e.value->>'nameKey' = pending->>'nameKey') THEN 'name_taken'
+      ELSE 'ok' END AS outcome,
+    factors = '{}'::jsonb AS first, ${COUNT('kept.kept')} < ${COUNT('factors')} AS replaced
+  FROM kept
+), updated AS (
+  UPDATE ${table} AS stored SET
+    factors = d.kept || jsonb_build_object($2::text, (d.pending - 'expiresAt' - 'replaceFactorId')
+      || jsonb_build_object('lastStep', $3::text, 'drift', $4::text, 'activatedAt', $5::text,
+        'lastUsedAt', NULL)),
+    pending = NULL, pending_expires_at = NULL,
+    recovery_salt = CASE WHEN d.first THEN $7::text ELSE stored.recovery_salt END,
+    recovery_hashes = CASE WHEN d.first THEN $8::text[] ELSE stored.recovery_hashes END,
+    ${RESET_THROTTLE}
+  FROM decision AS d WHERE stored.user_id = $1 AND d.outcome = 'ok'
+  RETURNING 1
+)
+SELECT outcome, first, replaced FROM decision`;
+}
+
+export function toAddResult(row: Row | undefined): AddFactorResult {
+  const outcome = row?.outcome ?? 'not_pending';
+  if (outcome === 'ok') {
+    return { ok: true, firstFactor: row?.first === true, replaced: row?.replaced === true };
+  }
+  if (outcome === 'not_pending' || outcome === 'factor_limit' || outcome === 'name_taken') {
+    return { ok: false, reason: outcome };
+  }
+  throw new TypeError(`the store returned a bad outcome: ${describe(outcome)}`);
+}
+
+/** The enrollment operations of a store on `table`, its statements built once. */
+export function enrollmentOperations(client: PostgresQueryClient, table: string) {
+  const activateStatement = activateSQL(table);
+  return {
+    async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+      await client.query(
+        `INSERT INTO ${table} (user_id, pending, pending_expires_at)
+VALUES ($1, $2::jsonb, $3)
+ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending,
+  pending_expires_at = EXCLUDED.pending_expires_at`,
+        [userId, JSON.stringify(encodePending(pending)), pending.expiresAt],
+      );
+    },
+
+    async activatePending(
+      userId: string,
+      pendingId: string,
+      activation: PendingActivation,
+    ): Promise<AddFactorResult> {
+      const codes = activation.recoveryCodes;
+      const row = firstRow(
+        await client.query(activateStatement, [
+          userId,
+          pendingId,
+          activation.lastStep,
+          activation.drift,
+          activation.now,
+          activation.maxFactors,
+          codes?.salt ?? null,
+          codes?.hashes ?? null,
+        ]),
+      );
+      return toAddResult(row);
+    },
+  };
+}
+
+/** What {@link enrollmentOperations} returns. */
+export type EnrollmentOperations = ReturnType<typeof enrollmentOperations>;

@@ -1,0 +1,101 @@
+/**
+ * Enrollment: storing the pending enrollment (expiring by TTL), and binding
+ * it as a factor in one script that checks the factor limit and the name and
+ * replaces `replaceFactorId` (the first factor brings the recovery codes).
+ * @module
+ */
+import { describe } from '../../_assert.ts';
+import type {
+  AddFactorResult,
+  PendingActivation,
+  PendingEnrollment,
+  RecoveryCodeSet,
+} from '../types.ts';
+import { encodePending } from '../_codec.ts';
+import { toText } from '../_database.ts';
+import { script } from './client.ts';
+import type { Run } from './client.ts';
+import { PRELUDE } from './record.ts';
+
+/**
+ * How long a pending enrollment's key outlives its `expiresAt`. Expiry is
+ * decided against the service's `now`; the TTL, counted by Redis's own clock,
+ * only reclaims the key, so it gets a margin for clock differences.
+ */
+const PENDING_TTL_MARGIN_MS = 60_000;
+
+/** ARGV the enrollment's JSON, its TTL in ms. */
+const PUT_PENDING = script(`${PRELUDE}
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+return 1`);
+
+/**
+ * ARGV pendingId, lastStep, drift, now, maxFactors, then '1', salt and the
+ * hashes of a first set ('0' for none). Replies 'ok:first:replaced' or the
+ * refusal.
+ */
+const ACTIVATE_PENDING = script(`${PRELUDE}
+local raw = redis.call('GET', KEYS[2])
+if not raw then return 'not_pending' end
+local p = cjson.decode(raw)
+if p.id ~= ARGV[1] or tonumber(p.expiresAt) <= tonumber(ARGV[4]) then return 'not_pending' end
+local count = redis.call('HLEN', KEYS[1])
+local rep = p.replaceFactorId
+local replaced = rep ~= cjson.null and rep ~= nil and redis.call('HEXISTS', KEYS[1], rep) == 1
+local kept = count
+if replaced then kept = count - 1 else rep = nil end
+if kept + 1 > tonumber(ARGV[5]) then return 'factor_limit' end
+if nameTaken(p.nameKey, rep) then return 'name_taken' end
+if replaced then redis.call('HDEL', KEYS[1], rep) end
+redis.call('HSET', KEYS[1], p.id, cjson.encode({id = p.id, name = p.name, nameKey = p.nameKey,
+  sealedSecret = p.sealedSecret, algorithm = p.algorithm, digits = p.digits, period = p.period,
+  lastStep = ARGV[2], drift = ARGV[3], createdAt = p.createdAt, activatedAt = ARGV[4],
+  lastUsedAt = cjson.null}))
+redis.call('DEL', KEYS[2], KEYS[5])
+firstSet(count == 0, ARGV, 6)
+return 'ok:' .. (count == 0 and '1' or '0') .. ':' .. (replaced and '1' or '0')`);
+
+/** ACTIVATE_PENDING's and ADD_FACTOR's reply. */
+export function toAddResult(reply: unknown): AddFactorResult {
+  const text = toText(reply, 'outcome');
+  const match = /^ok:([01]):([01])$/.exec(text);
+  if (match) return { ok: true, firstFactor: match[1] === '1', replaced: match[2] === '1' };
+  if (text === 'not_pending' || text === 'factor_limit' || text === 'name_taken') {
+    return { ok: false, reason: text };
+  }
+  throw new TypeError(`the store returned a bad outcome: ${describe(text)}`);
+}
+
+/** The first set's ARGV: '1', salt and hashes, or '0'. */
+export function firstSetArguments(codes: RecoveryCodeSet | null): string[] {
+  return codes === null ? ['0'] : ['1', codes.salt, ...codes.hashes];
+}
+
+/** The enrollment operations, run through `run` on the keys `keys` names for a user. */
+export function enrollmentOperations(run: Run, keys: (userId: string) => string[]) {
+  return {
+    async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+      const ttlMs = Math.max(0, pending.expiresAt - pending.createdAt) + PENDING_TTL_MARGIN_MS;
+      await run(PUT_PENDING, keys(userId), [JSON.stringify(encodePending(pending)), String(ttlMs)]);
+    },
+
+    async activatePending(
+      userId: string,
+      pendingId: string,
+      activation: PendingActivation,
+    ): Promise<AddFactorResult> {
+      const reply = await run(ACTIVATE_PENDING, keys(userId), [
+        pendingId,
+        String(activation.lastStep),
+        String(activation.drift),
+        String(activation.now),
+        String(activation.maxFactors),
+        ...firstSetArguments(activation.recoveryCodes),
+      ]);
+      return toAddResult(reply);
+    },
+  };
+}
+
+/** What {@link enrollmentOperations} returns. */
+export type EnrollmentOperations = ReturnType<typeof enrollmentOperations>;

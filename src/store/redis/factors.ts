@@ -1,0 +1,136 @@
+/**
+ * Factors: adding one without an enrollment (`importFactor`), renaming,
+ * removing (the last one takes the enrollment and recovery codes with it),
+ * re-sealing a secret, and erasing a user, each one script.
+ * @module
+ */
+import { describe } from '../../_assert.ts';
+import type {
+  ActiveFactor,
+  AddFactorOptions,
+  AddFactorResult,
+  FactorRemoval,
+  FactorRenameOutcome,
+} from '../types.ts';
+import { encodeFactor } from '../_codec.ts';
+import { toInteger, toText } from '../_database.ts';
+import { script } from './client.ts';
+import type { Run } from './client.ts';
+import { PRELUDE, toArray } from './record.ts';
+import { firstSetArguments, toAddResult } from './enrollment.ts';
+
+/** ARGV the factor's JSON, its id, its nameKey, maxFactors, then the first set as in ACTIVATE_PENDING. */
+const ADD_FACTOR = script(`${PRELUDE}
+local count = redis.call('HLEN', KEYS[1])
+if count + 1 > tonumber(ARGV[4]) then return 'factor_limit' end
+if nameTaken(ARGV[3], nil) then return 'name_taken' end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+firstSet(count == 0, ARGV, 5)
+return 'ok:' .. (count == 0 and '1' or '0') .. ':0'`);
+
+/** ARGV id (a factor's or the enrollment's), sealedSecret. */
+const REPLACE_SEALED_SECRET = script(`${PRELUDE}
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if raw then
+  local f = cjson.decode(raw)
+  f.sealedSecret = ARGV[2]
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
+  return 1
+end
+raw = redis.call('GET', KEYS[2])
+if not raw then return 0 end
+local p = cjson.decode(raw)
+if p.id ~= ARGV[1] then return 0 end
+p.sealedSecret = ARGV[2]
+redis.call('SET', KEYS[2], cjson.encode(p), 'KEEPTTL')
+return 1`);
+
+/** ARGV factorId, name, nameKey. */
+const RENAME_FACTOR = script(`${PRELUDE}
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 'not_found' end
+if nameTaken(ARGV[3], ARGV[1]) then return 'name_taken' end
+local f = cjson.decode(raw)
+f.name = ARGV[2]
+f.nameKey = ARGV[3]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
+return 'renamed'`);
+
+/** ARGV factorId. Replies { removed (0/1), remaining }. */
+const REMOVE_FACTOR = script(`${PRELUDE}
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return {0, redis.call('HLEN', KEYS[1])} end
+local left = redis.call('HLEN', KEYS[1])
+if left == 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4]) end
+return {1, left}`);
+
+/** The seven keys. */
+const DELETE_FACTORS = script(`${PRELUDE}
+if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) > 0 then return 1 end
+return 0`);
+
+/** The seven keys. Replies whether anything but zero failures was held. */
+const DELETE_USER = script(`${PRELUDE}
+local t = hash(KEYS[5])
+local held = redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > 0
+  or tonumber(t['otp:failures'] or '0') > 0 or tonumber(t['recovery:failures'] or '0') > 0
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+if held then return 1 end
+return 0`);
+
+/** The factors operations, run through `run` on the keys `keys` names for a user. */
+export function factorsOperations(run: Run, keys: (userId: string) => string[]) {
+  return {
+    async addFactor(
+      userId: string,
+      factor: ActiveFactor,
+      options: AddFactorOptions,
+    ): Promise<AddFactorResult> {
+      const reply = await run(ADD_FACTOR, keys(userId), [
+        JSON.stringify(encodeFactor(factor)),
+        factor.id,
+        factor.nameKey,
+        String(options.maxFactors),
+        ...firstSetArguments(options.recoveryCodes),
+      ]);
+      return toAddResult(reply);
+    },
+
+    async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
+      const reply = await run(REPLACE_SEALED_SECRET, keys(userId), [id, sealedSecret]);
+      return toInteger(reply, 'reply') === 1;
+    },
+
+    async renameFactor(
+      userId: string,
+      factorId: string,
+      name: string,
+      nameKey: string,
+    ): Promise<FactorRenameOutcome> {
+      const reply = toText(
+        await run(RENAME_FACTOR, keys(userId), [factorId, name, nameKey]),
+        'outcome',
+      );
+      if (reply === 'renamed' || reply === 'not_found' || reply === 'name_taken') return reply;
+      throw new TypeError(`the store returned a bad outcome: ${describe(reply)}`);
+    },
+
+    async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+      const reply = toArray(await run(REMOVE_FACTOR, keys(userId), [factorId]), 'removeFactor');
+      return {
+        removed: toInteger(reply[0], 'removed') === 1,
+        remaining: toInteger(reply[1], 'remaining'),
+      };
+    },
+
+    async deleteFactors(userId: string): Promise<boolean> {
+      return toInteger(await run(DELETE_FACTORS, keys(userId), []), 'reply') === 1;
+    },
+
+    async deleteUser(userId: string): Promise<boolean> {
+      return toInteger(await run(DELETE_USER, keys(userId), []), 'reply') === 1;
+    },
+  };
+}
+
+/** What {@link factorsOperations} returns. */
+export type FactorsOperations = ReturnType<typeof factorsOperations>;

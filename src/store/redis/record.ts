@@ -1,0 +1,132 @@
+/**
+ * A user's keys as a record: the Lua prelude every factor script starts with
+ * (the in-place upgrade of 0.1.0 keys, and the shared helpers) and the
+ * decoding of the reply that reads them.
+ * @module
+ */
+import { describe } from '../../_assert.ts';
+import { isEmptyRecord } from '../types.ts';
+import type { UserRecord } from '../types.ts';
+import { decodeFactors, decodePending } from '../_codec.ts';
+import { toInteger, toText } from '../_database.ts';
+
+// Number arguments are sent as decimal strings formatted by JavaScript and
+// stored as given; Lua converts them with tonumber() only to compare or add.
+// Lua numbers are doubles, exact for the safe integers the contract uses, and
+// Redis writes a number argument to a command with 17 significant digits.
+
+/**
+ * Every script that reads or writes a user's factors gets the user's seven
+ * keys, in this order: factors, enrollment, salt, codes, throttle, and the
+ * two keys of 0.1.0's layout, factor and pending. `upgrade()` runs first in
+ * each of them: it moves a 0.1.0 factor hash into the `factors` hash (named
+ * "Authenticator") and a 0.1.0 pending hash into the `enrollment` string (its
+ * TTL kept; replacing that factor once bound, as 0.1.0's `replaceActive`
+ * did), so records written by 0.1.0 are read, and upgraded, in place.
+ */
+
+/** The upgrade of 0.1.0 keys, and helpers every factor script shares. */
+export const PRELUDE = `
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
+  local t = {}
+  for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
+  return t
+end
+local function upgrade()
+  local legacy = nil
+  if redis.call('EXISTS', KEYS[6]) == 1 then
+    local f = hash(KEYS[6])
+    legacy = f.id
+    redis.call('HSET', KEYS[1], f.id, cjson.encode({id = f.id, name = 'Authenticator',
+      nameKey = 'authenticator', sealedSecret = f.secret, algorithm = f.algorithm,
+      digits = f.digits, period = f.period, lastStep = f.lastStep, drift = f.drift,
+      createdAt = f.activatedAt, activatedAt = f.activatedAt, lastUsedAt = cjson.null}))
+    redis.call('DEL', KEYS[6])
+  end
+  if redis.call('EXISTS', KEYS[7]) == 1 then
+    local p = hash(KEYS[7])
+    local ttl = redis.call('PTTL', KEYS[7])
+    redis.call('SET', KEYS[2], cjson.encode({id = p.id, name = 'Authenticator',
+      nameKey = 'authenticator', sealedSecret = p.secret, algorithm = p.algorithm,
+      digits = p.digits, period = p.period, createdAt = p.createdAt, expiresAt = p.expiresAt,
+      replaceFactorId = legacy or cjson.null}))
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+    redis.call('DEL', KEYS[7])
+  end
+end
+upgrade()
+local function nameTaken(nameKey, except)
+  for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+    local f = cjson.decode(v)
+    if f.id ~= except and f.nameKey == nameKey then return true end
+  end
+  return false
+end
+local function firstSet(first, a, from)
+  if first then
+    redis.call('DEL', KEYS[3], KEYS[4])
+    if a[from] == '1' then
+      redis.call('SET', KEYS[3], a[from + 1])
+      if #a > from + 1 then redis.call('RPUSH', KEYS[4], unpack(a, from + 2)) end
+    end
+  end
+end
+local function user()
+  return {
+    redis.call('HGETALL', KEYS[1]),
+    redis.call('GET', KEYS[2]),
+    redis.call('GET', KEYS[3]),
+    redis.call('LRANGE', KEYS[4], 0, -1),
+    redis.call('HGETALL', KEYS[5])
+  }
+end`;
+
+export function toArray(value: unknown, field: string): unknown[] {
+  if (!Array.isArray(value)) {
+    throw new TypeError(`the store returned a bad "${field}": ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A flat HGETALL reply as a map (an empty map for a missing key). */
+export function toHash(value: unknown, field: string): Map<string, unknown> {
+  const flat = toArray(value, field);
+  const hash = new Map<string, unknown>();
+  for (let i = 0; i + 1 < flat.length; i += 2) hash.set(toText(flat[i], field), flat[i + 1]);
+  return hash;
+}
+
+/** GET_USER's reply, or the first five parts of READ_AND_RESERVE's, as a record. */
+export function toRecord(userId: string, reply: unknown[]): UserRecord | null {
+  const [factorsReply, enrollmentReply, saltReply, codesReply, throttleReply] = reply;
+  const throttle = toHash(throttleReply, 'throttle');
+  const record: UserRecord = {
+    userId,
+    factors: decodeFactors(toHash(factorsReply, 'factors').values()),
+    pending: enrollmentReply == null ? null : decodePending(toText(enrollmentReply, 'enrollment')),
+    recoveryCodes:
+      saltReply == null
+        ? null
+        : {
+            salt: toText(saltReply, 'recovery.salt'),
+            hashes: toArray(codesReply, 'recovery.codes').map((hash) =>
+              toText(hash, 'recovery.codes'),
+            ),
+          },
+    throttle: {
+      otp: {
+        failures: toInteger(throttle.get('otp:failures') ?? 0, 'otp:failures'),
+        blockedUntil: toInteger(throttle.get('otp:blockedUntil') ?? 0, 'otp:blockedUntil'),
+      },
+      recovery: {
+        failures: toInteger(throttle.get('recovery:failures') ?? 0, 'recovery:failures'),
+        blockedUntil: toInteger(
+          throttle.get('recovery:blockedUntil') ?? 0,
+          'recovery:blockedUntil',
+        ),
+      },
+    },
+  };
+  return isEmptyRecord(record) ? null : record;
+}
