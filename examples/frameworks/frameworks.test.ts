@@ -14,7 +14,10 @@ it("JSON drops the service's secret fields: the examples name them", async () =>
   const mfa = createMFA({ store: new MemoryStore(), issuer: 'Acme', cipher: plaintextCipher() });
   const begun = await mfa.beginEnrollment('u1', { accountName: 'u1' });
   expect(begun.secret).toMatch(/^[A-Z2-7]{32}$/);
-  expect(JSON.parse(JSON.stringify(begun))).toEqual({ expiresAt: begun.expiresAt });
+  expect(JSON.parse(JSON.stringify(begun))).toEqual({
+    expiresAt: begun.expiresAt,
+    factorId: begun.factorId,
+  });
 });
 
 describe.each([
@@ -93,7 +96,7 @@ describe.each([
     expect(await post('/mfa/verify', 'not json')).toMatchObject({ status: 400 });
     expect(await post('/mfa/verify', { code: code(now) })).toEqual({
       status: 200,
-      body: { ok: true },
+      body: { ok: true, factorId: expect.any(String) },
     });
     expect(await post('/mfa/verify', { code: code(now) })).toEqual({
       status: 401,

@@ -71,7 +71,8 @@ describe.skipIf(!haveWorkerd)('totpkit in workerd', () => {
       expect(uri).toContain(`secret=${secret}`);
       const completed = await call(worker.url, '/complete', { ...at(NOW), first, second });
       // JSON leaves out the non-enumerable recovery codes; the Worker names them.
-      expect(completed.result).toEqual({ ok: true });
+      expect(completed.result).toEqual({ ok: true, factorId: expect.any(String) });
+      const { factorId } = completed.result as { factorId: string };
       const codes = completed.recoveryCodes as string[];
       expect(codes).toHaveLength(policy.count);
       expect(new Set(codes).size).toBe(policy.count);
@@ -81,7 +82,10 @@ describe.skipIf(!haveWorkerd)('totpkit in workerd', () => {
 
       const later = NOW + 60_000;
       const code = generateTOTP(decodeBase32(secret), { now: later });
-      expect(await call(worker.url, '/verify', { ...at(later), code })).toEqual({ ok: true });
+      expect(await call(worker.url, '/verify', { ...at(later), code })).toEqual({
+        ok: true,
+        factorId,
+      });
       expect(await call(worker.url, '/verify', { ...at(later), code })).toMatchObject({
         ok: false,
         reason: 'replayed',
