@@ -2,6 +2,7 @@
  * The service's flows end to end, with codes from oathtool (an independent
  * implementation; required under CI) and from generateTOTP.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   decodeBase32,
@@ -138,6 +139,25 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
 });
 
 describe('drift', () => {
+  it('a code answered resync_required signs in 30 s later, as docs/security-model.md says', async () => {
+    const h = harness({ policy: { throttle: NO_THROTTLE, maxDrift: 4 } });
+    const user = newUser();
+    const { secret } = await enroll(h, user);
+    for (let offset = 1; offset <= 4; offset++) {
+      h.advance(60_000);
+      expect((await h.mfa.verify(user, deviceCode(secret, h.now, offset * 30_000))).ok).toBe(true);
+    }
+    h.advance(60_000);
+    const ahead = deviceCode(secret, h.now, 5 * 30_000);
+    expect(await h.mfa.verify(user, ahead)).toEqual({ ok: false, reason: 'resync_required' });
+    h.advance(30_000);
+    expect(await h.mfa.verify(user, ahead)).toEqual({ ok: true, factorId: expect.any(String) });
+    // 0.1.0's security model said such a code "cannot sign anyone in".
+    const model = readFileSync(new URL('../../docs/security-model.md', import.meta.url), 'utf8');
+    expect(model).not.toMatch(/cannot sign anyone in/);
+    expect(model).toMatch(/accepted\s+by\s+`verify`\s+about\s+30\s+seconds\s+later/);
+  });
+
   it('verify follows a drifting clock up to maxDrift, then requires a resync', async () => {
     const h = harness({ policy: { throttle: NO_THROTTLE, maxDrift: 4 } });
     const user = newUser();
