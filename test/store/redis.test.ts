@@ -88,11 +88,11 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     expiresAt: T + 600_000,
   };
 
-  it('lays out keys as documented, one hash tag per user', async () => {
+  it('lays out keys as documented, the base64url user id as the hash tag', async () => {
     const p = prefix();
     const store = new RedisStore({ client: ioredis, prefix: p });
     await store.putPending('alice', enrollment);
-    const pttl = await ioredis.pttl(`${p}{alice}:enrollment`);
+    const pttl = await ioredis.pttl(`${p}{YWxpY2U}/enrollment`);
     expect(pttl).toBeGreaterThan(600_000);
     expect(pttl).toBeLessThanOrEqual(660_000); // the lifetime plus the margin
     const recoveryCodes = { salt: 's', hashes: ['h1', 'h2'] };
@@ -105,9 +105,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       maxFailures: 5,
     });
     expect((await ioredis.keys(`${p}*`)).sort()).toEqual(
-      ['factors', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{alice}:${k}`),
+      ['factors', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{YWxpY2U}/${k}`),
     );
-    const stored = await ioredis.hgetall(`${p}{alice}:factors`);
+    const stored = await ioredis.hgetall(`${p}{YWxpY2U}/factors`);
     expect(Object.keys(stored)).toEqual(['p']);
     expect(JSON.parse(stored.p!)).toEqual({
       id: 'p',
@@ -123,14 +123,14 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       activatedAt: String(T),
       lastUsedAt: null,
     });
-    expect(await ioredis.lrange(`${p}{alice}:recovery:codes`, 0, -1)).toEqual(['h1', 'h2']);
-    expect(await ioredis.hgetall(`${p}{alice}:throttle`)).toEqual({
+    expect(await ioredis.lrange(`${p}{YWxpY2U}/recovery:codes`, 0, -1)).toEqual(['h1', 'h2']);
+    expect(await ioredis.hgetall(`${p}{YWxpY2U}/throttle`)).toEqual({
       'otp:failures': '1',
       'otp:blockedUntil': String(T),
     });
     // Failure counts must outlive any clock: no TTL on the throttle state.
-    expect(await ioredis.pttl(`${p}{alice}:throttle`)).toBe(-1);
-    expect(await ioredis.pttl(`${p}{alice}:factors`)).toBe(-1);
+    expect(await ioredis.pttl(`${p}{YWxpY2U}/throttle`)).toBe(-1);
+    expect(await ioredis.pttl(`${p}{YWxpY2U}/factors`)).toBe(-1);
   });
 
   it('reads records written by 0.1.0 and upgrades them in place, with either client', async () => {
@@ -199,7 +199,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         },
       });
       expect(await ioredis.exists(`${p}{bob}:factor`, `${p}{bob}:pending`)).toBe(0);
-      const ttl = await ioredis.pttl(`${p}{bob}:enrollment`);
+      const ttl = await ioredis.pttl(`${p}{Ym9i}/enrollment`);
       expect(ttl).toBeGreaterThan(590_000);
       expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(true);
       expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(false);
@@ -234,7 +234,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     try {
       const store = new RedisStore({ client: prefixed, prefix: '' });
       await store.putPending('u', enrollment);
-      expect(await ioredis.exists(`totpkit-test:${run}:kp:{u}:enrollment`)).toBe(1);
+      expect(await ioredis.exists(`totpkit-test:${run}:kp:{dQ}/enrollment`)).toBe(1);
       expect((await store.getUser('u', T))?.pending?.id).toBe('p');
     } finally {
       prefixed.disconnect();

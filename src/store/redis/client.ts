@@ -83,8 +83,21 @@ export function script(source: string): Script {
 
 export type Run = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
 
-export function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+/**
+ * Whether `error` says the server does not have the script cached: a reply
+ * starting with `NOSCRIPT`, also where a client wraps it, as ioredis Cluster
+ * does after its redirections ("Too many Cluster redirections. Last error:
+ * ReplyError: NOSCRIPT …"), or as an error's `cause`. Only the error code at
+ * the start of a reply counts, so no other error becomes a retry.
+ */
+export function isNoScript(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 3) return false;
+  if (
+    /^(?:Too many Cluster redirections\. Last error: (?:\w+: )?)?NOSCRIPT\b/.test(error.message)
+  ) {
+    return true;
+  }
+  return isNoScript(error.cause, depth + 1);
 }
 
 /** Adapts a client to one way of running a script: EVALSHA, then EVAL if not cached. */
