@@ -51,6 +51,7 @@ import type {
 import { checkEvictionPolicy, type RedisCheckOptions } from './_eviction.ts';
 import {
   scriptRunner,
+  withTryAgain,
   type RedisScriptClient,
   type RedisStoreOptions,
   type Run,
@@ -131,7 +132,8 @@ export class RedisStore implements MFAStore {
     if (prefix.length > 100 || /[{}]/.test(prefix)) {
       throw new RangeError(`"prefix" must be at most 100 characters, without { or }`);
     }
-    const direct = scriptRunner(options.client);
+    // TRYAGAIN: a slot moving between Cluster masters; nothing ran, so retry.
+    const direct = withTryAgain(scriptRunner(options.client));
     this.#prefix = prefix;
     this.#client = options.client;
     this.#cluster = isClusterClient(options.client);
