@@ -6,7 +6,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.ts';
-import { isNoScript, scriptRunner, script } from '../../src/store/redis/client.ts';
+import {
+  isNoScript,
+  isTryAgain,
+  scriptRunner,
+  script,
+  withTryAgain,
+} from '../../src/store/redis/client.ts';
 import { crc16, keySlot } from '../helpers/keyslot.ts';
 
 /** Ids rich in what moves a hash tag: braces first, last, paired; astral characters. */
@@ -142,5 +148,36 @@ describe('NOSCRIPT', () => {
     failure = 'Too many Cluster redirections. Last error: ReplyError: MOVED 1 127.0.0.1:7001';
     await expect(run(s, ['k'], [])).rejects.toThrow(/MOVED/);
     expect(evals).toBe(1);
+  });
+});
+
+describe('TRYAGAIN', () => {
+  it('retries TRYAGAIN (a slot moving between masters: nothing ran), bare or wrapped, and nothing else', async () => {
+    expect(isTryAgain(new Error('TRYAGAIN Multiple keys request during rehashing of slot'))).toBe(
+      true,
+    );
+    expect(
+      isTryAgain(
+        new Error(
+          'Too many Cluster redirections. Last error: ReplyError: TRYAGAIN Multiple keys request during rehashing of slot',
+        ),
+      ),
+    ).toBe(true);
+    expect(isTryAgain(new Error('ERR user_script:1: TRYAGAIN'))).toBe(false);
+    const s = script('return 1');
+    let calls = 0;
+    const flaky = withTryAgain(async () => {
+      if (++calls < 4) throw new Error('TRYAGAIN Multiple keys request during rehashing of slot');
+      return 'done';
+    });
+    expect(await flaky(s, ['k'], [])).toBe('done');
+    expect(calls).toBe(4);
+    calls = 0;
+    const moved = withTryAgain(async () => {
+      calls++;
+      throw new Error("CROSSSLOT Keys in request don't hash to the same slot");
+    });
+    await expect(moved(s, ['k'], [])).rejects.toThrow(/CROSSSLOT/);
+    expect(calls).toBe(1);
   });
 });

@@ -219,6 +219,59 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     }
   });
 
+  it('moves keys of the layout before 0.2 ({userId}:…) in place, with either client', async () => {
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      // Main before 0.2: the raw id as the hash tag, a factors hash, a lock.
+      const factor = JSON.stringify({
+        id: 'c1',
+        name: 'Phone',
+        nameKey: 'phone',
+        sealedSecret: 'sealed-c1',
+        algorithm: 'SHA1',
+        digits: '6',
+        period: '30',
+        lastStep: '56666666',
+        drift: '0',
+        createdAt: String(T),
+        activatedAt: String(T),
+        lastUsedAt: null,
+      });
+      const pending = JSON.stringify({
+        ...enrollment,
+        digits: '6',
+        period: '30',
+        createdAt: String(T),
+        expiresAt: String(T + 600_000),
+      });
+      for (const user of ['carol', 'd}ave', '}x']) {
+        await ioredis.hset(`${p}{${user}}:factors`, 'c1', factor);
+        await ioredis.set(`${p}{${user}}:enrollment`, pending, 'PX', 600_000);
+        await ioredis.hset(`${p}{${user}}:throttle`, { 'otp:failures': '100' });
+      }
+      const store = new RedisStore({ client, prefix: p });
+      // carol is moved by her first call, the others by migrateKeys().
+      const carol = await store.getUser('carol', T);
+      expect(carol?.factors.map((f) => [f.id, f.lastStep])).toEqual([['c1', 56666666]]);
+      expect(carol?.pending?.id).toBe('p');
+      expect(carol?.throttle.otp.failures).toBe(100); // not unlocked, not unenrolled
+      expect(await ioredis.pttl(`${p}{Y2Fyb2w}/enrollment`)).toBeGreaterThan(500_000);
+      expect(await store.recordSuccess('carol', 'c1', 56666666, 0, T)).toBe(false); // no replay
+      expect(await store.migrateKeys()).toEqual({ users: 2 });
+      expect(await store.migrateKeys()).toEqual({ users: 0 });
+      expect(await ioredis.keys(`${p}{*}:*`)).toEqual([]);
+      for (const user of ['d}ave', '}x']) {
+        const record = await store.getUser(user, T);
+        expect(record?.factors[0]?.lastStep).toBe(56666666);
+        expect(record?.throttle.otp.failures).toBe(100);
+      }
+      // A key already in the current layout wins over a stale earlier one.
+      await ioredis.hset(`${p}{carol}:throttle`, { 'otp:failures': '1' });
+      expect((await store.getUser('carol', T))?.throttle.otp.failures).toBe(100);
+      expect(await ioredis.exists(`${p}{carol}:throttle`)).toBe(0);
+    }
+  });
+
   it('loads its scripts again after SCRIPT FLUSH (NOSCRIPT), with either client', async () => {
     for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
       const store = new RedisStore({ client, prefix: prefix() });
