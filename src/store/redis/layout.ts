@@ -125,7 +125,16 @@ async function scanEarlier(
   // no `}:` (the tag has no `}`), so the pattern leaves them out.
   const match = `${globLiteral(full)}{*}:*`;
   const suffixes = [...NAMES, ...LEGACY_NAMES].map((name) => `}:${name}`);
-  for (const node of await scanTargets(client)) {
+  const nodes = await scanTargets(client);
+  // A cluster client that does not know its masters yet would scan nothing
+  // and report the layout clean.
+  if (nodes.length === 0) {
+    throw new MFAError(
+      'ERR_STORE',
+      'RedisStore could not list the cluster masters to scan; wait until the cluster client is ready',
+    );
+  }
+  for (const node of nodes) {
     let cursor = '0';
     do {
       const [next, keys] = await scanStep(node, cursor, match);
