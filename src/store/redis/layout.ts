@@ -218,7 +218,7 @@ async function moveOnCluster(run: Run, prefix: string, userId: string): Promise<
   );
 }
 
-/** What {@link migrateKeys} reports. */
+/** What `RedisStore.migrateKeys()` reports. */
 export interface KeyMigration {
   /** How many users had keys of the earlier layout moved. */
   readonly users: number;
