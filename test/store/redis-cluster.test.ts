@@ -307,6 +307,49 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
       }
     });
 
+    it('moves a user again when an older version writes between the read and the delete', async () => {
+      const p = prefix();
+      const factor = (lastStep: number) =>
+        JSON.stringify({
+          id: 'e1',
+          name: 'Phone',
+          nameKey: 'phone',
+          sealedSecret: 'sealed-e1',
+          algorithm: 'SHA1',
+          digits: '6',
+          period: '30',
+          lastStep: String(lastStep),
+          drift: '0',
+          createdAt: String(T),
+          activatedAt: String(T),
+          lastUsedAt: null,
+        });
+      await io.hset(`${p}{erin}:factors`, 'e1', factor(56666666));
+      // The cluster client, but right after the first read of erin's earlier
+      // keys an "older version" records a login there (lastStep + 5).
+      let interfered = 0;
+      const after = async (reply: unknown, numkeys: number, args: string[]) => {
+        if (numkeys === 7 && args[0] === `${p}{erin}:factors` && interfered++ === 0) {
+          await io.hset(`${p}{erin}:factors`, 'e1', factor(56666671));
+        }
+        return reply;
+      };
+      const client = {
+        isCluster: true,
+        nodes: (role: 'master') => io.nodes(role),
+        evalsha: async (sha: string, numkeys: number, ...args: string[]) =>
+          after(await io.evalsha(sha, numkeys, ...args), numkeys, args),
+        eval: async (script: string, numkeys: number, ...args: string[]) =>
+          after(await io.eval(script, numkeys, ...args), numkeys, args),
+      };
+      const store = new RedisStore({ client, prefix: p });
+      expect(await store.migrateKeys()).toEqual({ users: 1 });
+      expect(interfered).toBeGreaterThan(1); // read again after the change
+      expect((await store.getUser('erin', T))?.factors[0]?.lastStep).toBe(56666671);
+      expect(await store.recordSuccess('erin', 'e1', 56666671, 0, T)).toBe(false);
+      expect(await io.exists(`${p}{erin}:factors`)).toBe(0);
+    });
+
     it('check() sets the marker on a cluster that never held earlier keys', async () => {
       const p = prefix();
       const store = new RedisStore({ client: io, prefix: p });
