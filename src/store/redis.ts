@@ -160,8 +160,11 @@ export class RedisStore implements MFAStore {
    * `allkeys-*` policy, Redis may evict a user's factor and lock when memory
    * runs short; the user then reads as "no factor, no lock", and an app that
    * asks `status()` whether to request a code signs them in with the password
-   * alone. `noeviction` and the `volatile-*` policies are safe (the store's
-   * durable keys have no TTL). On an ioredis Cluster, every master is asked.
+   * alone. `noeviction` and the `volatile-*` policies are accepted: the keys of
+   * a user with a factor have no TTL. A `volatile-*` policy may evict what has
+   * one: a pending enrollment (which then fails closed) and the lock of a user
+   * without a factor (see `throttleRetentionMs`), ending it early. On an
+   * ioredis Cluster, every master is asked.
    *
    * When the server refuses `CONFIG GET` (a renamed or forbidden `CONFIG`, or
    * an ACL without `+config|get`), the check fails too, unless you pass
