@@ -192,7 +192,7 @@ if ${STATE} ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 return 1`);
 
-const MARKER_GET = script(`return redis.call('GET', KEYS[1])`);
+const MARKER_GET = script(`return redis.call('GET', KEYS[1])`, { writes: false });
 const MARKER_SET = script(`return redis.call('SET', KEYS[1], ARGV[1])`);
 
 /** How often a Cluster user whose earlier keys keep changing is read again. */
