@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { MFAError } from '../../src/errors.ts';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
@@ -106,6 +107,16 @@ describe('PostgresStore.migrate and deleteExpired', () => {
       records: 0,
       more: false,
     });
+  });
+});
+
+describe('PostgresStore.deleteExpired failures', () => {
+  it('reports a missing table as ERR_STORE saying to run migrate()', async () => {
+    const store = new PostgresStore({ client: db, table: 'never_migrated' });
+    const error = await store.deleteExpired(1_700_000_000_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MFAError);
+    expect(error).toMatchObject({ code: 'ERR_STORE' });
+    expect((error as Error).message).toMatch(/^PostgresStore\.deleteExpired failed: .*migrate\(\)/);
   });
 });
 
