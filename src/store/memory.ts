@@ -82,7 +82,8 @@ export class MemoryStore implements MFAStore {
    * records that hold nothing, and records of users without an active factor
    * whose throttle state stopped mattering: `max(otp.blockedUntil,
    * recovery.blockedUntil, pending expiresAt if any) + throttleRetentionMs ≤
-   * now`. Records with an active factor are never deleted. The same rule and
+   * now`. Records with an active factor are never deleted; the expired
+   * enrollment of a user with failures and no factor goes with the record. The same rule and
    * bound as `PostgresStore.deleteExpired`: each step changes at most
    * `options.limit` records; call again while `more` is `true`.
    *

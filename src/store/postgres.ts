@@ -125,7 +125,8 @@ export class PostgresStore implements MFAStore {
    * recovery_blocked_until, pending_expires_at) + throttleRetentionMs ≤ now`.
    * A lock thus survives `disable` for `throttleRetentionMs` (default 7 days)
    * after the last attempt, then goes. Rows with an active factor are never
-   * deleted.
+   * deleted. The expired enrollment of a user with failures and no factor is
+   * kept with the row (its expiry counts in the rule) and goes with it.
    *
    * Each step finds its rows through a partial index (`pending_expires_at`,
    * and `idle_since`, which is `NULL` for rows with an active factor), so a
