@@ -349,3 +349,4 @@ async function main() {
 
 await main();
 await benchCluster();
+await import('./stores-postgres-scale.ts'); // PostgreSQL behind PgBouncer, and a million users
