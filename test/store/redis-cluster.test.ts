@@ -500,7 +500,7 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
               for (const r of results) outcomes[r] = (outcomes[r] ?? 0) + 1;
               expect(
                 results.filter((r) => r === 'ok'),
-                `${userId} at step ${step}`,
+                `${userId} at step ${step}: ${results.join(', ')}`,
               ).toHaveLength(1);
               await services[0]!.mfa.unlock(userId);
             }),
