@@ -27,6 +27,41 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+/**
+ * Why the `CLUSTER NODES` replies of every master (one string each) do not
+ * describe one settled configuration yet, or `undefined` once they do: every
+ * node reports the same config epoch and the same slots for every master,
+ * no slot is importing or migrating, and no two masters share a config epoch.
+ *
+ * A manual slot move must start from such a state. `CLUSTER SETSLOT … NODE`
+ * on the target gives it a new config epoch only if it does not already hold
+ * the greatest one it knows of; if its knowledge is stale (another node's
+ * bump or an epoch collision fix has not reached it yet), it keeps an epoch
+ * lower than the source's, and the PONG it broadcasts at once claims the slot
+ * with that lower epoch. The source, or a master not yet told of the move,
+ * answers with an UPDATE that hands the slot back to the source (the target
+ * even deletes its keys), and once the test tells the others the new owner,
+ * the source and the target send each other MOVED for good.
+ */
+export function clusterUnsettled(views: readonly string[]): string | undefined {
+  const seen = new Map<string, string>();
+  for (const [i, view] of views.entries()) {
+    const epochs = new Set<string>();
+    for (const line of view.trim().split('\n')) {
+      const [id, , flags, , , , epoch, , ...slots] = line.trim().split(' ');
+      if (!flags?.includes('master')) continue;
+      if (slots.some((s) => s.startsWith('['))) return `node ${i}: a slot is moving (${line})`;
+      if (epochs.has(epoch!)) return `node ${i}: config epoch ${epoch} is not unique`;
+      epochs.add(epoch!);
+      const entry = `${epoch} ${slots.join(' ')}`;
+      const other = seen.get(id!);
+      if (other === undefined) seen.set(id!, entry);
+      else if (other !== entry) return `node ${i} sees ${id} as "${entry}", another as "${other}"`;
+    }
+  }
+  return undefined;
+}
+
 /** What a suite can count on: a way to start a cluster, or why not. */
 export type ClusterPlan =
   | { readonly run: true; start(): Promise<TestCluster> }

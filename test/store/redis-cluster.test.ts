@@ -12,7 +12,8 @@ import { generateTOTP, MFAError } from '../../src/index.ts';
 import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { keySlot } from '../helpers/keyslot.ts';
-import { redisClusterPlan, type TestCluster } from '../helpers/redis-cluster.ts';
+import { clusterUnsettled, redisClusterPlan, type TestCluster } from '../helpers/redis-cluster.ts';
+import { waitFor } from '../helpers/servers.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from './mfa-setup.ts';
@@ -456,8 +457,27 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
         const shard = shards.find(([from, to]) => slot >= from && slot <= to)!;
         return admins.findIndex((_, i) => cluster.nodes[i]!.port === shard[2][1]);
       };
-      /** Moves one slot to the next master, all of its keys in one MIGRATE. */
+      /** Until every master agrees on every master's epoch and slots. */
+      const settle = async () => {
+        let why: string | undefined;
+        await waitFor(
+          'the cluster to agree on its configuration',
+          async () => {
+            const views = await Promise.all(
+              admins.map(async (a) => String(await a.cluster('NODES'))),
+            );
+            return (why = clusterUnsettled(views)) === undefined;
+          },
+          () => why ?? '',
+        );
+      };
+      /**
+       * Moves one slot to the next master, all of its keys in one MIGRATE, in
+       * redis-cli's order (`clusterManagerMoveSlot`), from a settled cluster:
+       * see clusterUnsettled for what a move from an unsettled one does.
+       */
       const moveSlot = async (slot: number) => {
+        await settle();
         const from = await owner(slot);
         const to = (from + 1) % admins.length;
         const [source, target] = [admins[from]!, admins[to]!];
@@ -469,7 +489,15 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
           const { host, port } = cluster.nodes[to]!;
           await source.call('MIGRATE', host, port, '', 0, 10_000, 'KEYS', ...keys);
         }
-        for (const admin of [target, source, ...admins]) {
+        await target.cluster('SETSLOT', slot, 'NODE', ids[to]!);
+        // What the settled start buys: the target now holds a config epoch
+        // above the source's, so no claim of the source can take the slot back.
+        const epoch = async (a: Redis) =>
+          Number(/cluster_my_epoch:(\d+)/.exec(String(await a.cluster('INFO')))![1]);
+        expect(await epoch(target), `slot ${slot}: target epoch`).toBeGreaterThan(
+          await epoch(source),
+        );
+        for (const admin of [source, ...admins.filter((a) => a !== target && a !== source)]) {
           await admin.cluster('SETSLOT', slot, 'NODE', ids[to]!);
         }
       };
@@ -512,6 +540,7 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
         const first = steps;
         for (const slot of slots) await moveSlot(slot);
         for (const slot of slots) await moveSlot(slot); // and on again
+        await settle();
         during = steps - first;
       } finally {
         stop = true;

@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.ts';
 import {
   isNoScript,
-  isRedirectLoop,
   isTryAgain,
   scriptRunner,
   script,
@@ -179,44 +178,6 @@ describe('TRYAGAIN', () => {
       throw new Error("CROSSSLOT Keys in request don't hash to the same slot");
     });
     await expect(moved(s, ['k'], [])).rejects.toThrow(/CROSSSLOT/);
-    expect(calls).toBe(1);
-  });
-
-  it('retries a client that gave up following MOVED/ASK (the script ran nowhere), and no other wrapped error', async () => {
-    // ioredis Cluster's message after maxRedirections, and node-redis's MaxCommandRedirectionsError.
-    const ioredisLoop = new Error(
-      'Too many Cluster redirections. Last error: ReplyError: MOVED 5187 127.0.0.1:41485',
-    );
-    const nodeRedisLoop = new Error('Too many Cluster redirections', {
-      cause: new Error('ASK 5187 127.0.0.1:41485'),
-    });
-    expect(isRedirectLoop(ioredisLoop)).toBe(true);
-    expect(isRedirectLoop(nodeRedisLoop)).toBe(true);
-    // A last error that can follow a script that ran (in part) is never retried.
-    for (const other of [
-      new Error('Too many Cluster redirections. Last error: ReplyError: ERR user_script:3: boom'),
-      new Error('Too many Cluster redirections', { cause: new Error('ERR Error running script') }),
-      new Error('MOVED 5187 127.0.0.1:41485'), // a bare redirect is the client's to follow
-      new Error('ERR user_script:1: MOVED'),
-    ]) {
-      expect(isRedirectLoop(other)).toBe(false);
-    }
-    const s = script('return 1');
-    let calls = 0;
-    const looping = withTryAgain(async () => {
-      if (++calls < 3) throw calls === 1 ? ioredisLoop : nodeRedisLoop;
-      return 'done';
-    });
-    expect(await looping(s, ['k'], [])).toBe('done');
-    expect(calls).toBe(3);
-    calls = 0;
-    const failing = withTryAgain(async () => {
-      calls++;
-      throw new Error(
-        'Too many Cluster redirections. Last error: ReplyError: ERR user_script:3: boom',
-      );
-    });
-    await expect(failing(s, ['k'], [])).rejects.toThrow(/boom/);
     expect(calls).toBe(1);
   });
 });

@@ -144,30 +144,12 @@ export function isTryAgain(error: unknown): boolean {
   return isReply(error, 'TRYAGAIN');
 }
 
-/**
- * Whether `error` is a client giving up after following its redirection
- * limit (16 by default) of `MOVED`/`ASK` replies, as happens for a moment
- * while a resharding tool updates the masters one after another: ioredis
- * "Too many Cluster redirections. Last error: ReplyError: MOVED …", node-redis
- * `MaxCommandRedirectionsError` with the redirect as its `cause`. Every hop
- * was answered with a redirection, so the script ran nowhere. Any other last
- * error (one that can follow a script that ran, or ran in part) is not this.
- */
-export function isRedirectLoop(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    error.message.startsWith('Too many Cluster redirections') &&
-    (isReply(error, 'MOVED') || isReply(error, 'ASK'))
-  );
-}
-
 /** How long `withTryAgain` waits before each retry, in ms: about 5 s in all. */
 const TRY_AGAIN_DELAYS_MS = [10, 20, 50, 100, 200, ...Array<number>(23).fill(200)];
 
 /**
- * Runs scripts through `run`, retrying a `TRYAGAIN` reply or a client's
- * redirection loop (in both, nothing ran) with a short delay while a slot
- * moves between masters, for about 5 s.
+ * Runs scripts through `run`, retrying a `TRYAGAIN` reply (nothing ran) with
+ * a short delay while a slot moves between masters, for about 5 s.
  */
 export function withTryAgain(run: Run): Run {
   return async (script, keys, args) => {
@@ -176,7 +158,7 @@ export function withTryAgain(run: Run): Run {
         return await run(script, keys, args);
       } catch (error) {
         const delay = TRY_AGAIN_DELAYS_MS[attempt];
-        if (delay === undefined || !(isTryAgain(error) || isRedirectLoop(error))) throw error;
+        if (delay === undefined || !isTryAgain(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
