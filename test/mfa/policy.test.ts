@@ -39,6 +39,8 @@ describe('DEFAULT_MFA_POLICY', () => {
       },
       recoveryCodeCount: 10,
       recoveryCodeScrypt: { N: 2_048, r: 8, p: 1 },
+      skewSearch: null,
+      acceptAppParameters: false,
     });
     expect(Object.isFrozen(DEFAULT_MFA_POLICY)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.throttle)).toBe(true);
