@@ -136,6 +136,19 @@ describe('createMFA validation', () => {
     ],
     ['window 0.5', { ...base(), policy: { window: 0.5 } }, RangeError, /"policy.window"/],
     [
+      'skewSearch 200001',
+      { ...base(), policy: { skewSearch: 200_001 } },
+      RangeError,
+      /"policy.skewSearch" must be an integer from 0 to 200000, got 200001/,
+    ],
+    ['skewSearch -1', { ...base(), policy: { skewSearch: -1 } }, RangeError, /"policy.skewSearch"/],
+    [
+      'acceptAppParameters "yes"',
+      { ...base(), policy: { acceptAppParameters: 'yes' } },
+      TypeError,
+      /"policy.acceptAppParameters" must be a boolean, got a string/,
+    ],
+    [
       'bindingWindow 0',
       { ...base(), policy: { bindingWindow: 0 } },
       RangeError,
