@@ -25,6 +25,7 @@ import { REQUIRED_STORE_METHODS, type MFAStore } from '../src/store/types.ts';
 import { withoutReadAndReserve } from '../test/helpers/mfa.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../test/helpers/servers.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
+import { benchCluster } from './stores-cluster.ts';
 
 const CONCURRENCY = [1, 16, 64] as const;
 const SECONDS_PER_LEVEL = Number(process.env.BENCH_SECONDS ?? 2);
@@ -347,3 +348,5 @@ async function main() {
 }
 
 await main();
+await benchCluster();
+await import('./stores-postgres-scale.ts'); // PostgreSQL behind PgBouncer, and a million users

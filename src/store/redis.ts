@@ -3,21 +3,25 @@
  *
  * Redis runs a script without interleaving any other command, so each
  * operation of the {@link MFAStore} contract is atomic. All of a user's keys
- * carry the user id as a hash tag, so they share a cluster slot and a script
- * may touch them together.
+ * carry the same hash tag, the user id's UTF-8 bytes in base64url (which
+ * holds no `{` or `}`, whatever the id), so they share a cluster slot and a
+ * script may touch them together.
  *
- * Key layout, with the default prefix `totpkit:` and user id `alice`:
+ * Key layout, with the default prefix `totpkit:` and user id `alice`
+ * (`YWxpY2U` in base64url):
  *
  * | key | type | holds |
  * |---|---|---|
- * | `totpkit:{alice}:factors` | hash | one field per factor id: the factor as JSON (name, sealed secret, parameters, its own `lastStep`, `drift`, times; numbers as decimal strings) |
- * | `totpkit:{alice}:enrollment` | string | the pending enrollment as JSON; expires by TTL |
- * | `totpkit:{alice}:recovery:salt` | string | the recovery code salt |
- * | `totpkit:{alice}:recovery:codes` | list | the unused recovery code hashes |
- * | `totpkit:{alice}:throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
+ * | `totpkit:{YWxpY2U}/factors` | hash | one field per factor id: the factor as JSON (name, sealed secret, parameters, its own `lastStep`, `drift`, times; numbers as decimal strings) |
+ * | `totpkit:{YWxpY2U}/enrollment` | string | the pending enrollment as JSON; expires by TTL |
+ * | `totpkit:{YWxpY2U}/recovery:salt` | string | the recovery code salt |
+ * | `totpkit:{YWxpY2U}/recovery:codes` | list | the unused recovery code hashes |
+ * | `totpkit:{YWxpY2U}/throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
  *
- * Keys written by 0.1.0 (`…:factor` and `…:pending` hashes) are read and
- * upgraded in place by the first script that touches the user.
+ * Keys of the layout before 0.2 (`totpkit:{alice}:factors` and so on, and
+ * 0.1.0's `…:factor` and `…:pending` hashes) are read and moved in place by
+ * the first script that touches the user, except on Redis Cluster, where
+ * they hash to other slots: there, run {@link RedisStore.migrateKeys} once.
  *
  * The Lua scripts live beside the code that runs them, by flow, in `redis/`:
  * `client.ts` (clients, running a script), `record.ts` (the prelude and the
@@ -25,6 +29,8 @@
  * @module totpkit/redis
  */
 import { checkInteger, checkOptions, describe } from '../_assert.ts';
+import { MFAError } from '../errors.ts';
+import { storeError } from './_scrub.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,
@@ -45,10 +51,22 @@ import type {
 import { checkEvictionPolicy, type RedisCheckOptions } from './_eviction.ts';
 import {
   scriptRunner,
+  withTryAgain,
   type RedisReplicasOptions,
   type RedisScriptClient,
   type RedisStoreOptions,
+  type Run,
 } from './redis/client.ts';
+import {
+  checkLayout,
+  currentKeys,
+  earlierKeys,
+  isClusterClient,
+  layoutError,
+  markerSet,
+  migrateKeys,
+  type KeyMigration,
+} from './redis/layout.ts';
 import { enrollmentOperations, type EnrollmentOperations } from './redis/enrollment.ts';
 import { factorsOperations, type FactorsOperations } from './redis/factors.ts';
 import { loginOperations, type LoginOperations } from './redis/login.ts';
@@ -62,6 +80,7 @@ export type {
   RedisScriptClient,
   RedisStoreOptions,
 } from './redis/client.ts';
+export type { KeyMigration } from './redis/layout.ts';
 
 const DEFAULT_PREFIX = 'totpkit:';
 /** 7 days: how long a user without a factor keeps a lock after it stops counting. */
@@ -108,6 +127,9 @@ function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
 export class RedisStore implements MFAStore {
   readonly #prefix: string;
   readonly #client: RedisScriptClient;
+  readonly #cluster: boolean;
+  readonly #run: Run;
+  #layoutReady = false;
   readonly #enrollment: EnrollmentOperations;
   readonly #login: LoginOperations;
   readonly #recovery: RecoveryOperations;
@@ -144,9 +166,23 @@ export class RedisStore implements MFAStore {
             Number.MAX_SAFE_INTEGER,
           ),
     );
-    const run = scriptRunner(options.client, replicas);
+    // TRYAGAIN: a slot moving between Cluster masters; nothing ran, so retry.
+    const direct = withTryAgain(scriptRunner(options.client, replicas));
     this.#prefix = prefix;
     this.#client = options.client;
+    this.#cluster = isClusterClient(options.client);
+    this.#run = direct;
+    // On Cluster, nothing runs until the layout marker says that no key of
+    // the earlier layout is left (one GET, once per store while it is unset).
+    const run: Run = !this.#cluster
+      ? direct
+      : async (script, keys, args) => {
+          if (!this.#layoutReady) {
+            this.#layoutReady = await markerSet(direct, prefix);
+            if (!this.#layoutReady) throw layoutError('RedisStore');
+          }
+          return direct(script, keys, args);
+        };
     const keys = (userId: string) => this.#keys(userId);
     this.#enrollment = enrollmentOperations(run, keys, retentionMs);
     this.#login = loginOperations(run, keys, retentionMs);
@@ -171,10 +207,17 @@ export class RedisStore implements MFAStore {
    * `assumeNoEviction: true` after confirming the policy in your provider's
    * settings.
    *
+   * On Redis Cluster it also checks the key layout: unless the layout marker
+   * (`<prefix>layout`) is set, it scans every master for keys of the layout
+   * before 0.2, fails if any is left, and otherwise sets the marker, which
+   * the store waits for before it runs anything on Cluster.
+   *
    * @param options - see {@link RedisCheckOptions}
-   * @returns once the policy is known to be safe
+   * @returns once the policy is known to be safe (and, on Cluster, the layout current)
    * @throws MFAError `ERR_STORE` whose message names `maxmemory-policy` and
-   *   the safe values, for an evicting policy or one that cannot be read
+   *   the safe values, for an evicting policy or one that cannot be read; on
+   *   Cluster, `ERR_STORE` naming `migrateKeys()` while keys of the layout
+   *   before 0.2 remain
    * @example
    * ```ts
    * import { Redis } from 'ioredis';
@@ -185,16 +228,63 @@ export class RedisStore implements MFAStore {
    */
   async check(options?: RedisCheckOptions): Promise<void> {
     await checkEvictionPolicy(this.#client, options);
+    if (this.#cluster) {
+      try {
+        await checkLayout(this.#client, this.#run, this.#prefix);
+      } catch (error) {
+        if (error instanceof MFAError) throw error;
+        throw storeError('RedisStore.check', error);
+      }
+      this.#layoutReady = true;
+    }
   }
 
-  /** The user's seven keys , all with the user id as their hash tag. */
+  /**
+   * Moves every user's keys of the layout before 0.2 (`prefix{userId}:…`,
+   * 0.1.0's included) to the current one (`prefix{base64url(userId)}/…`),
+   * scanning every master, then sets the layout marker. Idempotent and
+   * resumable: run it again after an interruption.
+   *
+   * Outside Redis Cluster you need not run it: each script moves the user it
+   * touches, atomically. On Cluster the store refuses to run until it (or,
+   * on a cluster that never held earlier keys, {@link RedisStore.check}) has
+   * run once. There each user moves in three scripts: read the earlier keys,
+   * write the current ones, delete the earlier ones if they did not change
+   * meanwhile (else read again). Stop every process running a version before
+   * 0.2 first: a write such a process makes between the last two steps of a
+   * user, or after the run, is not seen by this version.
+   *
+   * @returns how many users were moved
+   * @throws MFAError `ERR_STORE` if the server fails, or if a user's earlier
+   *   keys keep changing (an older version still running)
+   * @example
+   * ```ts
+   * import { Cluster } from 'ioredis';
+   * import { RedisStore } from 'totpkit/redis';
+   * const store = new RedisStore({ client: new Cluster([{ host: 'redis-1', port: 6379 }]) });
+   * const { users } = await store.migrateKeys(); // once, before serving logins
+   * console.log(`moved ${users} users to the current key layout`);
+   * ```
+   */
+  async migrateKeys(): Promise<KeyMigration> {
+    let moved: KeyMigration;
+    try {
+      moved = await migrateKeys(this.#client, this.#run, this.#prefix, this.#cluster);
+    } catch (error) {
+      if (error instanceof MFAError) throw error;
+      throw storeError('RedisStore.migrateKeys', error);
+    }
+    this.#layoutReady = true;
+    return moved;
+  }
+
+  /**
+   * The user's keys: on Cluster the five current ones; elsewhere those, then
+   * the earlier layout's seven, which the scripts' prelude moves in place.
+   */
   #keys(userId: string): string[] {
-    // The braces make the user id the hash tag. A user id containing '}'
-    // only shortens the tag, identically for all of that user's keys.
-    const base = `${this.#prefix}{${userId}}:`;
-    const keys = ['factors', 'enrollment', 'recovery:salt', 'recovery:codes', 'throttle'];
-    const legacy = ['factor', 'pending']; // 0.1.0's layout, upgraded in place
-    return [...keys, ...legacy].map((name) => `${base}${name}`);
+    const keys = currentKeys(this.#prefix, userId);
+    return this.#cluster ? keys : [...keys, ...earlierKeys(this.#prefix, userId)];
   }
 
   /**

@@ -9,6 +9,7 @@
 export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/postgres.test.ts': 'a PostgreSQL server',
   'test/store/redis.test.ts': 'a Redis server',
+  'test/store/redis-cluster.test.ts': 'a Redis Cluster (redis-server, redis-cli), worker processes',
   'test/store/redis-failover.test.ts': 'two Redis servers, a primary and its replica',
   'test/store/cross-process.test.ts': 'PostgreSQL and Redis servers, worker processes',
   'test/store/pglite.test.ts': 'PGlite (an embedded PostgreSQL)',
@@ -19,6 +20,7 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/oathtool.test.ts': 'oathtool',
   'test/store/store-errors.test.ts': 'PGlite and a Redis server',
   'test/store/user-ids.test.ts': 'PGlite, PostgreSQL and Redis servers',
+  'test/store/pgbouncer.test.ts': 'a PostgreSQL server behind PgBouncer (Debian pgbouncer)',
   'test/runtimes/chromium.browser.test.ts': 'Chromium and an esbuild bundle',
   'test/runtimes/workerd.test.ts': 'workerd (Cloudflare Workers runtime)',
   'examples/frameworks/frameworks.test.ts': 'the framework servers over HTTP',

@@ -99,11 +99,11 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     expiresAt: T + 600_000,
   };
 
-  it('lays out keys as documented, one hash tag per user', async () => {
+  it('lays out keys as documented, the base64url user id as the hash tag', async () => {
     const p = prefix();
     const store = new RedisStore({ client: ioredis, prefix: p });
     await store.putPending('alice', enrollment);
-    const pttl = await ioredis.pttl(`${p}{alice}:enrollment`);
+    const pttl = await ioredis.pttl(`${p}{YWxpY2U}/enrollment`);
     expect(pttl).toBeGreaterThan(600_000);
     expect(pttl).toBeLessThanOrEqual(660_000); // the lifetime plus the margin
     const recoveryCodes = { salt: 's', hashes: ['h1', 'h2'] };
@@ -116,9 +116,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       maxFailures: 5,
     });
     expect((await ioredis.keys(`${p}*`)).sort()).toEqual(
-      ['factors', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{alice}:${k}`),
+      ['factors', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{YWxpY2U}/${k}`),
     );
-    const stored = await ioredis.hgetall(`${p}{alice}:factors`);
+    const stored = await ioredis.hgetall(`${p}{YWxpY2U}/factors`);
     expect(Object.keys(stored)).toEqual(['p']);
     expect(JSON.parse(stored.p!)).toEqual({
       id: 'p',
@@ -134,14 +134,14 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       activatedAt: String(T),
       lastUsedAt: null,
     });
-    expect(await ioredis.lrange(`${p}{alice}:recovery:codes`, 0, -1)).toEqual(['h1', 'h2']);
-    expect(await ioredis.hgetall(`${p}{alice}:throttle`)).toEqual({
+    expect(await ioredis.lrange(`${p}{YWxpY2U}/recovery:codes`, 0, -1)).toEqual(['h1', 'h2']);
+    expect(await ioredis.hgetall(`${p}{YWxpY2U}/throttle`)).toEqual({
       'otp:failures': '1',
       'otp:blockedUntil': String(T),
     });
     // Failure counts must outlive any clock: no TTL on the throttle state.
-    expect(await ioredis.pttl(`${p}{alice}:throttle`)).toBe(-1);
-    expect(await ioredis.pttl(`${p}{alice}:factors`)).toBe(-1);
+    expect(await ioredis.pttl(`${p}{YWxpY2U}/throttle`)).toBe(-1);
+    expect(await ioredis.pttl(`${p}{YWxpY2U}/factors`)).toBe(-1);
   });
 
   it('reads records written by 0.1.0 and upgrades them in place, with either client', async () => {
@@ -211,7 +211,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         },
       });
       expect(await ioredis.exists(`${p}{bob}:factor`, `${p}{bob}:pending`)).toBe(0);
-      const ttl = await ioredis.pttl(`${p}{bob}:enrollment`);
+      const ttl = await ioredis.pttl(`${p}{Ym9i}/enrollment`);
       expect(ttl).toBeGreaterThan(590_000);
       expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(true);
       expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(false);
@@ -228,6 +228,59 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         salt: 'salt',
         hashes: ['h1', 'h2'],
       });
+    }
+  });
+
+  it('moves keys of the layout before 0.2 ({userId}:…) in place, with either client', async () => {
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      // Main before 0.2: the raw id as the hash tag, a factors hash, a lock.
+      const factor = JSON.stringify({
+        id: 'c1',
+        name: 'Phone',
+        nameKey: 'phone',
+        sealedSecret: 'sealed-c1',
+        algorithm: 'SHA1',
+        digits: '6',
+        period: '30',
+        lastStep: '56666666',
+        drift: '0',
+        createdAt: String(T),
+        activatedAt: String(T),
+        lastUsedAt: null,
+      });
+      const pending = JSON.stringify({
+        ...enrollment,
+        digits: '6',
+        period: '30',
+        createdAt: String(T),
+        expiresAt: String(T + 600_000),
+      });
+      for (const user of ['carol', 'd}ave', '}x']) {
+        await ioredis.hset(`${p}{${user}}:factors`, 'c1', factor);
+        await ioredis.set(`${p}{${user}}:enrollment`, pending, 'PX', 600_000);
+        await ioredis.hset(`${p}{${user}}:throttle`, { 'otp:failures': '100' });
+      }
+      const store = new RedisStore({ client, prefix: p });
+      // carol is moved by her first call, the others by migrateKeys().
+      const carol = await store.getUser('carol', T);
+      expect(carol?.factors.map((f) => [f.id, f.lastStep])).toEqual([['c1', 56666666]]);
+      expect(carol?.pending?.id).toBe('p');
+      expect(carol?.throttle.otp.failures).toBe(100); // not unlocked, not unenrolled
+      expect(await ioredis.pttl(`${p}{Y2Fyb2w}/enrollment`)).toBeGreaterThan(500_000);
+      expect(await store.recordSuccess('carol', 'c1', 56666666, 0, T)).toBe(false); // no replay
+      expect(await store.migrateKeys()).toEqual({ users: 2 });
+      expect(await store.migrateKeys()).toEqual({ users: 0 });
+      expect(await ioredis.keys(`${p}{*}:*`)).toEqual([]);
+      for (const user of ['d}ave', '}x']) {
+        const record = await store.getUser(user, T);
+        expect(record?.factors[0]?.lastStep).toBe(56666666);
+        expect(record?.throttle.otp.failures).toBe(100);
+      }
+      // A key already in the current layout wins over a stale earlier one.
+      await ioredis.hset(`${p}{carol}:throttle`, { 'otp:failures': '1' });
+      expect((await store.getUser('carol', T))?.throttle.otp.failures).toBe(100);
+      expect(await ioredis.exists(`${p}{carol}:throttle`)).toBe(0);
     }
   });
 
@@ -249,7 +302,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
       const p = prefix();
       const store = new RedisStore({ client, prefix: p }); // default retention: 7 days
-      const throttleKey = `${p}{u}:throttle`;
+      const throttleKey = `${p}{dQ}/throttle`;
       const expireTime = async () => Number(await ioredis.call('PEXPIRETIME', throttleKey));
       const now = Date.now();
       const slow = { freeAttempts: 0, baseDelayMs: 60_000, maxDelayMs: 60_000, maxFailures: 10 };
@@ -333,7 +386,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       expect((await store.getUser('v', past))?.throttle.otp.failures).toBe(1);
       await store.deleteFactors('v');
       // past + 1 s is over: Redis removed the hash, and nothing is left of the user.
-      expect(await ioredis.exists(`${p}{v}:throttle`)).toBe(0);
+      expect(await ioredis.exists(`${p}{dg}/throttle`)).toBe(0);
       expect(await store.getUser('v', past)).toBeNull();
       // A lock that still counts is kept (blockedUntil an hour ahead).
       const ahead = { ...policy, freeAttempts: 0, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 };
@@ -347,7 +400,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       });
       await store.reserveAttempt('v', 'otp', past, ahead);
       await store.deleteFactors('v');
-      expect(await ioredis.pttl(`${p}{v}:throttle`)).toBeGreaterThan(3_500_000);
+      expect(await ioredis.pttl(`${p}{dg}/throttle`)).toBeGreaterThan(3_500_000);
     }
   });
 
@@ -387,7 +440,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     try {
       const store = new RedisStore({ client: prefixed, prefix: '' });
       await store.putPending('u', enrollment);
-      expect(await ioredis.exists(`totpkit-test:${run}:kp:{u}:enrollment`)).toBe(1);
+      expect(await ioredis.exists(`totpkit-test:${run}:kp:{dQ}/enrollment`)).toBe(1);
       expect((await store.getUser('u', T))?.pending?.id).toBe('p');
     } finally {
       prefixed.disconnect();

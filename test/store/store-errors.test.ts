@@ -163,7 +163,8 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
   it("under volatile-lru, only TTL keys go: a disabled user's lock and an enrollment, never a factor user's keys", async () => {
     const store = new RedisStore({ client: admin, prefix: `evict:${run}:` });
     const now = Date.now();
-    const key = (user: string, name: string) => `evict:${run}:{${user}}:${name}`;
+    const key = (user: string, name: string) =>
+      `evict:${run}:{${Buffer.from(user).toString('base64url')}}/${name}`;
     const policy = { freeAttempts: 0, baseDelayMs: 1_000, maxDelayMs: 1_000, maxFailures: 10 };
     const pending = (id: string) => ({
       id,

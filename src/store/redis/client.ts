@@ -116,8 +116,53 @@ export function script(source: string, options: { writes?: boolean } = {}): Scri
 
 export type Run = (script: Script, keys: string[], args: string[]) => Promise<unknown>;
 
+/**
+ * Whether `error` says the server does not have the script cached: a reply
+ * starting with `NOSCRIPT`, also where a client wraps it, as ioredis Cluster
+ * does after its redirections ("Too many Cluster redirections. Last error:
+ * ReplyError: NOSCRIPT …"), or as an error's `cause`. Only the error code at
+ * the start of a reply counts, so no other error becomes a retry.
+ */
 export function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+  return isReply(error, 'NOSCRIPT');
+}
+
+/** Whether `error` is the server's reply `code`, bare, wrapped by ioredis Cluster, or as a cause. */
+function isReply(error: unknown, code: string, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 3) return false;
+  const wrapped = /^(?:Too many Cluster redirections\. Last error: (?:\w+: )?)?([A-Z]+)\b/;
+  if (wrapped.exec(error.message)?.[1] === code) return true;
+  return isReply(error.cause, code, depth + 1);
+}
+
+/**
+ * Whether `error` is Redis Cluster's `TRYAGAIN`: a script whose keys are
+ * split between two masters while their slot moves (resharding). The server
+ * ran nothing; node-redis passes it on, and ioredis after 16 tries.
+ */
+export function isTryAgain(error: unknown): boolean {
+  return isReply(error, 'TRYAGAIN');
+}
+
+/** How long `withTryAgain` waits before each retry, in ms: about 5 s in all. */
+const TRY_AGAIN_DELAYS_MS = [10, 20, 50, 100, 200, ...Array<number>(23).fill(200)];
+
+/**
+ * Runs scripts through `run`, retrying a `TRYAGAIN` reply (nothing ran) with
+ * a short delay while a slot moves between masters, for about 5 s.
+ */
+export function withTryAgain(run: Run): Run {
+  return async (script, keys, args) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run(script, keys, args);
+      } catch (error) {
+        const delay = TRY_AGAIN_DELAYS_MS[attempt];
+        if (delay === undefined || !isTryAgain(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  };
 }
 
 /**

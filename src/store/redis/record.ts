@@ -16,16 +16,23 @@ import { toInteger, toText } from '../_database.ts';
 // Redis writes a number argument to a command with 17 significant digits.
 
 /**
- * Every script that reads or writes a user's factors gets the user's seven
- * keys, in this order: factors, enrollment, salt, codes, throttle, and the
- * two keys of 0.1.0's layout, factor and pending. `upgrade()` runs first in
- * each of them: it moves a 0.1.0 factor hash into the `factors` hash (named
- * "Authenticator") and a 0.1.0 pending hash into the `enrollment` string (its
- * TTL kept; replacing that factor once bound, as 0.1.0's `replaceActive`
- * did), so records written by 0.1.0 are read, and upgraded, in place.
+ * Every script that reads or writes a user's factors gets the user's keys in
+ * this order: factors, enrollment, salt, codes, throttle (the layout of
+ * `layout.ts`, tagged with the encoded user id). Outside Redis Cluster seven
+ * more follow: the same five, then 0.1.0's factor and pending, in the layout
+ * before 0.2 (`prefix{userId}:name`). `upgrade()` runs first in each script:
+ * it moves the earlier layout's five keys to the new names (a new key that
+ * already exists wins, and the earlier one is deleted), then moves a 0.1.0
+ * factor hash into the `factors` hash (named "Authenticator") and a 0.1.0
+ * pending hash into the `enrollment` string (its TTL kept; replacing that
+ * factor once bound, as 0.1.0's `replaceActive` did). With exactly seven keys
+ * (the earlier layout's five and 0.1.0's two, as the Cluster key migration
+ * passes them) only the 0.1.0 part runs. On Cluster the scripts get the five
+ * keys alone: the earlier layout lives in other slots there, and
+ * `RedisStore.migrateKeys()` moves it.
  */
 
-/** The upgrade of 0.1.0 keys, and helpers every factor script shares. */
+/** The upgrade of earlier layouts' keys, and helpers every factor script shares. */
 export const PRELUDE = `
 local function hash(key)
   local flat = redis.call('HGETALL', key)
@@ -34,25 +41,37 @@ local function hash(key)
   return t
 end
 local function upgrade()
+  local factorKey, pendingKey = KEYS[6], KEYS[7]
+  if #KEYS == 12 then
+    for i = 1, 5 do
+      if redis.call('EXISTS', KEYS[i + 5]) == 1 then
+        if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('RENAME', KEYS[i + 5], KEYS[i])
+        else redis.call('DEL', KEYS[i + 5]) end
+      end
+    end
+    factorKey, pendingKey = KEYS[11], KEYS[12]
+  elseif #KEYS ~= 7 then
+    return
+  end
   local legacy = nil
-  if redis.call('EXISTS', KEYS[6]) == 1 then
-    local f = hash(KEYS[6])
+  if redis.call('EXISTS', factorKey) == 1 then
+    local f = hash(factorKey)
     legacy = f.id
     redis.call('HSET', KEYS[1], f.id, cjson.encode({id = f.id, name = 'Authenticator',
       nameKey = 'authenticator', sealedSecret = f.secret, algorithm = f.algorithm,
       digits = f.digits, period = f.period, lastStep = f.lastStep, drift = f.drift,
       createdAt = f.activatedAt, activatedAt = f.activatedAt, lastUsedAt = cjson.null}))
-    redis.call('DEL', KEYS[6])
+    redis.call('DEL', factorKey)
   end
-  if redis.call('EXISTS', KEYS[7]) == 1 then
-    local p = hash(KEYS[7])
-    local ttl = redis.call('PTTL', KEYS[7])
+  if redis.call('EXISTS', pendingKey) == 1 then
+    local p = hash(pendingKey)
+    local ttl = redis.call('PTTL', pendingKey)
     redis.call('SET', KEYS[2], cjson.encode({id = p.id, name = 'Authenticator',
       nameKey = 'authenticator', sealedSecret = p.secret, algorithm = p.algorithm,
       digits = p.digits, period = p.period, createdAt = p.createdAt, expiresAt = p.expiresAt,
       replaceFactorId = legacy or cjson.null}))
     if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-    redis.call('DEL', KEYS[7])
+    redis.call('DEL', pendingKey)
   end
 end
 upgrade()
