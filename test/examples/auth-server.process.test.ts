@@ -99,6 +99,17 @@ describe.skipIf(process.platform !== 'linux')('the demo server as a process', ()
   );
 
   it(
+    'a bad TOTP setting stops the start in one line naming the variable, before the port',
+    async () => {
+      const other = join(root, 'settings');
+      const stderr = await mustFail({ DATA_DIR: other, PORT: port, TOTP_DIGITS: '9' });
+      expect(stderr).toBe('totpkit demo: TOTP_DIGITS must be 6, 7 or 8, got "9"\n');
+      expect(existsSync(join(other, 'pglite'))).toBe(false);
+    },
+    START_LIMIT_MS,
+  );
+
+  it(
     'a second start on the same data directory stops at its lock, in one line',
     async () => {
       const stderr = await mustFail({ DATA_DIR: dataDir, PORT: '0' });
