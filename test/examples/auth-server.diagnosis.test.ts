@@ -13,6 +13,7 @@ import {
   STALE_QR_MESSAGE,
   type CodeParameters,
 } from '../../examples/auth-server/diagnosis.ts';
+import * as cli from '../../src/cli/advice.ts';
 import {
   isDefault,
   parametersText,
@@ -174,5 +175,50 @@ describe('TOTP settings from the environment', () => {
   ])('refuses %o, naming the variable', (env, message) => {
     expect(() => totpParametersFromEnv(env)).toThrow(SettingError);
     expect(() => totpParametersFromEnv(env)).toThrow(message);
+  });
+});
+
+describe('`totpkit enroll` says the same (src/cli/advice.ts)', () => {
+  const params = fc.record({
+    algorithm: fc.constantFrom('SHA1', 'SHA256', 'SHA512'),
+    digits: fc.constantFrom(6, 7, 8),
+    period: fc.constantFrom(15, 30, 60, 90),
+  }) as fc.Arbitrary<CodeParameters>;
+
+  it('for durations, clock skew and clock offsets', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -5 * 86_400, max: 5 * 86_400 }), (seconds) => {
+        expect(cli.durationText(seconds)).toBe(durationText(seconds));
+        expect(cli.skewAdvice(seconds)).toBe(skewMessage(seconds));
+        expect(cli.clockOffsetAdvice(seconds)).toBe(clockOffsetWarning(seconds));
+      }),
+    );
+  });
+
+  it('for ignored parameters, an existing factor and an older QR code', () => {
+    fc.assert(
+      fc.property(
+        params,
+        params,
+        fc.string({ minLength: 1, maxLength: 64 }),
+        (factor, app, name) => {
+          expect(cli.ignoredParametersAdvice(factor, app)).toBe(
+            ignoredParametersMessage(factor, app),
+          );
+          expect(cli.existingFactorAdvice(name)).toBe(existingFactorMessage(name));
+          for (const result of [
+            { reason: 'app_ignored_parameters', appParameters: app },
+            { reason: 'existing_factor', name },
+            { reason: 'mismatch' },
+          ]) {
+            expect(cli.diagnosisAdvice(result, factor)).toBe(diagnosisMessage(result, factor));
+          }
+        },
+      ),
+    );
+    // The page points at itself, the terminal at what it printed.
+    expect(cli.STALE_QR_ADVICE.replace('the one shown above', 'the one on this page')).toBe(
+      STALE_QR_MESSAGE,
+    );
   });
 });
