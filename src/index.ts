@@ -59,14 +59,18 @@ export type {
 } from './mfa/events.ts';
 export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
 export type {
+  AppIgnoredParametersRefusal,
   BeginEnrollmentOptions,
   BeginEnrollmentResult,
+  ClockSkewRefusal,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
   FactorInfo,
   ImportFactorFailure,
   ImportFactorOptions,
   ImportFactorResult,
+  DetailedRefusalReason,
+  ExistingFactorRefusal,
   MFA,
   MFAOptions,
   MFARefusal,
@@ -96,6 +100,7 @@ export type {
   PendingEnrollment,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  ReplacedPending,
   FactorRemoval,
   FactorRenameOutcome,
   ThrottleScope,

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
+import { describeDiagnosisCases } from '../mfa/diagnosis-cases.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
 
@@ -29,6 +30,9 @@ testMFAStore('PostgresStore (PGlite)', async () => {
 });
 
 describeAdapterCases('PostgresStore (PGlite)', makeStore);
+
+// The service's enrollment diagnosis (issue 12) through a database store.
+describeDiagnosisCases('PostgresStore (PGlite)', makeStore);
 
 describe('PostgresStore.migrate and deleteExpired', () => {
   const T = 1_700_000_000_000;
