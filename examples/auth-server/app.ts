@@ -117,6 +117,12 @@ function bindingMessage(result: Refusal, factor?: CodeParameters): string {
   }
 }
 
+/** After a resync: codes work again, but a clock still off will drift further. */
+function inSyncAgain(clockOffsetSeconds: number): string {
+  const warning = clockOffsetWarning(clockOffsetSeconds);
+  return `Your authenticator app is in sync again.${warning === null ? '' : ` ${warning}`}`;
+}
+
 function verifyMessage(result: Refusal): string {
   switch (result.reason) {
     case 'malformed':
@@ -695,12 +701,7 @@ export function createApp(options: AppOptions): RequestListener {
           status: 401,
         });
       }
-      await rotate(
-        ctx,
-        (ctx.user as User).id,
-        'signed_in',
-        'Your authenticator app is in sync again.',
-      );
+      await rotate(ctx, (ctx.user as User).id, 'signed_in', inSyncAgain(result.clockOffsetSeconds));
       redirect(ctx.res, '/');
     }),
 
@@ -838,7 +839,7 @@ export function createApp(options: AppOptions): RequestListener {
           status: 400,
         });
       }
-      await accounts.setFlash(ctx.session.token, 'Your authenticator app is in sync again.');
+      await accounts.setFlash(ctx.session.token, inSyncAgain(result.clockOffsetSeconds));
       redirect(ctx.res, '/');
     }),
 

@@ -12,9 +12,12 @@
 // generateTOTP) whose clock is 2 h 3 min ahead or an hour behind, an app that
 // ignored SHA256 and made SHA1 codes, codes from the QR code a "Start again"
 // replaced, a binding with a clock 100 s fast (bound, with a warning), and a
-// second authenticator set up with the first one's codes (named, escaped).
+// second authenticator set up with the first one's codes (named, escaped);
+// then a resync from a clock 1 h 30 min behind (refused, explained) and from
+// one 3.5 min fast (in sync, with the warning). Both servers share one PGlite.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, encodeBase32, generateTOTP, parseKeyURI, type FactorParams } from 'totpkit';
@@ -22,6 +25,8 @@ import { launchChromium, requireChromium } from '../helpers/browser.ts';
 import { oathtoolTOTP, skipWithoutOathtool } from '../helpers/oathtool.ts';
 import { requireProgram } from '../helpers/tools.ts';
 import { decodeQRFile, imageDir } from '../helpers/zbarimg.ts';
+import { PostgresStore } from 'totpkit/postgres';
+import { Accounts } from '../../examples/auth-server/accounts.ts';
 import { startAuthServer, type RunningServer } from './harness.ts';
 
 const noOathtool = skipWithoutOathtool();
@@ -62,18 +67,30 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
   let page: Page;
   const images = imageDir();
 
+  let db: PGlite | undefined;
+
   beforeAll(async () => {
-    [server, sha256Server, browser] = await Promise.all([
-      startAuthServer(),
-      startAuthServer({ totp: { algorithm: 'SHA256' } }),
-      launchChromium(),
-    ]);
+    const opening = launchChromium();
+    opening.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    // One database for both servers (PGlite is slow to start); their users differ.
+    db = await PGlite.create();
+    const accounts = new Accounts(db);
+    await accounts.migrate();
+    const store = new PostgresStore({ client: db });
+    await store.migrate();
+    server = await startAuthServer({ storage: { accounts, store } });
+    sha256Server = await startAuthServer({
+      storage: { accounts, store },
+      totp: { algorithm: 'SHA256' },
+    });
+    browser = await opening;
     page = await browser.newPage();
   }, 180_000); // PGlite and Chromium both start slowly on a busy machine
   afterAll(async () => {
     await browser?.close();
     await server?.close();
     await sha256Server?.close();
+    await db?.close();
     const keep = process.env.TOTPKIT_SCREENSHOT_DIR;
     if (keep) {
       mkdirSync(keep, { recursive: true });
@@ -441,7 +458,7 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
       );
     }, 240_000);
 
-    it('names the authenticator whose codes were typed when adding another (the name escaped)', async () => {
+    it('names the authenticator whose codes were typed when adding another (the name escaped), and explains a resync', async () => {
       // Signed in from the test above, with one authenticator: give it a name
       // that would be markup if it were not escaped.
       const name = '<b>Phone</b> & "Co"';
@@ -473,6 +490,18 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
       await submitCodes(phoneCodes(tablet, SHA256), 'Add this authenticator');
       await tab.waitForURL(`${base}/mfa/factors`);
       expect(await tab.locator('li.factor .name').allInnerTexts()).toEqual([name, 'Tablet']);
+
+      // Resync says the same of a clock far off, and warns of one that is a little off.
+      await tab.goto(`${base}/mfa/resync`);
+      await submitCodes(phoneCodes(phone, SHA256, -5400_000), 'Resynchronise');
+      expect(await daveAlert()).toBe(
+        "Your phone's clock is about 1 h 30 min behind. Turn on automatic time and try again.",
+      );
+      await submitCodes(phoneCodes(phone, SHA256, 210_000), 'Resynchronise');
+      await tab.waitForURL(`${base}/`);
+      expect(await tab.locator('[role=status]').innerText()).toMatch(
+        /^Your authenticator app is in sync again\. Your phone's clock is about (3 min|3 min 30 s) fast\./,
+      );
     }, 240_000);
   });
 });
