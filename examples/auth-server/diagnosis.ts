@@ -8,19 +8,22 @@
 // keeps the two in step. Names come from users: callers escape the result (the
 // html`` template does).
 
-/** The parameters of a factor, or of the codes an app actually made. */
-export interface CodeParameters {
-  algorithm: 'SHA1' | 'SHA256' | 'SHA512';
-  digits: 6 | 7 | 8;
-  period: number;
-}
+import type {
+  AppIgnoredParametersRefusal,
+  ClockSkewRefusal,
+  ExistingFactorRefusal,
+  FactorParams,
+} from 'totpkit';
 
-/** The refusals of `completeEnrollment` that carry a diagnosis, as the service returns them. */
+/** The parameters of a factor, or of the codes an app actually made. */
+export type CodeParameters = FactorParams;
+
+/** The refusals of `completeEnrollment` (and `resync`) that carry a diagnosis. */
 export type Diagnosis =
-  | { reason: 'clock_skew'; skewSeconds: number }
-  | { reason: 'app_ignored_parameters'; appParameters: CodeParameters }
-  | { reason: 'stale_qr' }
-  | { reason: 'existing_factor'; name: string };
+  | ClockSkewRefusal
+  | AppIgnoredParametersRefusal
+  | { ok: false; reason: 'stale_qr' }
+  | ExistingFactorRefusal;
 
 const MINUTE = 60;
 const HOUR = 3600;

@@ -9,17 +9,10 @@
  * @module
  * @internal
  */
-import type { HashAlgorithm } from '../_assert.ts';
+import type { FactorParams } from '../store/types.ts';
 
 /** A factor's parameters, or those an app used. */
-export interface CodeParameters {
-  /** Hash. */
-  algorithm: HashAlgorithm;
-  /** Code length. */
-  digits: 6 | 7 | 8;
-  /** Step in seconds. */
-  period: number;
-}
+export type CodeParameters = FactorParams;
 
 const MINUTE = 60;
 const HOUR = 3600;
