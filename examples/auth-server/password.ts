@@ -41,15 +41,47 @@ export async function hashPassword(
   ].join('$');
 }
 
-/** Checks a password against a stored hash in constant time. */
+// What a stored hash may ask for. The parameters come from the row, so a
+// tampered or corrupt row must not be able to demand a huge computation
+// (N = 2^20, r = 8 is 1 GiB per evaluation): outside these bounds, 8 times
+// the default's memory and 4 lanes, the hash never matches.
+export const STORED_LIMITS = Object.freeze({
+  maxMemoryBytes: 256 * 2 ** 20,
+  maxP: 4,
+  saltBytes: 16,
+  hashBytes: 32,
+});
+
+function storedParams(N: string, r: string, p: string): PasswordHashParams | null {
+  const decimal = /^[1-9][0-9]{0,9}$/;
+  if (!decimal.test(N) || !decimal.test(r) || !decimal.test(p)) return null;
+  const params = { N: Number(N), r: Number(r), p: Number(p) };
+  const powerOfTwo = params.N > 1 && (params.N & (params.N - 1)) === 0;
+  if (!powerOfTwo || params.p > STORED_LIMITS.maxP) return null;
+  return 128 * params.N * params.r <= STORED_LIMITS.maxMemoryBytes ? params : null;
+}
+
+/**
+ * Checks a password against a stored hash in constant time. A stored hash
+ * that is malformed or asks for more than {@link STORED_LIMITS} never matches.
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, N, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || salt === undefined || hash === undefined) return false;
+  const [scheme, N = '', r = '', p = '', salt, hash, ...rest] = stored.split('$');
+  if (scheme !== 'scrypt' || salt === undefined || hash === undefined || rest.length > 0) {
+    return false;
+  }
+  const params = storedParams(N, r, p);
+  const saltBytes = Buffer.from(salt, 'base64url');
   const expected = Buffer.from(hash, 'base64url');
-  const actual = await scryptAsync(normalize(password), Buffer.from(salt, 'base64url'), {
-    N: Number(N),
-    r: Number(r),
-    p: Number(p),
+  if (
+    params === null ||
+    saltBytes.length !== STORED_LIMITS.saltBytes ||
+    expected.length !== STORED_LIMITS.hashBytes
+  ) {
+    return false;
+  }
+  const actual = await scryptAsync(normalize(password), saltBytes, {
+    ...params,
     dkLen: expected.length,
   });
   return timingSafeEqual(Buffer.from(actual), expected);
