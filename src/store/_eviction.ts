@@ -5,10 +5,17 @@
  * memory runs short, including a user's factor and throttle state. An
  * evicted record reads as "no factor, no lock": an app that asks `status()`
  * whether to request a code then signs the user in with the password alone,
- * and a locked attacker gets a fresh guess budget. The store's durable keys
- * carry no TTL, so the `volatile-*` policies never evict them (only a pending
- * enrollment, which then fails closed), and `noeviction` refuses writes
- * instead (`OOM`, an `ERR_STORE`).
+ * and a locked attacker gets a fresh guess budget. The keys of a user with a
+ * factor carry no TTL, so the `volatile-*` policies never evict them, and
+ * `noeviction` refuses writes instead (`OOM`, an `ERR_STORE`).
+ *
+ * The `volatile-*` policies stay accepted, knowing what they can evict: a
+ * pending enrollment (completing it then fails closed, `not_pending`) and the
+ * throttle hash of a user without an active factor, which has a TTL
+ * (`throttleRetentionMs`). Evicting that one ends a lock kept after `disable`
+ * before its retention is over; it no longer guards any factor, and the
+ * alternative, refusing the policy most managed Redis services default to,
+ * would push deployments to `assumeNoEviction` or away from `check()`.
  * @module
  * @internal
  */

@@ -65,6 +65,11 @@ const REDIS_ADVICE: Readonly<Record<string, string>> = {
   MISCONF: 'Redis cannot persist its data (see its log): writes are refused until that is fixed',
   LOADING: 'Redis is loading its data: retry when it has finished',
   CLUSTERDOWN: 'the Redis Cluster is down: retry when it is available',
+  // Redis's reply under min-replicas-to-write, and RedisStore's own under `replicas` (WAIT).
+  NOREPLICAS:
+    'too few Redis replicas acknowledged the write (the replicas option or min-replicas-to-write): ' +
+    'check that the replicas are up, connected and not lagging (INFO replication). The call is ' +
+    'reported as failed although the primary may have applied it (fail closed)',
 };
 
 /** Collects the strings in a store call's arguments that could appear in an error. */

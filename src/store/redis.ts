@@ -14,7 +14,7 @@
  * | `totpkit:{alice}:enrollment` | string | the pending enrollment as JSON; expires by TTL |
  * | `totpkit:{alice}:recovery:salt` | string | the recovery code salt |
  * | `totpkit:{alice}:recovery:codes` | list | the unused recovery code hashes |
- * | `totpkit:{alice}:throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil` |
+ * | `totpkit:{alice}:throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
  *
  * Keys written by 0.1.0 (`…:factor` and `…:pending` hashes) are read and
  * upgraded in place by the first script that touches the user.
@@ -24,7 +24,7 @@
  * record), `enrollment.ts`, `login.ts`, `recovery.ts` and `factors.ts`.
  * @module totpkit/redis
  */
-import { describe } from '../_assert.ts';
+import { checkInteger, checkOptions, describe } from '../_assert.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,
@@ -43,7 +43,12 @@ import type {
   UserRecord,
 } from './types.ts';
 import { checkEvictionPolicy, type RedisCheckOptions } from './_eviction.ts';
-import { scriptRunner, type RedisScriptClient, type RedisStoreOptions } from './redis/client.ts';
+import {
+  scriptRunner,
+  type RedisReplicasOptions,
+  type RedisScriptClient,
+  type RedisStoreOptions,
+} from './redis/client.ts';
 import { enrollmentOperations, type EnrollmentOperations } from './redis/enrollment.ts';
 import { factorsOperations, type FactorsOperations } from './redis/factors.ts';
 import { loginOperations, type LoginOperations } from './redis/login.ts';
@@ -53,11 +58,24 @@ export type { RedisCheckOptions } from './_eviction.ts';
 export type {
   IORedisScriptClient,
   NodeRedisScriptClient,
+  RedisReplicasOptions,
   RedisScriptClient,
   RedisStoreOptions,
 } from './redis/client.ts';
 
 const DEFAULT_PREFIX = 'totpkit:';
+/** 7 days: how long a user without a factor keeps a lock after it stops counting. */
+const DEFAULT_THROTTLE_RETENTION_MS = 604_800_000;
+
+/** Checks the `replicas` option; `undefined` when it is not set. */
+function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
+  if (value === undefined) return undefined;
+  const replicas = checkOptions(value as RedisReplicasOptions, 'replicas');
+  return {
+    count: checkInteger(replicas.count, 'replicas.count', 1, 100),
+    timeoutMs: checkInteger(replicas.timeoutMs, 'replicas.timeoutMs', 1, 60_000),
+  };
+}
 
 /**
  * An {@link MFAStore} in Redis (tested with Redis 7), through an ioredis or a
@@ -68,7 +86,11 @@ const DEFAULT_PREFIX = 'totpkit:';
  * Replay protection and lockouts are only as durable as Redis itself: a
  * server that restarts without its data forgets which codes were used. Run it
  * with an append-only file (`appendonly yes`; `appendfsync always` to lose
- * nothing) if that matters to you; `docs/stores.md` has the details.
+ * nothing) if that matters to you. With replicas, Redis replicates
+ * asynchronously: a promoted replica may lack writes the old primary
+ * acknowledged, and a used code then works once more, unless you set
+ * `replicas` (a `WAIT` after each write, failing closed). `docs/stores.md`
+ * has the details ("Durability", "Topologies and what failover costs").
  *
  * @example
  * ```ts fragment
@@ -77,6 +99,8 @@ const DEFAULT_PREFIX = 'totpkit:';
  * import { RedisStore } from 'totpkit/redis';
  *
  * const store = new RedisStore({ client: new Redis(process.env.REDIS_URL!) });
+ * // With a replica (Sentinel): each write waits for it, or fails.
+ * // new RedisStore({ client, replicas: { count: 1, timeoutMs: 500 } });
  * const cipher = createAESGCMCipher({ keys: { k1: keyFromYourSecretManager }, primaryKeyId: 'k1' });
  * const mfa = createMFA({ store, issuer: 'Acme', cipher });
  * ```
@@ -90,10 +114,13 @@ export class RedisStore implements MFAStore {
   readonly #factors: FactorsOperations;
 
   /**
-   * @param options - the client and, optionally, the key prefix
+   * @param options - the client and, optionally, the key prefix, `replicas` and
+   *   `throttleRetentionMs`
    * @throws TypeError if `client` is neither an ioredis nor a node-redis client,
-   *   or `prefix` is not a string
-   * @throws RangeError if `prefix` is too long or contains `{` or `}`
+   *   `prefix` is not a string, or `replicas` or `throttleRetentionMs` is not
+   *   an object or a number as documented
+   * @throws RangeError if `prefix` is too long or contains `{` or `}`, or a
+   *   number in `replicas` or `throttleRetentionMs` is out of its range
    */
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') {
@@ -106,14 +133,25 @@ export class RedisStore implements MFAStore {
     if (prefix.length > 100 || /[{}]/.test(prefix)) {
       throw new RangeError(`"prefix" must be at most 100 characters, without { or }`);
     }
-    const run = scriptRunner(options.client);
+    const replicas = checkReplicas(options.replicas);
+    const retentionMs = String(
+      options.throttleRetentionMs === undefined
+        ? DEFAULT_THROTTLE_RETENTION_MS
+        : checkInteger(
+            options.throttleRetentionMs,
+            'throttleRetentionMs',
+            0,
+            Number.MAX_SAFE_INTEGER,
+          ),
+    );
+    const run = scriptRunner(options.client, replicas);
     this.#prefix = prefix;
     this.#client = options.client;
     const keys = (userId: string) => this.#keys(userId);
-    this.#enrollment = enrollmentOperations(run, keys);
-    this.#login = loginOperations(run, keys);
+    this.#enrollment = enrollmentOperations(run, keys, retentionMs);
+    this.#login = loginOperations(run, keys, retentionMs);
     this.#recovery = recoveryOperations(run, keys);
-    this.#factors = factorsOperations(run, keys);
+    this.#factors = factorsOperations(run, keys, retentionMs);
   }
 
   /**
@@ -122,8 +160,11 @@ export class RedisStore implements MFAStore {
    * `allkeys-*` policy, Redis may evict a user's factor and lock when memory
    * runs short; the user then reads as "no factor, no lock", and an app that
    * asks `status()` whether to request a code signs them in with the password
-   * alone. `noeviction` and the `volatile-*` policies are safe (the store's
-   * durable keys have no TTL). On an ioredis Cluster, every master is asked.
+   * alone. `noeviction` and the `volatile-*` policies are accepted: the keys of
+   * a user with a factor have no TTL. A `volatile-*` policy may evict what has
+   * one: a pending enrollment (which then fails closed) and the lock of a user
+   * without a factor (see `throttleRetentionMs`), ending it early. On an
+   * ioredis Cluster, every master is asked.
    *
    * When the server refuses `CONFIG GET` (a renamed or forbidden `CONFIG`, or
    * an ACL without `+config|get`), the check fails too, unless you pass

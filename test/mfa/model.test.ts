@@ -498,6 +498,11 @@ class Run {
   /** Every recovery code issued to each user, and those accepted (must never be accepted twice). */
   readonly issued: Set<string>[];
   readonly accepted: Set<string>[];
+  /**
+   * Codes of sets shown by a race of several calls that each showed a set:
+   * one of them is the stored set, unknown which, so none is picked as 'old'.
+   */
+  readonly maybeLive: Set<string>[];
   readonly log: string[] = [];
 
   constructor(inner: MFAStore, prefix: string) {
@@ -514,6 +519,7 @@ class Run {
     this.offsets = this.users.map(() => 0);
     this.issued = this.users.map(() => new Set());
     this.accepted = this.users.map(() => new Set());
+    this.maybeLive = this.users.map(() => new Set());
   }
 
   async record(u: number): Promise<UserRecord | null> {
@@ -615,7 +621,9 @@ class Run {
     const state = this.states[u] as ModelUser;
     const unused = state.recovery?.unused ?? [];
     const used = [...(this.accepted[u] as Set<string>)];
-    const old = [...(this.issued[u] as Set<string>)].filter((c) => !unused.includes(c));
+    const old = [...(this.issued[u] as Set<string>)].filter(
+      (c) => !unused.includes(c) && !this.maybeLive[u]?.has(c),
+    );
     const choose = (list: string[]) => list[pick % Math.max(1, list.length)];
     switch (kind) {
       case 'unused':
@@ -1045,6 +1053,7 @@ async function race(run: Run, u: number, calls: Call[], salt: number) {
     .map((r) => (r as { recoveryCodes?: string[] } | null)?.recoveryCodes)
     .filter((codes): codes is string[] => Array.isArray(codes));
   for (const codes of shown) for (const code of codes) run.issued[u]?.add(code);
+  if (shown.length > 1) for (const codes of shown) for (const c of codes) run.maybeLive[u]?.add(c);
   const setKept = record?.recoveryCodes?.salt === beforeRecord?.recoveryCodes?.salt;
   const count = record?.recoveryCodes?.hashes.length ?? 0;
   const next: ModelUser = {

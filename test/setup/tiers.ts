@@ -9,6 +9,7 @@
 export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/postgres.test.ts': 'a PostgreSQL server',
   'test/store/redis.test.ts': 'a Redis server',
+  'test/store/redis-failover.test.ts': 'two Redis servers, a primary and its replica',
   'test/store/cross-process.test.ts': 'PostgreSQL and Redis servers, worker processes',
   'test/store/pglite.test.ts': 'PGlite (an embedded PostgreSQL)',
   'test/examples/auth-server.test.ts': 'the example server as a subprocess, PGlite',

@@ -3,6 +3,7 @@
 import { type Cluster, Redis } from 'ioredis';
 import { createClient, type RedisClientType, type RedisClusterType } from 'redis';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createMFA, MFAError, plaintextCipher } from '../../src/index.ts';
 import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { redisPlan, type TestServer } from '../helpers/servers.ts';
@@ -35,6 +36,13 @@ function failFastNodeRedis(url: string) {
 }
 const run = Math.random().toString(36).slice(2, 8);
 const T = 1_700_000_000_000;
+/**
+ * The shared suites run at fixed times in 2023 and 2025, and Redis expires a
+ * factorless user's throttle hash at those times plus the retention by its own
+ * clock (now): with the default 7 days, every such hash would be gone at once.
+ * A century keeps them for the suites; the retention itself is tested below.
+ */
+const throttleRetentionMs = 100 * 365 * 86_400_000;
 
 describe.skipIf(!plan.run)('RedisStore on Redis', () => {
   let server: TestServer;
@@ -63,16 +71,19 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     await server?.stop();
   });
 
-  testMFAStore('RedisStore (ioredis)', () => new RedisStore({ client: ioredis, prefix: prefix() }));
+  testMFAStore(
+    'RedisStore (ioredis)',
+    () => new RedisStore({ client: ioredis, prefix: prefix(), throttleRetentionMs }),
+  );
   testMFAStore(
     'RedisStore (node-redis)',
-    () => new RedisStore({ client: nodeRedis, prefix: prefix() }),
+    () => new RedisStore({ client: nodeRedis, prefix: prefix(), throttleRetentionMs }),
   );
   describeAdapterCases('RedisStore (ioredis)', async () => {
-    return new RedisStore({ client: ioredis, prefix: prefix() });
+    return new RedisStore({ client: ioredis, prefix: prefix(), throttleRetentionMs });
   });
   describeAdapterCases('RedisStore (node-redis)', async () => {
-    return new RedisStore({ client: nodeRedis, prefix: prefix() });
+    return new RedisStore({ client: nodeRedis, prefix: prefix(), throttleRetentionMs });
   });
 
   const enrollment = {
@@ -230,6 +241,147 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     }
   });
 
+  // Point 6 of issue 13: the throttle state of a user without an active factor
+  // expires at max(otp.blockedUntil, recovery.blockedUntil, pending expiresAt)
+  // + throttleRetentionMs; users with a factor keep it without expiry.
+  it("expires a factorless user's throttle hash by the rule, and persists it with a factor, with either client", async () => {
+    const DAY = 86_400_000;
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      const store = new RedisStore({ client, prefix: p }); // default retention: 7 days
+      const throttleKey = `${p}{u}:throttle`;
+      const expireTime = async () => Number(await ioredis.call('PEXPIRETIME', throttleKey));
+      const now = Date.now();
+      const slow = { freeAttempts: 0, baseDelayMs: 60_000, maxDelayMs: 60_000, maxFailures: 10 };
+      const rule = async (pendingExpiresAt = 0) => {
+        const t = (await store.getUser('u', now))!.throttle;
+        const at = Math.max(t.otp.blockedUntil, t.recovery.blockedUntil, pendingExpiresAt);
+        return at + 7 * DAY;
+      };
+      const factor = { ...enrollment, createdAt: now, expiresAt: now + 600_000 };
+      await store.putPending('u', factor);
+      await store.activatePending('u', 'p', {
+        lastStep: 5,
+        drift: 0,
+        now,
+        maxFactors: 5,
+        recoveryCodes: null,
+      });
+      await store.reserveAttempt('u', 'otp', now, slow); // blockedUntil now + 60 s
+      await store.reserveAttempt('u', 'recovery', now + 1, slow); // now + 60.001 s
+      expect(await ioredis.pttl(throttleKey)).toBe(-1); // a factor: no expiry
+
+      expect(await store.deleteFactors('u')).toBe(true); // disable
+      expect(await expireTime()).toBe(now + 1 + 60_000 + 7 * DAY);
+      expect(await expireTime()).toBe(await rule());
+
+      // An enrollment that outlives the lock moves the expiry with it.
+      const later = { ...enrollment, id: 'p2', createdAt: now, expiresAt: now + 3_600_000 };
+      await store.putPending('u', later);
+      expect(await expireTime()).toBe(now + 3_600_000 + 7 * DAY);
+      // An attempt at completing it (no factor yet) keeps the rule.
+      const fast = { ...slow, baseDelayMs: 0, maxDelayMs: 0 };
+      const attempt = await store.readAndReserve('u', 'otp', now + 120_000, fast, 'pending');
+      expect(attempt.reservation).toEqual({ ok: true, failures: 2 });
+      expect(await expireTime()).toBe(await rule(later.expiresAt));
+
+      // A factor again (imported): no expiry.
+      await store.addFactor(
+        'u',
+        {
+          id: 'f2',
+          name: 'Key',
+          nameKey: 'key',
+          sealedSecret: 'sealed',
+          algorithm: 'SHA1',
+          digits: 6,
+          period: 30,
+          lastStep: 0,
+          drift: 0,
+          createdAt: now,
+          activatedAt: now,
+          lastUsedAt: null,
+        },
+        { maxFactors: 5, recoveryCodes: null },
+      );
+      expect(await ioredis.pttl(throttleKey)).toBe(-1);
+      await store.reserveAttempt('u', 'otp', now + 180_000, slow);
+      expect(await ioredis.pttl(throttleKey)).toBe(-1);
+
+      // Removing the last factor starts the expiry again (the enrollment went with it).
+      expect(await store.removeFactor('u', 'f2')).toEqual({ removed: true, remaining: 0 });
+      expect(await expireTime()).toBe(now + 180_000 + 60_000 + 7 * DAY);
+      expect(await expireTime()).toBe(await rule());
+    }
+  });
+
+  it('removes the throttle hash once its retention has passed, with either client', async () => {
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      const store = new RedisStore({ client, prefix: p, throttleRetentionMs: 1_000 });
+      const past = Date.now() - 60_000; // an attempt a minute ago; retention 1 s
+      const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+      await store.putPending('v', { ...enrollment, createdAt: past, expiresAt: past + 1 });
+      await store.activatePending('v', 'p', {
+        lastStep: 1,
+        drift: 0,
+        now: past,
+        maxFactors: 5,
+        recoveryCodes: null,
+      });
+      await store.reserveAttempt('v', 'otp', past, policy);
+      expect((await store.getUser('v', past))?.throttle.otp.failures).toBe(1);
+      await store.deleteFactors('v');
+      // past + 1 s is over: Redis removed the hash, and nothing is left of the user.
+      expect(await ioredis.exists(`${p}{v}:throttle`)).toBe(0);
+      expect(await store.getUser('v', past)).toBeNull();
+      // A lock that still counts is kept (blockedUntil an hour ahead).
+      const ahead = { ...policy, freeAttempts: 0, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 };
+      await store.putPending('v', { ...enrollment, createdAt: past, expiresAt: past + 1 });
+      await store.activatePending('v', 'p', {
+        lastStep: 1,
+        drift: 0,
+        now: past,
+        maxFactors: 5,
+        recoveryCodes: null,
+      });
+      await store.reserveAttempt('v', 'otp', past, ahead);
+      await store.deleteFactors('v');
+      expect(await ioredis.pttl(`${p}{v}:throttle`)).toBeGreaterThan(3_500_000);
+    }
+  });
+
+  // Point 1 of issue 13: with `replicas`, a write that too few replicas
+  // acknowledged is a failure, never a success. This server has no replica.
+  it('with replicas set and no replica, every write fails as NOREPLICAS and reads still work, with either client', async () => {
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      const store = new RedisStore({ client, prefix: p, replicas: { count: 1, timeoutMs: 10 } });
+      const error = (await store.putPending('w', enrollment).catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toBe(
+        'NOREPLICAS WAIT: 0 of 1 replica(s) acknowledged the write within 10 ms; ' +
+          'the write was applied on the primary and a failover may lose it',
+      );
+      // The write did happen on this server: a failed call may have taken effect.
+      expect((await store.getUser('w', T))?.pending?.id).toBe('p');
+      await expect(store.deleteFactors('w')).rejects.toThrow(/^NOREPLICAS/);
+      expect(await store.getUser('w', T)).toBeNull();
+
+      const mfa = createMFA({ store, issuer: 'Acme', cipher: plaintextCipher() });
+      expect(await mfa.status('w')).toMatchObject({ state: 'none' }); // a read: no WAIT
+      const failed = (await mfa
+        .beginEnrollment('w', { accountName: 'w@example.com' })
+        .catch((e: unknown) => e)) as MFAError;
+      expect(failed).toBeInstanceOf(MFAError);
+      expect(failed.code).toBe('ERR_STORE');
+      expect(failed.message).toMatch(
+        /^store\.putPending failed: too few Redis replicas acknowledged the write/,
+      );
+      expect(String((failed.cause as Error).message)).toMatch(/^NOREPLICAS WAIT: 0 of 1/);
+    }
+  });
+
   it('works under an ioredis keyPrefix', async () => {
     const prefixed = new Redis(server.url, { keyPrefix: `totpkit-test:${run}:kp:` });
     try {
@@ -321,7 +473,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
 });
 
 describe('RedisStore options', () => {
-  const client = { evalsha: async () => 0, eval: async () => 0 };
+  const client = { evalsha: async () => 0, eval: async () => 0, pipeline: () => ({}) };
 
   it('checks the prefix, naming the field', () => {
     for (const prefix of ['a{b', 'a}b', 'x'.repeat(101)]) {
@@ -329,6 +481,46 @@ describe('RedisStore options', () => {
       expect(() => new RedisStore({ client, prefix })).toThrow(/"prefix"/);
     }
     expect(() => new RedisStore({ client, prefix: 1 as never })).toThrow(TypeError);
+  });
+
+  it('checks replicas and throttleRetentionMs, naming the field', () => {
+    const bad: [unknown, ErrorConstructor, RegExp][] = [
+      [null, TypeError, /"replicas" must be an object/],
+      [
+        { count: 0, timeoutMs: 100 },
+        RangeError,
+        /"replicas.count" must be an integer from 1 to 100/,
+      ],
+      [{ count: 1.5, timeoutMs: 100 }, RangeError, /"replicas.count"/],
+      [{ count: '1', timeoutMs: 100 }, TypeError, /"replicas.count"/],
+      [{ count: 1 }, TypeError, /"replicas.timeoutMs" must be an integer/],
+      [
+        { count: 1, timeoutMs: 0 },
+        RangeError,
+        /"replicas.timeoutMs" must be an integer from 1 to 60000/,
+      ],
+      [{ count: 1, timeoutMs: 60_001 }, RangeError, /"replicas.timeoutMs"/],
+    ];
+    for (const [replicas, type, message] of bad) {
+      const make = () => new RedisStore({ client, replicas: replicas as never });
+      expect(make).toThrow(type);
+      expect(make).toThrow(message);
+    }
+    expect(() => new RedisStore({ client, replicas: { count: 2, timeoutMs: 500 } })).not.toThrow();
+    // replicas needs pipeline() (ioredis) or sendCommand() (node-redis).
+    expect(() => new RedisStore({ client, replicas: { count: 1, timeoutMs: 1 } })).not.toThrow();
+    const noPipeline = { evalsha: async () => 0, eval: async () => 0 };
+    expect(
+      () => new RedisStore({ client: noPipeline as never, replicas: { count: 1, timeoutMs: 1 } }),
+    ).toThrow(/"replicas" needs an ioredis client with pipeline\(\)/);
+    for (const throttleRetentionMs of [-1, 1.5, Number.MAX_SAFE_INTEGER + 2]) {
+      expect(() => new RedisStore({ client, throttleRetentionMs })).toThrow(RangeError);
+      expect(() => new RedisStore({ client, throttleRetentionMs })).toThrow(
+        /"throttleRetentionMs"/,
+      );
+    }
+    expect(() => new RedisStore({ client, throttleRetentionMs: '1' as never })).toThrow(TypeError);
+    expect(() => new RedisStore({ client, throttleRetentionMs: 0 })).not.toThrow();
   });
 
   it('takes the client types of ioredis and node-redis, clusters included (checked by tsc)', () => {

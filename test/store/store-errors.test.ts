@@ -155,6 +155,66 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
     await server?.stop();
   });
 
+  // Issue 13 point 6: a factorless user's throttle hash now has a TTL, so a
+  // volatile-* policy may evict it, like a pending enrollment. check() still
+  // accepts volatile-*: what it can evict is a lock that no factor depends on
+  // (it would expire after throttleRetentionMs anyway) and an enrollment in
+  // progress (which then fails closed). A user with a factor keeps every key.
+  it("under volatile-lru, only TTL keys go: a disabled user's lock and an enrollment, never a factor user's keys", async () => {
+    const store = new RedisStore({ client: admin, prefix: `evict:${run}:` });
+    const now = Date.now();
+    const key = (user: string, name: string) => `evict:${run}:{${user}}:${name}`;
+    const policy = { freeAttempts: 0, baseDelayMs: 1_000, maxDelayMs: 1_000, maxFailures: 10 };
+    const pending = (id: string) => ({
+      id,
+      name: 'Phone',
+      nameKey: 'phone',
+      replaceFactorId: null,
+      sealedSecret: 'sealed',
+      algorithm: 'SHA1' as const,
+      digits: 6 as const,
+      period: 30,
+      createdAt: now,
+      expiresAt: now + 600_000,
+    });
+    const activation = { lastStep: 1, drift: 0, now, maxFactors: 5, recoveryCodes: null };
+    for (const user of ['active', 'disabled']) {
+      await store.putPending(user, pending('p'));
+      await store.activatePending(user, 'p', activation);
+      await store.reserveAttempt(user, 'otp', now, policy);
+    }
+    await store.deleteFactors('disabled');
+    await store.putPending('enrolling', pending('q'));
+    expect(await admin.pttl(key('disabled', 'throttle'))).toBeGreaterThan(0);
+    expect(await admin.pttl(key('active', 'throttle'))).toBe(-1);
+
+    const maxmemory = ((await admin.config('GET', 'maxmemory')) as string[])[1]!;
+    await admin.config('SET', 'maxmemory-policy', 'volatile-lru');
+    await expect(store.check()).resolves.toBeUndefined();
+    try {
+      // Far over the limit: Redis evicts every key with a TTL, then refuses writes.
+      await admin.config('SET', 'maxmemory', '1');
+      for (let i = 0; i < 100; i += 1) {
+        await admin.set(`evict:${run}:filler`, 'x').catch(() => {});
+        const left = await admin.exists(
+          key('disabled', 'throttle'),
+          key('enrolling', 'enrollment'),
+        );
+        if (left === 0) break;
+      }
+      const oom = await admin.set(`evict:${run}:filler`, 'x').catch((e: unknown) => e);
+      expect(String(oom)).toMatch(/OOM/);
+    } finally {
+      await admin.config('SET', 'maxmemory', maxmemory);
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    }
+    expect(await admin.exists(key('disabled', 'throttle'))).toBe(0);
+    expect(await admin.exists(key('enrolling', 'enrollment'))).toBe(0);
+    const active = await store.getUser('active', now);
+    expect(active?.factors.map((f) => f.id)).toEqual(['p']);
+    expect(active?.throttle.otp.failures).toBe(1);
+  });
+
   for (const [name, connect] of makers) {
     it(`refuses allkeys-lru and accepts noeviction and volatile-lru (${name})`, async () => {
       const store = new RedisStore({ client: await connect(), prefix: `t:${run}:` });

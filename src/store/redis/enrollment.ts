@@ -16,6 +16,7 @@ import { toText } from '../_database.ts';
 import { script } from './client.ts';
 import type { Run } from './client.ts';
 import { PRELUDE } from './record.ts';
+import { SETTLE_THROTTLE } from './throttle.ts';
 
 /**
  * How long a pending enrollment's key outlives its `expiresAt`. Expiry is
@@ -25,11 +26,13 @@ import { PRELUDE } from './record.ts';
 const PENDING_TTL_MARGIN_MS = 60_000;
 
 /**
- * ARGV the enrollment's JSON, its TTL in ms. The enrollment it replaces,
- * if unexpired at the new one's createdAt and another one, becomes its
- * `previous` (only the fields the diagnosis needs; its own previous goes).
+ * ARGV the enrollment's JSON, its TTL in ms, throttleRetentionMs (the
+ * enrollment's expiry can move a factorless user's throttle expiry). The
+ * enrollment it replaces, if unexpired at the new one's createdAt and another
+ * one, becomes its `previous` (only the fields the diagnosis needs; its own
+ * previous goes).
  */
-const PUT_PENDING = script(`${PRELUDE}
+const PUT_PENDING = script(`${PRELUDE}${SETTLE_THROTTLE}
 local p = cjson.decode(ARGV[1])
 p.previous = cjson.null
 local raw = redis.call('GET', KEYS[2])
@@ -41,6 +44,7 @@ if raw then
   end
 end
 redis.call('SET', KEYS[2], cjson.encode(p), 'PX', ARGV[2])
+settle(ARGV[3])
 return 1`);
 
 /**
@@ -88,12 +92,23 @@ export function firstSetArguments(codes: RecoveryCodeSet | null): string[] {
   return codes === null ? ['0'] : ['1', codes.salt, ...codes.hashes];
 }
 
-/** The enrollment operations, run through `run` on the keys `keys` names for a user. */
-export function enrollmentOperations(run: Run, keys: (userId: string) => string[]) {
+/**
+ * The enrollment operations, run through `run` on the keys `keys` names for a
+ * user; `retentionMs` is the store's `throttleRetentionMs` as a decimal string.
+ */
+export function enrollmentOperations(
+  run: Run,
+  keys: (userId: string) => string[],
+  retentionMs: string,
+) {
   return {
     async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
       const ttlMs = Math.max(0, pending.expiresAt - pending.createdAt) + PENDING_TTL_MARGIN_MS;
-      await run(PUT_PENDING, keys(userId), [JSON.stringify(encodePending(pending)), String(ttlMs)]);
+      await run(PUT_PENDING, keys(userId), [
+        JSON.stringify(encodePending(pending)),
+        String(ttlMs),
+        retentionMs,
+      ]);
     },
 
     async activatePending(

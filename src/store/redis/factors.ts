@@ -18,13 +18,19 @@ import { script } from './client.ts';
 import type { Run } from './client.ts';
 import { PRELUDE, toArray } from './record.ts';
 import { firstSetArguments, toAddResult } from './enrollment.ts';
+import { SETTLE_THROTTLE } from './throttle.ts';
 
-/** ARGV the factor's JSON, its id, its nameKey, maxFactors, then the first set as in ACTIVATE_PENDING. */
+/**
+ * ARGV the factor's JSON, its id, its nameKey, maxFactors, then the first set
+ * as in ACTIVATE_PENDING. A user with a factor keeps the throttle hash without
+ * expiry (PERSIST).
+ */
 const ADD_FACTOR = script(`${PRELUDE}
 local count = redis.call('HLEN', KEYS[1])
 if count + 1 > tonumber(ARGV[4]) then return 'factor_limit' end
 if nameTaken(ARGV[3], nil) then return 'name_taken' end
 redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PERSIST', KEYS[5])
 firstSet(count == 0, ARGV, 5)
 return 'ok:' .. (count == 0 and '1' or '0') .. ':0'`);
 
@@ -61,16 +67,24 @@ f.nameKey = ARGV[3]
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(f))
 return 'renamed'`);
 
-/** ARGV factorId. Replies { removed (0/1), remaining }. */
-const REMOVE_FACTOR = script(`${PRELUDE}
+/**
+ * ARGV factorId, throttleRetentionMs. Replies { removed (0/1), remaining }.
+ * Removing the last factor starts the throttle hash's expiry.
+ */
+const REMOVE_FACTOR = script(`${PRELUDE}${SETTLE_THROTTLE}
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return {0, redis.call('HLEN', KEYS[1])} end
 local left = redis.call('HLEN', KEYS[1])
-if left == 0 then redis.call('DEL', KEYS[2], KEYS[3], KEYS[4]) end
+if left == 0 then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+  settle(ARGV[2])
+end
 return {1, left}`);
 
-/** The seven keys. */
-const DELETE_FACTORS = script(`${PRELUDE}
-if redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) > 0 then return 1 end
+/** The seven keys. ARGV throttleRetentionMs: the throttle hash, kept, starts to expire. */
+const DELETE_FACTORS = script(`${PRELUDE}${SETTLE_THROTTLE}
+local deleted = redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+settle(ARGV[1])
+if deleted > 0 then return 1 end
 return 0`);
 
 /** The seven keys. Replies whether anything but zero failures was held. */
@@ -82,8 +96,15 @@ redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 if held then return 1 end
 return 0`);
 
-/** The factors operations, run through `run` on the keys `keys` names for a user. */
-export function factorsOperations(run: Run, keys: (userId: string) => string[]) {
+/**
+ * The factors operations, run through `run` on the keys `keys` names for a
+ * user; `retentionMs` is the store's `throttleRetentionMs` as a decimal string.
+ */
+export function factorsOperations(
+  run: Run,
+  keys: (userId: string) => string[],
+  retentionMs: string,
+) {
   return {
     async addFactor(
       userId: string,
@@ -120,7 +141,10 @@ export function factorsOperations(run: Run, keys: (userId: string) => string[]) 
     },
 
     async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
-      const reply = toArray(await run(REMOVE_FACTOR, keys(userId), [factorId]), 'removeFactor');
+      const reply = toArray(
+        await run(REMOVE_FACTOR, keys(userId), [factorId, retentionMs]),
+        'removeFactor',
+      );
       return {
         removed: toInteger(reply[0], 'removed') === 1,
         remaining: toInteger(reply[1], 'remaining'),
@@ -128,7 +152,7 @@ export function factorsOperations(run: Run, keys: (userId: string) => string[]) 
     },
 
     async deleteFactors(userId: string): Promise<boolean> {
-      return toInteger(await run(DELETE_FACTORS, keys(userId), []), 'reply') === 1;
+      return toInteger(await run(DELETE_FACTORS, keys(userId), [retentionMs]), 'reply') === 1;
     },
 
     async deleteUser(userId: string): Promise<boolean> {

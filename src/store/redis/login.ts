@@ -16,19 +16,25 @@ import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from '..
 import { script } from './client.ts';
 import type { Run } from './client.ts';
 import { PRELUDE, toArray, toRecord } from './record.ts';
+import { SETTLE_THROTTLE } from './throttle.ts';
 
-/** The seven keys. */
-const GET_USER = script(`${PRELUDE}
-return user()`);
+/** The seven keys. Writes nothing but an upgrade of 0.1.0 keys, so no WAIT. */
+const GET_USER = script(
+  `${PRELUDE}
+return user()`,
+  { writes: false },
+);
 
 /**
  * A Lua function shared by the two scripts that reserve an attempt:
  * `reserve(throttle key, args, factors)` with args failures field,
  * blockedUntil field, now, freeAttempts, baseDelayMs, maxDelayMs, maxFailures
- * ('none' for no limit), scope. The delay is attemptDelayMs() and the otp
- * limit attemptLimit() from the contract, in the same double arithmetic.
+ * ('none' for no limit), scope, throttleRetentionMs. The delay is
+ * attemptDelayMs() and the otp limit attemptLimit() from the contract, in the
+ * same double arithmetic. An attempt for a user without a factor (completing
+ * an enrollment) sets the hash's expiry (settle()).
  */
-const RESERVE_FUNCTION = `
+const RESERVE_FUNCTION = `${SETTLE_THROTTLE}
 local function reserve(key, a, factors)
   local failures = tonumber(redis.call('HGET', key, a[1]) or '0')
   local blockedUntil = tonumber(redis.call('HGET', key, a[2]) or '0')
@@ -48,6 +54,7 @@ local function reserve(key, a, factors)
     delay = math.min(tonumber(a[6]), tonumber(a[5]) * 2 ^ exponent)
   end
   redis.call('HSET', key, a[1], failures, a[2], now + delay)
+  if factors == 0 then settle(a[9]) end
   return {'ok', failures}
 end`;
 
@@ -107,7 +114,12 @@ function toReservation(value: unknown): AttemptReservation {
 }
 
 /** ARGV of reserve(), after checking what the script trusts. */
-function reserveArguments(scope: ThrottleScope, now: number, policy: AttemptPolicy): string[] {
+function reserveArguments(
+  scope: ThrottleScope,
+  now: number,
+  policy: AttemptPolicy,
+  retentionMs: string,
+): string[] {
   checkScope(scope);
   checkPolicy(policy);
   return [
@@ -119,11 +131,15 @@ function reserveArguments(scope: ThrottleScope, now: number, policy: AttemptPoli
     String(policy.maxDelayMs),
     policy.maxFailures === Infinity ? 'none' : String(policy.maxFailures),
     scope,
+    retentionMs,
   ];
 }
 
-/** The login operations, run through `run` on the keys `keys` names for a user. */
-export function loginOperations(run: Run, keys: (userId: string) => string[]) {
+/**
+ * The login operations, run through `run` on the keys `keys` names for a user;
+ * `retentionMs` is the store's `throttleRetentionMs` as a decimal string.
+ */
+export function loginOperations(run: Run, keys: (userId: string) => string[], retentionMs: string) {
   return {
     async getUser(userId: string, now: number): Promise<UserRecord | null> {
       void now;
@@ -137,7 +153,7 @@ export function loginOperations(run: Run, keys: (userId: string) => string[]) {
       now: number,
       policy: AttemptPolicy,
     ): Promise<AttemptReservation> {
-      const args = reserveArguments(scope, now, policy);
+      const args = reserveArguments(scope, now, policy, retentionMs);
       return toReservation(await run(RESERVE_ATTEMPT, keys(userId), args));
     },
 
@@ -148,7 +164,10 @@ export function loginOperations(run: Run, keys: (userId: string) => string[]) {
       policy: AttemptPolicy,
       requirement: AttemptRequirement,
     ): Promise<ReadAndReserveResult> {
-      const args = [checkRequirement(requirement), ...reserveArguments(scope, now, policy)];
+      const args = [
+        checkRequirement(requirement),
+        ...reserveArguments(scope, now, policy, retentionMs),
+      ];
       const reply = toArray(await run(READ_AND_RESERVE, keys(userId), args), 'readAndReserve');
       return {
         record: toRecord(userId, reply),
