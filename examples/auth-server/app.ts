@@ -100,7 +100,7 @@ function bindingMessage(result: Refusal, factor?: CodeParameters): string {
     case 'clock_skew':
       return skewMessage(result.skewSeconds ?? 0);
     case 'malformed':
-      return 'Each code is 6 digits. Type them exactly as your app shows them.';
+      return `Each code is ${factor?.digits ?? 6} digits. Type them exactly as your app shows them.`;
     case 'same_code':
       return 'Both boxes have the same code. Wait until your app shows a new code, then enter the code from before it in the first box and the new one in the second.';
     case 'wrong_order':
