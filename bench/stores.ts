@@ -347,3 +347,4 @@ async function main() {
 }
 
 await main();
+await import('./stores-postgres-scale.ts'); // PostgreSQL behind PgBouncer, and a million users

@@ -58,6 +58,7 @@ export type {
   VerifySucceededEvent,
 } from './mfa/events.ts';
 export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
+export type { MemoryStoreOptions } from './store/memory.ts';
 export type {
   AppIgnoredParametersRefusal,
   BeginEnrollmentOptions,
@@ -94,6 +95,8 @@ export type {
   AttemptPolicy,
   AttemptRequirement,
   AttemptReservation,
+  DeleteExpiredOptions,
+  DeleteExpiredResult,
   FactorParams,
   MFAStore,
   PendingActivation,

@@ -5,6 +5,8 @@
  * one server instance.
  * @module
  */
+import { checkOptions } from '../_assert.ts';
+import { checkDeleteExpired, checkRetention, idleSince } from './_retention.ts';
 import {
   attemptDelayMs,
   attemptLimit,
@@ -16,6 +18,8 @@ import {
   type AttemptPolicy,
   type AttemptRequirement,
   type AttemptReservation,
+  type DeleteExpiredOptions,
+  type DeleteExpiredResult,
   type MFAStore,
   type PendingActivation,
   type PendingEnrollment,
@@ -30,6 +34,18 @@ import {
 
 const fresh = (): ThrottleState => ({ failures: 0, blockedUntil: 0 });
 
+/** Options for {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * How long the throttle state of a user without an active factor is kept
+   * after it last mattered, in milliseconds: such a record becomes eligible
+   * for {@link MemoryStore.deleteExpired} at `max(otp.blockedUntil,
+   * recovery.blockedUntil, pending expiresAt if any) + throttleRetentionMs`.
+   * An integer ≥ 0; default 604,800,000 (7 days), as for every store.
+   */
+  throttleRetentionMs?: number;
+}
+
 /**
  * An in-memory {@link MFAStore}. Each operation runs to completion without
  * awaiting, so it is atomic within the process. Records go in and out as
@@ -37,7 +53,10 @@ const fresh = (): ThrottleState => ({ failures: 0, blockedUntil: 0 });
  * `getUser`, does not change the store.
  *
  * An expired pending enrollment is kept (and returned by `getUser`, so the
- * service can report `'expired'`) until it is replaced, activated or deleted.
+ * service can report `'expired'`) until it is replaced, activated or deleted,
+ * or {@link MemoryStore.deleteExpired} removes it. Throttle state is kept
+ * after `disable` until `deleteExpired` finds it stopped mattering
+ * (`throttleRetentionMs`).
  *
  * @example
  * ```ts
@@ -47,6 +66,72 @@ const fresh = (): ThrottleState => ({ failures: 0, blockedUntil: 0 });
  */
 export class MemoryStore implements MFAStore {
   readonly #users = new Map<string, UserRecord>();
+  readonly #retentionMs: number;
+
+  /**
+   * @param options - optionally `throttleRetentionMs` (default 7 days)
+   * @throws TypeError if `options` is not an object or `throttleRetentionMs` not a number
+   * @throws RangeError if `throttleRetentionMs` is not an integer ≥ 0
+   */
+  constructor(options?: MemoryStoreOptions) {
+    this.#retentionMs = checkRetention(checkOptions(options).throttleRetentionMs);
+  }
+
+  /**
+   * Removes pending enrollments that expired at or before `now`, then deletes
+   * records that hold nothing, and records of users without an active factor
+   * whose throttle state stopped mattering: `max(otp.blockedUntil,
+   * recovery.blockedUntil, pending expiresAt if any) + throttleRetentionMs ≤
+   * now`. Records with an active factor are never deleted; the expired
+   * enrollment of a user with failures and no factor goes with the record. The same rule and
+   * bound as `PostgresStore.deleteExpired`: each step changes at most
+   * `options.limit` records; call again while `more` is `true`.
+   *
+   * @param now - Unix milliseconds; default `Date.now()`
+   * @param options - `limit`: the most records each step changes, 1 to 1,000,000 (default 10,000)
+   * @returns how many enrollments and records it removed, and whether to call again
+   * @throws TypeError or RangeError for a bad `now` or `limit`
+   * @example
+   * ```ts
+   * import { MemoryStore } from 'totpkit';
+   * const store = new MemoryStore({ throttleRetentionMs: 24 * 60 * 60 * 1000 });
+   * const { enrollments, records } = await store.deleteExpired(Date.now());
+   * ```
+   */
+  async deleteExpired(
+    now: number = Date.now(),
+    options?: DeleteExpiredOptions,
+  ): Promise<DeleteExpiredResult> {
+    const checked = checkDeleteExpired(now, options);
+    let enrollments = 0;
+    for (const record of this.#users.values()) {
+      if (enrollments === checked.limit) break;
+      // The expired enrollment of a user with failures and no factor stays:
+      // its expiry keeps their throttle state, and it goes with the record.
+      const keep =
+        record.factors.length === 0 &&
+        record.throttle.otp.failures + record.throttle.recovery.failures > 0;
+      if (record.pending !== null && record.pending.expiresAt <= checked.now && !keep) {
+        record.pending = null;
+        enrollments += 1;
+      }
+    }
+    const idleBefore = Math.max(0, checked.now - this.#retentionMs);
+    let records = 0;
+    for (const [userId, record] of this.#users) {
+      if (records === checked.limit) break;
+      const since = idleSince(record);
+      if (since !== null && since <= idleBefore) {
+        this.#users.delete(userId);
+        records += 1;
+      }
+    }
+    return {
+      enrollments,
+      records,
+      more: enrollments === checked.limit || records === checked.limit,
+    };
+  }
 
   #record(userId: string): UserRecord {
     let record = this.#users.get(userId);

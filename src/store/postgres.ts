@@ -13,6 +13,7 @@
  * @module totpkit/postgres
  */
 import { describe } from '../_assert.ts';
+import { checkRetention } from './_retention.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,
@@ -20,6 +21,8 @@ import type {
   AttemptPolicy,
   AttemptRequirement,
   AttemptReservation,
+  DeleteExpiredOptions,
+  DeleteExpiredResult,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
@@ -37,6 +40,7 @@ import { recoveryOperations, type RecoveryOperations } from './postgres/recovery
 import { schemaOperations, type SchemaOperations } from './postgres/schema.ts';
 import { checkTable, DEFAULT_TABLE, type PostgresStoreOptions } from './postgres/table.ts';
 
+export type { DeleteExpiredOptions, DeleteExpiredResult } from './types.ts';
 export type {
   PostgresQueryClient,
   PostgresQueryResult,
@@ -54,7 +58,8 @@ export type {
  * in `docs/stores.md`. A pending enrollment past its expiry can no longer be
  * activated; it stays readable (so the service can answer `'expired'`) until
  * the next enrollment overwrites it or {@link PostgresStore.deleteExpired}
- * removes it, along with rows left empty.
+ * removes it, along with rows left empty and rows of users without an active
+ * factor whose throttle state stopped mattering (`throttleRetentionMs`).
  *
  * @example
  * ```ts fragment
@@ -77,9 +82,11 @@ export class PostgresStore implements MFAStore {
   readonly #factors: FactorsOperations;
 
   /**
-   * @param options - the client and, optionally, the table name
-   * @throws TypeError if `client` has no `query` method or `table` is not a string
-   * @throws RangeError if `table` is not a valid name
+   * @param options - the client and, optionally, the table name and `throttleRetentionMs`
+   * @throws TypeError if `client` has no `query` method, `table` is not a string or
+   *   `throttleRetentionMs` is not a number
+   * @throws RangeError if `table` is not a valid name or `throttleRetentionMs` is not an
+   *   integer ≥ 0
    */
   constructor(options: PostgresStoreOptions) {
     if (options === null || typeof options !== 'object') {
@@ -90,7 +97,8 @@ export class PostgresStore implements MFAStore {
       throw new TypeError(`"client" must have a query(text, values) method`);
     }
     const { name, bare } = checkTable(options.table ?? DEFAULT_TABLE);
-    this.#schema = schemaOperations(client, name, bare);
+    const retentionMs = checkRetention(options.throttleRetentionMs);
+    this.#schema = schemaOperations(client, name, bare, retentionMs);
     this.#enrollment = enrollmentOperations(client, name);
     this.#login = loginOperations(client, name);
     this.#recovery = recoveryOperations(client, name);
@@ -112,17 +120,38 @@ export class PostgresStore implements MFAStore {
 
   /**
    * Removes pending enrollments that expired at or before `now`, then deletes
-   * rows left holding nothing (no factor, no pending enrollment, no recovery
-   * codes, no throttle failures). An expired enrollment can no longer be
-   * completed, so this only reclaims space. The first part uses the partial
-   * index on `pending_expires_at`; the second reads the whole table, so run it
-   * periodically (hourly, say), not per request.
+   * rows that hold nothing, and rows of users without an active factor whose
+   * throttle state stopped mattering: `max(otp_blocked_until,
+   * recovery_blocked_until, pending_expires_at) + throttleRetentionMs ≤ now`.
+   * A lock thus survives `disable` for `throttleRetentionMs` (default 7 days)
+   * after the last attempt, then goes. Rows with an active factor are never
+   * deleted. The expired enrollment of a user with failures and no factor is
+   * kept with the row (its expiry counts in the rule) and goes with it.
+   *
+   * Each step finds its rows through a partial index (`pending_expires_at`,
+   * and `idle_since`, which is `NULL` for rows with an active factor), so a
+   * call costs in proportion to what it removes, not to the table, and skips
+   * rows a login holds locked. Each step changes at most `options.limit`
+   * rows (default 10,000); while the result's `more` is `true`, call again.
+   * Run it periodically (every few minutes to hourly).
    *
    * @param now - Unix milliseconds; default `Date.now()`
-   * @returns the number of expired pending enrollments removed
+   * @param options - `limit`: the most rows each step changes, 1 to 1,000,000 (default 10,000)
+   * @returns how many enrollments and records it removed, and whether to call again
+   * @throws TypeError or RangeError for a bad `now` or `limit`
+   * @throws MFAError `ERR_STORE` if the database fails (its `cause` scrubbed), saying what to do
+   * @example
+   * ```ts fragment
+   * import type { PostgresStore } from 'totpkit/postgres';
+   * declare const store: PostgresStore;
+   * while ((await store.deleteExpired(Date.now(), { limit: 5000 })).more);
+   * ```
    */
-  async deleteExpired(now: number = Date.now()): Promise<number> {
-    return this.#schema.deleteExpired(now);
+  async deleteExpired(
+    now: number = Date.now(),
+    options?: DeleteExpiredOptions,
+  ): Promise<DeleteExpiredResult> {
+    return this.#schema.deleteExpired(now, options);
   }
 
   /**

@@ -194,6 +194,33 @@ export interface FactorRemoval {
 /** What a user must have for {@link MFAStore.readAndReserve} to reserve an attempt. */
 export type AttemptRequirement = 'active' | 'pending';
 
+/**
+ * Options of a store's `deleteExpired(now, options)` (MemoryStore and
+ * PostgresStore; Redis expires keys by TTL instead).
+ */
+export interface DeleteExpiredOptions {
+  /**
+   * The most pending enrollments one call clears, and the most records it
+   * deletes: an integer from 1 to 1,000,000, default 10,000. A bounded call
+   * holds its locks briefly; call again while `more` is `true`.
+   */
+  limit?: number;
+}
+
+/** What a store's `deleteExpired` did. */
+export interface DeleteExpiredResult {
+  /** Pending enrollments removed because they expired at or before `now`. */
+  enrollments: number;
+  /**
+   * Records deleted: those holding nothing, and those of users without an
+   * active factor whose throttle state stopped mattering (see the store's
+   * `throttleRetentionMs`).
+   */
+  records: number;
+  /** Whether a step reached `limit`, so that more may be left: call again. */
+  more: boolean;
+}
+
 /** The outcome of {@link MFAStore.readAndReserve}. */
 export interface ReadAndReserveResult {
   /** The record as `getUser` would have returned it, before the reservation. */
@@ -533,6 +560,13 @@ export interface MFAStore {
    * Removes all the user's active factors, the pending enrollment and the
    * recovery codes. Throttle state is kept, so disabling cannot be used to
    * reset a lock. Returns whether there was anything to remove.
+   *
+   * Kept, but not for ever: the throttle state of a user with no active
+   * factor stops mattering at `max(otp.blockedUntil, recovery.blockedUntil,
+   * pending expiresAt if any) + throttleRetentionMs` (a store option, default
+   * 7 days). From then on a store may delete it (MemoryStore and
+   * PostgresStore in `deleteExpired`, RedisStore by a TTL); before then it
+   * must not. The state of a user with an active factor is never expired.
    */
   deleteFactors(userId: string): Promise<boolean>;
 

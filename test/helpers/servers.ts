@@ -68,7 +68,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -84,7 +84,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(what: string, ready: () => Promise<boolean>, log: () => string) {
+export async function waitFor(what: string, ready: () => Promise<boolean>, log: () => string) {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (await ready()) return;
@@ -94,7 +94,7 @@ async function waitFor(what: string, ready: () => Promise<boolean>, log: () => s
 }
 
 /** Spawns a server process, keeping the tail of its output for error messages. */
-function spawnServer(command: string, args: string[], uid?: number, gid?: number) {
+export function spawnServer(command: string, args: string[], uid?: number, gid?: number) {
   const child = spawn(command, args, {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -113,7 +113,7 @@ function spawnServer(command: string, args: string[], uid?: number, gid?: number
   return { child, exited, output: () => output };
 }
 
-async function terminate(
+export async function terminate(
   server: { child: ChildProcess; exited: Promise<void> },
   signal: NodeJS.Signals,
 ) {

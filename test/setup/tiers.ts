@@ -19,6 +19,7 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/oathtool.test.ts': 'oathtool',
   'test/store/store-errors.test.ts': 'PGlite and a Redis server',
   'test/store/user-ids.test.ts': 'PGlite, PostgreSQL and Redis servers',
+  'test/store/pgbouncer.test.ts': 'a PostgreSQL server behind PgBouncer (Debian pgbouncer)',
   'test/runtimes/chromium.browser.test.ts': 'Chromium and an esbuild bundle',
   'test/runtimes/workerd.test.ts': 'workerd (Cloudflare Workers runtime)',
   'examples/frameworks/frameworks.test.ts': 'the framework servers over HTTP',

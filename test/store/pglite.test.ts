@@ -4,10 +4,13 @@ import { PGlite } from '@electric-sql/pglite';
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { MFAError } from '../../src/errors.ts';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeDiagnosisCases } from '../mfa/diagnosis-cases.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
+import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
+import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
 
 const db = new PGlite();
@@ -30,6 +33,20 @@ testMFAStore('PostgresStore (PGlite)', async () => {
 });
 
 describeAdapterCases('PostgresStore (PGlite)', makeStore);
+describeRetentionCases('PostgresStore (PGlite)', async (throttleRetentionMs) => {
+  const table = `store_${++tables}`;
+  const store =
+    throttleRetentionMs === undefined
+      ? new PostgresStore({ client: db, table })
+      : new PostgresStore({ client: db, table, throttleRetentionMs });
+  await store.migrate();
+  return store;
+});
+describePostgresCleanup(
+  'PostgresStore (PGlite)',
+  () => db,
+  () => `store_${++tables}`,
+);
 
 // The service's enrollment diagnosis (issue 12) through a database store.
 describeDiagnosisCases('PostgresStore (PGlite)', makeStore);
@@ -59,10 +76,14 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     const { rows } = await db.query(
       `SELECT indexname FROM pg_indexes WHERE schemaname = 'auth' AND tablename = 'mfa' ORDER BY 1`,
     );
-    expect(rows).toEqual([{ indexname: 'mfa_pending_expires_at' }, { indexname: 'mfa_pkey' }]);
+    expect(rows).toEqual([
+      { indexname: 'mfa_idle_since' },
+      { indexname: 'mfa_pending_expires_at' },
+      { indexname: 'mfa_pkey' },
+    ]);
   });
 
-  it('removes expired pending enrollments and rows left empty, nothing else', async () => {
+  it('removes expired pending enrollments and rows left empty, nothing else yet', async () => {
     const store = await makeStore();
     const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 5 };
     await store.putPending('expired', enrollment('p1', T + 1000));
@@ -71,15 +92,35 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     await store.putPending('live', enrollment('p3', T + 5000));
     await store.reserveAttempt('reset', 'otp', T, policy);
     await store.resetThrottle('reset', 'otp');
-    expect(await store.deleteExpired(T + 1000)).toBe(2);
+    // The throttled user's expired enrollment stays with their throttle state
+    // for throttleRetentionMs (test/store/retention-cases.ts).
+    expect(await store.deleteExpired(T + 1000)).toEqual({
+      enrollments: 1,
+      records: 2,
+      more: false,
+    });
     const { rows } = await db.query<{ user_id: string; pending_id: string | null }>(
       `SELECT user_id, pending->>'id' AS pending_id FROM store_${tables} ORDER BY user_id`,
     );
     expect(rows).toEqual([
-      { user_id: 'expired-throttled', pending_id: null },
+      { user_id: 'expired-throttled', pending_id: 'p2' },
       { user_id: 'live', pending_id: 'p3' },
     ]);
-    expect(await store.deleteExpired(T + 1000)).toBe(0);
+    expect(await store.deleteExpired(T + 1000)).toEqual({
+      enrollments: 0,
+      records: 0,
+      more: false,
+    });
+  });
+});
+
+describe('PostgresStore.deleteExpired failures', () => {
+  it('reports a missing table as ERR_STORE saying to run migrate()', async () => {
+    const store = new PostgresStore({ client: db, table: 'never_migrated' });
+    const error = await store.deleteExpired(1_700_000_000_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MFAError);
+    expect(error).toMatchObject({ code: 'ERR_STORE' });
+    expect((error as Error).message).toMatch(/^PostgresStore\.deleteExpired failed: .*migrate\(\)/);
   });
 });
 
@@ -108,6 +149,7 @@ describe('upgrading a 0.1.0 table in place', () => {
       'recovery_blocked_until',
       'factors',
       'pending',
+      'idle_since',
     ]);
     await checkUpgraded(stores[1]!);
   });

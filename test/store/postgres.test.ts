@@ -11,6 +11,8 @@ import { postgresPlan, type TestServer } from '../helpers/servers.ts';
 import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { faultCases, restartCase, type FaultTarget } from './faults.ts';
+import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
+import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
 
 const plan = postgresPlan();
@@ -50,6 +52,25 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
   let shared: Promise<PostgresStore> | undefined;
   testMFAStore('PostgresStore (pg.Pool)', () => (shared ??= makeStore()));
   describeAdapterCases('PostgresStore (pg.Pool)', makeStore);
+  describeRetentionCases('PostgresStore (pg.Pool)', async (throttleRetentionMs) => {
+    const table = `totpkit_test_${run}_${++tables}`;
+    created.push(table);
+    const store =
+      throttleRetentionMs === undefined
+        ? new PostgresStore({ client: pool, table })
+        : new PostgresStore({ client: pool, table, throttleRetentionMs });
+    await store.migrate();
+    return store;
+  });
+  describePostgresCleanup(
+    'PostgresStore (pg.Pool)',
+    () => pool,
+    () => {
+      const table = `totpkit_test_${run}_${++tables}`;
+      created.push(table);
+      return table;
+    },
+  );
 
   it('migrates from several connections at once', async () => {
     const table = `totpkit_test_${run}_concurrent`;

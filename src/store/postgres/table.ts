@@ -41,6 +41,16 @@ export interface PostgresStoreOptions {
    * characters. Default `'totpkit_mfa'`.
    */
   table?: string;
+  /**
+   * How long the throttle state of a user without an active factor is kept
+   * after it last mattered, in milliseconds: such a row becomes eligible for
+   * {@link PostgresStore.deleteExpired} at `max(otp_blocked_until,
+   * recovery_blocked_until, pending_expires_at) + throttleRetentionMs`. So a
+   * lock survives `disable` for this long after the last attempt. An integer
+   * ≥ 0; default 604,800,000 (7 days). Rows of users with an active factor
+   * are never deleted.
+   */
+  throttleRetentionMs?: number;
 }
 
 export const DEFAULT_TABLE = 'totpkit_mfa';
