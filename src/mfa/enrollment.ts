@@ -281,7 +281,6 @@ export async function completeEnrollment(
     ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
     return result;
   }
-  const boundParams = params;
   // Recovery codes only for a first factor: hashing them is the costly part.
   const issued = firstFactor ? await ctx.createRecoverySet(userId) : null;
   const activated = await ctx.store.activatePending(userId, pending.id, {
@@ -290,7 +289,8 @@ export async function completeEnrollment(
     now,
     maxFactors: ctx.policy.maxFactors,
     recoveryCodes: issued?.set ?? null,
-    ...(boundParams === params && sameParams(boundParams, pending) ? {} : { params: boundParams }),
+    // The app's parameters, when acceptAppParameters bound those.
+    ...(sameParams(params, pending) ? {} : { params }),
   });
   if (!activated.ok) return fail(activated.reason);
   // The user's factors all went between the read and the bind: issue a set now.
@@ -323,8 +323,8 @@ export async function completeEnrollment(
     ok: true as const,
     factorId: pending.id,
     // `+ 0` turns a drift of -0 into 0.
-    clockOffsetSeconds: binding.drift * boundParams.period + 0,
-    parameters: boundParams,
+    clockOffsetSeconds: binding.drift * params.period + 0,
+    parameters: params,
   };
   return recoveryCodes === undefined
     ? result

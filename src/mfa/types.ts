@@ -449,7 +449,9 @@ export interface MFA {
    * stored as pending until two consecutive codes bind it (see
    * {@link MFA.completeEnrollment}), whether or not the user has active
    * factors. There is one pending enrollment per user: a previous one is
-   * replaced. For a user who already has a factor, re-authenticate first.
+   * replaced (if unexpired, its sealed secret is kept until its own expiry,
+   * so that its codes are recognised as `'stale_qr'`). For a user who already
+   * has a factor, re-authenticate first.
    *
    * @param userId - your stable user id: 1–256 characters of well-formed
    *   Unicode (no lone surrogate, which would reach the stores as U+FFFD, the

@@ -104,7 +104,7 @@ export function decodePending(value: unknown): PendingEnrollment {
     expiresAt: toInteger(f.expiresAt, 'pending.expiresAt'),
     replaceFactorId:
       f.replaceFactorId == null ? null : toText(f.replaceFactorId, 'pending.replaceFactorId'),
-    // Absent in records written before 0.2: none.
+    // Absent in records written without it (0.1.0): none.
     previous: f.previous == null ? null : decodeReplaced(f.previous),
   };
 }

@@ -56,7 +56,7 @@ export interface PendingEnrollment extends FactorParams {
   /**
    * The enrollment this one replaced, if it was unexpired then, else `null`.
    * Written by the store in {@link MFAStore.putPending} (a value passed in is
-   * ignored); records written before 0.2 read as `null`; a store that does
+   * ignored); records written without it (0.1.0) read as `null`; a store that does
    * not keep it may leave it out (the service then never answers `'stale_qr'`).
    */
   previous?: ReplacedPending | null;
