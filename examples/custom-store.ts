@@ -113,10 +113,26 @@ export class DocumentStore implements MFAStore {
   }
 
   putPending(userId: string, pending: PendingEnrollment): Promise<void> {
-    return this.#update(userId, (doc) => ({
-      write: { ...(doc ?? emptyDocument()), pending },
-      result: undefined,
-    }));
+    return this.#update(userId, (doc) => {
+      // The enrollment this one replaces, if unexpired, is kept as `previous`
+      // (its codes are then recognised as a stale QR code); only the last one.
+      const old = doc?.pending;
+      const previous =
+        old && old.id !== pending.id && pending.createdAt < old.expiresAt
+          ? {
+              id: old.id,
+              sealedSecret: old.sealedSecret,
+              algorithm: old.algorithm,
+              digits: old.digits,
+              period: old.period,
+              expiresAt: old.expiresAt,
+            }
+          : null;
+      return {
+        write: { ...(doc ?? emptyDocument()), pending: { ...pending, previous } },
+        result: undefined,
+      };
+    });
   }
 
   /** Adds `factor` if the limit and the name allow, removing `replaceFactorId`. */
@@ -157,9 +173,11 @@ export class DocumentStore implements MFAStore {
       if (!doc || !pending || pending.id !== pendingId || !(activation.now < pending.expiresAt)) {
         return { result: { ok: false, reason: 'not_pending' } };
       }
-      const { expiresAt: _expiresAt, replaceFactorId, ...rest } = pending;
+      const { expiresAt: _expiresAt, replaceFactorId, previous: _previous, ...rest } = pending;
       const factor: ActiveFactor = {
         ...rest,
+        // The parameters the user's app used, if the service bound those.
+        ...activation.params,
         lastStep: activation.lastStep,
         drift: activation.drift,
         activatedAt: activation.now,
@@ -247,6 +265,11 @@ export class DocumentStore implements MFAStore {
       }
       if (doc?.pending?.id === id) {
         return { write: { ...doc, pending: { ...doc.pending, sealedSecret } }, result: true };
+      }
+      const previous = doc?.pending?.previous;
+      if (doc?.pending && previous?.id === id) {
+        const pending = { ...doc.pending, previous: { ...previous, sealedSecret } };
+        return { write: { ...doc, pending }, result: true };
       }
       return { result: false };
     });

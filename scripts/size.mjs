@@ -58,12 +58,14 @@ const ENTRIES = [
     // Issue 15's target is 22 KB; the root has grown with the release's other
     // work (several factors per user, diagnosis, hardening, the @scure/base
     // codec) while @noble/hashes stays whole for the service's scrypt. The
-    // ceiling sits just above today's size (25.9 KB), so growth still fails.
+    // ceiling sits just above the size of what it holds, so growth still
+    // fails: 25.9 KB, then 27.4 KB once enrollment diagnosis reached the
+    // service (issue 12: the skew search, app parameters, stale QR codes).
     name: "everything ('totpkit' root entry), web build",
     source: ROOT,
     web: true,
     target: 22_000,
-    budget: 27_000,
+    budget: 27_800,
   },
   {
     name: 'generateTOTP + verifyTOTP, Node build',
@@ -75,7 +77,7 @@ const ENTRIES = [
     name: "everything ('totpkit' root entry), Node build",
     source: ROOT,
     web: false,
-    budget: 63_000,
+    budget: 63_500,
   },
 ];
 

@@ -76,6 +76,11 @@ export interface DiagnoseConsecutiveTOTPOptions {
   maxSkewSteps?: number;
   /** Other secrets to check, in order, at most {@link MAX_ALTERNATIVES}. Default none. */
   alternatives?: readonly ConsecutiveTOTPAlternative[];
+  /**
+   * Whether `'app_ignored_parameters'` is searched before `'clock_skew'`
+   * (the service's order). Default `false`: `'clock_skew'` first.
+   */
+  parametersFirst?: boolean;
 }
 
 /**
@@ -234,6 +239,8 @@ function checkAlternatives(value: unknown): { kind: string; key: TOTPKey }[] {
  *    only the algorithm, only the digits, only the period reset to the default,
  *    each over the same time span (`'app_ignored_parameters'`).
  *
+ * With `parametersFirst`, steps 2 and 3 swap.
+ *
  * Codes whose length cannot match a variant's digits skip it. Variants keep
  * the factor's `epoch` (apps never see it; it is 0 for every URI-enrolled factor).
  *
@@ -244,7 +251,7 @@ function checkAlternatives(value: unknown): { kind: string; key: TOTPKey }[] {
  * @param secret - the factor's secret
  * @param codes - the two codes as the user typed them
  * @param options - `now`, `params`, `window` (10), `afterStep`, `maxSkewSteps`
- *   (one day of steps), `alternatives`
+ *   (one day of steps), `alternatives`, `parametersFirst` (false)
  * @returns the first explanation found, or `{ found: false }`
  * @throws TypeError if `codes` is not a pair of strings; TypeError / RangeError
  *   naming an invalid option or alternative
@@ -274,7 +281,11 @@ export function diagnoseConsecutiveTOTP(
     afterStep,
     maxSkewSteps,
     alternatives,
+    parametersFirst = false,
   } = checkOptions(options);
+  if (typeof parametersFirst !== 'boolean') {
+    throw new TypeError(`"parametersFirst" must be a boolean, got ${describe(parametersFirst)}`);
+  }
   const key = createTOTPKey(secret, params);
   const [past, future] = checkWindow(window);
   const radius =
@@ -317,34 +328,33 @@ export function diagnoseConsecutiveTOTP(
   }
 
   const { epoch } = key;
-  if (key.digits === length) {
+  const skewed = (): DiagnoseConsecutiveTOTPResult | null => {
+    if (key.digits !== length) return null;
     // 'mismatch' means no pair ends inside the binding window: any match is outside.
     const current = key.step(now);
     const end = nearestPair(key, first, second, current, Math.max(radius, past, future));
-    if (end >= 0) {
-      return {
-        found: true,
-        reason: 'clock_skew',
-        skewSeconds: skewSeconds(end, current, key.period),
-      };
+    return end < 0
+      ? null
+      : { found: true, reason: 'clock_skew', skewSeconds: skewSeconds(end, current, key.period) };
+  };
+  const ignored = (): DiagnoseConsecutiveTOTPResult | null => {
+    const own: AppParameters = { algorithm: key.algorithm, digits: key.digits, period: key.period };
+    const spanSeconds = Math.max(radius, past, future) * key.period;
+    for (const app of variantsOf(own)) {
+      if (app.digits !== length) continue;
+      const variant = createTOTPKey(secret, { ...app, epoch });
+      const current = variant.step(now);
+      const end = nearestPair(variant, first, second, current, Math.ceil(spanSeconds / app.period));
+      if (end >= 0) {
+        return {
+          found: true,
+          reason: 'app_ignored_parameters',
+          appParameters: app,
+          skewSeconds: skewSeconds(end, current, app.period),
+        };
+      }
     }
-  }
-
-  const own: AppParameters = { algorithm: key.algorithm, digits: key.digits, period: key.period };
-  const spanSeconds = Math.max(radius, past, future) * key.period;
-  for (const app of variantsOf(own)) {
-    if (app.digits !== length) continue;
-    const variant = createTOTPKey(secret, { ...app, epoch });
-    const current = variant.step(now);
-    const end = nearestPair(variant, first, second, current, Math.ceil(spanSeconds / app.period));
-    if (end >= 0) {
-      return {
-        found: true,
-        reason: 'app_ignored_parameters',
-        appParameters: app,
-        skewSeconds: skewSeconds(end, current, app.period),
-      };
-    }
-  }
-  return none;
+    return null;
+  };
+  return (parametersFirst ? (ignored() ?? skewed()) : (skewed() ?? ignored())) ?? none;
 }

@@ -60,14 +60,18 @@ export type {
 export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
 export type { MemoryStoreOptions } from './store/memory.ts';
 export type {
+  AppIgnoredParametersRefusal,
   BeginEnrollmentOptions,
   BeginEnrollmentResult,
+  ClockSkewRefusal,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
   FactorInfo,
   ImportFactorFailure,
   ImportFactorOptions,
   ImportFactorResult,
+  DetailedRefusalReason,
+  ExistingFactorRefusal,
   MFA,
   MFAOptions,
   MFARefusal,
@@ -99,6 +103,7 @@ export type {
   PendingEnrollment,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  ReplacedPending,
   FactorRemoval,
   FactorRenameOutcome,
   ThrottleScope,

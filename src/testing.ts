@@ -94,6 +94,7 @@ export function testMFAStore(
     createdAt: NOW,
     expiresAt: NOW + TTL,
     replaceFactorId: null,
+    previous: null,
     ...overrides,
   });
   /** An imported factor `id`, as addFactor takes it. */
@@ -202,8 +203,21 @@ export function testMFAStore(
         const id = user('replace');
         await store.putPending(id, pending('p1'));
         await store.putPending(id, pending('p2', { digits: 8, period: 60, replaceFactorId: 'fx' }));
+        // p1 was unexpired: it is kept as the new enrollment's previous.
         expect((await store.getUser(id, NOW))?.pending).toEqual(
-          pending('p2', { digits: 8, period: 60, replaceFactorId: 'fx' }),
+          pending('p2', {
+            digits: 8,
+            period: 60,
+            replaceFactorId: 'fx',
+            previous: {
+              id: 'p1',
+              sealedSecret: 'sealed-p1',
+              algorithm: 'SHA1',
+              digits: 6,
+              period: 30,
+              expiresAt: NOW + TTL,
+            },
+          }),
         );
         expect(await store.activatePending(id, 'p1', activation())).toEqual({
           ok: false,

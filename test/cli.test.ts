@@ -1,7 +1,7 @@
 // The `totpkit` CLI as a user runs it: a subprocess, its output and exit status.
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeBase32, encodeBase32, parseKeyURI } from '../src/index.ts';
+import { decodeBase32, encodeBase32, generateTOTP, parseKeyURI } from '../src/index.ts';
 import { buildCLI, runCLI, startCLI, type CLIResult } from './helpers/cli.ts';
 import {
   oathtoolBatch,
@@ -323,13 +323,14 @@ describe.skipIf(noOathtool || !haveZbar)('enroll, driven through standard input'
   afterAll(() => images.cleanup());
 
   /** Starts `enroll`, checks its QR code against the secret it prints, and returns codes for it. */
-  async function start() {
+  async function start(extra: string[] = []) {
     const cli = startCLI(cliPath(), [
       'enroll',
       '--account',
       'alice@example.com',
       '--issuer',
       'Acme',
+      ...extra,
     ]);
     const shown = await cli.waitFor(/Enter the code your app shows: $/);
     const secret = /Or add it by hand \(time-based\): ([A-Z2-7 ]+)\n/
@@ -343,6 +344,7 @@ describe.skipIf(noOathtool || !haveZbar)('enroll, driven through standard input'
     expect(uri).toMatchObject({
       issuer: 'Acme',
       accountName: 'alice@example.com',
+      algorithm: extra.some((arg) => /^sha256$/i.test(arg)) ? 'SHA256' : 'SHA1',
       digits: 6,
       period: 30,
     });
@@ -398,6 +400,63 @@ describe.skipIf(noOathtool || !haveZbar)('enroll, driven through standard input'
     expect(result.stdout).toContain('Your authenticator app is bound.');
     expect(result.stdout.endsWith('Input ended before a login code was accepted.\n')).toBe(true);
     expect(result.status).toBe(1);
+  });
+
+  it('--algorithm SHA256: says how far the phone clock is off, that the app made SHA1 codes, and warns of a clock 100 s fast once bound', async () => {
+    const { cli } = await start(['--algorithm', 'sha256']);
+    expect(cli.stdout).toContain(
+      'Settings, if your app asks: SHA256, 6 digits, a new code every 30 seconds\n',
+    );
+    const secretText = /Or add it by hand \(time-based\): ([A-Z2-7 ]+)\n/
+      .exec(cli.stdout)?.[1]
+      ?.replace(/ /g, '');
+    const secret = decodeBase32(secretText as string);
+    /** A simulated phone: the codes of the step before its "now" and of its "now", `offsetMs` off. */
+    const phone = (algorithm: 'SHA1' | 'SHA256', offsetMs: number): string[] => {
+      const at = Date.now() + offsetMs;
+      return [at - 30_000, at].map((now) => generateTOTP(secret, { algorithm, now }));
+    };
+    const attempt = async (codes: string[], expected: string): Promise<void> => {
+      const mark = cli.stdout.length;
+      cli.type(codes[0] as string);
+      await cli.waitFor(/Wait for the next code and enter it: $/, mark);
+      cli.type(codes[1] as string);
+      const out = await cli.waitFor(/: $/, cli.stdout.length);
+      expect(out.slice(mark)).toContain(expected);
+    };
+
+    // 2 h 3 min ahead (whole steps: the rounding holds whichever step the CLI reads).
+    await attempt(
+      phone('SHA256', (2 * 3600 + 3 * 60) * 1000),
+      "Your phone's clock is about 2 h 3 min ahead. Turn on automatic time and try again.\nEnter the code your app shows: ",
+    );
+    await attempt(
+      phone('SHA256', -45 * 60 * 1000),
+      "Your phone's clock is about 45 min behind. Turn on automatic time and try again.\n",
+    );
+    await attempt(
+      phone('SHA1', 0),
+      "Your authenticator app ignored this account's settings: it makes SHA1 codes instead of SHA256. " +
+        'Some apps do this (Microsoft Authenticator, Authy and Duo Mobile are reported to ignore the SHA256 setting). ' +
+        'Delete the entry you just added, and add the account in an app that supports these settings.\n',
+    );
+
+    // Inside the binding window: bound, with a warning (60–120 s: whole steps,
+    // depending on where in a step each clock is).
+    const mark = cli.stdout.length;
+    const [first, second] = phone('SHA256', 100_000);
+    cli.type(first as string);
+    await cli.waitFor(/Wait for the next code and enter it: $/, mark);
+    cli.type(second as string);
+    const bound = (await cli.waitFor(/Now sign in: enter a new code from your app: $/, mark)).slice(
+      mark,
+    );
+    expect(bound).toContain('Your authenticator app is bound.');
+    expect(bound).toMatch(
+      /\n\nYour phone's clock is about (1 min|1 min 30 s|2 min) fast\. Turn on automatic time on your phone so that your codes keep working\.\n\nNow sign in/,
+    );
+    cli.end();
+    expect((await cli.exited).status).toBe(1);
   });
 });
 

@@ -280,6 +280,7 @@ describe('diagnoseConsecutiveTOTP: the lookup tables used to measure the rate ar
         ],
       };
       const classify = buildDiagnosisTable(input);
+      const first = buildDiagnosisTable({ ...input, parametersFirst: true });
       const { params: ps, alternatives, ...rest } = input;
       const options = { ...rest, params: ps, alternatives };
       const next = xorshift(p.digits * 1000 + p.period);
@@ -319,6 +320,10 @@ describe('diagnoseConsecutiveTOTP: the lookup tables used to measure the rate ar
         expect(check.ok ? 'accepted' : check.reason).toBe(verdict.check);
         const result = diagnoseConsecutiveTOTP(secret, codes, options);
         expect(result).toEqual(verdict.result);
+        // The service's order too.
+        expect(
+          diagnoseConsecutiveTOTP(secret, codes, { ...options, parametersFirst: true }),
+        ).toEqual(first(codes).result);
         seen.add(result.found ? result.reason : `none:${verdict.check}`);
       }
       // The sample exercised every outcome the tables can give (a SHA1/6/30 factor has no variants).
@@ -575,5 +580,36 @@ describe('diagnoseConsecutiveTOTP: cost, counted in hash compressions', () => {
       SHA256: 2 + 2 + 2 + 2 * 2882,
       SHA512: 0,
     });
+  });
+});
+
+describe('diagnoseConsecutiveTOTP: parametersFirst (the service order)', () => {
+  // HOTP counters 1999 and 2000 are, at t = 60,000 s, the current pair under
+  // SHA1/6/30 and a pair 1000 steps ahead under SHA1/6/60: both explanations fit.
+  const now = 60_000_000 + 5_000;
+  const codes: [string, string] = [
+    referenceHOTP(secret, 1999, 'SHA1', 6),
+    referenceHOTP(secret, 2000, 'SHA1', 6),
+  ];
+  const params = { algorithm: 'SHA1', digits: 6, period: 60 } as const;
+
+  it('searches the skew first by default, the app parameters first with parametersFirst', () => {
+    expect(diagnoseConsecutiveTOTP(secret, codes, { now, params })).toEqual({
+      found: true,
+      reason: 'clock_skew',
+      skewSeconds: 60_000,
+    });
+    expect(diagnoseConsecutiveTOTP(secret, codes, { now, params, parametersFirst: true })).toEqual({
+      found: true,
+      reason: 'app_ignored_parameters',
+      appParameters: { algorithm: 'SHA1', digits: 6, period: 30 },
+      skewSeconds: 0,
+    });
+  });
+
+  it('checks the option, naming it', () => {
+    expect(() =>
+      diagnoseConsecutiveTOTP(secret, codes, { now, params, parametersFirst: 1 as never }),
+    ).toThrow(/"parametersFirst" must be a boolean, got 1/);
   });
 });

@@ -10,9 +10,15 @@
 // code or password.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { MFAError, type FactorInfo, type MFA, type SecretCipher } from 'totpkit';
+import { MFAError, parseKeyURI, type FactorInfo, type MFA, type SecretCipher } from 'totpkit';
 import { renderQRCodeDataURL } from 'totpkit/qr';
 import type { Accounts, Session, User } from './accounts.ts';
+import {
+  clockOffsetWarning,
+  diagnosisMessage,
+  skewMessage,
+  type CodeParameters,
+} from './diagnosis.ts';
 import {
   codeField,
   csrfField,
@@ -22,6 +28,7 @@ import {
   type PageOptions,
   type SafeHTML,
 } from './html.ts';
+import { isDefault, parametersText } from './settings.ts';
 import {
   PASSWORD_MAX,
   PASSWORD_MIN,
@@ -77,12 +84,23 @@ export function waitText(retryAfterMs: number): string {
   return seconds < 90 ? plural(seconds, 'second') : plural(Math.ceil(seconds / 60), 'minute');
 }
 
-type Refusal = { reason: string; retryAfterMs?: number };
+type Refusal = { reason: string; retryAfterMs?: number; skewSeconds?: number };
 
-function bindingMessage(result: Refusal): string {
+/**
+ * Two codes refused at binding or resync. The service diagnoses some
+ * refusals (a phone clock hours off, an app that ignored the account's
+ * settings, an older QR code, another authenticator's codes): those get
+ * diagnosis.ts's words, which need the factor's parameters to say what the app
+ * changed.
+ */
+function bindingMessage(result: Refusal, factor?: CodeParameters): string {
+  const diagnosed = factor === undefined ? null : diagnosisMessage(result, factor);
+  if (diagnosed !== null) return diagnosed;
   switch (result.reason) {
+    case 'clock_skew':
+      return skewMessage(result.skewSeconds ?? 0);
     case 'malformed':
-      return 'Each code is 6 digits. Type them exactly as your app shows them.';
+      return `Each code is ${factor?.digits ?? 6} digits. Type them exactly as your app shows them.`;
     case 'same_code':
       return 'Both boxes have the same code. Wait until your app shows a new code, then enter the code from before it in the first box and the new one in the second.';
     case 'wrong_order':
@@ -97,6 +115,12 @@ function bindingMessage(result: Refusal): string {
     default:
       return throttleMessage(result);
   }
+}
+
+/** After a resync: codes work again, but a clock still off will drift further. */
+function inSyncAgain(clockOffsetSeconds: number): string {
+  const warning = clockOffsetWarning(clockOffsetSeconds);
+  return `Your authenticator app is in sync again.${warning === null ? '' : ` ${warning}`}`;
 }
 
 function verifyMessage(result: Refusal): string {
@@ -323,6 +347,13 @@ export function createApp(options: AppOptions): RequestListener {
     const button = active ? 'Add this authenticator' : 'Turn on two-factor sign-in';
     const secret = new URL(uri).searchParams.get('secret') ?? '';
     const grouped = secret.replace(/(.{4})(?=.)/g, '$1 ');
+    const params = parametersOf(uri);
+    // Typing the key by hand, the user must set these too; most apps assume the defaults.
+    const settings = isDefault(params)
+      ? ''
+      : html`<p id="settings">
+          Settings, if your app asks: <strong>${parametersText(params)}</strong>.
+        </p>`;
     const restart = html`<form method="post" action="/mfa/setup">
       ${csrfField(ctx.session.csrf)}
       <button type="submit" class="secondary">Start again with a new QR code</button>
@@ -340,6 +371,7 @@ export function createApp(options: AppOptions): RequestListener {
         />
         <p>Can't scan it? Add the account by hand with this key (time-based):</p>
         <code class="secret" id="secret">${grouped}</code>
+        ${settings}
         <ol start="2">
           <li>Enter the code your app shows, then wait for the next one and enter it too.</li>
         </ol>
@@ -526,6 +558,16 @@ export function createApp(options: AppOptions): RequestListener {
     redirect(ctx.res, '/mfa/setup');
   }
 
+  /** The algorithm, digits and period of the enrollment whose key URI is `uri`. */
+  function parametersOf(uri: string): CodeParameters {
+    const key = parseKeyURI(uri);
+    return {
+      algorithm: key.algorithm,
+      digits: key.digits,
+      period: key.type === 'totp' ? key.period : 30,
+    };
+  }
+
   /** The URI of this session's enrollment in progress, or null if there is none (or it expired). */
   async function currentSetup(ctx: Context): Promise<string | null> {
     const user = ctx.user as User;
@@ -659,12 +701,7 @@ export function createApp(options: AppOptions): RequestListener {
           status: 401,
         });
       }
-      await rotate(
-        ctx,
-        (ctx.user as User).id,
-        'signed_in',
-        'Your authenticator app is in sync again.',
-      );
+      await rotate(ctx, (ctx.user as User).id, 'signed_in', inSyncAgain(result.clockOffsetSeconds));
       redirect(ctx.res, '/');
     }),
 
@@ -703,21 +740,26 @@ export function createApp(options: AppOptions): RequestListener {
         field(ctx, 'code2'),
       );
       if (result.ok) {
+        // Bound, but a phone clock 30 s or more off will fail a sign-in once it drifts further.
+        const warning = clockOffsetWarning(result.clockOffsetSeconds);
+        const withWarning = (text: string) => (warning === null ? text : `${text} ${warning}`);
         // A first factor comes with the user's recovery codes; another one does not.
         if (result.recoveryCodes === undefined) {
-          await endOtherSessions(ctx, 'Your new authenticator app is set up.');
+          await endOtherSessions(ctx, withWarning('Your new authenticator app is set up.'));
           return redirect(ctx.res, '/mfa/factors');
         }
         await endOtherSessions(
           ctx,
-          'Your authenticator app is set up. From now on, sign-in asks for a code from it.',
+          withWarning(
+            'Your authenticator app is set up. From now on, sign-in asks for a code from it.',
+          ),
         );
         ctx.session.flash = null; // kept for the account page, after the codes
         return recoveryCodesPage(ctx, result.recoveryCodes);
       }
       // A mistake keeps the QR code and the key on screen, to try again.
       if (uri !== null && result.reason !== 'expired' && result.reason !== 'not_pending') {
-        return setupPage(ctx, uri, bindingMessage(result));
+        return setupPage(ctx, uri, bindingMessage(result, parametersOf(uri)));
       }
       await accounts.setSetup(ctx.session.token, null);
       await render(
@@ -797,7 +839,7 @@ export function createApp(options: AppOptions): RequestListener {
           status: 400,
         });
       }
-      await accounts.setFlash(ctx.session.token, 'Your authenticator app is in sync again.');
+      await accounts.setFlash(ctx.session.token, inSyncAgain(result.clockOffsetSeconds));
       redirect(ctx.res, '/');
     }),
 

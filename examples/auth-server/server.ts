@@ -6,7 +6,9 @@
 //   REDIS_URL      MFA state in Redis (redis://host:6379); accounts stay in PostgreSQL/PGlite
 // Other settings: PORT (default 3000), HOST (default 127.0.0.1), MFA_ENCRYPTION_KEY
 // (32 bytes, base64; default: a key generated once into DATA_DIR), SECURE_COOKIES=1
-// when served over HTTPS.
+// when served over HTTPS, and the TOTP parameters of new authenticators:
+// TOTP_ALGORITHM (SHA1), TOTP_DIGITS (6), TOTP_PERIOD (30); keep the defaults
+// unless you know your users' apps (see settings.ts).
 //
 // Start-up order matters: the port is taken first, then the data directory is
 // locked, and only then is the database opened. A second demo on the same
@@ -21,6 +23,7 @@ import { createAESGCMCipher, createMFA } from 'totpkit';
 import { createApp } from './app.ts';
 import { createAuthServer } from './http.ts';
 import { lockDirectory } from './lock.ts';
+import { SettingError, totpParametersFromEnv } from './settings.ts';
 import { openStorage, type Storage } from './storage.ts';
 
 const env = process.env;
@@ -71,6 +74,15 @@ function encryptionKey(): Uint8Array {
     );
     return key;
   }
+}
+
+// 0. The settings, before anything is opened.
+let totp;
+try {
+  totp = totpParametersFromEnv(env);
+} catch (error) {
+  if (error instanceof SettingError) fail(new StartError(error.message));
+  throw error;
 }
 
 // 1. The port. Until the app is ready, requests get a 503.
@@ -133,6 +145,7 @@ const mfa = createMFA({
   store: storage.store,
   issuer: 'totpkit demo',
   cipher,
+  totp,
   // Audit events carry no secret or code; a real app sends them to its audit log.
   onEvent: (event) => console.log(`mfa event ${event.type} user=${event.userId}`),
 });

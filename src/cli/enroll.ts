@@ -1,7 +1,9 @@
 /**
  * `totpkit enroll` (internal): the service's whole flow in a terminal, against
- * an in-memory store — QR code, two consecutive codes, recovery codes, then a
- * login code checked as a server would check it.
+ * an in-memory store — QR code, two consecutive codes (a refusal the service
+ * diagnoses is explained: a phone clock hours off, an app that ignored
+ * `--algorithm`, `--digits` or `--period`), recovery codes, then a login code
+ * checked as a server would check it.
  * @module
  * @internal
  */
@@ -9,12 +11,16 @@ import { createAESGCMCipher } from '../mfa/cipher.ts';
 import { createMFA } from '../mfa/service.ts';
 import { renderQRCodeTerminal } from '../qr.ts';
 import { MemoryStore } from '../store/memory.ts';
+import { clockOffsetAdvice, diagnosisAdvice, type CodeParameters } from './advice.ts';
 import {
   asUsageError,
   EXIT,
   helpText,
   LABEL_FLAGS,
   optionalString,
+  PARAM_HELP,
+  PARAM_OPTIONS,
+  paramFlags,
   requiredString,
   type Command,
   type IO,
@@ -27,10 +33,16 @@ function waitText(retryAfterMs: number): string {
 }
 
 /** What to tell the user about a refused pair of codes, in plain words. */
-function bindingAdvice(reason: string, retryAfterMs: number | undefined): string {
-  switch (reason) {
+function bindingAdvice(
+  result: { reason: string },
+  params: CodeParameters,
+  retryAfterMs: number | undefined,
+): string {
+  const diagnosed = diagnosisAdvice(result, params);
+  if (diagnosed !== null) return diagnosed;
+  switch (result.reason) {
     case 'malformed':
-      return 'Each code is 6 digits. Type them exactly as your app shows them.';
+      return `Each code is ${params.digits} digits. Type them exactly as your app shows them.`;
     case 'same_code':
       return 'You entered the same code twice. Wait for your app to show a new code.';
     case 'wrong_order':
@@ -40,17 +52,17 @@ function bindingAdvice(reason: string, retryAfterMs: number | undefined): string
     case 'throttled':
       return `Too many attempts. Wait ${waitText(retryAfterMs ?? 1000)}.`;
     default:
-      return `Not accepted (${reason}).`;
+      return `Not accepted (${result.reason}).`;
   }
 }
 
 /** What to tell the user about a refused login code. */
-function loginAdvice(reason: string, retryAfterMs: number | undefined): string {
+function loginAdvice(reason: string, digits: number, retryAfterMs: number | undefined): string {
   switch (reason) {
     case 'replayed':
       return 'That code has already been used. Wait for your app to show the next code.';
     case 'malformed':
-      return 'A code is 6 digits.';
+      return `A code is ${digits} digits.`;
     case 'mismatch':
       return "That code isn't right. Enter the code your app shows now.";
     case 'throttled':
@@ -74,20 +86,24 @@ class InputEnded extends Error {}
 export const enroll: Command = {
   summary: 'enroll an authenticator app interactively (in memory)',
   help: helpText(
-    'totpkit enroll --account NAME [--issuer NAME]',
+    'totpkit enroll --account NAME [--issuer NAME] [parameters]',
     'Walks through enrollment as a server using totpkit would: shows a QR code\n' +
-      'and the secret, asks for two consecutive codes from your app, prints the\n' +
-      'recovery codes, then asks for a login code. Nothing is saved.\n' +
+      'and the secret, asks for two consecutive codes from your app (and says\n' +
+      "why they don't match when it can tell: a phone clock that is off, an app\n" +
+      'that ignored the parameters), prints the recovery codes, then asks for a\n' +
+      'login code. Nothing is saved.\n' +
       'Exits 0 once a login code is accepted, 1 if input ends before that.',
     [
       ['--account NAME', 'the account shown in the app, e.g. alice@example.com'],
       ['--issuer NAME', 'the service shown in the app (default "totpkit enroll")'],
+      ...PARAM_HELP,
     ],
   ),
-  options: { account: { type: 'string' }, issuer: { type: 'string' } },
+  options: { account: { type: 'string' }, issuer: { type: 'string' }, ...PARAM_OPTIONS },
   async run(values, _positionals, io) {
     const accountName = requiredString(values, 'account');
     const issuer = optionalString(values, 'issuer') ?? 'totpkit enroll';
+    const params = paramFlags(values);
     // Secrets sealed as a server should seal them, under a key that lives only
     // as long as this process.
     const cipher = createAESGCMCipher({
@@ -97,15 +113,22 @@ export const enroll: Command = {
     let mfa, begun;
     try {
       // The service checks the issuer, and the key URI the account name.
-      mfa = createMFA({ store: new MemoryStore(), issuer, cipher, clock: io.now });
+      mfa = createMFA({ store: new MemoryStore(), issuer, cipher, clock: io.now, totp: params });
       begun = await mfa.beginEnrollment(USER_ID, { accountName });
     } catch (error) {
-      throw asUsageError(error, LABEL_FLAGS);
+      throw asUsageError(error, { ...LABEL_FLAGS, 'totp.period': '--period' });
     }
     const { secret, uri } = begun;
     io.out('Scan this QR code with your authenticator app:\n\n');
     io.out(renderQRCodeTerminal(uri));
-    io.out(`\nOr add it by hand (time-based): ${secret.replace(/(.{4})(?=.)/g, '$1 ')}\n\n`);
+    io.out(`\nOr add it by hand (time-based): ${secret.replace(/(.{4})(?=.)/g, '$1 ')}\n`);
+    if (params.algorithm !== 'SHA1' || params.digits !== 6 || params.period !== 30) {
+      // Someone typing the key needs these; many apps ignore them in a QR code.
+      io.out(
+        `Settings, if your app asks: ${params.algorithm}, ${params.digits} digits, a new code every ${params.period} seconds\n`,
+      );
+    }
+    io.out('\n');
 
     try {
       for (;;) {
@@ -118,6 +141,8 @@ export const enroll: Command = {
           // A new user's first factor always comes with a set.
           for (const code of bound.recoveryCodes ?? []) io.out(`  ${code}\n`);
           io.out('\n');
+          const warning = clockOffsetAdvice(bound.clockOffsetSeconds);
+          if (warning !== null) io.out(`${warning}\n\n`);
           break;
         }
         if (
@@ -131,7 +156,7 @@ export const enroll: Command = {
           return EXIT.rejected;
         }
         io.out(
-          `${bindingAdvice(bound.reason, 'retryAfterMs' in bound ? bound.retryAfterMs : undefined)}\n`,
+          `${bindingAdvice(bound, params, 'retryAfterMs' in bound ? bound.retryAfterMs : undefined)}\n`,
         );
       }
       for (;;) {
@@ -148,7 +173,7 @@ export const enroll: Command = {
           return EXIT.rejected;
         }
         io.out(
-          `${loginAdvice(login.reason, 'retryAfterMs' in login ? login.retryAfterMs : undefined)}\n`,
+          `${loginAdvice(login.reason, params.digits, 'retryAfterMs' in login ? login.retryAfterMs : undefined)}\n`,
         );
       }
     } catch (error) {

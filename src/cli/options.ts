@@ -260,8 +260,12 @@ export function keyFlags(values: Values, io: IO): KeyFlags {
       throw asUsageError(error, { secret: source });
     }
   }
+  return { secret, ...paramFlags(values) };
+}
+
+/** Reads `--algorithm`, `--digits` and `--period`, with their defaults (SHA1, 6, 30). */
+export function paramFlags(values: Values): Omit<KeyFlags, 'secret'> {
   return {
-    secret,
     algorithm: algorithmFlag(values) ?? 'SHA1',
     digits: digitsFlag(values) ?? 6,
     period: integerFlag(values, 'period', 1, MAX_PERIOD_SECONDS) ?? 30,

@@ -66,8 +66,8 @@ export async function unlock(
 }
 
 /**
- * See {@link MFA.reencryptSecret}. Every active factor and the pending
- * enrollment: a user who finishes an enrollment started under the old key
+ * See {@link MFA.reencryptSecret}. Every active factor, the pending
+ * enrollment and the unexpired one it replaced (`previous`): a user who finishes an enrollment started under the old key
  * must not be left with a factor the retired key alone can open.
  */
 export async function reencryptSecret(
@@ -77,7 +77,15 @@ export async function reencryptSecret(
   checkUserId(userId);
   const now = ctx.now();
   const record = await ctx.store.getUser(userId, now);
-  const sealed = [...(record?.factors ?? []), ...(record?.pending ? [record.pending] : [])];
+  const pending = record?.pending ?? null;
+  // The enrollment it replaced too, while the service may still open it (stale_qr).
+  const previous =
+    pending?.previous != null && now < pending.previous.expiresAt ? pending.previous : null;
+  const sealed = [
+    ...(record?.factors ?? []),
+    ...(pending ? [pending] : []),
+    ...(previous ? [previous] : []),
+  ];
   if (sealed.length === 0) return { ok: false, reason: 'not_enrolled' };
   let count = 0;
   for (const { id, sealedSecret } of sealed) {

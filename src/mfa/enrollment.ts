@@ -11,7 +11,15 @@ import { encodeBase32 } from '../base32.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
 import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
-import type { PendingEnrollment } from '../store/types.ts';
+import type { EnrollmentFailedEvent } from './events.ts';
+import { skewSearchSteps } from './policy.ts';
+import { diagnoseEnrollment, type EnrollmentDiagnosis, type OpenedFactor } from './diagnosis.ts';
+import type {
+  ActiveFactor,
+  FactorParams,
+  PendingEnrollment,
+  ReplacedPending,
+} from '../store/types.ts';
 import { buildKeyURI } from '../uri.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
@@ -107,6 +115,92 @@ export async function beginEnrollment(
   );
 }
 
+/**
+ * The code lengths a diagnosis could explain for this enrollment: its own,
+ * 6 (an app that dropped the digits), and those of the user's factors and of
+ * the replaced enrollment (codes of another secret).
+ */
+function explainableLengths(
+  pending: PendingEnrollment,
+  factors: readonly ActiveFactor[],
+  now: number,
+) {
+  const lengths = new Set<number>([pending.digits, 6]);
+  for (const f of factors) lengths.add(f.digits);
+  const previous = livePrevious(pending, now);
+  if (previous !== null) lengths.add(previous.digits);
+  return lengths;
+}
+
+/** The replaced enrollment, if the store kept it and it has not expired. */
+function livePrevious(pending: PendingEnrollment, now: number): ReplacedPending | null {
+  const previous = pending.previous;
+  return previous != null && now < previous.expiresAt ? previous : null;
+}
+
+/**
+ * Opens a secret for the diagnosis only, as a copy the caller wipes: one the
+ * cipher cannot open (a retired key) is left out rather than failing a call
+ * whose answer is already a refusal.
+ */
+async function openForDiagnosis(
+  ctx: MFAContext,
+  userId: string,
+  sealed: string,
+): Promise<Uint8Array | null> {
+  try {
+    return await ctx.withSecret(userId, sealed, (secret) => secret.slice());
+  } catch (error) {
+    if (isCipherError(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Runs the diagnosis of refused codes: opens the user's factors and the
+ * replaced enrollment, then searches (see {@link diagnoseEnrollment}). The
+ * opened copies are wiped before it returns.
+ */
+async function diagnose(
+  ctx: MFAContext,
+  userId: string,
+  pending: PendingEnrollment,
+  factors: readonly ActiveFactor[],
+  codes: readonly [string, string],
+  now: number,
+): Promise<EnrollmentDiagnosis | null> {
+  const opened: OpenedFactor[] = [];
+  let previous: { secret: Uint8Array; params: FactorParams } | null = null;
+  try {
+    for (const f of factors) {
+      const secret = await openForDiagnosis(ctx, userId, f.sealedSecret);
+      if (secret !== null) opened.push({ id: f.id, name: f.name, secret, params: paramsOf(f) });
+    }
+    const replaced = livePrevious(pending, now);
+    if (replaced !== null) {
+      const secret = await openForDiagnosis(ctx, userId, replaced.sealedSecret);
+      if (secret !== null) previous = { secret, params: paramsOf(replaced) };
+    }
+    return await ctx.withSecret(userId, pending.sealedSecret, (secret) =>
+      diagnoseEnrollment(
+        {
+          secret,
+          params: paramsOf(pending),
+          now,
+          window: ctx.policy.bindingWindow,
+          skewSearch: skewSearchSteps(ctx.policy, pending.period),
+          factors: opened,
+          previous,
+        },
+        codes,
+      ),
+    );
+  } finally {
+    for (const f of opened) f.secret.fill(0);
+    previous?.secret.fill(0);
+  }
+}
+
 /** See {@link MFA.completeEnrollment}. */
 export async function completeEnrollment(
   ctx: MFAContext,
@@ -118,10 +212,12 @@ export async function completeEnrollment(
   const first = normalizeCode(code1, 'code1');
   const second = normalizeCode(code2, 'code2');
   const now = ctx.now();
-  const fail = (reason: Exclude<CompleteEnrollmentFailure, 'throttled' | 'locked'>) => {
-    ctx.emit({ type: 'enrollment_failed', userId, at: now, reason });
-    return { ok: false as const, reason };
+  type Plain = Exclude<EnrollmentFailedEvent['reason'], EnrollmentDiagnosis['reason']>;
+  const refuse = <T extends EnrollmentDiagnosis | { ok: false; reason: Plain }>(result: T) => {
+    ctx.emit({ type: 'enrollment_failed', userId, at: now, reason: result.reason });
+    return result;
   };
+  const fail = (reason: Plain) => refuse({ ok: false as const, reason });
   const read = await ctx.readForAttempt(
     userId,
     'otp',
@@ -133,19 +229,25 @@ export async function completeEnrollment(
       const pending = record?.pending;
       if (!pending) return fail('not_pending');
       if (pending.expiresAt <= now) return fail('expired');
-      const problem = pairProblem(first, second, pending.digits);
+      // Codes of a length a diagnosis could explain (6 digits for an 8-digit
+      // enrollment, another factor's length) are checked, not refused here.
+      const lengths = explainableLengths(pending, record.factors, now);
+      const digits = lengths.has(first.length) ? first.length : pending.digits;
+      const problem = pairProblem(first, second, digits);
       return problem === null
-        ? { pending, firstFactor: record.factors.length === 0 }
+        ? { pending, factors: record.factors, firstFactor: record.factors.length === 0 }
         : fail(problem);
     },
   );
   if ('ok' in read) return read;
-  const { pending, firstFactor } = read.selected;
+  const { pending, factors, firstFactor } = read.selected;
+  const codes = [first, second] as const;
+  let params = paramsOf(pending);
   let binding;
   try {
     binding = await ctx.withSecret(userId, pending.sealedSecret, (secret) =>
-      verifyConsecutiveTOTP(secret, [first, second], {
-        ...paramsOf(pending),
+      verifyConsecutiveTOTP(secret, codes, {
+        ...params,
         now,
         window: ctx.policy.bindingWindow,
       }),
@@ -153,6 +255,26 @@ export async function completeEnrollment(
   } catch (error) {
     if (isCipherError(error)) await read.refund();
     throw error;
+  }
+  if (!binding.ok && (binding.reason === 'mismatch' || binding.reason === 'malformed')) {
+    // Only now, after the normal check refused, search for an explanation.
+    const found = await diagnose(ctx, userId, pending, factors, codes, now);
+    if (found?.reason === 'app_ignored_parameters' && ctx.policy.acceptAppParameters) {
+      // The app's parameters, inside the same window: bind with those.
+      const app = found.appParameters;
+      const appBinding = await ctx.withSecret(userId, pending.sealedSecret, (secret) =>
+        verifyConsecutiveTOTP(secret, codes, { ...app, now, window: ctx.policy.bindingWindow }),
+      );
+      if (appBinding.ok) {
+        binding = appBinding;
+        params = app;
+      }
+    }
+    if (!binding.ok && found !== null) {
+      const result = refuse(found);
+      ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
+      return result;
+    }
   }
   if (!binding.ok) {
     const result = fail(binding.reason === 'replayed' ? 'mismatch' : binding.reason);
@@ -167,10 +289,12 @@ export async function completeEnrollment(
     now,
     maxFactors: ctx.policy.maxFactors,
     recoveryCodes: issued?.set ?? null,
+    // The app's parameters, when acceptAppParameters bound those.
+    ...(sameParams(params, pending) ? {} : { params }),
   });
   if (!activated.ok) return fail(activated.reason);
   // The user's factors all went between the read and the bind: issue a set now.
-  const codes =
+  const recoveryCodes =
     activated.firstFactor && issued === null
       ? await issueMissingRecoveryCodes(ctx, userId)
       : activated.firstFactor
@@ -182,19 +306,31 @@ export async function completeEnrollment(
     at: now,
     factorId: pending.id,
     drift: binding.drift,
-    recoveryCodes: codes?.length ?? 0,
+    recoveryCodes: recoveryCodes?.length ?? 0,
   });
-  const factors = read.factorCount + 1 - (activated.replaced ? 1 : 0);
+  const factorCount = read.factorCount + 1 - (activated.replaced ? 1 : 0);
   if (activated.replaced && pending.replaceFactorId !== null) {
     ctx.emit({
       type: 'factor_removed',
       userId,
       at: now,
       factorId: pending.replaceFactorId,
-      remaining: factors,
+      remaining: factorCount,
     });
   }
-  ctx.emit({ type: 'factor_added', userId, at: now, factorId: pending.id, factors });
-  const result = { ok: true as const, factorId: pending.id };
-  return codes === undefined ? result : withHidden(result, { recoveryCodes: Object.freeze(codes) });
+  ctx.emit({ type: 'factor_added', userId, at: now, factorId: pending.id, factors: factorCount });
+  const result = {
+    ok: true as const,
+    factorId: pending.id,
+    // `+ 0` turns a drift of -0 into 0.
+    clockOffsetSeconds: binding.drift * params.period + 0,
+    parameters: params,
+  };
+  return recoveryCodes === undefined
+    ? result
+    : withHidden(result, { recoveryCodes: Object.freeze(recoveryCodes) });
+}
+
+function sameParams(a: FactorParams, b: FactorParams): boolean {
+  return a.algorithm === b.algorithm && a.digits === b.digits && a.period === b.period;
 }

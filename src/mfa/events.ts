@@ -50,7 +50,11 @@ export interface EnrollmentFailedEvent extends MFAEventBase {
     | 'expired'
     | 'not_pending'
     | 'factor_limit'
-    | 'name_taken';
+    | 'name_taken'
+    | 'clock_skew'
+    | 'app_ignored_parameters'
+    | 'stale_qr'
+    | 'existing_factor';
 }
 
 /** `verify` accepted a code. */
@@ -112,7 +116,14 @@ export interface ResyncFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'resync_failed';
   /** The reason returned to the caller. */
-  reason: 'not_enrolled' | 'malformed' | 'same_code' | 'wrong_order' | 'mismatch' | 'replayed';
+  reason:
+    | 'not_enrolled'
+    | 'malformed'
+    | 'same_code'
+    | 'wrong_order'
+    | 'mismatch'
+    | 'replayed'
+    | 'clock_skew';
 }
 
 /** A recovery code was used (and is now spent). */

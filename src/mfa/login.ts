@@ -10,7 +10,9 @@ import { verifyConsecutiveTOTP } from '../binding.ts';
 import type { ActiveFactor } from '../store/types.ts';
 import { createTOTPKey } from '../totp.ts';
 import { isCipherError, type MFAContext } from './context.ts';
+import { diagnoseResync } from './diagnosis.ts';
 import { checkUserId, isCode, normalizeCode, pairProblem, paramsOf } from './input.ts';
+import { skewSearchSteps } from './policy.ts';
 import type { ResyncFailure, ResyncResult, VerifyResult } from './types.ts';
 
 /** See {@link MFA.verify}. */
@@ -116,7 +118,7 @@ export async function resync(
   const first = normalizeCode(code1, 'code1');
   const second = normalizeCode(code2, 'code2');
   const now = ctx.now();
-  const fail = (reason: Exclude<ResyncFailure, 'throttled' | 'locked'>) => {
+  const fail = (reason: Exclude<ResyncFailure, 'throttled' | 'locked' | 'clock_skew'>) => {
     ctx.emit({ type: 'resync_failed', userId, at: now, reason });
     return { ok: false as const, reason };
   };
@@ -139,17 +141,29 @@ export async function resync(
   if ('ok' in read) return read;
   let reason: 'wrong_order' | 'mismatch' | 'replayed' = 'mismatch';
   let cipherError: unknown;
+  let skewSeconds: number | null = null;
   for (const factor of read.selected.candidates) {
     let binding;
     try {
-      binding = await ctx.withSecret(userId, factor.sealedSecret, (secret) =>
-        verifyConsecutiveTOTP(secret, [first, second], {
-          ...paramsOf(factor),
+      binding = await ctx.withSecret(userId, factor.sealedSecret, (secret) => {
+        const options = {
           now,
           window: ctx.policy.bindingWindow,
           afterStep: factor.lastStep,
-        }),
-      );
+        };
+        const checked = verifyConsecutiveTOTP(secret, [first, second], {
+          ...paramsOf(factor),
+          ...options,
+        });
+        // Only after the check refused, and only the first explanation found.
+        if (!checked.ok && checked.reason === 'mismatch' && skewSeconds === null) {
+          skewSeconds = diagnoseResync(secret, paramsOf(factor), [first, second], {
+            ...options,
+            skewSearch: skewSearchSteps(ctx.policy, factor.period),
+          });
+        }
+        return checked;
+      });
     } catch (error) {
       if (!isCipherError(error)) throw error;
       cipherError ??= error;
@@ -169,7 +183,13 @@ export async function resync(
         break;
       }
       ctx.emit({ type: 'resynced', userId, at: now, factorId: factor.id, drift: binding.drift });
-      return { ok: true, factorId: factor.id, drift: binding.drift };
+      return {
+        ok: true,
+        factorId: factor.id,
+        drift: binding.drift,
+        // `+ 0` turns a drift of -0 into 0.
+        clockOffsetSeconds: binding.drift * factor.period + 0,
+      };
     }
     // The most telling reason of all factors: replayed, then wrong_order, then mismatch.
     if (binding.reason === 'replayed') reason = 'replayed';
@@ -179,7 +199,13 @@ export async function resync(
     await read.refund();
     throw cipherError;
   }
-  const result = fail(reason);
+  let result: ResyncResult;
+  if (reason === 'mismatch' && skewSeconds !== null) {
+    ctx.emit({ type: 'resync_failed', userId, at: now, reason: 'clock_skew' });
+    result = { ok: false, reason: 'clock_skew', skewSeconds };
+  } else {
+    result = fail(reason);
+  }
   ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
   return result;
 }

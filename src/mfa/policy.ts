@@ -5,6 +5,7 @@
  */
 import { checkInteger, checkOptions, describe } from '../_assert.ts';
 import type { AttemptPolicy } from '../store/types.ts';
+import { MAX_SKEW_STEPS } from '../diagnose.ts';
 import { MAX_WINDOW } from '../totp.ts';
 
 /** scrypt cost parameters (RFC 7914) for recovery code hashes. */
@@ -42,6 +43,23 @@ export interface MFAPolicy {
   readonly recoveryCodeCount: number;
   /** scrypt parameters for new recovery code sets (stored with each set). */
   readonly recoveryCodeScrypt: Readonly<ScryptParams>;
+  /**
+   * How far the diagnosis of refused binding and resync codes searches for a
+   * skewed device clock, in steps of the factor's own period, each side of
+   * now, 0 to 200,000 (0: no further than `bindingWindow`). `null`, the
+   * default, means one day for every period: `ceil(86400 / period)` steps,
+   * 2880 for 30 s, 1440 for 60 s. A number is used as it is for every
+   * period, so the time it covers is that number times the period.
+   */
+  readonly skewSearch: number | null;
+  /**
+   * Whether `completeEnrollment` binds a factor with the parameters the
+   * user's app actually used (SHA1/6/30, or the requested ones with one
+   * dropped) when the codes match the secret under those inside
+   * `bindingWindow`. Default `false`: such codes are refused as
+   * `'app_ignored_parameters'`. The result's `parameters` says what was bound.
+   */
+  readonly acceptAppParameters: boolean;
 }
 
 /** Overrides for {@link DEFAULT_MFA_POLICY}; nested objects are merged field by field. */
@@ -64,6 +82,10 @@ export interface MFAPolicyOptions {
   recoveryCodeCount?: number;
   /** See {@link MFAPolicy.recoveryCodeScrypt}. */
   recoveryCodeScrypt?: Partial<ScryptParams>;
+  /** See {@link MFAPolicy.skewSearch}. */
+  skewSearch?: number | null;
+  /** See {@link MFAPolicy.acceptAppParameters}. */
+  acceptAppParameters?: boolean;
 }
 
 const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
@@ -98,6 +120,9 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *   keep the parameters they were made with: those of 0.1.0 (N = 2^14) still
  *   verify.
  *
+ * - `skewSearch` `null`: refused binding codes are searched for a clock
+ *   skewed up to one day either way; `acceptAppParameters` `false`.
+ *
  * Deeply frozen. Override fields through `createMFA({ policy })`.
  *
  * @example
@@ -120,6 +145,8 @@ export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   recoveryThrottle: THROTTLE,
   recoveryCodeCount: 10,
   recoveryCodeScrypt: Object.freeze({ N: 2 ** 11, r: 8, p: 1 }),
+  skewSearch: null,
+  acceptAppParameters: false,
 });
 
 const DAY_MS = 86_400_000;
@@ -139,6 +166,22 @@ function checkAttemptPolicy(
   checkInteger(baseDelayMs, `${field}.baseDelayMs`, 0, DAY_MS);
   checkInteger(maxDelayMs, `${field}.maxDelayMs`, baseDelayMs, DAY_MS);
   return Object.freeze({ freeAttempts, baseDelayMs, maxDelayMs, maxFailures });
+}
+
+function checkBoolean(value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`"policy.acceptAppParameters" must be a boolean, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The steps each side of now that the diagnosis searches for a skewed clock
+ * of a factor with step `period` (internal).
+ * @internal
+ */
+export function skewSearchSteps(policy: MFAPolicy, period: number): number {
+  return policy.skewSearch ?? Math.ceil(86_400 / period);
 }
 
 function checkScrypt(options: Partial<ScryptParams> | undefined): Readonly<ScryptParams> {
@@ -192,5 +235,10 @@ export function resolvePolicy(options: MFAPolicyOptions | undefined): MFAPolicy 
       100,
     ),
     recoveryCodeScrypt: checkScrypt(o.recoveryCodeScrypt),
+    skewSearch:
+      o.skewSearch === undefined || o.skewSearch === null
+        ? d.skewSearch
+        : checkInteger(o.skewSearch, 'policy.skewSearch', 0, MAX_SKEW_STEPS),
+    acceptAppParameters: checkBoolean(o.acceptAppParameters ?? d.acceptAppParameters),
   });
 }

@@ -79,16 +79,66 @@ export interface BeginEnrollmentResult {
   readonly expiresAt: number;
 }
 
+/** Refusal reasons that carry more than `reason`: see {@link MFARefusal}. */
+export type DetailedRefusalReason =
+  'throttled' | 'clock_skew' | 'app_ignored_parameters' | 'existing_factor';
+
 /**
- * A refusal: `reason`, and for `'throttled'` how long to wait. `R` lists
- * every reason the method can give.
+ * `{ ok: false, reason: 'clock_skew' }`: the codes are right, but the device
+ * clock is off by more than the binding window allows.
+ */
+export interface ClockSkewRefusal {
+  /** The codes were not accepted. */
+  ok: false;
+  /** The codes match the secret, outside the window searched, within `policy.skewSearch`. */
+  reason: 'clock_skew';
+  /**
+   * The device clock's offset in seconds, signed (positive: the device is
+   * ahead), a whole number of the factor's periods.
+   */
+  skewSeconds: number;
+}
+
+/**
+ * `{ ok: false, reason: 'app_ignored_parameters' }`: the codes come from the
+ * right secret, but the app ignored the factor's algorithm, digits or period.
+ */
+export interface AppIgnoredParametersRefusal {
+  /** The codes were not accepted. */
+  ok: false;
+  /** The codes match the secret under other parameters than the factor's. */
+  reason: 'app_ignored_parameters';
+  /** The parameters the app actually used. */
+  appParameters: FactorParams;
+}
+
+/**
+ * `{ ok: false, reason: 'existing_factor' }`: the codes come from one of the
+ * user's active factors, not from the new secret.
+ */
+export interface ExistingFactorRefusal {
+  /** The codes were not accepted. */
+  ok: false;
+  /** The codes match an active factor of the user inside the binding window. */
+  reason: 'existing_factor';
+  /** That factor's id (no step is recorded for it). */
+  factorId: string;
+  /** That factor's name, to tell the user which entry of the app they used. */
+  name: string;
+}
+
+/**
+ * A refusal: `reason`, and for `'throttled'` how long to wait; the
+ * diagnoses `'clock_skew'`, `'app_ignored_parameters'` and
+ * `'existing_factor'` carry what they found. `R` lists every reason the
+ * method can give.
  */
 export type MFARefusal<R extends string> =
   | {
       /** The code was not accepted. */
       ok: false;
       /** Why; see the method's failure type. */
-      reason: Exclude<R, 'throttled'>;
+      reason: Exclude<R, DetailedRefusalReason>;
     }
   | {
       /** The code was not accepted. */
@@ -97,15 +147,27 @@ export type MFARefusal<R extends string> =
       reason: 'throttled';
       /** Milliseconds until the next attempt may be made. */
       retryAfterMs: number;
-    };
+    }
+  | ('clock_skew' extends R ? ClockSkewRefusal : never)
+  | ('app_ignored_parameters' extends R ? AppIgnoredParametersRefusal : never)
+  | ('existing_factor' extends R ? ExistingFactorRefusal : never);
 
 /**
  * Why {@link MFA.completeEnrollment} refused: `malformed` (not `digits`
- * digits), `same_code` (the same code twice: wait for the next one),
- * `wrong_order` (swapped), `mismatch`, `expired` (start again), `not_pending`
- * (no enrollment in progress, or it was completed or replaced meanwhile),
- * `factor_limit` (the user reached `policy.maxFactors` meanwhile),
- * `name_taken` (another factor got this name meanwhile), `throttled`, `locked`.
+ * digits, nor a length a diagnosis could explain), `same_code` (the same
+ * code twice: wait for the next one), `wrong_order` (swapped), `mismatch`,
+ * `expired` (start again), `not_pending` (no enrollment in progress, or it
+ * was completed or replaced meanwhile), `factor_limit` (the user reached
+ * `policy.maxFactors` meanwhile), `name_taken` (another factor got this name
+ * meanwhile), `throttled`, `locked`.
+ *
+ * The diagnoses, given only when the codes are not accepted (see "When the
+ * codes don't match" in docs/enrollment.md), first found wins:
+ * `existing_factor` (the codes come from one of the user's active factors:
+ * `factorId`, `name`), `stale_qr` (they come from the enrollment this one
+ * replaced: an older QR code), `app_ignored_parameters` (the app used other
+ * parameters: `appParameters`), `clock_skew` (the device clock is off:
+ * `skewSeconds`).
  */
 export type CompleteEnrollmentFailure =
   | 'malformed'
@@ -116,6 +178,10 @@ export type CompleteEnrollmentFailure =
   | 'not_pending'
   | 'factor_limit'
   | 'name_taken'
+  | 'clock_skew'
+  | 'app_ignored_parameters'
+  | 'stale_qr'
+  | 'existing_factor'
   | 'throttled'
   | 'locked';
 
@@ -126,6 +192,18 @@ export type CompleteEnrollmentResult =
       ok: true;
       /** The new factor's id (the one `beginEnrollment` returned). */
       factorId: string;
+      /**
+       * The device clock's measured offset in seconds, signed (positive: the
+       * device is ahead): the binding's drift times the bound period. Warn
+       * the user before it grows ("your phone's clock is 40 s fast").
+       */
+      clockOffsetSeconds: number;
+      /**
+       * The parameters bound: the service's (`totp` option at
+       * `beginEnrollment`), or the app's when `policy.acceptAppParameters`
+       * bound those.
+       */
+      parameters: FactorParams;
       /**
        * The user's first recovery codes, to show once: present only when the
        * user had no active factor. Non-enumerable (see {@link BeginEnrollmentResult}).
@@ -159,7 +237,13 @@ export type VerifyResult =
     }
   | MFARefusal<VerifyFailure>;
 
-/** Why {@link MFA.resync} refused; see {@link CompleteEnrollmentFailure} and {@link VerifyFailure}. */
+/**
+ * Why {@link MFA.resync} refused; see {@link CompleteEnrollmentFailure} and
+ * {@link VerifyFailure}. `clock_skew` (with `skewSeconds`): the codes are two
+ * consecutive codes of a factor outside `bindingWindow` of now but within
+ * `policy.skewSearch`: the device clock must be set right first.
+ * `existing_factor` does not apply: resync checks every factor of the user.
+ */
 export type ResyncFailure =
   | 'not_enrolled'
   | 'malformed'
@@ -167,6 +251,7 @@ export type ResyncFailure =
   | 'wrong_order'
   | 'mismatch'
   | 'replayed'
+  | 'clock_skew'
   | 'throttled'
   | 'locked';
 
@@ -179,6 +264,8 @@ export type ResyncResult =
       factorId: string;
       /** The new offset in steps (positive: the device is ahead). */
       drift: number;
+      /** The same offset in seconds: `drift` times the factor's period. */
+      clockOffsetSeconds: number;
     }
   | MFARefusal<ResyncFailure>;
 
@@ -222,7 +309,10 @@ export type ReencryptSecretResult =
       ok: true;
       /** Whether any had to be sealed again (`false`: all already were current). */
       reencrypted: boolean;
-      /** How many secrets (factors and the pending enrollment) were sealed again. */
+      /**
+       * How many secrets (factors, the pending enrollment and the unexpired
+       * enrollment it replaced) were sealed again.
+       */
       count: number;
     }
   | {
@@ -359,7 +449,9 @@ export interface MFA {
    * stored as pending until two consecutive codes bind it (see
    * {@link MFA.completeEnrollment}), whether or not the user has active
    * factors. There is one pending enrollment per user: a previous one is
-   * replaced. For a user who already has a factor, re-authenticate first.
+   * replaced (if unexpired, its sealed secret is kept until its own expiry,
+   * so that its codes are recognised as `'stale_qr'`). For a user who already
+   * has a factor, re-authenticate first.
    *
    * @param userId - your stable user id: 1–256 characters of well-formed
    *   Unicode (no lone surrogate, which would reach the stores as U+FFFD, the
@@ -388,11 +480,21 @@ export interface MFA {
    * offset, and issues recovery codes if this is the user's first factor.
    * The second code's step counts as used.
    *
+   * When the codes are refused as not matching, the service searches further
+   * to say why (each search runs only after the normal check refused, costs
+   * the attempt like any refusal, and never accepts more): `existing_factor`,
+   * `stale_qr`, `app_ignored_parameters`, `clock_skew` (see
+   * {@link CompleteEnrollmentFailure}). With `policy.acceptAppParameters`,
+   * codes that match the app's parameters inside the binding window bind the
+   * factor with those parameters instead. Codes of 6 digits for a 7- or
+   * 8-digit enrollment (or of another factor's length) reach this search
+   * rather than being refused as `malformed`.
+   *
    * @param userId - the user
    * @param code1 - the first code the app showed (spaces are ignored)
    * @param code2 - the code that followed it
-   * @returns `{ ok: true, factorId, recoveryCodes? }` or a refusal with a
-   *   {@link CompleteEnrollmentFailure}
+   * @returns `{ ok: true, factorId, clockOffsetSeconds, parameters, recoveryCodes? }`
+   *   or a refusal with a {@link CompleteEnrollmentFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'`
    * @example
@@ -401,6 +503,7 @@ export interface MFA {
    * const result = await mfa.completeEnrollment(user.id, form.code1, form.code2);
    * if (result.ok && result.recoveryCodes) showOnce(result.recoveryCodes);
    * else if (!result.ok && result.reason === 'same_code') say('Wait for the next code, then enter it.');
+   * else if (!result.ok && result.reason === 'clock_skew') say(`Your phone's clock is ${result.skewSeconds} s off.`);
    * ```
    */
   completeEnrollment(
@@ -415,6 +518,13 @@ export interface MFA {
    * attempt budget. One attempt is reserved before the check, however many
    * factors there are; the budget is shared out among them (`attemptLimit`).
    * Success records the step, so the same code never works twice.
+   *
+   * A refused code gets no diagnosis: even one that would match a factor
+   * far outside the window (a skewed clock) or under other parameters is a
+   * plain `'mismatch'`. A single code is too weak a signal (a random code
+   * matches one of the 5,761 steps of ±24 h with odds of about 1 in 170), so saying more
+   * would turn `verify` into an oracle for guessing. Diagnoses need two
+   * consecutive codes: {@link MFA.completeEnrollment} and {@link MFA.resync}.
    *
    * @param userId - the user
    * @param code - the code as typed (surrounding and inner spaces are ignored)
@@ -436,11 +546,17 @@ export interface MFA {
    * binding) and records their steps as used. Use it after `'resync_required'`
    * or repeated `'mismatch'` from a user whose codes look right.
    *
+   * If the codes match no factor inside `bindingWindow` but two consecutive
+   * steps of one factor within `policy.skewSearch`, the refusal is
+   * `'clock_skew'` with `skewSeconds`: nothing is recorded, and the attempt
+   * counts like any refusal. `existing_factor` does not apply here: every
+   * factor of the user is checked.
+   *
    * @param userId - the user
    * @param code1 - a code
    * @param code2 - the code that followed it
-   * @returns `{ ok: true, factorId, drift }` (the factor the codes belong to) or a
-   *   refusal with a {@link ResyncFailure}
+   * @returns `{ ok: true, factorId, drift, clockOffsetSeconds }` (the factor the
+   *   codes belong to) or a refusal with a {@link ResyncFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
    * ```ts fragment
@@ -531,8 +647,9 @@ export interface MFA {
   unlock(userId: string, scope?: ThrottleScope): Promise<void>;
 
   /**
-   * Seals the user's secrets again, every active factor's and the pending
-   * enrollment's, where the cipher says they are not under the current key
+   * Seals the user's secrets again, every active factor's, the pending
+   * enrollment's and that of the unexpired enrollment it replaced (kept to
+   * recognise a stale QR code), where the cipher says they are not under the current key
    * (`needsReencryption`), e.g. after a key rotation. Run it over all your
    * users (see "Key rotation" in docs/security-model.md for a sweep that
    * misses no one).

@@ -13,7 +13,7 @@
  * @internal
  */
 import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
-import type { ActiveFactor, PendingEnrollment } from './types.ts';
+import type { ActiveFactor, PendingEnrollment, ReplacedPending } from './types.ts';
 import { toInteger, toText } from './_database.ts';
 
 /** A factor or pending enrollment as stored: strings, and `null` for "none". */
@@ -37,7 +37,10 @@ export function encodeFactor(factor: ActiveFactor): StoredObject {
   };
 }
 
-/** Encodes a pending enrollment for storage. */
+/**
+ * Encodes a pending enrollment for storage, without `previous`: the store
+ * operation that replaces the enrollment sets that from the stored one.
+ */
 export function encodePending(pending: PendingEnrollment): StoredObject {
   return {
     id: pending.id,
@@ -101,6 +104,19 @@ export function decodePending(value: unknown): PendingEnrollment {
     expiresAt: toInteger(f.expiresAt, 'pending.expiresAt'),
     replaceFactorId:
       f.replaceFactorId == null ? null : toText(f.replaceFactorId, 'pending.replaceFactorId'),
+    // Absent in records written without it (0.1.0): none.
+    previous: f.previous == null ? null : decodeReplaced(f.previous),
+  };
+}
+
+/** Decodes a pending enrollment's `previous` (nested in its stored object). */
+function decodeReplaced(value: unknown): ReplacedPending {
+  const f = fieldsOf(value, 'pending.previous');
+  return {
+    id: toText(f.id, 'pending.previous.id'),
+    sealedSecret: toText(f.sealedSecret, 'pending.previous.sealedSecret'),
+    ...params(f, 'pending.previous'),
+    expiresAt: toInteger(f.expiresAt, 'pending.previous.expiresAt'),
   };
 }
 

@@ -217,14 +217,30 @@ export class MemoryStore implements MFAStore {
   }
 
   /**
-   * Creates or replaces the pending enrollment (see {@link MFAStore.putPending}).
+   * Creates or replaces the pending enrollment (see {@link MFAStore.putPending}),
+   * keeping a replaced, unexpired one as `previous`.
    *
    * @param userId - the user
    * @param pending - the enrollment
    * @returns when stored
    */
   async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
-    this.#record(userId).pending = structuredClone(pending);
+    const record = this.#record(userId);
+    const old = record.pending;
+    record.pending = {
+      ...structuredClone(pending),
+      previous:
+        old !== null && old.id !== pending.id && pending.createdAt < old.expiresAt
+          ? {
+              id: old.id,
+              sealedSecret: old.sealedSecret,
+              algorithm: old.algorithm,
+              digits: old.digits,
+              period: old.period,
+              expiresAt: old.expiresAt,
+            }
+          : null,
+    };
   }
 
   /**
@@ -250,9 +266,9 @@ export class MemoryStore implements MFAStore {
       name: pending.name,
       nameKey: pending.nameKey,
       sealedSecret: pending.sealedSecret,
-      algorithm: pending.algorithm,
-      digits: pending.digits,
-      period: pending.period,
+      algorithm: activation.params?.algorithm ?? pending.algorithm,
+      digits: activation.params?.digits ?? pending.digits,
+      period: activation.params?.period ?? pending.period,
       lastStep: activation.lastStep,
       drift: activation.drift,
       createdAt: pending.createdAt,
@@ -369,12 +385,13 @@ export class MemoryStore implements MFAStore {
    * Replaces a sealed secret (see {@link MFAStore.replaceSealedSecret}).
    *
    * @param userId - the user
-   * @param id - the active factor's or the pending enrollment's id
+   * @param id - the active factor's, the pending enrollment's or its `previous`'s id
    * @param sealedSecret - the secret sealed again
-   * @returns `false` if there is no such factor or pending enrollment
+   * @returns `false` if there is no such factor, pending enrollment or `previous`
    */
   async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
-    const target = this.#factor(userId, id) ?? this.#users.get(userId)?.pending;
+    const pending = this.#users.get(userId)?.pending;
+    const target = this.#factor(userId, id) ?? (pending?.id === id ? pending : pending?.previous);
     if (!target || target.id !== id) return false;
     target.sealedSecret = sealedSecret;
     return true;

@@ -20,6 +20,20 @@ export interface FactorParams {
   period: number;
 }
 
+/**
+ * The pending enrollment that a newer one replaced while it was still
+ * unexpired, kept (sealed) until its own `expiresAt` so that codes from its
+ * QR code can be recognised as a stale QR code. Only the last one is kept.
+ */
+export interface ReplacedPending extends FactorParams {
+  /** The replaced enrollment's id; {@link MFAStore.replaceSealedSecret} finds it by this id. */
+  id: string;
+  /** Its secret, sealed by the service's `SecretCipher`. */
+  sealedSecret: string;
+  /** Its own expiry; from then on the service ignores it. */
+  expiresAt: number;
+}
+
 /** An enrollment waiting for its two consecutive codes. */
 export interface PendingEnrollment extends FactorParams {
   /** Random id of this enrollment; activation is conditional on it, and it becomes the factor's id. */
@@ -39,6 +53,13 @@ export interface PendingEnrollment extends FactorParams {
   expiresAt: number;
   /** An active factor to remove in the same atomic step that binds this one, or `null`. */
   replaceFactorId: string | null;
+  /**
+   * The enrollment this one replaced, if it was unexpired then, else `null`.
+   * Written by the store in {@link MFAStore.putPending} (a value passed in is
+   * ignored); records written without it (0.1.0) read as `null`; a store that does
+   * not keep it may leave it out (the service then never answers `'stale_qr'`).
+   */
+  previous?: ReplacedPending | null;
 }
 
 /** A bound (active) TOTP factor. */
@@ -115,6 +136,12 @@ export interface PendingActivation {
    * meanwhile, the user is left with no codes and the service issues a set.
    */
   recoveryCodes: RecoveryCodeSet | null;
+  /**
+   * The parameters the new factor gets instead of the enrollment's: those
+   * the user's app actually uses, when the service's
+   * `policy.acceptAppParameters` bound them. Absent: the enrollment's.
+   */
+  params?: FactorParams;
 }
 
 /** What {@link MFAStore.addFactor} needs besides the factor. */
@@ -366,6 +393,14 @@ export interface MFAStore {
   /**
    * Creates or replaces the user's one pending enrollment, whether or not
    * factors are active. Atomic with respect to {@link MFAStore.activatePending}.
+   *
+   * In the same atomic step, the new record's `previous` is set from the
+   * enrollment it replaces, if there is one, with another id, and
+   * `pending.createdAt` is before its `expiresAt`: its `id`, `sealedSecret`, `algorithm`, `digits`, `period`
+   * and `expiresAt` (its own `previous` is dropped: only the last one is
+   * kept). Otherwise `previous` is `null`. The `previous` passed in is ignored.
+   * `previous` goes with the pending enrollment (activation, deletion) and is
+   * never copied into a factor.
    */
   putPending(userId: string, pending: PendingEnrollment): Promise<void>;
 
@@ -374,7 +409,8 @@ export interface MFAStore {
    * id, only if it is still pending and `activation.now < expiresAt`. In the
    * same atomic step: its `replaceFactorId` factor, if still active, is
    * removed; the new factor gets `lastStep`, `drift`, `activatedAt` (= `now`),
-   * `lastUsedAt` `null` and the enrollment's `createdAt`; the pending
+   * `lastUsedAt` `null`, the enrollment's `createdAt`, and
+   * `activation.params` if given instead of the enrollment's parameters; the pending
    * enrollment is removed and both throttle scopes are reset; if the user had
    * no active factor, `recoveryCodes` becomes the user's set (otherwise the
    * user's set is kept and `recoveryCodes` is unused).
@@ -470,10 +506,11 @@ export interface MFAStore {
   replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean>;
 
   /**
-   * Replaces the sealed secret of the active factor, or of the pending
-   * enrollment, whose id is `id` (e.g. after re-encrypting it under a new
-   * key). Nothing else changes. Returns `false` if there is no such factor or
-   * pending enrollment.
+   * Replaces the sealed secret of the active factor, of the pending
+   * enrollment, or of the pending enrollment's `previous`, whose id is `id`
+   * (e.g. after re-encrypting it under a new key). Nothing else changes.
+   * Returns `false` if there is no such factor, pending enrollment or
+   * `previous`.
    */
   replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean>;
 

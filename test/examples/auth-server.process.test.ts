@@ -1,7 +1,8 @@
 // server.ts as `npm run demo` runs it, in child processes: a second start on
-// the same port or data directory, and a start on a damaged data directory,
-// each stop with one line that says what to do (and touch nothing of the
-// first); 200 concurrent sign-ins keep the server's memory bounded (peak RSS
+// the same port or data directory, a start on a damaged data directory, and
+// one with a bad TOTP_DIGITS, each stop with one line that says what to do
+// (and touch nothing of the first); the first demo runs with
+// TOTP_ALGORITHM=SHA256, which its enrollment page shows; 200 concurrent sign-ins keep the server's memory bounded (peak RSS
 // read from /proc) and get 401 or 503 + Retry-After, never a crash.
 // `totpkit` resolves to src/ through tsconfig.source.json, so no build is needed.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -72,7 +73,7 @@ describe.skipIf(process.platform !== 'linux')('the demo server as a process', ()
   let port: string;
 
   beforeAll(async () => {
-    first = startDemo({ DATA_DIR: dataDir, PORT: '0' });
+    first = startDemo({ DATA_DIR: dataDir, PORT: '0', TOTP_ALGORITHM: 'SHA256' });
     const result = await first.ready;
     if (!('url' in result)) throw new Error(`the demo did not start: ${result.stderr}`);
     url = result.url;
@@ -94,6 +95,17 @@ describe.skipIf(process.platform !== 'linux')('the demo server as a process', ()
       // The port was checked first: the database was never created.
       expect(existsSync(join(other, 'pglite'))).toBe(false);
       expect((await fetch(`${url}/signin`)).status).toBe(200);
+    },
+    START_LIMIT_MS,
+  );
+
+  it(
+    'a bad TOTP setting stops the start in one line naming the variable, before the port',
+    async () => {
+      const other = join(root, 'settings');
+      const stderr = await mustFail({ DATA_DIR: other, PORT: port, TOTP_DIGITS: '9' });
+      expect(stderr).toBe('totpkit demo: TOTP_DIGITS must be 6, 7 or 8, got "9"\n');
+      expect(existsSync(join(other, 'pglite'))).toBe(false);
     },
     START_LIMIT_MS,
   );
@@ -148,6 +160,19 @@ describe.skipIf(process.platform !== 'linux')('the demo server as a process', ()
     },
     START_LIMIT_MS,
   );
+
+  it('TOTP_ALGORITHM=SHA256 (set for this demo) gives new authenticators SHA256, and the enrollment page says so', async () => {
+    const client = new Client(url);
+    await client.get('/signup');
+    await client.follow(
+      await client.post('/signup', { email: 'erin@example.com', password: 'a long passphrase' }),
+    );
+    const setup = await client.follow(await client.post('/mfa/setup'));
+    expect(setup.status).toBe(200);
+    expect(setup.body).toContain(
+      'Settings, if your app asks: <strong>SHA256, 6 digits, a new code every 30 seconds</strong>.',
+    );
+  });
 
   it('200 concurrent sign-ins keep memory bounded, get 401 or 503 + Retry-After, and it keeps serving', async () => {
     const pid = first.child.pid as number;

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { expect } from 'vitest';
-import { createAESGCMCipher, createMFA, type MFAStore } from 'totpkit';
+import { createAESGCMCipher, createMFA, type MFAOptions, type MFAStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
 import { Accounts } from '../../examples/auth-server/accounts.ts';
 import { createApp } from '../../examples/auth-server/app.ts';
@@ -25,6 +25,8 @@ export async function startAuthServer(
     secureCookies?: boolean;
     storage?: { accounts: Accounts; store: MFAStore };
     limits?: Partial<ServerLimits>;
+    /** TOTP parameters of new factors, as server.ts reads them from TOTP_ALGORITHM, … */
+    totp?: MFAOptions['totp'];
   } = {},
 ): Promise<RunningServer> {
   let db: PGlite | undefined;
@@ -47,6 +49,7 @@ export async function startAuthServer(
     store,
     issuer: 'totpkit demo',
     cipher,
+    ...(options.totp === undefined ? {} : { totp: options.totp }),
     // Cheaper recovery-code hashing than the default (2^14), so the tests stay fast.
     policy: { recoveryCodeScrypt: { N: 2 ** 10 } },
     onEvent: (event) => logs.push(`mfa event ${event.type} user=${event.userId}`),

@@ -32,6 +32,8 @@ export interface TableInput {
   afterStep: number;
   maxSkewSteps: number;
   alternatives: { kind: string; secret: Uint8Array; params: TableParams }[];
+  /** The primitive's `parametersFirst` (the service's order). Default false. */
+  parametersFirst?: boolean;
 }
 
 /** What verifyConsecutiveTOTP would say, and what the primitive would return. */
@@ -127,33 +129,28 @@ export function buildDiagnosisTable(input: TableInput): (codes: [string, string]
         return { check, result: { found: true, reason: 'other_secret', kind: a.kind, index } };
       }
     }
-    const ends = params.digits === length ? main.get(key) : undefined;
-    if (ends) {
+    const skewed = (): DiagnoseConsecutiveTOTPResult | null => {
+      const ends = params.digits === length ? main.get(key) : undefined;
+      if (!ends) return null;
       const end = nearest(ends, current);
-      return {
-        check,
-        result: {
-          found: true,
-          reason: 'clock_skew',
-          skewSeconds: skew(end, current, params.period),
-        },
-      };
-    }
-    for (const v of variantTables) {
-      const hit = v.params.digits === length ? v.table.get(key) : undefined;
-      if (!hit) continue;
-      const end = nearest(hit, v.current);
-      return {
-        check,
-        result: {
+      return { found: true, reason: 'clock_skew', skewSeconds: skew(end, current, params.period) };
+    };
+    const ignored = (): DiagnoseConsecutiveTOTPResult | null => {
+      for (const v of variantTables) {
+        const hit = v.params.digits === length ? v.table.get(key) : undefined;
+        if (!hit) continue;
+        const end = nearest(hit, v.current);
+        return {
           found: true,
           reason: 'app_ignored_parameters',
           appParameters: v.params,
           skewSeconds: skew(end, v.current, v.params.period),
-        },
-      };
-    }
-    return { check, result: none };
+        };
+      }
+      return null;
+    };
+    const result = input.parametersFirst ? (ignored() ?? skewed()) : (skewed() ?? ignored());
+    return { check, result: result ?? none };
   };
 }
 

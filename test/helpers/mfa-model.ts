@@ -55,7 +55,12 @@ export interface ModelPending {
   createdAt: number;
   expiresAt: number;
   replaceFactorId: string | null;
+  /** The enrollment this one replaced while it was unexpired (issue 12: stale_qr), or null. */
+  previous: { id: string; secret: Uint8Array; expiresAt: number } | null;
 }
+
+/** Steps searched each side for a skewed clock: the default, one day of 30 s steps. */
+export const SKEW_SEARCH = 2880;
 
 export interface ModelUser {
   pending: ModelPending | null;
@@ -86,8 +91,18 @@ export interface Outcome {
 }
 
 export const stepOf = (now: number) => Math.floor(now / PERIOD_MS);
-export const codeAt = (secret: Uint8Array, step: number) =>
-  generateTOTP(secret, { now: step * PERIOD_MS });
+const codeCache = new Map<string, string>();
+/** The code of `step` (memoised: the skew search asks for thousands of steps per call). */
+export const codeAt = (secret: Uint8Array, step: number) => {
+  const key = `${Buffer.from(secret).toString('hex')}:${step}`;
+  let code = codeCache.get(key);
+  if (code === undefined) {
+    if (codeCache.size > 2_000_000) codeCache.clear();
+    code = generateTOTP(secret, { now: step * PERIOD_MS });
+    codeCache.set(key, code);
+  }
+  return code;
+};
 
 /** The input as the service reads a typed code: NFKC, white space removed. */
 const normalize = (code: string) =>
@@ -148,6 +163,40 @@ function findPair(
   return { ok: false, reason: replayed ? 'replayed' : swapped ? 'wrong_order' : 'mismatch' };
 }
 
+/** Whether `first`, `second` are the codes of two consecutive steps ending within `window` of now. */
+function pairInWindow(
+  secret: Uint8Array,
+  first: string,
+  second: string,
+  now: number,
+  window: number,
+): boolean {
+  const current = stepOf(now);
+  for (let end = Math.max(1, current - window); end <= current + window; end++) {
+    if (codeAt(secret, end - 1) === first && codeAt(secret, end) === second) return true;
+  }
+  return false;
+}
+
+/**
+ * The device clock's offset in seconds if `first`, `second` are two
+ * consecutive codes within SKEW_SEARCH steps of now (the nearest, the
+ * earlier on a tie), counted as the binding's drift is; else null.
+ */
+function skewOf(secret: Uint8Array, first: string, second: string, now: number): number | null {
+  const current = stepOf(now);
+  for (let d = 0; d <= SKEW_SEARCH; d++) {
+    for (const end of d === 0 ? [current] : [current - d, current + d]) {
+      if (end < 1) continue;
+      if (codeAt(secret, end - 1) === first && codeAt(secret, end) === second) {
+        const delta = end - current;
+        return (delta >= 0 ? delta : delta + 1) * (PERIOD_MS / 1000);
+      }
+    }
+  }
+  return null;
+}
+
 function pairProblem(first: string, second: string): string | null {
   if (!isCode(first) || !isCode(second)) return 'malformed';
   return first === second ? 'same_code' : null;
@@ -202,6 +251,7 @@ export class Model {
     if (kept.some((f) => nameKey(f.name) === nameKey(name)))
       return { result: 'ERR_NAME_TAKEN', next: user };
     const next = clone(user);
+    const old = user.pending;
     next.pending = {
       id,
       name,
@@ -209,6 +259,11 @@ export class Model {
       createdAt: now,
       expiresAt: now + this.policy.pendingTtlMs,
       replaceFactorId: replaceFactorId ?? null,
+      // Only the last replaced one, and only while it is unexpired.
+      previous:
+        old && old.id !== id && now < old.expiresAt
+          ? { id: old.id, secret: old.secret, expiresAt: old.expiresAt }
+          : null,
     };
     return { result: { factorId: id, expiresAt: next.pending.expiresAt }, next };
   }
@@ -234,6 +289,30 @@ export class Model {
     const pair = findPair(pending.secret, first, second, now, this.policy.bindingWindow, -1);
     if (!pair.ok) {
       const reason = pair.reason === 'replayed' ? 'mismatch' : pair.reason;
+      if (reason === 'mismatch') {
+        // The diagnosis (issue 12): other secrets inside the binding window
+        // (the user's factors, then the replaced enrollment), then the clock.
+        // Every factor here is SHA1/6/30, so app_ignored_parameters never applies.
+        const window = this.policy.bindingWindow;
+        for (const f of user.factors) {
+          if (pairInWindow(f.secret, first, second, now, window)) {
+            const result = { ok: false, reason: 'existing_factor', factorId: f.id, name: f.name };
+            return { result, next, reserved };
+          }
+        }
+        const previous = pending.previous;
+        if (
+          previous &&
+          now < previous.expiresAt &&
+          pairInWindow(previous.secret, first, second, now, window)
+        ) {
+          return { result: { ok: false, reason: 'stale_qr' }, next, reserved };
+        }
+        const skewSeconds = skewOf(pending.secret, first, second, now);
+        if (skewSeconds !== null) {
+          return { result: { ok: false, reason: 'clock_skew', skewSeconds }, next, reserved };
+        }
+      }
       return { result: { ok: false, reason }, next, reserved };
     }
     // The bind re-checks the limit and the name, replacing in the same step.
@@ -259,9 +338,15 @@ export class Model {
     next.pending = null;
     if (firstFactor) next.recovery = { unused: [...codes], unseen: 0 };
     next.throttle = { otp: fresh(), recovery: fresh() };
+    const clockOffsetSeconds = pair.drift * (PERIOD_MS / 1000) + 0;
     const result = firstFactor
-      ? { ok: true, factorId: pending.id, recoveryCodes: this.policy.recoveryCodeCount }
-      : { ok: true, factorId: pending.id };
+      ? {
+          ok: true,
+          factorId: pending.id,
+          clockOffsetSeconds,
+          recoveryCodes: this.policy.recoveryCodeCount,
+        }
+      : { ok: true, factorId: pending.id, clockOffsetSeconds };
     return { result, next, reserved };
   }
 
@@ -309,6 +394,8 @@ export class Model {
     if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     let reason = 'mismatch';
+    // The first factor whose codes match far from now: the device clock is off (issue 12).
+    let skewSeconds: number | null = null;
     for (const [i, factor] of user.factors.entries()) {
       const pair = findPair(
         factor.secret,
@@ -319,6 +406,9 @@ export class Model {
         factor.lastStep,
       );
       if (!pair.ok) {
+        if (pair.reason === 'mismatch' && skewSeconds === null) {
+          skewSeconds = skewOf(factor.secret, first, second, now);
+        }
         if (pair.reason === 'replayed') reason = 'replayed';
         else if (pair.reason === 'wrong_order' && reason === 'mismatch') reason = 'wrong_order';
         continue;
@@ -329,11 +419,19 @@ export class Model {
       const partial = clone(next);
       f.lastStep = pair.end;
       return {
-        result: { ok: true, factorId: factor.id, drift: pair.drift },
+        result: {
+          ok: true,
+          factorId: factor.id,
+          drift: pair.drift,
+          clockOffsetSeconds: pair.drift * (PERIOD_MS / 1000) + 0,
+        },
         next,
         reserved,
         partial,
       };
+    }
+    if (reason === 'mismatch' && skewSeconds !== null) {
+      return { result: { ok: false, reason: 'clock_skew', skewSeconds }, next, reserved };
     }
     return { result: { ok: false, reason }, next, reserved };
   }
@@ -484,9 +582,14 @@ export class Model {
     return { result: undefined, next, reserved: partial };
   }
 
-  /** The test cipher always asks to be re-sealed: every factor and the pending enrollment. */
-  reencryptSecret(user: ModelUser): Outcome {
-    const count = user.factors.length + (user.pending ? 1 : 0);
+  /**
+   * The test cipher always asks to be re-sealed: every factor, the pending
+   * enrollment, and the unexpired one it replaced.
+   */
+  reencryptSecret(user: ModelUser, now: number): Outcome {
+    const previous = user.pending?.previous;
+    const count =
+      user.factors.length + (user.pending ? 1 : 0) + (previous && now < previous.expiresAt ? 1 : 0);
     if (count === 0) return { result: { ok: false, reason: 'not_enrolled' }, next: user };
     return { result: { ok: true, reencrypted: true, count }, next: user };
   }
@@ -498,7 +601,14 @@ export function remaining(user: ModelUser): number {
 
 /** The part of a user's state a store record shows, for comparing model and store. */
 export interface Projection {
-  pending: { id: string; name: string; expiresAt: number; replaceFactorId: string | null } | null;
+  pending: {
+    id: string;
+    name: string;
+    expiresAt: number;
+    replaceFactorId: string | null;
+    /** The replaced enrollment kept for stale_qr: its id and expiry. */
+    previous: { id: string; expiresAt: number } | null;
+  } | null;
   factors: {
     id: string;
     name: string;
@@ -517,7 +627,13 @@ export function project(user: ModelUser): Projection {
   const p = user.pending;
   return {
     pending: p
-      ? { id: p.id, name: p.name, expiresAt: p.expiresAt, replaceFactorId: p.replaceFactorId }
+      ? {
+          id: p.id,
+          name: p.name,
+          expiresAt: p.expiresAt,
+          replaceFactorId: p.replaceFactorId,
+          previous: p.previous ? { id: p.previous.id, expiresAt: p.previous.expiresAt } : null,
+        }
       : null,
     factors: user.factors.map(
       ({ id, name, lastStep, drift, createdAt, activatedAt, lastUsedAt }) => ({

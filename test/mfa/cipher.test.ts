@@ -200,7 +200,7 @@ describe('the service with a cipher', () => {
     expect(error.message).toMatch(/key id "v1"/);
   });
 
-  it('reencryptSecret reseals every factor and the pending enrollment (issue 10 point 3)', async () => {
+  it('reencryptSecret reseals every factor, the pending enrollment and the one it replaced (issues 10, 12)', async () => {
     const v1 = createAESGCMCipher({ keys: { v1: key(1) }, primaryKeyId: 'v1' });
     const v2 = createAESGCMCipher({ keys: { v1: key(1), v2: key(2) }, primaryKeyId: 'v2' });
     const v2only = createAESGCMCipher({ keys: { v2: key(2) }, primaryKeyId: 'v2' });
@@ -208,32 +208,64 @@ describe('the service with a cipher', () => {
     const user = newUser();
     await enroll(before, user);
     await before.mfa.importFactor(user, { secret: new Uint8Array(20).fill(7), name: 'Tablet' });
-    // An enrollment started under the old key, completed after the sweep.
+    // An enrollment started under the old key, completed after the sweep; the
+    // one it replaced (a reloaded page) is kept sealed to recognise a stale QR code.
+    const stale = await before.mfa.beginEnrollment(user, { accountName: 'a', name: 'Laptop' });
     const pending = await before.mfa.beginEnrollment(user, { accountName: 'a', name: 'Laptop' });
     const rotated = harness({ cipher: v2, store: before.store });
     rotated.now = before.now;
     expect(await rotated.mfa.reencryptSecret(user)).toEqual({
       ok: true,
       reencrypted: true,
-      count: 3,
+      count: 4,
     });
     const record = await before.store.getUser(user, before.now);
-    for (const sealed of [...(record?.factors ?? []), record?.pending]) {
+    expect(record?.pending?.previous?.id).toBe(stale.factorId);
+    for (const sealed of [...(record?.factors ?? []), record?.pending, record?.pending?.previous]) {
       expect(sealed?.sealedSecret).toMatch(/^A256GCM\.v2\./);
     }
-    // With v1 retired, the enrollment completes and its factor verifies.
+    // With v1 retired, the stale QR code is still recognised, then the
+    // enrollment completes and its factor verifies.
     const retired = harness({ cipher: v2only, store: before.store });
     retired.now = before.now + 30_000;
+    expect(
+      await retired.mfa.completeEnrollment(
+        user,
+        deviceCode(stale.secret, retired.now - 30_000),
+        deviceCode(stale.secret, retired.now),
+      ),
+    ).toEqual({ ok: false, reason: 'stale_qr' });
     const bound = await retired.mfa.completeEnrollment(
       user,
       deviceCode(pending.secret, retired.now - 30_000),
       deviceCode(pending.secret, retired.now),
     );
-    expect(bound).toEqual({ ok: true, factorId: pending.factorId });
+    expect(bound).toMatchObject({ ok: true, factorId: pending.factorId });
     retired.advance(30_000);
     expect(await retired.mfa.verify(user, deviceCode(pending.secret, retired.now))).toEqual({
       ok: true,
       factorId: pending.factorId,
+    });
+  });
+
+  it('the diagnosis leaves out a secret the cipher cannot open (issue 12)', async () => {
+    const v1 = createAESGCMCipher({ keys: { v1: key(1) }, primaryKeyId: 'v1' });
+    const v2only = createAESGCMCipher({ keys: { v2: key(2) }, primaryKeyId: 'v2' });
+    const before = harness({ cipher: v1 });
+    const user = newUser();
+    const stale = await before.mfa.beginEnrollment(user, { accountName: 'a' });
+    const retired = harness({ cipher: v2only, store: before.store });
+    retired.now = before.now;
+    const pending = await retired.mfa.beginEnrollment(user, { accountName: 'a' });
+    const pair = (secret: string) =>
+      [deviceCode(secret, retired.now - 30_000), deviceCode(secret, retired.now)] as const;
+    // The replaced enrollment is sealed under the retired key: no stale_qr, no error.
+    expect(await retired.mfa.completeEnrollment(user, ...pair(stale.secret))).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(await retired.mfa.completeEnrollment(user, ...pair(pending.secret))).toMatchObject({
+      ok: true,
     });
   });
 

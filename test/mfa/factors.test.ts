@@ -142,7 +142,12 @@ describe('several factors', () => {
       deviceCode(tablet.secret, h.now - 30_000, jump),
       deviceCode(tablet.secret, h.now, jump),
     );
-    expect(result).toEqual({ ok: true, factorId: tablet.factorId, drift: 9 });
+    expect(result).toEqual({
+      ok: true,
+      factorId: tablet.factorId,
+      drift: 9,
+      clockOffsetSeconds: 270,
+    });
     expect((await h.mfa.listFactors(user)).map((f) => f.drift)).toEqual([0, 9]);
   });
 

@@ -151,7 +151,7 @@ async function script(h: Harness, steps: string[], inner: MFAStore): Promise<voi
   ).toBe(true);
   h.now = T0 + 125_000;
   expect(await step('resync', () => h.mfa.resync(user, code(h.now - 30_000), code(h.now)))).toEqual(
-    { ok: true, factorId: expect.any(String), drift: 0 },
+    { ok: true, factorId: expect.any(String), drift: 0, clockOffsetSeconds: 0 },
   );
   expect(await step('reencryptSecret', () => h.mfa.reencryptSecret(user))).toEqual({
     ok: true,

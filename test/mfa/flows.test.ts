@@ -187,7 +187,12 @@ describe('drift', () => {
       deviceCode(secret, h.now - 30_000, 5 * 30_000),
       deviceCode(secret, h.now, 5 * 30_000),
     );
-    expect(resynced).toEqual({ ok: true, factorId: expect.any(String), drift: 5 });
+    expect(resynced).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+      drift: 5,
+      clockOffsetSeconds: 150,
+    });
     expect(h.ofType('resynced')).toEqual([
       {
         type: 'resynced',
@@ -223,6 +228,7 @@ describe('drift', () => {
       ok: true,
       factorId: expect.any(String),
       drift: 9,
+      clockOffsetSeconds: 270,
     });
     expect(await h.mfa.resync(user, ...pair)).toEqual({ ok: false, reason: 'replayed' });
     expect(await h.mfa.resync(user, pair[1], pair[0])).toEqual({
@@ -294,7 +300,7 @@ describe('completeEnrollment reasons', () => {
     expect(again.expiresAt).toBe(expiresAt + 600_000);
   });
 
-  it('a pending enrollment replaced by a new one cannot be completed', async () => {
+  it('a pending enrollment replaced by a new one cannot be completed (its codes: stale_qr)', async () => {
     const h = harness();
     const user = newUser();
     const old = await h.mfa.beginEnrollment(user, { accountName: 'a' });
@@ -303,7 +309,7 @@ describe('completeEnrollment reasons', () => {
     const pair = [deviceCode(old.secret, h.now - 30_000), deviceCode(old.secret, h.now)] as const;
     expect(await h.mfa.completeEnrollment(user, ...pair)).toEqual({
       ok: false,
-      reason: 'mismatch',
+      reason: 'stale_qr',
     });
   });
 
@@ -334,7 +340,12 @@ describe('completeEnrollment reasons', () => {
       deviceCode(begun.secret, h.now),
     );
     // The user had a factor: the recovery codes stay as they were.
-    expect(bound).toEqual({ ok: true, factorId: begun.factorId });
+    expect(bound).toEqual({
+      ok: true,
+      factorId: begun.factorId,
+      clockOffsetSeconds: 0,
+      parameters: { algorithm: 'SHA1', digits: 6, period: 30 },
+    });
     expect('recoveryCodes' in bound).toBe(false);
     expect((await h.mfa.status(user)).recoveryCodesRemaining).toBe(10);
     expect(h.ofType('factor_removed')).toEqual([
@@ -577,6 +588,7 @@ describe('store round trips and the optional readAndReserve', () => {
       ok: true,
       factorId: expect.any(String),
       drift: 0,
+      clockOffsetSeconds: 0,
     });
     expect(await failures()).toBe(0);
   });

@@ -125,7 +125,10 @@ describe('no secret, code or recovery code in events, errors or serialised resul
     expect(JSON.stringify(begun)).toBe(
       `{"factorId":"${begun?.factorId}","expiresAt":${begun?.expiresAt}}`,
     );
-    expect(JSON.stringify(bound)).toBe(`{"ok":true,"factorId":"${begun?.factorId}"}`);
+    expect(JSON.stringify(bound)).toBe(
+      `{"ok":true,"factorId":"${begun?.factorId}","clockOffsetSeconds":0,` +
+        `"parameters":{"algorithm":"SHA1","digits":6,"period":30}}`,
+    );
     expect({ ...regenerated }).toEqual({ ok: true });
   });
 });

@@ -80,7 +80,19 @@ const SECONDS = process.env.TOTPKIT_FUZZ_SECONDS
 // ── the steps ────────────────────────────────────────────────────────────────
 
 type CodeKind = 'now' | 'next' | 'prev' | 'far' | 'last' | 'spaced' | 'random' | 'malformed';
-type PairKind = 'now' | 'ahead' | 'behind' | 'swapped' | 'same' | 'replay' | 'random' | 'malformed';
+type PairKind =
+  | 'now'
+  | 'ahead'
+  | 'behind'
+  | 'swapped'
+  | 'same'
+  | 'replay'
+  | 'random'
+  | 'malformed'
+  // Issue 12: a clock hours off, the replaced enrollment's codes, another factor's codes.
+  | 'far'
+  | 'stale'
+  | 'factor';
 type RecoveryKind = 'unused' | 'lower' | 'used' | 'old' | 'random' | 'malformed';
 /** A factor of the user by index (modulo their count), or 3: an id the user does not have. */
 type FactorPick = number;
@@ -138,6 +150,9 @@ const pairKind = fc.constantFrom<PairKind>(
   'replay',
   'random',
   'malformed',
+  'far',
+  'stale',
+  'factor',
 );
 const recoveryKind = fc.constantFrom<RecoveryKind>(
   'unused',
@@ -385,7 +400,13 @@ function projectRecord(record: UserRecord | null, now: number): Projection {
   return {
     pending:
       p && p.expiresAt > now
-        ? { id: p.id, name: p.name, expiresAt: p.expiresAt, replaceFactorId: p.replaceFactorId }
+        ? {
+            id: p.id,
+            name: p.name,
+            expiresAt: p.expiresAt,
+            replaceFactorId: p.replaceFactorId,
+            previous: p.previous ? { id: p.previous.id, expiresAt: p.previous.expiresAt } : null,
+          }
         : null,
     factors: (record?.factors ?? []).map((f) => ({
       id: f.id,
@@ -454,6 +475,9 @@ function summary(result: unknown): unknown {
     'expiresAt',
     'factorId',
     'weak',
+    'name',
+    'skewSeconds',
+    'clockOffsetSeconds',
   ]) {
     if (key in r) out[key] = r[key];
   }
@@ -474,6 +498,11 @@ class Run {
   /** Every recovery code issued to each user, and those accepted (must never be accepted twice). */
   readonly issued: Set<string>[];
   readonly accepted: Set<string>[];
+  /**
+   * Codes of sets shown by a race of several calls that each showed a set:
+   * one of them is the stored set, unknown which, so none is picked as 'old'.
+   */
+  readonly maybeLive: Set<string>[];
   readonly log: string[] = [];
 
   constructor(inner: MFAStore, prefix: string) {
@@ -490,6 +519,7 @@ class Run {
     this.offsets = this.users.map(() => 0);
     this.issued = this.users.map(() => new Set());
     this.accepted = this.users.map(() => new Set());
+    this.maybeLive = this.users.map(() => new Set());
   }
 
   async record(u: number): Promise<UserRecord | null> {
@@ -558,6 +588,12 @@ class Run {
     kind: PairKind,
     salt: number,
   ): { codes: [string, string]; end: number | null } {
+    if (kind === 'stale' || kind === 'factor') {
+      // Right codes of another secret: the replaced enrollment's, or a factor's.
+      const state = this.states[u] as ModelUser;
+      const other = kind === 'stale' ? state.pending?.previous : this.factor(u, salt % 3);
+      return this.pair(u, other ? { secret: other.secret } : undefined, 'now', salt);
+    }
     const secret = factor?.secret;
     const device = this.deviceStep(u);
     if (kind === 'malformed') return { codes: ['12345', '123456'], end: null };
@@ -574,6 +610,8 @@ class Run {
       behind: device - 1,
       swapped: device,
       replay: last,
+      // Hours off, sometimes beyond the one-day skew search.
+      far: device + (salt % 2 ? 1 : -1) * (4 + ((salt * 7919) % 3_200)),
     }[kind];
     const codes: [string, string] = [codeAt(secret, end - 1), codeAt(secret, end)];
     return kind === 'swapped' ? { codes: [codes[1], codes[0]], end: null } : { codes, end };
@@ -583,7 +621,9 @@ class Run {
     const state = this.states[u] as ModelUser;
     const unused = state.recovery?.unused ?? [];
     const used = [...(this.accepted[u] as Set<string>)];
-    const old = [...(this.issued[u] as Set<string>)].filter((c) => !unused.includes(c));
+    const old = [...(this.issued[u] as Set<string>)].filter(
+      (c) => !unused.includes(c) && !this.maybeLive[u]?.has(c),
+    );
     const choose = (list: string[]) => list[pick % Math.max(1, list.length)];
     switch (kind) {
       case 'unused':
@@ -786,7 +826,7 @@ async function sequential(
       break;
     case 'reencrypt':
       invoke = () => run.mfa.reencryptSecret(userId);
-      expect_ = () => run.model.reencryptSecret(before);
+      expect_ = () => run.model.reencryptSecret(before, run.now);
       break;
   }
   run.faulty.arm(fault);
@@ -894,7 +934,9 @@ async function parallel(run: Run, u: number, calls: Call[], salt: number) {
       }
       if (
         result.ok ||
-        ['mismatch', 'replayed', 'resync_required', 'wrong_order'].includes(result.reason ?? '')
+        ['mismatch', 'replayed', 'resync_required', 'wrong_order', 'clock_skew'].includes(
+          result.reason ?? '',
+        )
       )
         otpChecked++;
     }
@@ -1011,6 +1053,7 @@ async function race(run: Run, u: number, calls: Call[], salt: number) {
     .map((r) => (r as { recoveryCodes?: string[] } | null)?.recoveryCodes)
     .filter((codes): codes is string[] => Array.isArray(codes));
   for (const codes of shown) for (const code of codes) run.issued[u]?.add(code);
+  if (shown.length > 1) for (const codes of shown) for (const c of codes) run.maybeLive[u]?.add(c);
   const setKept = record?.recoveryCodes?.salt === beforeRecord?.recoveryCodes?.salt;
   const count = record?.recoveryCodes?.hashes.length ?? 0;
   const next: ModelUser = {
@@ -1022,6 +1065,13 @@ async function race(run: Run, u: number, calls: Call[], salt: number) {
           createdAt: record.pending.createdAt,
           expiresAt: record.pending.expiresAt,
           replaceFactorId: record.pending.replaceFactorId,
+          previous: record.pending.previous
+            ? {
+                id: record.pending.previous.id,
+                secret: unseal(record.pending.previous.sealedSecret),
+                expiresAt: record.pending.previous.expiresAt,
+              }
+            : null,
         }
       : null,
     factors: factors.map((f) => ({

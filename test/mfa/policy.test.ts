@@ -39,6 +39,8 @@ describe('DEFAULT_MFA_POLICY', () => {
       },
       recoveryCodeCount: 10,
       recoveryCodeScrypt: { N: 2_048, r: 8, p: 1 },
+      skewSearch: null,
+      acceptAppParameters: false,
     });
     expect(Object.isFrozen(DEFAULT_MFA_POLICY)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.throttle)).toBe(true);
@@ -133,6 +135,19 @@ describe('createMFA validation', () => {
       /"policy.window" must be an integer from 0 to 10, got 11/,
     ],
     ['window 0.5', { ...base(), policy: { window: 0.5 } }, RangeError, /"policy.window"/],
+    [
+      'skewSearch 200001',
+      { ...base(), policy: { skewSearch: 200_001 } },
+      RangeError,
+      /"policy.skewSearch" must be an integer from 0 to 200000, got 200001/,
+    ],
+    ['skewSearch -1', { ...base(), policy: { skewSearch: -1 } }, RangeError, /"policy.skewSearch"/],
+    [
+      'acceptAppParameters "yes"',
+      { ...base(), policy: { acceptAppParameters: 'yes' } },
+      TypeError,
+      /"policy.acceptAppParameters" must be a boolean, got a string/,
+    ],
     [
       'bindingWindow 0',
       { ...base(), policy: { bindingWindow: 0 } },

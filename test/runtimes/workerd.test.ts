@@ -71,7 +71,12 @@ describe.skipIf(!haveWorkerd)('totpkit in workerd', () => {
       expect(uri).toContain(`secret=${secret}`);
       const completed = await call(worker.url, '/complete', { ...at(NOW), first, second });
       // JSON leaves out the non-enumerable recovery codes; the Worker names them.
-      expect(completed.result).toEqual({ ok: true, factorId: expect.any(String) });
+      expect(completed.result).toEqual({
+        ok: true,
+        factorId: expect.any(String),
+        clockOffsetSeconds: 0,
+        parameters: { algorithm: 'SHA1', digits: 6, period: 30 },
+      });
       const { factorId } = completed.result as { factorId: string };
       const codes = completed.recoveryCodes as string[];
       expect(codes).toHaveLength(policy.count);

@@ -24,6 +24,7 @@ function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment 
     createdAt: T,
     expiresAt: T + 600_000,
     replaceFactorId: null,
+    previous: null,
     ...overrides,
   };
 }
@@ -268,6 +269,74 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         recovery: { failures: 0, blockedUntil: 0 },
       });
       expect((await store.getUser('u', T))?.recoveryCodes?.hashes).toEqual(['h1', 'h3']);
+    });
+
+    it('putPending keeps the one replaced, unexpired enrollment as previous (issue 12)', async () => {
+      const store = await makeStore();
+      const first = pending({ id: 'p1', sealedSecret: 'sealed-1', algorithm: 'SHA256', digits: 8 });
+      await store.putPending('u', first);
+      expect((await store.getUser('u', T))?.pending?.previous).toBeNull();
+      const second = pending({ id: 'p2', sealedSecret: 'sealed-2', createdAt: T + 1_000 });
+      await store.putPending('u', { ...second, previous: null });
+      const kept = {
+        id: 'p1',
+        sealedSecret: 'sealed-1',
+        algorithm: 'SHA256',
+        digits: 8,
+        period: 30,
+        expiresAt: T + 600_000,
+      };
+      expect((await store.getUser('u', T + 1_000))?.pending).toEqual({ ...second, previous: kept });
+      // The previous secret is sealed again by id, and only it.
+      expect(await store.replaceSealedSecret('u', 'p1', 'resealed-1')).toBe(true);
+      expect((await store.getUser('u', T + 1_000))?.pending).toEqual({
+        ...second,
+        previous: { ...kept, sealedSecret: 'resealed-1' },
+      });
+      // Only the last one: p3 replaces p2, p1 goes.
+      const third = pending({ id: 'p3', sealedSecret: 'sealed-3', createdAt: T + 2_000 });
+      await store.putPending('u', third);
+      expect((await store.getUser('u', T + 2_000))?.pending?.previous).toEqual({
+        id: 'p2',
+        sealedSecret: 'sealed-2',
+        algorithm: 'SHA1',
+        digits: 6,
+        period: 30,
+        expiresAt: T + 600_000,
+      });
+      expect(await store.replaceSealedSecret('u', 'p1', 'x')).toBe(false);
+      // Replacing an expired one keeps nothing; so does rewriting the same id.
+      const late = pending({ id: 'p4', createdAt: T + 600_000, expiresAt: T + 1_200_000 });
+      await store.putPending('u', late);
+      expect((await store.getUser('u', T + 600_000))?.pending?.previous).toBeNull();
+      await store.putPending('u', { ...late, createdAt: T + 600_001 });
+      expect((await store.getUser('u', T + 600_001))?.pending?.previous).toBeNull();
+    });
+
+    it('activation binds without previous, with the given parameters; deletion drops previous', async () => {
+      const store = await makeStore();
+      await store.putPending('u', pending({ id: 'p1', sealedSecret: 'sealed-1' }));
+      await store.putPending('u', pending({ id: 'p2', algorithm: 'SHA256', digits: 8 }));
+      expect(
+        await store.activatePending('u', 'p2', {
+          ...bind(T, 7, 1),
+          params: { algorithm: 'SHA1', digits: 6, period: 60 },
+        }),
+      ).toMatchObject({ ok: true });
+      const record = await store.getUser('u', T);
+      expect(record?.pending ?? null).toBeNull();
+      expect(record?.factors).toEqual([
+        expect.objectContaining({ id: 'p2', algorithm: 'SHA1', digits: 6, period: 60, drift: 1 }),
+      ]);
+      expect(JSON.stringify(record)).not.toContain('sealed-1');
+      expect(await store.replaceSealedSecret('u', 'p1', 'x')).toBe(false);
+      for (const drop of ['deleteFactors', 'deleteUser'] as const) {
+        await store.putPending('v', pending({ id: 'q1', sealedSecret: 'sealed-q1' }));
+        await store.putPending('v', pending({ id: 'q2' }));
+        expect(await store[drop]('v')).toBe(true);
+        expect(JSON.stringify(await store.getUser('v', T))).not.toContain('sealed-q1');
+        expect(await store.replaceSealedSecret('v', 'q1', 'x')).toBe(false);
+      }
     });
 
     it('replaces the sealed secret of the named factor only', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest'
 import { MFAError } from '../../src/errors.ts';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
+import { describeDiagnosisCases } from '../mfa/diagnosis-cases.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
@@ -46,6 +47,9 @@ describePostgresCleanup(
   () => db,
   () => `store_${++tables}`,
 );
+
+// The service's enrollment diagnosis (issue 12) through a database store.
+describeDiagnosisCases('PostgresStore (PGlite)', makeStore);
 
 describe('PostgresStore.migrate and deleteExpired', () => {
   const T = 1_700_000_000_000;

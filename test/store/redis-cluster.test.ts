@@ -268,6 +268,7 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
         createdAt: T,
         expiresAt: T + 600_000,
         replaceFactorId: 'f1',
+        previous: null, // 0.1.0 kept no replaced enrollment
       },
       recoveryCodes: { salt: 'salt', hashes: ['h1', 'h2'] },
       throttle: {

@@ -202,6 +202,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
           createdAt: T,
           expiresAt: T + 600_000,
           replaceFactorId: 'f1',
+          previous: null, // 0.1.0 kept no replaced enrollment
         },
         recoveryCodes: { salt: 'salt', hashes: ['h1', 'h2'] },
         throttle: {

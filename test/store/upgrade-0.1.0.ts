@@ -100,6 +100,7 @@ export const UPGRADED: Record<string, UserRecord> = {
       createdAt: T,
       expiresAt: T + 600_000,
       replaceFactorId: 'f2',
+      previous: null, // 0.1.0 kept no replaced enrollment
     },
     recoveryCodes: { salt: 'salt2', hashes: ['h3'] },
     throttle: { otp: fresh, recovery: fresh },
@@ -118,6 +119,7 @@ export const UPGRADED: Record<string, UserRecord> = {
       createdAt: T,
       expiresAt: T + 600_000,
       replaceFactorId: null,
+      previous: null, // 0.1.0 kept no replaced enrollment
     },
     recoveryCodes: null,
     throttle: { otp: fresh, recovery: fresh },

@@ -15,7 +15,9 @@ import type { PostgresQueryClient, Row } from './table.ts';
  * row; `decision` works out the factors that stay (without
  * `replaceFactorId`) and the outcome; `updated` writes only for `'ok'`.
  * `$3` lastStep, `$4` drift, `$5` now, `$6` maxFactors, `$7`/`$8` the
- * recovery codes for a first factor.
+ * recovery codes for a first factor, `$9`–`$11` the parameters to bind
+ * instead of the enrollment's (`NULL`: the enrollment's). The factor never
+ * takes the enrollment's `previous`.
  */
 function activateSQL(table: string): string {
   return `WITH current AS (
@@ -35,9 +37,12 @@ function activateSQL(table: string): string {
   FROM kept
 ), updated AS (
   UPDATE ${table} AS stored SET
-    factors = d.kept || jsonb_build_object($2::text, (d.pending - 'expiresAt' - 'replaceFactorId')
+    factors = d.kept || jsonb_build_object($2::text,
+      (d.pending - 'expiresAt' - 'replaceFactorId' - 'previous')
       || jsonb_build_object('lastStep', $3::text, 'drift', $4::text, 'activatedAt', $5::text,
-        'lastUsedAt', NULL)),
+        'lastUsedAt', NULL)
+      || CASE WHEN $9::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('algorithm',
+        $9::text, 'digits', $10::text, 'period', $11::text) END),
     pending = NULL, pending_expires_at = NULL,
     recovery_salt = CASE WHEN d.first THEN $7::text ELSE stored.recovery_salt END,
     recovery_hashes = CASE WHEN d.first THEN $8::text[] ELSE stored.recovery_hashes END,
@@ -64,12 +69,20 @@ export function enrollmentOperations(client: PostgresQueryClient, table: string)
   const activateStatement = activateSQL(table);
   return {
     async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+      // The enrollment replaced, if unexpired at $4 (createdAt) and another
+      // one, is kept as the new one's `previous`, in the same statement.
       await client.query(
-        `INSERT INTO ${table} (user_id, pending, pending_expires_at)
+        `INSERT INTO ${table} AS stored (user_id, pending, pending_expires_at)
 VALUES ($1, $2::jsonb, $3)
-ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending,
+ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending || jsonb_build_object('previous',
+    CASE WHEN stored.pending->>'id' IS DISTINCT FROM EXCLUDED.pending->>'id'
+      AND (stored.pending->>'expiresAt')::bigint > $4::bigint
+    THEN jsonb_build_object('id', stored.pending->'id',
+      'sealedSecret', stored.pending->'sealedSecret', 'algorithm', stored.pending->'algorithm',
+      'digits', stored.pending->'digits', 'period', stored.pending->'period',
+      'expiresAt', stored.pending->'expiresAt') END),
   pending_expires_at = EXCLUDED.pending_expires_at`,
-        [userId, JSON.stringify(encodePending(pending)), pending.expiresAt],
+        [userId, JSON.stringify(encodePending(pending)), pending.expiresAt, pending.createdAt],
       );
     },
 
@@ -89,6 +102,9 @@ ON CONFLICT (user_id) DO UPDATE SET pending = EXCLUDED.pending,
           activation.maxFactors,
           codes?.salt ?? null,
           codes?.hashes ?? null,
+          activation.params?.algorithm ?? null,
+          activation.params === undefined ? null : String(activation.params.digits),
+          activation.params === undefined ? null : String(activation.params.period),
         ]),
       );
       return toAddResult(row);

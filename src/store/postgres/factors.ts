@@ -73,9 +73,12 @@ export function factorsOperations(client: PostgresQueryClient, table: string) {
         `UPDATE ${table} SET
   factors = CASE WHEN factors ? $2 THEN jsonb_set(factors, ARRAY[$2::text],
     (factors->$2::text) || jsonb_build_object('sealedSecret', $3::text)) ELSE factors END,
-  pending = CASE WHEN NOT factors ? $2 AND pending->>'id' = $2
-    THEN pending || jsonb_build_object('sealedSecret', $3::text) ELSE pending END
-WHERE user_id = $1 AND (factors ? $2 OR pending->>'id' = $2)
+  pending = CASE WHEN factors ? $2 THEN pending
+    WHEN pending->>'id' = $2 THEN pending || jsonb_build_object('sealedSecret', $3::text)
+    WHEN pending->'previous'->>'id' = $2
+      THEN jsonb_set(pending, '{previous,sealedSecret}', to_jsonb($3::text))
+    ELSE pending END
+WHERE user_id = $1 AND (factors ? $2 OR pending->>'id' = $2 OR pending->'previous'->>'id' = $2)
 RETURNING user_id`,
         [userId, id, sealedSecret],
       );

@@ -27,17 +27,31 @@ const PENDING_TTL_MARGIN_MS = 60_000;
 
 /**
  * ARGV the enrollment's JSON, its TTL in ms, throttleRetentionMs (the
- * enrollment's expiry can move a factorless user's throttle expiry).
+ * enrollment's expiry can move a factorless user's throttle expiry). The
+ * enrollment it replaces, if unexpired at the new one's createdAt and another
+ * one, becomes its `previous` (only the fields the diagnosis needs; its own
+ * previous goes).
  */
 const PUT_PENDING = script(`${PRELUDE}${SETTLE_THROTTLE}
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+local p = cjson.decode(ARGV[1])
+p.previous = cjson.null
+local raw = redis.call('GET', KEYS[2])
+if raw then
+  local o = cjson.decode(raw)
+  if o.id ~= p.id and tonumber(o.expiresAt) > tonumber(p.createdAt) then
+    p.previous = {id = o.id, sealedSecret = o.sealedSecret, algorithm = o.algorithm,
+      digits = o.digits, period = o.period, expiresAt = o.expiresAt}
+  end
+end
+redis.call('SET', KEYS[2], cjson.encode(p), 'PX', ARGV[2])
 settle(ARGV[3])
 return 1`);
 
 /**
- * ARGV pendingId, lastStep, drift, now, maxFactors, then '1', salt and the
- * hashes of a first set ('0' for none). Replies 'ok:first:replaced' or the
- * refusal.
+ * ARGV pendingId, lastStep, drift, now, maxFactors, the parameters to bind
+ * instead of the enrollment's as 'algorithm:digits:period' ('' for the
+ * enrollment's), then '1', salt and the hashes of a first set ('0' for
+ * none). Replies 'ok:first:replaced' or the refusal.
  */
 const ACTIVATE_PENDING = script(`${PRELUDE}
 local raw = redis.call('GET', KEYS[2])
@@ -52,12 +66,14 @@ if replaced then kept = count - 1 else rep = nil end
 if kept + 1 > tonumber(ARGV[5]) then return 'factor_limit' end
 if nameTaken(p.nameKey, rep) then return 'name_taken' end
 if replaced then redis.call('HDEL', KEYS[1], rep) end
+local algorithm, digits, period = p.algorithm, p.digits, p.period
+if ARGV[6] ~= '' then algorithm, digits, period = string.match(ARGV[6], '^(%w+):(%d+):(%d+)$') end
 redis.call('HSET', KEYS[1], p.id, cjson.encode({id = p.id, name = p.name, nameKey = p.nameKey,
-  sealedSecret = p.sealedSecret, algorithm = p.algorithm, digits = p.digits, period = p.period,
+  sealedSecret = p.sealedSecret, algorithm = algorithm, digits = digits, period = period,
   lastStep = ARGV[2], drift = ARGV[3], createdAt = p.createdAt, activatedAt = ARGV[4],
   lastUsedAt = cjson.null}))
 redis.call('DEL', KEYS[2], KEYS[5])
-firstSet(count == 0, ARGV, 6)
+firstSet(count == 0, ARGV, 7)
 return 'ok:' .. (count == 0 and '1' or '0') .. ':' .. (replaced and '1' or '0')`);
 
 /** ACTIVATE_PENDING's and ADD_FACTOR's reply. */
@@ -106,6 +122,9 @@ export function enrollmentOperations(
         String(activation.drift),
         String(activation.now),
         String(activation.maxFactors),
+        activation.params === undefined
+          ? ''
+          : `${activation.params.algorithm}:${activation.params.digits}:${activation.params.period}`,
         ...firstSetArguments(activation.recoveryCodes),
       ]);
       return toAddResult(reply);

@@ -34,7 +34,7 @@ redis.call('PERSIST', KEYS[5])
 firstSet(count == 0, ARGV, 5)
 return 'ok:' .. (count == 0 and '1' or '0') .. ':0'`);
 
-/** ARGV id (a factor's or the enrollment's), sealedSecret. */
+/** ARGV id (a factor's, the enrollment's or its previous's), sealedSecret. */
 const REPLACE_SEALED_SECRET = script(`${PRELUDE}
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if raw then
@@ -46,8 +46,13 @@ end
 raw = redis.call('GET', KEYS[2])
 if not raw then return 0 end
 local p = cjson.decode(raw)
-if p.id ~= ARGV[1] then return 0 end
-p.sealedSecret = ARGV[2]
+if p.id == ARGV[1] then
+  p.sealedSecret = ARGV[2]
+elseif type(p.previous) == 'table' and p.previous.id == ARGV[1] then
+  p.previous.sealedSecret = ARGV[2]
+else
+  return 0
+end
 redis.call('SET', KEYS[2], cjson.encode(p), 'KEEPTTL')
 return 1`);
 
