@@ -30,6 +30,7 @@
  */
 import { checkInteger, checkOptions, describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
+import { checkRetention } from './_retention.ts';
 import { storeError } from './_scrub.ts';
 import type {
   ActiveFactor,
@@ -83,8 +84,6 @@ export type {
 export type { KeyMigration } from './redis/layout.ts';
 
 const DEFAULT_PREFIX = 'totpkit:';
-/** 7 days: how long a user without a factor keeps a lock after it stops counting. */
-const DEFAULT_THROTTLE_RETENTION_MS = 604_800_000;
 
 /** Checks the `replicas` option; `undefined` when it is not set. */
 function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
@@ -156,16 +155,7 @@ export class RedisStore implements MFAStore {
       throw new RangeError(`"prefix" must be at most 100 characters, without { or }`);
     }
     const replicas = checkReplicas(options.replicas);
-    const retentionMs = String(
-      options.throttleRetentionMs === undefined
-        ? DEFAULT_THROTTLE_RETENTION_MS
-        : checkInteger(
-            options.throttleRetentionMs,
-            'throttleRetentionMs',
-            0,
-            Number.MAX_SAFE_INTEGER,
-          ),
-    );
+    const retentionMs = String(checkRetention(options.throttleRetentionMs));
     // TRYAGAIN: a slot moving between Cluster masters; nothing ran, so retry.
     const direct = withTryAgain(scriptRunner(options.client, replicas));
     this.#prefix = prefix;
