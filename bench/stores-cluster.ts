@@ -9,60 +9,16 @@
 // Each worker has its own user and clock (one step per verify), so every
 // verify is a success that records a new step.
 import { Cluster, Redis } from 'ioredis';
-import { performance } from 'node:perf_hooks';
 import { createClient, createCluster } from 'redis';
-import { generateTOTP } from '../src/index.ts';
 import { RedisStore, type RedisScriptClient } from '../src/store/redis.ts';
 import { redisClusterPlan } from '../test/helpers/redis-cluster.ts';
 import { redisPlan } from '../test/helpers/servers.ts';
-import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
+import { SECONDS_PER_LEVEL, verifyLoad } from './_verify-load.ts';
 
 const CONCURRENCY = [1, 16, 64] as const;
-const SECONDS_PER_LEVEL = Number(process.env.BENCH_SECONDS ?? 2);
 const ROUNDS = 3;
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
-
-/** Verifies per second and latency of `store` at `concurrency`. */
-async function measure(store: RedisStore, concurrency: number, label: string) {
-  const workers = await Promise.all(
-    Array.from({ length: concurrency }, async (_, i) => {
-      const { mfa, clock } = testMFA(store, { throttle: OPEN_THROTTLE });
-      const userId = `bench-${label}-${concurrency}-${i}`;
-      const { secret } = await enroll(mfa, clock, userId, T0);
-      return { mfa, clock, userId, secret };
-    }),
-  );
-  const latencies: number[] = [];
-  let done = 0;
-  const started = performance.now();
-  const deadline = started + SECONDS_PER_LEVEL * 1000;
-  await Promise.all(
-    workers.map(async (worker) => {
-      while (performance.now() < deadline) {
-        worker.clock.now += 30_000;
-        const code = generateTOTP(worker.secret, { now: worker.clock.now });
-        const t = performance.now();
-        const result = await worker.mfa.verify(worker.userId, code);
-        latencies.push(performance.now() - t);
-        if (!result.ok) throw new Error(`${label}: verify failed: ${result.reason}`);
-        done++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    perSecond: done / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
-}
 
 /**
  * Prints the Redis Cluster against single Redis table; skips (saying why)
@@ -113,7 +69,7 @@ export async function benchCluster(): Promise<void> {
         for (const [topology, client] of subjects) {
           const key = `${topology}/${client}/${concurrency}`;
           const store = stores.get(`${topology}/${client}`)!;
-          const level = await measure(store, concurrency, `${run}-${round}-${key}`);
+          const level = await verifyLoad(store, concurrency, `${run}-${round}-${key}`);
           samples.set(key, [...(samples.get(key) ?? []), level]);
         }
       }

@@ -21,22 +21,15 @@
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { generateTOTP } from '../src/index.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
-import type { MFAStore } from '../src/store/types.ts';
 import { pgbouncerPlanned, startPgBouncer, type PgBouncer } from '../test/helpers/pgbouncer.ts';
 import { postgresPlan, type TestServer } from '../test/helpers/servers.ts';
-import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
+import { T0 } from '../test/store/mfa-setup.ts';
+import { SECONDS_PER_LEVEL, verifyLoad } from './_verify-load.ts';
 
 const CONCURRENCY = [1, 16, 64] as const;
-const SECONDS_PER_LEVEL = Number(process.env.BENCH_SECONDS ?? 2);
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
 const DAY = 24 * 60 * 60 * 1000;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 const ms = (value: number) => (value < 10 ? value.toFixed(2) : value.toFixed(1));
 
@@ -49,42 +42,6 @@ function printTable(header: string[], rows: string[][]): void {
     `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
   );
   for (const row of rows) console.log(line(row));
-}
-
-/** verify() at `concurrency`, each worker its own user and clock (every verify a success). */
-async function measure(store: MFAStore, concurrency: number, run: string) {
-  const workers = await Promise.all(
-    Array.from({ length: concurrency }, async (_, i) => {
-      const { mfa, clock } = testMFA(store, { throttle: OPEN_THROTTLE });
-      const userId = `scale-${run}-${concurrency}-${i}`;
-      const { secret } = await enroll(mfa, clock, userId, T0);
-      return { mfa, clock, userId, secret };
-    }),
-  );
-  const latencies: number[] = [];
-  let done = 0;
-  const started = performance.now();
-  const deadline = started + SECONDS_PER_LEVEL * 1000;
-  await Promise.all(
-    workers.map(async (worker) => {
-      while (performance.now() < deadline) {
-        worker.clock.now += 30_000;
-        const code = generateTOTP(worker.secret, { now: worker.clock.now });
-        const t = performance.now();
-        const result = await worker.mfa.verify(worker.userId, code);
-        latencies.push(performance.now() - t);
-        if (!result.ok) throw new Error(`verify failed: ${result.reason}`);
-        done++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return {
-    perSecond: done / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
-  };
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -114,7 +71,7 @@ async function verifyRows(pool: pg.Pool, store: PostgresStore, label: string) {
   await pool.query('CHECKPOINT', []);
   const rows: string[][] = [];
   for (const concurrency of [1, 16] as const) {
-    const level = await measure(store, concurrency, `${label}-${concurrency}`);
+    const level = await verifyLoad(store, concurrency, `scale-${label}`);
     rows.push([
       label,
       String(concurrency),
@@ -209,7 +166,7 @@ export async function benchPostgresScale(): Promise<void> {
     const rows: string[][] = [];
     for (const subject of subjects) {
       for (const concurrency of CONCURRENCY) {
-        const level = await measure(subject.store, concurrency, `${run}-${rows.length}`);
+        const level = await verifyLoad(subject.store, concurrency, `${run}-${rows.length}`);
         rows.push([
           subject.name,
           String(concurrency),

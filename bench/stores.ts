@@ -25,10 +25,10 @@ import { REQUIRED_STORE_METHODS, type MFAStore } from '../src/store/types.ts';
 import { withoutReadAndReserve } from '../test/helpers/mfa.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../test/helpers/servers.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
+import { percentile, SECONDS_PER_LEVEL, verifyLoad } from './_verify-load.ts';
 import { benchCluster } from './stores-cluster.ts';
 
 const CONCURRENCY = [1, 16, 64] as const;
-const SECONDS_PER_LEVEL = Number(process.env.BENCH_SECONDS ?? 2);
 
 /** A store under test, with a count of the round trips its client made. */
 interface Subject {
@@ -60,11 +60,6 @@ function counted<T extends object>(
 
 const STORE_METHODS = [...REQUIRED_STORE_METHODS, 'readAndReserve'];
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 interface LevelResult {
   concurrency: number;
   perSecond: number;
@@ -73,38 +68,9 @@ interface LevelResult {
 }
 
 async function measure(subject: Subject, concurrency: number, run: string): Promise<LevelResult> {
-  const workers = await Promise.all(
-    Array.from({ length: concurrency }, async (_, i) => {
-      const { mfa, clock } = testMFA(subject.store, { throttle: OPEN_THROTTLE });
-      const userId = `bench-${run}-${concurrency}-${i}`;
-      const { secret } = await enroll(mfa, clock, userId, T0);
-      return { mfa, clock, userId, secret };
-    }),
-  );
-  const latencies: number[] = [];
-  let done = 0;
-  const started = performance.now();
-  const deadline = started + SECONDS_PER_LEVEL * 1000;
-  await Promise.all(
-    workers.map(async (worker) => {
-      while (performance.now() < deadline) {
-        worker.clock.now += 30_000;
-        const code = generateTOTP(worker.secret, { now: worker.clock.now });
-        const t = performance.now();
-        const result = await worker.mfa.verify(worker.userId, code);
-        latencies.push(performance.now() - t);
-        if (!result.ok) throw new Error(`${subject.name}: verify failed: ${result.reason}`);
-        done++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
   return {
     concurrency,
-    perSecond: done / elapsed,
-    p50: percentile(latencies, 50),
-    p99: percentile(latencies, 99),
+    ...(await verifyLoad(subject.store, concurrency, `${subject.name}-${run}`)),
   };
 }
 
