@@ -1,0 +1,322 @@
+// The example auth server's per-IP limits (issue 19, point 5; the deployment
+// checklist in docs/security-model.md): password forms and code forms per
+// minute per address, open connections per address, IPv6 keyed by /64, the
+// client's address from X-Forwarded-For only behind a trusted proxy, and the
+// settings read from the environment. Counts, not timings: the app's clock
+// is the test's, and the connection test waits for counts of closed sockets.
+// Everything stays on loopback: the flooding client binds 127.0.0.2.
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBase32, generateTOTP } from 'totpkit';
+import { DEFAULT_LIMITS } from '../../examples/auth-server/http.ts';
+import {
+  addressKey,
+  DEFAULT_PER_IP_LIMITS,
+  RateLimiter,
+} from '../../examples/auth-server/limits.ts';
+import { perIPLimitsFromEnv, SettingError } from '../../examples/auth-server/settings.ts';
+import { Client, extract, startAuthServer, type RunningServer } from './harness.ts';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** Posts a sign-in from `address` (as the proxy reports it); returns the status and Retry-After. */
+async function signInFrom(client: Client, address: string, email = 'nobody@example.com') {
+  const res = await client.post(
+    '/signin',
+    { email, password: 'not the password' },
+    { 'x-forwarded-for': `198.51.100.7, ${address}` },
+  );
+  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: res.body };
+}
+
+describe('per-IP limits: the address key', () => {
+  it('keys IPv4 by address, IPv4-mapped IPv6 as IPv4, and IPv6 by its /64', () => {
+    const cases: [string, string][] = [
+      ['192.0.2.1', '192.0.2.1'],
+      ['::ffff:192.0.2.1', '192.0.2.1'],
+      ['::FFFF:c000:201', '192.0.2.1'],
+      ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+      ['2001:0DB8:0001:0002:ffff:ffff:ffff:ffff', '2001:db8:1:2::/64'],
+      ['2001:db8:1:2:aaaa:bbbb:1.2.3.4', '2001:db8:1:2::/64'],
+      ['2001:db8::', '2001:db8:0:0::/64'],
+      ['::1', '0:0:0:0::/64'],
+      ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ];
+    for (const [address, key] of cases) expect(addressKey(address), address).toBe(key);
+    expect(addressKey('2001:db8:1:2::1')).not.toBe(addressKey('2001:db8:1:3::1'));
+    expect(addressKey('2001:db8:1:2::1')).not.toBe(addressKey('2001:db9:1:2::1'));
+  });
+
+  it('a token bucket: perMinute at once, then one per 60/perMinute s; memory bounded by maxKeys', () => {
+    let now = 1_000_000;
+    const limiter = new RateLimiter({ perMinute: 3, clock: () => now, maxKeys: 4 });
+    expect([1, 2, 3].map(() => limiter.take('a'))).toEqual([0, 0, 0]);
+    expect(limiter.take('a')).toBe(20_000); // one more in 20 s
+    expect(limiter.take('b')).toBe(0); // another key has its own budget
+    now += 19_999;
+    expect(limiter.take('a')).toBe(1);
+    now += 1;
+    expect(limiter.take('a')).toBe(0);
+    expect(limiter.take('a')).toBe(20_000);
+    for (const key of ['c', 'd', 'e', 'f', 'g']) limiter.take(key);
+    expect(limiter.size).toBe(4);
+  });
+
+  it('reads PER_IP_* and TRUST_PROXY, with a one-line refusal naming the variable', () => {
+    expect(perIPLimitsFromEnv({})).toEqual({
+      perIP: DEFAULT_PER_IP_LIMITS,
+      maxConnectionsPerIP: DEFAULT_LIMITS.maxConnectionsPerIP,
+    });
+    expect(DEFAULT_PER_IP_LIMITS).toEqual({
+      signInsPerMinute: 10,
+      codesPerMinute: 20,
+      trustProxy: false,
+    });
+    expect(DEFAULT_LIMITS.maxConnectionsPerIP).toBe(32);
+    expect(
+      perIPLimitsFromEnv({
+        PER_IP_SIGNINS_PER_MINUTE: '5',
+        PER_IP_CODES_PER_MINUTE: ' 7 ',
+        PER_IP_CONNECTIONS: '100',
+      }),
+    ).toEqual({
+      perIP: { signInsPerMinute: 5, codesPerMinute: 7, trustProxy: false },
+      maxConnectionsPerIP: 100,
+    });
+    // Behind a proxy every connection comes from it: the proxy limits connections.
+    expect(perIPLimitsFromEnv({ TRUST_PROXY: '1', PER_IP_CONNECTIONS: '8' })).toEqual({
+      perIP: { ...DEFAULT_PER_IP_LIMITS, trustProxy: true },
+      maxConnectionsPerIP: Infinity,
+    });
+    for (const [name, value] of [
+      ['PER_IP_SIGNINS_PER_MINUTE', '0'],
+      ['PER_IP_CODES_PER_MINUTE', '2.5'],
+      ['PER_IP_CONNECTIONS', 'many'],
+      ['PER_IP_CONNECTIONS', '10000000'],
+    ] as const) {
+      expect(() => perIPLimitsFromEnv({ [name]: value })).toThrow(SettingError);
+      expect(() => perIPLimitsFromEnv({ [name]: value })).toThrow(
+        `${name} must be a whole number from 1 to 1000000, got "${value}"`,
+      );
+    }
+    expect(() => perIPLimitsFromEnv({ TRUST_PROXY: 'yes' })).toThrow(
+      'TRUST_PROXY must be 1 (behind a reverse proxy) or 0, got "yes"',
+    );
+  });
+});
+
+describe('per-IP limits over HTTP', () => {
+  let now = Date.UTC(2026, 11, 7);
+  const clock = () => now;
+  /** Behind a trusted proxy: the client's address is the last X-Forwarded-For entry. */
+  let proxied: RunningServer;
+  /** No proxy: X-Forwarded-For is the client's own words, and ignored. */
+  let direct: RunningServer;
+
+  beforeAll(async () => {
+    proxied = await startAuthServer({
+      perIP: { signInsPerMinute: 3, codesPerMinute: 3, trustProxy: true },
+      clock,
+    });
+    direct = await startAuthServer({ perIP: { signInsPerMinute: 2 }, clock });
+  }, 120_000);
+  afterAll(async () => {
+    await proxied?.close();
+    await direct?.close();
+  });
+
+  it('sign-in: 3 attempts a minute per address, then 429 with Retry-After; other addresses unaffected; sign-up shares the budget', async () => {
+    const client = new Client(proxied.url);
+    await client.get('/signin');
+    for (let i = 0; i < 3; i++) expect((await signInFrom(client, '192.0.2.1')).status).toBe(401);
+    const refused = await signInFrom(client, '192.0.2.1');
+    expect(refused.status).toBe(429);
+    expect(refused.retryAfter).toBe('20');
+    expect(refused.body).toContain('Too many attempts from your network. Try again in 20 seconds.');
+    // Another address has its own budget, whichever session it uses.
+    expect((await signInFrom(client, '192.0.2.2')).status).toBe(401);
+    // Sign-up checks a password too: same budget.
+    const signUp = await client.post(
+      '/signup',
+      { email: 'new@example.com', password: PASSWORD },
+      { 'x-forwarded-for': '192.0.2.1' },
+    );
+    expect(signUp.status).toBe(429);
+    // One attempt comes back every 20 s (the app's clock, not the test's time).
+    now += 20_000;
+    expect((await signInFrom(client, '192.0.2.1')).status).toBe(401);
+    expect((await signInFrom(client, '192.0.2.1')).status).toBe(429);
+    // A refused attempt checked no password: the log has no 401 for it.
+    expect(proxied.logs.filter((l) => /^POST \/signin 429 /.test(l))).toHaveLength(2);
+  });
+
+  it('keys IPv6 clients by /64: one network cannot get a fresh budget per address', async () => {
+    const client = new Client(proxied.url);
+    await client.get('/signin');
+    const sameNetwork = [
+      '2001:db8:1:2::1',
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:db8:1:2:abcd::7',
+      '2001:db8:1:2::99',
+    ];
+    const statuses = [];
+    for (const address of sameNetwork) statuses.push((await signInFrom(client, address)).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // The next /64 is another network.
+    expect((await signInFrom(client, '2001:db8:1:3::1')).status).toBe(401);
+    // An IPv4-mapped address is its IPv4 address.
+    for (let i = 0; i < 3; i++) expect((await signInFrom(client, '192.0.2.9')).status).toBe(401);
+    expect((await signInFrom(client, '::ffff:192.0.2.9')).status).toBe(429);
+  });
+
+  it('without a trusted proxy, X-Forwarded-For does not buy a fresh budget', async () => {
+    const client = new Client(direct.url);
+    await client.get('/signin');
+    const statuses = [];
+    for (const address of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) {
+      statuses.push((await signInFrom(client, address)).status);
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+
+  it('code entry: 3 codes a minute per address at the second step, then 429; the user is not charged for it', async () => {
+    const email = 'codes@example.com';
+    const xff = (address: string) => ({ 'x-forwarded-for': address });
+    // A user with two-factor sign-in on (set up from its own address).
+    const alice = new Client(proxied.url);
+    await alice.get('/signup');
+    await alice.post('/signup', { email, password: PASSWORD }, xff('203.0.113.1'));
+    await alice.get('/'); // the new session's CSRF token
+    await alice.post('/mfa/setup', {}, xff('203.0.113.1'));
+    const setup = await alice.get('/mfa/setup');
+    const secret = decodeBase32(
+      extract(setup.body, /id="secret">([A-Z2-7 ]+)</, 'secret').replace(/ /g, ''),
+    );
+    const bound = await alice.post(
+      '/mfa/confirm',
+      {
+        code1: generateTOTP(secret, { now: Date.now() - 30_000 }),
+        code2: generateTOTP(secret, { now: Date.now() }),
+      },
+      xff('203.0.113.1'),
+    );
+    expect(bound.body).toContain('Save these recovery codes');
+
+    // The second step, from 198.51.100.20: three wrong codes, then 429.
+    const mallory = new Client(proxied.url);
+    await mallory.get('/signin');
+    const step = await mallory.post('/signin', { email, password: PASSWORD }, xff('198.51.100.20'));
+    expect(step.location).toBe('/signin/code');
+    await mallory.get('/signin/code');
+    const statuses = [];
+    for (const code of ['000000', '000001', '000002', '000003']) {
+      statuses.push((await mallory.post('/signin/code', { code }, xff('198.51.100.20'))).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // A recovery code and a resync are code entries too.
+    expect(
+      (
+        await mallory.post(
+          '/signin/recovery',
+          { recovery_code: 'AAAA-AAAA-AAAA' },
+          xff('198.51.100.20'),
+        )
+      ).status,
+    ).toBe(429);
+    expect(
+      (
+        await mallory.post(
+          '/signin/resync',
+          { code1: '000000', code2: '000001' },
+          xff('198.51.100.20'),
+        )
+      ).status,
+    ).toBe(429);
+    // The same session from another network is not limited by the first one's budget,
+    // and the right code still signs in: the 429s were not charged to the user.
+    const right = await mallory.post(
+      '/signin/code',
+      { code: generateTOTP(secret, { now: Date.now() + 30_000 }) },
+      xff('198.51.100.21'),
+    );
+    expect(right.location).toBe('/');
+    expect(proxied.logs.filter((l) => l.startsWith('mfa event verify_failed')).length).toBe(3);
+  });
+});
+
+describe('per-IP limits on connections: an idle-socket flood from one address', () => {
+  const FLOOD = 600;
+  const PAGE_LOADS = 95;
+
+  /** Opens `count` idle sockets from 127.0.0.2; resolves once each is connected or closed. */
+  async function flood(url: string, count: number) {
+    const port = Number(new URL(url).port);
+    const sockets: Socket[] = [];
+    let closed = 0;
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+        sockets.push(socket);
+        socket.on('error', () => {});
+        socket.on('close', () => closed++);
+        await Promise.race([once(socket, 'connect'), once(socket, 'close')]);
+      }),
+    );
+    return { sockets, closed: () => closed };
+  }
+
+  /** Loads the sign-in page `count` times from 127.0.0.1; returns how many got a 200. */
+  async function pageLoads(url: string, count: number): Promise<number> {
+    const port = Number(new URL(url).port);
+    let served = 0;
+    for (let i = 0; i < count; i++) {
+      const answer = await new Promise<string>((resolve) => {
+        const socket = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' });
+        let out = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (out += chunk));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(out));
+        socket.write('GET /signin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      });
+      if (answer.startsWith('HTTP/1.1 200')) served++;
+    }
+    return served;
+  }
+
+  // Idle sockets are cut only after headersTimeoutMs: long here, so the flood
+  // holds its sockets for the whole test whatever the machine's speed.
+  const slow = { headersTimeoutMs: 120_000, requestTimeoutMs: 120_000 };
+
+  it(`${FLOOD} idle sockets from one address keep ${DEFAULT_LIMITS.maxConnectionsPerIP}; ${PAGE_LOADS} page loads from another all succeed`, async () => {
+    const server = await startAuthServer({
+      limits: { ...slow, maxConnectionsPerIP: DEFAULT_LIMITS.maxConnectionsPerIP },
+    });
+    const { sockets, closed } = await flood(server.url, FLOOD);
+    try {
+      const kept = DEFAULT_LIMITS.maxConnectionsPerIP;
+      await expect.poll(closed, { timeout: 60_000 }).toBe(FLOOD - kept);
+      expect(sockets.filter((s) => !s.destroyed && !s.closed)).toHaveLength(kept);
+      expect(await pageLoads(server.url, PAGE_LOADS)).toBe(PAGE_LOADS);
+      expect(closed()).toBe(FLOOD - kept); // the flood's sockets are still held
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.close();
+    }
+  }, 120_000);
+
+  it('without the per-address limit, the same flood takes every connection and page loads fail', async () => {
+    const server = await startAuthServer({ limits: { ...slow, maxConnectionsPerIP: Infinity } });
+    const { sockets, closed } = await flood(server.url, FLOOD);
+    try {
+      await expect.poll(closed, { timeout: 60_000 }).toBe(FLOOD - DEFAULT_LIMITS.maxConnections);
+      const served = await pageLoads(server.url, PAGE_LOADS);
+      console.log(`without a per-address limit: ${served} of ${PAGE_LOADS} page loads served`);
+      expect(served).toBe(0);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await server.close();
+    }
+  }, 120_000);
+});
