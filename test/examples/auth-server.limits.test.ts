@@ -152,6 +152,16 @@ describe('per-IP limits over HTTP', () => {
         )
       ).status,
     ).toBe(429);
+    // Re-authentication checks a code too: from that network, even the
+    // signed-in owner's "turn off" is refused before anything is checked.
+    await alice.get('/');
+    const disable = await alice.post(
+      '/mfa/disable',
+      { password: PASSWORD, code: '000000' },
+      xff('198.51.100.20'),
+    );
+    expect(disable.status).toBe(429);
+    expect((await alice.get('/')).body).toContain('Two-factor sign-in is <strong>on</strong>');
     // The same session from another network is not limited by the first one's budget,
     // and the right code still signs in: the 429s were not charged to the user.
     const right = await mallory.post(
