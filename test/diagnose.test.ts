@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { KERNELS } from '../src/_kernels.ts';
+import { KERNELS } from '../src/_kernel-choice.ts';
 import {
   diagnoseConsecutiveTOTP,
   generateTOTP,
