@@ -115,6 +115,31 @@ export function checkAfterStep(afterStep: unknown): number {
   return checkInteger(afterStep, 'afterStep', -1, Number.MAX_SAFE_INTEGER);
 }
 
+// Offset lists already built, by window: a server uses one or two windows.
+const OFFSETS = new Map<number, readonly number[]>();
+
+/**
+ * The step offsets a window tries, in the order every check uses: the current
+ * step, then −1, +1, −2, +2 …, each side up to its own bound (`past` before,
+ * `future` after). Shared by {@link TOTPKey.verify} and the binding check, so
+ * that the order is written once. @internal
+ */
+export function windowOffsets(past: number, future: number): readonly number[] {
+  const id = past * (MAX_WINDOW + 1) + future;
+  let offsets = OFFSETS.get(id);
+  if (offsets === undefined) {
+    const list = [0];
+    for (let d = 1; d <= Math.max(past, future); d++) {
+      if (d <= past) list.push(-d);
+      if (d <= future) list.push(d);
+    }
+    offsets = Object.freeze(list);
+    if (OFFSETS.size >= 64) OFFSETS.clear();
+    OFFSETS.set(id, offsets);
+  }
+  return offsets;
+}
+
 // Gives binding.ts the per-step value without making it part of the key's API.
 let valueAt: (key: TOTPKey, step: number) => number;
 
@@ -219,21 +244,16 @@ export class TOTPKey {
     if (wanted < 0) return { ok: false, reason: 'malformed' };
     const core = this.#core;
     const modulus = this.#modulus;
-    const span = past > future ? past : future;
     let replayed = false;
-    for (let d = 0; d <= span; d++) {
-      // d = 0 checks only the current step; then -d before +d.
-      for (let sign = d === 0 ? 1 : -1; sign <= 1; sign += 2) {
-        if (d > (sign < 0 ? past : future)) continue;
-        const s = current + sign * d;
-        if (s < 0) continue;
-        if (core.truncate(s) % modulus !== wanted) continue;
-        if (s <= after) {
-          replayed = true;
-          continue;
-        }
-        return { ok: true, step: s, delta: s - current };
+    for (const d of windowOffsets(past, future)) {
+      const s = current + d;
+      if (s < 0) continue;
+      if (core.truncate(s) % modulus !== wanted) continue;
+      if (s <= after) {
+        replayed = true;
+        continue;
       }
+      return { ok: true, step: s, delta: d };
     }
     return { ok: false, reason: replayed ? 'replayed' : 'mismatch' };
   }

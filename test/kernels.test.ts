@@ -184,7 +184,10 @@ describe('SHA-512 WebAssembly, compiled on first use', () => {
 
   it('is compiled once, when the first SHA-512 key is set up, never for SHA-1 or SHA-256', async () => {
     vi.resetModules();
-    const real = globalThis.WebAssembly;
+    // Typed here: the project's libs (no DOM) do not declare WebAssembly.
+    const real = (
+      globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }
+    ).WebAssembly;
     let compiled = 0;
     vi.stubGlobal('WebAssembly', {
       ...real,
