@@ -96,11 +96,20 @@ function sha1Module() {
   const letters = 'abcde'.split('');
   const load = (off) => letters.map((l, i) => `const ${l} = key[${off + i}]!;`).join('\n');
   // Inner block: the counter (hi, lo), 0x80, zeros, the length (64 + 8 bytes).
-  const inner = sha1Rounds(['hi', 'lo', 0x80000000 | 0, ...Array(12).fill(0), (64 + 8) * 8], letters, 'i');
+  const inner = sha1Rounds(
+    ['hi', 'lo', 0x80000000 | 0, ...Array(12).fill(0), (64 + 8) * 8],
+    letters,
+    'i',
+  );
   // Outer block: the inner digest, 0x80, zeros, the length (64 + 20 bytes).
   const digest = letters.map((_, i) => `d${i}`);
-  const outer = sha1Rounds([...digest, 0x80000000 | 0, ...Array(9).fill(0), (64 + 20) * 8], letters, 'o');
-  const scratch = (rounds) => (rounds.out.some((l) => l.startsWith('x = ')) ? 'let x: number;' : '');
+  const outer = sha1Rounds(
+    [...digest, 0x80000000 | 0, ...Array(9).fill(0), (64 + 20) * 8],
+    letters,
+    'o',
+  );
+  const scratch = (rounds) =>
+    rounds.out.some((l) => l.startsWith('x = ')) ? 'let x: number;' : '';
   // Type-checking a thousand chained int32 expressions proves little; the
   // kernel is proved by its differential tests (test/kernels.test.ts).
   return HEADER(`// @ts-nocheck
@@ -199,7 +208,6 @@ const sleb = (v) => {
   }
 };
 
-
 // Memory map (bytes), words little-endian i64: the round constants K[0..79],
 // then the message schedule W[0..79]. The rest of the page is the caller's.
 const WASM_AT = { K: 0, W: 640, free: 1280 };
@@ -223,9 +231,21 @@ function sha512Wasm() {
   const rotr = (l, n) => [...get(l), ...c64(n), I64.rotr];
   const shr = (l, n) => [...get(l), ...c64(n), I64.shr];
   // Parameters src, dst, block (i32); locals p (i32), a..h, t1, x (i64).
-  const [src, dst, block, p, a, b, c, d, e, f, g, h, t1, x] = Array.from({ length: 14 }, (_, i) => i);
+  const [src, dst, block, p, a, b, c, d, e, f, g, h, t1, x] = Array.from(
+    { length: 14 },
+    (_, i) => i,
+  );
   // p += step; loop again unless p === end.
-  const next = (step, end) => [...get(p), ...c32(step), 0x6a, ...tee(p), ...c32(end), 0x47, 0x0d, 0];
+  const next = (step, end) => [
+    ...get(p),
+    ...c32(step),
+    0x6a,
+    ...tee(p),
+    ...c32(end),
+    0x47,
+    0x0d,
+    0,
+  ];
   // Eight rounds: the variables' roles rotate, so nothing is moved (§6.4.2 step 3).
   const rounds = [];
   let v = [a, b, c, d, e, f, g, h];
@@ -233,41 +253,114 @@ function sha512Wasm() {
     const [A, B, C, D, E, F, G, H] = v;
     rounds.push(
       // T1 = h + Σ1(e) + Ch(e, f, g) + K[t] + W[t]
-      ...get(H), ...rotr(E, 14), ...rotr(E, 18), I64.xor, ...rotr(E, 41), I64.xor, I64.add,
-      ...get(E), ...get(F), I64.and, ...get(E), ...c64(-1), I64.xor, ...get(G), I64.and, I64.xor, I64.add,
-      ...get(p), ...load(WASM_AT.K + 8 * r), I64.add,
-      ...get(p), ...load(WASM_AT.W + 8 * r), I64.add, ...set(t1),
+      ...get(H),
+      ...rotr(E, 14),
+      ...rotr(E, 18),
+      I64.xor,
+      ...rotr(E, 41),
+      I64.xor,
+      I64.add,
+      ...get(E),
+      ...get(F),
+      I64.and,
+      ...get(E),
+      ...c64(-1),
+      I64.xor,
+      ...get(G),
+      I64.and,
+      I64.xor,
+      I64.add,
+      ...get(p),
+      ...load(WASM_AT.K + 8 * r),
+      I64.add,
+      ...get(p),
+      ...load(WASM_AT.W + 8 * r),
+      I64.add,
+      ...set(t1),
       // e = d + T1; a = T1 + Σ0(a) + Maj(a, b, c), into d's and h's locals
-      ...get(D), ...get(t1), I64.add, ...set(D),
-      ...get(t1), ...rotr(A, 28), ...rotr(A, 34), I64.xor, ...rotr(A, 39), I64.xor, I64.add,
-      ...get(A), ...get(B), I64.and, ...get(C), ...get(A), ...get(B), I64.xor, I64.and, I64.xor,
-      I64.add, ...set(H),
+      ...get(D),
+      ...get(t1),
+      I64.add,
+      ...set(D),
+      ...get(t1),
+      ...rotr(A, 28),
+      ...rotr(A, 34),
+      I64.xor,
+      ...rotr(A, 39),
+      I64.xor,
+      I64.add,
+      ...get(A),
+      ...get(B),
+      I64.and,
+      ...get(C),
+      ...get(A),
+      ...get(B),
+      I64.xor,
+      I64.and,
+      I64.xor,
+      I64.add,
+      ...set(H),
     );
     v = [H, A, B, C, D, E, F, G];
   }
   const body = [
     // W[0..15] = the block
     ...Array.from({ length: 16 }, (_, i) => [
-      ...c32(0), ...get(block), ...load(8 * i), ...store(WASM_AT.W + 8 * i),
+      ...c32(0),
+      ...get(block),
+      ...load(8 * i),
+      ...store(WASM_AT.W + 8 * i),
     ]).flat(),
     // W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16], p at W[t-16]
-    ...c32(WASM_AT.W), ...set(p),
-    0x03, 0x40,
+    ...c32(WASM_AT.W),
+    ...set(p),
+    0x03,
+    0x40,
     ...get(p),
-    ...get(p), ...load(112), ...tee(x), ...c64(19), I64.rotr, ...rotr(x, 61), I64.xor, ...shr(x, 6), I64.xor,
-    ...get(p), ...load(72), I64.add,
-    ...get(p), ...load(8), ...tee(x), ...c64(1), I64.rotr, ...rotr(x, 8), I64.xor, ...shr(x, 7), I64.xor,
+    ...get(p),
+    ...load(112),
+    ...tee(x),
+    ...c64(19),
+    I64.rotr,
+    ...rotr(x, 61),
+    I64.xor,
+    ...shr(x, 6),
+    I64.xor,
+    ...get(p),
+    ...load(72),
     I64.add,
-    ...get(p), ...load(0), I64.add,
+    ...get(p),
+    ...load(8),
+    ...tee(x),
+    ...c64(1),
+    I64.rotr,
+    ...rotr(x, 8),
+    I64.xor,
+    ...shr(x, 7),
+    I64.xor,
+    I64.add,
+    ...get(p),
+    ...load(0),
+    I64.add,
     ...store(128),
     ...next(8, WASM_AT.W + 64 * 8),
     0x0b,
     ...[a, b, c, d, e, f, g, h].flatMap((l, i) => [...get(src), ...load(8 * i), ...set(l)]),
     // 80 rounds, p = 8t
-    ...c32(0), ...set(p),
-    0x03, 0x40, ...rounds, ...next(64, 640), 0x0b,
+    ...c32(0),
+    ...set(p),
+    0x03,
+    0x40,
+    ...rounds,
+    ...next(64, 640),
+    0x0b,
     ...[a, b, c, d, e, f, g, h].flatMap((l, i) => [
-      ...get(dst), ...get(src), ...load(8 * i), ...get(l), I64.add, ...store(8 * i),
+      ...get(dst),
+      ...get(src),
+      ...load(8 * i),
+      ...get(l),
+      I64.add,
+      ...store(8 * i),
     ]),
     0x0b,
   ];
