@@ -37,7 +37,7 @@ export interface Contender {
   login(base32: string, code: string, now: number): boolean;
   /** Whether the codes are those of two consecutive steps ending within ±10 steps of `now`. */
   bind(secret: Uint8Array, code1: string, code2: string, now: number): boolean;
-  /** Verify with HMAC-SHA256 or HMAC-SHA512, cached key, window ±1 (totpkit and totpkit 0.1 only). */
+  /** Verify with HMAC-SHA256 or HMAC-SHA512, cached key, window ±1 (totpkit, totpkit 0.1, node:crypto). */
   verifySHA2?(algorithm: SHA2, code: string, now: number): boolean;
 }
 
@@ -90,6 +90,11 @@ export function contenders(secret: Uint8Array, sha2: Record<SHA2, Uint8Array>): 
     SHA512: createTOTPKey01(sha2.SHA512, { algorithm: 'SHA512' }),
   };
   const keyObject = reference.importKey(secret);
+  const sha2KeyObjects = {
+    SHA256: reference.importKey(sha2.SHA256),
+    SHA512: reference.importKey(sha2.SHA512),
+  };
+  const sha2Hash = { SHA256: 'sha256', SHA512: 'sha512' } as const;
   const otpauthParams = { algorithm: 'SHA1', digits: 6, period: PERIOD } as const;
   const otpauthTOTP = new OTPAuth.TOTP({
     ...otpauthParams,
@@ -132,6 +137,8 @@ export function contenders(secret: Uint8Array, sha2: Record<SHA2, Uint8Array>): 
       cachedKey: '`createSecretKey(secret)` (a KeyObject)',
       generate: (now) => reference.generate(keyObject, now),
       verify: (code, now) => reference.verify(keyObject, code, now, 1),
+      verifySHA2: (algorithm, code, now) =>
+        reference.verify(sha2KeyObjects[algorithm], code, now, 1, sha2Hash[algorithm]),
       login: (base32, code, now) => reference.verify(reference.decodeBase32(base32), code, now, 1),
       bind: (bytes, code1, code2, now) =>
         searchPair(

@@ -2,7 +2,8 @@
 // Generates the code in src/generated/ (see its README.md):
 //
 // - hotp-sha1.ts: HMAC-SHA1 of an 8-byte counter from a key's precomputed
-//   inner and outer states, in two fully unrolled compressions with the state
+//   inner and outer states, in two fully unrolled compressions (and a general
+//   unrolled compression for the key set-up) with the state
 //   in locals and no W array. The fixed padding of the counter block and of
 //   the inner-digest block is folded into constants here, at generation time,
 //   so schedule words that are constant cost nothing at run time. The inner
@@ -91,7 +92,7 @@ function sha1Rounds(words, state, prefix) {
   return { out, final: [a, b, c, d, e] };
 }
 
-/** The unrolled HMAC-SHA1 HOTP step: `innerSHA1` and `outerSHA1`. */
+/** The unrolled HMAC-SHA1 HOTP step, `innerSHA1` and `outerSHA1`, and `compressSHA1Unrolled`. */
 function sha1Module() {
   const letters = 'abcde'.split('');
   const load = (off) => letters.map((l, i) => `const ${l} = key[${off + i}]!;`).join('\n');
@@ -108,6 +109,9 @@ function sha1Module() {
     letters,
     'o',
   );
+  // A general block, for the key set-up: all 16 words variable.
+  const blockNames = Array.from({ length: 16 }, (_, i) => `m${i}`);
+  const general = sha1Rounds(blockNames, letters, 'g');
   const scratch = (rounds) =>
     rounds.out.some((l) => l.startsWith('x = ')) ? 'let x: number;' : '';
   // Type-checking a thousand chained int32 expressions proves little; the
@@ -144,6 +148,15 @@ const i = o >>> 2;
 const s = (o & 3) << 3;
 const v = s === 0 ? OUT[i]! : (OUT[i]! << s) | (OUT[i + 1]! >>> (32 - s));
 return v & 0x7fffffff;
+}
+
+/** One compression of block[at..at + 15] into state[0..4], for the key set-up (a login sets a key up per call). */
+export function compressSHA1Unrolled(state: Int32Array, block: Int32Array, at: number): void {
+${blockNames.map((m, i) => `const ${m} = block[at + ${i}]!;`).join('\n')}
+${letters.map((l, i) => `const ${l} = state[${i}]!;`).join('\n')}
+${scratch(general)}
+${general.out.join('\n')}
+${general.final.map((v, i) => `state[${i}] = ${letters[i]} + ${v} | 0;`).join('\n')}
 }
 `);
 }

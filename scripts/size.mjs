@@ -118,19 +118,20 @@ const ENTRIES = [
     budget: 28_400,
   },
   {
-    // Issue 22's target: 15 KB (39.7 KB with 0.2's unrolled SHA-256 and
-    // 31 KB WebAssembly SHA-512).
+    // Issue 22's target: 15 KB (0.2, packed: 44.6 KB, with an unrolled
+    // SHA-256 and a 31 KB WebAssembly SHA-512). 1.6 KB of it is SHA-1's
+    // unrolled key set-up, which keeps a login (a key per call) 3× 0.1's.
     name: 'generateTOTP + verifyTOTP, Node build',
     source: GENERATE_VERIFY,
     web: false,
     target: 15_000,
-    budget: 13_600,
+    budget: 15_000,
   },
   {
     name: "everything ('totpkit' root entry), Node build",
     source: ROOT,
     web: false,
-    budget: 37_000,
+    budget: 38_500,
   },
 ];
 

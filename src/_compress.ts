@@ -1,8 +1,8 @@
 /**
  * Compact SHA-1, SHA-256 and SHA-512 compression functions (FIPS 180-4 §6),
  * loops over a message-schedule array, and the compact HOTP kernel built on
- * them: every kernel of the web build (small); on Node, SHA-256, the SHA-1 key
- * set-up, and SHA-512 where WebAssembly is refused.
+ * them: every kernel of the web build (small); on Node, SHA-256, and SHA-512
+ * where WebAssembly is refused.
  * @module
  * @internal
  */
