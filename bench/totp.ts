@@ -414,7 +414,10 @@ const TARGETS = [
   { caseId: 'verify-correct', peer: 'totpkit 0.1', min: 3 },
   { caseId: 'login', peer: 'totpkit 0.1', min: 3 },
   { caseId: 'bind', peer: 'totpkit 0.1', min: 3 },
-  { caseId: 'sha256-wrong', peer: 'totpkit 0.1', min: 2.5 },
+  // Issue 15 asked 2.5× of SHA-256; issue 22 traded its 4,000 unrolled lines
+  // (2.0× of a bare SHA-256 verify, under 1% of a service verify) for the
+  // compact loop: never slower than 0.1's core.
+  { caseId: 'sha256-wrong', peer: 'totpkit 0.1', min: 1 },
   { caseId: 'sha512-wrong', peer: 'totpkit 0.1', min: 3 },
   // Issue 22: SHA-512 never slower than plain node:crypto.
   { caseId: 'sha512-wrong', peer: 'node:crypto', min: 1 },

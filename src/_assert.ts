@@ -174,8 +174,8 @@ export function checkPeriod(value: unknown, field = 'period'): number {
 
 /**
  * The periods authenticator apps use, in seconds: 10 (Authy's own tokens) to
- * 120 (Italy's SPID codes); 30 is the default and the only period Google
- * Authenticator on Android honours. docs/authenticator-apps.md gives the
+ * 120 (Italy's SPID codes); 30 is the default, and what Google Authenticator
+ * on Android uses whatever the period. docs/authenticator-apps.md gives the
  * sources. Key URIs, the service's `totp.period` and imported factors must lie
  * in this range; the primitives take any period from 1 s.
  */
