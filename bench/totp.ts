@@ -18,7 +18,7 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
@@ -563,6 +563,84 @@ console.table(
   })),
 );
 
+// --- process start → first SHA-1 verify ---------------------------------------
+
+/**
+ * What a serverless instance pays before its first verify: a new Node process
+ * imports the library (totpkit: the built package, dist/, through its own
+ * name, as an application gets it) and verifies one wrong SHA-1 code; the
+ * child reports its CPU time (user + system) since it started and its peak
+ * RSS. "node" imports nothing: the floor. Medians of interleaved runs.
+ */
+const STARTUP_RUNS = QUICK ? 5 : 21;
+const STARTUP_CHILD = `
+const lib = process.argv[1];
+const secret = Uint8Array.from({ length: 20 }, (_, i) => i * 7 + 1);
+const now = ${NOW};
+if (lib === 'totpkit') {
+  const { verifyTOTP } = await import('totpkit');
+  verifyTOTP(secret, '000000', { now, window: 1 });
+} else if (lib === 'otpauth') {
+  const OTPAuth = await import('otpauth');
+  new OTPAuth.TOTP({ secret: new OTPAuth.Secret({ buffer: secret.buffer }) })
+    .validate({ token: '000000', timestamp: now, window: 1 });
+} else if (lib === 'otplib') {
+  const { verifySync } = await import('otplib');
+  verifySync({ secret: 'AEDQ4FIZDYIR2JBRDQSQY2KAEJBSGMVM', token: '000000', epoch: now / 1000, epochTolerance: 30 });
+}
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ cpu: (cpu.user + cpu.system) / 1000, rss: process.resourceUsage().maxRSS * 1024 }));
+`;
+const STARTUP_LIBS = ['node', 'totpkit', 'otpauth', 'otplib'] as const;
+const startup = new Map<string, { cpu: number[]; rss: number[] }>(
+  STARTUP_LIBS.map((lib) => [lib, { cpu: [], rss: [] }]),
+);
+let startupNote = '';
+try {
+  if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
+    throw new Error('dist/ is not built (npm run build)');
+  }
+  for (let run = 0; run < STARTUP_RUNS; run++) {
+    for (const lib of shuffled([...STARTUP_LIBS], 3_000 + run)) {
+      const out = execFileSync(
+        process.execPath,
+        ['--input-type=module', '-e', STARTUP_CHILD, lib],
+        { cwd: new URL('..', import.meta.url), encoding: 'utf8' },
+      );
+      const { cpu, rss } = JSON.parse(out) as { cpu: number; rss: number };
+      startup.get(lib)!.cpu.push(cpu);
+      startup.get(lib)!.rss.push(rss);
+    }
+  }
+} catch (error) {
+  startupNote = `not measured: ${(error as Error).message}`;
+}
+const startupRows = STARTUP_LIBS.map((lib) => {
+  const { cpu, rss } = startup.get(lib)!;
+  const base = startup.get('node')!;
+  return {
+    lib,
+    cpu: median(cpu),
+    rss: median(rss) / 1e6,
+    cpuAbove: median(cpu) - median(base.cpu),
+    rssAbove: (median(rss) - median(base.rss)) / 1e6,
+  };
+});
+if (startupNote) {
+  console.log(`\nprocess start → first SHA-1 verify: ${startupNote}`);
+} else {
+  console.log(`\nprocess start → first SHA-1 verify (median of ${STARTUP_RUNS} processes each):`);
+  console.table(
+    startupRows.map((r) => ({
+      library: r.lib,
+      'ms of CPU': r.cpu.toFixed(1),
+      'above node': `+${r.cpuAbove.toFixed(1)}`,
+      'peak RSS MB': r.rss.toFixed(1),
+      'RSS above node': `+${r.rssAbove.toFixed(1)}`,
+    })),
+  );
+}
+
 // --- docs/performance.md and docs/performance.svg ----------------------------
 
 /** The commit measured, and whether src/ had uncommitted changes. */
@@ -669,6 +747,23 @@ if (WRITE) {
       (r) =>
         `| ${r.title} | **${r.median.toFixed(2)}** | ${r.min.toFixed(2)}–${r.max.toFixed(2)} | ${r.cpu.toFixed(2)} |`,
     ),
+    '',
+    '## Process start → first verify',
+    '',
+    'A new Node process imports the library (totpkit from its built package, through its own',
+    'name) and verifies one wrong SHA-1 code; it reports its CPU time since it started and its',
+    `peak RSS. Medians of ${STARTUP_RUNS} processes per library, interleaved; "node" imports nothing.`,
+    '',
+    ...(startupNote
+      ? [startupNote]
+      : [
+          '| library | ms of CPU | above node | peak RSS (MB) | above node |',
+          '|---|--:|--:|--:|--:|',
+          ...startupRows.map(
+            (r) =>
+              `| ${r.lib} | ${r.cpu.toFixed(1)} | +${r.cpuAbove.toFixed(1)} | ${r.rss.toFixed(1)} | +${r.rssAbove.toFixed(1)} |`,
+          ),
+        ]),
     '',
     '## What is measured',
     '',
