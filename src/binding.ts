@@ -12,7 +12,8 @@ import {
   keyValueAt,
   type TOTPParams,
   type TOTPWindow,
-  windowOffsets,
+  END,
+  nextOffset,
 } from './totp.ts';
 
 /** Options for {@link verifyConsecutiveTOTP}. */
@@ -105,7 +106,7 @@ export function verifyConsecutiveTOTP(
 
   let replayed = false;
   let swapped = false;
-  for (const d of windowOffsets(past, future)) {
+  for (let d = 0; d !== END; d = nextOffset(d, past, future)) {
     const end = current + d; // the second code's step
     if (end < 1) continue;
     const v = keyValueAt(key, end - 1);

@@ -115,30 +115,25 @@ export function checkAfterStep(afterStep: unknown): number {
   return checkInteger(afterStep, 'afterStep', -1, Number.MAX_SAFE_INTEGER);
 }
 
-// Offset lists already built, by window: a server uses one or two windows.
-const OFFSETS = new Map<number, readonly number[]>();
-
 /**
- * The step offsets a window tries, in the order every check uses: the current
- * step, then −1, +1, −2, +2 …, each side up to its own bound (`past` before,
- * `future` after). Shared by {@link TOTPKey.verify} and the binding check, so
- * that the order is written once. @internal
+ * The step offset tried after `d`, in the order every check uses: the current
+ * step (0), then −1, +1, −2, +2 …, each side up to its own bound (`past`
+ * before, `future` after); `END` after the last. Shared by
+ * {@link TOTPKey.verify} and the binding check, so that the order is written
+ * once:
+ * `for (let d = 0; d !== END; d = nextOffset(d, past, future))`. @internal
  */
-export function windowOffsets(past: number, future: number): readonly number[] {
-  const id = past * (MAX_WINDOW + 1) + future;
-  let offsets = OFFSETS.get(id);
-  if (offsets === undefined) {
-    const list = [0];
-    for (let d = 1; d <= Math.max(past, future); d++) {
-      if (d <= past) list.push(-d);
-      if (d <= future) list.push(d);
-    }
-    offsets = Object.freeze(list);
-    if (OFFSETS.size >= 64) OFFSETS.clear();
-    OFFSETS.set(id, offsets);
+export function nextOffset(d: number, past: number, future: number): number {
+  const span = past > future ? past : future;
+  for (;;) {
+    d = d > 0 ? -d - 1 : -d || -1;
+    if (d > span || -d > span) return END;
+    if (d < 0 ? -d <= past : d <= future) return d;
   }
-  return offsets;
 }
+
+/** What {@link nextOffset} returns after the last offset. @internal */
+export const END = 1_000;
 
 // Gives binding.ts the per-step value without making it part of the key's API.
 let valueAt: (key: TOTPKey, step: number) => number;
@@ -245,7 +240,7 @@ export class TOTPKey {
     const core = this.#core;
     const modulus = this.#modulus;
     let replayed = false;
-    for (const d of windowOffsets(past, future)) {
+    for (let d = 0; d !== END; d = nextOffset(d, past, future)) {
       const s = current + d;
       if (s < 0) continue;
       if (core.truncate(s) % modulus !== wanted) continue;
