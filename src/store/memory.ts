@@ -34,6 +34,9 @@ import {
 
 const fresh = (): ThrottleState => ({ failures: 0, blockedUntil: 0 });
 
+/** A MemoryStore's records (for {@link applyToRecord}). */
+let usersOf: (store: MemoryStore) => Map<string, UserRecord>;
+
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
@@ -67,6 +70,10 @@ export interface MemoryStoreOptions {
 export class MemoryStore implements MFAStore {
   readonly #users = new Map<string, UserRecord>();
   readonly #retentionMs: number;
+
+  static {
+    usersOf = (store) => store.#users;
+  }
 
   /**
    * @param options - optionally `throttleRetentionMs` (default 7 days)
@@ -522,4 +529,30 @@ export class MemoryStore implements MFAStore {
     this.#users.delete(userId);
     return record !== undefined && !isEmptyRecord(record);
   }
+}
+
+/**
+ * The contract's rules, written once, for stores that keep each user's state
+ * as one document changed inside a transaction (MySQLStore): runs
+ * `operation` on a MemoryStore whose one user is `record`, and returns its
+ * result with that user's record afterwards (`null` if it holds nothing).
+ *
+ * @param userId - the user
+ * @param record - the user's record as stored, or `null` if there is none
+ * @param operation - the store operation, called on a one-user MemoryStore
+ * @param options - the MemoryStore's options (its `throttleRetentionMs`)
+ * @returns the operation's result and the record to store
+ * @internal
+ */
+export async function applyToRecord<T>(
+  userId: string,
+  record: UserRecord | null,
+  operation: (store: MemoryStore) => Promise<T>,
+  options?: MemoryStoreOptions,
+): Promise<{ result: T; record: UserRecord | null }> {
+  const store = new MemoryStore(options);
+  if (record !== null) usersOf(store).set(userId, structuredClone(record));
+  const result = await operation(store);
+  const after = usersOf(store).get(userId);
+  return { result, record: after === undefined || isEmptyRecord(after) ? null : after };
 }
