@@ -8,7 +8,7 @@ const WORKER = fileURLToPath(new URL('../fixtures/store-worker.ts', import.meta.
 
 /** Where a worker connects: its client library, the server URL, the table or key prefix. */
 export interface WorkerSpec {
-  client: 'pg' | 'ioredis' | 'node-redis' | 'ioredis-cluster' | 'node-redis-cluster';
+  client: 'pg' | 'mysql' | 'ioredis' | 'node-redis' | 'ioredis-cluster' | 'node-redis-cluster';
   url: string;
   name: string;
 }
