@@ -167,7 +167,6 @@ export class MySQLStore implements MFAStore {
     );
   }
 
-  /** {@inheritDoc MFAStore.getUser} */
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
     const rows = rowsOf(
       await this.#pool.query(`SELECT state FROM ${this.#table} WHERE user_id = ?`, [
