@@ -90,7 +90,7 @@ type Change = (typeof CHANGES)[number];
  * import { createMFA, createAESGCMCipher } from 'totpkit';
  * import { MySQLStore } from 'totpkit/mysql';
  *
- * const pool = mysql.createPool({ uri: process.env.DATABASE_URL, connectionLimit: 10 });
+ * const pool = mysql.createPool({ uri: databaseURL, connectionLimit: 10 });
  * const store = new MySQLStore({ client: pool });
  * await store.migrate();
  * const cipher = createAESGCMCipher({ keys: { k1: keyFromYourSecretManager }, primaryKeyId: 'k1' });
