@@ -17,7 +17,7 @@
 // Ids and recovery codes are random in the service: the test passes the ones
 // the service returned (or, after a fault, the ones found in the store).
 import { generateTOTP } from '../../src/index.ts';
-import type { AttemptPolicy } from '../../src/store/types.ts';
+import type { AttemptPolicy } from '../../src/store/contract.ts';
 
 export const PERIOD_MS = 30_000;
 

@@ -37,7 +37,7 @@ import {
 } from '../../src/index.ts';
 import { normalizeRecoveryCode } from '../../src/mfa/recovery.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
-import { REQUIRED_STORE_METHODS } from '../../src/store/types.ts';
+import { REQUIRED_STORE_METHODS } from '../../src/store/throttle.ts';
 import {
   clone,
   codeAt,
