@@ -40,8 +40,11 @@ import {
 
 const fresh = (): ThrottleState => ({ failures: 0, guesses: 0, blockedUntil: 0 });
 
-/** A MemoryStore's records (for {@link applyToRecord}). */
-let usersOf: (store: MemoryStore) => Map<string, UserRecord>;
+/** A MemoryStore's records and erasure guards (for {@link applyToUser}). */
+let stateOf: (store: MemoryStore) => {
+  users: Map<string, UserRecord>;
+  guards: Map<string, number>;
+};
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -80,7 +83,7 @@ export class MemoryStore implements MFAStore {
   readonly #retentionMs: number;
 
   static {
-    usersOf = (store) => store.#users;
+    stateOf = (store) => ({ users: store.#users, guards: store.#guards });
   }
 
   /**
@@ -578,27 +581,45 @@ export class MemoryStore implements MFAStore {
 }
 
 /**
- * The contract's rules, written once, for stores that keep each user's state
- * as one document changed inside a transaction (MySQLStore): runs
- * `operation` on a MemoryStore whose one user is `record`, and returns its
- * result with that user's record afterwards (`null` if it holds nothing).
- *
- * @param userId - the user
- * @param record - the user's record as stored, or `null` if there is none
- * @param operation - the store operation, called on a one-user MemoryStore
- * @param options - the MemoryStore's options (its `throttleRetentionMs`)
- * @returns the operation's result and the record to store
+ * All a store holds for one user: the record (`null` if none) and the end of
+ * an erasure guard (`null` if none).
  * @internal
  */
-export async function applyToRecord<T>(
+export interface UserState {
+  record: UserRecord | null;
+  guardUntil: number | null;
+}
+
+/**
+ * The contract's rules, written once, for stores that keep each user's state
+ * as one document changed inside a transaction (MySQLStore): runs
+ * `operation` on a MemoryStore whose one user has `state`, and returns its
+ * result with that user's state afterwards.
+ *
+ * @param userId - the user
+ * @param state - what the store holds for the user
+ * @param operation - the store operation, called on a one-user MemoryStore
+ * @param options - the MemoryStore's options (its `throttleRetentionMs`)
+ * @returns the operation's result and the state to store (`record` `null` if it holds nothing)
+ * @internal
+ */
+export async function applyToUser<T>(
   userId: string,
-  record: UserRecord | null,
+  state: UserState,
   operation: (store: MemoryStore) => Promise<T>,
   options?: MemoryStoreOptions,
-): Promise<{ result: T; record: UserRecord | null }> {
+): Promise<{ result: T; state: UserState }> {
   const store = new MemoryStore(options);
-  if (record !== null) usersOf(store).set(userId, structuredClone(record));
+  const { users, guards } = stateOf(store);
+  if (state.record !== null) users.set(userId, structuredClone(state.record));
+  if (state.guardUntil !== null) guards.set(userId, state.guardUntil);
   const result = await operation(store);
-  const after = usersOf(store).get(userId);
-  return { result, record: after === undefined || isEmptyRecord(after) ? null : after };
+  const after = users.get(userId);
+  return {
+    result,
+    state: {
+      record: after === undefined || isEmptyRecord(after) ? null : after,
+      guardUntil: guards.get(userId) ?? null,
+    },
+  };
 }

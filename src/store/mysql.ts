@@ -19,8 +19,14 @@
 import { checkOptions } from '../_assert.ts';
 import { checkPolicy } from './_database.ts';
 import { checkRetention } from './_retention.ts';
-import { applyToRecord, type MemoryStore } from './memory.ts';
-import type { DeleteExpiredOptions, DeleteExpiredResult, MFAStore, UserRecord } from './types.ts';
+import { applyToUser, type MemoryStore, type UserState } from './memory.ts';
+import type {
+  DeleteExpiredOptions,
+  DeleteExpiredResult,
+  AttemptPolicy,
+  MFAStore,
+  UserRecord,
+} from './contract.ts';
 import {
   checkPool,
   inTransaction,
@@ -32,7 +38,7 @@ import { deleteExpired } from './mysql/cleanup.ts';
 import { decodeState, encodeState } from './mysql/document.ts';
 import { checkTable, DEFAULT_TABLE, migrate } from './mysql/schema.ts';
 
-export type { DeleteExpiredOptions, DeleteExpiredResult } from './types.ts';
+export type { DeleteExpiredOptions, DeleteExpiredResult } from './contract.ts';
 export type { MySQLConnection, MySQLPool } from './mysql/client.ts';
 
 /** Options for {@link MySQLStore}. */
@@ -52,6 +58,9 @@ export interface MySQLStoreOptions {
    */
   throttleRetentionMs?: number;
 }
+
+/** A user the store holds nothing for. */
+const EMPTY: UserState = Object.freeze({ record: null, guardUntil: null });
 
 /** The operations that change a user: each runs in a transaction on the locked row. */
 const CHANGES = [
@@ -173,14 +182,16 @@ export class MySQLStore implements MFAStore {
         Buffer.from(userId, 'utf8'),
       ]),
     );
-    const record = rows[0] === undefined ? null : decodeState(userId, rows[0].state);
-    return (await applyToRecord(userId, record, (store) => store.getUser(userId, now))).result;
+    const state = rows[0] === undefined ? EMPTY : decodeState(userId, rows[0].state);
+    return (await applyToUser(userId, state, (store) => store.getUser(userId, now))).result;
   }
 
   /** Runs one change of `userId` in a transaction on the user's locked row. */
   async #change(method: Change, userId: string, args: unknown[]): Promise<unknown> {
     // The same checks as the other database stores, before any I/O.
-    if (method === 'reserveAttempt' || method === 'readAndReserve') checkPolicy(args[2] as never);
+    if (method === 'reserveAttempt' || method === 'readAndReserve') {
+      checkPolicy((args[0] as { policy: AttemptPolicy } | undefined)?.policy as AttemptPolicy);
+    }
     return this.#run(userId, (store) =>
       (store[method] as (...all: unknown[]) => Promise<unknown>)(userId, ...args),
     );
@@ -199,9 +210,9 @@ export class MySQLStore implements MFAStore {
         ]),
       );
       const before = rows[0] === undefined ? null : String(rows[0].state);
-      const record = before === null ? null : decodeState(userId, before);
-      const after = await applyToRecord(userId, record, operation, this.#retention);
-      const columns = after.record === null ? null : encodeState(after.record);
+      const state = before === null ? EMPTY : decodeState(userId, before);
+      const after = await applyToUser(userId, state, operation, this.#retention);
+      const columns = encodeState(after.state);
       if (columns === null) {
         if (before !== null) {
           await connection.query(`DELETE FROM ${this.#table} WHERE user_id = ?`, [key]);

@@ -74,7 +74,7 @@ describe.skipIf(!plan.run)('MySQLStore on MariaDB', () => {
   it('keeps ids that differ only in trailing spaces or case apart', async () => {
     const store = await makeStore();
     const policy = { freeAttempts: 9, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 9 };
-    await store.reserveAttempt('alice', 'otp', 0, policy);
+    await store.reserveAttempt('alice', { scope: 'otp', now: 0, policy, weight: 1 });
     for (const id of ['alice ', 'Alice', 'alice\u00a0']) {
       expect(await store.getUser(id, 0)).toBeNull();
     }

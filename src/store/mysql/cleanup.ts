@@ -8,7 +8,7 @@
 import { checkDeleteExpired } from '../_retention.ts';
 import { storeError } from '../_scrub.ts';
 import type { MemoryStore } from '../memory.ts';
-import type { DeleteExpiredOptions, DeleteExpiredResult } from '../types.ts';
+import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import { rowsOf, type MySQLPool } from './client.ts';
 
 /** Runs one MemoryStore operation on a user's locked row (MySQLStore's transaction). */

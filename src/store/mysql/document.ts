@@ -7,10 +7,8 @@ import { describe } from '../../_assert.ts';
 import { decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 import { idleSince } from '../_retention.ts';
-import type { RecoveryCodeSet, ThrottleState, UserRecord } from '../types.ts';
-
-/** What one row holds: the record (without its id). */
-export type UserState = UserRecord;
+import type { RecoveryCodeSet, ThrottleState, UserRecord } from '../contract.ts';
+import type { UserState } from '../memory.ts';
 
 /** The columns written for a state. */
 export interface StateColumns {
@@ -28,14 +26,16 @@ function pendingStays(record: UserRecord): boolean {
   );
 }
 
-/** The columns of a row holding `record`. */
-export function encodeState(record: UserState): StateColumns {
-  const { userId: _id, ...rest } = record;
+/** The columns of a row holding `state`, or `null` if it holds nothing (no row). */
+export function encodeState(state: UserState): StateColumns | null {
+  const { record, guardUntil } = state;
+  if (record === null && guardUntil === null) return null;
+  const { userId: _id, ...rest } = record ?? { userId: '' };
   return {
-    state: JSON.stringify(rest),
-    pending_due: record.pending === null || pendingStays(record) ? null : record.pending.expiresAt,
-    idle_since: idleSince(record),
-    guard_until: null,
+    state: JSON.stringify({ record: record === null ? null : rest, guardUntil }),
+    pending_due: record?.pending == null || pendingStays(record) ? null : record.pending.expiresAt,
+    idle_since: record === null ? null : idleSince(record),
+    guard_until: guardUntil,
   };
 }
 
@@ -50,6 +50,7 @@ function throttle(value: unknown, field: string): ThrottleState {
   const state = object(value, field);
   return {
     failures: toInteger(state.failures, `${field}.failures`),
+    guesses: toInteger(state.guesses, `${field}.guesses`),
     blockedUntil: toInteger(state.blockedUntil, `${field}.blockedUntil`),
   };
 }
@@ -66,9 +67,16 @@ function recoveryCodes(value: unknown): RecoveryCodeSet | null {
   };
 }
 
-/** Reads a row's `state` column back into the user's record, checking every field. */
+/** Reads a row's `state` column back, checking every field. */
 export function decodeState(userId: string, text: unknown): UserState {
   const parsed = object(JSON.parse(toText(text, 'state')), 'state');
+  return {
+    record: parsed.record == null ? null : decodeRecord(userId, object(parsed.record, 'record')),
+    guardUntil: parsed.guardUntil == null ? null : toInteger(parsed.guardUntil, 'guardUntil'),
+  };
+}
+
+function decodeRecord(userId: string, parsed: Record<string, unknown>): UserRecord {
   const factors = parsed.factors;
   if (!Array.isArray(factors)) {
     throw new TypeError(`the store returned bad "factors": ${describe(factors)}`);
