@@ -50,6 +50,8 @@ export interface TestSentinelSet {
    * finished its failover; waits up to `timeoutMs`.
    */
   settled(replicas: number, timeoutMs?: number): Promise<number>;
+  /** The tail of each Sentinel's log (for a failure's message). */
+  logs(): string;
   /** Stops every process this set started and removes its files. */
   stop(): Promise<void>;
 }
@@ -149,7 +151,9 @@ async function startSet(
           'bind 127.0.0.1',
           `dir ${dir}`,
           `sentinel monitor ${SENTINEL_MASTER} 127.0.0.1 ${ports[0]} 2`,
-          `sentinel down-after-milliseconds ${SENTINEL_MASTER} 1000`,
+          // Short, but not so short that a loaded machine's late PONG starts
+          // a second failover.
+          `sentinel down-after-milliseconds ${SENTINEL_MASTER} 2000`,
           // Also how long a replica may point elsewhere (a test's proxy)
           // before Sentinel "fixes" it.
           `sentinel failover-timeout ${SENTINEL_MASTER} 30000`,
@@ -226,6 +230,7 @@ async function startSet(
         );
         return port;
       },
+      logs: () => sentinelProcesses.map((p, i) => `--- Sentinel ${i}:\n${p.output()}`).join('\n'),
       stop,
     };
     await set.settled(2);
