@@ -63,7 +63,11 @@ export type RedisScriptClient = IORedisScriptClient | NodeRedisScriptClient;
 
 /** Options for {@link RedisStore}. */
 export interface RedisStoreOptions {
-  /** A connected ioredis or node-redis client (or cluster client). */
+  /**
+   * A connected ioredis or node-redis client: a client, a cluster client, or
+   * a Sentinel client (ioredis `new Redis({ sentinels, name })`, node-redis
+   * `createSentinel`).
+   */
   client: RedisScriptClient;
   /**
    * Prepended to every key, at most 100 characters, without `{` or `}` (they
@@ -74,6 +78,12 @@ export interface RedisStoreOptions {
    * Report a write as done only once `count` replicas acknowledged it: after
    * every call that writes (all but `getUser`), in the same store call, the
    * store runs `WAIT count timeoutMs` on the connection that ran the write.
+   * Set `count` to the number of replicas the primary has, every one of them:
+   * behind Sentinel a smaller count loses acknowledged writes in a failover
+   * (the old primary, still writable for a while after a replica was
+   * promoted, gets its acknowledgements from the replicas it still has; and
+   * Sentinel may promote a replica that lacks a write another one
+   * acknowledged).
    * If fewer replicas acknowledge it within `timeoutMs`, the call throws
    * (`MFAError` `'ERR_STORE'` from the service) and never reports success;
    * the write did happen on the primary, and a failover may or may not keep
