@@ -407,7 +407,7 @@ describe.skipIf(!plan.run)('RedisStore through Redis Sentinel failovers', () => 
         expect(counts.accepted.after + counts.accepted.failover).toBeGreaterThan(0);
         expect(counts.failed.lagging).toBeGreaterThan(0);
       },
-      60_000 * ROUNDS,
+      120_000 * ROUNDS,
     );
   }
 
@@ -420,6 +420,6 @@ describe.skipIf(!plan.run)('RedisStore through Redis Sentinel failovers', () => 
       expect(counts.lost).toBeGreaterThan(0);
       expect(counts.replays).toBe(counts.lost);
     },
-    60_000 * ROUNDS,
+    120_000 * ROUNDS,
   );
 });
