@@ -143,21 +143,25 @@ async function priorityKnown(set: TestSentinelSet, port: number, priority: numbe
   );
 }
 
-/** Waits until every Sentinel names `port` as the primary. */
-async function switched(set: TestSentinelSet, port: number) {
+/** Waits until every Sentinel names the same primary, other than `old`; returns its port. */
+async function switched(set: TestSentinelSet, old: number): Promise<number> {
+  let port = 0;
   await waitFor(
-    'the Sentinels to switch to the promoted replica',
+    'the Sentinels to switch to a promoted replica',
     async () => {
+      const ports = new Set<number>();
       for (let i = 0; i < set.sentinels.length; i += 1) {
         const [, p] = (await set
           .sentinel(i)
           .call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', set.name)) as [string, string];
-        if (Number(p) !== port) return false;
+        ports.add(Number(p));
       }
-      return true;
+      port = [...ports][0]!;
+      return ports.size === 1 && port !== old;
     },
-    () => `expected ${port}`,
+    () => `the old primary was ${old}\n${set.logs()}`,
   );
+  return port;
 }
 
 /**
@@ -264,10 +268,10 @@ async function round(
     const old = set.ports.indexOf(primary);
     if (kind === 'graceful') {
       await set.sentinel(0).call('SENTINEL', 'FAILOVER', set.name);
-      await switched(set, next);
+      await switched(set, primary);
     } else {
       await set.servers[old]!.kill();
-      await switched(set, next);
+      await switched(set, primary);
       await set.servers[old]!.start(); // empty: Sentinel makes it a replica
     }
     // Normally the lagging replica; on a loaded machine Sentinel sometimes
