@@ -329,6 +329,7 @@ function sentinelRunner(client: NodeRedisSentinel, replicas: RedisReplicasOption
       replies = await (writes ? pipeline.addCommand(false, wait) : pipeline).execAsPipeline();
     } catch (error) {
       // A reply that is an error: node-redis throws MultiErrorReply, with every reply.
+      if (error === null || typeof error !== 'object') throw error;
       const { replies: all, errorIndexes } = error as { replies?: unknown; errorIndexes?: unknown };
       if (!Array.isArray(all) || !Array.isArray(errorIndexes)) throw error;
       throw all[errorIndexes.includes(0) ? 0 : 1];
