@@ -123,7 +123,10 @@ END $totpkit$`,
         });
     },
 
-    async deleteExpired(now: number, options?: DeleteExpiredOptions): Promise<DeleteExpiredResult> {
+    async deleteExpired(
+      now: number = Date.now(),
+      options?: DeleteExpiredOptions,
+    ): Promise<DeleteExpiredResult> {
       const checked = checkDeleteExpired(now, options);
       try {
         const cleared = await client.query(clearPending, [checked.now, checked.limit]);
