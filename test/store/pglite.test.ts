@@ -78,7 +78,7 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     );
     expect(rows).toEqual([
       { indexname: 'mfa_idle_since' },
-      { indexname: 'mfa_pending_expires_at' },
+      { indexname: 'mfa_pending_clear_at' },
       { indexname: 'mfa_pkey' },
     ]);
   });
@@ -150,6 +150,7 @@ describe('upgrading a 0.1.0 table in place', () => {
       'factors',
       'pending',
       'idle_since',
+      'pending_clear_at',
     ]);
     await checkUpgraded(stores[1]!);
   });

@@ -1,7 +1,8 @@
 /**
- * The table: its schema, the in-place upgrade of a 0.1.0 table, and the
- * periodic clean-up of expired enrollments and of rows whose throttle state
- * stopped mattering, both in bounded batches found through partial indexes.
+ * The table: its schema, the in-place upgrade of a table of an earlier
+ * version, and the periodic clean-up of expired enrollments and of rows whose
+ * throttle state stopped mattering, both in bounded batches found through
+ * partial indexes that hold only the rows a step may change.
  * @module
  */
 import { checkDeleteExpired } from '../_retention.ts';
@@ -22,6 +23,19 @@ const IDLE_SINCE = `idle_since bigint GENERATED ALWAYS AS (CASE WHEN factors = '
     THEN GREATEST(otp_blocked_until, recovery_blocked_until, pending_expires_at) END) STORED`;
 
 /**
+ * `pending_clear_at`: when `deleteExpired` clears the row's pending enrollment
+ * on its own (its expiry), or `NULL`: no enrollment, or one that goes with the
+ * row instead (a user without an active factor who has failures: the
+ * enrollment's expiry counts in `idle_since`). Indexed instead of
+ * `pending_expires_at`, so that an empty call does not re-read the entries of
+ * such users, however many there are. Stored, for the same reason as
+ * `idle_since`: a login's writes to a row with a factor leave it unchanged.
+ */
+const PENDING_CLEAR_AT = `pending_clear_at bigint GENERATED ALWAYS AS (CASE
+    WHEN factors <> '{}'::jsonb OR otp_failures + recovery_failures = 0
+    THEN pending_expires_at END) STORED`;
+
+/**
  * The schema, and the in-place upgrade of a 0.1.0 table (one factor in
  * `factor_*` columns, the pending enrollment in `pending_*` columns): each
  * row's factor becomes the one entry of `factors` (named "Authenticator"),
@@ -32,6 +46,8 @@ const IDLE_SINCE = `idle_since bigint GENERATED ALWAYS AS (CASE WHEN factors = '
  * once; on a table already upgraded it does nothing.
  */
 function schemaSQL(table: string, bare: string): string {
+  // An index lives in its table's schema.
+  const index = (suffix: string) => table.replace(/"[^"]*"$/, `"${bare}_${suffix}"`);
   const factorOf = (prefix: 'factor' | 'pending') => `jsonb_build_object('id', ${prefix}_id,
     'name', 'Authenticator', 'nameKey', 'authenticator', 'sealedSecret', ${prefix}_secret,
     'algorithm', ${prefix}_algorithm, 'digits', ${prefix}_digits::text,
@@ -48,6 +64,7 @@ function schemaSQL(table: string, bare: string): string {
   recovery_failures integer NOT NULL DEFAULT 0,
   recovery_blocked_until bigint NOT NULL DEFAULT 0,
   ${IDLE_SINCE},
+  ${PENDING_CLEAR_AT},
   CHECK (num_nulls(pending, pending_expires_at) IN (0, 2)),
   CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2))
 );
@@ -75,8 +92,13 @@ IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
     AND attname = 'idle_since' AND NOT attisdropped) THEN
   ALTER TABLE ${table} ADD COLUMN ${IDLE_SINCE};
 END IF;
-CREATE INDEX IF NOT EXISTS "${bare}_pending_expires_at" ON ${table} (pending_expires_at)
-  WHERE pending_expires_at IS NOT NULL;
+IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
+    AND attname = 'pending_clear_at' AND NOT attisdropped) THEN
+  ALTER TABLE ${table} ADD COLUMN ${PENDING_CLEAR_AT};
+  DROP INDEX IF EXISTS ${index('pending_expires_at')};
+END IF;
+CREATE INDEX IF NOT EXISTS "${bare}_pending_clear_at" ON ${table} (pending_clear_at)
+  WHERE pending_clear_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "${bare}_idle_since" ON ${table} (idle_since)
   WHERE idle_since IS NOT NULL;`;
 }
@@ -94,12 +116,11 @@ export function schemaOperations(
   // the work is in proportion to the batch, not the table. No re-check is
   // needed: FOR UPDATE re-evaluates the condition on the newest version of
   // each row it locks, and the lock keeps that version until the change. The
-  // expired enrollment of a user with failures and no factor stays: its
-  // expiry keeps their throttle state (idle_since), and it goes with the row.
-  const expired = `pending_expires_at <= $1
-  AND (factors <> '{}'::jsonb OR otp_failures + recovery_failures = 0)`;
+  // expired enrollment of a user with failures and no factor stays (its
+  // pending_clear_at is NULL, so the index holds no entry for it): its expiry
+  // keeps their throttle state (idle_since), and it goes with the row.
   const clearPending = `UPDATE ${table} SET pending = NULL, pending_expires_at = NULL
-WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE ${expired}
+WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE pending_clear_at <= $1
   LIMIT $2 FOR UPDATE SKIP LOCKED))
 RETURNING user_id`;
   const deleteIdle = `DELETE FROM ${table}
