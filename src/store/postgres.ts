@@ -78,11 +78,13 @@ export class PostgresStore implements MFAStore {
    * deleted. The expired enrollment of a user with failures and no factor is
    * kept with the row (its expiry counts in the rule) and goes with it.
    *
-   * Each step finds its rows through a partial index (`pending_expires_at`,
-   * and `idle_since`, which is `NULL` for rows with an active factor), so a
-   * call costs in proportion to what it removes, not to the table, and skips
-   * rows a login holds locked. Each step changes at most `options.limit`
-   * rows (default 10,000); while the result's `more` is `true`, call again.
+   * Each step finds its rows through a partial index on a stored generated
+   * column that is `NULL` for every row the step leaves alone
+   * (`pending_clear_at`, and `idle_since`, `NULL` for rows with an active
+   * factor), so a call costs in proportion to what it removes, not to the
+   * table nor to the rows it keeps (a call with nothing to do reads none),
+   * and skips rows a login holds locked. Each step changes at most
+   * `options.limit` rows (default 10,000); while `more` is `true`, call again.
    * Run it periodically (every few minutes to hourly).
    *
    * @param now - Unix milliseconds; default `Date.now()`
