@@ -14,7 +14,7 @@
  */
 import { describe } from '../_assert.ts';
 import { checkRetention } from './_retention.ts';
-import type { DeleteExpiredOptions, DeleteExpiredResult, MFAStore } from './types.ts';
+import type { DeleteExpiredOptions, DeleteExpiredResult, MFAStore } from './contract.ts';
 import { enrollmentOperations } from './postgres/enrollment.ts';
 import { factorsOperations } from './postgres/factors.ts';
 import { loginOperations } from './postgres/login.ts';
@@ -22,7 +22,7 @@ import { recoveryOperations } from './postgres/recovery.ts';
 import { schemaOperations } from './postgres/schema.ts';
 import { checkTable, DEFAULT_TABLE, type PostgresStoreOptions } from './postgres/table.ts';
 
-export type { DeleteExpiredOptions, DeleteExpiredResult } from './types.ts';
+export type { DeleteExpiredOptions, DeleteExpiredResult } from './contract.ts';
 export type {
   PostgresQueryClient,
   PostgresQueryResult,
