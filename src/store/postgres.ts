@@ -40,8 +40,12 @@ export type {
  * in `docs/stores.md`. A pending enrollment past its expiry can no longer be
  * activated; it stays readable (so the service can answer `'expired'`) until
  * the next enrollment overwrites it or {@link PostgresStore.deleteExpired}
- * removes it, along with rows left empty and rows of users without an active
- * factor whose throttle state stopped mattering (`throttleRetentionMs`).
+ * removes it, along with rows left empty, rows of users without an active
+ * factor whose throttle state stopped mattering (`throttleRetentionMs`) and
+ * erasure guards that ended. An erasure guard is a row holding only the user
+ * id and `erased_until`: writes that would create state check it in the
+ * statement that writes, under the row's lock, so none can land after
+ * `deleteUser` (see {@link MFAStore.deleteUser}).
  *
  * @example
  * ```ts fragment
@@ -70,18 +74,19 @@ export class PostgresStore implements MFAStore {
 
   /**
    * Removes pending enrollments that expired at or before `now`, then deletes
-   * rows that hold nothing, and rows of users without an active factor whose
-   * throttle state stopped mattering: `max(otp_blocked_until,
-   * recovery_blocked_until, pending_expires_at) + throttleRetentionMs ≤ now`.
+   * rows that hold nothing, rows of users without an active factor whose
+   * throttle state stopped mattering (`max(otp_blocked_until,
+   * recovery_blocked_until, pending_expires_at) + throttleRetentionMs ≤ now`),
+   * and erasure guards that ended (`until ≤ now`).
    * A lock thus survives `disable` for `throttleRetentionMs` (default 7 days)
    * after the last attempt, then goes. Rows with an active factor are never
    * deleted. The expired enrollment of a user with failures and no factor is
    * kept with the row (its expiry counts in the rule) and goes with it.
    *
-   * Each step finds its rows through a partial index on a stored generated
-   * column that is `NULL` for every row the step leaves alone
-   * (`pending_clear_at`, and `idle_since`, `NULL` for rows with an active
-   * factor), so a call costs in proportion to what it removes, not to the
+   * Each step finds its rows through a partial index on a column that is
+   * `NULL` for every row the step leaves alone (`pending_clear_at`;
+   * `idle_since`, `NULL` for rows with an active factor or a guard;
+   * `erased_until`), so a call costs in proportion to what it removes, not to the
    * table nor to the rows it keeps (a call with nothing to do reads none),
    * and skips rows a login holds locked. Each step changes at most
    * `options.limit` rows (default 10,000); while `more` is `true`, call again.

@@ -120,14 +120,17 @@ export function describePostgresCleanup(
         table,
       });
       await dryRun.deleteExpired(T, { limit: 50 });
-      expect(plans).toHaveLength(2);
+      expect(plans).toHaveLength(3);
       expect(scans.filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
       expect(scans).toContain(`Index Scan ${bare}_pending_clear_at`);
       expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_idle_since`))).toHaveLength(
         1,
       );
+      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_erased_until`))).toHaveLength(
+        1,
+      );
       // The rows picked are then changed through the primary key, one by one.
-      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_pkey`))).toHaveLength(2);
+      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_pkey`))).toHaveLength(3);
 
       // And it does what the plans say, 50 rows per step at most.
       expect(await store.deleteExpired(T, { limit: 50 })).toEqual({
@@ -135,7 +138,7 @@ export function describePostgresCleanup(
         records: 50,
         more: true,
       });
-      expect(sent).toHaveLength(2);
+      expect(sent).toHaveLength(3);
       let total = { enrollments: 50, records: 50 };
       for (;;) {
         const result = await store.deleteExpired(T, { limit: 50 });
@@ -173,8 +176,8 @@ export function describePostgresCleanup(
       const store = new PostgresStore({ client: client(), table });
       while ((await store.deleteExpired(T, { limit: 7 })).more);
       const plans = await explainDeleteExpired(client(), table, T);
-      expect(plans).toHaveLength(2);
-      expect(plans.map(rowsRead)).toEqual([0, 0]);
+      expect(plans).toHaveLength(3);
+      expect(plans.map(rowsRead)).toEqual([0, 0, 0]);
       // The 5,000 are kept, expired enrollment included, and go when their
       // throttle state stops mattering (a week later), enrollment and all.
       const kept = await client().query(
@@ -225,6 +228,7 @@ export function describePostgresCleanup(
           [bare],
         );
         expect(indexes).toEqual([
+          { indexname: `${bare}_erased_until` },
           { indexname: `${bare}_idle_since` },
           { indexname: `${bare}_pending_clear_at` },
           { indexname: `${bare}_pkey` },

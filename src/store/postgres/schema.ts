@@ -1,25 +1,28 @@
 /**
  * The table: its schema, the in-place upgrade of a table of an earlier
- * version, and the periodic clean-up of expired enrollments and of rows whose
- * throttle state stopped mattering, both in bounded batches found through
- * partial indexes that hold only the rows a step may change.
+ * version, and the periodic clean-up of expired enrollments, of rows whose
+ * throttle state stopped mattering and of erasure guards that ended, each in
+ * bounded batches found through a partial index that holds only the rows the
+ * step may change.
  * @module
  */
 import { checkDeleteExpired } from '../_retention.ts';
 import { storeError } from '../_scrub.ts';
 import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
-import type { PostgresQueryClient } from './table.ts';
+import { COUNT, type PostgresQueryClient } from './table.ts';
 
 /**
- * `idle_since`: for a row without an active factor, when its throttle state
- * stops mattering but for the retention (`max(otp_blocked_until,
- * recovery_blocked_until, pending_expires_at)`); `NULL` for a row with one.
- * A stored generated column rather than an expression index, so that the
- * writes of a login (which change `factors` and `otp_*` but leave it `NULL`)
- * stay HOT updates: PostgreSQL compares the indexed column's value, which does
- * not change, instead of the columns the expression reads.
+ * `idle_since`: for a row without an active factor and without an erasure
+ * guard, when its throttle state stops mattering but for the retention
+ * (`max(otp_blocked_until, recovery_blocked_until, pending_expires_at)`);
+ * `NULL` for a row with one. A stored generated column rather than an
+ * expression index, so that the writes of a login (which change `factors`
+ * and `otp_*` but leave it `NULL`) stay HOT updates: PostgreSQL compares the
+ * indexed column's value, which does not change, instead of the columns the
+ * expression reads.
  */
-const IDLE_SINCE = `idle_since bigint GENERATED ALWAYS AS (CASE WHEN factors = '{}'::jsonb
+const IDLE_SINCE = `idle_since bigint GENERATED ALWAYS AS (CASE
+    WHEN factors = '{}'::jsonb AND erased_until IS NULL
     THEN GREATEST(otp_blocked_until, recovery_blocked_until, pending_expires_at) END) STORED`;
 
 /**
@@ -35,19 +38,34 @@ const PENDING_CLEAR_AT = `pending_clear_at bigint GENERATED ALWAYS AS (CASE
     WHEN factors <> '{}'::jsonb OR otp_failures + recovery_failures = 0
     THEN pending_expires_at END) STORED`;
 
+/** A row under an erasure guard holds nothing but the user id and the guard. */
+const GUARD_HOLDS_NOTHING = `CHECK (erased_until IS NULL OR (factors = '{}'::jsonb
+    AND num_nonnulls(pending, recovery_salt) = 0 AND otp_failures + recovery_failures = 0))`;
+
 /**
- * The schema, and the in-place upgrade of a 0.1.0 table (one factor in
- * `factor_*` columns, the pending enrollment in `pending_*` columns): each
- * row's factor becomes the one entry of `factors` (named "Authenticator"),
- * its pending enrollment the `pending` object (replacing that factor once
- * bound, as 0.1.0's `replaceActive` did), and the old columns are dropped.
- * Recovery codes and throttle state stay where they are. It runs in
- * `migrate()`'s DO block, under its advisory lock, so concurrent calls upgrade
- * once; on a table already upgraded it does nothing.
+ * The schema, and the in-place upgrades, run in `migrate()`'s DO block under
+ * its advisory lock (so concurrent calls upgrade once; on a table already
+ * upgraded each step does nothing):
+ *
+ * - 0.1.0 (one factor in `factor_*` columns, the pending enrollment in
+ *   `pending_*` columns): each row's factor becomes the one entry of
+ *   `factors` (named "Authenticator"), its pending enrollment the `pending`
+ *   object (replacing that factor once bound, as 0.1.0's `replaceActive`
+ *   did), and the old columns are dropped. Recovery codes and throttle state
+ *   stay where they are.
+ * - 0.2 (and 0.1.0, and the schema before `idle_since`): one `ALTER TABLE`
+ *   adds the guesses, the erasure guard, `pending_clear_at` and `idle_since`
+ *   as 0.3 computes it (a single table rewrite), then the guesses are set as
+ *   0.2 counted: `otp_failures × max(1, active factors)` (0.2 locked a user
+ *   with n factors after `ceil(maxFailures / n)` failures) and
+ *   `recovery_failures`. A user locked under 0.2 stays locked, and one
+ *   partly through a cycle keeps the attempts 0.2 left them.
  */
 function schemaSQL(table: string, bare: string): string {
   // An index lives in its table's schema.
   const index = (suffix: string) => table.replace(/"[^"]*"$/, `"${bare}_${suffix}"`);
+  const has = (column: string) => `EXISTS (SELECT 1 FROM pg_attribute
+    WHERE attrelid = '${table}'::regclass AND attname = '${column}' AND NOT attisdropped)`;
   const factorOf = (prefix: 'factor' | 'pending') => `jsonb_build_object('id', ${prefix}_id,
     'name', 'Authenticator', 'nameKey', 'authenticator', 'sealedSecret', ${prefix}_secret,
     'algorithm', ${prefix}_algorithm, 'digits', ${prefix}_digits::text,
@@ -60,16 +78,19 @@ function schemaSQL(table: string, bare: string): string {
   recovery_salt text,
   recovery_hashes text[],
   otp_failures integer NOT NULL DEFAULT 0,
+  otp_guesses integer NOT NULL DEFAULT 0,
   otp_blocked_until bigint NOT NULL DEFAULT 0,
   recovery_failures integer NOT NULL DEFAULT 0,
+  recovery_guesses integer NOT NULL DEFAULT 0,
   recovery_blocked_until bigint NOT NULL DEFAULT 0,
+  erased_until bigint,
   ${IDLE_SINCE},
   ${PENDING_CLEAR_AT},
   CHECK (num_nulls(pending, pending_expires_at) IN (0, 2)),
-  CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2))
+  CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2)),
+  ${GUARD_HOLDS_NOTHING}
 );
-IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
-    AND attname = 'factor_id' AND NOT attisdropped) THEN
+IF ${has('factor_id')} THEN
   ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS factors jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN IF NOT EXISTS pending jsonb;
   UPDATE ${table} SET factors = jsonb_build_object(factor_id, ${factorOf('factor')},
@@ -88,19 +109,25 @@ IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
     DROP COLUMN pending_digits, DROP COLUMN pending_period, DROP COLUMN pending_created_at;
   ALTER TABLE ${table} ADD CHECK (num_nulls(pending, pending_expires_at) IN (0, 2));
 END IF;
-IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
-    AND attname = 'idle_since' AND NOT attisdropped) THEN
-  ALTER TABLE ${table} ADD COLUMN ${IDLE_SINCE};
-END IF;
-IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
-    AND attname = 'pending_clear_at' AND NOT attisdropped) THEN
-  ALTER TABLE ${table} ADD COLUMN ${PENDING_CLEAR_AT};
+IF NOT ${has('erased_until')} THEN
+  ALTER TABLE ${table} DROP COLUMN IF EXISTS idle_since,
+    ADD COLUMN otp_guesses integer NOT NULL DEFAULT 0,
+    ADD COLUMN recovery_guesses integer NOT NULL DEFAULT 0,
+    ADD COLUMN erased_until bigint,
+    ADD COLUMN ${IDLE_SINCE},
+    ADD COLUMN ${PENDING_CLEAR_AT},
+    ADD ${GUARD_HOLDS_NOTHING};
+  UPDATE ${table} SET otp_guesses = otp_failures * GREATEST(1, ${COUNT('factors')}),
+    recovery_guesses = recovery_failures
+  WHERE otp_failures > 0 OR recovery_failures > 0;
   DROP INDEX IF EXISTS ${index('pending_expires_at')};
 END IF;
 CREATE INDEX IF NOT EXISTS "${bare}_pending_clear_at" ON ${table} (pending_clear_at)
   WHERE pending_clear_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "${bare}_idle_since" ON ${table} (idle_since)
-  WHERE idle_since IS NOT NULL;`;
+  WHERE idle_since IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "${bare}_erased_until" ON ${table} (erased_until)
+  WHERE erased_until IS NOT NULL;`;
 }
 
 /** The schema operations of a store on `table`, its statements built once. */
@@ -125,6 +152,11 @@ WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE pending_clear_at <=
 RETURNING user_id`;
   const deleteIdle = `DELETE FROM ${table}
 WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE idle_since <= $1
+  LIMIT $2 FOR UPDATE SKIP LOCKED))
+RETURNING user_id`;
+  // Erasure guards that ended: their rows hold nothing else.
+  const deleteGuards = `DELETE FROM ${table}
+WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE erased_until <= $1
   LIMIT $2 FOR UPDATE SKIP LOCKED))
 RETURNING user_id`;
   return {
@@ -154,12 +186,12 @@ END $totpkit$`,
         // A row idle since 0 holds nothing at all: it goes whatever the retention.
         const idleBefore = Math.max(0, checked.now - retentionMs);
         const deleted = await client.query(deleteIdle, [idleBefore, checked.limit]);
+        const guards = await client.query(deleteGuards, [checked.now, checked.limit]);
         const enrollments = cleared.rows.length;
-        const records = deleted.rows.length;
         return {
           enrollments,
-          records,
-          more: enrollments === checked.limit || records === checked.limit,
+          records: deleted.rows.length + guards.rows.length,
+          more: [cleared, deleted, guards].some(({ rows }) => rows.length === checked.limit),
         };
       } catch (cause) {
         throw storeError('PostgresStore.deleteExpired', cause);
