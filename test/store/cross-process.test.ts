@@ -46,7 +46,8 @@ describe.skipIf(!pgPlan.run)('across processes: PostgresStore', () => {
       workers,
       leftovers: async (userIds) => {
         const { rows } = await pool.query(
-          `SELECT count(*)::int AS n FROM ${table} WHERE user_id = ANY($1)`,
+          `SELECT count(*)::int AS n FROM ${table}
+           WHERE user_id = ANY($1) AND erased_until IS NULL`,
           [userIds],
         );
         return (rows[0] as { n: number }).n;
