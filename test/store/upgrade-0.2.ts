@@ -38,10 +38,15 @@ export async function checkUpgraded02(store: MFAStore): Promise<void> {
   // The guesses as 0.2 counted them: 20 failures with 5 factors is 100.
   const locked = await store.getUser('locked5', clock.now);
   expect(locked?.throttle.otp).toEqual({ failures: 20, guesses: 100, blockedUntil: T });
-  // 0.2 counted 5 of the 7 recovery attempts (the last two were throttled).
+  // 0.2 counted 5 of the 7 recovery attempts (the last two were throttled),
+  // and it counted recovery failures alone, whatever the factors (3 here).
   expect((await store.getUser('recovery7', clock.now))?.throttle.recovery).toMatchObject({
     failures: 5,
     guesses: 5,
+  });
+  expect((await store.getUser('partial3', clock.now))?.throttle).toMatchObject({
+    otp: { failures: 10, guesses: 30 },
+    recovery: { failures: 4, guesses: 4 },
   });
 
   // A user 0.2 locked stays locked: a right code, then after removing four
