@@ -117,6 +117,60 @@ describe('PostgresStore.migrate and deleteExpired', () => {
   });
 });
 
+describe('PostgresStore erasure guards', () => {
+  const T = 1_700_000_000_000;
+
+  it('are rows holding only the guard, which deleteExpired deletes once they ended', async () => {
+    const store = await makeStore();
+    const table = `store_${tables}`;
+    const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 5 };
+    await store.reserveAttempt('had-state', { scope: 'otp', now: T, policy, weight: 2 });
+    expect(await store.deleteUser('had-state', { now: T, guardMs: 1000 })).toBe(true);
+    expect(await store.deleteUser('had-none', { now: T, guardMs: 2000 })).toBe(false);
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT user_id, factors, pending, recovery_salt, otp_failures, otp_guesses,
+         otp_blocked_until, erased_until::text AS until, idle_since
+       FROM ${table} ORDER BY user_id`,
+    );
+    const guard = { factors: {}, pending: null, recovery_salt: null, idle_since: null };
+    expect(rows).toEqual([
+      {
+        user_id: 'had-none',
+        ...guard,
+        otp_failures: 0,
+        otp_guesses: 0,
+        otp_blocked_until: 0,
+        until: String(T + 2000),
+      },
+      {
+        user_id: 'had-state',
+        ...guard,
+        otp_failures: 0,
+        otp_guesses: 0,
+        otp_blocked_until: 0,
+        until: String(T + 1000),
+      },
+    ]);
+    // Nothing may be stored beside a guard.
+    await expect(
+      db.query(`UPDATE ${table} SET otp_failures = 1 WHERE user_id = 'had-none'`),
+    ).rejects.toThrow(/check constraint/);
+    expect(await store.deleteExpired(T + 999)).toEqual({ enrollments: 0, records: 0, more: false });
+    expect(await store.deleteExpired(T + 1000)).toEqual({
+      enrollments: 0,
+      records: 1,
+      more: false,
+    });
+    expect(await store.deleteExpired(T + 2000, { limit: 1 })).toEqual({
+      enrollments: 0,
+      records: 1,
+      more: true,
+    });
+    const left = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
+    expect(left.rows).toEqual([{ n: 0 }]);
+  });
+});
+
 describe('PostgresStore.deleteExpired failures', () => {
   it('reports a missing table as ERR_STORE saying to run migrate()', async () => {
     const store = new PostgresStore({ client: db, table: 'never_migrated' });

@@ -190,13 +190,8 @@ RETURNING user_id`,
 
     async deleteUser(userId: string, { now, guardMs }: DeleteUserOptions): Promise<boolean> {
       checkUserId(userId);
-      checkNow(now);
-      const until = checkInteger(
-        now + checkInteger(guardMs, 'guardMs', 0, Number.MAX_SAFE_INTEGER),
-        'now + guardMs',
-        0,
-        Number.MAX_SAFE_INTEGER,
-      );
+      const until =
+        checkNow(now) + checkInteger(guardMs, 'guardMs', 0, Number.MAX_SAFE_INTEGER - now);
       // One statement: `old` locks the row (if any) and says whether it held
       // anything; the upsert clears it and sets the guard, or inserts a row
       // holding only the guard. A row another statement created after this
