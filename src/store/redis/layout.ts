@@ -14,7 +14,7 @@
  * @module
  */
 import { MFAError } from '../../errors.ts';
-import { encodeBase64url, utf8 } from '../../mfa/_encoding.ts';
+import { encodeBase64url, utf8 } from '../../_encoding.ts';
 import { toInteger, toText } from '../_database.ts';
 import { script, type Run } from './client.ts';
 import { PRELUDE, toArray } from './record.ts';
