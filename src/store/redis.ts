@@ -52,7 +52,7 @@ import type {
   RecoveryCodeSet,
   ThrottleScope,
   UserRecord,
-} from './types.ts';
+} from './contract.ts';
 import { checkEvictionPolicy, type RedisCheckOptions } from './redis/eviction.ts';
 import {
   scriptRunner,
