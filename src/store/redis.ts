@@ -16,7 +16,8 @@
  * | `totpkit:{YWxpY2U}/enrollment` | string | the pending enrollment as JSON; expires by TTL |
  * | `totpkit:{YWxpY2U}/recovery:salt` | string | the recovery code salt |
  * | `totpkit:{YWxpY2U}/recovery:codes` | list | the unused recovery code hashes |
- * | `totpkit:{YWxpY2U}/throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
+ * | `totpkit:{YWxpY2U}/throttle` | hash | per scope (`otp:`, `recovery:`): `failures`, `guesses`, `blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
+ * | `totpkit:{YWxpY2U}/erased` | string | the erasure guard left by `deleteUser`: its `until`; expires `guardMs` after the erasure |
  *
  * Keys of the layout before 0.2 (`totpkit:{alice}:factors` and so on, and
  * 0.1.0's `…:factor` and `…:pending` hashes) are read and moved in place by
@@ -32,7 +33,7 @@
  * and `eviction.ts` (`check()`'s eviction policy check).
  * @module totpkit/redis
  */
-import { checkInteger, checkOptions, describe } from '../_assert.ts';
+import { checkInteger, checkOptions, checkUserId, describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import { checkRetention } from './_retention.ts';
 import { storeError } from './_scrub.ts';
@@ -40,16 +41,19 @@ import type {
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
-  AttemptPolicy,
-  AttemptRequirement,
   AttemptReservation,
+  DeleteUserOptions,
+  FactorRemoval,
+  FactorRenameOutcome,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
-  FactorRemoval,
-  FactorRenameOutcome,
+  PutPendingOutcome,
+  ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  RefundAttemptOptions,
+  ReserveAttemptOptions,
   ThrottleScope,
   UserRecord,
 } from './contract.ts';
@@ -279,11 +283,12 @@ export class RedisStore implements MFAStore {
   }
 
   /**
-   * The user's keys: on Cluster the five current ones; elsewhere those, then
+   * The user's keys: on Cluster the six current ones; elsewhere those, then
    * the earlier layout's seven, which the scripts' prelude moves in place.
+   * Refuses an ill-formed id first, as every store does.
    */
   #keys(userId: string): string[] {
-    const keys = currentKeys(this.#prefix, userId);
+    const keys = currentKeys(this.#prefix, checkUserId(userId));
     return this.#cluster ? keys : [...keys, ...earlierKeys(this.#prefix, userId)];
   }
 
@@ -294,7 +299,7 @@ export class RedisStore implements MFAStore {
     return this.#login.getUser(userId, now);
   }
 
-  putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+  putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
     return this.#enrollment.putPending(userId, pending);
   }
 
@@ -314,23 +319,12 @@ export class RedisStore implements MFAStore {
     return this.#factors.addFactor(userId, factor, options);
   }
 
-  reserveAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-  ): Promise<AttemptReservation> {
-    return this.#login.reserveAttempt(userId, scope, now, policy);
+  reserveAttempt(userId: string, options: ReserveAttemptOptions): Promise<AttemptReservation> {
+    return this.#login.reserveAttempt(userId, options);
   }
 
-  readAndReserve(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-    requirement: AttemptRequirement,
-  ): Promise<ReadAndReserveResult> {
-    return this.#login.readAndReserve(userId, scope, now, policy, requirement);
+  readAndReserve(userId: string, options: ReadAndReserveOptions): Promise<ReadAndReserveResult> {
+    return this.#login.readAndReserve(userId, options);
   }
 
   recordSuccess(
@@ -359,13 +353,8 @@ export class RedisStore implements MFAStore {
     return this.#login.resetThrottle(userId, scope);
   }
 
-  refundAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    failures: number,
-    blockedUntil: number,
-  ): Promise<boolean> {
-    return this.#login.refundAttempt(userId, scope, failures, blockedUntil);
+  refundAttempt(userId: string, options: RefundAttemptOptions): Promise<boolean> {
+    return this.#login.refundAttempt(userId, options);
   }
 
   renameFactor(
@@ -385,7 +374,7 @@ export class RedisStore implements MFAStore {
     return this.#factors.deleteFactors(userId);
   }
 
-  deleteUser(userId: string): Promise<boolean> {
-    return this.#factors.deleteUser(userId);
+  deleteUser(userId: string, options: DeleteUserOptions): Promise<boolean> {
+    return this.#factors.deleteUser(userId, options);
   }
 }

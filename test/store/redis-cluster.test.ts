@@ -49,6 +49,7 @@ const enrollment = {
   nameKey: 'phone',
   replaceFactorId: null,
   sealedSecret: 'sealed',
+  secretDigest: null,
   algorithm: 'SHA1' as const,
   digits: 6 as const,
   period: 30,
