@@ -122,7 +122,10 @@ function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
  * what is particular to Redis: a pending enrollment's key expires a minute
  * after its `expiresAt`, by the Redis server's clock, and `getUser` returns
  * an expired enrollment until then (the service checks expiry); the throttle
- * hash of a user without an active factor expires by `throttleRetentionMs`.
+ * hash of a user without an active factor expires by `throttleRetentionMs`;
+ * the erasure guard `deleteUser` leaves is a key in the user's slot that
+ * expires `guardMs` after the erasure; a throttle hash written by 0.2 gets
+ * its `guesses` from the first script that touches the user.
  *
  * @example
  * ```ts fragment
