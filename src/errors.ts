@@ -15,7 +15,8 @@
  * - `ERR_URI_TYPE`: the type is neither `totp` nor `hotp`.
  * - `ERR_URI_LABEL`: the label is missing, empty or has more than one colon,
  *   or the label or the `issuer` parameter contains a control character
- *   (U+0000–U+001F, U+007F–U+009F).
+ *   (U+0000–U+001F, U+007F–U+009F) or a format character (Unicode category
+ *   Cf: zero-width characters such as U+200B, bidi controls such as U+202E).
  * - `ERR_URI_SECRET`: the `secret` parameter is missing or not base32.
  * - `ERR_URI_ISSUER_MISMATCH`: the label's issuer prefix and the `issuer`
  *   parameter differ.
@@ -87,9 +88,22 @@ export class KeyURIError extends Error {
  * - `ERR_NAME_TAKEN`: `beginEnrollment` with a name another factor has.
  * - `ERR_FACTOR_NOT_FOUND`: `beginEnrollment` with a `replaceFactorId` that
  *   is not an active factor of the user.
+ * - `ERR_ERASED`: the user's data was erased by `deleteUserData` within the
+ *   last `policy.erasureGuardMs` (default 1 hour), and this call would have
+ *   written state for the user (`beginEnrollment`, `completeEnrollment`,
+ *   `importFactor`, or a code check reaching the store after the erasure):
+ *   nothing was written. A call that was in flight during the erasure gets
+ *   it too, instead of bringing state back. Calls that would write nothing
+ *   (`status`, a `verify` of a user without factors) answer as for a user
+ *   without state.
  */
 export type MFAErrorCode =
-  'ERR_STORE' | 'ERR_CIPHER' | 'ERR_FACTOR_LIMIT' | 'ERR_NAME_TAKEN' | 'ERR_FACTOR_NOT_FOUND';
+  | 'ERR_STORE'
+  | 'ERR_CIPHER'
+  | 'ERR_FACTOR_LIMIT'
+  | 'ERR_NAME_TAKEN'
+  | 'ERR_FACTOR_NOT_FOUND'
+  | 'ERR_ERASED';
 
 /**
  * Thrown by the MFA service and the built-in ciphers for failures a caller

@@ -19,7 +19,7 @@ import {
   type diagnoseConsecutiveTOTP,
   type MAX_DIAGNOSIS_WORK,
 } from '../diagnose.ts';
-import type { FactorParams } from '../store/types.ts';
+import type { FactorParams } from '../store/contract.ts';
 import type {
   AppIgnoredParametersRefusal,
   ClockSkewRefusal,

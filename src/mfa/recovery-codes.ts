@@ -25,20 +25,22 @@ export async function useRecoveryCode(
     ctx.emit({ type: 'recovery_code_failed', userId, at: now, reason });
     return { ok: false as const, reason };
   };
-  const read = await ctx.readForAttempt(
+  const read = await ctx.readForAttempt({
     userId,
-    'recovery',
+    scope: 'recovery',
     now,
-    'recovery',
-    'active',
-    input !== null,
-    (record) => {
+    flow: 'recovery',
+    requirement: 'active',
+    wellFormed: input !== null,
+    select: (record) => {
       if (!record?.factors.length) return fail('not_enrolled');
       if (input === null) return fail('malformed');
       return { set: record.recoveryCodes, normalized: input };
     },
-  );
-  if ('ok' in read) return read;
+    // One recovery code is one guess, however many codes are left.
+    weightOf: () => 1,
+  });
+  if (!read.ok) return read;
   const { set, normalized } = read.selected;
   const unused = set?.hashes.length ?? 0;
   const match = set && unused > 0 ? await ctx.hasher.find(normalized, set, userId) : null;
@@ -55,7 +57,7 @@ export async function useRecoveryCode(
     ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining });
     return { ok: true, remaining };
   }
-  ctx.failed(userId, 'recovery', now, read.failures, read.factorCount);
+  ctx.failed(userId, 'recovery', now, read.guesses);
   return outcome;
 }
 
