@@ -110,12 +110,13 @@ const ENTRIES = [
   {
     // Issue 15's target is 22 KB; the root has grown with the release's other
     // work (several factors per user, diagnosis, hardening, the @scure/base
-    // codec) while @noble/hashes stays whole for the service's scrypt.
+    // codec) while @noble/hashes stays whole for the service's scrypt; then
+    // with the store contract 0.3 (issue 19).
     name: "everything ('totpkit' root entry), web build",
     source: ROOT,
     web: true,
     target: 22_000,
-    budget: 28_400,
+    budget: 29_600,
   },
   {
     // Issue 22's target: 15 KB (0.2, packed: 44.6 KB, with an unrolled
@@ -131,7 +132,7 @@ const ENTRIES = [
     name: "everything ('totpkit' root entry), Node build",
     source: ROOT,
     web: false,
-    budget: 38_500,
+    budget: 39_800,
   },
 ];
 
