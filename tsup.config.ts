@@ -10,6 +10,7 @@ export const entry = {
   cli: 'src/cli.ts',
   postgres: 'src/store/postgres.ts',
   redis: 'src/store/redis.ts',
+  mysql: 'src/store/mysql.ts',
   testing: 'src/testing.ts',
 };
 
