@@ -17,6 +17,7 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/redis-sentinel.test.ts': 'three Redis servers and three Sentinels (redis-sentinel)',
   'test/store/cross-process.test.ts': 'PostgreSQL and Redis servers, worker processes',
   'test/store/pglite.test.ts': 'PGlite (an embedded PostgreSQL)',
+  'test/store/model-servers.test.ts': 'PostgreSQL, Redis and MariaDB servers',
   'test/examples/auth-server.test.ts': 'the example server as a subprocess, PGlite',
   'test/examples/auth-server.servers.test.ts': 'PostgreSQL and Redis servers',
   'test/examples/auth-server.browser.test.ts': 'Chromium, zbarimg, oathtool',
