@@ -14,7 +14,9 @@ export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
 export { attemptDelayMs, attemptLimit } from './store/types.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
-export { buildKeyURI, checkKeyURICompatibility, parseKeyURI } from './uri.ts';
+export { checkKeyURICompatibility } from './compat.ts';
+export { buildKeyURI } from './uri-build.ts';
+export { parseKeyURI } from './uri-parse.ts';
 
 export type { Digits, HashAlgorithm } from './_assert.ts';
 export type {
@@ -119,11 +121,5 @@ export type {
   VerifyTOTPOptions,
   VerifyTOTPResult,
 } from './totp.ts';
-export type {
-  BuildKeyURIInput,
-  BuildKeyURIResult,
-  BuildKeyURIWarnInput,
-  HOTPKeyURI,
-  KeyURI,
-  TOTPKeyURI,
-} from './uri.ts';
+export type { BuildKeyURIInput } from './uri-build.ts';
+export type { HOTPKeyURI, KeyURI, TOTPKeyURI } from './uri-parse.ts';

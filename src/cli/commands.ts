@@ -9,7 +9,7 @@ import { normalizeCode } from '../mfa/input.ts';
 import { renderQRCodeTerminal, type QRErrorCorrection } from '../qr.ts';
 import { generateSecret } from '../secret.ts';
 import { createTOTPKey, MAX_WINDOW } from '../totp.ts';
-import { buildKeyURI } from '../uri.ts';
+import { buildKeyURI } from '../uri-build.ts';
 import {
   asUsageError,
   EXIT,

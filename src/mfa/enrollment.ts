@@ -20,7 +20,7 @@ import type {
   PendingEnrollment,
   ReplacedPending,
 } from '../store/types.ts';
-import { buildKeyURI } from '../uri.ts';
+import { buildKeyURI } from '../uri-build.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
 import {

@@ -18,7 +18,7 @@ import {
 } from '../_assert.ts';
 import { decodeBase32 } from '../base32.ts';
 import type { ActiveFactor, FactorParams } from '../store/types.ts';
-import { parseKeyURI } from '../uri.ts';
+import { parseKeyURI } from '../uri-parse.ts';
 import type { MFAContext } from './context.ts';
 import {
   checkFactorName,
