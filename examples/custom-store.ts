@@ -23,7 +23,7 @@ import {
   type RecoveryCodeSet,
   type ThrottleScope,
   type UserRecord,
-} from 'totpkit';
+} from 'totpkit/store';
 
 /** What the store needs from the database: versioned reads and conditional writes. */
 export interface VersionedDocuments {

@@ -12,7 +12,6 @@ export { DEFAULT_MFA_POLICY } from './mfa/policy.ts';
 export { createMFA } from './mfa/service.ts';
 export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
-export { attemptDelayMs, attemptLimit } from './store/types.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
 export { checkKeyURICompatibility } from './compat.ts';
 export { buildKeyURI } from './uri-build.ts';
@@ -90,28 +89,9 @@ export type {
   VerifyResult,
 } from './mfa/types.ts';
 export type { GenerateSecretOptions } from './secret.ts';
-export type {
-  ActiveFactor,
-  AddFactorOptions,
-  AddFactorResult,
-  AttemptPolicy,
-  AttemptRequirement,
-  AttemptReservation,
-  DeleteExpiredOptions,
-  DeleteExpiredResult,
-  FactorParams,
-  MFAStore,
-  PendingActivation,
-  PendingEnrollment,
-  ReadAndReserveResult,
-  RecoveryCodeSet,
-  ReplacedPending,
-  FactorRemoval,
-  FactorRenameOutcome,
-  ThrottleScope,
-  ThrottleState,
-  UserRecord,
-} from './store/types.ts';
+// The store contract: what `createMFA` takes and what its results name. The rest
+// of it, for adapter authors, is `totpkit/store`.
+export type { FactorParams, MFAStore, ThrottleScope } from './store/types.ts';
 export type {
   GenerateTOTPOptions,
   TOTPParams,

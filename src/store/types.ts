@@ -329,7 +329,7 @@ export type AttemptReservation =
  * @throws nothing; the policy is trusted (the service validates it)
  * @example
  * ```ts
- * import { attemptDelayMs } from 'totpkit';
+ * import { attemptDelayMs } from 'totpkit/store';
  * const policy = { freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 };
  * attemptDelayMs(policy, 4); // 0
  * attemptDelayMs(policy, 7); // 4_000
@@ -358,7 +358,7 @@ export function attemptDelayMs(policy: AttemptPolicy, failures: number): number 
  * @throws nothing; the arguments are trusted (the service validates them)
  * @example
  * ```ts
- * import { attemptLimit } from 'totpkit';
+ * import { attemptLimit } from 'totpkit/store';
  * attemptLimit(100, 1); // 100
  * attemptLimit(100, 3); // 34
  * attemptLimit(100, 5); // 20

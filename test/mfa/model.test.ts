@@ -33,10 +33,10 @@ import {
   MFAError,
   type MFA,
   type MFAStore,
-  type UserRecord,
 } from '../../src/index.ts';
 import { normalizeRecoveryCode } from '../../src/mfa/recovery.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
+import type { UserRecord } from '../../src/store.ts';
 import { REQUIRED_STORE_METHODS } from '../../src/store/types.ts';
 import {
   clone,

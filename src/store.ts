@@ -1,0 +1,46 @@
+/**
+ * For people writing a store adapter: the {@link MFAStore} contract, the
+ * record types its methods take and return, and the helpers a store uses to
+ * decide exactly as the built-in ones do ({@link attemptDelayMs}).
+ *
+ * An application that uses a built-in store needs none of this: `totpkit`
+ * exports `MemoryStore` and the `MFAStore` type, `totpkit/postgres` and
+ * `totpkit/redis` the other stores. To check an adapter against the contract,
+ * run the conformance suite, `testMFAStore` from `totpkit/testing` (it needs
+ * vitest); docs/stores.md, "Writing your own store", walks through both.
+ *
+ * @example
+ * ```ts
+ * import type { MFAStore, UserRecord } from 'totpkit/store';
+ * import { attemptDelayMs } from 'totpkit/store';
+ *
+ * declare const store: MFAStore;
+ * const record: UserRecord | null = await store.getUser('alice', Date.now());
+ * attemptDelayMs({ freeAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, maxFailures: 10 }, 5); // 4000
+ * ```
+ * @module totpkit/store
+ */
+export { attemptDelayMs, attemptLimit } from './store/types.ts';
+
+export type {
+  ActiveFactor,
+  AddFactorOptions,
+  AddFactorResult,
+  AttemptPolicy,
+  AttemptRequirement,
+  AttemptReservation,
+  DeleteExpiredOptions,
+  DeleteExpiredResult,
+  FactorParams,
+  FactorRemoval,
+  FactorRenameOutcome,
+  MFAStore,
+  PendingActivation,
+  PendingEnrollment,
+  ReadAndReserveResult,
+  RecoveryCodeSet,
+  ReplacedPending,
+  ThrottleScope,
+  ThrottleState,
+  UserRecord,
+} from './store/types.ts';
