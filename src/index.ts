@@ -1,5 +1,10 @@
 /**
  * totpkit: TOTP two-factor authentication for your own auth server.
+ *
+ * @groupDescription Events
+ * The audit events `onEvent` receives ({@link MFAEvent}: switch on `type`).
+ * They carry the user id, the call's time and the outcome, never a secret, a
+ * code or a recovery code.
  * @module totpkit
  */
 export { decodeBase32, encodeBase32 } from './base32.ts';
