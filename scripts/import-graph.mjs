@@ -35,7 +35,12 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+// --root DIR: another tree (the tests give it small ones with known faults).
+const rootArg = process.argv.indexOf('--root');
+const root =
+  rootArg > 0
+    ? resolve(process.argv[rootArg + 1] ?? '.')
+    : fileURLToPath(new URL('..', import.meta.url));
 const showEdges = process.argv.includes('--edges');
 const showExports = process.argv.includes('--exports');
 

@@ -34,7 +34,7 @@ export interface IO {
 }
 
 /** Option definitions as `parseArgs` takes them. */
-export type Options = NonNullable<ParseArgsConfig['options']>;
+type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** The values `parseArgs` returns for string and boolean flags. */
 export type Values = Record<string, string | boolean | undefined>;

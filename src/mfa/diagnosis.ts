@@ -28,7 +28,7 @@ export interface OpenedFactor {
 }
 
 /** What the enrollment diagnosis searches, every secret opened. */
-export interface EnrollmentDiagnosisInput {
+interface EnrollmentDiagnosisInput {
   /** The pending enrollment's secret. */
   secret: Uint8Array;
   /** The pending enrollment's parameters. */
