@@ -96,7 +96,7 @@ export type {
 export type { GenerateSecretOptions } from './secret.ts';
 // The store contract: what `createMFA` takes and what its results name. The rest
 // of it, for adapter authors, is `totpkit/store`.
-export type { FactorParams, MFAStore, ThrottleScope } from './store/types.ts';
+export type { FactorParams, MFAStore, ThrottleScope } from './store/contract.ts';
 export type {
   GenerateTOTPOptions,
   TOTPParams,

@@ -1,7 +1,8 @@
 /**
  * For people writing a store adapter: the {@link MFAStore} contract, the
  * record types its methods take and return, and the helpers a store uses to
- * decide exactly as the built-in ones do ({@link attemptDelayMs}).
+ * decide exactly as the built-in ones do ({@link attemptDelayMs}, the user-id
+ * check {@link checkUserId}).
  *
  * An application that uses a built-in store needs none of this: `totpkit`
  * exports `MemoryStore` and the `MFAStore` type, `totpkit/postgres` and
@@ -20,7 +21,8 @@
  * ```
  * @module totpkit/store
  */
-export { attemptDelayMs, attemptLimit } from './store/types.ts';
+export { checkUserId } from './_assert.ts';
+export { attemptDelayMs, attemptLimit } from './store/throttle.ts';
 
 export type {
   ActiveFactor,
@@ -31,16 +33,21 @@ export type {
   AttemptReservation,
   DeleteExpiredOptions,
   DeleteExpiredResult,
+  DeleteUserOptions,
   FactorParams,
   FactorRemoval,
   FactorRenameOutcome,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOutcome,
+  ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  RefundAttemptOptions,
   ReplacedPending,
+  ReserveAttemptOptions,
   ThrottleScope,
   ThrottleState,
   UserRecord,
-} from './store/types.ts';
+} from './store/contract.ts';
