@@ -8,7 +8,7 @@
 //
 //    A file may import its own layer or a layer to its left. The package's
 //    entry points that gather several layers (src/index.ts, the conformance
-//    suite) sit above all of them and nothing imports them.
+//    suite) sit above all of them and nothing below imports them.
 // 2. A cycle: files that import each other, directly or around a loop.
 // 3. Another folder's private file: a file whose name starts with `_`, or
 //    whose module comment is marked `@internal`, belongs to its folder; only
@@ -114,7 +114,9 @@ for (const file of files) {
 
 // 1. Imports back up the layers, and imports of a top layer.
 const rank = (file) => ORDER.indexOf(layerOf(file).name);
-const upward = edges.filter((e) => rank(e.to) > rank(e.from) || layerOf(e.to).top);
+const upward = edges.filter(
+  (e) => rank(e.to) > rank(e.from) || (layerOf(e.to).top && !layerOf(e.from).top),
+);
 
 // 2. Cycles: the strongly connected components of more than one file (Tarjan).
 const next = new Map(files.map((f) => [f, []]));

@@ -34,7 +34,7 @@ import {
   REQUIRED_STORE_METHODS,
   reservationWeight,
 } from '../store/throttle.ts';
-import { storeError } from '../store/_scrub.ts';
+import { storeError } from '../store/scrub.ts';
 import { deliverEvent, type EventErrorHandler } from './_emit.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent, ThrottledEvent } from './events.ts';

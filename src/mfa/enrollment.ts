@@ -8,6 +8,7 @@
  */
 import { checkOptions, describe } from '../_assert.ts';
 import { encodeBase32 } from '../base32.ts';
+import { normalizeCode } from '../code-input.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
 import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
@@ -29,7 +30,6 @@ import {
   checkUserId,
   defaultFactorName,
   factorNameKey,
-  normalizeCode,
   pairProblem,
   paramsOf,
   withHidden,

@@ -11,7 +11,8 @@ import type { ActiveFactor } from '../store/contract.ts';
 import { createTOTPKey } from '../totp.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { diagnoseResync } from './diagnosis.ts';
-import { checkUserId, isCode, normalizeCode, pairProblem, paramsOf } from './input.ts';
+import { normalizeCode } from '../code-input.ts';
+import { checkUserId, isCode, pairProblem, paramsOf } from './input.ts';
 import { skewSearchSteps } from './policy.ts';
 import type { ResyncFailure, ResyncResult, VerifyResult } from './types.ts';
 

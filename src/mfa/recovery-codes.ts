@@ -8,7 +8,8 @@
  */
 import { MFAError } from '../errors.ts';
 import type { MFAContext } from './context.ts';
-import { checkCodeType, checkUserId, withHidden } from './input.ts';
+import { checkCodeType } from '../code-input.ts';
+import { checkUserId, withHidden } from './input.ts';
 import { normalizeRecoveryCode } from './recovery.ts';
 import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './types.ts';
 

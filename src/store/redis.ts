@@ -31,7 +31,7 @@
 import { checkInteger, checkOptions, describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import { checkRetention } from './_retention.ts';
-import { storeError } from './_scrub.ts';
+import { storeError } from './scrub.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,
