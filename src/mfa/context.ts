@@ -2,7 +2,7 @@
  * What every flow of the MFA service shares (internal): the checked options,
  * the clock, events, sealing and opening secrets, and the read and attempt
  * reservation in front of every code check. The flows themselves live in
- * `enrollment.ts`, `login.ts`, `recovery-codes.ts` and `factors.ts`;
+ * `enrollment.ts`, `login.ts`, `recovery.ts` and `factors.ts`;
  * `service.ts` puts them together behind the {@link MFA} interface.
  * @module
  * @internal
@@ -39,7 +39,7 @@ import { deliverEvent, type EventErrorHandler } from './_emit.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent, ThrottledEvent } from './events.ts';
 import { resolvePolicy, type MFAPolicy } from './policy.ts';
-import { RecoveryCodeHasher } from './recovery.ts';
+import { RecoveryCodeHasher } from './recovery-hash.ts';
 import type { MFAOptions, MFARefusal } from './types.ts';
 
 const STORE_METHODS = REQUIRED_STORE_METHODS satisfies readonly (keyof MFAStore)[];

@@ -14,7 +14,11 @@ import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
 import type { EnrollmentFailedEvent } from './events.ts';
 import { skewSearchSteps } from './policy.ts';
-import { diagnoseEnrollment, type EnrollmentDiagnosis, type OpenedFactor } from './diagnosis.ts';
+import {
+  diagnoseEnrollment,
+  type EnrollmentDiagnosis,
+  type OpenedFactor,
+} from './detailed-refusals.ts';
 import type {
   ActiveFactor,
   FactorParams,
@@ -24,7 +28,7 @@ import type {
 import { buildKeyURI } from '../uri-build.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { secretDigest } from './_digest.ts';
-import { issueMissingRecoveryCodes } from './recovery-codes.ts';
+import { issueMissingRecoveryCodes } from './recovery.ts';
 import {
   checkFactorName,
   checkUserId,

@@ -30,7 +30,7 @@ import {
   factorNameKey,
   withHidden,
 } from './input.ts';
-import { issueMissingRecoveryCodes } from './recovery-codes.ts';
+import { issueMissingRecoveryCodes } from './recovery.ts';
 import type {
   FactorInfo,
   ImportFactorOptions,

@@ -10,7 +10,7 @@ import { verifyConsecutiveTOTP } from '../binding.ts';
 import type { ActiveFactor } from '../store/contract.ts';
 import { createTOTPKey } from '../totp.ts';
 import { isCipherError, type MFAContext } from './context.ts';
-import { diagnoseResync } from './diagnosis.ts';
+import { diagnoseResync } from './detailed-refusals.ts';
 import { normalizeCode } from '../code-input.ts';
 import { checkUserId, isCode, pairProblem, paramsOf } from './input.ts';
 import { skewSearchSteps } from './policy.ts';

@@ -34,7 +34,7 @@ import {
   type MFA,
   type MFAStore,
 } from '../../src/index.ts';
-import { normalizeRecoveryCode } from '../../src/mfa/recovery.ts';
+import { normalizeRecoveryCode } from '../../src/mfa/recovery-hash.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import type { UserRecord } from '../../src/store.ts';
 import { REQUIRED_STORE_METHODS } from '../../src/store/throttle.ts';

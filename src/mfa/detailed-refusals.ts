@@ -1,7 +1,8 @@
 /**
- * The diagnosis of refused binding and resync codes (internal): what
- * `completeEnrollment` and `resync` answer instead of a bare `'mismatch'`,
- * worked out by {@link diagnoseConsecutiveTOTP} from secrets the caller has
+ * The detailed refusals of binding and resync codes (internal): what
+ * `completeEnrollment` and `resync` answer instead of a bare `'mismatch'`
+ * (`existing_factor`, `stale_qr`, `app_ignored_parameters`, `clock_skew`),
+ * worked out by the search in `../diagnose.ts` from secrets the caller has
  * already opened. Pure and synchronous, so that the false-diagnosis rate of
  * exactly this path can be measured (`npm run bench:diagnose-rate`).
  * @module
