@@ -65,21 +65,18 @@ export type {
 } from './mfa/events.ts';
 export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
 export type { MemoryStoreOptions } from './store/memory.ts';
+export type { BeginEnrollmentOptions, ImportFactorOptions, MFA, MFAOptions } from './mfa/types.ts';
 export type {
   AppIgnoredParametersRefusal,
-  BeginEnrollmentOptions,
   BeginEnrollmentResult,
   ClockSkewRefusal,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
   FactorInfo,
   ImportFactorFailure,
-  ImportFactorOptions,
   ImportFactorResult,
   DetailedRefusalReason,
   ExistingFactorRefusal,
-  MFA,
-  MFAOptions,
   MFARefusal,
   MFAStatus,
   RecoveryCodeFailure,
@@ -92,7 +89,7 @@ export type {
   UseRecoveryCodeResult,
   VerifyFailure,
   VerifyResult,
-} from './mfa/types.ts';
+} from './mfa/results.ts';
 export type { GenerateSecretOptions } from './secret.ts';
 // The store contract: what `createMFA` takes and what its results name. The rest
 // of it, for adapter authors, is `totpkit/store`.

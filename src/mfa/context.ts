@@ -40,7 +40,8 @@ import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent, ThrottledEvent } from './events.ts';
 import { resolvePolicy, type MFAPolicy } from './policy.ts';
 import { RecoveryCodeHasher } from './recovery-hash.ts';
-import type { MFAOptions, MFARefusal } from './types.ts';
+import type { MFAOptions } from './types.ts';
+import type { MFARefusal } from './results.ts';
 
 const STORE_METHODS = REQUIRED_STORE_METHODS satisfies readonly (keyof MFAStore)[];
 

@@ -14,7 +14,7 @@ import type {
   AppIgnoredParametersRefusal,
   ClockSkewRefusal,
   ExistingFactorRefusal,
-} from './types.ts';
+} from './results.ts';
 
 /** An active factor of the user, its secret opened. */
 export interface OpenedFactor {

@@ -38,12 +38,12 @@ import {
   paramsOf,
   withHidden,
 } from './input.ts';
+import type { BeginEnrollmentOptions } from './types.ts';
 import type {
-  BeginEnrollmentOptions,
   BeginEnrollmentResult,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
-} from './types.ts';
+} from './results.ts';
 
 /** See {@link MFA.beginEnrollment}. */
 export async function beginEnrollment(

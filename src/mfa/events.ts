@@ -4,6 +4,12 @@
  * @module
  */
 import type { ThrottleScope } from '../store/contract.ts';
+import type {
+  CompleteEnrollmentFailure,
+  RecoveryCodeFailure,
+  ResyncFailure,
+  VerifyFailure,
+} from './results.ts';
 
 /**
  * Fields every event has.
@@ -53,20 +59,8 @@ export interface EnrollmentCompletedEvent extends MFAEventBase {
 export interface EnrollmentFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'enrollment_failed';
-  /** The reason returned to the caller. */
-  reason:
-    | 'malformed'
-    | 'same_code'
-    | 'wrong_order'
-    | 'mismatch'
-    | 'expired'
-    | 'not_pending'
-    | 'factor_limit'
-    | 'name_taken'
-    | 'clock_skew'
-    | 'app_ignored_parameters'
-    | 'stale_qr'
-    | 'existing_factor';
+  /** The reason returned to the caller: a {@link CompleteEnrollmentFailure} but `throttled` and `locked`. */
+  reason: Exclude<CompleteEnrollmentFailure, 'throttled' | 'locked'>;
 }
 
 /**
@@ -89,8 +83,11 @@ export interface VerifySucceededEvent extends MFAEventBase {
 export interface VerifyFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'verify_failed';
-  /** The reason returned to the caller. */
-  reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'resync_required';
+  /**
+   * The reason returned to the caller: a {@link VerifyFailure} but `replayed`
+   * ({@link VerifyReplayedEvent}), `throttled` and `locked`.
+   */
+  reason: Exclude<VerifyFailure, 'replayed' | 'throttled' | 'locked'>;
 }
 
 /**
@@ -148,15 +145,8 @@ export interface ResyncedEvent extends MFAEventBase {
 export interface ResyncFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'resync_failed';
-  /** The reason returned to the caller. */
-  reason:
-    | 'not_enrolled'
-    | 'malformed'
-    | 'same_code'
-    | 'wrong_order'
-    | 'mismatch'
-    | 'replayed'
-    | 'clock_skew';
+  /** The reason returned to the caller: a {@link ResyncFailure} but `throttled` and `locked`. */
+  reason: Exclude<ResyncFailure, 'throttled' | 'locked'>;
 }
 
 /**
@@ -177,8 +167,8 @@ export interface RecoveryCodeUsedEvent extends MFAEventBase {
 export interface RecoveryCodeFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'recovery_code_failed';
-  /** The reason returned to the caller. */
-  reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'replayed';
+  /** The reason returned to the caller: a {@link RecoveryCodeFailure} but `throttled` and `locked`. */
+  reason: Exclude<RecoveryCodeFailure, 'throttled' | 'locked'>;
 }
 
 /**

@@ -31,13 +31,13 @@ import {
   withHidden,
 } from './input.ts';
 import { issueMissingRecoveryCodes } from './recovery.ts';
+import type { ImportFactorOptions } from './types.ts';
 import type {
   FactorInfo,
-  ImportFactorOptions,
   ImportFactorResult,
   RemoveFactorResult,
   RenameFactorResult,
-} from './types.ts';
+} from './results.ts';
 
 /** Secrets shorter than this are refused: 80 bits, what legacy systems commonly used. */
 const MIN_IMPORT_BYTES = 10;

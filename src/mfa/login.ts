@@ -14,7 +14,7 @@ import { diagnoseResync } from './detailed-refusals.ts';
 import { normalizeCode } from '../code-input.ts';
 import { checkUserId, isCode, pairProblem, paramsOf } from './input.ts';
 import { skewSearchSteps } from './policy.ts';
-import type { ResyncFailure, ResyncResult, VerifyResult } from './types.ts';
+import type { ResyncFailure, ResyncResult, VerifyResult } from './results.ts';
 
 /** See {@link MFA.verify}. */
 export async function verify(ctx: MFAContext, userId: string, code: string): Promise<VerifyResult> {

@@ -12,7 +12,7 @@ import type { MFAContext } from './context.ts';
 import { checkCodeType } from '../code-input.ts';
 import { checkUserId, withHidden } from './input.ts';
 import { normalizeRecoveryCode } from './recovery-hash.ts';
-import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './types.ts';
+import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './results.ts';
 
 /** See {@link MFA.useRecoveryCode}. */
 export async function useRecoveryCode(
