@@ -20,7 +20,7 @@ import {
 import { encodeBase32 } from './base32.ts';
 import { paramsWarnings } from './compat.ts';
 import { KeyURIError } from './errors.ts';
-import { CONTROL } from './uri-parse.ts';
+import { CONTROL, FORMAT } from './uri-parse.ts';
 
 /** Input to {@link buildKeyURI}. */
 export interface BuildKeyURIInput {
@@ -64,6 +64,11 @@ function checkLabelPart(value: unknown, field: string): string {
   if (text.includes(':')) throw new RangeError(`"${field}" must not contain ":"`);
   if (!isWellFormedText(text)) throw new RangeError(`"${field}" must be well-formed Unicode`);
   if (CONTROL.test(text)) throw new RangeError(`"${field}" must not contain control characters`);
+  if (FORMAT.test(text)) {
+    throw new RangeError(
+      `"${field}" must not contain format characters (zero-width characters, bidi controls)`,
+    );
+  }
   if (/^\s/.test(text)) throw new RangeError(`"${field}" must not start with white space`);
   return text;
 }
