@@ -27,7 +27,10 @@
 // Exits 1 on a violation.
 //
 // With --exports it also counts the names each entry point of typedoc.json
-// exports (what the API reference shows), values and types apart.
+// exports (what the API reference shows), values and types apart. With
+// --unused it lists the exports of src/ files that no other file uses (src/,
+// test/, bench/, examples/), and those only tests use: candidates to stop
+// exporting (slow: it asks TypeScript for every reference).
 //
 //   npm run check:imports   (add -- --edges to list every import, -- --exports for the counts)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -43,6 +46,7 @@ const root =
     : fileURLToPath(new URL('..', import.meta.url));
 const showEdges = process.argv.includes('--edges');
 const showExports = process.argv.includes('--exports');
+const showUnused = process.argv.includes('--unused');
 
 /**
  * The layers, lowest first. A file belongs to the first layer whose test it
@@ -258,6 +262,70 @@ if (showExports) {
       );
   }
   console.log(`  ${String(total).padStart(4)}  in all`);
+}
+
+if (showUnused) {
+  const { options } = ts.parseJsonConfigFileContent(
+    ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile).config,
+    ts.sys,
+    root,
+  );
+  const sources = ['src', 'test', 'bench', 'examples']
+    .flatMap((dir) => walk(join(root, dir)).filter((f) => !f.includes('node_modules')))
+    .filter((f) => f.endsWith('.ts'));
+  const service = ts.createLanguageService({
+    getScriptFileNames: () => sources,
+    getScriptVersion: () => '1',
+    getScriptSnapshot: (f) =>
+      ts.sys.fileExists(f) ? ts.ScriptSnapshot.fromString(ts.sys.readFile(f)) : undefined,
+    getCurrentDirectory: () => root,
+    getCompilationSettings: () => options,
+    getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+    fileExists: ts.sys.fileExists,
+    readFile: ts.sys.readFile,
+    readDirectory: ts.sys.readDirectory,
+    directoryExists: ts.sys.directoryExists,
+    getDirectories: ts.sys.getDirectories,
+  });
+  const program = service.getProgram();
+  const checker = program.getTypeChecker();
+  // What the package exports (typedoc's entry points) is used by definition.
+  const { entryPoints } = JSON.parse(readFileSync(join(root, 'typedoc.json'), 'utf8'));
+  const published = new Set();
+  for (const entry of entryPoints) {
+    const module = checker.getSymbolAtLocation(program.getSourceFile(join(root, entry)));
+    for (const symbol of checker.getExportsOfModule(module)) {
+      const target =
+        symbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(symbol) : symbol;
+      for (const declaration of target.declarations ?? []) published.add(declaration);
+    }
+  }
+  const unused = [];
+  const testsOnly = [];
+  for (const file of files) {
+    const source = program.getSourceFile(join(root, file));
+    const module = checker.getSymbolAtLocation(source);
+    if (module === undefined) continue;
+    for (const symbol of checker.getExportsOfModule(module)) {
+      if (symbol.flags & ts.SymbolFlags.Alias) continue; // a re-export
+      const [declaration] = symbol.declarations ?? [];
+      if (declaration === undefined || declaration.getSourceFile() !== source) continue;
+      if (symbol.declarations.some((d) => published.has(d))) continue;
+      const at = (declaration.name ?? declaration).getStart();
+      const users = new Set(
+        (service.findReferences(join(root, file), at) ?? [])
+          .flatMap((r) => r.references)
+          .map((r) => relative(root, r.fileName).split('\\').join('/'))
+          .filter((f) => f !== file),
+      );
+      if (users.size === 0) unused.push(`${file}: ${symbol.name}`);
+      else if (![...users].some((f) => f.startsWith('src/'))) {
+        testsOnly.push(`${file}: ${symbol.name} (${[...users].join(', ')})`);
+      }
+    }
+  }
+  list('Exports no other file uses', unused, (line) => line);
+  list('Exports only tests, benches or examples use', testsOnly, (line) => line);
 }
 
 const violations = upward.length + cycles.length + intrusions.length;

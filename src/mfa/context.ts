@@ -69,11 +69,11 @@ function guardStore(store: MFAStore): MFAStore {
 }
 
 /** Which call a throttle refusal is reported for. */
-export type Flow = ThrottledEvent['flow'];
+type Flow = ThrottledEvent['flow'];
 /** A refusal by the throttle. */
-export type Refusal = MFARefusal<'throttled' | 'locked'>;
+type Refusal = MFARefusal<'throttled' | 'locked'>;
 /** A flow's own failure result, as `select` in `readForAttempt` returns it. */
-export type Failure = { ok: false };
+type Failure = { ok: false };
 
 function isFailure<R extends object>(value: R): value is Extract<R, Failure> {
   return 'ok' in value;
@@ -85,7 +85,7 @@ export function isCipherError(error: unknown): error is MFAError {
 }
 
 /** A granted attempt: what the flow selected from the record, and how to take the attempt back. */
-export interface Admitted<S> {
+interface Admitted<S> {
   /** What `select` picked from the record. */
   selected: S;
   /** The failure count including this attempt. */
@@ -99,7 +99,7 @@ export interface Admitted<S> {
 }
 
 /** What {@link MFAContext.readForAttempt} needs. */
-export interface ReadForAttemptOptions<R extends object> {
+interface ReadForAttemptOptions<R extends object> {
   /** The user. */
   userId: string;
   /** The throttle scope the attempt is reserved in. */

@@ -46,7 +46,7 @@ export const lockOnly = (maxFailures: number): AttemptPolicy => ({
 });
 
 /** A throttle scope that was never used. */
-export const FRESH: ThrottleState = Object.freeze({ failures: 0, guesses: 0, blockedUntil: 0 });
+const FRESH: ThrottleState = Object.freeze({ failures: 0, guesses: 0, blockedUntil: 0 });
 
 /**
  * A stand-in for the service's secret digest of `label`: 43 base64url
