@@ -2,7 +2,7 @@
  * What every flow of the MFA service shares (internal): the checked options,
  * the clock, events, sealing and opening secrets, and the read and attempt
  * reservation in front of every code check. The flows themselves live in
- * `enrollment.ts`, `login.ts`, `recovery.ts` and `factors.ts`;
+ * `enrollment.ts`, `login.ts`, `recovery-codes.ts` and `factors.ts`;
  * `service.ts` puts them together behind the {@link MFA} interface.
  * @module
  * @internal

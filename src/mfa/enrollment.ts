@@ -28,7 +28,7 @@ import type {
 import { buildKeyURI } from '../uri-build.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { secretDigest } from './_digest.ts';
-import { issueMissingRecoveryCodes } from './recovery.ts';
+import { issueMissingRecoveryCodes } from './recovery-codes.ts';
 import {
   checkFactorName,
   checkUserId,

@@ -30,7 +30,7 @@ import {
   factorNameKey,
   withHidden,
 } from './input.ts';
-import { issueMissingRecoveryCodes } from './recovery.ts';
+import { issueMissingRecoveryCodes } from './recovery-codes.ts';
 import type { ImportFactorOptions } from './types.ts';
 import type {
   FactorInfo,

@@ -1,7 +1,7 @@
 /**
  * Recovery codes as made and kept (internal): their format and generation,
  * the normalisation of what a user types, and the salted scrypt hashes a
- * store holds. The flows that spend and issue them are `recovery.ts`.
+ * store holds. The flows that spend and issue them are `recovery-codes.ts`.
  *
  * A code is 12 characters of Crockford base32 (60 random bits), shown as
  * `XXXX-XXXX-XXXX`. A set shares one random salt, so checking an attempt costs

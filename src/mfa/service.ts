@@ -12,7 +12,7 @@
  * when it succeeds and one when it fails, however many factors the user has.
  *
  * The flows live beside this file: `enrollment.ts`, `login.ts`,
- * `recovery.ts`, `factors.ts` and `account.ts`, over the shared
+ * `recovery-codes.ts`, `factors.ts` and `account.ts`, over the shared
  * `context.ts`.
  * @module
  */
@@ -22,7 +22,7 @@ import { MFAContext } from './context.ts';
 import { beginEnrollment, completeEnrollment } from './enrollment.ts';
 import * as factors from './factors.ts';
 import { resync, verify } from './login.ts';
-import { regenerateRecoveryCodes, useRecoveryCode } from './recovery.ts';
+import { regenerateRecoveryCodes, useRecoveryCode } from './recovery-codes.ts';
 import type { BeginEnrollmentOptions, ImportFactorOptions, MFA, MFAOptions } from './types.ts';
 import type {
   BeginEnrollmentResult,
