@@ -9,8 +9,12 @@
 export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/postgres.test.ts': 'a PostgreSQL server',
   'test/store/redis.test.ts': 'a Redis server',
+  'test/store/mysql.test.ts': 'a MariaDB server',
+  'test/store/cross-process-mysql.test.ts': 'a MariaDB server, worker processes',
   'test/store/redis-cluster.test.ts': 'a Redis Cluster (redis-server, redis-cli), worker processes',
   'test/store/redis-failover.test.ts': 'two Redis servers, a primary and its replica',
+  'test/store/redis-acl.test.ts': 'a Redis server with an ACL user',
+  'test/store/redis-sentinel.test.ts': 'three Redis servers and three Sentinels (redis-sentinel)',
   'test/store/cross-process.test.ts': 'PostgreSQL and Redis servers, worker processes',
   'test/store/pglite.test.ts': 'PGlite (an embedded PostgreSQL)',
   'test/examples/auth-server.test.ts': 'the example server as a subprocess, PGlite',

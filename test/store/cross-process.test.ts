@@ -8,6 +8,7 @@ import { PostgresStore } from '../../src/store/postgres.ts';
 import { RedisStore } from '../../src/store/redis.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../helpers/servers.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
+import { crossProcessRaces } from './cross-process-races.ts';
 import { startWorkers, type WorkerSpec, type Workers } from './workers.ts';
 
 const run = Math.random().toString(36).slice(2, 8);
@@ -39,6 +40,21 @@ describe.skipIf(!pgPlan.run)('across processes: PostgresStore', () => {
   });
 
   crossProcessCases(() => ({ store, workers }), run);
+  crossProcessRaces(
+    () => ({
+      store,
+      workers,
+      leftovers: async (userIds) => {
+        const { rows } = await pool.query(
+          `SELECT count(*)::int AS n FROM ${table}
+           WHERE user_id = ANY($1) AND erased_until IS NULL`,
+          [userIds],
+        );
+        return (rows[0] as { n: number }).n;
+      },
+    }),
+    run,
+  );
 });
 
 const redis = redisPlan();
