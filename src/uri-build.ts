@@ -9,7 +9,7 @@ import {
   checkCounter,
   checkDigits,
   checkOptions,
-  checkPeriod,
+  checkAppPeriod,
   checkString,
   describe,
   isWellFormedText,
@@ -36,7 +36,7 @@ export interface BuildKeyURIInput {
   algorithm?: HashAlgorithm;
   /** Default 6. */
   digits?: Digits;
-  /** TOTP step in seconds. Default 30. */
+  /** TOTP step in seconds, 10 to 120 (the periods authenticator apps use). Default 30. */
   period?: number;
   /** HOTP initial counter. Default 0. */
   counter?: number | bigint;
@@ -147,7 +147,7 @@ function buildURI(input: BuildKeyURIInput): string {
   }
   params.push(`algorithm=${checkAlgorithm(algorithm)}`, `digits=${checkDigits(digits)}`);
   if (type === 'totp') {
-    params.push(`period=${checkPeriod(period)}`);
+    params.push(`period=${checkAppPeriod(period)}`);
   } else {
     checkCounter(counter);
     params.push(`counter=${counter}`);

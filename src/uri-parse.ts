@@ -9,7 +9,7 @@ import {
   ALGORITHMS,
   describe,
   MAX_COUNTER,
-  MAX_PERIOD_SECONDS,
+  APP_PERIODS,
   OTP_DEFAULTS,
   type Digits,
   type HashAlgorithm,
@@ -135,7 +135,7 @@ function parameter(name: string): string {
  *   type, bad label, a control character (U+0000–U+001F, U+007F–U+009F) or a
  *   format character (Unicode Cf: zero-width characters, bidi controls such
  *   as U+202E) in the label or issuer, missing or invalid secret, issuer mismatch, unsupported
- *   algorithm, digits outside 6–8, bad period or counter (or one written with
+ *   algorithm, digits outside 6–8, a period outside 10–120 s, a bad counter (or one written with
  *   leading zeros), a repeated parameter. Names and values are compared in
  *   ASCII only (`ſha256` is not `SHA256`).
  * @example
@@ -240,10 +240,11 @@ export function parseKeyURI(uri: string): KeyURI {
     const periodText = query.get('period') ?? String(OTP_DEFAULTS.period);
     // No leading zeros: one spelling per number.
     const period = /^[1-9][0-9]{0,9}$/.test(periodText) ? Number(periodText) : 0;
-    if (period < 1 || period > MAX_PERIOD_SECONDS) {
+    if (period < APP_PERIODS.min || period > APP_PERIODS.max) {
       fail(
         'ERR_URI_PERIOD',
-        `"period" must be a whole number of seconds from 1 to ${MAX_PERIOD_SECONDS}, without leading zeros`,
+        `"period" must be a whole number of seconds from ${APP_PERIODS.min} to ${APP_PERIODS.max} ` +
+          '(the periods authenticator apps use), without leading zeros',
       );
     }
     return { type, ...common, period };
