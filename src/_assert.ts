@@ -134,7 +134,7 @@ export function isWellFormedText(text: string): boolean {
 }
 
 /** The longest user id, in UTF-16 code units. */
-export const MAX_USER_ID_LENGTH = 256;
+const MAX_USER_ID_LENGTH = 256;
 
 /**
  * Checks a user id, below both the service and the stores (every store calls

@@ -41,11 +41,7 @@ import {
   withHidden,
 } from './input.ts';
 import type { BeginEnrollmentOptions } from './types.ts';
-import type {
-  BeginEnrollmentResult,
-  CompleteEnrollmentFailure,
-  CompleteEnrollmentResult,
-} from './results.ts';
+import type { BeginEnrollmentResult, CompleteEnrollmentResult } from './results.ts';
 
 /** See {@link MFA.beginEnrollment}. */
 export async function beginEnrollment(

@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { checkString, describe, isWellFormedText } from '../_assert.ts';
+import { describe, isWellFormedText } from '../_assert.ts';
 import type { FactorParams } from '../store/contract.ts';
 
 /** Defines `secrets` on `result` as non-enumerable, read-only properties. */

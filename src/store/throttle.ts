@@ -86,17 +86,6 @@ export function reservationWeight(
   return scope === 'otp' && requirement === 'active' ? Math.max(1, record?.factors.length ?? 0) : 1;
 }
 
-/**
- * The `guesses` of the `otp` scope stored without them (0.2): `failures ×
- * max(1, active factors)`, as 0.2 counted, so a user locked under 0.2 stays
- * locked. The `recovery` scope's are its `failures` (0.2 did not divide its
- * budget by the factors).
- * @internal
- */
-export function legacyGuesses(failures: number, activeFactors: number): number {
-  return failures * Math.max(1, activeFactors);
-}
-
 /** The most a weight may be: `policy.maxFactors` allows at most 20 factors. */
 export const MAX_ATTEMPT_WEIGHT = 20;
 

@@ -199,6 +199,3 @@ END $totpkit$`,
     },
   };
 }
-
-/** What {@link schemaOperations} returns. */
-export type SchemaOperations = ReturnType<typeof schemaOperations>;
