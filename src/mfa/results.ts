@@ -342,8 +342,9 @@ export type ImportFactorResult =
        */
       alreadyImported: boolean;
       /**
-       * The user's first recovery codes, to hand over once: present only when
-       * the user had no active factor. Non-enumerable.
+       * The user's first recovery codes, to hand over once: present only with
+       * the option `recoveryCodes: true` when the user had no active factor.
+       * Non-enumerable.
        */
       readonly recoveryCodes?: readonly string[];
     }

@@ -113,7 +113,15 @@ type Call =
   | { m: 'list' }
   | { m: 'rename'; f: FactorPick; name: string }
   | { m: 'remove'; f: FactorPick }
-  | { m: 'import'; secret: SecretKind; f: FactorPick; name: NamePick; lastStep: 'none' | 'now' }
+  | {
+      m: 'import';
+      secret: SecretKind;
+      f: FactorPick;
+      name: NamePick;
+      // 'default': no lastStep given (the import's step + policy.window); 'none': -1.
+      lastStep: 'default' | 'none' | 'now';
+      codes: boolean;
+    }
   | { m: 'disable' }
   | { m: 'erase' }
   | { m: 'unlock'; scope: 'otp' | 'recovery' | undefined }
@@ -225,7 +233,8 @@ const call: fc.Arbitrary<Call> = fc.oneof(
       secret: fc.constantFrom<SecretKind>('fresh', 'weak', 'same'),
       f: factorPick,
       name: namePick,
-      lastStep: fc.constantFrom('none' as const, 'now' as const),
+      lastStep: fc.constantFrom('default' as const, 'none' as const, 'now' as const),
+      codes: fc.boolean(),
     }),
   },
   { weight: 1, arbitrary: fc.constant({ m: 'disable' as const }) },
@@ -272,6 +281,7 @@ const raceCall: fc.Arbitrary<Call> = fc.oneof(
       f: factorPick,
       name: namePick,
       lastStep: fc.constant('none' as const),
+      codes: fc.constant(true),
     }),
   },
   {
@@ -789,11 +799,13 @@ async function sequential(
     }
     case 'import': {
       const secret = importSecret(run, u, c, salt);
-      const lastStep = c.lastStep === 'now' ? run.deviceStep(u) : -1;
       const options = {
         secret,
-        lastStep,
+        ...(c.lastStep === 'default'
+          ? {}
+          : { lastStep: c.lastStep === 'now' ? run.deviceStep(u) : -1 }),
         ...(c.name === undefined ? {} : { name: c.name }),
+        recoveryCodes: c.codes,
       };
       invoke = () => run.mfa.importFactor(userId, { ...options, secret: secret.slice() });
       expect_ = (real) =>
@@ -1034,6 +1046,8 @@ async function race(run: Run, u: number, calls: Call[], salt: number) {
           run.mfa.importFactor(userId, {
             secret: importSecret(run, u, c, salt + i),
             ...(c.name === undefined ? {} : { name: c.name }),
+            ...(c.lastStep === 'none' ? { lastStep: -1 } : {}),
+            recoveryCodes: c.codes,
           });
       case 'complete': {
         const { codes } = run.pair(u, before.pending ?? undefined, c.pair, salt + i);
@@ -1223,7 +1237,14 @@ describe('the MFA service against a reference model', () => {
                   .map((name): Step => ({
                     kind: 'call',
                     user,
-                    call: { m: 'import', secret: 'fresh', f: 0, name, lastStep: 'none' },
+                    call: {
+                      m: 'import',
+                      secret: 'fresh',
+                      f: 0,
+                      name,
+                      lastStep: 'none',
+                      codes: true,
+                    },
                     fault: null,
                   })),
               ]);
