@@ -8,6 +8,7 @@ export const entry = {
   index: 'src/index.ts',
   qr: 'src/qr.ts',
   cli: 'src/cli.ts',
+  store: 'src/store.ts',
   postgres: 'src/store/postgres.ts',
   redis: 'src/store/redis.ts',
   mysql: 'src/store/mysql.ts',

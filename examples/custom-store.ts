@@ -27,7 +27,7 @@ import {
   type ThrottleScope,
   type ThrottleState,
   type UserRecord,
-} from 'totpkit';
+} from 'totpkit/store';
 
 /** What the store needs from the database: versioned reads and conditional writes. */
 export interface VersionedDocuments {

@@ -95,20 +95,26 @@ const typescript = samples.filter((s) => s.lang === 'ts' || s.lang === 'typescri
 const checked = typescript.filter((s) => !/\bskip\b/.test(s.info));
 const skipped = typescript.length - checked.length;
 
-// The value and type exports of `totpkit` and `totpkit/qr`, for fragments.
+// The value and type exports of `totpkit`, `totpkit/qr` and `totpkit/store`,
+// for fragments.
 const qrExports = [
   ...readFileSync(join(root, 'src', 'qr.ts'), 'utf8').matchAll(
     /^export (?:function|const|type|interface) (\w+)/gm,
   ),
 ].map(([, name]) => name);
-const exported = [
-  ...readFileSync(join(root, 'src', 'index.ts'), 'utf8').matchAll(/export (?:type )?\{([^}]*)\}/g),
-].flatMap(([, names]) =>
-  names
-    .split(',')
-    .map((name) => name.replace(/^\s*type\s+/, '').trim())
-    .filter(Boolean),
-);
+/** The names an entry point re-exports (`export { … }` and `export type { … }`). */
+const reexports = (file) =>
+  [
+    ...readFileSync(join(root, 'src', file), 'utf8').matchAll(/export (?:type )?\{([^}]*)\}/g),
+  ].flatMap(([, names]) =>
+    names
+      .split(',')
+      .map((name) => name.replace(/^\s*type\s+/, '').trim())
+      .filter(Boolean),
+  );
+const exported = reexports('index.ts');
+// `totpkit/store`'s own names (the ones `totpkit` does not export too).
+const storeExports = reexports('store.ts').filter((name) => !exported.includes(name));
 
 /** The code of a fragment with the totpkit exports it uses but does not import. */
 function completeFragment(code) {
@@ -129,6 +135,7 @@ function completeFragment(code) {
   const lines = [
     [uses(exported), 'totpkit'],
     [uses(qrExports), 'totpkit/qr'],
+    [uses(storeExports), 'totpkit/store'],
   ].map(([names, from]) =>
     names.length === 0 ? '' : `import { ${names.join(', ')} } from '${from}'; `,
   );

@@ -112,6 +112,7 @@ try {
     "import { createMFA, generateTOTP, MemoryStore, plaintextCipher } from 'totpkit';",
     "import { renderQRCodeSVG } from 'totpkit/qr';",
     "import type { PostgresStore } from 'totpkit/postgres';",
+    "import { attemptDelayMs, type UserRecord } from 'totpkit/store';",
     "import type { RedisStore } from 'totpkit/redis';",
     "import type { MySQLStore } from 'totpkit/mysql';",
     "import type { testMFAStore } from 'totpkit/testing';",
@@ -119,6 +120,7 @@ try {
     'const code: string = generateTOTP(new Uint8Array(20), { now: 59_000 });',
     "const svg: string = renderQRCodeSVG('otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&issuer=A');",
     'export type Used = [typeof mfa, typeof code, typeof svg, PostgresStore, RedisStore, MySQLStore, typeof testMFAStore];',
+    'export type Store = [typeof attemptDelayMs, UserRecord];',
     '',
   ].join('\n');
   const base = { strict: true, skipLibCheck: true, noEmit: true, target: 'es2022', types: [] };

@@ -3,6 +3,7 @@
 // package's public entry points. Exits non-zero on the first failed check.
 import * as totpkit from 'totpkit';
 import * as qr from 'totpkit/qr';
+import { attemptDelayMs } from 'totpkit/store';
 import { PostgresStore } from 'totpkit/postgres';
 import { RedisStore } from 'totpkit/redis';
 
@@ -101,5 +102,11 @@ check(
   'function',
 );
 check('RedisStore', typeof RedisStore, 'function');
+// The store-adapter helpers (totpkit/store): the default policy's back-off.
+check(
+  'attemptDelayMs',
+  attemptDelayMs({ freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 }, 7),
+  4_000,
+);
 
 console.log(`ok ${runtime}: ${checks} checks`);

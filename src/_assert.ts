@@ -40,7 +40,7 @@ export function describeType(value: unknown): string {
  * field the caller did not set gives `undefined`, never a value inherited
  * from a polluted `Object.prototype`.
  */
-export function ownProperties<T extends object>(value: T): Partial<T> {
+function ownProperties<T extends object>(value: T): Partial<T> {
   const copy = Object.create(null) as Record<string, unknown>;
   for (const key of Object.keys(value)) copy[key] = (value as Record<string, unknown>)[key];
   return copy as Partial<T>;
@@ -134,7 +134,7 @@ export function isWellFormedText(text: string): boolean {
 }
 
 /** The longest user id, in UTF-16 code units. */
-export const MAX_USER_ID_LENGTH = 256;
+const MAX_USER_ID_LENGTH = 256;
 
 /**
  * Checks a user id, below both the service and the stores (every store calls

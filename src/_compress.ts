@@ -65,7 +65,7 @@ export function compressSHA1(state: Int32Array, block: Int32Array, at: number): 
 }
 
 /** One SHA-256 compression of block[at..at + 15] into state (§6.2.2). */
-export function compressSHA256(state: Int32Array, block: Int32Array, at: number): void {
+function compressSHA256(state: Int32Array, block: Int32Array, at: number): void {
   for (let i = 0; i < 16; i++) W[i] = block[at + i]!;
   for (let i = 16; i < 64; i++) {
     const x = W[i - 15]!;
@@ -125,7 +125,7 @@ function add64(ah: number, al: number, bh: number, bl: number): number {
 }
 
 /** One SHA-512 compression of block[at..at + 31] into state, on high/low pairs (§6.4.2). */
-export function compressSHA512(state: Int32Array, block: Int32Array, at: number): void {
+function compressSHA512(state: Int32Array, block: Int32Array, at: number): void {
   for (let i = 0; i < 32; i++) W[i] = block[at + i]!;
   for (let i = 32; i < 160; i += 2) {
     // σ0(W[t-15]) and σ1(W[t-2]) (FIPS 180-4 §4.1.3), on (high, low) halves.

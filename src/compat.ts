@@ -1,13 +1,13 @@
 /**
- * Key URI compatibility rules: what in an `otpauth://` URI common authenticator
- * apps are reported to ignore or misread (docs/authenticator-apps.md lists the
- * reports and their sources). Used by {@link checkKeyURICompatibility} and by
- * {@link buildKeyURI}'s `compat` option. None of these is an error in the
- * format; each is a reason a user's codes may never match.
+ * Key URI compatibility: what in an `otpauth://` URI common authenticator apps
+ * are reported to ignore or misread (docs/authenticator-apps.md lists the
+ * reports and their sources), checked by {@link checkKeyURICompatibility} and
+ * by {@link buildKeyURI}'s `compat: 'strict'`. None of these is an error in
+ * the format; each is a reason a user's codes may never match.
  * @module
  */
 import { checkDigits, checkPeriod, describe, OTP_DEFAULTS } from './_assert.ts';
-import type { KeyURI } from './uri.ts';
+import { asciiLower, parseKeyURI, type KeyURI } from './uri-parse.ts';
 
 /**
  * A known compatibility problem, as a stable code:
@@ -145,11 +145,6 @@ export function paramsWarnings(params: KeyURICompatibilityParams): KeyURIWarning
   return codes.map(warning);
 }
 
-/** Lowercases ASCII letters only, as parseKeyURI compares parameter names. */
-function asciiLower(text: string): string {
-  return text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
-}
-
 function decode(text: string, form: boolean): string {
   try {
     return decodeURIComponent(form ? text.replace(/\+/g, ' ') : text);
@@ -160,9 +155,9 @@ function decode(text: string, form: boolean): string {
 
 /**
  * The warnings for a key URI that {@link parseKeyURI} accepted, from the parsed
- * key and the URI's raw label and parameters. @internal
+ * key and the URI's raw label and parameters.
  */
-export function uriWarnings(uri: string, key: KeyURI): KeyURIWarning[] {
+function uriWarnings(uri: string, key: KeyURI): KeyURIWarning[] {
   const match = /^[^:]*:\/\/[^/?#]*\/([^?#]*)(?:\?([^#]*))?/s.exec(uri);
   const label = decode(match?.[1] ?? '', false);
   const raw = new Map<string, string>();
@@ -185,4 +180,32 @@ export function uriWarnings(uri: string, key: KeyURI): KeyURIWarning[] {
   if (issuerParam.includes(':')) codes.push('ISSUER_HAS_COLON');
   if ((raw.get('secret') ?? '').includes('=')) codes.push('SECRET_PADDED');
   return codes.map(warning);
+}
+
+/**
+ * Lists what in a key URI, or in the parameters of one, common authenticator
+ * apps are known to ignore or misread: non-default `algorithm`, `digits` or
+ * `period`, an issuer containing `:`, missing from the label or missing
+ * altogether, a padded secret, a lowercase algorithm name. Each warning has a
+ * stable `code` ({@link KeyURIWarningCode}). Give it the parameters before
+ * building a URI, or a URI built elsewhere; {@link buildKeyURI} with
+ * `compat: 'strict'` throws on the same warnings.
+ *
+ * @param input - a key URI, or {@link KeyURICompatibilityParams} (`type`,
+ *   `issuer`, `algorithm` in any case, `digits`, `period`)
+ * @returns the warnings in a stable order; empty when none
+ * @throws TypeError / RangeError for invalid parameters
+ * @throws {@link KeyURIError} if the URI is one {@link parseKeyURI} rejects
+ * @example
+ * ```ts
+ * import { checkKeyURICompatibility } from 'totpkit';
+ * checkKeyURICompatibility('otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme&algorithm=sha256')
+ *   .map((w) => w.code); // ['ALGORITHM_NOT_SHA1', 'ALGORITHM_LOWERCASE', 'ISSUER_NOT_IN_LABEL']
+ * ```
+ */
+export function checkKeyURICompatibility(
+  input: string | KeyURICompatibilityParams,
+): KeyURIWarning[] {
+  if (typeof input === 'string') return uriWarnings(input, parseKeyURI(input));
+  return paramsWarnings(input);
 }

@@ -188,7 +188,7 @@ export function diagnosisBudget(): DiagnosisBudget {
 export type DiagnosisSearch<T> = Generator<void, T, void>;
 
 /** Runs a search to its end without pausing. @internal */
-export function runSearch<T>(search: DiagnosisSearch<T>): T {
+function runSearch<T>(search: DiagnosisSearch<T>): T {
   for (;;) {
     const next = search.next();
     if (next.done === true) return next.value;

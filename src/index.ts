@@ -1,5 +1,10 @@
 /**
  * totpkit: TOTP two-factor authentication for your own auth server.
+ *
+ * @groupDescription Events
+ * The audit events `onEvent` receives ({@link MFAEvent}: switch on `type`).
+ * They carry the user id, the call's time and the outcome, never a secret, a
+ * code or a recovery code.
  * @module totpkit
  */
 export { decodeBase32, encodeBase32 } from './base32.ts';
@@ -17,10 +22,10 @@ export { DEFAULT_MFA_POLICY } from './mfa/policy.ts';
 export { createMFA } from './mfa/service.ts';
 export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
-export { checkUserId } from './_assert.ts';
-export { attemptDelayMs, attemptLimit } from './store/throttle.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
-export { buildKeyURI, checkKeyURICompatibility, parseKeyURI } from './uri.ts';
+export { checkKeyURICompatibility } from './compat.ts';
+export { buildKeyURI } from './uri-build.ts';
+export { parseKeyURI } from './uri-parse.ts';
 
 export type { Digits, HashAlgorithm } from './_assert.ts';
 export type {
@@ -65,21 +70,18 @@ export type {
 } from './mfa/events.ts';
 export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
 export type { MemoryStoreOptions } from './store/memory.ts';
+export type { BeginEnrollmentOptions, ImportFactorOptions, MFA, MFAOptions } from './mfa/types.ts';
 export type {
   AppIgnoredParametersRefusal,
-  BeginEnrollmentOptions,
   BeginEnrollmentResult,
   ClockSkewRefusal,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
   FactorInfo,
   ImportFactorFailure,
-  ImportFactorOptions,
   ImportFactorResult,
   DetailedRefusalReason,
   ExistingFactorRefusal,
-  MFA,
-  MFAOptions,
   MFARefusal,
   MFAStatus,
   RecoveryCodeFailure,
@@ -92,35 +94,11 @@ export type {
   UseRecoveryCodeResult,
   VerifyFailure,
   VerifyResult,
-} from './mfa/types.ts';
+} from './mfa/results.ts';
 export type { GenerateSecretOptions } from './secret.ts';
-export type {
-  ActiveFactor,
-  AddFactorOptions,
-  AddFactorResult,
-  AttemptPolicy,
-  AttemptRequirement,
-  AttemptReservation,
-  DeleteExpiredOptions,
-  DeleteExpiredResult,
-  DeleteUserOptions,
-  FactorParams,
-  MFAStore,
-  PendingActivation,
-  PendingEnrollment,
-  PutPendingOutcome,
-  ReadAndReserveOptions,
-  ReadAndReserveResult,
-  RecoveryCodeSet,
-  RefundAttemptOptions,
-  ReplacedPending,
-  ReserveAttemptOptions,
-  FactorRemoval,
-  FactorRenameOutcome,
-  ThrottleScope,
-  ThrottleState,
-  UserRecord,
-} from './store/contract.ts';
+// The store contract: what `createMFA` takes and what its results name. The rest
+// of it, for adapter authors, is `totpkit/store`.
+export type { FactorParams, MFAStore, ThrottleScope } from './store/contract.ts';
 export type {
   GenerateTOTPOptions,
   TOTPParams,
@@ -130,11 +108,5 @@ export type {
   VerifyTOTPOptions,
   VerifyTOTPResult,
 } from './totp.ts';
-export type {
-  BuildKeyURIInput,
-  BuildKeyURIResult,
-  BuildKeyURIWarnInput,
-  HOTPKeyURI,
-  KeyURI,
-  TOTPKeyURI,
-} from './uri.ts';
+export type { BuildKeyURIInput } from './uri-build.ts';
+export type { HOTPKeyURI, KeyURI, TOTPKeyURI } from './uri-parse.ts';

@@ -13,7 +13,7 @@
  */
 import encodeQR, { utils, type ErrorCorrection } from '@paulmillr/qr';
 import { checkInteger, checkOptions, describe } from './_assert.ts';
-import { parseKeyURI } from './uri.ts';
+import { parseKeyURI } from './uri-parse.ts';
 
 /**
  * How much of the symbol can be damaged and still be read: `'low'` ≈ 7 %,

@@ -143,19 +143,20 @@ describe('buildKeyURI with compat', () => {
     expect(parseKeyURI(uri).digits).toBe(8);
   });
 
-  it("'warn' returns the same URI and the warnings", () => {
-    const plain = buildKeyURI({ ...base, algorithm: 'SHA256', period: 60 });
-    const result = buildKeyURI({ ...base, algorithm: 'SHA256', period: 60, compat: 'warn' });
-    expect(result.uri).toBe(plain);
-    expect(result.warnings.map((w) => w.code)).toEqual(['ALGORITHM_NOT_SHA1', 'PERIOD_NOT_30']);
-    expect(buildKeyURI({ ...base, compat: 'warn' })).toEqual({
-      uri: buildKeyURI(base),
-      warnings: [],
-    });
-    const { issuer: _, ...noIssuer } = base;
-    expect(buildKeyURI({ ...noIssuer, compat: 'warn' }).warnings.map((w) => w.code)).toEqual([
-      'ISSUER_MISSING',
+  it("'warn' is gone: it throws and names checkKeyURICompatibility, which gives the warnings", () => {
+    expect(() => buildKeyURI({ ...base, compat: 'warn' as never })).toThrow(
+      new RangeError(
+        `"compat" must be 'strict'; 'warn' was removed in 0.3: call checkKeyURICompatibility for the warnings`,
+      ),
+    );
+    // What 'warn' returned beside the URI, from the same parameters.
+    expect(codes({ ...base, algorithm: 'SHA256', period: 60 })).toEqual([
+      'ALGORITHM_NOT_SHA1',
+      'PERIOD_NOT_30',
     ]);
+    expect(codes(base)).toEqual([]);
+    const { issuer: _, ...noIssuer } = base;
+    expect(codes({ ...noIssuer, type: 'totp' })).toEqual(['ISSUER_MISSING']);
   });
 
   it("'strict' returns the URI when there is no problem and throws ERR_URI_COMPAT otherwise", () => {
@@ -176,6 +177,6 @@ describe('buildKeyURI with compat', () => {
   it('refuses an unknown compat mode, and still refuses a colon in the issuer as before', () => {
     expect(() => buildKeyURI({ ...base, compat: 'loose' as never })).toThrow(RangeError);
     expect(() => buildKeyURI({ ...base, compat: true as never })).toThrow(TypeError);
-    expect(() => buildKeyURI({ ...base, issuer: 'A:B', compat: 'warn' })).toThrow(RangeError);
+    expect(() => buildKeyURI({ ...base, issuer: 'A:B', compat: 'strict' })).toThrow(RangeError);
   });
 });

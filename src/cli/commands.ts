@@ -5,11 +5,11 @@
  * @internal
  */
 import { encodeBase32 } from '../base32.ts';
-import { normalizeCode } from '../mfa/input.ts';
+import { normalizeCode } from '../code-input.ts';
 import { renderQRCodeTerminal, type QRErrorCorrection } from '../qr.ts';
 import { generateSecret } from '../secret.ts';
 import { createTOTPKey, MAX_WINDOW } from '../totp.ts';
-import { buildKeyURI } from '../uri.ts';
+import { buildKeyURI } from '../uri-build.ts';
 import {
   asUsageError,
   EXIT,

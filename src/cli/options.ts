@@ -9,7 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { checkBytes, MAX_PERIOD_SECONDS, type Digits, type HashAlgorithm } from '../_assert.ts';
 import { decodeBase32 } from '../base32.ts';
 import { KeyURIError } from '../errors.ts';
-import { parseKeyURI } from '../uri.ts';
+import { parseKeyURI } from '../uri-parse.ts';
 
 /** Exit statuses of the CLI. */
 export const EXIT = Object.freeze({ ok: 0, rejected: 1, usage: 2, failure: 3 } as const);
@@ -34,7 +34,7 @@ export interface IO {
 }
 
 /** Option definitions as `parseArgs` takes them. */
-export type Options = NonNullable<ParseArgsConfig['options']>;
+type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** The values `parseArgs` returns for string and boolean flags. */
 export type Values = Record<string, string | boolean | undefined>;

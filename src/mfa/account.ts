@@ -8,7 +8,7 @@ import { describe } from '../_assert.ts';
 import type { ThrottleScope } from '../store/contract.ts';
 import type { MFAContext } from './context.ts';
 import { checkUserId } from './input.ts';
-import type { MFAStatus, ReencryptSecretResult } from './types.ts';
+import type { MFAStatus, ReencryptSecretResult } from './results.ts';
 
 /** See {@link MFA.status}. */
 export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus> {

@@ -34,13 +34,14 @@ import {
   REQUIRED_STORE_METHODS,
   reservationWeight,
 } from '../store/throttle.ts';
-import { storeError } from '../store/_scrub.ts';
+import { storeError } from '../store/scrub.ts';
 import { deliverEvent, type EventErrorHandler } from './_emit.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent, ThrottledEvent } from './events.ts';
 import { resolvePolicy, type MFAPolicy } from './policy.ts';
-import { RecoveryCodeHasher } from './recovery.ts';
-import type { MFAOptions, MFARefusal } from './types.ts';
+import { RecoveryCodeHasher } from './recovery-hash.ts';
+import type { MFAOptions } from './types.ts';
+import type { MFARefusal } from './results.ts';
 
 const STORE_METHODS = REQUIRED_STORE_METHODS satisfies readonly (keyof MFAStore)[];
 
@@ -68,11 +69,11 @@ function guardStore(store: MFAStore): MFAStore {
 }
 
 /** Which call a throttle refusal is reported for. */
-export type Flow = ThrottledEvent['flow'];
+type Flow = ThrottledEvent['flow'];
 /** A refusal by the throttle. */
-export type Refusal = MFARefusal<'throttled' | 'locked'>;
+type Refusal = MFARefusal<'throttled' | 'locked'>;
 /** A flow's own failure result, as `select` in `readForAttempt` returns it. */
-export type Failure = { ok: false };
+type Failure = { ok: false };
 
 function isFailure<R extends object>(value: R): value is Extract<R, Failure> {
   return 'ok' in value;
@@ -84,7 +85,7 @@ export function isCipherError(error: unknown): error is MFAError {
 }
 
 /** A granted attempt: what the flow selected from the record, and how to take the attempt back. */
-export interface Admitted<S> {
+interface Admitted<S> {
   /** The attempt is granted (a refusal or a flow's failure has `ok: false`). */
   ok: true;
   /** What `select` picked from the record. */
@@ -100,7 +101,7 @@ export interface Admitted<S> {
 }
 
 /** What {@link MFAContext.readForAttempt} needs. */
-export interface ReadForAttemptOptions<R extends object> {
+interface ReadForAttemptOptions<R extends object> {
   /** The user. */
   userId: string;
   /** The throttle scope the attempt is reserved in. */

@@ -8,6 +8,7 @@
  */
 import { checkOptions, describe } from '../_assert.ts';
 import { encodeBase32 } from '../base32.ts';
+import { normalizeCode } from '../code-input.ts';
 import { verifyConsecutiveTOTP } from '../binding.ts';
 import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
@@ -19,14 +20,14 @@ import {
   runSliced,
   type EnrollmentDiagnosis,
   type OpenedFactor,
-} from './diagnosis.ts';
+} from './detailed-refusals.ts';
 import type {
   ActiveFactor,
   FactorParams,
   PendingEnrollment,
   ReplacedPending,
 } from '../store/contract.ts';
-import { buildKeyURI } from '../uri.ts';
+import { buildKeyURI } from '../uri-build.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { secretDigest } from './_digest.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
@@ -35,17 +36,12 @@ import {
   checkUserId,
   defaultFactorName,
   factorNameKey,
-  normalizeCode,
   pairProblem,
   paramsOf,
   withHidden,
 } from './input.ts';
-import type {
-  BeginEnrollmentOptions,
-  BeginEnrollmentResult,
-  CompleteEnrollmentFailure,
-  CompleteEnrollmentResult,
-} from './types.ts';
+import type { BeginEnrollmentOptions } from './types.ts';
+import type { BeginEnrollmentResult, CompleteEnrollmentResult } from './results.ts';
 
 /** See {@link MFA.beginEnrollment}. */
 export async function beginEnrollment(

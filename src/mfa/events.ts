@@ -4,8 +4,17 @@
  * @module
  */
 import type { ThrottleScope } from '../store/contract.ts';
+import type {
+  CompleteEnrollmentFailure,
+  RecoveryCodeFailure,
+  ResyncFailure,
+  VerifyFailure,
+} from './results.ts';
 
-/** Fields every event has. */
+/**
+ * Fields every event has.
+ * @group Events
+ */
 export interface MFAEventBase {
   /** The user the call was about. */
   userId: string;
@@ -13,7 +22,10 @@ export interface MFAEventBase {
   at: number;
 }
 
-/** `beginEnrollment` stored a pending enrollment. */
+/**
+ * `beginEnrollment` stored a pending enrollment.
+ * @group Events
+ */
 export interface EnrollmentStartedEvent extends MFAEventBase {
   /** The event type. */
   type: 'enrollment_started';
@@ -25,7 +37,10 @@ export interface EnrollmentStartedEvent extends MFAEventBase {
   replaceFactorId: string | null;
 }
 
-/** `completeEnrollment` bound the authenticator. */
+/**
+ * `completeEnrollment` bound the authenticator.
+ * @group Events
+ */
 export interface EnrollmentCompletedEvent extends MFAEventBase {
   /** The event type. */
   type: 'enrollment_completed';
@@ -37,27 +52,21 @@ export interface EnrollmentCompletedEvent extends MFAEventBase {
   recoveryCodes: number;
 }
 
-/** `completeEnrollment` refused the codes (throttling is a {@link ThrottledEvent}). */
+/**
+ * `completeEnrollment` refused the codes (throttling is a {@link ThrottledEvent}).
+ * @group Events
+ */
 export interface EnrollmentFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'enrollment_failed';
-  /** The reason returned to the caller. */
-  reason:
-    | 'malformed'
-    | 'same_code'
-    | 'wrong_order'
-    | 'mismatch'
-    | 'expired'
-    | 'not_pending'
-    | 'factor_limit'
-    | 'name_taken'
-    | 'clock_skew'
-    | 'app_ignored_parameters'
-    | 'stale_qr'
-    | 'existing_factor';
+  /** The reason returned to the caller: a {@link CompleteEnrollmentFailure} but `throttled` and `locked`. */
+  reason: Exclude<CompleteEnrollmentFailure, 'throttled' | 'locked'>;
 }
 
-/** `verify` accepted a code. */
+/**
+ * `verify` accepted a code.
+ * @group Events
+ */
 export interface VerifySucceededEvent extends MFAEventBase {
   /** The event type. */
   type: 'verify_succeeded';
@@ -67,21 +76,33 @@ export interface VerifySucceededEvent extends MFAEventBase {
   drift: number;
 }
 
-/** `verify` refused a code (replays and throttling have their own events). */
+/**
+ * `verify` refused a code (replays and throttling have their own events).
+ * @group Events
+ */
 export interface VerifyFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'verify_failed';
-  /** The reason returned to the caller. */
-  reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'resync_required';
+  /**
+   * The reason returned to the caller: a {@link VerifyFailure} but `replayed`
+   * ({@link VerifyReplayedEvent}), `throttled` and `locked`.
+   */
+  reason: Exclude<VerifyFailure, 'replayed' | 'throttled' | 'locked'>;
 }
 
-/** `verify` refused a code whose time step was already used. */
+/**
+ * `verify` refused a code whose time step was already used.
+ * @group Events
+ */
 export interface VerifyReplayedEvent extends MFAEventBase {
   /** The event type. */
   type: 'verify_replayed';
 }
 
-/** A code was not checked because the user's attempt budget is spent. */
+/**
+ * A code was not checked because the user's attempt budget is spent.
+ * @group Events
+ */
 export interface ThrottledEvent extends MFAEventBase {
   /** The event type. */
   type: 'throttled';
@@ -93,7 +114,10 @@ export interface ThrottledEvent extends MFAEventBase {
   retryAfterMs: number | null;
 }
 
-/** A failed attempt reached the failure cap: the scope is locked until a reset. */
+/**
+ * A failed attempt reached the failure cap: the scope is locked until a reset.
+ * @group Events
+ */
 export interface LockedEvent extends MFAEventBase {
   /** The event type. */
   type: 'locked';
@@ -101,7 +125,10 @@ export interface LockedEvent extends MFAEventBase {
   scope: ThrottleScope;
 }
 
-/** `resync` measured the device clock again from two consecutive codes. */
+/**
+ * `resync` measured the device clock again from two consecutive codes.
+ * @group Events
+ */
 export interface ResyncedEvent extends MFAEventBase {
   /** The event type. */
   type: 'resynced';
@@ -111,22 +138,21 @@ export interface ResyncedEvent extends MFAEventBase {
   drift: number;
 }
 
-/** `resync` refused the codes (throttling is a {@link ThrottledEvent}). */
+/**
+ * `resync` refused the codes (throttling is a {@link ThrottledEvent}).
+ * @group Events
+ */
 export interface ResyncFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'resync_failed';
-  /** The reason returned to the caller. */
-  reason:
-    | 'not_enrolled'
-    | 'malformed'
-    | 'same_code'
-    | 'wrong_order'
-    | 'mismatch'
-    | 'replayed'
-    | 'clock_skew';
+  /** The reason returned to the caller: a {@link ResyncFailure} but `throttled` and `locked`. */
+  reason: Exclude<ResyncFailure, 'throttled' | 'locked'>;
 }
 
-/** A recovery code was used (and is now spent). */
+/**
+ * A recovery code was used (and is now spent).
+ * @group Events
+ */
 export interface RecoveryCodeUsedEvent extends MFAEventBase {
   /** The event type. */
   type: 'recovery_code_used';
@@ -134,15 +160,21 @@ export interface RecoveryCodeUsedEvent extends MFAEventBase {
   remaining: number;
 }
 
-/** `useRecoveryCode` refused a code (throttling is a {@link ThrottledEvent}). */
+/**
+ * `useRecoveryCode` refused a code (throttling is a {@link ThrottledEvent}).
+ * @group Events
+ */
 export interface RecoveryCodeFailedEvent extends MFAEventBase {
   /** The event type. */
   type: 'recovery_code_failed';
-  /** The reason returned to the caller. */
-  reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'replayed';
+  /** The reason returned to the caller: a {@link RecoveryCodeFailure} but `throttled` and `locked`. */
+  reason: Exclude<RecoveryCodeFailure, 'throttled' | 'locked'>;
 }
 
-/** A new set of recovery codes replaced the old one. */
+/**
+ * A new set of recovery codes replaced the old one.
+ * @group Events
+ */
 export interface RecoveryCodesRegeneratedEvent extends MFAEventBase {
   /** The event type. */
   type: 'recovery_codes_regenerated';
@@ -150,13 +182,19 @@ export interface RecoveryCodesRegeneratedEvent extends MFAEventBase {
   count: number;
 }
 
-/** `disable` removed the user's factor, pending enrollment and recovery codes. */
+/**
+ * `disable` removed the user's factor, pending enrollment and recovery codes.
+ * @group Events
+ */
 export interface DisabledEvent extends MFAEventBase {
   /** The event type. */
   type: 'disabled';
 }
 
-/** A factor was bound by `completeEnrollment` (after its `enrollment_completed`). */
+/**
+ * A factor was bound by `completeEnrollment` (after its `enrollment_completed`).
+ * @group Events
+ */
 export interface FactorAddedEvent extends MFAEventBase {
   /** The event type. */
   type: 'factor_added';
@@ -166,7 +204,10 @@ export interface FactorAddedEvent extends MFAEventBase {
   factors: number;
 }
 
-/** `importFactor` bound an existing secret. */
+/**
+ * `importFactor` bound an existing secret.
+ * @group Events
+ */
 export interface FactorImportedEvent extends MFAEventBase {
   /** The event type. */
   type: 'factor_imported';
@@ -176,7 +217,10 @@ export interface FactorImportedEvent extends MFAEventBase {
   weak: boolean;
 }
 
-/** `renameFactor` renamed a factor. */
+/**
+ * `renameFactor` renamed a factor.
+ * @group Events
+ */
 export interface FactorRenamedEvent extends MFAEventBase {
   /** The event type. */
   type: 'factor_renamed';
@@ -187,6 +231,7 @@ export interface FactorRenamedEvent extends MFAEventBase {
 /**
  * A factor was removed: by `removeFactor`, or replaced by a bound enrollment's
  * `replaceFactorId`. When `remaining` is 0, a `disabled` event follows.
+ * @group Events
  */
 export interface FactorRemovedEvent extends MFAEventBase {
   /** The event type. */
@@ -197,7 +242,10 @@ export interface FactorRemovedEvent extends MFAEventBase {
   remaining: number;
 }
 
-/** `deleteUserData` erased everything held for the user. */
+/**
+ * `deleteUserData` erased everything held for the user.
+ * @group Events
+ */
 export interface UserDataDeletedEvent extends MFAEventBase {
   /** The event type. */
   type: 'user_data_deleted';
@@ -205,7 +253,10 @@ export interface UserDataDeletedEvent extends MFAEventBase {
   factorIds: string[];
 }
 
-/** `unlock` reset throttle scopes. */
+/**
+ * `unlock` reset throttle scopes.
+ * @group Events
+ */
 export interface UnlockedEvent extends MFAEventBase {
   /** The event type. */
   type: 'unlocked';
@@ -213,7 +264,10 @@ export interface UnlockedEvent extends MFAEventBase {
   scopes: ThrottleScope[];
 }
 
-/** `reencryptSecret` sealed the user's secret again under the primary key. */
+/**
+ * `reencryptSecret` sealed the user's secret again under the primary key.
+ * @group Events
+ */
 export interface SecretReencryptedEvent extends MFAEventBase {
   /** The event type. */
   type: 'secret_reencrypted';
@@ -227,6 +281,7 @@ export interface SecretReencryptedEvent extends MFAEventBase {
  * `enrollment_failed`, `verify_succeeded` / `verify_failed` / `verify_replayed`,
  * `resynced` / `resync_failed`, `recovery_code_used` / `recovery_code_failed`;
  * a call refused by the throttle emits `throttled` instead.
+ * @group Events
  */
 export type MFAEvent =
   | EnrollmentStartedEvent

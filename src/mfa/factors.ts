@@ -20,7 +20,7 @@ import { decodeBase32 } from '../base32.ts';
 import { timingSafeEqual } from '../compare.ts';
 import { MFAError } from '../errors.ts';
 import type { ActiveFactor, FactorParams } from '../store/contract.ts';
-import { parseKeyURI } from '../uri.ts';
+import { parseKeyURI } from '../uri-parse.ts';
 import type { MFAContext } from './context.ts';
 import { secretDigest } from './_digest.ts';
 import {
@@ -31,13 +31,13 @@ import {
   withHidden,
 } from './input.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
+import type { ImportFactorOptions } from './types.ts';
 import type {
   FactorInfo,
-  ImportFactorOptions,
   ImportFactorResult,
   RemoveFactorResult,
   RenameFactorResult,
-} from './types.ts';
+} from './results.ts';
 
 /** Secrets shorter than this are refused: 80 bits, what legacy systems commonly used. */
 const MIN_IMPORT_BYTES = 10;

@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { checkString, describe, isWellFormedText } from '../_assert.ts';
+import { describe, isWellFormedText } from '../_assert.ts';
 import type { FactorParams } from '../store/contract.ts';
 
 /** Defines `secrets` on `result` as non-enumerable, read-only properties. */
@@ -13,22 +13,6 @@ export function withHidden<T extends object, S extends object>(result: T, secret
     Object.defineProperty(result, key, { value, enumerable: false });
   }
   return result as T & S;
-}
-
-/** Checks that a user-typed code is a string; the message names only its type. */
-export function checkCodeType(code: unknown, field: string): string {
-  if (typeof code !== 'string') {
-    // Not describe(): a code passed as a number must not be echoed.
-    const type = code === null ? 'null' : Array.isArray(code) ? 'an array' : typeof code;
-    throw new TypeError(`"${field}" must be a string, got ${type}`);
-  }
-  return code;
-}
-
-/** Spaces (also inner ones, `123 456`) removed; full-width digits made ASCII by NFKC. */
-export function normalizeCode(value: unknown, field: string): string {
-  const code = checkCodeType(value, field);
-  return code.length > 64 ? '' : code.normalize('NFKC').replace(/\s/g, '');
 }
 
 /** Whether `code` is exactly `digits` ASCII digits. */

@@ -11,10 +11,11 @@ import type { ActiveFactor } from '../store/contract.ts';
 import { createTOTPKey } from '../totp.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { diagnosisBudget } from '../diagnose.ts';
-import { diagnoseResync, runSliced } from './diagnosis.ts';
-import { checkUserId, isCode, normalizeCode, pairProblem, paramsOf } from './input.ts';
+import { diagnoseResync, runSliced } from './detailed-refusals.ts';
+import { normalizeCode } from '../code-input.ts';
+import { checkUserId, isCode, pairProblem, paramsOf } from './input.ts';
 import { skewSearchSteps } from './policy.ts';
-import type { ResyncFailure, ResyncResult, VerifyResult } from './types.ts';
+import type { ResyncFailure, ResyncResult, VerifyResult } from './results.ts';
 
 /** See {@link MFA.verify}. */
 export async function verify(ctx: MFAContext, userId: string, code: string): Promise<VerifyResult> {

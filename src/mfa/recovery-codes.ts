@@ -1,6 +1,7 @@
 /**
- * Recovery codes (internal): spending one (single use under concurrency, with
- * its own attempt budget) and issuing a new set. A user has one set, shared
+ * The recovery-code flows (internal): spending a code (single use under
+ * concurrency, with its own attempt budget) and issuing a new set; the codes'
+ * format and hashes are `recovery-hash.ts`. A user has one set, shared
  * by all of the user's factors: it is created with the first factor and
  * deleted with the last.
  * @module
@@ -8,9 +9,10 @@
  */
 import { MFAError } from '../errors.ts';
 import type { MFAContext } from './context.ts';
-import { checkCodeType, checkUserId, withHidden } from './input.ts';
-import { normalizeRecoveryCode } from './recovery.ts';
-import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './types.ts';
+import { checkCodeType } from '../code-input.ts';
+import { checkUserId, withHidden } from './input.ts';
+import { normalizeRecoveryCode } from './recovery-hash.ts';
+import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './results.ts';
 
 /** See {@link MFA.useRecoveryCode}. */
 export async function useRecoveryCode(

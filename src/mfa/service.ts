@@ -23,15 +23,12 @@ import { beginEnrollment, completeEnrollment } from './enrollment.ts';
 import * as factors from './factors.ts';
 import { resync, verify } from './login.ts';
 import { regenerateRecoveryCodes, useRecoveryCode } from './recovery-codes.ts';
+import type { BeginEnrollmentOptions, ImportFactorOptions, MFA, MFAOptions } from './types.ts';
 import type {
-  BeginEnrollmentOptions,
   BeginEnrollmentResult,
   CompleteEnrollmentResult,
   FactorInfo,
-  ImportFactorOptions,
   ImportFactorResult,
-  MFA,
-  MFAOptions,
   MFAStatus,
   ReencryptSecretResult,
   RegenerateRecoveryCodesResult,
@@ -40,7 +37,7 @@ import type {
   ResyncResult,
   UseRecoveryCodeResult,
   VerifyResult,
-} from './types.ts';
+} from './results.ts';
 
 class MFAService implements MFA {
   readonly #ctx: MFAContext;

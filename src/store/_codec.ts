@@ -17,7 +17,7 @@ import type { ActiveFactor, PendingEnrollment, ReplacedPending } from './contrac
 import { toInteger, toText } from './_database.ts';
 
 /** A factor or pending enrollment as stored: strings, and `null` for "none". */
-export type StoredObject = Record<string, string | null>;
+type StoredObject = Record<string, string | null>;
 
 /** Encodes a factor for storage. */
 export function encodeFactor(factor: ActiveFactor): StoredObject {
@@ -82,7 +82,7 @@ function digestOf(f: Record<string, unknown>, what: string): string | null {
 }
 
 /** Decodes a stored factor (JSON text or a parsed object). */
-export function decodeFactor(value: unknown): ActiveFactor {
+function decodeFactor(value: unknown): ActiveFactor {
   const f = fieldsOf(value, 'factor');
   return {
     id: toText(f.id, 'factor.id'),

@@ -13,11 +13,11 @@ import { checkInteger, checkNow, checkOptions } from '../_assert.ts';
 import type { DeleteExpiredOptions, UserRecord } from './contract.ts';
 
 /** Seven days, in milliseconds: the default `throttleRetentionMs`. */
-export const DEFAULT_THROTTLE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const DEFAULT_THROTTLE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** The default, and the largest, number of rows one `deleteExpired` call changes per step. */
-export const DEFAULT_DELETE_LIMIT = 10_000;
-export const MAX_DELETE_LIMIT = 1_000_000;
+const DEFAULT_DELETE_LIMIT = 10_000;
+const MAX_DELETE_LIMIT = 1_000_000;
 
 /** Checks a `throttleRetentionMs` option (`undefined`: the default). */
 export function checkRetention(value: unknown): number {

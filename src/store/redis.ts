@@ -36,7 +36,7 @@
 import { checkInteger, checkOptions, checkUserId, describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import { checkRetention } from './_retention.ts';
-import { storeError } from './_scrub.ts';
+import { storeError } from './scrub.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,

@@ -24,7 +24,7 @@ import type {
  * @throws nothing; the policy is trusted (the service validates it)
  * @example
  * ```ts
- * import { attemptDelayMs } from 'totpkit';
+ * import { attemptDelayMs } from 'totpkit/store';
  * const policy = { freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 };
  * attemptDelayMs(policy, 4); // 0
  * attemptDelayMs(policy, 7); // 4_000
@@ -53,7 +53,7 @@ export function attemptDelayMs(policy: AttemptPolicy, failures: number): number 
  * @throws nothing; the arguments are trusted (the service validates them)
  * @example
  * ```ts
- * import { attemptLimit } from 'totpkit';
+ * import { attemptLimit } from 'totpkit/store';
  * attemptLimit(100, 1); // 100
  * attemptLimit(100, 3); // 34
  * attemptLimit(100, 5); // 20
@@ -84,17 +84,6 @@ export function reservationWeight(
   requirement: AttemptRequirement,
 ): number {
   return scope === 'otp' && requirement === 'active' ? Math.max(1, record?.factors.length ?? 0) : 1;
-}
-
-/**
- * The `guesses` of the `otp` scope stored without them (0.2): `failures ×
- * max(1, active factors)`, as 0.2 counted, so a user locked under 0.2 stays
- * locked. The `recovery` scope's are its `failures` (0.2 did not divide its
- * budget by the factors).
- * @internal
- */
-export function legacyGuesses(failures: number, activeFactors: number): number {
-  return failures * Math.max(1, activeFactors);
 }
 
 /** The most a weight may be: `policy.maxFactors` allows at most 20 factors. */

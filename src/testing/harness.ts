@@ -17,7 +17,6 @@ import type {
   ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
-  ThrottleState,
   UserRecord,
 } from '../store/contract.ts';
 
@@ -44,9 +43,6 @@ export const lockOnly = (maxFailures: number): AttemptPolicy => ({
   maxDelayMs: 0,
   maxFailures,
 });
-
-/** A throttle scope that was never used. */
-export const FRESH: ThrottleState = Object.freeze({ failures: 0, guesses: 0, blockedUntil: 0 });
 
 /**
  * A stand-in for the service's secret digest of `label`: 43 base64url

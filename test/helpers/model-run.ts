@@ -28,15 +28,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  createMFA,
-  decodeBase32,
-  MFAError,
-  type MFA,
-  type MFAStore,
-  type UserRecord,
-} from '../../src/index.ts';
-import { normalizeRecoveryCode } from '../../src/mfa/recovery.ts';
+import { createMFA, decodeBase32, MFAError, type MFA, type MFAStore } from '../../src/index.ts';
+import { normalizeRecoveryCode } from '../../src/mfa/recovery-hash.ts';
+import type { UserRecord } from '../../src/store.ts';
 import { REQUIRED_STORE_METHODS } from '../../src/store/throttle.ts';
 import {
   clone,

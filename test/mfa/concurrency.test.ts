@@ -3,7 +3,8 @@
  * the throttle, counted through the audit events.
  */
 import { describe, expect, it } from 'vitest';
-import { attemptDelayMs, DEFAULT_MFA_POLICY } from '../../src/index.ts';
+import { DEFAULT_MFA_POLICY } from '../../src/index.ts';
+import { attemptDelayMs } from '../../src/store.ts';
 import {
   deviceCode,
   enroll,

@@ -6,7 +6,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  attemptLimit,
   decodeBase32,
   encodeBase32,
   generateTOTP,
@@ -14,6 +13,7 @@ import {
   MFAError,
   type MFAStore,
 } from '../../src/index.ts';
+import { attemptLimit } from '../../src/store.ts';
 import { deviceCode, enroll, harness, newUser, NO_THROTTLE, type Harness } from '../helpers/mfa.ts';
 
 /** Binds one more factor through beginEnrollment + completeEnrollment. */

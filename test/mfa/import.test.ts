@@ -16,8 +16,8 @@ import {
   generateTOTP,
   MemoryStore,
   type MFAStore,
-  type UserRecord,
 } from '../../src/index.ts';
+import type { UserRecord } from '../../src/store.ts';
 import {
   harness,
   newUser,

@@ -6,7 +6,8 @@
  * `1 − (1 − p)^ceil(M / n)`, about `M · (2w + 1) / 10^d` whatever `n` is.
  */
 import { describe, expect, it } from 'vitest';
-import { attemptLimit, DEFAULT_MFA_POLICY } from '../../src/index.ts';
+import { DEFAULT_MFA_POLICY } from '../../src/index.ts';
+import { attemptLimit } from '../../src/store.ts';
 
 /** The chance that one lock cycle of random guesses finds a valid code. */
 function oddsPerLockCycle(factors: number, maxFailures: number, window: number, digits: number) {

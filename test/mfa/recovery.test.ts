@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createAESGCMCipher, decodeBase32 } from '../../src/index.ts';
-import { generateRecoveryCode } from '../../src/mfa/recovery.ts';
+import { generateRecoveryCode } from '../../src/mfa/recovery-hash.ts';
 import { deviceCode, enroll, harness, newUser, NO_THROTTLE } from '../helpers/mfa.ts';
 
 const FORMAT = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;

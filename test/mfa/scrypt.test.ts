@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadScrypt as loadNative } from '../../src/mfa/_scrypt.ts';
 import { loadScrypt as loadNoble, type ScryptBackend } from '../../src/mfa/_scrypt.web.ts';
-import { normalizeRecoveryCode, RecoveryCodeHasher } from '../../src/mfa/recovery.ts';
+import { normalizeRecoveryCode, RecoveryCodeHasher } from '../../src/mfa/recovery-hash.ts';
 import { enroll, harness, NO_THROTTLE } from '../helpers/mfa.ts';
 import legacy from '../fixtures/recovery-0.1.0.json' with { type: 'json' };
 import rfc7914 from '../vectors/rfc7914.json' with { type: 'json' };

@@ -6,16 +6,13 @@
  * @module
  */
 import { checkDeleteExpired } from '../_retention.ts';
-import { storeError } from '../_scrub.ts';
+import { storeError } from '../scrub.ts';
 import type { MemoryStore } from '../memory.ts';
 import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import { rowsOf, type MySQLPool } from './client.ts';
 
 /** Runs one MemoryStore operation on a user's locked row (MySQLStore's transaction). */
-export type RunOnRow = <T>(
-  userId: string,
-  operation: (store: MemoryStore) => Promise<T>,
-) => Promise<T>;
+type RunOnRow = <T>(userId: string, operation: (store: MemoryStore) => Promise<T>) => Promise<T>;
 
 export async function deleteExpired(
   pool: MySQLPool,

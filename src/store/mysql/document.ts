@@ -11,7 +11,7 @@ import type { RecoveryCodeSet, ThrottleState, UserRecord } from '../contract.ts'
 import type { UserState } from '../memory.ts';
 
 /** The columns written for a state. */
-export interface StateColumns {
+interface StateColumns {
   state: string;
   pending_due: number | null;
   idle_since: number | null;

@@ -4,7 +4,7 @@
  * @module
  */
 import { describe } from '../../_assert.ts';
-import { storeError } from '../_scrub.ts';
+import { storeError } from '../scrub.ts';
 import { rowsOf, type MySQLPool } from './client.ts';
 
 export const DEFAULT_TABLE = 'totpkit_mfa';

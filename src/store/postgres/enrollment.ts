@@ -137,6 +137,3 @@ RETURNING 1`,
     },
   };
 }
-
-/** What {@link enrollmentOperations} returns. */
-export type EnrollmentOperations = ReturnType<typeof enrollmentOperations>;

@@ -216,6 +216,3 @@ SELECT (SELECT held FROM old) AS held, (SELECT inserted FROM guard) AS inserted`
     },
   };
 }
-
-/** What {@link factorsOperations} returns. */
-export type FactorsOperations = ReturnType<typeof factorsOperations>;

@@ -38,6 +38,3 @@ RETURNING user_id`,
     },
   };
 }
-
-/** What {@link recoveryOperations} returns. */
-export type RecoveryOperations = ReturnType<typeof recoveryOperations>;

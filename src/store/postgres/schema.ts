@@ -7,7 +7,7 @@
  * @module
  */
 import { checkDeleteExpired } from '../_retention.ts';
-import { storeError } from '../_scrub.ts';
+import { storeError } from '../scrub.ts';
 import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import { COUNT, type PostgresQueryClient } from './table.ts';
 
@@ -199,6 +199,3 @@ END $totpkit$`,
     },
   };
 }
-
-/** What {@link schemaOperations} returns. */
-export type SchemaOperations = ReturnType<typeof schemaOperations>;

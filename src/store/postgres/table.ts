@@ -54,7 +54,7 @@ export interface PostgresStoreOptions {
 }
 
 export const DEFAULT_TABLE = 'totpkit_mfa';
-export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
 /** The columns of one user's row, as `getUser` reads them. */
 export const COLUMNS = `user_id, factors, pending, recovery_salt, recovery_hashes, otp_failures,
@@ -106,7 +106,7 @@ export function firstRow(result: PostgresQueryResult): Row | undefined {
   return row === undefined ? undefined : (row as Row);
 }
 
-export function toRecord(row: Row): UserRecord {
+function toRecord(row: Row): UserRecord {
   let recoveryCodes: RecoveryCodeSet | null = null;
   if (row.recovery_salt != null) {
     const hashes = row.recovery_hashes;

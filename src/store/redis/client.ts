@@ -113,7 +113,7 @@ export interface RedisReplicasOptions {
 }
 
 /** A Lua script with its SHA-1, the name EVALSHA knows it by. */
-export interface Script {
+interface Script {
   readonly source: string;
   readonly sha: string;
   /** Whether it may write (then `replicas` runs WAIT after it). */
@@ -180,7 +180,7 @@ export function withTryAgain(run: Run): Run {
  * starts with `NOREPLICAS`, the word Redis itself uses when
  * `min-replicas-to-write` refuses a write, so both get the same advice.
  */
-export function replicasError(acknowledged: unknown, replicas: RedisReplicasOptions): Error {
+function replicasError(acknowledged: unknown, replicas: RedisReplicasOptions): Error {
   const got = typeof acknowledged === 'number' ? acknowledged : Number(acknowledged);
   return new Error(
     `NOREPLICAS WAIT: ${Number.isInteger(got) ? got : 'no reply from'} of ${replicas.count} ` +

@@ -22,10 +22,10 @@
  * @internal
  */
 import { MFAError } from '../../errors.ts';
-import { storeError } from '../_scrub.ts';
+import { storeError } from '../scrub.ts';
 
 /** `maxmemory-policy` values under which the store's durable keys are never evicted. */
-export const SAFE_EVICTION_POLICIES: readonly string[] = Object.freeze([
+const SAFE_EVICTION_POLICIES: readonly string[] = Object.freeze([
   'noeviction',
   'volatile-lru',
   'volatile-lfu',

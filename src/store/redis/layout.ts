@@ -35,7 +35,7 @@ const LEGACY_NAMES = ['factor', 'pending'];
  * holds neither `{` nor `}` and is never empty (the store refuses an empty
  * or ill-formed id first, `checkUserId`).
  */
-export function userTag(userId: string): string {
+function userTag(userId: string): string {
   return encodeBase64url(utf8(userId));
 }
 
@@ -52,7 +52,7 @@ export function earlierKeys(prefix: string, userId: string): string[] {
 }
 
 /** The key that says a Cluster holds no key of the earlier layout. */
-export function markerKey(prefix: string): string {
+function markerKey(prefix: string): string {
   return `${prefix}layout`;
 }
 const MARKER_VALUE = 'tagged-v1';

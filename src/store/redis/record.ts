@@ -151,7 +151,7 @@ export function toArray(value: unknown, field: string): unknown[] {
 }
 
 /** A flat HGETALL reply as a map (an empty map for a missing key). */
-export function toHash(value: unknown, field: string): Map<string, unknown> {
+function toHash(value: unknown, field: string): Map<string, unknown> {
   const flat = toArray(value, field);
   const hash = new Map<string, unknown>();
   for (let i = 0; i + 1 < flat.length; i += 2) hash.set(toText(flat[i], field), flat[i + 1]);

@@ -1,6 +1,8 @@
 /**
- * Store failures as `MFAError('ERR_STORE')` (internal): one place that turns a
- * driver's error into an error safe to log, and says what to do about it.
+ * Store failures as `MFAError('ERR_STORE')`: one place that turns a driver's
+ * error into an error safe to log, and says what to do about it. The stores
+ * use it, and so does the service for an error a store of the user's own
+ * throws. Not exported by the package.
  *
  * Driver errors carry the values of the failed call: ioredis keeps
  * `command.args` (the sealed secret, which is the secret itself under
@@ -11,7 +13,6 @@
  * drops every field that can hold a value; any value of the call that still
  * appears in a message is replaced by `[redacted]`.
  * @module
- * @internal
  */
 import { MFAError } from '../errors.ts';
 
@@ -103,11 +104,7 @@ function own(value: object, key: string): unknown {
  * the fields in `SAFE_FIELDS`, nested causes scrubbed the same way; for an
  * ioredis error, the command's name without its arguments.
  */
-export function scrubError(
-  error: unknown,
-  values: ReadonlySet<string> = new Set(),
-  depth = 0,
-): Error {
+function scrubError(error: unknown, values: ReadonlySet<string> = new Set(), depth = 0): Error {
   if (!(error instanceof Error) && (error === null || typeof error !== 'object')) {
     // A thrown primitive: only its type survives (it may be a value).
     return new Error(`a non-Error value was thrown (${error === null ? 'null' : typeof error})`);
@@ -146,7 +143,7 @@ export function scrubError(
 }
 
 /** What to do about a driver error, found in it or in its nested causes; `''` if unknown. */
-export function storeAdvice(error: unknown, depth = 0): string {
+function storeAdvice(error: unknown, depth = 0): string {
   if (error === null || typeof error !== 'object' || depth > MAX_DEPTH) return '';
   const code = own(error, 'code');
   if (typeof code === 'string' && Object.hasOwn(SQLSTATE_ADVICE, code)) {

@@ -1,6 +1,7 @@
 /**
- * Recovery codes (internal): generation, input normalisation, and salted
- * scrypt hashes.
+ * Recovery codes as made and kept (internal): their format and generation,
+ * the normalisation of what a user types, and the salted scrypt hashes a
+ * store holds. The flows that spend and issue them are `recovery-codes.ts`.
  *
  * A code is 12 characters of Crockford base32 (60 random bits), shown as
  * `XXXX-XXXX-XXXX`. A set shares one random salt, so checking an attempt costs
@@ -22,9 +23,6 @@ const GROUP_CHARS = 4;
 const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 const SEPARATORS = /[\s_\-\u2010-\u2015\u2212]/g;
-
-/** Random bits in one recovery code. */
-export const RECOVERY_CODE_BITS = CODE_CHARS * 5;
 
 /** A new random recovery code, grouped for reading: `XXXX-XXXX-XXXX`. */
 export function generateRecoveryCode(): string {

@@ -1,75 +1,21 @@
 /**
- * `otpauth://` key URIs, the format authenticator apps read from QR codes
- * (Google Authenticator's "Key Uri Format").
+ * Reading `otpauth://` key URIs, the format authenticator apps read from QR
+ * codes (Google Authenticator's "Key Uri Format"): what a parsed key holds,
+ * and {@link parseKeyURI}, which accepts what real issuers emit. Building one
+ * is uri-build.ts; what apps misread is compat.ts.
  * @module
  */
 import {
   ALGORITHMS,
-  checkAlgorithm,
-  checkBytes,
-  checkCounter,
-  checkDigits,
-  checkOptions,
-  checkAppPeriod,
-  checkString,
   describe,
-  isWellFormedText,
   MAX_COUNTER,
   APP_PERIODS,
   OTP_DEFAULTS,
   type Digits,
   type HashAlgorithm,
 } from './_assert.ts';
-import { decodeBase32, encodeBase32 } from './base32.ts';
-import {
-  paramsWarnings,
-  uriWarnings,
-  type KeyURICompatibilityParams,
-  type KeyURIWarning,
-} from './compat.ts';
+import { decodeBase32 } from './base32.ts';
 import { KeyURIError } from './errors.ts';
-
-/** Input to {@link buildKeyURI}. */
-export interface BuildKeyURIInput {
-  /** `'totp'` (default) or `'hotp'`. */
-  type?: 'totp' | 'hotp';
-  /** The secret as bytes; it is written unpadded base32. */
-  secret: Uint8Array;
-  /** The user's account, e.g. an email address. No colon, no control characters. */
-  accountName: string;
-  /** The service name shown in the app, e.g. `'Acme'`. No colon, no control characters. Recommended. */
-  issuer?: string;
-  /** Default `'SHA1'`. Many apps ignore other values; see the primitives guide. */
-  algorithm?: HashAlgorithm;
-  /** Default 6. */
-  digits?: Digits;
-  /** TOTP step in seconds, 10 to 120 (the periods authenticator apps use). Default 30. */
-  period?: number;
-  /** HOTP initial counter. Default 0. */
-  counter?: number | bigint;
-  /** An image URL some apps show next to the account (the FreeOTP `image` parameter). */
-  image?: string;
-  /**
-   * `'strict'`: check the URI with {@link checkKeyURICompatibility} and throw a
-   * {@link KeyURIError} with code `ERR_URI_COMPAT` if it finds any problem.
-   * Default: no check. For the warnings as a list, see {@link BuildKeyURIWarnInput}.
-   */
-  compat?: 'strict';
-}
-
-/** Input to {@link buildKeyURI} that asks for the compatibility warnings. */
-export interface BuildKeyURIWarnInput extends Omit<BuildKeyURIInput, 'compat'> {
-  /** `'warn'`: return `{ uri, warnings }` instead of the URI alone. */
-  compat: 'warn';
-}
-
-/** What {@link buildKeyURI} returns with `compat: 'warn'`. */
-export interface BuildKeyURIResult {
-  /** The URI, built as without `compat`. */
-  uri: string;
-  /** The compatibility problems found, in a stable order; empty when none. */
-  warnings: KeyURIWarning[];
-}
 
 /** A parsed TOTP key URI. */
 export interface TOTPKeyURI {
@@ -117,147 +63,32 @@ export type KeyURI = TOTPKeyURI | HOTPKeyURI;
 /** Longest key URI accepted (a version 40 QR code holds under 3 KB). */
 const MAX_URI_LENGTH = 8192;
 
-// RFC 3986 path characters that encodeURIComponent escapes needlessly; '@' is
-// kept readable as Google's own example shows it. ':' stays escaped: it is the
-// label separator.
-function encodeLabelPart(text: string): string {
-  return encodeURIComponent(text).replace(/%40/g, '@');
-}
-
-/** C0 controls, DEL and C1 controls: an app would show them, or cut the label at a NUL. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * C0 controls, DEL and C1 controls: an app would show them, or cut the label at
+ * a NUL. @internal
+ */
+export const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
  * Format characters (Unicode category Cf): zero-width characters (U+200B,
  * U+200D, U+FEFF), bidi controls (U+202A–U+202E, U+2066–U+2069) and the
  * like. Invisible, they make two labels look alike, and a bidi override
  * reverses how the rest of a label, or of the sentence showing it, reads.
+ * @internal
  */
-const FORMAT = /\p{Cf}/u;
+export const FORMAT = /\p{Cf}/u;
 
-/** Lowercases ASCII letters only: `toLowerCase` also maps U+212A KELVIN SIGN to `k`. */
-function asciiLower(text: string): string {
+/**
+ * Lowercases ASCII letters only: `toLowerCase` also maps U+212A KELVIN SIGN to
+ * `k`. @internal
+ */
+export function asciiLower(text: string): string {
   return text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
 }
 
 /** Uppercases ASCII letters only: `toUpperCase` also maps U+017F LONG S to `S`. */
 function asciiUpper(text: string): string {
   return text.replace(/[a-z]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 32));
-}
-
-function checkLabelPart(value: unknown, field: string): string {
-  checkString(value, field);
-  const text = value as string;
-  if (text.includes(':')) throw new RangeError(`"${field}" must not contain ":"`);
-  if (!isWellFormedText(text)) throw new RangeError(`"${field}" must be well-formed Unicode`);
-  if (CONTROL.test(text)) throw new RangeError(`"${field}" must not contain control characters`);
-  if (FORMAT.test(text)) {
-    throw new RangeError(
-      `"${field}" must not contain format characters (zero-width characters, bidi controls)`,
-    );
-  }
-  if (/^\s/.test(text)) throw new RangeError(`"${field}" must not start with white space`);
-  return text;
-}
-
-/**
- * Builds a key URI and reports its compatibility problems (`compat: 'warn'`).
- *
- * @param input - see {@link BuildKeyURIInput}
- * @returns `{ uri, warnings }`
- * @throws TypeError / RangeError naming the invalid field (the secret is never quoted)
- * @example
- * ```ts
- * import { buildKeyURI, generateSecret } from 'totpkit';
- * const { uri, warnings } = buildKeyURI({
- *   secret: generateSecret(), issuer: 'Acme', accountName: 'alice', digits: 8, compat: 'warn',
- * });
- * warnings.map((w) => w.code); // ['DIGITS_NOT_6']
- * ```
- */
-export function buildKeyURI(input: BuildKeyURIWarnInput): BuildKeyURIResult;
-/**
- * Builds an `otpauth://` key URI for a QR code: label `Issuer:Account`,
- * percent-encoded per RFC 3986 (spaces as `%20`), the issuer repeated as the
- * `issuer` parameter, the secret as unpadded base32. With `compat: 'strict'`
- * it first checks the parameters with {@link checkKeyURICompatibility} and
- * throws on any warning; with `compat: 'warn'` it returns them (the other
- * signature). Without `compat` (the default), no check.
- *
- * @param input - see {@link BuildKeyURIInput}
- * @returns the URI
- * @throws TypeError / RangeError naming the invalid field (the secret is never quoted)
- * @throws {@link KeyURIError} `ERR_URI_COMPAT` with `compat: 'strict'` and a problem found
- * @example
- * ```ts
- * import { buildKeyURI, generateSecret } from 'totpkit';
- * buildKeyURI({ secret: generateSecret(), issuer: 'Acme Co', accountName: 'alice@example.com' });
- * // 'otpauth://totp/Acme%20Co:alice@example.com?secret=…&issuer=Acme%20Co&algorithm=SHA1&digits=6&period=30'
- * buildKeyURI({ secret: generateSecret(), accountName: 'alice', compat: 'strict' });
- * // throws KeyURIError ERR_URI_COMPAT: … ISSUER_MISSING
- * ```
- */
-export function buildKeyURI(input: BuildKeyURIInput): string;
-// The implementation of both signatures above.
-export function buildKeyURI(
-  input: BuildKeyURIInput | BuildKeyURIWarnInput,
-): string | BuildKeyURIResult {
-  const uri = buildURI(input);
-  const compat: unknown = input.compat;
-  if (compat === undefined) return uri;
-  if (compat !== 'strict' && compat !== 'warn') {
-    const Class = typeof compat === 'string' ? RangeError : TypeError;
-    throw new Class(`"compat" must be 'strict' or 'warn', got ${describe(compat)}`);
-  }
-  const warnings = paramsWarnings(input);
-  if (compat === 'warn') return { uri, warnings };
-  if (warnings.length > 0) {
-    fail(
-      'ERR_URI_COMPAT',
-      `the key URI has compatibility problems: ${warnings.map((w) => w.code).join(', ')}`,
-    );
-  }
-  return uri;
-}
-
-function buildURI(input: BuildKeyURIInput | BuildKeyURIWarnInput): string {
-  if (input === null || typeof input !== 'object') {
-    throw new TypeError(`"input" must be an object, got ${describe(input)}`);
-  }
-  const {
-    type = 'totp',
-    secret,
-    accountName,
-    issuer,
-    algorithm = OTP_DEFAULTS.algorithm,
-    digits = OTP_DEFAULTS.digits,
-    period = OTP_DEFAULTS.period,
-    counter = 0,
-    image,
-  } = checkOptions(input, 'input');
-  if (type !== 'totp' && type !== 'hotp') {
-    const Class = typeof type === 'string' ? RangeError : TypeError;
-    throw new Class(`"type" must be 'totp' or 'hotp', got ${describe(type)}`);
-  }
-  checkBytes(secret, 'secret');
-  const account = checkLabelPart(accountName, 'accountName');
-  let label = encodeLabelPart(account);
-  const params = [`secret=${encodeBase32(secret as Uint8Array)}`];
-  if (issuer !== undefined) {
-    const name = checkLabelPart(issuer, 'issuer');
-    label = `${encodeLabelPart(name)}:${label}`;
-    params.push(`issuer=${encodeURIComponent(name)}`);
-  }
-  params.push(`algorithm=${checkAlgorithm(algorithm)}`, `digits=${checkDigits(digits)}`);
-  if (type === 'totp') {
-    params.push(`period=${checkAppPeriod(period)}`);
-  } else {
-    checkCounter(counter);
-    params.push(`counter=${counter}`);
-  }
-  if (image !== undefined)
-    params.push(`image=${encodeURIComponent(checkString(image, 'image', 2048))}`);
-  return `otpauth://${type}/${label}?${params.join('&')}`;
 }
 
 function fail(code: ConstructorParameters<typeof KeyURIError>[0], message: string): never {
@@ -430,31 +261,4 @@ export function parseKeyURI(uri: string): KeyURI {
   const big = BigInt(counterText);
   const counter = big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
   return { type, ...common, counter };
-}
-
-/**
- * Lists what in a key URI, or in the parameters of one, common authenticator
- * apps are known to ignore or misread: non-default `algorithm`, `digits` or
- * `period`, an issuer containing `:`, missing from the label or missing
- * altogether, a padded secret, a lowercase algorithm name. Each warning has a
- * stable `code` ({@link KeyURIWarningCode}). For apps that build URIs
- * elsewhere; {@link buildKeyURI} runs the same check with `compat`.
- *
- * @param input - a key URI, or {@link KeyURICompatibilityParams} (`type`,
- *   `issuer`, `algorithm` in any case, `digits`, `period`)
- * @returns the warnings in a stable order; empty when none
- * @throws TypeError / RangeError for invalid parameters
- * @throws {@link KeyURIError} if the URI is one {@link parseKeyURI} rejects
- * @example
- * ```ts
- * import { checkKeyURICompatibility } from 'totpkit';
- * checkKeyURICompatibility('otpauth://totp/alice?secret=JBSWY3DPEHPK3PXP&issuer=Acme&algorithm=sha256')
- *   .map((w) => w.code); // ['ALGORITHM_NOT_SHA1', 'ALGORITHM_LOWERCASE', 'ISSUER_NOT_IN_LABEL']
- * ```
- */
-export function checkKeyURICompatibility(
-  input: string | KeyURICompatibilityParams,
-): KeyURIWarning[] {
-  if (typeof input === 'string') return uriWarnings(input, parseKeyURI(input));
-  return paramsWarnings(input);
 }

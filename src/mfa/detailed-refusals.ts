@@ -1,6 +1,7 @@
 /**
- * The diagnosis of refused binding and resync codes (internal): what
- * `completeEnrollment` and `resync` answer instead of a bare `'mismatch'`,
+ * The detailed refusals of binding and resync codes (internal): what
+ * `completeEnrollment` and `resync` answer instead of a bare `'mismatch'`
+ * (`existing_factor`, `stale_qr`, `app_ignored_parameters`, `clock_skew`),
  * worked out by {@link diagnoseConsecutiveTOTP}'s search from secrets the
  * caller has already opened. Pure: each function returns the search, which
  * the service runs in slices ({@link runSliced}, yielding to the event loop
@@ -24,7 +25,7 @@ import type {
   AppIgnoredParametersRefusal,
   ClockSkewRefusal,
   ExistingFactorRefusal,
-} from './types.ts';
+} from './results.ts';
 
 /** An active factor of the user, its secret opened. */
 export interface OpenedFactor {
@@ -39,7 +40,7 @@ export interface OpenedFactor {
 }
 
 /** What the enrollment diagnosis searches, every secret opened. */
-export interface EnrollmentDiagnosisInput {
+interface EnrollmentDiagnosisInput {
   /** The pending enrollment's secret. */
   secret: Uint8Array;
   /** The pending enrollment's parameters. */
