@@ -10,6 +10,7 @@ export const entry = {
   cli: 'src/cli.ts',
   postgres: 'src/store/postgres.ts',
   redis: 'src/store/redis.ts',
+  sqlite: 'src/store/sqlite.ts',
   testing: 'src/testing.ts',
 };
 

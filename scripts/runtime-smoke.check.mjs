@@ -5,6 +5,7 @@ import * as totpkit from 'totpkit';
 import * as qr from 'totpkit/qr';
 import { PostgresStore } from 'totpkit/postgres';
 import { RedisStore } from 'totpkit/redis';
+import { SQLiteStore, bunSqliteDriver } from 'totpkit/sqlite';
 
 const runtime =
   typeof globalThis.Deno !== 'undefined'
@@ -101,5 +102,33 @@ check(
   'function',
 );
 check('RedisStore', typeof RedisStore, 'function');
+
+// SQLiteStore: on Bun, the service end to end on bun:sqlite; elsewhere it constructs.
+if (typeof globalThis.Bun !== 'undefined') {
+  const { Database } = await import('bun:sqlite');
+  const store = new SQLiteStore({ driver: bunSqliteDriver(new Database(':memory:')) });
+  await store.migrate();
+  const onSQLite = totpkit.createMFA({
+    store,
+    issuer: 'Acme',
+    cipher: totpkit.plaintextCipher(),
+    clock: () => clock,
+  });
+  const started = await onSQLite.beginEnrollment('bob', { accountName: 'bob@example.com' });
+  const bobKey = totpkit.decodeBase32(started.secret);
+  const bobBound = await onSQLite.completeEnrollment(
+    'bob',
+    generateTOTP(bobKey, { now: clock - 30_000 }),
+    generateTOTP(bobKey, { now: clock }),
+  );
+  check('bind on bun:sqlite', bobBound.ok, true);
+  clock += 30_000;
+  const bobCode = generateTOTP(bobKey, { now: clock });
+  check('login on bun:sqlite', (await onSQLite.verify('bob', bobCode)).ok, true);
+  check('replay on bun:sqlite', (await onSQLite.verify('bob', bobCode)).reason, 'replayed');
+} else {
+  const driver = { run: async () => [], transaction: async () => [] };
+  check('SQLiteStore', typeof new SQLiteStore({ driver }).migrate, 'function');
+}
 
 console.log(`ok ${runtime}: ${checks} checks`);

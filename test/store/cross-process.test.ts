@@ -1,14 +1,22 @@
 // Many server instances, one store: four child processes, each with its own
-// connections, race on the same user through PostgreSQL and through Redis
-// (two processes on ioredis, two on node-redis, sharing the keys).
+// connections, race on the same user through PostgreSQL, through Redis
+// (two processes on ioredis, two on node-redis, sharing the keys), and on
+// one SQLite file (two processes on better-sqlite3 under Node, two on
+// bun:sqlite under Bun).
+import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { RedisStore } from '../../src/store/redis.ts';
+import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
+import { mayRun } from '../helpers/integration.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../helpers/servers.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
-import { startWorkers, type WorkerSpec, type Workers } from './workers.ts';
+import { bunPath, startWorkers, type WorkerSpec, type Workers } from './workers.ts';
 
 const run = Math.random().toString(36).slice(2, 8);
 
@@ -67,6 +75,36 @@ describe.skipIf(!redis.run)('across processes: RedisStore', () => {
     }
     client?.disconnect();
     await server?.stop();
+  });
+
+  crossProcessCases(() => ({ store, workers }), run);
+});
+
+const haveBun = mayRun(
+  'SQLite across processes (Bun workers)',
+  'program',
+  existsSync(bunPath()) ? undefined : 'the bun devDependency is not installed (npm ci installs it)',
+);
+describe.skipIf(!haveBun)('across processes: SQLiteStore on one file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'totpkit-sqlite-cross-'));
+  const file = join(dir, 'mfa.db');
+  let db: Database.Database;
+  let workers: Workers;
+  let store: SQLiteStore;
+
+  beforeAll(async () => {
+    db = new Database(file);
+    store = new SQLiteStore({ driver: betterSqlite3Driver(db), table: 'cross' });
+    await store.migrate();
+    const node: WorkerSpec = { client: 'better-sqlite3', url: file, name: 'cross' };
+    const bun: WorkerSpec = { client: 'bun-sqlite', url: file, name: 'cross' };
+    workers = await startWorkers([node, bun, node, bun]);
+  });
+
+  afterAll(async () => {
+    await workers?.close();
+    db?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   crossProcessCases(() => ({ store, workers }), run);

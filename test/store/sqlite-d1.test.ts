@@ -1,0 +1,139 @@
+// SQLiteStore on Cloudflare D1, run locally by Miniflare on the repo's workerd
+// binary (nothing is downloaded):
+// - through the D1 binding Miniflare hands to Node: the conformance suite, the
+//   adapter cases and the SQL-level cases (each call a request into workerd);
+// - in Workers: two instances of a Worker (test/runtimes/fixtures/d1-worker.ts)
+//   bound to one D1 database serve 100 concurrent requests at once: one code
+//   is accepted once, and wrong guesses never get more codes checked than the
+//   budget. D1 has no interactive transactions; the store sends every
+//   multi-statement operation as one batch(), which D1 runs as one transaction.
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeBase32, generateTOTP } from '../../src/index.ts';
+import { d1Driver, SQLiteStore, type D1DatabaseLike, type SQLiteDriver } from '../../src/store/sqlite.ts';
+import { testMFAStore } from '../../src/testing.ts';
+import { bundleForWeb } from '../helpers/web-bundle.ts';
+import { requireWorkerd } from '../helpers/workerd.ts';
+import { describeAdapterCases } from './adapter-cases.ts';
+import { describeSQLiteCases } from './sqlite-cases.ts';
+
+const haveWorkerd = requireWorkerd();
+const entry = fileURLToPath(new URL('../runtimes/fixtures/d1-worker.ts', import.meta.url));
+const COMPATIBILITY_DATE = '2026-04-01';
+const T0 = 1_700_000_010_000;
+
+/** Starts Miniflare with `code` as two Workers, `a` and `b`, bound to one D1 database. */
+function start(code: string) {
+  const worker = (name: string) => ({
+    name,
+    modules: true,
+    script: code,
+    compatibilityDate: COMPATIBILITY_DATE,
+    d1Databases: { DB: 'totpkit' },
+  });
+  return new Miniflare({ workers: [worker('a'), worker('b')] });
+}
+
+describe.skipIf(!haveWorkerd)('SQLiteStore on D1 (Miniflare)', () => {
+  let mf: Miniflare;
+  let driver: SQLiteDriver;
+  let shared: SQLiteStore;
+  let tables = 0;
+
+  beforeAll(async () => {
+    mf = start((await bundleForWeb(entry, 'workerd')).code);
+    driver = d1Driver((await mf.getD1Database('DB', 'a')) as unknown as D1DatabaseLike);
+    shared = new SQLiteStore({ driver, table: 'conformance' });
+    await shared.migrate();
+  }, 120_000);
+  afterAll(() => mf?.dispose());
+
+  testMFAStore('SQLiteStore (D1)', () => shared);
+  describeAdapterCases('SQLiteStore (D1)', async () => {
+    const store = new SQLiteStore({ driver, table: `store_${++tables}` });
+    await store.migrate();
+    return store;
+  });
+  describeSQLiteCases(
+    'SQLiteStore (D1)',
+    () => driver,
+    () => `sql_${++tables}`,
+  );
+
+  describe('concurrent requests to two Worker instances on one D1 database', () => {
+    const request = async (worker: 'a' | 'b', path: string, query: Record<string, unknown>) => {
+      const search = new URLSearchParams(
+        Object.entries(query).map(([key, value]) => [
+          key,
+          typeof value === 'string' ? value : JSON.stringify(value),
+        ]),
+      );
+      const fetcher = await mf.getWorker(worker);
+      const response = await fetcher.fetch(`http://worker${path}?${search}`);
+      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+      return (await response.json()) as Record<string, unknown>;
+    };
+    /** `count` requests at once, alternating between the two instances. */
+    const all = (count: number, path: string, query: Record<string, unknown>) =>
+      Promise.all(
+        Array.from({ length: count }, (_, i) => request(i % 2 === 0 ? 'a' : 'b', path, query)),
+      );
+    const tally = (results: Record<string, unknown>[]) => {
+      const counts: Record<string, number> = {};
+      for (const r of results) {
+        const key = 'error' in r ? `error:${String(r.error)}` : r.ok ? 'ok' : String(r.reason);
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+      return counts;
+    };
+    const open = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 };
+
+    async function enroll(user: string): Promise<Uint8Array> {
+      await request('a', '/migrate', {});
+      const { secret } = await request('a', '/begin', { user, now: T0 });
+      const key = decodeBase32(String(secret));
+      const bound = await request('b', '/complete', {
+        user,
+        now: T0,
+        first: generateTOTP(key, { now: T0 - 30_000 }),
+        second: generateTOTP(key, { now: T0 }),
+      });
+      expect(bound.ok).toBe(true);
+      return key;
+    }
+
+    it('100 concurrent verifies of one code: one success, 10 rounds', async () => {
+      const user = 'race';
+      const key = await enroll(user);
+      for (let round = 1; round <= 10; round++) {
+        const now = T0 + round * 30_000;
+        const code = generateTOTP(key, { now });
+        const results = await all(100, '/verify', { user, now, code, throttle: open });
+        expect(tally(results), `round ${round}`).toEqual({ ok: 1, replayed: 99 });
+        await request('a', '/unlock', { user, now });
+      }
+    }, 120_000);
+
+    it('100 concurrent wrong guesses: exactly the budget is checked, the rest locked', async () => {
+      const user = 'guess';
+      const key = await enroll(user);
+      const now = T0 + 30_000;
+      const near = new Set([-1, 0, 1].map((k) => generateTOTP(key, { now: now + k * 30_000 })));
+      const wrong = ['000000', '111111'].find((code) => !near.has(code))!;
+      const lock = { freeAttempts: 10, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+      const results = await all(100, '/verify', { user, now, code: wrong, throttle: lock });
+      expect(tally(results)).toEqual({ mismatch: 10, locked: 90 });
+      const right = generateTOTP(key, { now });
+      expect(await request('b', '/verify', { user, now, code: right, throttle: lock })).toEqual({
+        ok: false,
+        reason: 'locked',
+      });
+      // The back-off: 3 attempts, the third opening a one-minute delay.
+      await request('a', '/unlock', { user, now });
+      const backOff = { freeAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000, maxFailures: 100 };
+      const delayed = await all(100, '/verify', { user, now, code: wrong, throttle: backOff });
+      expect(tally(delayed)).toEqual({ mismatch: 3, throttled: 97 });
+    }, 120_000);
+  });
+});
