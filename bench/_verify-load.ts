@@ -3,7 +3,7 @@
 // code (every call a success) for SECONDS_PER_LEVEL seconds.
 import { performance } from 'node:perf_hooks';
 import { generateTOTP } from '../src/index.ts';
-import type { MFAStore } from '../src/store/types.ts';
+import type { MFAStore } from '../src/store/contract.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
 
 /** Seconds each concurrency level runs (`BENCH_SECONDS`, default 2). */

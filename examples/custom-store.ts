@@ -9,19 +9,23 @@
 // totpkit/testing, concurrency cases included: run `npm run examples`.
 import {
   attemptDelayMs,
-  attemptLimit,
+  checkUserId,
   type ActiveFactor,
   type AddFactorOptions,
   type AddFactorResult,
-  type AttemptPolicy,
   type AttemptReservation,
+  type DeleteUserOptions,
   type FactorRemoval,
   type FactorRenameOutcome,
   type MFAStore,
   type PendingActivation,
   type PendingEnrollment,
+  type PutPendingOutcome,
   type RecoveryCodeSet,
+  type RefundAttemptOptions,
+  type ReserveAttemptOptions,
   type ThrottleScope,
+  type ThrottleState,
   type UserRecord,
 } from 'totpkit';
 
@@ -58,15 +62,24 @@ export class InMemoryDocuments implements VersionedDocuments {
   }
 }
 
-/** The user document: a UserRecord without the id. */
-type UserDocument = Omit<UserRecord, 'userId'>;
+/**
+ * The user document: a UserRecord without the id, and the erasure guard:
+ * `erasedUntil`, the end of the guard `deleteUser` left (absent: none).
+ */
+type UserDocument = Omit<UserRecord, 'userId'> & { erasedUntil?: number };
+
+const fresh = (): ThrottleState => ({ failures: 0, guesses: 0, blockedUntil: 0 });
 
 const emptyDocument = (): UserDocument => ({
   factors: [],
   pending: null,
   recoveryCodes: null,
-  throttle: { otp: { failures: 0, blockedUntil: 0 }, recovery: { failures: 0, blockedUntil: 0 } },
+  throttle: { otp: fresh(), recovery: fresh() },
 });
+
+/** Whether the erasure guard of `doc` is in force at `at`: nothing may be created then. */
+const erased = (doc: UserDocument | null, at: number): boolean =>
+  doc?.erasedUntil !== undefined && at < doc.erasedUntil;
 
 /** Whether a document holds nothing: no factor, enrollment, codes or failures. */
 const isEmpty = (doc: UserDocument): boolean =>
@@ -94,7 +107,8 @@ export class DocumentStore implements MFAStore {
    * Every decision is thus made on the document it replaces: atomic.
    */
   async #update<T>(userId: string, decide: (doc: UserDocument | null) => Decision<T>): Promise<T> {
-    const key = this.#prefix + userId;
+    // The contract: every method refuses an ill-formed id itself.
+    const key = this.#prefix + checkUserId(userId);
     for (let attempt = 0; attempt < 1000; attempt++) {
       const stored = await this.#db.get(key);
       const doc = stored === null ? null : (JSON.parse(stored.value) as UserDocument);
@@ -106,14 +120,17 @@ export class DocumentStore implements MFAStore {
   }
 
   async getUser(userId: string): Promise<UserRecord | null> {
-    const stored = await this.#db.get(this.#prefix + userId);
+    const stored = await this.#db.get(this.#prefix + checkUserId(userId));
     const doc = stored === null ? null : (JSON.parse(stored.value) as UserDocument);
     // The contract: null for a user the store has nothing for.
-    return doc === null || isEmpty(doc) ? null : { userId, ...doc };
+    if (doc === null || isEmpty(doc)) return null;
+    const { erasedUntil: _guard, ...record } = doc;
+    return { userId, ...record };
   }
 
-  putPending(userId: string, pending: PendingEnrollment): Promise<void> {
-    return this.#update(userId, (doc) => {
+  putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
+    return this.#update<PutPendingOutcome>(userId, (doc) => {
+      if (erased(doc, pending.createdAt)) return { result: 'erased' };
       // The enrollment this one replaces, if unexpired, is kept as `previous`
       // (its codes are then recognised as a stale QR code); only the last one.
       const old = doc?.pending;
@@ -130,12 +147,15 @@ export class DocumentStore implements MFAStore {
           : null;
       return {
         write: { ...(doc ?? emptyDocument()), pending: { ...pending, previous } },
-        result: undefined,
+        result: 'stored',
       };
     });
   }
 
-  /** Adds `factor` if the limit and the name allow, removing `replaceFactorId`. */
+  /**
+   * Adds `factor` if the secret is new to the user and the limit and the name
+   * allow, removing `replaceFactorId`.
+   */
   #add(
     doc: UserDocument,
     factor: ActiveFactor,
@@ -143,6 +163,13 @@ export class DocumentStore implements MFAStore {
     options: AddFactorOptions,
   ): Decision<AddFactorResult> {
     const kept = doc.factors.filter((f) => f.id !== replaceFactorId);
+    // A secret enters once: compared by its digest (null, a 0.2 factor: unknown).
+    const twin = kept.find(
+      (f) => f.secretDigest !== null && f.secretDigest === factor.secretDigest,
+    );
+    if (twin !== undefined) {
+      return { result: { ok: false, reason: 'duplicate_secret', factorId: twin.id } };
+    }
     if (kept.length + 1 > options.maxFactors) {
       return { result: { ok: false, reason: 'factor_limit' } };
     }
@@ -169,6 +196,7 @@ export class DocumentStore implements MFAStore {
     activation: PendingActivation,
   ): Promise<AddFactorResult> {
     return this.#update(userId, (doc) => {
+      if (erased(doc, activation.now)) return { result: { ok: false, reason: 'erased' } };
       const pending = doc?.pending;
       if (!doc || !pending || pending.id !== pendingId || !(activation.now < pending.expiresAt)) {
         return { result: { ok: false, reason: 'not_pending' } };
@@ -198,37 +226,35 @@ export class DocumentStore implements MFAStore {
     factor: ActiveFactor,
     options: AddFactorOptions,
   ): Promise<AddFactorResult> {
-    return this.#update(userId, (doc) => this.#add(doc ?? emptyDocument(), factor, null, options));
+    return this.#update(userId, (doc) =>
+      erased(doc, factor.activatedAt)
+        ? { result: { ok: false, reason: 'erased' } }
+        : this.#add(doc ?? emptyDocument(), factor, null, options),
+    );
   }
 
-  #reserve(
-    doc: UserDocument,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-  ): Decision<AttemptReservation> {
-    const state = doc.throttle[scope];
-    const limit =
-      scope === 'otp' ? attemptLimit(policy.maxFailures, doc.factors.length) : policy.maxFailures;
-    if (state.failures >= limit) return { result: { ok: false, reason: 'locked' } };
-    if (now < state.blockedUntil) {
-      return { result: { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now } };
-    }
-    const failures = state.failures + 1;
-    const throttle = {
-      ...doc.throttle,
-      [scope]: { failures, blockedUntil: now + attemptDelayMs(policy, failures) },
-    };
-    return { write: { ...doc, throttle }, result: { ok: true, failures } };
-  }
-
-  reserveAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-  ): Promise<AttemptReservation> {
-    return this.#update(userId, (doc) => this.#reserve(doc ?? emptyDocument(), scope, now, policy));
+  reserveAttempt(userId: string, options: ReserveAttemptOptions): Promise<AttemptReservation> {
+    const { scope, now, policy, weight } = options;
+    return this.#update<AttemptReservation>(userId, (doc) => {
+      if (erased(doc, now)) return { result: { ok: false, reason: 'erased' } };
+      const current = doc ?? emptyDocument();
+      const state = current.throttle[scope];
+      // Locked once the charged guesses (each attempt weighs the secrets it is
+      // compared with) reach the budget, whatever factors the user has now.
+      if (state.guesses >= policy.maxFailures) return { result: { ok: false, reason: 'locked' } };
+      if (now < state.blockedUntil) {
+        return {
+          result: { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now },
+        };
+      }
+      const failures = state.failures + 1;
+      const guesses = state.guesses + weight;
+      const throttle = {
+        ...current.throttle,
+        [scope]: { failures, guesses, blockedUntil: now + attemptDelayMs(policy, failures) },
+      };
+      return { write: { ...current, throttle }, result: { ok: true, failures, guesses } };
+    });
   }
 
   recordSuccess(
@@ -244,7 +270,7 @@ export class DocumentStore implements MFAStore {
       const factors = doc.factors.map((f) =>
         f.id === factorId ? { ...f, lastStep: step, drift, lastUsedAt: now } : f,
       );
-      const throttle = { ...doc.throttle, otp: { failures: 0, blockedUntil: 0 } };
+      const throttle = { ...doc.throttle, otp: fresh() };
       return { write: { ...doc, factors, throttle }, result: true };
     });
   }
@@ -294,7 +320,7 @@ export class DocumentStore implements MFAStore {
         ? {
             write: {
               ...doc,
-              throttle: { ...doc.throttle, [scope]: { failures: 0, blockedUntil: 0 } },
+              throttle: { ...doc.throttle, [scope]: fresh() },
             },
             result: undefined,
           }
@@ -302,23 +328,20 @@ export class DocumentStore implements MFAStore {
     );
   }
 
-  refundAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    failures: number,
-    blockedUntil: number,
-  ): Promise<boolean> {
-    return this.#update(userId, (doc) =>
-      doc && failures >= 1 && doc.throttle[scope].failures === failures
-        ? {
-            write: {
-              ...doc,
-              throttle: { ...doc.throttle, [scope]: { failures: failures - 1, blockedUntil } },
-            },
-            result: true,
-          }
-        : { result: false },
-    );
+  refundAttempt(userId: string, options: RefundAttemptOptions): Promise<boolean> {
+    const { scope, failures, guesses, weight, blockedUntil } = options;
+    return this.#update(userId, (doc) => {
+      const state = doc?.throttle[scope];
+      if (!doc || failures < 1 || state?.failures !== failures || state.guesses !== guesses) {
+        return { result: false };
+      }
+      const refunded = {
+        failures: failures - 1,
+        guesses: Math.max(0, guesses - weight),
+        blockedUntil,
+      };
+      return { write: { ...doc, throttle: { ...doc.throttle, [scope]: refunded } }, result: true };
+    });
   }
 
   renameFactor(
@@ -361,10 +384,12 @@ export class DocumentStore implements MFAStore {
     });
   }
 
-  deleteUser(userId: string): Promise<boolean> {
-    // An empty document reads as "nothing" (the database has no delete here).
-    return this.#update(userId, (doc) =>
-      doc && !isEmpty(doc) ? { write: emptyDocument(), result: true } : { result: false },
-    );
+  deleteUser(userId: string, { now, guardMs }: DeleteUserOptions): Promise<boolean> {
+    // An empty document reads as "nothing" (the database has no delete here);
+    // it keeps the erasure guard, so that calls in flight create nothing.
+    return this.#update(userId, (doc) => ({
+      write: { ...emptyDocument(), erasedUntil: now + guardMs },
+      result: doc !== null && !isEmpty(doc),
+    }));
   }
 }

@@ -133,6 +133,36 @@ export function isWellFormedText(text: string): boolean {
   return typeof native === 'function' ? native.call(text) : !LONE_SURROGATE.test(text);
 }
 
+/** The longest user id, in UTF-16 code units. */
+export const MAX_USER_ID_LENGTH = 256;
+
+/**
+ * Checks a user id, below both the service and the stores (every store calls
+ * it in every method, so a store called directly refuses what the service
+ * refuses): a well-formed Unicode string of 1–256 characters without U+0000
+ * or U+FFFD. A lone surrogate is refused: it would reach a database, the
+ * cipher's associated data and the recovery-code hash as U+FFFD, the same
+ * bytes as another id, and U+FFFD itself is refused so that no id can be
+ * the one a lone surrogate became on the way. U+0000 is refused because
+ * PostgreSQL text cannot hold it: every store must accept the same ids.
+ *
+ * @param userId - the id to check
+ * @returns the id
+ * @throws TypeError if it is not a string or holds a lone surrogate
+ * @throws RangeError if it is empty, longer than 256, or holds U+0000 or U+FFFD
+ */
+export function checkUserId(userId: unknown): string {
+  const id = checkString(userId, 'userId', MAX_USER_ID_LENGTH);
+  if (!isWellFormedText(id)) {
+    throw new TypeError('"userId" must be well-formed Unicode (it contains a lone surrogate)');
+  }
+  if (id.includes('\0')) throw new RangeError('"userId" must not contain U+0000');
+  if (id.includes('\uFFFD')) {
+    throw new RangeError('"userId" must not contain U+FFFD (what a lone surrogate becomes)');
+  }
+  return id;
+}
+
 /**
  * The defaults of the OTP parameters: RFC 4226/6238's, and the only values
  * every authenticator app supports.

@@ -87,9 +87,22 @@ export class KeyURIError extends Error {
  * - `ERR_NAME_TAKEN`: `beginEnrollment` with a name another factor has.
  * - `ERR_FACTOR_NOT_FOUND`: `beginEnrollment` with a `replaceFactorId` that
  *   is not an active factor of the user.
+ * - `ERR_ERASED`: the user's data was erased by `deleteUserData` within the
+ *   last `policy.erasureGuardMs` (default 1 hour), and this call would have
+ *   written state for the user (`beginEnrollment`, `completeEnrollment`,
+ *   `importFactor`, or a code check reaching the store after the erasure):
+ *   nothing was written. A call that was in flight during the erasure gets
+ *   it too, instead of bringing state back. Calls that would write nothing
+ *   (`status`, a `verify` of a user without factors) answer as for a user
+ *   without state.
  */
 export type MFAErrorCode =
-  'ERR_STORE' | 'ERR_CIPHER' | 'ERR_FACTOR_LIMIT' | 'ERR_NAME_TAKEN' | 'ERR_FACTOR_NOT_FOUND';
+  | 'ERR_STORE'
+  | 'ERR_CIPHER'
+  | 'ERR_FACTOR_LIMIT'
+  | 'ERR_NAME_TAKEN'
+  | 'ERR_FACTOR_NOT_FOUND'
+  | 'ERR_ERASED';
 
 /**
  * Thrown by the MFA service and the built-in ciphers for failures a caller

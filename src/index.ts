@@ -12,7 +12,8 @@ export { DEFAULT_MFA_POLICY } from './mfa/policy.ts';
 export { createMFA } from './mfa/service.ts';
 export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
-export { attemptDelayMs, attemptLimit } from './store/types.ts';
+export { checkUserId } from './_assert.ts';
+export { attemptDelayMs, attemptLimit } from './store/throttle.ts';
 export { createTOTPKey, generateTOTP, MAX_WINDOW, TOTPKey, verifyTOTP } from './totp.ts';
 export { buildKeyURI, checkKeyURICompatibility, parseKeyURI } from './uri.ts';
 
@@ -97,19 +98,24 @@ export type {
   AttemptReservation,
   DeleteExpiredOptions,
   DeleteExpiredResult,
+  DeleteUserOptions,
   FactorParams,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOutcome,
+  ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  RefundAttemptOptions,
   ReplacedPending,
+  ReserveAttemptOptions,
   FactorRemoval,
   FactorRenameOutcome,
   ThrottleScope,
   ThrottleState,
   UserRecord,
-} from './store/types.ts';
+} from './store/contract.ts';
 export type {
   GenerateTOTPOptions,
   TOTPParams,

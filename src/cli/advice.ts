@@ -9,7 +9,7 @@
  * @module
  * @internal
  */
-import type { FactorParams } from '../store/types.ts';
+import type { FactorParams } from '../store/contract.ts';
 
 /** A factor's parameters, or those an app used. */
 export type CodeParameters = FactorParams;

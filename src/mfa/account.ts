@@ -5,7 +5,7 @@
  * @internal
  */
 import { describe } from '../_assert.ts';
-import type { ThrottleScope } from '../store/types.ts';
+import type { ThrottleScope } from '../store/contract.ts';
 import type { MFAContext } from './context.ts';
 import { checkUserId } from './input.ts';
 import type { MFAStatus, ReencryptSecretResult } from './types.ts';
@@ -17,15 +17,15 @@ export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus
   const record = await ctx.store.getUser(userId, now);
   const factors = record?.factors.length ?? 0;
   const pending = record?.pending && record.pending.expiresAt > now ? record.pending : null;
-  const otp = record?.throttle.otp ?? { failures: 0, blockedUntil: 0 };
-  const recovery = record?.throttle.recovery ?? { failures: 0, blockedUntil: 0 };
+  const otp = record?.throttle.otp ?? { failures: 0, guesses: 0, blockedUntil: 0 };
+  const recovery = record?.throttle.recovery ?? { failures: 0, guesses: 0, blockedUntil: 0 };
   return {
     state: factors > 0 ? 'active' : pending ? 'pending' : 'none',
     factors,
     pendingExpiresAt: pending?.expiresAt ?? null,
     recoveryCodesRemaining: factors > 0 ? (record?.recoveryCodes?.hashes.length ?? 0) : 0,
-    locked: otp.failures >= ctx.lockAt('otp', factors),
-    recoveryLocked: recovery.failures >= ctx.lockAt('recovery', factors),
+    locked: ctx.isLocked('otp', otp.guesses),
+    recoveryLocked: ctx.isLocked('recovery', recovery.guesses),
     retryAfterMs: Math.max(0, otp.blockedUntil - now),
   };
 }
@@ -44,7 +44,9 @@ export async function deleteUserData(ctx: MFAContext, userId: string): Promise<b
   checkUserId(userId);
   const now = ctx.now();
   const factorIds = (await ctx.store.getUser(userId, now))?.factors.map((f) => f.id) ?? [];
-  const removed = (await ctx.store.deleteUser(userId)) === true;
+  // The guard keeps calls in flight (and new ones) from bringing state back.
+  const removed =
+    (await ctx.store.deleteUser(userId, { now, guardMs: ctx.policy.erasureGuardMs })) === true;
   if (removed) ctx.emit({ type: 'user_data_deleted', userId, at: now, factorIds });
   return removed;
 }

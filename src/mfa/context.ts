@@ -19,18 +19,21 @@ import {
   ownData,
 } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
+import type {
+  AttemptRequirement,
+  AttemptReservation,
+  FactorParams,
+  MFAStore,
+  RecoveryCodeSet,
+  ThrottleScope,
+  UserRecord,
+} from '../store/contract.ts';
 import {
-  attemptLimit,
+  MAX_ATTEMPT_WEIGHT,
   meetsRequirement,
   REQUIRED_STORE_METHODS,
-  type AttemptRequirement,
-  type AttemptReservation,
-  type FactorParams,
-  type MFAStore,
-  type RecoveryCodeSet,
-  type ThrottleScope,
-  type UserRecord,
-} from '../store/types.ts';
+  reservationWeight,
+} from '../store/throttle.ts';
 import { storeError } from '../store/_scrub.ts';
 import { deliverEvent, type EventErrorHandler } from './_emit.ts';
 import type { SecretCipher } from './cipher.ts';
@@ -86,10 +89,35 @@ export interface Admitted<S> {
   selected: S;
   /** The failure count including this attempt. */
   failures: number;
+  /** The charged guesses including this attempt's weight. */
+  guesses: number;
   /** Active factors in the record the decision was made on. */
   factorCount: number;
   /** Takes the attempt back (the secret could not be opened, so no code was checked). */
   refund: () => Promise<void>;
+}
+
+/** What {@link MFAContext.readForAttempt} needs. */
+export interface ReadForAttemptOptions<R extends object> {
+  /** The user. */
+  userId: string;
+  /** The throttle scope the attempt is reserved in. */
+  scope: ThrottleScope;
+  /** Unix ms. */
+  now: number;
+  /** Which call a throttle refusal is reported for. */
+  flow: Flow;
+  /** What the record must have for the store's `readAndReserve` to reserve. */
+  requirement: AttemptRequirement;
+  /** Whether the input is well formed for the service's configured digits (checked without I/O). */
+  wellFormed: boolean;
+  /** Picks what the flow needs from the record, or returns the flow's failure. */
+  select: (record: UserRecord | null) => R;
+  /**
+   * On the `getUser` + `reserveAttempt` path: the number of secrets the code
+   * will be compared with, from what `select` picked (the weight charged).
+   */
+  weightOf: (selected: Exclude<R, Failure>) => number;
 }
 
 /** The service's checked options and the helpers every flow uses. */
@@ -225,49 +253,59 @@ export class MFAContext {
     return scope === 'otp' ? this.policy.throttle : this.policy.recoveryThrottle;
   }
 
-  /** The consecutive failures that lock `scope` for a user with `factorCount` factors. */
-  lockAt(scope: ThrottleScope, factorCount: number): number {
-    const { maxFailures } = this.throttlePolicy(scope);
-    return scope === 'otp' ? attemptLimit(maxFailures, factorCount) : maxFailures;
+  /** Whether `scope` is locked at `guesses` charged guesses. */
+  isLocked(scope: ThrottleScope, guesses: number): boolean {
+    return guesses >= this.throttlePolicy(scope).maxFailures;
+  }
+
+  /**
+   * The one answer to a store operation refused by an erasure guard (or that
+   * found the user erased under it): nothing was written.
+   */
+  erased(): MFAError {
+    const minutes = Math.round(this.policy.erasureGuardMs / 60_000);
+    return new MFAError(
+      'ERR_ERASED',
+      `the user's data was erased (within the last ${minutes} minutes, ` +
+        `policy.erasureGuardMs); nothing was written`,
+    );
   }
 
   /** Checks a reservation a store returned; anything malformed is `ERR_STORE`. */
   #checkReservation(reservation: unknown, from: string): AttemptReservation {
     const r = reservation as AttemptReservation | null | undefined;
-    if (r?.ok === true && Number.isInteger(r.failures)) return { ok: true, failures: r.failures };
-    if (r?.ok === false && r.reason === 'locked') return { ok: false, reason: 'locked' };
-    const retryAfterMs = r?.ok === false ? r.retryAfterMs : undefined;
-    if (
-      r?.ok !== false ||
-      r.reason !== 'throttled' ||
-      typeof retryAfterMs !== 'number' ||
-      !(retryAfterMs >= 0)
-    ) {
-      throw new MFAError('ERR_STORE', `store.${from} returned an invalid reservation`);
+    if (r?.ok === true) {
+      if (Number.isInteger(r.failures) && Number.isInteger(r.guesses) && r.guesses >= r.failures) {
+        return { ok: true, failures: r.failures, guesses: r.guesses };
+      }
+    } else if (r?.ok === false) {
+      if (r.reason === 'locked' || r.reason === 'erased') return { ok: false, reason: r.reason };
+      if (r.reason === 'throttled' && typeof r.retryAfterMs === 'number' && r.retryAfterMs >= 0) {
+        return { ok: false, reason: 'throttled', retryAfterMs: r.retryAfterMs };
+      }
     }
-    return { ok: false, reason: 'throttled', retryAfterMs };
+    throw new MFAError('ERR_STORE', `store.${from} returned an invalid reservation`);
   }
 
-  /** A granted reservation's failure count, or the refusal (after emitting `throttled`). */
+  /**
+   * A granted reservation's counts, or the refusal (after emitting
+   * `throttled`). An erasure guard throws `ERR_ERASED`.
+   */
   #admit(
     userId: string,
     reservation: AttemptReservation,
     now: number,
     flow: Flow,
-  ): { failures: number } | Refusal {
-    if (reservation.ok) return { failures: reservation.failures };
-    const retryAfterMs = reservation.reason === 'locked' ? null : (reservation.retryAfterMs ?? 0);
-    this.emit({
-      type: 'throttled',
-      userId,
-      at: now,
-      flow,
-      reason: reservation.reason,
-      retryAfterMs,
-    });
-    return retryAfterMs === null
-      ? { ok: false, reason: 'locked' }
-      : { ok: false, reason: 'throttled', retryAfterMs };
+  ): { failures: number; guesses: number } | Refusal {
+    if (reservation.ok) return { failures: reservation.failures, guesses: reservation.guesses };
+    if (reservation.reason === 'throttled') {
+      const { retryAfterMs } = reservation;
+      this.emit({ type: 'throttled', userId, at: now, flow, reason: 'throttled', retryAfterMs });
+      return { ok: false, reason: 'throttled', retryAfterMs };
+    }
+    if (reservation.reason === 'erased') throw this.erased();
+    this.emit({ type: 'throttled', userId, at: now, flow, reason: 'locked', retryAfterMs: null });
+    return { ok: false, reason: 'locked' };
   }
 
   /**
@@ -279,37 +317,34 @@ export class MFAContext {
    * With a store that has `readAndReserve`, and input `wellFormed` (checked
    * without I/O against the service's configured digits), this is one store
    * operation, which reserves the attempt only if the record meets
-   * `requirement`. Otherwise it is `getUser`, `select`, then `reserveAttempt`,
-   * so that malformed input never costs an attempt. On both paths `select`
-   * runs once, and its failure wins over a refused reservation.
+   * `requirement`, charging the weight it decides from the record. Otherwise
+   * it is `getUser`, `select`, then `reserveAttempt` with `weightOf` the
+   * selection, so that malformed input never costs an attempt. On both paths
+   * `select` runs once, and its failure wins over a refused reservation.
    */
   async readForAttempt<R extends object>(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    flow: Flow,
-    requirement: AttemptRequirement,
-    wellFormed: boolean,
-    select: (record: UserRecord | null) => R,
+    options: ReadForAttemptOptions<R>,
   ): Promise<Admitted<Exclude<R, Failure>> | Extract<R, Failure> | Refusal> {
+    const { userId, scope, now, flow, requirement, wellFormed, select, weightOf } = options;
     const policy = this.throttlePolicy(scope);
     let record: UserRecord | null;
     let selected: R;
     let reservation: AttemptReservation;
+    let weight: number;
     if (this.store.readAndReserve === undefined || !wellFormed) {
       record = await this.store.getUser(userId, now);
       selected = select(record);
       if (isFailure(selected)) return selected;
-      const reserved = await this.store.reserveAttempt(userId, scope, now, policy);
+      weight = Math.min(MAX_ATTEMPT_WEIGHT, Math.max(1, weightOf(selected as Exclude<R, Failure>)));
+      const reserved = await this.store.reserveAttempt(userId, { scope, now, policy, weight });
       reservation = this.#checkReservation(reserved, 'reserveAttempt');
     } else {
-      const read: unknown = await this.store.readAndReserve(
-        userId,
+      const read: unknown = await this.store.readAndReserve(userId, {
         scope,
         now,
         policy,
         requirement,
-      );
+      });
       if (
         read === null ||
         typeof read !== 'object' ||
@@ -333,14 +368,14 @@ export class MFAContext {
           'store.readAndReserve returned a reservation that does not match its record',
         );
       }
+      weight = reservationWeight(record, scope, requirement);
       selected = select(record);
       if (isFailure(selected)) {
         // With an attempt reserved, only a code malformed for every factor (or
         // the enrollment) whose digits differ from the service's configured
         // ones gets here: it counts, like any other failed attempt.
-        if (reserved?.ok) {
-          this.failed(userId, scope, now, reserved.failures, record?.factors.length ?? 0);
-        }
+        if (reserved?.ok) this.failed(userId, scope, now, reserved.guesses);
+        if (reserved?.ok === false && reserved.reason === 'erased') throw this.erased();
         return selected;
       }
       // `select` accepts only records that meet the requirement, so there is one.
@@ -348,27 +383,22 @@ export class MFAContext {
     }
     const admitted = this.#admit(userId, reservation, now, flow);
     if ('ok' in admitted) return admitted;
-    const { failures } = admitted;
+    const { failures, guesses } = admitted;
     const blockedUntil = record?.throttle[scope].blockedUntil ?? 0;
     return {
       selected: selected as Exclude<R, Failure>,
       failures,
+      guesses,
       factorCount: record?.factors.length ?? 0,
       refund: async () => {
-        await this.store.refundAttempt(userId, scope, failures, blockedUntil);
+        await this.store.refundAttempt(userId, { scope, failures, guesses, weight, blockedUntil });
       },
     };
   }
 
-  /** After a failed check: reports the lock if this attempt reached the limit. */
-  failed(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    failures: number,
-    factorCount: number,
-  ): void {
-    if (failures >= this.lockAt(scope, factorCount)) {
+  /** After a failed check: reports the lock if this attempt's guesses reached the budget. */
+  failed(userId: string, scope: ThrottleScope, now: number, guesses: number): void {
+    if (this.isLocked(scope, guesses)) {
       this.emit({ type: 'locked', userId, at: now, scope });
     }
   }

@@ -8,7 +8,7 @@
  * @internal
  */
 import { diagnoseConsecutiveTOTP } from '../diagnose.ts';
-import type { FactorParams } from '../store/types.ts';
+import type { FactorParams } from '../store/contract.ts';
 import type {
   AppIgnoredParametersRefusal,
   ClockSkewRefusal,

@@ -19,9 +19,10 @@ import type {
   FactorParams,
   PendingEnrollment,
   ReplacedPending,
-} from '../store/types.ts';
+} from '../store/contract.ts';
 import { buildKeyURI } from '../uri.ts';
 import { isCipherError, type MFAContext } from './context.ts';
+import { secretDigest } from './_digest.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
 import {
   checkFactorName,
@@ -77,7 +78,7 @@ export async function beginEnrollment(
     throw new MFAError('ERR_NAME_TAKEN', 'another factor of the user has this name');
   }
   const secret = generateSecret({ bytes: 20 });
-  let uri: string, base32: string, sealedSecret: string;
+  let uri: string, base32: string, sealedSecret: string, digest: string;
   try {
     uri = buildKeyURI({
       secret,
@@ -87,6 +88,7 @@ export async function beginEnrollment(
     });
     base32 = encodeBase32(secret);
     sealedSecret = await ctx.seal(userId, secret);
+    digest = await secretDigest(userId, secret);
   } finally {
     secret.fill(0); // best effort: `base32` and `uri` are strings and cannot be wiped
   }
@@ -95,12 +97,17 @@ export async function beginEnrollment(
     name: factorName,
     nameKey,
     sealedSecret,
+    secretDigest: digest,
     ...ctx.params,
     createdAt: now,
     expiresAt: now + ctx.policy.pendingTtlMs,
     replaceFactorId: replaceFactorId ?? null,
   };
-  await ctx.store.putPending(userId, pending);
+  const stored = await ctx.store.putPending(userId, pending);
+  if (stored === 'erased') throw ctx.erased();
+  if (stored !== 'stored') {
+    throw new MFAError('ERR_STORE', `store.putPending returned ${describe(stored)}`);
+  }
   ctx.emit({
     type: 'enrollment_started',
     userId,
@@ -218,14 +225,14 @@ export async function completeEnrollment(
     return result;
   };
   const fail = (reason: Plain) => refuse({ ok: false as const, reason });
-  const read = await ctx.readForAttempt(
+  const read = await ctx.readForAttempt({
     userId,
-    'otp',
+    scope: 'otp',
     now,
-    'enrollment',
-    'pending',
-    pairProblem(first, second, ctx.params.digits) === null,
-    (record) => {
+    flow: 'enrollment',
+    requirement: 'pending',
+    wellFormed: pairProblem(first, second, ctx.params.digits) === null,
+    select: (record) => {
       const pending = record?.pending;
       if (!pending) return fail('not_pending');
       if (pending.expiresAt <= now) return fail('expired');
@@ -238,7 +245,9 @@ export async function completeEnrollment(
         ? { pending, factors: record.factors, firstFactor: record.factors.length === 0 }
         : fail(problem);
     },
-  );
+    // A binding checks the codes against the one pending secret.
+    weightOf: () => 1,
+  });
   if ('ok' in read) return read;
   const { pending, factors, firstFactor } = read.selected;
   const codes = [first, second] as const;
@@ -272,13 +281,13 @@ export async function completeEnrollment(
     }
     if (!binding.ok && found !== null) {
       const result = refuse(found);
-      ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
+      ctx.failed(userId, 'otp', now, read.guesses);
       return result;
     }
   }
   if (!binding.ok) {
     const result = fail(binding.reason === 'replayed' ? 'mismatch' : binding.reason);
-    ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
+    ctx.failed(userId, 'otp', now, read.guesses);
     return result;
   }
   // Recovery codes only for a first factor: hashing them is the costly part.
@@ -292,7 +301,14 @@ export async function completeEnrollment(
     // The app's parameters, when acceptAppParameters bound those.
     ...(sameParams(params, pending) ? {} : { params }),
   });
-  if (!activated.ok) return fail(activated.reason);
+  if (!activated.ok) {
+    if (activated.reason === 'erased') throw ctx.erased();
+    if (activated.reason === 'duplicate_secret') {
+      // A fresh 160-bit secret already bound: the store's record is not ours.
+      throw new MFAError('ERR_STORE', 'store.activatePending found the new secret already bound');
+    }
+    return fail(activated.reason);
+  }
   // The user's factors all went between the read and the bind: issue a set now.
   const recoveryCodes =
     activated.firstFactor && issued === null

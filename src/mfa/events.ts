@@ -3,7 +3,7 @@
  * id, the call's time and the outcome; never a secret, a code or a recovery code.
  * @module
  */
-import type { ThrottleScope } from '../store/types.ts';
+import type { ThrottleScope } from '../store/contract.ts';
 
 /** Fields every event has. */
 export interface MFAEventBase {

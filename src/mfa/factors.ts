@@ -17,9 +17,12 @@ import {
   OTP_DEFAULTS,
 } from '../_assert.ts';
 import { decodeBase32 } from '../base32.ts';
-import type { ActiveFactor, FactorParams } from '../store/types.ts';
+import { timingSafeEqual } from '../compare.ts';
+import { MFAError } from '../errors.ts';
+import type { ActiveFactor, FactorParams } from '../store/contract.ts';
 import { parseKeyURI } from '../uri.ts';
 import type { MFAContext } from './context.ts';
+import { secretDigest } from './_digest.ts';
 import {
   checkFactorName,
   checkUserId,
@@ -160,6 +163,32 @@ function readImport(options: ImportFactorOptions): {
   };
 }
 
+/**
+ * The active factor that already has `secret`: by digest, then, among
+ * factors stored without a digest (0.2), by opening them. Those cannot be
+ * created any more, so the store's duplicate rule covers the rest. A factor
+ * that cannot be opened fails the import (`ERR_CIPHER`) rather than risk a
+ * second copy of its secret.
+ */
+async function findTwin(
+  ctx: MFAContext,
+  userId: string,
+  factors: readonly ActiveFactor[],
+  secret: Uint8Array,
+  digest: string,
+): Promise<ActiveFactor | undefined> {
+  const byDigest = factors.find((f) => f.secretDigest === digest);
+  if (byDigest !== undefined) return byDigest;
+  for (const factor of factors) {
+    if (factor.secretDigest !== null) continue;
+    const same = await ctx.withSecret(userId, factor.sealedSecret, (stored) =>
+      timingSafeEqual(stored, secret),
+    );
+    if (same) return factor;
+  }
+  return undefined;
+}
+
 /** See {@link MFA.importFactor}. */
 export async function importFactor(
   ctx: MFAContext,
@@ -169,11 +198,22 @@ export async function importFactor(
   checkUserId(userId);
   const { secret, params, lastStep, name } = readImport(options);
   let sealedSecret: string;
+  let digest: string;
   const weak = secret.length < STRONG_BYTES;
   const now = ctx.now();
   let factors: ActiveFactor[];
   try {
+    // Beyond the furthest step a code can be accepted at now, a factor could never verify.
+    const latest = Math.floor(now / 1000 / params.period) + ctx.policy.window;
+    if (lastStep > latest) {
+      throw new RangeError(
+        `"lastStep" must be at most ${latest} (the factor's current step plus policy.window), got ${lastStep}`,
+      );
+    }
+    digest = await secretDigest(userId, secret);
     factors = (await ctx.store.getUser(userId, now))?.factors ?? [];
+    const twin = await findTwin(ctx, userId, factors, secret, digest);
+    if (twin !== undefined) return { ok: true, factorId: twin.id, weak, alreadyImported: true };
     if (factors.length >= ctx.policy.maxFactors) return { ok: false, reason: 'factor_limit' };
     sealedSecret = await ctx.seal(userId, secret);
   } finally {
@@ -189,6 +229,7 @@ export async function importFactor(
     name: factorName,
     nameKey,
     sealedSecret,
+    secretDigest: digest,
     ...params,
     lastStep,
     drift: 0,
@@ -204,7 +245,12 @@ export async function importFactor(
     if (added.reason === 'factor_limit' || added.reason === 'name_taken') {
       return { ok: false, reason: added.reason };
     }
-    throw new TypeError(`store.addFactor returned ${describe(added)}`);
+    // Imported meanwhile by a call racing this one: the same answer as a re-run.
+    if (added.reason === 'duplicate_secret' && typeof added.factorId === 'string') {
+      return { ok: true, factorId: added.factorId, weak, alreadyImported: true };
+    }
+    if (added.reason === 'erased') throw ctx.erased();
+    throw new MFAError('ERR_STORE', `store.addFactor returned ${describe(added)}`);
   }
   const codes =
     added.firstFactor && issued === null
@@ -213,6 +259,6 @@ export async function importFactor(
         ? issued?.codes
         : undefined;
   ctx.emit({ type: 'factor_imported', userId, at: now, factorId: factor.id, weak });
-  const result = { ok: true as const, factorId: factor.id, weak };
+  const result = { ok: true as const, factorId: factor.id, weak, alreadyImported: false };
   return codes === undefined ? result : withHidden(result, { recoveryCodes: Object.freeze(codes) });
 }

@@ -5,7 +5,7 @@
  * @internal
  */
 import { checkString, describe, isWellFormedText } from '../_assert.ts';
-import type { FactorParams } from '../store/types.ts';
+import type { FactorParams } from '../store/contract.ts';
 
 /** Defines `secrets` on `result` as non-enumerable, read-only properties. */
 export function withHidden<T extends object, S extends object>(result: T, secrets: S): T & S {
@@ -88,18 +88,4 @@ export function defaultFactorName(takenKeys: ReadonlySet<string>): string {
   }
 }
 
-/**
- * Checks a user id: a well-formed Unicode string of 1–256 characters without
- * U+0000. A lone surrogate is refused: it would reach the stores, the
- * cipher's associated data and the recovery-code hash as U+FFFD, the same
- * bytes as another id. U+0000 is refused because PostgreSQL text cannot hold
- * it: every store must accept the same ids.
- */
-export function checkUserId(userId: unknown): string {
-  const id = checkString(userId, 'userId', 256);
-  if (!isWellFormedText(id)) {
-    throw new TypeError('"userId" must be well-formed Unicode (it contains a lone surrogate)');
-  }
-  if (id.includes('\0')) throw new RangeError('"userId" must not contain U+0000');
-  return id;
-}
+export { checkUserId } from '../_assert.ts';

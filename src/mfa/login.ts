@@ -7,7 +7,7 @@
  * @internal
  */
 import { verifyConsecutiveTOTP } from '../binding.ts';
-import type { ActiveFactor } from '../store/types.ts';
+import type { ActiveFactor } from '../store/contract.ts';
 import { createTOTPKey } from '../totp.ts';
 import { isCipherError, type MFAContext } from './context.ts';
 import { diagnoseResync } from './diagnosis.ts';
@@ -28,20 +28,22 @@ export async function verify(ctx: MFAContext, userId: string, code: string): Pro
     ctx.emit({ type: 'verify_replayed', userId, at: now });
     return { ok: false as const, reason: 'replayed' as const };
   };
-  const read = await ctx.readForAttempt(
+  const read = await ctx.readForAttempt({
     userId,
-    'otp',
+    scope: 'otp',
     now,
-    'verify',
-    'active',
-    isCode(input, ctx.params.digits),
-    (record) => {
+    flow: 'verify',
+    requirement: 'active',
+    wellFormed: isCode(input, ctx.params.digits),
+    select: (record) => {
       const factors = record?.factors ?? [];
       if (factors.length === 0) return fail('not_enrolled');
       const candidates = factors.filter((factor) => isCode(input, factor.digits));
       return candidates.length === 0 ? fail('malformed') : { candidates };
     },
-  );
+    // The code is compared with every candidate factor: one guess each.
+    weightOf: ({ candidates }) => candidates.length,
+  });
   if ('ok' in read) return read;
   // Each candidate factor is checked in turn (in createdAt order); the first
   // that accepts the code wins. A factor whose secret cannot be opened is
@@ -103,7 +105,7 @@ export async function verify(ctx: MFAContext, userId: string, code: string): Pro
   } else {
     outcome = fail('mismatch');
   }
-  ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
+  ctx.failed(userId, 'otp', now, read.guesses);
   return outcome;
 }
 
@@ -122,14 +124,14 @@ export async function resync(
     ctx.emit({ type: 'resync_failed', userId, at: now, reason });
     return { ok: false as const, reason };
   };
-  const read = await ctx.readForAttempt(
+  const read = await ctx.readForAttempt({
     userId,
-    'otp',
+    scope: 'otp',
     now,
-    'resync',
-    'active',
-    pairProblem(first, second, ctx.params.digits) === null,
-    (record) => {
+    flow: 'resync',
+    requirement: 'active',
+    wellFormed: pairProblem(first, second, ctx.params.digits) === null,
+    select: (record) => {
       const factors = record?.factors ?? [];
       if (factors.length === 0) return fail('not_enrolled');
       const candidates = factors.filter((f) => pairProblem(first, second, f.digits) === null);
@@ -137,7 +139,8 @@ export async function resync(
       // The same reason the first factor gives: 'same_code' or 'malformed'.
       return fail(pairProblem(first, second, factors[0]!.digits) ?? 'malformed');
     },
-  );
+    weightOf: ({ candidates }) => candidates.length,
+  });
   if ('ok' in read) return read;
   let reason: 'wrong_order' | 'mismatch' | 'replayed' = 'mismatch';
   let cipherError: unknown;
@@ -206,6 +209,6 @@ export async function resync(
   } else {
     result = fail(reason);
   }
-  ctx.failed(userId, 'otp', now, read.failures, read.factorCount);
+  ctx.failed(userId, 'otp', now, read.guesses);
   return result;
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { checkInteger, checkOptions, describe } from '../_assert.ts';
-import type { AttemptPolicy } from '../store/types.ts';
+import type { AttemptPolicy } from '../store/contract.ts';
 import { MAX_SKEW_STEPS } from '../diagnose.ts';
 import { MAX_WINDOW } from '../totp.ts';
 
@@ -60,6 +60,15 @@ export interface MFAPolicy {
    * `'app_ignored_parameters'`. The result's `parameters` says what was bound.
    */
   readonly acceptAppParameters: boolean;
+  /**
+   * How long, in ms, after `deleteUserData` no call can create state for
+   * that user id again: 1 minute to 7 days, default 1 hour. Calls still in
+   * flight when the data was erased, and new ones in that time, that would
+   * write get `MFAError('ERR_ERASED')` and write nothing. Longer than any
+   * call can take (a call in flight for longer is the stated limit); shorter
+   * than the time after which an erased id may be enrolled again.
+   */
+  readonly erasureGuardMs: number;
 }
 
 /** Overrides for {@link DEFAULT_MFA_POLICY}; nested objects are merged field by field. */
@@ -86,6 +95,8 @@ export interface MFAPolicyOptions {
   skewSearch?: number | null;
   /** See {@link MFAPolicy.acceptAppParameters}. */
   acceptAppParameters?: boolean;
+  /** See {@link MFAPolicy.erasureGuardMs}. */
+  erasureGuardMs?: number;
 }
 
 const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
@@ -107,9 +118,11 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *   of 1 s doubling with each failure up to 15 minutes, and a lock after 100
  *   consecutive failures (NIST SP 800-63B's ceiling). Reaching the lock takes
  *   about 21 hours of continuous guessing; with 6 digits and window 1 the
- *   chance that 100 guesses find a code is about 3 in 10,000. A user with `n`
- *   factors is locked after `ceil(100 / n)` TOTP failures (`attemptLimit`),
- *   so those odds do not grow with the number of factors.
+ *   chance that 100 guesses find a code is about 3 in 10,000. Each TOTP
+ *   attempt is charged one guess per factor its code is compared with, so a
+ *   user with `n` factors is locked after `ceil(100 / n)` failures, and
+ *   those odds do not grow with the number of factors, nor with factors
+ *   removed or added during a lock cycle.
  * - 10 recovery codes of 60 bits, hashed with scrypt N = 2^11, r = 8, p = 1
  *   (2 MiB per evaluation). The codes are random, not chosen by people, so
  *   the KDF need not make up for a small search space as with passwords: an
@@ -122,6 +135,8 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *
  * - `skewSearch` `null`: refused binding codes are searched for a clock
  *   skewed up to one day either way; `acceptAppParameters` `false`.
+ * - `erasureGuardMs` 1 hour: after `deleteUserData`, no call creates state
+ *   for that user id for an hour.
  *
  * Deeply frozen. Override fields through `createMFA({ policy })`.
  *
@@ -147,6 +162,7 @@ export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   recoveryCodeScrypt: Object.freeze({ N: 2 ** 11, r: 8, p: 1 }),
   skewSearch: null,
   acceptAppParameters: false,
+  erasureGuardMs: 60 * 60_000,
 });
 
 const DAY_MS = 86_400_000;
@@ -240,5 +256,11 @@ export function resolvePolicy(options: MFAPolicyOptions | undefined): MFAPolicy 
         ? d.skewSearch
         : checkInteger(o.skewSearch, 'policy.skewSearch', 0, MAX_SKEW_STEPS),
     acceptAppParameters: checkBoolean(o.acceptAppParameters ?? d.acceptAppParameters),
+    erasureGuardMs: checkInteger(
+      o.erasureGuardMs ?? d.erasureGuardMs,
+      'policy.erasureGuardMs',
+      60_000,
+      7 * DAY_MS,
+    ),
   });
 }

@@ -25,19 +25,21 @@ export async function useRecoveryCode(
     ctx.emit({ type: 'recovery_code_failed', userId, at: now, reason });
     return { ok: false as const, reason };
   };
-  const read = await ctx.readForAttempt(
+  const read = await ctx.readForAttempt({
     userId,
-    'recovery',
+    scope: 'recovery',
     now,
-    'recovery',
-    'active',
-    input !== null,
-    (record) => {
+    flow: 'recovery',
+    requirement: 'active',
+    wellFormed: input !== null,
+    select: (record) => {
       if (!record?.factors.length) return fail('not_enrolled');
       if (input === null) return fail('malformed');
       return { set: record.recoveryCodes, normalized: input };
     },
-  );
+    // One recovery code is one guess, however many codes are left.
+    weightOf: () => 1,
+  });
   if ('ok' in read) return read;
   const { set, normalized } = read.selected;
   const unused = set?.hashes.length ?? 0;
@@ -55,7 +57,7 @@ export async function useRecoveryCode(
     ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining });
     return { ok: true, remaining };
   }
-  ctx.failed(userId, 'recovery', now, read.failures, read.factorCount);
+  ctx.failed(userId, 'recovery', now, read.guesses);
   return outcome;
 }
 

@@ -10,7 +10,7 @@
  * @internal
  */
 import { timingSafeEqual } from '../compare.ts';
-import type { RecoveryCodeSet } from '../store/types.ts';
+import type { RecoveryCodeSet } from '../store/contract.ts';
 import { decodeBase64url, encodeBase64url, utf8 } from './_encoding.ts';
 import type { ScryptParams } from './policy.ts';
 import { loadScrypt, type ScryptBackend } from './_scrypt.ts';

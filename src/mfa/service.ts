@@ -16,7 +16,7 @@
  * `context.ts`.
  * @module
  */
-import type { ThrottleScope } from '../store/types.ts';
+import type { ThrottleScope } from '../store/contract.ts';
 import * as account from './account.ts';
 import { MFAContext } from './context.ts';
 import { beginEnrollment, completeEnrollment } from './enrollment.ts';

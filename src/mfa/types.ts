@@ -4,7 +4,7 @@
  * @module
  */
 import type { HashAlgorithm } from '../_assert.ts';
-import type { FactorParams, MFAStore, ThrottleScope } from '../store/types.ts';
+import type { FactorParams, MFAStore, ThrottleScope } from '../store/contract.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent } from './events.ts';
 import type { MFAPolicyOptions } from './policy.ts';
@@ -401,13 +401,21 @@ export type ImportFactorResult =
   | {
       /** The factor is bound. */
       ok: true;
-      /** Its id. */
+      /** Its id: the new factor's, or the one that already had the secret. */
       factorId: string;
       /**
        * Whether the secret is shorter than 16 bytes (128 bits, RFC 4226 R6):
        * accepted for legacy systems, but ask the user to enroll a new factor.
        */
       weak: boolean;
+      /**
+       * `true` if the user already had this secret as factor `factorId` (a
+       * re-run import): a secret enters once per user, so nothing was
+       * written, whatever the name or parameters given (the existing factor
+       * keeps its own), no event is emitted, and no recovery codes come with
+       * it. `false` for a new factor.
+       */
+      alreadyImported: boolean;
       /**
        * The user's first recovery codes, to hand over once: present only when
        * the user had no active factor. Non-enumerable.

@@ -13,7 +13,7 @@
  * @internal
  */
 import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
-import type { ActiveFactor, PendingEnrollment, ReplacedPending } from './types.ts';
+import type { ActiveFactor, PendingEnrollment, ReplacedPending } from './contract.ts';
 import { toInteger, toText } from './_database.ts';
 
 /** A factor or pending enrollment as stored: strings, and `null` for "none". */
@@ -26,6 +26,7 @@ export function encodeFactor(factor: ActiveFactor): StoredObject {
     name: factor.name,
     nameKey: factor.nameKey,
     sealedSecret: factor.sealedSecret,
+    secretDigest: factor.secretDigest,
     algorithm: factor.algorithm,
     digits: String(factor.digits),
     period: String(factor.period),
@@ -47,6 +48,7 @@ export function encodePending(pending: PendingEnrollment): StoredObject {
     name: pending.name,
     nameKey: pending.nameKey,
     sealedSecret: pending.sealedSecret,
+    secretDigest: pending.secretDigest,
     algorithm: pending.algorithm,
     digits: String(pending.digits),
     period: String(pending.period),
@@ -74,6 +76,11 @@ function params(f: Record<string, unknown>, what: string) {
   };
 }
 
+/** `secretDigest`, absent (`null`) in records written by 0.2 or earlier. */
+function digestOf(f: Record<string, unknown>, what: string): string | null {
+  return f.secretDigest == null ? null : toText(f.secretDigest, `${what}.secretDigest`);
+}
+
 /** Decodes a stored factor (JSON text or a parsed object). */
 export function decodeFactor(value: unknown): ActiveFactor {
   const f = fieldsOf(value, 'factor');
@@ -82,6 +89,7 @@ export function decodeFactor(value: unknown): ActiveFactor {
     name: toText(f.name, 'factor.name'),
     nameKey: toText(f.nameKey, 'factor.nameKey'),
     sealedSecret: toText(f.sealedSecret, 'factor.sealedSecret'),
+    secretDigest: digestOf(f, 'factor'),
     ...params(f, 'factor'),
     lastStep: toInteger(f.lastStep, 'factor.lastStep'),
     drift: toInteger(f.drift, 'factor.drift'),
@@ -99,6 +107,7 @@ export function decodePending(value: unknown): PendingEnrollment {
     name: toText(f.name, 'pending.name'),
     nameKey: toText(f.nameKey, 'pending.nameKey'),
     sealedSecret: toText(f.sealedSecret, 'pending.sealedSecret'),
+    secretDigest: digestOf(f, 'pending'),
     ...params(f, 'pending'),
     createdAt: toInteger(f.createdAt, 'pending.createdAt'),
     expiresAt: toInteger(f.expiresAt, 'pending.expiresAt'),

@@ -8,7 +8,7 @@
  * @internal
  */
 import { describe } from '../_assert.ts';
-import type { AttemptPolicy, AttemptRequirement, ThrottleScope } from './types.ts';
+import type { AttemptPolicy, AttemptRequirement, ThrottleScope } from './contract.ts';
 
 /** Checks a throttle scope, which selects fixed column or field names. */
 export function checkScope(scope: unknown): ThrottleScope {

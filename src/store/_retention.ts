@@ -10,7 +10,7 @@
  * @module
  */
 import { checkInteger, checkNow, checkOptions } from '../_assert.ts';
-import type { DeleteExpiredOptions, UserRecord } from './types.ts';
+import type { DeleteExpiredOptions, UserRecord } from './contract.ts';
 
 /** Seven days, in milliseconds: the default `throttleRetentionMs`. */
 export const DEFAULT_THROTTLE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

@@ -5,34 +5,40 @@
  * one server instance.
  * @module
  */
-import { checkOptions } from '../_assert.ts';
+import { checkOptions, checkUserId } from '../_assert.ts';
 import { checkDeleteExpired, checkRetention, idleSince } from './_retention.ts';
+import type {
+  ActiveFactor,
+  AddFactorOptions,
+  AddFactorResult,
+  AttemptReservation,
+  DeleteExpiredOptions,
+  DeleteExpiredResult,
+  DeleteUserOptions,
+  FactorRemoval,
+  FactorRenameOutcome,
+  MFAStore,
+  PendingActivation,
+  PendingEnrollment,
+  PutPendingOutcome,
+  ReadAndReserveOptions,
+  ReadAndReserveResult,
+  RecoveryCodeSet,
+  RefundAttemptOptions,
+  ReserveAttemptOptions,
+  ThrottleScope,
+  ThrottleState,
+  UserRecord,
+} from './contract.ts';
 import {
   attemptDelayMs,
-  attemptLimit,
   isEmptyRecord,
+  isLocked,
   meetsRequirement,
-  type ActiveFactor,
-  type AddFactorOptions,
-  type AddFactorResult,
-  type AttemptPolicy,
-  type AttemptRequirement,
-  type AttemptReservation,
-  type DeleteExpiredOptions,
-  type DeleteExpiredResult,
-  type MFAStore,
-  type PendingActivation,
-  type PendingEnrollment,
-  type ReadAndReserveResult,
-  type RecoveryCodeSet,
-  type FactorRemoval,
-  type FactorRenameOutcome,
-  type ThrottleScope,
-  type ThrottleState,
-  type UserRecord,
-} from './types.ts';
+  reservationWeight,
+} from './throttle.ts';
 
-const fresh = (): ThrottleState => ({ failures: 0, blockedUntil: 0 });
+const fresh = (): ThrottleState => ({ failures: 0, guesses: 0, blockedUntil: 0 });
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -66,6 +72,8 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements MFAStore {
   readonly #users = new Map<string, UserRecord>();
+  /** Erasure guards: user id → `until` (see {@link MFAStore.deleteUser}). */
+  readonly #guards = new Map<string, number>();
   readonly #retentionMs: number;
 
   /**
@@ -126,11 +134,27 @@ export class MemoryStore implements MFAStore {
         records += 1;
       }
     }
+    for (const [userId, until] of this.#guards) {
+      if (records === checked.limit) break;
+      if (until <= checked.now) {
+        this.#guards.delete(userId);
+        records += 1;
+      }
+    }
     return {
       enrollments,
       records,
       more: enrollments === checked.limit || records === checked.limit,
     };
+  }
+
+  /** Whether an erasure guard is in force for the user at `now` (an expired one is dropped). */
+  #erased(userId: string, now: number): boolean {
+    const until = this.#guards.get(userId);
+    if (until === undefined) return false;
+    if (now < until) return true;
+    this.#guards.delete(userId);
+    return false;
   }
 
   #record(userId: string): UserRecord {
@@ -161,41 +185,46 @@ export class MemoryStore implements MFAStore {
   /** Reserves one attempt, synchronously: shared by reserveAttempt and readAndReserve. */
   #reserve(
     userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
+    { scope, now, policy, weight }: ReserveAttemptOptions,
   ): AttemptReservation {
-    const record = this.#record(userId);
-    const state = record.throttle[scope];
-    const limit =
-      scope === 'otp'
-        ? attemptLimit(policy.maxFailures, record.factors.length)
-        : policy.maxFailures;
-    if (state.failures >= limit) {
+    if (this.#erased(userId, now)) return { ok: false, reason: 'erased' };
+    const existing = this.#users.get(userId)?.throttle[scope];
+    if (existing !== undefined) {
+      if (isLocked(existing, policy)) return { ok: false, reason: 'locked' };
+      if (now < existing.blockedUntil) {
+        return { ok: false, reason: 'throttled', retryAfterMs: existing.blockedUntil - now };
+      }
+    } else if (isLocked(fresh(), policy)) {
       return { ok: false, reason: 'locked' };
     }
-    if (now < state.blockedUntil) {
-      return { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now };
-    }
+    const state = this.#record(userId).throttle[scope];
     state.failures += 1;
+    state.guesses += weight;
     state.blockedUntil = now + attemptDelayMs(policy, state.failures);
-    return { ok: true, failures: state.failures };
+    return { ok: true, failures: state.failures, guesses: state.guesses };
   }
 
   /**
-   * Adds `factor` if the limit and the name rule allow, removing the active
-   * factor `replaceFactorId` in the same step: shared by activatePending and
-   * addFactor.
+   * Adds `factor` if the duplicate, limit and name rules allow, removing the
+   * active factor `replaceFactorId` in the same step: shared by
+   * activatePending and addFactor. Creates the record only to write.
    */
   #add(
-    record: UserRecord,
+    userId: string,
     factor: ActiveFactor,
     replaceFactorId: string | null,
     options: AddFactorOptions,
   ): AddFactorResult {
-    const kept = record.factors.filter((f) => f.id !== replaceFactorId);
+    const factors = this.#users.get(userId)?.factors ?? [];
+    const kept = factors.filter((f) => f.id !== replaceFactorId);
+    const twin =
+      factor.secretDigest === null
+        ? undefined
+        : kept.find((f) => f.secretDigest === factor.secretDigest);
+    if (twin !== undefined) return { ok: false, reason: 'duplicate_secret', factorId: twin.id };
     if (kept.length + 1 > options.maxFactors) return { ok: false, reason: 'factor_limit' };
     if (kept.some((f) => f.nameKey === factor.nameKey)) return { ok: false, reason: 'name_taken' };
+    const record = this.#record(userId);
     const firstFactor = record.factors.length === 0;
     const replaced = kept.length < record.factors.length;
     record.factors = [...kept, structuredClone(factor)].sort(
@@ -213,6 +242,7 @@ export class MemoryStore implements MFAStore {
    * @returns the record, or `null`
    */
   async getUser(userId: string, _now: number): Promise<UserRecord | null> {
+    checkUserId(userId);
     return this.#copy(userId);
   }
 
@@ -222,9 +252,11 @@ export class MemoryStore implements MFAStore {
    *
    * @param userId - the user
    * @param pending - the enrollment
-   * @returns when stored
+   * @returns `'stored'`, or `'erased'` (nothing written) under an erasure guard
    */
-  async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+  async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
+    checkUserId(userId);
+    if (this.#erased(userId, pending.createdAt)) return 'erased';
     const record = this.#record(userId);
     const old = record.pending;
     record.pending = {
@@ -241,6 +273,7 @@ export class MemoryStore implements MFAStore {
             }
           : null,
     };
+    return 'stored';
   }
 
   /**
@@ -256,6 +289,8 @@ export class MemoryStore implements MFAStore {
     pendingId: string,
     activation: PendingActivation,
   ): Promise<AddFactorResult> {
+    checkUserId(userId);
+    if (this.#erased(userId, activation.now)) return { ok: false, reason: 'erased' };
     const record = this.#users.get(userId);
     const pending = record?.pending;
     if (!record || !pending || pending.id !== pendingId || !(activation.now < pending.expiresAt)) {
@@ -266,6 +301,7 @@ export class MemoryStore implements MFAStore {
       name: pending.name,
       nameKey: pending.nameKey,
       sealedSecret: pending.sealedSecret,
+      secretDigest: pending.secretDigest,
       algorithm: activation.params?.algorithm ?? pending.algorithm,
       digits: activation.params?.digits ?? pending.digits,
       period: activation.params?.period ?? pending.period,
@@ -275,7 +311,7 @@ export class MemoryStore implements MFAStore {
       activatedAt: activation.now,
       lastUsedAt: null,
     };
-    const result = this.#add(record, factor, pending.replaceFactorId, activation);
+    const result = this.#add(userId, factor, pending.replaceFactorId, activation);
     if (result.ok) {
       record.pending = null;
       record.throttle = { otp: fresh(), recovery: fresh() };
@@ -296,25 +332,24 @@ export class MemoryStore implements MFAStore {
     factor: ActiveFactor,
     options: AddFactorOptions,
   ): Promise<AddFactorResult> {
-    return this.#add(this.#record(userId), factor, null, options);
+    checkUserId(userId);
+    if (this.#erased(userId, factor.activatedAt)) return { ok: false, reason: 'erased' };
+    return this.#add(userId, factor, null, options);
   }
 
   /**
    * Reserves one attempt (see {@link MFAStore.reserveAttempt}).
    *
    * @param userId - the user
-   * @param scope - `'otp'` or `'recovery'`
-   * @param now - Unix ms
-   * @param policy - the throttle rules
+   * @param options - the scope, the time, the throttle rules and the weight
    * @returns the reservation, or why none is possible
    */
   async reserveAttempt(
     userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
+    options: ReserveAttemptOptions,
   ): Promise<AttemptReservation> {
-    return this.#reserve(userId, scope, now, policy);
+    checkUserId(userId);
+    return this.#reserve(userId, options);
   }
 
   /**
@@ -322,23 +357,21 @@ export class MemoryStore implements MFAStore {
    * one step (see {@link MFAStore.readAndReserve}).
    *
    * @param userId - the user
-   * @param scope - `'otp'` or `'recovery'`
-   * @param now - Unix ms
-   * @param policy - the throttle rules
-   * @param requirement - `'active'` (an active factor) or `'pending'` (an unexpired pending enrollment)
+   * @param options - the scope, the time, the throttle rules and the
+   *   requirement: `'active'` (an active factor) or `'pending'` (an unexpired
+   *   pending enrollment)
    * @returns a copy of the record as it was before the reservation, and the
    *   reservation (`null`, writing nothing, if the requirement is not met)
    */
   async readAndReserve(
     userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-    requirement: AttemptRequirement,
+    { scope, now, policy, requirement }: ReadAndReserveOptions,
   ): Promise<ReadAndReserveResult> {
+    checkUserId(userId);
     const record = this.#copy(userId);
-    const met = meetsRequirement(record, requirement, now);
-    return { record, reservation: met ? this.#reserve(userId, scope, now, policy) : null };
+    if (!meetsRequirement(record, requirement, now)) return { record, reservation: null };
+    const weight = reservationWeight(record, scope, requirement);
+    return { record, reservation: this.#reserve(userId, { scope, now, policy, weight }) };
   }
 
   /**
@@ -358,6 +391,7 @@ export class MemoryStore implements MFAStore {
     drift: number,
     now: number,
   ): Promise<boolean> {
+    checkUserId(userId);
     const factor = this.#factor(userId, factorId);
     if (!factor || !(step > factor.lastStep)) return false;
     factor.lastStep = step;
@@ -375,6 +409,7 @@ export class MemoryStore implements MFAStore {
    * @returns `false` if the user has no active factor
    */
   async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
+    checkUserId(userId);
     const record = this.#users.get(userId);
     if (!record || record.factors.length === 0) return false;
     record.recoveryCodes = structuredClone(codes);
@@ -390,6 +425,7 @@ export class MemoryStore implements MFAStore {
    * @returns `false` if there is no such factor, pending enrollment or `previous`
    */
   async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
+    checkUserId(userId);
     const pending = this.#users.get(userId)?.pending;
     const target = this.#factor(userId, id) ?? (pending?.id === id ? pending : pending?.previous);
     if (!target || target.id !== id) return false;
@@ -405,6 +441,7 @@ export class MemoryStore implements MFAStore {
    * @returns `true` only for the call that removed it
    */
   async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
+    checkUserId(userId);
     const record = this.#users.get(userId);
     const hashes = record?.recoveryCodes?.hashes;
     const index = hashes ? hashes.indexOf(hash) : -1;
@@ -422,6 +459,7 @@ export class MemoryStore implements MFAStore {
    * @returns when done
    */
   async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
+    checkUserId(userId);
     const record = this.#users.get(userId);
     if (record) record.throttle[scope] = fresh();
   }
@@ -430,20 +468,21 @@ export class MemoryStore implements MFAStore {
    * Takes back an unchecked attempt (see {@link MFAStore.refundAttempt}).
    *
    * @param userId - the user
-   * @param scope - the scope
-   * @param failures - the count the reservation returned
-   * @param blockedUntil - the scope's `blockedUntil` before the reservation
+   * @param options - the scope, the counts the reservation left, its weight,
+   *   and the scope's `blockedUntil` before it
    * @returns whether the attempt was taken back
    */
   async refundAttempt(
     userId: string,
-    scope: ThrottleScope,
-    failures: number,
-    blockedUntil: number,
+    { scope, failures, guesses, weight, blockedUntil }: RefundAttemptOptions,
   ): Promise<boolean> {
+    checkUserId(userId);
     const state = this.#users.get(userId)?.throttle[scope];
-    if (!state || state.failures !== failures || failures < 1) return false;
+    if (!state || state.failures !== failures || state.guesses !== guesses || failures < 1) {
+      return false;
+    }
     state.failures = failures - 1;
+    state.guesses = Math.max(0, guesses - weight);
     state.blockedUntil = blockedUntil;
     return true;
   }
@@ -463,6 +502,7 @@ export class MemoryStore implements MFAStore {
     name: string,
     nameKey: string,
   ): Promise<FactorRenameOutcome> {
+    checkUserId(userId);
     const factor = this.#factor(userId, factorId);
     if (!factor) return 'not_found';
     const factors = this.#users.get(userId)?.factors ?? [];
@@ -481,6 +521,7 @@ export class MemoryStore implements MFAStore {
    * @returns whether it was removed, and how many factors are left
    */
   async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+    checkUserId(userId);
     const record = this.#users.get(userId);
     if (!record) return { removed: false, remaining: 0 };
     const kept = record.factors.filter((f) => f.id !== factorId);
@@ -501,6 +542,7 @@ export class MemoryStore implements MFAStore {
    * @returns whether there was anything to remove
    */
   async deleteFactors(userId: string): Promise<boolean> {
+    checkUserId(userId);
     const record = this.#users.get(userId);
     if (!record || (record.factors.length === 0 && !record.pending && !record.recoveryCodes)) {
       return false;
@@ -512,14 +554,18 @@ export class MemoryStore implements MFAStore {
   }
 
   /**
-   * Erases everything held for the user (see {@link MFAStore.deleteUser}).
+   * Erases everything held for the user and leaves an erasure guard until
+   * `now + guardMs` (see {@link MFAStore.deleteUser}).
    *
    * @param userId - the user
+   * @param options - the time of the erasure and how long the guard lasts
    * @returns whether there was anything to remove
    */
-  async deleteUser(userId: string): Promise<boolean> {
+  async deleteUser(userId: string, { now, guardMs }: DeleteUserOptions): Promise<boolean> {
+    checkUserId(userId);
     const record = this.#users.get(userId);
     this.#users.delete(userId);
+    this.#guards.set(userId, now + guardMs);
     return record !== undefined && !isEmptyRecord(record);
   }
 }

@@ -32,7 +32,7 @@ import type {
   RecoveryCodeSet,
   ThrottleScope,
   UserRecord,
-} from './types.ts';
+} from './contract.ts';
 import { enrollmentOperations, type EnrollmentOperations } from './postgres/enrollment.ts';
 import { factorsOperations, type FactorsOperations } from './postgres/factors.ts';
 import { loginOperations, type LoginOperations } from './postgres/login.ts';
@@ -40,7 +40,7 @@ import { recoveryOperations, type RecoveryOperations } from './postgres/recovery
 import { schemaOperations, type SchemaOperations } from './postgres/schema.ts';
 import { checkTable, DEFAULT_TABLE, type PostgresStoreOptions } from './postgres/table.ts';
 
-export type { DeleteExpiredOptions, DeleteExpiredResult } from './types.ts';
+export type { DeleteExpiredOptions, DeleteExpiredResult } from './contract.ts';
 export type {
   PostgresQueryClient,
   PostgresQueryResult,

@@ -48,7 +48,7 @@ import type {
   RecoveryCodeSet,
   ThrottleScope,
   UserRecord,
-} from './types.ts';
+} from './contract.ts';
 import { checkEvictionPolicy, type RedisCheckOptions } from './_eviction.ts';
 import {
   scriptRunner,

@@ -6,9 +6,13 @@
 // the code of each step in the window, in the documented order, factor by
 // factor; each accepted step must be newer than that factor's last; one
 // attempt is reserved before each check, however many factors there are, and
-// the OTP scope locks after ceil(maxFailures / factors) failures; failures
-// back off; recovery codes (one set per user, made with the first factor,
-// deleted with the last) work once.
+// charged one guess per factor the code is compared with; a scope locks once
+// its charged guesses since the last reset reach maxFailures, whatever
+// happens to the factors meanwhile (docs/security-model.md, "The lock");
+// failures back off; recovery codes (one set per user, made with the first
+// factor, deleted with the last) work once; a secret enters once per user (an
+// import of one the user has answers alreadyImported); after deleteUserData
+// no call creates state for erasureGuardMs (ERR_ERASED).
 //
 // Each call is a pure function from a model state to `{ result, next }`, and,
 // for calls that write twice, `reserved`/`partial`: the state after the first
@@ -17,7 +21,7 @@
 // Ids and recovery codes are random in the service: the test passes the ones
 // the service returned (or, after a fault, the ones found in the store).
 import { generateTOTP } from '../../src/index.ts';
-import type { AttemptPolicy } from '../../src/store/types.ts';
+import type { AttemptPolicy } from '../../src/store/contract.ts';
 
 export const PERIOD_MS = 30_000;
 
@@ -30,10 +34,12 @@ export interface ModelPolicy {
   throttle: AttemptPolicy;
   recoveryThrottle: AttemptPolicy;
   recoveryCodeCount: number;
+  erasureGuardMs: number;
 }
 
 export interface Throttle {
   failures: number;
+  guesses: number;
   blockedUntil: number;
 }
 
@@ -69,6 +75,8 @@ export interface ModelUser {
   /** Unused codes the caller saw, and how many more unused codes exist that it never saw. */
   recovery: { unused: string[]; unseen: number } | null;
   throttle: { otp: Throttle; recovery: Throttle };
+  /** Until when no call may create state, after deleteUserData; `null` if never erased. */
+  erasedUntil: number | null;
 }
 
 export const emptyUser = (): ModelUser => ({
@@ -76,6 +84,7 @@ export const emptyUser = (): ModelUser => ({
   factors: [],
   recovery: null,
   throttle: { otp: fresh(), recovery: fresh() },
+  erasedUntil: null,
 });
 
 export const clone = (user: ModelUser): ModelUser => structuredClone(user);
@@ -117,7 +126,7 @@ function delayMs(policy: AttemptPolicy, failures: number): number {
 }
 
 function fresh(): Throttle {
-  return { failures: 0, blockedUntil: 0 };
+  return { failures: 0, guesses: 0, blockedUntil: 0 };
 }
 
 /** The documented order of factors: createdAt, then id. */
@@ -214,22 +223,30 @@ function defaultName(factors: ModelFactor[]): string {
 export class Model {
   constructor(readonly policy: ModelPolicy) {}
 
-  /** The consecutive failures that lock a scope: the OTP budget is shared by all factors. */
-  lockAt(user: ModelUser, scope: 'otp' | 'recovery'): number {
-    if (scope === 'recovery') return this.policy.recoveryThrottle.maxFailures;
-    const n = Math.max(1, user.factors.length);
-    return Math.max(1, Math.ceil(this.policy.throttle.maxFailures / n));
+  /** Whether a scope is locked: its charged guesses reached the budget. */
+  isLocked(user: ModelUser, scope: 'otp' | 'recovery'): boolean {
+    const policy = scope === 'otp' ? this.policy.throttle : this.policy.recoveryThrottle;
+    return user.throttle[scope].guesses >= policy.maxFailures;
   }
 
-  /** RFC 4226 §7.3 throttling: reserve an attempt in `user` (mutated), or refuse. */
-  reserve(user: ModelUser, scope: 'otp' | 'recovery', now: number): unknown | null {
+  /** Whether the erasure guard is in force at `now`. */
+  erased(user: ModelUser, now: number): boolean {
+    return user.erasedUntil !== null && now < user.erasedUntil;
+  }
+
+  /**
+   * RFC 4226 §7.3 throttling: reserve an attempt in `user` (mutated), charged
+   * `weight` guesses (the secrets the code is compared with), or refuse.
+   */
+  reserve(user: ModelUser, scope: 'otp' | 'recovery', now: number, weight: number): unknown | null {
     const policy = scope === 'otp' ? this.policy.throttle : this.policy.recoveryThrottle;
     const state = user.throttle[scope];
-    if (state.failures >= this.lockAt(user, scope)) return { ok: false, reason: 'locked' };
+    if (this.isLocked(user, scope)) return { ok: false, reason: 'locked' };
     if (now < state.blockedUntil) {
       return { ok: false, reason: 'throttled', retryAfterMs: state.blockedUntil - now };
     }
     state.failures += 1;
+    state.guesses += weight;
     state.blockedUntil = now + delayMs(policy, state.failures);
     return null;
   }
@@ -250,6 +267,7 @@ export class Model {
     const name = options.name ?? defaultName(kept);
     if (kept.some((f) => nameKey(f.name) === nameKey(name)))
       return { result: 'ERR_NAME_TAKEN', next: user };
+    if (this.erased(user, now)) return { result: 'ERR_ERASED', next: user };
     const next = clone(user);
     const old = user.pending;
     next.pending = {
@@ -283,7 +301,8 @@ export class Model {
     const problem = pairProblem(first, second);
     if (problem) return { result: { ok: false, reason: problem }, next: user };
     const next = clone(user);
-    const refused = this.reserve(next, 'otp', now);
+    // A binding compares the codes with the one pending secret.
+    const refused = this.reserve(next, 'otp', now, 1);
     if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     const pair = findPair(pending.secret, first, second, now, this.policy.bindingWindow, -1);
@@ -356,7 +375,8 @@ export class Model {
       return { result: { ok: false, reason: 'not_enrolled' }, next: user };
     if (!isCode(input)) return { result: { ok: false, reason: 'malformed' }, next: user };
     const next = clone(user);
-    const refused = this.reserve(next, 'otp', now);
+    // The code is compared with every factor (all have 6 digits here).
+    const refused = this.reserve(next, 'otp', now, user.factors.length);
     if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     const current = stepOf(now);
@@ -390,7 +410,7 @@ export class Model {
     const problem = pairProblem(first, second);
     if (problem) return { result: { ok: false, reason: problem }, next: user };
     const next = clone(user);
-    const refused = this.reserve(next, 'otp', now);
+    const refused = this.reserve(next, 'otp', now, user.factors.length);
     if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     let reason = 'mismatch';
@@ -447,7 +467,7 @@ export class Model {
       return { result: { ok: false, reason: 'not_enrolled' }, next: user };
     if (canonical === null) return { result: { ok: false, reason: 'malformed' }, next: user };
     const next = clone(user);
-    const refused = this.reserve(next, 'recovery', now);
+    const refused = this.reserve(next, 'recovery', now, 1);
     if (refused) return { result: refused, next: user };
     const reserved = clone(next);
     const set = next.recovery;
@@ -475,8 +495,8 @@ export class Model {
       factors,
       pendingExpiresAt: pending?.expiresAt ?? null,
       recoveryCodesRemaining: factors > 0 ? remaining(user) : 0,
-      locked: otp.failures >= this.lockAt(user, 'otp'),
-      recoveryLocked: recovery.failures >= this.lockAt(user, 'recovery'),
+      locked: this.isLocked(user, 'otp'),
+      recoveryLocked: this.isLocked(user, 'recovery'),
       retryAfterMs: Math.max(0, otp.blockedUntil - now),
     };
     return { result, next: user };
@@ -525,11 +545,20 @@ export class Model {
     id: string,
     codes: readonly string[],
   ): Outcome {
+    // lastStep may not be beyond the furthest step a code can be accepted at now.
+    if (options.lastStep > stepOf(now) + this.policy.window)
+      return { result: 'RangeError', next: user };
+    const weak = options.secret.length < 16;
+    // A secret the user already has enters no second time, whatever the name.
+    const twin = user.factors.find((f) => Buffer.from(f.secret).equals(options.secret));
+    if (twin)
+      return { result: { ok: true, factorId: twin.id, weak, alreadyImported: true }, next: user };
     if (user.factors.length >= this.policy.maxFactors)
       return { result: { ok: false, reason: 'factor_limit' }, next: user };
     const name = options.name ?? defaultName(user.factors);
     if (user.factors.some((f) => nameKey(f.name) === nameKey(name)))
       return { result: { ok: false, reason: 'name_taken' }, next: user };
+    if (this.erased(user, now)) return { result: 'ERR_ERASED', next: user };
     const next = clone(user);
     const firstFactor = user.factors.length === 0;
     next.factors = order([
@@ -546,10 +575,15 @@ export class Model {
       },
     ]);
     if (firstFactor) next.recovery = { unused: [...codes], unseen: 0 };
-    const weak = options.secret.length < 16;
     const result = firstFactor
-      ? { ok: true, factorId: id, weak, recoveryCodes: this.policy.recoveryCodeCount }
-      : { ok: true, factorId: id, weak };
+      ? {
+          ok: true,
+          factorId: id,
+          weak,
+          alreadyImported: false,
+          recoveryCodes: this.policy.recoveryCodeCount,
+        }
+      : { ok: true, factorId: id, weak, alreadyImported: false };
     return { result, next };
   }
 
@@ -562,13 +596,19 @@ export class Model {
     return { result: removed, next };
   }
 
-  /** Erasure: everything, throttle state included (unlike `disable`). */
-  deleteUserData(user: ModelUser): Outcome {
+  /**
+   * Erasure: everything, throttle state included (unlike `disable`), and no
+   * call creates state for the user until `now + erasureGuardMs`.
+   */
+  deleteUserData(user: ModelUser, now: number): Outcome {
     const { otp, recovery } = user.throttle;
     const removed = Boolean(
       user.factors.length || user.pending || user.recovery || otp.failures || recovery.failures,
     );
-    return { result: removed, next: emptyUser() };
+    return {
+      result: removed,
+      next: { ...emptyUser(), erasedUntil: now + this.policy.erasureGuardMs },
+    };
   }
 
   unlock(user: ModelUser, scope: 'otp' | 'recovery' | undefined): Outcome {

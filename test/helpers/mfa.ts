@@ -39,7 +39,7 @@ export interface Harness {
   ofType<T extends MFAEvent['type']>(type: T): Extract<MFAEvent, { type: T }>[];
 }
 
-import { REQUIRED_STORE_METHODS } from '../../src/store/types.ts';
+import { REQUIRED_STORE_METHODS } from '../../src/store/throttle.ts';
 
 /** The methods every store has (readAndReserve is optional). */
 export { REQUIRED_STORE_METHODS };

@@ -268,7 +268,12 @@ describe('importFactor', () => {
       secret: base32.toLowerCase().replace(/(.{4})/g, '$1 '),
       name: 'Legacy',
     });
-    expect(result).toEqual({ ok: true, factorId: expect.any(String), weak: false });
+    expect(result).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+      alreadyImported: false,
+      weak: false,
+    });
     if (!result.ok) return;
     expect(result.recoveryCodes).toHaveLength(10);
     expect(h.ofType('factor_imported')).toEqual([
@@ -316,6 +321,7 @@ describe('importFactor', () => {
       ok: true,
       factorId: expect.any(String),
       weak: true,
+      alreadyImported: false,
     });
     await expect(h.mfa.importFactor(user, { secret: short.slice(0, 9) })).rejects.toThrow(
       /at least 80 bits/,
@@ -345,7 +351,8 @@ describe('importFactor', () => {
     const h = harness();
     const user = newUser();
     await h.mfa.importFactor(user, { secret: secret20, name: 'Phone' });
-    expect(await h.mfa.importFactor(user, { secret: secret20, name: 'phone' })).toEqual({
+    const other = new Uint8Array(20).fill(7);
+    expect(await h.mfa.importFactor(user, { secret: other, name: 'phone' })).toEqual({
       ok: false,
       reason: 'name_taken',
     });

@@ -163,7 +163,12 @@ async function script(h: Harness, steps: string[], inner: MFAStore): Promise<voi
   const imported = await step('importFactor', () =>
     h.mfa.importFactor(user, { secret: new Uint8Array(20).fill(9), name: 'Imported' }),
   );
-  expect(imported).toEqual({ ok: true, factorId: expect.any(String), weak: false });
+  expect(imported).toEqual({
+    ok: true,
+    factorId: expect.any(String),
+    alreadyImported: false,
+    weak: false,
+  });
   const factorId = imported.ok ? imported.factorId : '';
   expect((await step('listFactors', () => h.mfa.listFactors(user))).map((f) => f.name)).toEqual([
     'Authenticator',

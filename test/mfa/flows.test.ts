@@ -520,8 +520,8 @@ describe('store round trips and the optional readAndReserve', () => {
     expect(await per(() => h.mfa.resync(user, pair[0], pair[0]))).toEqual(['getUser']);
     expect(await per(() => h.mfa.useRecoveryCode(user, 'not a code'))).toEqual(['getUser']);
     expect((await inner.getUser(user, h.now))?.throttle).toEqual({
-      otp: { failures: 0, blockedUntil: 0 },
-      recovery: { failures: 0, blockedUntil: 0 },
+      otp: { failures: 0, guesses: 0, blockedUntil: 0 },
+      recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
     });
   });
 

@@ -37,7 +37,7 @@ import {
 } from '../../src/index.ts';
 import { normalizeRecoveryCode } from '../../src/mfa/recovery.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
-import { REQUIRED_STORE_METHODS } from '../../src/store/types.ts';
+import { REQUIRED_STORE_METHODS } from '../../src/store/throttle.ts';
 import {
   clone,
   codeAt,
@@ -66,6 +66,8 @@ const POLICY: ModelPolicy = {
   throttle: { freeAttempts: 2, baseDelayMs: 1_000, maxDelayMs: 60_000, maxFailures: 6 },
   recoveryThrottle: { freeAttempts: 1, baseDelayMs: 500, maxDelayMs: 10_000, maxFailures: 3 },
   recoveryCodeCount: 3,
+  // Short enough that runs see it end (the clock moves up to 16 minutes a step).
+  erasureGuardMs: 5 * 60_000,
 };
 const CHEAP_SCRYPT = { N: 1024, r: 1, p: 1 };
 const USERS = 2;
@@ -418,8 +420,8 @@ function projectRecord(record: UserRecord | null, now: number): Projection {
       lastUsedAt: f.lastUsedAt,
     })),
     recoveryRemaining: record?.recoveryCodes ? record.recoveryCodes.hashes.length : null,
-    otp: { ...(record?.throttle.otp ?? { failures: 0, blockedUntil: 0 }) },
-    recovery: { ...(record?.throttle.recovery ?? { failures: 0, blockedUntil: 0 }) },
+    otp: { ...(record?.throttle.otp ?? { failures: 0, guesses: 0, blockedUntil: 0 }) },
+    recovery: { ...(record?.throttle.recovery ?? { failures: 0, guesses: 0, blockedUntil: 0 }) },
   };
 }
 
@@ -475,6 +477,7 @@ function summary(result: unknown): unknown {
     'expiresAt',
     'factorId',
     'weak',
+    'alreadyImported',
     'name',
     'skewSeconds',
     'clockOffsetSeconds',
@@ -818,7 +821,7 @@ async function sequential(
       break;
     case 'erase':
       invoke = () => run.mfa.deleteUserData(userId);
-      expect_ = () => run.model.deleteUserData(before);
+      expect_ = () => run.model.deleteUserData(before, run.now);
       break;
     case 'unlock':
       invoke = () => run.mfa.unlock(userId, c.scope);
@@ -864,12 +867,14 @@ async function sequential(
     run.states[u] = match as ModelUser;
     return;
   }
-  if (real instanceof Error && !(real instanceof MFAError && c.m === 'begin')) throw real;
-  const outcome = expect_(real);
+  const outcome = expect_(real instanceof Error ? {} : real);
   if (typeof outcome.result === 'string' && outcome.result.startsWith('ERR_')) {
-    expect(real, `${c.m} must reject`).toBeInstanceOf(MFAError);
-    expect((real as MFAError).code as string).toBe(outcome.result);
+    if (!(real instanceof MFAError)) throw real;
+    expect((real as MFAError).code as string, `${c.m} must reject`).toBe(outcome.result);
+  } else if (outcome.result === 'RangeError') {
+    expect(real, `${c.m} must throw a RangeError`).toBeInstanceOf(RangeError);
   } else {
+    if (real instanceof Error) throw real;
     expect(summary(real), `${c.m} result`).toEqual(outcome.result);
   }
   expect(stored, `record after ${c.m}`).toEqual(expected(outcome.next, run.now));
@@ -970,10 +975,14 @@ async function parallel(run: Run, u: number, calls: Call[], salt: number) {
       before.throttle.otp.failures + otpChecked,
     );
   }
-  const lockAt = run.model.lockAt(before, 'otp');
-  expect(stored.otp.failures).toBeLessThanOrEqual(Math.max(lockAt, before.throttle.otp.failures));
-  expect(stored.recovery.failures).toBeLessThanOrEqual(POLICY.recoveryThrottle.maxFailures);
-  if (before.throttle.otp.failures >= lockAt && recoveryOk.length === 0) {
+  // The lock: attempts stop once the charged guesses reach the budget; the last
+  // attempt granted may pass it by less than its weight (one per factor).
+  const n = Math.max(1, before.factors.length);
+  expect(stored.otp.guesses).toBeLessThanOrEqual(
+    Math.max(POLICY.throttle.maxFailures + n - 1, before.throttle.otp.guesses),
+  );
+  expect(stored.recovery.guesses).toBeLessThanOrEqual(POLICY.recoveryThrottle.maxFailures);
+  if (run.model.isLocked(before, 'otp') && recoveryOk.length === 0) {
     for (const [i, p] of planned.entries()) {
       if (
         (p.c.m === 'verify' || p.c.m === 'resync') &&
@@ -1036,11 +1045,28 @@ async function race(run: Run, u: number, calls: Call[], salt: number) {
         return () => run.mfa.disable(userId);
     }
   });
-  const results = await Promise.all(planned.map((p) => p()));
+  // During an erasure guard, a call that would create state is refused whole.
+  const erasedOnly = (error: unknown) => {
+    if (
+      error instanceof MFAError &&
+      error.code === 'ERR_ERASED' &&
+      run.model.erased(before, run.now)
+    )
+      return { erased: true };
+    throw error;
+  };
+  const results = await Promise.all(planned.map((p) => p().catch(erasedOnly)));
   const record = await run.record(u);
   for (const [i, c] of calls.entries()) tally(`race ${c.m}`, results[i]);
   const factors = record?.factors ?? [];
   expect(factors.length, 'factors after a race').toBeLessThanOrEqual(POLICY.maxFactors);
+  // A secret enters once: no two factors share a digest, however imports race.
+  expect(new Set(factors.map((f) => f.secretDigest)).size, 'secrets after a race').toBe(
+    factors.length,
+  );
+  if (run.model.erased(before, run.now)) {
+    expect(record, 'state created during the erasure guard').toBeNull();
+  }
   expect(new Set(factors.map((f) => nameKey(f.name))).size, 'names after a race').toBe(
     factors.length,
   );
@@ -1092,9 +1118,10 @@ async function race(run: Run, u: number, calls: Call[], salt: number) {
           ? { unused: [...(shown[0] as string[])], unseen: 0 }
           : { unused: [], unseen: count },
     throttle: {
-      otp: { ...(record?.throttle.otp ?? { failures: 0, blockedUntil: 0 }) },
-      recovery: { ...(record?.throttle.recovery ?? { failures: 0, blockedUntil: 0 }) },
+      otp: { ...(record?.throttle.otp ?? { failures: 0, guesses: 0, blockedUntil: 0 }) },
+      recovery: { ...(record?.throttle.recovery ?? { failures: 0, guesses: 0, blockedUntil: 0 }) },
     },
+    erasedUntil: before.erasedUntil,
   };
   expect(projectRecord(record, run.now)).toEqual(expected(next, run.now));
   run.states[u] = next;

@@ -41,6 +41,7 @@ describe('DEFAULT_MFA_POLICY', () => {
       recoveryCodeScrypt: { N: 2_048, r: 8, p: 1 },
       skewSearch: null,
       acceptAppParameters: false,
+      erasureGuardMs: 3_600_000,
     });
     expect(Object.isFrozen(DEFAULT_MFA_POLICY)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.throttle)).toBe(true);
@@ -380,7 +381,7 @@ describe('store and event handler failures', () => {
       const user = newUser();
       const { secret } = await enroll(h0, user);
       const record = await inner.getUser(user, h0.now);
-      const granted = { ok: true, failures: 1 };
+      const granted = { ok: true, failures: 1, guesses: 1 };
       for (const [result, message] of [
         [null, 'store.readAndReserve returned an invalid result'],
         [{}, 'store.readAndReserve returned an invalid result'],

@@ -3,12 +3,8 @@
 // arithmetic against attemptDelayMs over long runs, awkward user ids and hash
 // strings, and concurrency at a volume only a real server makes interesting.
 import { describe, expect, it } from 'vitest';
-import {
-  attemptDelayMs,
-  type AttemptPolicy,
-  type MFAStore,
-  type PendingEnrollment,
-} from '../../src/store/types.ts';
+import type { AttemptPolicy, MFAStore, PendingEnrollment } from '../../src/store/contract.ts';
+import { attemptDelayMs } from '../../src/store/throttle.ts';
 
 const T = 1_700_000_000_000;
 

@@ -3,7 +3,7 @@
 // user through one store.
 import { expect, it } from 'vitest';
 import { generateTOTP } from '../../src/index.ts';
-import type { MFAStore } from '../../src/store/types.ts';
+import type { MFAStore } from '../../src/store/contract.ts';
 import type { CallOutcome } from '../fixtures/store-worker.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from './mfa-setup.ts';
 import type { Workers } from './workers.ts';

@@ -5,7 +5,7 @@
 // not record, and work again once the server is reachable.
 import { expect, it } from 'vitest';
 import { generateTOTP, MFAError } from '../../src/index.ts';
-import type { MFAStore } from '../../src/store/types.ts';
+import type { MFAStore } from '../../src/store/contract.ts';
 import type { TestServer } from '../helpers/servers.ts';
 import type { TCPProxy } from '../helpers/tcp-proxy.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from './mfa-setup.ts';

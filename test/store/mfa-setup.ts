@@ -10,7 +10,7 @@ import {
   type MFA,
   type MFAPolicyOptions,
 } from '../../src/index.ts';
-import type { MFAStore } from '../../src/store/types.ts';
+import type { MFAStore } from '../../src/store/contract.ts';
 
 /** A fixed point in time for tests: steps of 30 s from here. */
 export const T0 = 1_700_000_010_000;

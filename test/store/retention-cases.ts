@@ -11,7 +11,7 @@ import type {
   DeleteExpiredResult,
   MFAStore,
   PendingEnrollment,
-} from '../../src/store/types.ts';
+} from '../../src/store/contract.ts';
 
 const T = 1_700_000_000_000;
 const DAY = 24 * 60 * 60 * 1000;
@@ -34,6 +34,7 @@ function pending(id: string, createdAt: number, expiresAt: number): PendingEnrol
     name: 'Phone',
     nameKey: 'phone',
     sealedSecret: 'v1.k.c2VhbGVk',
+    secretDigest: null,
     algorithm: 'SHA1',
     digits: 6,
     period: 30,
@@ -60,7 +61,14 @@ async function enable(store: MFAStore, userId: string, now: number) {
 /** Fails `n` otp attempts at `now`, `now + 1 min`, …; returns the last blockedUntil. */
 async function fail(store: MFAStore, userId: string, now: number, n: number): Promise<number> {
   for (let i = 0; i < n; i++) {
-    expect(await store.reserveAttempt(userId, 'otp', now + i * 60_000, POLICY)).toMatchObject({
+    expect(
+      await store.reserveAttempt(userId, {
+        scope: 'otp',
+        now: now + i * 60_000,
+        policy: POLICY,
+        weight: 1,
+      }),
+    ).toMatchObject({
       ok: true,
     });
   }
@@ -86,7 +94,14 @@ export function describeRetentionCases(
       expect(blockedUntil).toBe(T + 2 * 60_000 + 60_000);
       expect(await store.deleteFactors('locked')).toBe(true);
       // Disabling did not lift the lock.
-      expect(await store.reserveAttempt('locked', 'otp', T + DAY, POLICY)).toEqual({
+      expect(
+        await store.reserveAttempt('locked', {
+          scope: 'otp',
+          now: T + DAY,
+          policy: POLICY,
+          weight: 1,
+        }),
+      ).toEqual({
         ok: false,
         reason: 'locked',
       });
@@ -97,6 +112,7 @@ export function describeRetentionCases(
       });
       expect((await store.getUser('locked', T))?.throttle.otp).toEqual({
         failures: 3,
+        guesses: 3,
         blockedUntil,
       });
       expect(await store.deleteExpired(blockedUntil + WEEK)).toEqual({
@@ -105,9 +121,17 @@ export function describeRetentionCases(
         more: false,
       });
       expect(await store.getUser('locked', T)).toBeNull();
-      expect(await store.reserveAttempt('locked', 'otp', blockedUntil + WEEK, POLICY)).toEqual({
+      expect(
+        await store.reserveAttempt('locked', {
+          scope: 'otp',
+          now: blockedUntil + WEEK,
+          policy: POLICY,
+          weight: 1,
+        }),
+      ).toEqual({
         ok: true,
         failures: 1,
+        guesses: 1,
       });
       // A user with an active factor is never touched, however old the lock.
       expect(await store.deleteExpired(T + 1000 * WEEK)).toMatchObject({ records: 1 });
@@ -122,7 +146,14 @@ export function describeRetentionCases(
       const store = await makeStore(R);
       // Recovery failures later than the otp ones.
       await fail(store, 'scopes', T, 2);
-      expect(await store.reserveAttempt('scopes', 'recovery', T + DAY, POLICY)).toMatchObject({
+      expect(
+        await store.reserveAttempt('scopes', {
+          scope: 'recovery',
+          now: T + DAY,
+          policy: POLICY,
+          weight: 1,
+        }),
+      ).toMatchObject({
         ok: true,
       });
       const recoveryUntil = (await store.getUser('scopes', T))!.throttle.recovery.blockedUntil;
@@ -142,7 +173,7 @@ export function describeRetentionCases(
       expect(await store.getUser('abandoned', T)).toBeNull();
       const enrolling = await store.getUser('enrolling', T);
       expect(enrolling?.pending?.id).toBe('p'); // expired, kept with the throttle state
-      expect(enrolling?.throttle.otp).toEqual({ failures: 1, blockedUntil: otpUntil });
+      expect(enrolling?.throttle.otp).toEqual({ failures: 1, guesses: 1, blockedUntil: otpUntil });
       expect((await store.getUser('scopes', T))?.throttle.recovery.failures).toBe(1);
 
       expect(await store.deleteExpired(recoveryUntil + R)).toEqual({
@@ -195,6 +226,25 @@ export function describeRetentionCases(
         expect(await store.getUser(`p${i}`, T)).toBeNull();
         expect(await store.getUser(`t${i}`, T)).toBeNull();
       }
+    });
+
+    it('removes an erasure guard once its until has passed, counting it in records', async () => {
+      const store = await makeStore();
+      await enable(store, 'erased', T);
+      expect(await store.deleteUser('erased', { now: T, guardMs: 60_000 })).toBe(true);
+      expect(await store.putPending('erased', pending('p', T + 59_999, T + DAY))).toBe('erased');
+      expect(await store.deleteExpired(T + 59_999)).toEqual({
+        enrollments: 0,
+        records: 0,
+        more: false,
+      });
+      expect(await store.deleteExpired(T + 60_000)).toEqual({
+        enrollments: 0,
+        records: 1,
+        more: false,
+      });
+      expect(await store.putPending('erased', pending('p', T + 60_000, T + DAY))).toBe('stored');
+      expect((await store.getUser('erased', T + 60_000))?.pending?.id).toBe('p');
     });
 
     it('checks now, limit and throttleRetentionMs, naming the field', async () => {

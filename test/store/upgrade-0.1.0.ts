@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { PostgresQueryClient } from '../../src/store/postgres.ts';
-import type { MFAStore, UserRecord } from '../../src/store/types.ts';
+import type { MFAStore, UserRecord } from '../../src/store/contract.ts';
 
 export const T = 1_750_000_000_000;
 const DDL = readFileSync(new URL('../fixtures/schema-0.1.0.sql', import.meta.url), 'utf8');

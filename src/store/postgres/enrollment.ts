@@ -5,7 +5,7 @@
  * @module
  */
 import { describe } from '../../_assert.ts';
-import type { AddFactorResult, PendingActivation, PendingEnrollment } from '../types.ts';
+import type { AddFactorResult, PendingActivation, PendingEnrollment } from '../contract.ts';
 import { encodePending } from '../_codec.ts';
 import { COUNT, firstRow, RESET_THROTTLE } from './table.ts';
 import type { PostgresQueryClient, Row } from './table.ts';

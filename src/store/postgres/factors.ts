@@ -11,7 +11,7 @@ import type {
   AddFactorResult,
   FactorRemoval,
   FactorRenameOutcome,
-} from '../types.ts';
+} from '../contract.ts';
 import { encodeFactor } from '../_codec.ts';
 import { toInteger } from '../_database.ts';
 import { COLUMNS, COUNT, firstRow, toRecordOrNull } from './table.ts';

@@ -5,7 +5,7 @@
  * row it decides on.
  * @module
  */
-import { attemptDelayMs, attemptLimit } from '../types.ts';
+import { attemptDelayMs, attemptLimit } from '../throttle.ts';
 import type {
   AttemptPolicy,
   AttemptRequirement,
@@ -13,7 +13,7 @@ import type {
   ReadAndReserveResult,
   ThrottleScope,
   UserRecord,
-} from '../types.ts';
+} from '../contract.ts';
 import { checkPolicy, checkRequirement, checkScope, toInteger } from '../_database.ts';
 import { COLUMNS, COUNT, firstRow, toRecordOrNull } from './table.ts';
 import type { PostgresQueryClient } from './table.ts';

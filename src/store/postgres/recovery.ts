@@ -3,7 +3,7 @@
  * both throttle scopes), each one conditional `UPDATE`.
  * @module
  */
-import type { RecoveryCodeSet } from '../types.ts';
+import type { RecoveryCodeSet } from '../contract.ts';
 import { RESET_THROTTLE } from './table.ts';
 import type { PostgresQueryClient } from './table.ts';
 

@@ -6,7 +6,7 @@
  */
 import { checkDeleteExpired } from '../_retention.ts';
 import { storeError } from '../_scrub.ts';
-import type { DeleteExpiredOptions, DeleteExpiredResult } from '../types.ts';
+import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import type { PostgresQueryClient } from './table.ts';
 
 /**

@@ -10,7 +10,7 @@ import type {
   PendingActivation,
   PendingEnrollment,
   RecoveryCodeSet,
-} from '../types.ts';
+} from '../contract.ts';
 import { encodePending } from '../_codec.ts';
 import { toText } from '../_database.ts';
 import { script } from './client.ts';

@@ -11,7 +11,7 @@ import type {
   AddFactorResult,
   FactorRemoval,
   FactorRenameOutcome,
-} from '../types.ts';
+} from '../contract.ts';
 import { encodeFactor } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 import { script } from './client.ts';

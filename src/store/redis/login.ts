@@ -11,7 +11,7 @@ import type {
   ReadAndReserveResult,
   ThrottleScope,
   UserRecord,
-} from '../types.ts';
+} from '../contract.ts';
 import { checkPolicy, checkRequirement, checkScope, toInteger, toText } from '../_database.ts';
 import { script } from './client.ts';
 import type { Run } from './client.ts';

@@ -5,8 +5,8 @@
  * @module
  */
 import { describe } from '../../_assert.ts';
-import { isEmptyRecord } from '../types.ts';
-import type { UserRecord } from '../types.ts';
+import { isEmptyRecord } from '../throttle.ts';
+import type { UserRecord } from '../contract.ts';
 import { decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 

@@ -3,7 +3,7 @@
  * both throttle scopes), each one script.
  * @module
  */
-import type { RecoveryCodeSet } from '../types.ts';
+import type { RecoveryCodeSet } from '../contract.ts';
 import { toInteger } from '../_database.ts';
 import { script } from './client.ts';
 import type { Run } from './client.ts';

@@ -1,11 +1,18 @@
 /**
- * The storage contract behind {@link createMFA}: a few async operations, each
- * atomic, so that every security decision (replay, throttling, single-use
- * recovery codes, binding) is one conditional write in the database.
+ * The storage contract behind {@link createMFA} (types only): a few async
+ * operations, each atomic, so that every security decision (replay,
+ * throttling, single-use recovery codes, binding, one secret per user,
+ * erasure) is one conditional write in the database. The throttle arithmetic
+ * every store shares is in `throttle.ts`.
  *
  * Times are Unix milliseconds passed in by the service (stores never read a
  * clock of their own for decisions). Secrets reach a store only sealed by the
- * service's cipher; recovery codes only as salted hashes.
+ * service's cipher, with a per-user digest to compare them by; recovery codes
+ * only as salted hashes.
+ *
+ * Every method refuses an ill-formed user id itself (`checkUserId` in `_assert.ts`:
+ * empty, longer than 256 characters, a lone surrogate, U+FFFD or U+0000),
+ * rejecting with a `TypeError` or `RangeError` that names `userId`.
  * @module
  */
 import type { Digits, HashAlgorithm } from '../_assert.ts';
@@ -47,6 +54,16 @@ export interface PendingEnrollment extends FactorParams {
   nameKey: string;
   /** The secret, sealed by the service's `SecretCipher`. */
   sealedSecret: string;
+  /**
+   * A digest of the secret, to tell whether two factors of the user share
+   * one without opening them: base64url (no padding, 43 characters) of
+   * SHA-256(`"totpkit secret digest v1\0"` ‖ UTF-8(userId) ‖ `"\0"` ‖ secret),
+   * computed by the service. It reveals nothing usable: secrets have at least
+   * 80 bits, and the user id in the input makes it differ between users.
+   * Stores compare it as a string. `null`: unknown (a factor written by 0.2
+   * or earlier; records without it read as `null`).
+   */
+  secretDigest: string | null;
   /** When it was created. */
   createdAt: number;
   /** When it stops being usable; a store treats it as absent from then on. */
@@ -72,6 +89,8 @@ export interface ActiveFactor extends FactorParams {
   nameKey: string;
   /** The secret, sealed by the service's `SecretCipher`. */
   sealedSecret: string;
+  /** See {@link PendingEnrollment.secretDigest}; the enrollment's becomes the factor's. */
+  secretDigest: string | null;
   /** The last accepted time step (replay bound); -1 if none. */
   lastStep: number;
   /** The device's estimated clock offset in steps. */
@@ -94,8 +113,21 @@ export interface RecoveryCodeSet {
 
 /** Consecutive-failure state of one throttle scope. */
 export interface ThrottleState {
-  /** Attempts reserved since the last success (each counts as a failure until then). */
+  /**
+   * Attempts reserved since the last reset (each counts as a failure until
+   * then). The back-off delay follows it: `attemptDelayMs(policy, failures)`.
+   */
   failures: number;
+  /**
+   * The factor-guesses charged since the last reset: the sum of the weights
+   * of those attempts (each attempt is charged the number of secrets its code
+   * is compared with). The scope is locked once it reaches
+   * `policy.maxFailures`. Only a reset lowers it (a TOTP success in `otp`, a
+   * binding, a recovery code, {@link MFAStore.resetThrottle}, a refund of the
+   * last attempt), never a change of factors. A record written without it
+   * (0.2) reads as `failures × max(1, active factors)`, how 0.2 counted.
+   */
+  guesses: number;
   /** Unix ms before which no attempt may be reserved; 0 if none. */
   blockedUntil: number;
 }
@@ -173,12 +205,25 @@ export type AddFactorResult =
       /** Nothing was written. */
       ok: false;
       /**
-       * `'not_pending'`: the enrollment is gone, replaced or expired;
-       * `'factor_limit'`: the user would have more than `maxFactors`;
-       * `'name_taken'`: another active factor has the same `nameKey`.
+       * `'not_pending'`: the enrollment is gone, replaced or expired
+       * (`activatePending` only); `'factor_limit'`: the user would have more
+       * than `maxFactors`; `'name_taken'`: another active factor has the same
+       * `nameKey`; `'erased'`: an erasure guard is in force for the user (see
+       * {@link MFAStore.deleteUser}).
        */
-      reason: 'not_pending' | 'factor_limit' | 'name_taken';
+      reason: 'not_pending' | 'factor_limit' | 'name_taken' | 'erased';
+    }
+  | {
+      /** Nothing was written. */
+      ok: false;
+      /** Another active factor of the user has the same non-null `secretDigest`. */
+      reason: 'duplicate_secret';
+      /** That factor's id. */
+      factorId: string;
     };
+
+/** The outcome of {@link MFAStore.putPending}: `'erased'` (nothing written) while an erasure guard is in force. */
+export type PutPendingOutcome = 'stored' | 'erased';
 
 /** The outcome of {@link MFAStore.renameFactor}; only `'renamed'` wrote anything. */
 export type FactorRenameOutcome = 'renamed' | 'not_found' | 'name_taken';
@@ -212,13 +257,68 @@ export interface DeleteExpiredResult {
   /** Pending enrollments removed because they expired at or before `now`. */
   enrollments: number;
   /**
-   * Records deleted: those holding nothing, and those of users without an
+   * Records deleted: those holding nothing, those of users without an
    * active factor whose throttle state stopped mattering (see the store's
-   * `throttleRetentionMs`).
+   * `throttleRetentionMs`), and erasure guards whose `until` is at or before
+   * `now`.
    */
   records: number;
   /** Whether a step reached `limit`, so that more may be left: call again. */
   more: boolean;
+}
+
+/** What {@link MFAStore.reserveAttempt} needs. */
+export interface ReserveAttemptOptions {
+  /** The scope to reserve in. */
+  scope: ThrottleScope;
+  /** Unix ms. */
+  now: number;
+  /** The throttle rules. */
+  policy: AttemptPolicy;
+  /**
+   * The number of secrets the code will be compared with, an integer from 1
+   * to 20, charged to `guesses`: the number of candidate factors at login or
+   * resync, 1 for a binding (the pending secret) and in the `recovery` scope.
+   */
+  weight: number;
+}
+
+/** What {@link MFAStore.readAndReserve} needs. */
+export interface ReadAndReserveOptions {
+  /** The scope to reserve in. */
+  scope: ThrottleScope;
+  /** Unix ms. */
+  now: number;
+  /** The throttle rules. */
+  policy: AttemptPolicy;
+  /** What the record must have for an attempt to be reserved. */
+  requirement: AttemptRequirement;
+}
+
+/** What {@link MFAStore.refundAttempt} needs: what the reservation left, and what it changed. */
+export interface RefundAttemptOptions {
+  /** The scope of the reservation. */
+  scope: ThrottleScope;
+  /** The scope's `failures` as the reservation left it. */
+  failures: number;
+  /** The scope's `guesses` as the reservation left it. */
+  guesses: number;
+  /** The weight the reservation charged (taken back from `guesses`). */
+  weight: number;
+  /** The scope's `blockedUntil` before the reservation (restored). */
+  blockedUntil: number;
+}
+
+/** What {@link MFAStore.deleteUser} needs. */
+export interface DeleteUserOptions {
+  /** Unix ms: the time of the erasure. */
+  now: number;
+  /**
+   * How long the erasure guard lasts, in ms, an integer ≥ 0: until
+   * `now + guardMs` no operation creates state for the user. The service
+   * passes `policy.erasureGuardMs` (1 minute to 7 days, default 1 hour).
+   */
+  guardMs: number;
 }
 
 /** The outcome of {@link MFAStore.readAndReserve}. */
@@ -229,59 +329,6 @@ export interface ReadAndReserveResult {
   reservation: AttemptReservation | null;
 }
 
-/**
- * Whether a record holds nothing (no factor, enrollment, recovery codes or
- * counted failures): {@link MFAStore.getUser} returns `null` for it.
- * @internal
- */
-export function isEmptyRecord(record: UserRecord): boolean {
-  return (
-    record.factors.length === 0 &&
-    record.pending === null &&
-    record.recoveryCodes === null &&
-    record.throttle.otp.failures === 0 &&
-    record.throttle.recovery.failures === 0
-  );
-}
-
-/**
- * Whether `record` meets `requirement` at `now`, as
- * {@link MFAStore.readAndReserve} decides it: an active factor, or a pending
- * enrollment with `now < expiresAt`.
- * @internal
- */
-export function meetsRequirement(
-  record: UserRecord | null,
-  requirement: AttemptRequirement,
-  now: number,
-): boolean {
-  if (requirement === 'active') return (record?.factors.length ?? 0) > 0;
-  const pending = record?.pending;
-  return pending != null && now < pending.expiresAt;
-}
-
-/**
- * The methods every {@link MFAStore} has (`readAndReserve` is optional).
- * @internal
- */
-export const REQUIRED_STORE_METHODS = [
-  'getUser',
-  'putPending',
-  'activatePending',
-  'reserveAttempt',
-  'recordSuccess',
-  'replaceRecoveryCodes',
-  'replaceSealedSecret',
-  'consumeRecoveryCode',
-  'resetThrottle',
-  'refundAttempt',
-  'addFactor',
-  'renameFactor',
-  'removeFactor',
-  'deleteFactors',
-  'deleteUser',
-] as const;
-
 /** The throttle rules a store applies inside {@link MFAStore.reserveAttempt}. */
 export interface AttemptPolicy {
   /** Attempts allowed back to back before delays start. */
@@ -291,88 +338,64 @@ export interface AttemptPolicy {
   /** The longest delay. */
   maxDelayMs: number;
   /**
-   * The failure budget, at least 1. In the `otp` scope it is the budget of a
-   * user with one active factor: a user with `n` active factors is locked
-   * after {@link attemptLimit}`(maxFailures, n)` consecutive failures (until a
-   * reset), so that the odds of a guessing attack do not grow with `n`. In the
-   * `recovery` scope it is used as it is. The service's policy allows 1 to 100; a store also
-   * accepts `Infinity` (never locked), which its conformance tests use.
+   * The guess budget, at least 1: the scope is locked once its `guesses`
+   * (the factor-guesses charged since the last reset) reach it. Each attempt
+   * is charged the number of secrets its code is compared with, so the odds
+   * of one lock cycle are those of `maxFailures` guesses against one factor,
+   * whatever the number of factors and whatever happens to them meanwhile.
+   * With a constant `n` factors that is `ceil(maxFailures / n)` attempts. The
+   * service's policy allows 1 to 100; a store also accepts `Infinity` (never
+   * locked), which its conformance tests use.
    */
   maxFailures: number;
 }
 
-/** The outcome of {@link MFAStore.reserveAttempt}. */
+/** The outcome of {@link MFAStore.reserveAttempt}; only `ok: true` wrote anything. */
 export type AttemptReservation =
   | {
       /** The attempt is reserved (already counted as a failure). */
       ok: true;
       /** The failure count including this attempt. */
       failures: number;
+      /** The charged guesses including this attempt's weight. */
+      guesses: number;
     }
   | {
       /** No attempt may be made now. */
       ok: false;
-      /** `'locked'`: at `maxFailures`; `'throttled'`: inside a back-off delay. */
-      reason: 'locked' | 'throttled';
-      /** For `'throttled'`: how long until an attempt may be reserved. */
-      retryAfterMs?: number;
+      /**
+       * `'locked'`: `guesses` reached `maxFailures`; `'erased'`: an erasure
+       * guard is in force for the user (see {@link MFAStore.deleteUser}).
+       */
+      reason: 'locked' | 'erased';
+    }
+  | {
+      /** No attempt may be made now. */
+      ok: false;
+      /** Inside a back-off delay. */
+      reason: 'throttled';
+      /** How long until an attempt may be reserved, in ms (> 0). */
+      retryAfterMs: number;
     };
-
-/**
- * The delay an {@link AttemptPolicy} imposes after `failures` consecutive
- * failures: 0 below `freeAttempts`, then `baseDelayMs · 2^(failures − freeAttempts)`
- * capped at `maxDelayMs`. Stores must compute exactly this.
- *
- * @param policy - the throttle rules
- * @param failures - consecutive failures including the attempt just reserved
- * @returns the delay in ms before the next attempt
- * @throws nothing; the policy is trusted (the service validates it)
- * @example
- * ```ts
- * import { attemptDelayMs } from 'totpkit';
- * const policy = { freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 };
- * attemptDelayMs(policy, 4); // 0
- * attemptDelayMs(policy, 7); // 4_000
- * attemptDelayMs(policy, 99); // 900_000
- * ```
- */
-export function attemptDelayMs(policy: AttemptPolicy, failures: number): number {
-  if (failures < policy.freeAttempts) return 0;
-  const exponent = failures - policy.freeAttempts;
-  return exponent >= 52
-    ? policy.maxDelayMs
-    : Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** exponent);
-}
-
-/**
- * The consecutive failures after which a user with `factors` active factors
- * is locked: `max(1, ceil(maxFailures / max(1, factors)))`. Each guessed code
- * is compared with every factor, so `n` factors give a guess up to `n` times
- * the odds of one; dividing the budget by `n` keeps the odds of one lock
- * cycle the same for 1 factor or 20 (see docs/security-model.md). Stores
- * apply it with the factor count they read in the same atomic step.
- *
- * @param maxFailures - the budget of one factor (`Infinity`: never locked)
- * @param factors - the user's active factors (0 counts as 1)
- * @returns the lock threshold
- * @throws nothing; the arguments are trusted (the service validates them)
- * @example
- * ```ts
- * import { attemptLimit } from 'totpkit';
- * attemptLimit(100, 1); // 100
- * attemptLimit(100, 3); // 34
- * attemptLimit(100, 5); // 20
- * ```
- */
-export function attemptLimit(maxFailures: number, factors: number): number {
-  return Math.max(1, Math.ceil(maxFailures / Math.max(1, factors)));
-}
 
 /**
  * A store of MFA state. Every method is atomic on its own: implementations use
  * one conditional statement, a transaction or a script, never a read followed
  * by an unconditional write. Methods reject (throw) only for infrastructure
- * failures; expected conditions are return values.
+ * failures and for an ill-formed user id; expected conditions are return
+ * values.
+ *
+ * **Erasure guard.** {@link MFAStore.deleteUser} leaves a guard holding only
+ * the user id and `until`. While it is in force (the operation's time is
+ * before `until`: `pending.createdAt` for putPending, `factor.activatedAt` for
+ * addFactor, `activation.now` for activatePending, `now` for the reservations),
+ * no operation creates any state for the user, neither as its purpose nor as
+ * a side effect (an upsert, a write to a missing hash): `putPending` answers
+ * `'erased'`, `addFactor` and `activatePending` `{ ok: false, reason:
+ * 'erased' }`, `reserveAttempt` and the reservation of `readAndReserve`
+ * `{ ok: false, reason: 'erased' }`; the other operations find nothing to
+ * change and write nothing. A store drops the guard at or after `until`
+ * (`deleteExpired`, or a TTL).
  *
  * The conformance suite `testMFAStore` in `totpkit/testing` checks all of this,
  * including the concurrency cases.
@@ -380,7 +403,8 @@ export function attemptLimit(maxFailures: number, factors: number): number {
 export interface MFAStore {
   /**
    * Reads a user's record. Returns `null` for a user the store has nothing for
-   * (no factor, no pending enrollment, no throttle state).
+   * (no factor, no pending enrollment, no throttle state), and for a user
+   * under an erasure guard.
    *
    * A pending enrollment past its `expiresAt` may be returned as it is, until
    * the store removes it, or as `null`: a store may drop it any time at or
@@ -401,24 +425,30 @@ export interface MFAStore {
    * kept). Otherwise `previous` is `null`. The `previous` passed in is ignored.
    * `previous` goes with the pending enrollment (activation, deletion) and is
    * never copied into a factor.
+   *
+   * Returns `'erased'`, writing nothing, while an erasure guard is in force
+   * at `pending.createdAt`; otherwise `'stored'`.
    */
-  putPending(userId: string, pending: PendingEnrollment): Promise<void>;
+  putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome>;
 
   /**
    * Binds the pending enrollment `pendingId` as an active factor with the same
    * id, only if it is still pending and `activation.now < expiresAt`. In the
    * same atomic step: its `replaceFactorId` factor, if still active, is
    * removed; the new factor gets `lastStep`, `drift`, `activatedAt` (= `now`),
-   * `lastUsedAt` `null`, the enrollment's `createdAt`, and
+   * `lastUsedAt` `null`, the enrollment's `createdAt` and `secretDigest`, and
    * `activation.params` if given instead of the enrollment's parameters; the pending
    * enrollment is removed and both throttle scopes are reset; if the user had
    * no active factor, `recoveryCodes` becomes the user's set (otherwise the
    * user's set is kept and `recoveryCodes` is unused).
    *
-   * Refuses, writing nothing: `'not_pending'` if the enrollment is gone,
-   * replaced or expired; `'factor_limit'` if the user would then have more
-   * than `maxFactors` active factors; `'name_taken'` if another remaining
-   * factor has the same `nameKey`.
+   * Refuses, writing nothing, checked in this order: `'erased'` while an
+   * erasure guard is in force; `'not_pending'` if the enrollment is gone,
+   * replaced or expired; `'duplicate_secret'` (with its `factorId`) if
+   * another remaining factor has the enrollment's non-null `secretDigest`;
+   * `'factor_limit'` if the user would then have more than `maxFactors`
+   * active factors; `'name_taken'` if another remaining factor has the same
+   * `nameKey`. "Remaining": the active factors other than `replaceFactorId`.
    */
   activatePending(
     userId: string,
@@ -427,10 +457,14 @@ export interface MFAStore {
   ): Promise<AddFactorResult>;
 
   /**
-   * Adds an active factor directly (an imported secret), with the same limit,
-   * name rule and first-set rule as {@link MFAStore.activatePending}, in one
-   * atomic step. The pending enrollment and the throttle state are unchanged.
-   * Never refuses with `'not_pending'`.
+   * Adds an active factor directly (an imported secret), with the same
+   * duplicate, limit, name and first-set rules as
+   * {@link MFAStore.activatePending}, in one atomic step. The pending
+   * enrollment and the throttle state are unchanged. Never refuses with
+   * `'not_pending'`; refuses with `'erased'` while an erasure guard is in
+   * force at `factor.activatedAt`. A `'duplicate_secret'` refusal comes before
+   * `'factor_limit'` and `'name_taken'`, so a re-run import is recognised
+   * whatever the name, even at the limit.
    */
   addFactor(
     userId: string,
@@ -439,20 +473,15 @@ export interface MFAStore {
   ): Promise<AddFactorResult>;
 
   /**
-   * Reserves one attempt in `scope` before the code is checked: if the scope has
-   * `failures ≥` its limit (`attemptLimit(maxFailures, n)` for `otp`, `n` being
-   * the user's active factors at that moment; `maxFailures` for `recovery`),
-   * the result is `locked`; if `now < blockedUntil` it
-   * is `throttled` with `retryAfterMs`; otherwise `failures` is incremented and
-   * `blockedUntil` set to `now + attemptDelayMs(policy, failures)`, in one atomic
-   * step. A user with no record gets a fresh state created.
+   * Reserves one attempt in `options.scope` before the code is checked, in one
+   * atomic step: while an erasure guard is in force the result is `erased`;
+   * if the scope has `guesses ≥ policy.maxFailures` it is `locked`; if
+   * `now < blockedUntil` it is `throttled` with `retryAfterMs`; otherwise
+   * `failures` is incremented, `weight` added to `guesses`, and
+   * `blockedUntil` set to `now + attemptDelayMs(policy, failures)`. A user
+   * with no record gets a fresh state created.
    */
-  reserveAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-  ): Promise<AttemptReservation>;
+  reserveAttempt(userId: string, options: ReserveAttemptOptions): Promise<AttemptReservation>;
 
   /**
    * Optional: {@link MFAStore.getUser} and {@link MFAStore.reserveAttempt} in one
@@ -460,11 +489,16 @@ export interface MFAStore {
    * checked instead of two.
    *
    * Reads the user's record and, only if it meets `requirement`, reserves one
-   * attempt in `scope` exactly as `reserveAttempt(userId, scope, now, policy)`
-   * would, with no other write to the user in between:
+   * attempt in `scope` exactly as `reserveAttempt` would, with no other write
+   * to the user in between:
    *
    * - `'active'`: the user has at least one active factor;
    * - `'pending'`: the user has a pending enrollment and `now < expiresAt`.
+   *
+   * The weight charged is decided from the record read: `max(1, active
+   * factors)` for scope `'otp'` with requirement `'active'` (a login code is
+   * compared with every factor), otherwise 1 (a binding checks the one
+   * pending secret; a recovery code is one guess).
    *
    * `record` is what `getUser(userId, now)` would return at that moment: the
    * state the decision was made on, before the reservation (its `throttle`
@@ -475,13 +509,7 @@ export interface MFAStore {
    * A store without this method still works: the service then calls `getUser`
    * and `reserveAttempt`, one round trip each.
    */
-  readAndReserve?(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-    requirement: AttemptRequirement,
-  ): Promise<ReadAndReserveResult>;
+  readAndReserve?(userId: string, options: ReadAndReserveOptions): Promise<ReadAndReserveResult>;
 
   /**
    * Records a successful TOTP check for factor `factorId`: only if that factor
@@ -508,9 +536,9 @@ export interface MFAStore {
   /**
    * Replaces the sealed secret of the active factor, of the pending
    * enrollment, or of the pending enrollment's `previous`, whose id is `id`
-   * (e.g. after re-encrypting it under a new key). Nothing else changes.
-   * Returns `false` if there is no such factor, pending enrollment or
-   * `previous`.
+   * (e.g. after re-encrypting it under a new key). Nothing else changes
+   * (`secretDigest` stays: the secret is the same). Returns `false` if there
+   * is no such factor, pending enrollment or `previous`.
    */
   replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean>;
 
@@ -521,22 +549,20 @@ export interface MFAStore {
    */
   consumeRecoveryCode(userId: string, hash: string): Promise<boolean>;
 
-  /** Resets a throttle scope to `{ failures: 0, blockedUntil: 0 }` (an admin unlock). */
+  /**
+   * Resets a throttle scope to `{ failures: 0, guesses: 0, blockedUntil: 0 }`
+   * (an admin unlock). Creates nothing for a user the store has nothing for.
+   */
   resetThrottle(userId: string, scope: ThrottleScope): Promise<void>;
 
   /**
    * Takes back an attempt that was reserved but never checked (the secret
-   * could not be opened): only if the scope's `failures` is still `failures`
-   * (no attempt reserved, no reset since), sets it to `failures − 1` and
-   * `blockedUntil` to `blockedUntil` (the value before the reservation),
-   * atomically. Returns whether it did.
+   * could not be opened): only if the scope's `failures` and `guesses` are
+   * still what that reservation left (no attempt reserved, no reset since),
+   * sets them to `failures − 1` and `guesses − weight`, and `blockedUntil` to
+   * the value before the reservation, atomically. Returns whether it did.
    */
-  refundAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    failures: number,
-    blockedUntil: number,
-  ): Promise<boolean>;
+  refundAttempt(userId: string, options: RefundAttemptOptions): Promise<boolean>;
 
   /**
    * Renames active factor `factorId` to `name` (`nameKey` as computed by the
@@ -552,7 +578,8 @@ export interface MFAStore {
   /**
    * Removes active factor `factorId`. If it was the last one, the pending
    * enrollment and the recovery codes go too, in the same atomic step (as
-   * {@link MFAStore.deleteFactors}). Throttle state is kept.
+   * {@link MFAStore.deleteFactors}). Throttle state is kept, `guesses`
+   * included: removing factors never lowers it.
    */
   removeFactor(userId: string, factorId: string): Promise<FactorRemoval>;
 
@@ -572,8 +599,12 @@ export interface MFAStore {
 
   /**
    * Erasure: removes everything the store holds for the user, throttle state
-   * included, so that `getUser` returns `null`. Returns whether there was
-   * anything to remove.
+   * included, so that `getUser` returns `null`, and in the same atomic step
+   * leaves an erasure guard holding only the user id and
+   * `until = now + guardMs` (replacing an earlier guard), whether or not
+   * there was anything to remove. Until then no operation creates state for
+   * the user (see {@link MFAStore}), so a call that was in flight cannot
+   * bring any back. Returns whether there was anything to remove.
    */
-  deleteUser(userId: string): Promise<boolean>;
+  deleteUser(userId: string, options: DeleteUserOptions): Promise<boolean>;
 }
