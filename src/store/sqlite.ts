@@ -17,27 +17,30 @@
  * `login.ts`, `recovery.ts` and `factors.ts`.
  * @module totpkit/sqlite
  */
-import { describe } from '../_assert.ts';
+import { checkUserId, describe } from '../_assert.ts';
 import { checkRetention } from './_retention.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
-  AttemptPolicy,
-  AttemptRequirement,
   AttemptReservation,
   DeleteExpiredOptions,
   DeleteExpiredResult,
+  DeleteUserOptions,
   FactorRemoval,
   FactorRenameOutcome,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOutcome,
+  ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  RefundAttemptOptions,
+  ReserveAttemptOptions,
   ThrottleScope,
   UserRecord,
-} from './types.ts';
+} from './contract.ts';
 import { enrollmentOperations, type EnrollmentOperations } from './sqlite/enrollment.ts';
 import { factorsOperations, type FactorsOperations } from './sqlite/factors.ts';
 import { loginOperations, type LoginOperations } from './sqlite/login.ts';
@@ -45,7 +48,7 @@ import { recoveryOperations, type RecoveryOperations } from './sqlite/recovery.t
 import { schemaOperations, type SchemaOperations } from './sqlite/schema.ts';
 import { checkTable, DEFAULT_TABLE, raw, type SQLiteStoreOptions } from './sqlite/table.ts';
 
-export type { DeleteExpiredOptions, DeleteExpiredResult } from './types.ts';
+export type { DeleteExpiredOptions, DeleteExpiredResult } from './contract.ts';
 export { betterSqlite3Driver, bunSqliteDriver, d1Driver } from './sqlite/driver.ts';
 export type {
   BetterSqlite3Database,
@@ -165,11 +168,11 @@ export class SQLiteStore implements MFAStore {
   }
 
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
-    return this.#login.getUser(userId, now);
+    return this.#login.getUser(checkUserId(userId), now);
   }
 
-  async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
-    await this.#enrollment.putPending(userId, pending, pending.createdAt);
+  async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
+    return this.#enrollment.putPending(checkUserId(userId), pending);
   }
 
   async activatePending(
@@ -177,7 +180,7 @@ export class SQLiteStore implements MFAStore {
     pendingId: string,
     activation: PendingActivation,
   ): Promise<AddFactorResult> {
-    return this.#enrollment.activatePending(userId, pendingId, activation);
+    return this.#enrollment.activatePending(checkUserId(userId), pendingId, activation);
   }
 
   async addFactor(
@@ -185,26 +188,21 @@ export class SQLiteStore implements MFAStore {
     factor: ActiveFactor,
     options: AddFactorOptions,
   ): Promise<AddFactorResult> {
-    return this.#factors.addFactor(userId, factor, options, factor.activatedAt);
+    return this.#factors.addFactor(checkUserId(userId), factor, options);
   }
 
   async reserveAttempt(
     userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
+    options: ReserveAttemptOptions,
   ): Promise<AttemptReservation> {
-    return this.#login.reserveAttempt(userId, scope, now, policy, 1);
+    return this.#login.reserveAttempt(checkUserId(userId), options);
   }
 
   async readAndReserve(
     userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-    requirement: AttemptRequirement,
+    options: ReadAndReserveOptions,
   ): Promise<ReadAndReserveResult> {
-    return this.#login.readAndReserve(userId, scope, now, policy, requirement);
+    return this.#login.readAndReserve(checkUserId(userId), options);
   }
 
   async recordSuccess(
@@ -214,32 +212,27 @@ export class SQLiteStore implements MFAStore {
     drift: number,
     now: number,
   ): Promise<boolean> {
-    return this.#login.recordSuccess(userId, factorId, step, drift, now);
+    return this.#login.recordSuccess(checkUserId(userId), factorId, step, drift, now);
   }
 
   async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
-    return this.#recovery.replaceRecoveryCodes(userId, codes);
+    return this.#recovery.replaceRecoveryCodes(checkUserId(userId), codes);
   }
 
   async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
-    return this.#factors.replaceSealedSecret(userId, id, sealedSecret);
+    return this.#factors.replaceSealedSecret(checkUserId(userId), id, sealedSecret);
   }
 
   async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
-    return this.#recovery.consumeRecoveryCode(userId, hash);
+    return this.#recovery.consumeRecoveryCode(checkUserId(userId), hash);
   }
 
   async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
-    return this.#login.resetThrottle(userId, scope);
+    return this.#login.resetThrottle(checkUserId(userId), scope);
   }
 
-  async refundAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    failures: number,
-    blockedUntil: number,
-  ): Promise<boolean> {
-    return this.#login.refundAttempt(userId, scope, failures, failures, 1, blockedUntil);
+  async refundAttempt(userId: string, options: RefundAttemptOptions): Promise<boolean> {
+    return this.#login.refundAttempt(checkUserId(userId), options);
   }
 
   async renameFactor(
@@ -248,18 +241,18 @@ export class SQLiteStore implements MFAStore {
     name: string,
     nameKey: string,
   ): Promise<FactorRenameOutcome> {
-    return this.#factors.renameFactor(userId, factorId, name, nameKey);
+    return this.#factors.renameFactor(checkUserId(userId), factorId, name, nameKey);
   }
 
   async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
-    return this.#factors.removeFactor(userId, factorId);
+    return this.#factors.removeFactor(checkUserId(userId), factorId);
   }
 
   async deleteFactors(userId: string): Promise<boolean> {
-    return this.#factors.deleteFactors(userId);
+    return this.#factors.deleteFactors(checkUserId(userId));
   }
 
-  async deleteUser(userId: string): Promise<boolean> {
-    return this.#factors.deleteUser(userId, 0, 0);
+  async deleteUser(userId: string, options: DeleteUserOptions): Promise<boolean> {
+    return this.#factors.deleteUser(checkUserId(userId), options);
   }
 }

@@ -20,6 +20,7 @@ function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment 
     createdAt: T,
     expiresAt: T + 600_000,
     replaceFactorId: null,
+    secretDigest: null,
     previous: null,
     ...overrides,
   };
@@ -83,13 +84,14 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
             createdAt: big - 5,
             activatedAt: big - 2,
             lastUsedAt: null,
+            secretDigest: null,
           },
         ],
         pending: null,
         recoveryCodes, // order kept, odd characters intact
         throttle: {
-          otp: { failures: 0, blockedUntil: 0 },
-          recovery: { failures: 0, blockedUntil: 0 },
+          otp: { failures: 0, guesses: 0, blockedUntil: 0 },
+          recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
       });
       expect(await store.recordSuccess('u', enrollment.id, 2 ** 40, 3, big)).toBe(true);
@@ -123,13 +125,18 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         ['recovery', 'pending'],
       ] as const) {
         const record = await store.getUser('u', big - 1);
-        const result = await store.readAndReserve?.('u', scope, big - 1, policy, requirement);
-        expect(result).toEqual({ record, reservation: { ok: true, failures: 1 } });
+        const result = await store.readAndReserve?.('u', {
+          scope,
+          now: big - 1,
+          policy,
+          requirement,
+        });
+        expect(result).toEqual({ record, reservation: { ok: true, failures: 1, guesses: 1 } });
       }
       const blockedUntil = big - 1 + attemptDelayMs(policy, 1);
       expect((await store.getUser('u', big - 1))?.throttle).toEqual({
-        otp: { failures: 1, blockedUntil },
-        recovery: { failures: 1, blockedUntil },
+        otp: { failures: 1, guesses: 1, blockedUntil },
+        recovery: { failures: 1, guesses: 1, blockedUntil },
       });
     });
 
@@ -173,13 +180,25 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       };
       let now = T;
       for (let failures = 1; failures <= 30; failures++) {
-        const reservation = await store.reserveAttempt('u', 'otp', now, policy);
-        expect(reservation).toEqual({ ok: true, failures });
+        const reservation = await store.reserveAttempt('u', {
+          scope: 'otp',
+          now,
+          policy,
+          weight: 1,
+        });
+        expect(reservation).toEqual({ ok: true, failures, guesses: failures });
         const delay = attemptDelayMs(policy, failures);
         const state = (await store.getUser('u', now))?.throttle.otp;
-        expect(state).toEqual({ failures, blockedUntil: now + delay });
+        expect(state).toEqual({ failures, guesses: failures, blockedUntil: now + delay });
         if (delay > 0 && failures < policy.maxFailures) {
-          expect(await store.reserveAttempt('u', 'otp', now + delay - 1, policy)).toEqual({
+          expect(
+            await store.reserveAttempt('u', {
+              scope: 'otp',
+              now: now + delay - 1,
+              policy: policy,
+              weight: 1,
+            }),
+          ).toEqual({
             ok: false,
             reason: 'throttled',
             retryAfterMs: 1,
@@ -187,13 +206,21 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         }
         now += delay;
       }
-      expect(await store.reserveAttempt('u', 'otp', now + 10 ** 9, policy)).toEqual({
+      expect(
+        await store.reserveAttempt('u', {
+          scope: 'otp',
+          now: now + 10 ** 9,
+          policy: policy,
+          weight: 1,
+        }),
+      ).toEqual({
         ok: false,
         reason: 'locked',
       });
       expect((await store.getUser('u', now))?.throttle.otp.failures).toBe(30);
       expect((await store.getUser('u', now))?.throttle.recovery).toEqual({
         failures: 0,
+        guesses: 0,
         blockedUntil: 0,
       });
     });
@@ -216,12 +243,12 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         ['maxDelayMs', Infinity],
       ] as const) {
         const policy = { ...valid, [field]: value };
-        await expect(store.reserveAttempt('u', 'otp', T, policy)).rejects.toThrow(
-          new RegExp(`^"policy\\.${field}" must be a safe integer ≥ [01], got `),
-        );
-        await expect(store.readAndReserve?.('u', 'otp', T, policy, 'active')).rejects.toThrow(
-          `"policy.${field}"`,
-        );
+        await expect(
+          store.reserveAttempt('u', { scope: 'otp', now: T, policy, weight: 1 }),
+        ).rejects.toThrow(new RegExp(`^"policy\\.${field}" must be a safe integer ≥ [01], got `));
+        await expect(
+          store.readAndReserve?.('u', { scope: 'otp', now: T, policy, requirement: 'active' }),
+        ).rejects.toThrow(`"policy.${field}"`);
       }
       expect(await store.getUser('u', T)).toBeNull();
     });
@@ -236,10 +263,9 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       };
       let now = T;
       for (let failures = 1; failures <= 120; failures++) {
-        expect(await store.reserveAttempt('u', 'recovery', now, policy)).toEqual({
-          ok: true,
-          failures,
-        });
+        expect(
+          await store.reserveAttempt('u', { scope: 'recovery', now, policy, weight: 1 }),
+        ).toEqual({ ok: true, failures, guesses: failures });
         now += attemptDelayMs(policy, failures);
         expect((await store.getUser('u', now))?.throttle.recovery.blockedUntil).toBe(now);
       }
@@ -249,20 +275,20 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const store = await makeStore();
       await activeUser(store, 'u');
       const policy = { freeAttempts: 10, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
-      await store.reserveAttempt('u', 'otp', T, policy);
-      await store.reserveAttempt('u', 'recovery', T, policy);
+      await store.reserveAttempt('u', { scope: 'otp', now: T, policy, weight: 1 });
+      await store.reserveAttempt('u', { scope: 'recovery', now: T, policy, weight: 1 });
       expect(await store.recordSuccess('u', 'factor-1', 101, 0, T)).toBe(true);
       let throttle = (await store.getUser('u', T))?.throttle;
       expect(throttle).toEqual({
-        otp: { failures: 0, blockedUntil: 0 },
-        recovery: { failures: 1, blockedUntil: T },
+        otp: { failures: 0, guesses: 0, blockedUntil: 0 },
+        recovery: { failures: 1, guesses: 1, blockedUntil: T },
       });
-      await store.reserveAttempt('u', 'otp', T, policy);
+      await store.reserveAttempt('u', { scope: 'otp', now: T, policy, weight: 1 });
       expect(await store.consumeRecoveryCode('u', 'h2')).toBe(true);
       throttle = (await store.getUser('u', T))?.throttle;
       expect(throttle).toEqual({
-        otp: { failures: 0, blockedUntil: 0 },
-        recovery: { failures: 0, blockedUntil: 0 },
+        otp: { failures: 0, guesses: 0, blockedUntil: 0 },
+        recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
       });
       expect((await store.getUser('u', T))?.recoveryCodes?.hashes).toEqual(['h1', 'h3']);
     });
@@ -329,7 +355,11 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       for (const drop of ['deleteFactors', 'deleteUser'] as const) {
         await store.putPending('v', pending({ id: 'q1', sealedSecret: 'sealed-q1' }));
         await store.putPending('v', pending({ id: 'q2' }));
-        expect(await store[drop]('v')).toBe(true);
+        const dropped =
+          drop === 'deleteUser'
+            ? await store.deleteUser('v', { now: 0, guardMs: 0 })
+            : await store.deleteFactors('v');
+        expect(dropped).toBe(true);
         expect(JSON.stringify(await store.getUser('v', T))).not.toContain('sealed-q1');
         expect(await store.replaceSealedSecret('v', 'q1', 'x')).toBe(false);
       }
@@ -388,19 +418,25 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const store = await makeStore();
       const open = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 1000 };
       const all = await Promise.all(
-        Array.from({ length: 200 }, () => store.reserveAttempt('fresh', 'otp', T, open)),
+        Array.from({ length: 200 }, () =>
+          store.reserveAttempt('fresh', { scope: 'otp', now: T, policy: open, weight: 1 }),
+        ),
       );
       const counts = all.map((r) => (r.ok ? r.failures : -1)).sort((a, b) => a - b);
       expect(counts).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
       const capped = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
       const guesses = await Promise.all(
-        Array.from({ length: 200 }, () => store.reserveAttempt('capped', 'otp', T, capped)),
+        Array.from({ length: 200 }, () =>
+          store.reserveAttempt('capped', { scope: 'otp', now: T, policy: capped, weight: 1 }),
+        ),
       );
       expect(guesses.filter((r) => r.ok)).toHaveLength(10);
       expect(guesses.filter((r) => !r.ok && r.reason === 'locked')).toHaveLength(190);
       const slow = { freeAttempts: 2, baseDelayMs: 1000, maxDelayMs: 10_000, maxFailures: 10 };
       const throttled = await Promise.all(
-        Array.from({ length: 200 }, () => store.reserveAttempt('slow', 'otp', T, slow)),
+        Array.from({ length: 200 }, () =>
+          store.reserveAttempt('slow', { scope: 'otp', now: T, policy: slow, weight: 1 }),
+        ),
       );
       // Two attempts back to back; the second opens a one-second delay.
       expect(throttled.filter((r) => r.ok)).toHaveLength(2);

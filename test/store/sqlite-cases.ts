@@ -5,11 +5,7 @@
 // scanning the table; a missing table is ERR_STORE saying to run migrate().
 import { describe, expect, it } from 'vitest';
 import { MFAError } from '../../src/errors.ts';
-import {
-  SQLiteStore,
-  type SQLiteDriver,
-  type SQLiteStatement,
-} from '../../src/store/sqlite.ts';
+import { SQLiteStore, type SQLiteDriver, type SQLiteStatement } from '../../src/store/sqlite.ts';
 
 const T = 1_700_000_000_000;
 const WEEK = 7 * 24 * 60 * 60 * 1000;
@@ -128,7 +124,9 @@ ORDER BY name`,
       expect(details.filter((detail) => /^SCAN /.test(detail))).toEqual([]);
       const [clear, idle, guards] = plans;
       expect(clear).toContainEqual(
-        expect.stringMatching(new RegExp(`^SEARCH ${table} USING INDEX ${table}_pending_expires_at`)),
+        expect.stringMatching(
+          new RegExp(`^SEARCH ${table} USING INDEX ${table}_pending_expires_at`),
+        ),
       );
       expect(idle).toContainEqual(
         expect.stringMatching(new RegExp(`^SEARCH ${table} USING INDEX ${table}_idle_since`)),
@@ -139,7 +137,9 @@ ORDER BY name`,
       for (const plan of plans) {
         expect(plan).toContainEqual(
           expect.stringMatching(
-            new RegExp(`^SEARCH ${table} USING (COVERING )?INDEX sqlite_autoindex_${table}_1 \\(user_id=\\?\\)`),
+            new RegExp(
+              `^SEARCH ${table} USING (COVERING )?INDEX sqlite_autoindex_${table}_1 \\(user_id=\\?\\)`,
+            ),
           ),
         );
       }

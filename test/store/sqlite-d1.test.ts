@@ -11,7 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, generateTOTP } from '../../src/index.ts';
-import { d1Driver, SQLiteStore, type D1DatabaseLike, type SQLiteDriver } from '../../src/store/sqlite.ts';
+import {
+  d1Driver,
+  SQLiteStore,
+  type D1DatabaseLike,
+  type SQLiteDriver,
+} from '../../src/store/sqlite.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { bundleForWeb } from '../helpers/web-bundle.ts';
 import { requireWorkerd } from '../helpers/workerd.ts';
@@ -64,12 +69,15 @@ describe.skipIf(!haveWorkerd)('SQLiteStore on D1 (Miniflare)', () => {
   describe('concurrent requests to two Worker instances on one D1 database', () => {
     const request = async (worker: 'a' | 'b', path: string, query: Record<string, unknown>) => {
       const search = new URLSearchParams(
-        Object.entries(query).map(([key, value]) => [
+        Object.entries(query).map(([key, value]): [string, string] => [
           key,
           typeof value === 'string' ? value : JSON.stringify(value),
         ]),
       );
-      const fetcher = await mf.getWorker(worker);
+      // Miniflare's Fetcher type needs the Workers types; its fetch is the standard one.
+      const fetcher = (await mf.getWorker(worker)) as unknown as {
+        fetch(url: string): Promise<Response>;
+      };
       const response = await fetcher.fetch(`http://worker${path}?${search}`);
       if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
       return (await response.json()) as Record<string, unknown>;
@@ -131,7 +139,12 @@ describe.skipIf(!haveWorkerd)('SQLiteStore on D1 (Miniflare)', () => {
       });
       // The back-off: 3 attempts, the third opening a one-minute delay.
       await request('a', '/unlock', { user, now });
-      const backOff = { freeAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 60_000, maxFailures: 100 };
+      const backOff = {
+        freeAttempts: 3,
+        baseDelayMs: 60_000,
+        maxDelayMs: 60_000,
+        maxFailures: 100,
+      };
       const delayed = await all(100, '/verify', { user, now, code: wrong, throttle: backOff });
       expect(tally(delayed)).toEqual({ mismatch: 3, throttled: 97 });
     }, 120_000);

@@ -67,20 +67,23 @@ export interface BetterSqlite3Database {
   transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate(...args: A): R };
 }
 
-/** The part of a better-sqlite3 `Statement` the adapter uses. */
+/**
+ * The part of a better-sqlite3 `Statement` the adapter uses (it binds
+ * {@link SQLiteValue}s only; `unknown[]` lets better-sqlite3's own types fit).
+ */
 export interface BetterSqlite3Statement {
   /** Whether the statement returns rows. */
   readonly reader: boolean;
   /** Runs it and returns every row. */
-  all(...params: SQLiteValue[]): unknown[];
+  all(...params: unknown[]): unknown[];
   /** Runs a statement that returns no rows. */
-  run(...params: SQLiteValue[]): unknown;
+  run(...params: unknown[]): unknown;
 }
 
 /** The part of a `bun:sqlite` `Database` the adapter uses. */
 export interface BunSqliteDatabase {
-  /** Compiles (and caches) a statement. */
-  query(sql: string): { all(...params: SQLiteValue[]): unknown[] };
+  /** Compiles (and caches) a statement; the adapter binds {@link SQLiteValue}s only. */
+  query(sql: string): { all(...params: unknown[]): unknown[] };
   /** Runs SQL without results (the adapter's `PRAGMA`s). */
   exec(sql: string): unknown;
   /** Wraps a function in a transaction; `.immediate` runs it under `BEGIN IMMEDIATE`. */
@@ -204,8 +207,7 @@ export function bunSqliteDriver(
 ): SQLiteDriver {
   checkMethods(db, ['query', 'exec', 'transaction'], 'db');
   prepareConnection(db, options);
-  const one = ({ sql, params }: SQLiteStatement): SQLiteRow[] =>
-    rows(db.query(sql).all(...params));
+  const one = ({ sql, params }: SQLiteStatement): SQLiteRow[] => rows(db.query(sql).all(...params));
   const many = db.transaction((statements: readonly SQLiteStatement[]) => statements.map(one));
   return {
     run: async (statement) => one(statement),
@@ -243,7 +245,9 @@ function checkMethods(value: unknown, methods: readonly string[], field: string)
   const missing =
     value === null || typeof value !== 'object'
       ? methods
-      : methods.filter((method) => typeof (value as Record<string, unknown>)[method] !== 'function');
+      : methods.filter(
+          (method) => typeof (value as Record<string, unknown>)[method] !== 'function',
+        );
   if (missing.length > 0) {
     throw new TypeError(
       `"${field}" must have ${methods.join(', ')} methods, got ${describe(value)}`,

@@ -7,7 +7,12 @@
 import { describe } from '../../_assert.ts';
 import { toInteger } from '../_database.ts';
 import { encodePending } from '../_codec.ts';
-import type { AddFactorResult, PendingActivation, PendingEnrollment } from '../types.ts';
+import type {
+  AddFactorResult,
+  PendingActivation,
+  PendingEnrollment,
+  PutPendingOutcome,
+} from '../contract.ts';
 import type { SQLiteRow } from './driver.ts';
 import { NO_FACTOR, RESET_THROTTLE, sql, type Table } from './table.ts';
 
@@ -21,17 +26,19 @@ export function notGuarded(now: number): Fragment {
 /**
  * The decision of binding or adding `factor` (an expression giving its
  * object) to the row's factors other than `replaced` (an expression giving a
- * factor id, or `NULL`): the refusals in the contract's order, else `'ok'`.
+ * factor id, or `NULL`): the refusals in the contract's order (a duplicate
+ * secret first, so that a re-run import is recognised even at the limit),
+ * else `'ok'`. A `NULL` digest equals nothing.
  */
 export function addDecision(factor: Fragment, replaced: Fragment, maxFactors: number): Fragment {
   const others = sql`FROM json_each(factors) WHERE json_extract(value, '$.id') IS NOT ${replaced}`;
   return sql`CASE
-    WHEN (SELECT count(*) ${others}) + 1 > ${maxFactors} THEN 'factor_limit'
-    WHEN EXISTS (SELECT 1 ${others}
-      AND json_extract(value, '$.nameKey') = json_extract(${factor}, '$.nameKey')) THEN 'name_taken'
     WHEN EXISTS (SELECT 1 ${others}
       AND json_extract(value, '$.secretDigest') = json_extract(${factor}, '$.secretDigest'))
       THEN 'duplicate_secret'
+    WHEN (SELECT count(*) ${others}) + 1 > ${maxFactors} THEN 'factor_limit'
+    WHEN EXISTS (SELECT 1 ${others}
+      AND json_extract(value, '$.nameKey') = json_extract(${factor}, '$.nameKey')) THEN 'name_taken'
     ELSE 'ok' END`;
 }
 
@@ -73,8 +80,7 @@ export function toAddResult(row: SQLiteRow | undefined): AddFactorResult {
 /** The enrollment operations of a store on `table`. */
 export function enrollmentOperations({ driver, name }: Table) {
   return {
-    /** Returns whether it was stored (`false`: the user is under an erasure guard at `now`). */
-    async putPending(userId: string, pending: PendingEnrollment, now: number): Promise<boolean> {
+    async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
       // The enrollment replaced, if unexpired at createdAt and another one, is
       // kept as the new one's `previous`, in the same statement.
       const rows = await driver.run(sql`INSERT INTO ${name} (user_id, pending, pending_expires_at)
@@ -90,9 +96,9 @@ ON CONFLICT (user_id) DO UPDATE SET
       'digits', json_extract(pending, '$.digits'), 'period', json_extract(pending, '$.period'),
       'expiresAt', json_extract(pending, '$.expiresAt')) END),
   pending_expires_at = excluded.pending_expires_at, erased_until = NULL
-WHERE ${notGuarded(now)}
+WHERE ${notGuarded(pending.createdAt)}
 RETURNING user_id`);
-      return rows.length === 1;
+      return rows.length === 1 ? 'stored' : 'erased';
     },
 
     async activatePending(

@@ -13,9 +13,10 @@ import type {
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
+  DeleteUserOptions,
   FactorRemoval,
   FactorRenameOutcome,
-} from '../types.ts';
+} from '../contract.ts';
 import { addDecision, duplicateOf, notGuarded, toAddResult } from './enrollment.ts';
 import {
   hasFactor,
@@ -38,12 +39,11 @@ export function factorsOperations({ driver, name }: Table) {
       userId: string,
       factor: ActiveFactor,
       options: AddFactorOptions,
-      now: number,
     ): Promise<AddFactorResult> {
       const codes = options.recoveryCodes;
       const added = sql`json(${JSON.stringify(encodeFactor(factor))})`;
       const none = sql`NULL`;
-      const decision = sql`CASE WHEN NOT ${notGuarded(now)} THEN 'erased'
+      const decision = sql`CASE WHEN NOT ${notGuarded(factor.activatedAt)} THEN 'erased'
     ELSE ${addDecision(added, none, options.maxFactors)} END`;
       const [, decided] = await driver.transaction([
         // A user seen for the first time gets a row (only a success can follow).
@@ -61,7 +61,7 @@ WHERE user_id = ${userId} AND ${decision} = 'ok'`,
       return toAddResult(decided?.[0]);
     },
 
-    async deleteUser(userId: string, now: number, guardMs: number): Promise<boolean> {
+    async deleteUser(userId: string, { now, guardMs }: DeleteUserOptions): Promise<boolean> {
       // Everything goes, and the row stays as the erasure guard: it holds only
       // the user id and until when no operation may create state for the user.
       const [had] = await driver.transaction([
@@ -69,7 +69,7 @@ WHERE user_id = ${userId} AND ${decision} = 'ok'`,
         sql`INSERT INTO ${name} (user_id, erased_until) VALUES (${userId}, ${now + guardMs})
 ON CONFLICT (user_id) DO UPDATE SET factors = '[]', pending = NULL, pending_expires_at = NULL,
   recovery_salt = NULL, recovery_hashes = NULL, ${RESET_THROTTLE},
-  erased_until = max(coalesce(erased_until, 0), excluded.erased_until)`,
+  erased_until = excluded.erased_until`,
       ]);
       const row = had?.[0];
       return row !== undefined && toInteger(row.held, 'held') === 1;

@@ -9,15 +9,19 @@
  * nothing comes between them.
  * @module
  */
-import { attemptDelayMs } from '../types.ts';
+import { checkInteger } from '../../_assert.ts';
+import { attemptDelayMs, MAX_ATTEMPT_WEIGHT } from '../throttle.ts';
 import type {
   AttemptPolicy,
   AttemptRequirement,
   AttemptReservation,
+  ReadAndReserveOptions,
   ReadAndReserveResult,
+  RefundAttemptOptions,
+  ReserveAttemptOptions,
   ThrottleScope,
   UserRecord,
-} from '../types.ts';
+} from '../contract.ts';
 import { checkPolicy, checkRequirement, checkScope, toInteger } from '../_database.ts';
 import type { SQLiteRow, SQLiteValue } from './driver.ts';
 import {
@@ -82,7 +86,8 @@ function outcome(
     };
   }
   if (state === undefined) throw new Error('the reservation found no row for the user');
-  const erasedUntil = state.erased_until == null ? null : toInteger(state.erased_until, 'erased_until');
+  const erasedUntil =
+    state.erased_until == null ? null : toInteger(state.erased_until, 'erased_until');
   if (erasedUntil !== null && now < erasedUntil) return { ok: false, reason: 'erased' };
   const guesses = toInteger(state[`${scope}_guesses`], `${scope}_guesses`);
   if (guesses >= maxFailures) return { ok: false, reason: 'locked' };
@@ -100,13 +105,11 @@ export function loginOperations({ driver, name }: Table) {
 
     async reserveAttempt(
       userId: string,
-      scope: ThrottleScope,
-      now: number,
-      policy: AttemptPolicy,
-      weight: number,
+      { scope, now, policy, weight }: ReserveAttemptOptions,
     ): Promise<AttemptReservation> {
       const { failures: F, guesses: G, blockedUntil: B } = scopeColumns(checkScope(scope));
       checkPolicy(policy);
+      checkInteger(weight, 'weight', 1, MAX_ATTEMPT_WEIGHT);
       const max = policy.maxFailures === Infinity ? NO_LOCK : policy.maxFailures;
       // The first attempt of a new user inserts the row; later ones update it
       // only if it is neither guarded, locked nor inside a back-off delay.
@@ -124,10 +127,7 @@ RETURNING ${F} AS failures, ${G} AS guesses`,
 
     async readAndReserve(
       userId: string,
-      scope: ThrottleScope,
-      now: number,
-      policy: AttemptPolicy,
-      requirement: AttemptRequirement,
+      { scope, now, policy, requirement }: ReadAndReserveOptions,
     ): Promise<ReadAndReserveResult> {
       const { failures: F, guesses: G, blockedUntil: B } = scopeColumns(checkScope(scope));
       const met = requirementMet(checkRequirement(requirement), now);
@@ -147,7 +147,8 @@ RETURNING ${F} AS failures, ${G} AS guesses`,
       ]);
       const row = read?.[0];
       const record = toRecordOrNull(row);
-      if (row === undefined || toInteger(row.met, 'met') !== 1) return { record, reservation: null };
+      if (row === undefined || toInteger(row.met, 'met') !== 1)
+        return { record, reservation: null };
       return { record, reservation: outcome(scope, written?.[0], row, now, max) };
     },
 
@@ -179,15 +180,11 @@ WHERE user_id = ${userId}`);
 
     async refundAttempt(
       userId: string,
-      scope: ThrottleScope,
-      failures: number,
-      guesses: number,
-      weight: number,
-      blockedUntilBefore: number,
+      { scope, failures, guesses, weight, blockedUntil: before }: RefundAttemptOptions,
     ): Promise<boolean> {
       const { failures: F, guesses: G, blockedUntil: B } = scopeColumns(checkScope(scope));
       const rows = await driver.run(sql`UPDATE ${name} SET ${F} = ${F} - 1, ${G} = ${G} - ${weight},
-  ${B} = ${blockedUntilBefore}
+  ${B} = ${before}
 WHERE user_id = ${userId} AND ${F} = ${failures} AND ${G} = ${guesses} AND ${F} >= 1
   AND ${G} >= ${weight}
 RETURNING user_id`);

@@ -3,7 +3,7 @@
  * both throttle scopes), each one conditional `UPDATE`.
  * @module
  */
-import type { RecoveryCodeSet } from '../types.ts';
+import type { RecoveryCodeSet } from '../contract.ts';
 import { NO_FACTOR, RESET_THROTTLE, sql, type Table } from './table.ts';
 
 /** The recovery operations of a store on `table`. */

@@ -6,7 +6,7 @@
  */
 import { checkDeleteExpired } from '../_retention.ts';
 import { storeError } from '../_scrub.ts';
-import type { DeleteExpiredOptions, DeleteExpiredResult } from '../types.ts';
+import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import { raw, sql, type Table } from './table.ts';
 
 /**
@@ -84,11 +84,10 @@ WHERE user_id IN (SELECT user_id FROM ${name} WHERE erased_until <= ${checked.no
   LIMIT ${limit})
 RETURNING user_id`);
         const enrollments = cleared.length;
-        const records = deleted.length;
         return {
           enrollments,
-          records,
-          more: enrollments === limit || records === limit || guards.length === limit,
+          records: deleted.length + guards.length,
+          more: enrollments === limit || deleted.length === limit || guards.length === limit,
         };
       } catch (cause) {
         throw storeError('SQLiteStore.deleteExpired', cause);

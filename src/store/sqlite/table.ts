@@ -13,8 +13,8 @@
 import { describe } from '../../_assert.ts';
 import { decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
-import { isEmptyRecord } from '../types.ts';
-import type { RecoveryCodeSet, ThrottleScope, UserRecord } from '../types.ts';
+import { isEmptyRecord } from '../throttle.ts';
+import type { RecoveryCodeSet, ThrottleScope, UserRecord } from '../contract.ts';
 import type { SQLiteDriver, SQLiteRow, SQLiteStatement, SQLiteValue } from './driver.ts';
 
 /** Options for {@link SQLiteStore}. */
