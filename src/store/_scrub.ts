@@ -90,6 +90,9 @@ const SQLITE_CODE_ADVICE: Readonly<Record<string, string>> = {
     'the database is read-only for this process: check the permissions of the file and of its ' +
     'directory (WAL mode creates the -wal and -shm files beside it)',
   SQLITE_CANTOPEN: 'the database file cannot be opened: check its path and permissions',
+  SQLITE_IOERR:
+    'the database file could not be read or written (a disk or file-system error): check the ' +
+    'disk and the file, then retry',
   SQLITE_FULL: 'the disk is full: free space where the database lives',
   SQLITE_CORRUPT: 'the database file is corrupt: restore it from a backup',
   SQLITE_NOTADB: 'the file is not a SQLite database: check the path',
