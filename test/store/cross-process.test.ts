@@ -9,7 +9,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { RedisStore } from '../../src/store/redis.ts';
 import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
@@ -108,4 +110,37 @@ describe.skipIf(!haveBun)('across processes: SQLiteStore on one file', () => {
   });
 
   crossProcessCases(() => ({ store, workers }), run);
+
+  it('4 processes (2 Node, 2 Bun) start at once on a new file: each migrates and stores, 5 times', async () => {
+    const script = fileURLToPath(new URL('../fixtures/sqlite-migrate.ts', import.meta.url));
+    for (let round = 1; round <= 5; round++) {
+      const fresh = join(dir, `new-${round}.db`);
+      const users = ['node-1', 'bun-1', 'node-2', 'bun-2'];
+      const exits = await Promise.all(
+        users.map((user) => {
+          const [command, args] = user.startsWith('bun')
+            ? [bunPath(), [script, fresh, 'mfa', user]]
+            : [process.execPath, ['--import', 'tsx', script, fresh, 'mfa', user]];
+          return new Promise<{ code: number | null; output: string }>((resolve) => {
+            const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+            let output = '';
+            child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+            child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+            child.on('close', (code) => resolve({ code, output }));
+          });
+        }),
+      );
+      for (const { code, output } of exits) {
+        expect({ code, output: output.trim() }, `round ${round}`).toEqual({
+          code: 0,
+          output: 'stored',
+        });
+      }
+      const check = new Database(fresh);
+      const rows = check.prepare('SELECT user_id FROM mfa ORDER BY user_id').all();
+      expect(rows).toEqual([...users].sort().map((user_id) => ({ user_id })));
+      expect(check.pragma('journal_mode', { simple: true })).toBe('wal');
+      check.close();
+    }
+  }, 120_000);
 });

@@ -32,7 +32,8 @@ export function schemaStatements(name: string, bare: string): string[] {
   recovery_guesses INTEGER NOT NULL DEFAULT 0,
   recovery_blocked_until INTEGER NOT NULL DEFAULT 0,
   erased_until INTEGER,
-  idle_since INTEGER GENERATED ALWAYS AS (CASE WHEN json_array_length(factors) = 0 AND erased_until IS NULL
+  idle_since INTEGER GENERATED ALWAYS AS (CASE
+    WHEN json_array_length(factors) = 0 AND erased_until IS NULL
     THEN max(otp_blocked_until, recovery_blocked_until, coalesce(pending_expires_at, 0)) END)
     VIRTUAL,
   CHECK ((pending IS NULL) = (pending_expires_at IS NULL)),
