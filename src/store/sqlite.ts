@@ -55,6 +55,7 @@ export type {
   BetterSqlite3Statement,
   BunSqliteDatabase,
   D1DatabaseLike,
+  D1ResultLike,
   D1StatementLike,
   SQLiteDriver,
   SQLiteFileDriverOptions,

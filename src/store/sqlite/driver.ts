@@ -63,8 +63,13 @@ export interface BetterSqlite3Database {
   prepare(sql: string): BetterSqlite3Statement;
   /** Runs SQL without results (the adapter's `PRAGMA`s). */
   exec(sql: string): unknown;
-  /** Wraps a function in a transaction; `.immediate` runs it under `BEGIN IMMEDIATE`. */
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate(...args: A): R };
+  /** Wraps a function in a transaction. */
+  transaction<A extends unknown[], R>(
+    fn: (...args: A) => R,
+  ): {
+    /** Runs the function between `BEGIN IMMEDIATE` and `COMMIT` (`ROLLBACK` if it throws). */
+    immediate(...args: A): R;
+  };
 }
 
 /**
@@ -83,11 +88,19 @@ export interface BetterSqlite3Statement {
 /** The part of a `bun:sqlite` `Database` the adapter uses. */
 export interface BunSqliteDatabase {
   /** Compiles (and caches) a statement; the adapter binds {@link SQLiteValue}s only. */
-  query(sql: string): { all(...params: unknown[]): unknown[] };
+  query(sql: string): {
+    /** Runs it and returns every row. */
+    all(...params: unknown[]): unknown[];
+  };
   /** Runs SQL without results (the adapter's `PRAGMA`s). */
   exec(sql: string): unknown;
-  /** Wraps a function in a transaction; `.immediate` runs it under `BEGIN IMMEDIATE`. */
-  transaction<A extends unknown[], R>(fn: (...args: A) => R): { immediate(...args: A): R };
+  /** Wraps a function in a transaction. */
+  transaction<A extends unknown[], R>(
+    fn: (...args: A) => R,
+  ): {
+    /** Runs the function between `BEGIN IMMEDIATE` and `COMMIT` (`ROLLBACK` if it throws). */
+    immediate(...args: A): R;
+  };
 }
 
 /** The part of a Cloudflare D1 binding (`D1Database`) the adapter uses. */
@@ -95,7 +108,7 @@ export interface D1DatabaseLike {
   /** Compiles a statement. */
   prepare(sql: string): D1StatementLike;
   /** Runs statements as one SQL transaction. */
-  batch(statements: D1StatementLike[]): Promise<{ results?: unknown[] }[]>;
+  batch(statements: D1StatementLike[]): Promise<D1ResultLike[]>;
 }
 
 /** The part of a D1 prepared statement the adapter uses. */
@@ -103,7 +116,13 @@ export interface D1StatementLike {
   /** Binds the placeholders' values. */
   bind(...values: SQLiteValue[]): D1StatementLike;
   /** Runs it and returns its rows. */
-  all(): Promise<{ results?: unknown[] }>;
+  all(): Promise<D1ResultLike>;
+}
+
+/** The part of a D1 result the adapter uses. */
+export interface D1ResultLike {
+  /** The rows, as objects keyed by column name. */
+  results?: unknown[];
 }
 
 /** Options of the file adapters ({@link betterSqlite3Driver}, {@link bunSqliteDriver}). */
