@@ -15,7 +15,8 @@
  * - `ERR_URI_TYPE`: the type is neither `totp` nor `hotp`.
  * - `ERR_URI_LABEL`: the label is missing, empty or has more than one colon,
  *   or the label or the `issuer` parameter contains a control character
- *   (U+0000–U+001F, U+007F–U+009F).
+ *   (U+0000–U+001F, U+007F–U+009F) or a format character (Unicode category
+ *   Cf: zero-width characters such as U+200B, bidi controls such as U+202E).
  * - `ERR_URI_SECRET`: the `secret` parameter is missing or not base32.
  * - `ERR_URI_ISSUER_MISMATCH`: the label's issuer prefix and the `issuer`
  *   parameter differ.

@@ -127,6 +127,14 @@ function encodeLabelPart(text: string): string {
 /** C0 controls, DEL and C1 controls: an app would show them, or cut the label at a NUL. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
+/**
+ * Format characters (Unicode category Cf): zero-width characters (U+200B,
+ * U+200D, U+FEFF), bidi controls (U+202A–U+202E, U+2066–U+2069) and the
+ * like. Invisible, they make two labels look alike, and a bidi override
+ * reverses how the rest of a label, or of the sentence showing it, reads.
+ */
+const FORMAT = /\p{Cf}/u;
+
 /** Lowercases ASCII letters only: `toLowerCase` also maps U+212A KELVIN SIGN to `k`. */
 function asciiLower(text: string): string {
   return text.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
@@ -143,6 +151,11 @@ function checkLabelPart(value: unknown, field: string): string {
   if (text.includes(':')) throw new RangeError(`"${field}" must not contain ":"`);
   if (!isWellFormedText(text)) throw new RangeError(`"${field}" must be well-formed Unicode`);
   if (CONTROL.test(text)) throw new RangeError(`"${field}" must not contain control characters`);
+  if (FORMAT.test(text)) {
+    throw new RangeError(
+      `"${field}" must not contain format characters (zero-width characters, bidi controls)`,
+    );
+  }
   if (/^\s/.test(text)) throw new RangeError(`"${field}" must not start with white space`);
   return text;
 }
@@ -288,8 +301,9 @@ function parameter(name: string): string {
  * @returns the parsed key, with the secret decoded to bytes
  * @throws TypeError if `uri` is not a string
  * @throws {@link KeyURIError} for anything else it cannot accept: wrong scheme or
- *   type, bad label, a control character (U+0000–U+001F, U+007F–U+009F) in the
- *   label or issuer, missing or invalid secret, issuer mismatch, unsupported
+ *   type, bad label, a control character (U+0000–U+001F, U+007F–U+009F) or a
+ *   format character (Unicode Cf: zero-width characters, bidi controls such
+ *   as U+202E) in the label or issuer, missing or invalid secret, issuer mismatch, unsupported
  *   algorithm, digits outside 6–8, bad period or counter (or one written with
  *   leading zeros), a repeated parameter. Names and values are compared in
  *   ASCII only (`ſha256` is not `SHA256`).
@@ -325,6 +339,12 @@ export function parseKeyURI(uri: string): KeyURI {
   if (accountName === '') fail('ERR_URI_LABEL', 'the label must name an account');
   if (labelIssuer === '') fail('ERR_URI_LABEL', 'the label issuer prefix must not be empty');
   if (CONTROL.test(label)) fail('ERR_URI_LABEL', 'the label must not contain control characters');
+  if (FORMAT.test(label)) {
+    fail(
+      'ERR_URI_LABEL',
+      'the label must not contain format characters (zero-width characters, bidi controls)',
+    );
+  }
 
   const query = new Map<string, string>();
   for (const pair of rawQuery.split('&')) {
@@ -354,6 +374,12 @@ export function parseKeyURI(uri: string): KeyURI {
   const paramIssuer = query.get('issuer');
   if (paramIssuer !== undefined && CONTROL.test(paramIssuer)) {
     fail('ERR_URI_LABEL', 'the "issuer" parameter must not contain control characters');
+  }
+  if (paramIssuer !== undefined && FORMAT.test(paramIssuer)) {
+    fail(
+      'ERR_URI_LABEL',
+      'the "issuer" parameter must not contain format characters (zero-width characters, bidi controls)',
+    );
   }
   if (labelIssuer !== undefined && paramIssuer !== undefined && paramIssuer !== labelIssuer) {
     fail('ERR_URI_ISSUER_MISMATCH', 'the label issuer and the "issuer" parameter differ');

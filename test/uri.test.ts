@@ -441,8 +441,14 @@ const labelPart = fc
     minLength: 1,
     maxLength: 20,
   })
-  // No colon, no leading white space, no control characters: what buildKeyURI accepts.
-  .filter((s) => !s.includes(':') && !/^\s/.test(s) && !/[\u0000-\u001f\u007f-\u009f]/.test(s));
+  // No colon, no leading white space, no control or format characters: what buildKeyURI accepts.
+  .filter(
+    (s) =>
+      !s.includes(':') &&
+      !/^\s/.test(s) &&
+      !/[\u0000-\u001f\u007f-\u009f]/.test(s) &&
+      !/\p{Cf}/u.test(s),
+  );
 
 describe('buildKeyURI → parseKeyURI', () => {
   it('round-trips arbitrary Unicode issuers and account names, and every parameter', () => {

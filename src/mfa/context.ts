@@ -85,6 +85,8 @@ export function isCipherError(error: unknown): error is MFAError {
 
 /** A granted attempt: what the flow selected from the record, and how to take the attempt back. */
 export interface Admitted<S> {
+  /** The attempt is granted (a refusal or a flow's failure has `ok: false`). */
+  ok: true;
   /** What `select` picked from the record. */
   selected: S;
   /** The failure count including this attempt. */
@@ -296,8 +298,10 @@ export class MFAContext {
     reservation: AttemptReservation,
     now: number,
     flow: Flow,
-  ): { failures: number; guesses: number } | Refusal {
-    if (reservation.ok) return { failures: reservation.failures, guesses: reservation.guesses };
+  ): { ok: true; failures: number; guesses: number } | Refusal {
+    if (reservation.ok) {
+      return { ok: true, failures: reservation.failures, guesses: reservation.guesses };
+    }
     if (reservation.reason === 'throttled') {
       const { retryAfterMs } = reservation;
       this.emit({ type: 'throttled', userId, at: now, flow, reason: 'throttled', retryAfterMs });
@@ -382,10 +386,11 @@ export class MFAContext {
       reservation = reserved as AttemptReservation;
     }
     const admitted = this.#admit(userId, reservation, now, flow);
-    if ('ok' in admitted) return admitted;
+    if (!admitted.ok) return admitted;
     const { failures, guesses } = admitted;
     const blockedUntil = record?.throttle[scope].blockedUntil ?? 0;
     return {
+      ok: true,
       selected: selected as Exclude<R, Failure>,
       failures,
       guesses,

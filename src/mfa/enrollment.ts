@@ -248,7 +248,7 @@ export async function completeEnrollment(
     // A binding checks the codes against the one pending secret.
     weightOf: () => 1,
   });
-  if ('ok' in read) return read;
+  if (!read.ok) return read;
   const { pending, factors, firstFactor } = read.selected;
   const codes = [first, second] as const;
   let params = paramsOf(pending);

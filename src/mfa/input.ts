@@ -54,7 +54,13 @@ export function paramsOf({ algorithm, digits, period }: FactorParams): FactorPar
   return { algorithm, digits, period };
 }
 
-/** Checks a factor's name: 1–64 characters, well-formed Unicode, no control characters. */
+/**
+ * Checks a factor's name: 1–64 characters, well-formed Unicode, no control
+ * characters and no format characters (Unicode category Cf: zero-width
+ * characters such as U+200B, bidi controls such as U+202E). Invisible, those
+ * would let "Authenticator" and "Authenticator\u200B" coexist as two names,
+ * and U+202E reverses how the rest of a sentence naming the factor reads.
+ */
 export function checkFactorName(name: unknown, field = 'name'): string {
   if (typeof name !== 'string') {
     throw new TypeError(`"${field}" must be a string, got ${describe(name)}`);
@@ -68,6 +74,11 @@ export function checkFactorName(name: unknown, field = 'name'): string {
   }
   if (/\p{Cc}/u.test(name)) {
     throw new RangeError(`"${field}" must not contain control characters`);
+  }
+  if (/\p{Cf}/u.test(name)) {
+    throw new RangeError(
+      `"${field}" must not contain format characters (zero-width characters, bidi controls)`,
+    );
   }
   return name;
 }

@@ -44,7 +44,7 @@ export async function verify(ctx: MFAContext, userId: string, code: string): Pro
     // The code is compared with every candidate factor: one guess each.
     weightOf: ({ candidates }) => candidates.length,
   });
-  if ('ok' in read) return read;
+  if (!read.ok) return read;
   // Each candidate factor is checked in turn (in createdAt order); the first
   // that accepts the code wins. A factor whose secret cannot be opened is
   // skipped; if no other factor accepts the code, the attempt is taken back
@@ -141,7 +141,7 @@ export async function resync(
     },
     weightOf: ({ candidates }) => candidates.length,
   });
-  if ('ok' in read) return read;
+  if (!read.ok) return read;
   let reason: 'wrong_order' | 'mismatch' | 'replayed' = 'mismatch';
   let cipherError: unknown;
   let skewSeconds: number | null = null;

@@ -40,7 +40,7 @@ export async function useRecoveryCode(
     // One recovery code is one guess, however many codes are left.
     weightOf: () => 1,
   });
-  if ('ok' in read) return read;
+  if (!read.ok) return read;
   const { set, normalized } = read.selected;
   const unused = set?.hashes.length ?? 0;
   const match = set && unused > 0 ? await ctx.hasher.find(normalized, set, userId) : null;

@@ -51,7 +51,7 @@ export interface BeginEnrollmentOptions {
   accountName: string;
   /**
    * The new factor's name, unique among the user's factors (compared after
-   * NFKC and case folding), 1–64 characters, no control characters. Default
+   * NFKC and case folding), 1–64 characters, no control or format characters (zero-width, bidi controls). Default
    * "Authenticator", or "Authenticator 2", … the first one free.
    */
   name?: string;
@@ -388,7 +388,9 @@ export interface ImportFactorOptions {
   period?: number;
   /**
    * The last time step the old system accepted, carried over so that a code
-   * used there cannot be used again here; default -1 (none).
+   * used there cannot be used again here; default -1 (none). At most the
+   * factor's current step plus `policy.window` (the furthest step a code can
+   * be accepted at now): a later one would make a factor that never verifies.
    */
   lastStep?: number;
 }
@@ -463,14 +465,16 @@ export interface MFA {
    *
    * @param userId - your stable user id: 1–256 characters of well-formed
    *   Unicode (no lone surrogate, which would reach the stores as U+FFFD, the
-   *   same bytes as another id), without U+0000; the same rule for every method
+   *   same bytes as another id), without U+0000 or U+FFFD; the same rule for
+   *   every method, and every built-in store checks it too
    * @param options - `accountName`, and optionally the factor's `name` and a
    *   `replaceFactorId` to remove when this one is bound
    * @returns `{ factorId, secret, uri, expiresAt }`; `secret` and `uri` are non-enumerable
    * @throws TypeError / RangeError for an invalid argument; {@link MFAError}
    *   `'ERR_FACTOR_LIMIT'` (the user has `policy.maxFactors` factors and none
    *   is replaced), `'ERR_NAME_TAKEN'`, `'ERR_FACTOR_NOT_FOUND'` (no active
-   *   factor `replaceFactorId`), `'ERR_STORE'`, `'ERR_CIPHER'`
+   *   factor `replaceFactorId`), `'ERR_STORE'`, `'ERR_CIPHER'`, `'ERR_ERASED'`
+   *   (the user's data was erased within `policy.erasureGuardMs`)
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -504,7 +508,7 @@ export interface MFA {
    * @returns `{ ok: true, factorId, clockOffsetSeconds, parameters, recoveryCodes? }`
    *   or a refusal with a {@link CompleteEnrollmentFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
-   *   `'ERR_CIPHER'`
+   *   `'ERR_CIPHER'`, `'ERR_ERASED'` (the data was erased while it ran)
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -538,7 +542,8 @@ export interface MFA {
    * @param code - the code as typed (surrounding and inner spaces are ignored)
    * @returns `{ ok: true, factorId }` or a refusal with a {@link VerifyFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
-   *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded)
+   *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded),
+   *   `'ERR_ERASED'` (the data was erased while it ran)
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -565,7 +570,8 @@ export interface MFA {
    * @param code2 - the code that followed it
    * @returns `{ ok: true, factorId, drift, clockOffsetSeconds }` (the factor the
    *   codes belong to) or a refusal with a {@link ResyncFailure}
-   * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
+   * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`,
+   *   `'ERR_ERASED'` (the data was erased while it ran)
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -583,7 +589,8 @@ export interface MFA {
    * @param userId - the user
    * @param code - the code as typed (case, spaces and dashes are ignored)
    * @returns `{ ok: true, remaining }` or a refusal with a {@link RecoveryCodeFailure}
-   * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`
+   * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
+   *   `'ERR_ERASED'` (the data was erased while it ran)
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -693,7 +700,7 @@ export interface MFA {
    *
    * @param userId - the user
    * @param factorId - the factor
-   * @param name - 1–64 characters, well-formed, no control characters
+   * @param name - 1–64 characters, well-formed, no control or format characters (Unicode Cc, Cf)
    * @returns `{ ok: true }` or `{ ok: false, reason: 'not_found' | 'name_taken' }`
    * @throws TypeError / RangeError for an invalid name; {@link MFAError} `'ERR_STORE'`
    * @example
@@ -730,14 +737,25 @@ export interface MFA {
    * bits) is refused; one shorter than 16 bytes is accepted and flagged
    * `weak` (ask the user to enroll a new factor later).
    *
+   * A secret enters once per user: importing a secret that is already one of
+   * the user's factors writes nothing and answers `{ ok: true, factorId: <that
+   * factor>, alreadyImported: true }`, whatever the name or parameters given,
+   * so a re-run import is idempotent (no event, no recovery codes). This holds
+   * under concurrent imports too (the store compares a per-user digest of the
+   * secret in the same atomic step); factors bound by 0.2, which have no
+   * digest, are compared by opening them.
+   *
    * @param userId - the user
    * @param options - `secret` (bytes or base32) or `uri`, and optionally
    *   `name`, `algorithm`, `digits`, `period` and `lastStep`
-   * @returns `{ ok: true, factorId, weak, recoveryCodes? }` or a refusal
+   * @returns `{ ok: true, factorId, weak, alreadyImported, recoveryCodes? }` or a refusal
    * @throws TypeError / RangeError for invalid options (neither or both of
    *   `secret` and `uri`, a short secret, a URI that is not `otpauth://totp/`
-   *   or whose parameters contradict the options); {@link MFAError}
-   *   `'ERR_STORE'`, `'ERR_CIPHER'`
+   *   or whose parameters contradict the options, a `lastStep` beyond the
+   *   current step plus `policy.window`); {@link MFAError} `'ERR_STORE'`,
+   *   `'ERR_CIPHER'` (also when a 0.2 factor it must compare cannot be
+   *   opened), `'ERR_ERASED'` (the user's data was erased within
+   *   `policy.erasureGuardMs`)
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -750,6 +768,14 @@ export interface MFA {
    * Erasure: removes everything the store holds for the user, factors,
    * pending enrollment, recovery codes and throttle state (unlike
    * {@link MFA.disable}, which keeps a lock).
+   *
+   * Erasure is final: for `policy.erasureGuardMs` (default 1 hour) afterwards
+   * no call creates any state for this user id. A call that was in flight
+   * when the data was erased, or a new one in that time, that would write
+   * (an enrollment, an import, a code check's attempt) writes nothing and
+   * rejects with `MFAError('ERR_ERASED')`; calls that would write nothing
+   * answer as for a user without state. A call in flight for longer than
+   * `erasureGuardMs` is the stated limit.
    *
    * @param userId - the user
    * @returns whether there was anything to remove

@@ -19,10 +19,12 @@ describe('odds that do not grow with the number of factors', () => {
   const { maxFailures } = DEFAULT_MFA_POLICY.throttle;
 
   it('the documented table (defaults: 100 failures, window 1, 6 digits)', () => {
-    // docs/security-model.md, "Several factors and the guess budget".
+    // docs/security-model.md, "Several factors and the guess budget" (constant n).
     const table = [
       [1, 100, 2.9996e-4],
       [2, 50, 2.9996e-4],
+      [3, 34, 3.0595e-4],
+      [4, 25, 2.9996e-4],
       [5, 20, 2.9996e-4],
     ] as const;
     for (const [factors, guesses, odds] of table) {
