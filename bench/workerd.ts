@@ -14,7 +14,7 @@ import { startWorker } from '../test/helpers/workerd.ts';
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const NOW = 1_700_000_000_000;
 const POLICIES = [
-  { name: 'default: 10 codes, N=2^14 r=8', count: 10, N: 2 ** 14, r: 8 },
+  { name: 'default: 10 codes, N=2^11 r=8', count: 10, N: 2 ** 11, r: 8 },
   { name: '10 codes, N=2^10 r=8', count: 10, N: 2 ** 10, r: 8 },
   { name: '10 codes, N=2^10 r=1', count: 10, N: 2 ** 10, r: 1 },
   { name: 'Workers Free (docs/runtimes.md): 5 codes, N=2^10 r=1', count: 5, N: 2 ** 10, r: 1 },

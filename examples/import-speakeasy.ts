@@ -24,7 +24,8 @@ interface LegacyRow {
 }
 
 const legacy: LegacyRow[] = [
-  // 20 bytes, what speakeasy generates by default.
+  // 20 bytes: speakeasy.generateSecret({ length: 20 }). Its default (length 32)
+  // gives 32 bytes, 52 base32 characters; both import as they are.
   { userId: 'u-1', base32Secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', lastUsedStep: null },
   // 10 bytes (80 bits), common in older systems: accepted, but flagged weak.
   { userId: 'u-2', base32Secret: 'jbsw y3dp ehpk 3pxp', lastUsedStep: 58_000_000 },

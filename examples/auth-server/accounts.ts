@@ -11,6 +11,19 @@ export interface User {
   id: string;
   email: string;
   passwordHash: string;
+  /**
+   * The account's security generation: a counter bumped after every change to
+   * two-factor sign-in (see {@link Accounts.endUserSessions}). Every session
+   * carries the generation it was created under and is valid only while the
+   * account still has it.
+   */
+  generation: number;
+}
+
+/** Whose session, and the generation read before the decision that made it. */
+export interface SessionOwner {
+  userId: string;
+  generation: number;
 }
 
 /**
@@ -24,6 +37,12 @@ export interface Session {
   /** The cookie value; only its SHA-256 is stored. */
   token: string;
   userId: string | null;
+  /**
+   * The account's generation when the session was created (null for an
+   * anonymous one). A session whose generation is no longer the account's is
+   * not found: it ended with the change that bumped it.
+   */
+  generation: number | null;
   stage: SessionStage;
   csrf: string;
   /** A one-time message for the next page. */
@@ -67,6 +86,12 @@ export class Accounts {
       flash text,
       expires_at bigint NOT NULL)`);
     await this.#sql.query('ALTER TABLE demo_sessions ADD COLUMN IF NOT EXISTS setup text');
+    // The security generation (see User.generation). Sessions from before the
+    // column have none, and are refused: their users sign in once more.
+    await this.#sql.query(
+      'ALTER TABLE demo_users ADD COLUMN IF NOT EXISTS generation integer NOT NULL DEFAULT 0',
+    );
+    await this.#sql.query('ALTER TABLE demo_sessions ADD COLUMN IF NOT EXISTS generation integer');
     await this.#sql.query(
       'CREATE INDEX IF NOT EXISTS demo_sessions_expires_at ON demo_sessions (expires_at)',
     );
@@ -80,34 +105,38 @@ export class Accounts {
       [randomUUID(), email, passwordHash, Date.now()],
     );
     const row = rows[0] as { id: string } | undefined;
-    return row === undefined ? null : { id: row.id, email, passwordHash };
+    return row === undefined ? null : { id: row.id, email, passwordHash, generation: 0 };
   }
 
+  /**
+   * The user with this address. Sign-in reads it, generation included,
+   * before it asks the MFA service whether a code is needed: a change that
+   * bumps the generation after that answer then ends the session it makes.
+   */
   async findUserByEmail(email: string): Promise<User | null> {
     const { rows } = await this.#sql.query(
-      'SELECT id, email, password_hash FROM demo_users WHERE email = $1',
+      'SELECT id, email, password_hash, generation FROM demo_users WHERE email = $1',
       [email],
     );
-    const row = rows[0] as { id: string; email: string; password_hash: string } | undefined;
-    return row === undefined
-      ? null
-      : { id: row.id, email: row.email, passwordHash: row.password_hash };
+    return userOf(rows[0] as DemoUserRow | undefined);
   }
 
   async findUser(id: string): Promise<User | null> {
     const { rows } = await this.#sql.query(
-      'SELECT id, email, password_hash FROM demo_users WHERE id = $1',
+      'SELECT id, email, password_hash, generation FROM demo_users WHERE id = $1',
       [id],
     );
-    const row = rows[0] as { id: string; email: string; password_hash: string } | undefined;
-    return row === undefined
-      ? null
-      : { id: row.id, email: row.email, passwordHash: row.password_hash };
+    return userOf(rows[0] as DemoUserRow | undefined);
   }
 
-  /** Starts a session with a new token and CSRF token (and drops expired ones). */
+  /**
+   * Starts a session with a new token and CSRF token (and drops expired ones).
+   * `owner` is null for an anonymous session; otherwise its generation is the
+   * one read *before* deciding that this session may exist (the user row
+   * read before `mfa.status`, or the session it replaces), never a fresh read.
+   */
   async createSession(
-    userId: string | null,
+    owner: SessionOwner | null,
     stage: SessionStage,
     flash: string | null = null,
   ): Promise<Session> {
@@ -115,28 +144,46 @@ export class Accounts {
     await this.#sql.query('DELETE FROM demo_sessions WHERE expires_at <= $1', [now]);
     const session: Session = {
       token: newToken(),
-      userId,
+      userId: owner?.userId ?? null,
+      generation: owner?.generation ?? null,
       stage,
       csrf: newToken(),
       flash,
       setup: null,
     };
     await this.#sql.query(
-      `INSERT INTO demo_sessions (id_hash, user_id, stage, csrf, flash, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [digest(session.token), userId, stage, session.csrf, flash, now + LIFETIME_MS[stage]],
+      `INSERT INTO demo_sessions (id_hash, user_id, generation, stage, csrf, flash, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        digest(session.token),
+        session.userId,
+        session.generation,
+        stage,
+        session.csrf,
+        flash,
+        now + LIFETIME_MS[stage],
+      ],
     );
     return session;
   }
 
+  /**
+   * The session with this token, if it has not expired and, for a user's
+   * session, was created under the account's current generation: checked on
+   * every request, in the same query that reads the session.
+   */
   async getSession(token: string): Promise<Session | null> {
     const { rows } = await this.#sql.query(
-      'SELECT user_id, stage, csrf, flash, setup FROM demo_sessions WHERE id_hash = $1 AND expires_at > $2',
+      `SELECT s.user_id, s.generation, s.stage, s.csrf, s.flash, s.setup
+       FROM demo_sessions s LEFT JOIN demo_users u ON u.id = s.user_id
+       WHERE s.id_hash = $1 AND s.expires_at > $2
+         AND (s.user_id IS NULL OR s.generation = u.generation)`,
       [digest(token), Date.now()],
     );
     const row = rows[0] as
       | {
           user_id: string | null;
+          generation: number | null;
           stage: SessionStage;
           csrf: string;
           flash: string | null;
@@ -147,6 +194,7 @@ export class Accounts {
     return {
       token,
       userId: row.user_id,
+      generation: row.generation,
       stage: row.stage,
       csrf: row.csrf,
       flash: row.flash,
@@ -173,11 +221,40 @@ export class Accounts {
   }
 
   /**
-   * Ends every session of a user: whenever two-factor sign-in changes, since a
-   * session opened under the old rules (a password-only one, say) must not
-   * outlive them.
+   * Ends every session of a user: call it after two-factor sign-in changed
+   * (the service call has returned), since a session opened under the old
+   * rules (a password-only one, say) must not outlive them. Bumps the
+   * account's generation, which ends every session made under the old one,
+   * including one whose sign-in read the status before the change but is
+   * written only now; then deletes the rows. Returns the new generation, for
+   * the session that made the change.
+   *
+   * The bump follows the change, so a session created from a status read
+   * before the change carries the old generation. The library's own per-user
+   * security generation (planned, issue 21), bumped in the same atomic step
+   * as the factor change, can replace this counter: sessions would carry the
+   * generation `mfa.status` reports, read in the same call as the state.
    */
-  async deleteUserSessions(userId: string): Promise<void> {
+  async endUserSessions(userId: string): Promise<number> {
+    const { rows } = await this.#sql.query(
+      'UPDATE demo_users SET generation = generation + 1 WHERE id = $1 RETURNING generation',
+      [userId],
+    );
     await this.#sql.query('DELETE FROM demo_sessions WHERE user_id = $1', [userId]);
+    const row = rows[0] as { generation: number } | undefined;
+    if (row === undefined) throw new Error('endUserSessions: no such user');
+    return row.generation;
   }
 }
+
+interface DemoUserRow {
+  id: string;
+  email: string;
+  password_hash: string;
+  generation: number;
+}
+
+const userOf = (row: DemoUserRow | undefined): User | null =>
+  row === undefined
+    ? null
+    : { id: row.id, email: row.email, passwordHash: row.password_hash, generation: row.generation };

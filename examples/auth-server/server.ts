@@ -6,13 +6,17 @@
 //   REDIS_URL      MFA state in Redis (redis://host:6379); accounts stay in PostgreSQL/PGlite
 // Other settings: PORT (default 3000), HOST (default 127.0.0.1), MFA_ENCRYPTION_KEY
 // (32 bytes, base64; default: a key generated once into DATA_DIR), SECURE_COOKIES=1
-// when served over HTTPS, and the TOTP parameters of new authenticators:
+// when served over HTTPS, the TOTP parameters of new authenticators:
 // TOTP_ALGORITHM (SHA1), TOTP_DIGITS (6), TOTP_PERIOD (30); keep the defaults
-// unless you know your users' apps (see settings.ts).
+// unless you know your users' apps (see settings.ts), and the per-IP limits:
+// PER_IP_SIGNINS_PER_MINUTE (10), PER_IP_CODES_PER_MINUTE (20),
+// PER_IP_CONNECTIONS (32), TRUST_PROXY=1 behind a reverse proxy.
 //
 // Start-up order matters: the port is taken first, then the data directory is
 // locked, and only then is the database opened. A second demo on the same
 // port or data directory stops before it touches the files of the first.
+// SIGINT and SIGTERM are handled from the start, so that a stop at any point
+// releases the lock; the "on http://…" line comes last, once all is ready.
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -23,8 +27,8 @@ import { createAESGCMCipher, createMFA } from 'totpkit';
 import { createApp } from './app.ts';
 import { createAuthServer } from './http.ts';
 import { lockDirectory } from './lock.ts';
-import { SettingError, totpParametersFromEnv } from './settings.ts';
-import { openStorage, type Storage } from './storage.ts';
+import { perIPLimitsFromEnv, SettingError, totpParametersFromEnv } from './settings.ts';
+import { openStorage, StorageError, type Storage } from './storage.ts';
 
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? '.data/auth-server');
@@ -76,10 +80,19 @@ function encryptionKey(): Uint8Array {
   }
 }
 
+/** The first line of an error's message, shortened: for one-line start-up failures. */
+function reasonOf(error: unknown, max = 120): string {
+  return error instanceof Error
+    ? error.message.split('\n')[0]?.slice(0, max) || error.name
+    : String(error).slice(0, max);
+}
+
 // 0. The settings, before anything is opened.
 let totp;
+let limits;
 try {
   totp = totpParametersFromEnv(env);
+  limits = perIPLimitsFromEnv(env);
 } catch (error) {
   if (error instanceof SettingError) fail(new StartError(error.message));
   throw error;
@@ -91,7 +104,24 @@ let app: RequestListener = (_req, res) => {
   res.setHeader('Retry-After', '1');
   res.end('starting\n');
 };
-const server = createAuthServer((req, res) => app(req, res));
+const server = createAuthServer((req, res) => app(req, res), {
+  maxConnectionsPerIP: limits.maxConnectionsPerIP,
+});
+// A stop (Ctrl+C, SIGTERM) at any point from here on exits through
+// process.exit, so the data directory's lock is removed (lock.ts). Without a
+// handler, Node dies of the signal and runs no exit hook: a stop that came
+// before the handlers were set (an early Ctrl+C, or a test sending SIGTERM as
+// soon as it read the URL line, which used to be printed before them) left a
+// stale lock behind.
+let storage: Storage | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.close();
+    server.closeAllConnections();
+    void (storage?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+}
+
 server.listen(port, host);
 try {
   await Promise.race([
@@ -122,23 +152,30 @@ if (!env.DATABASE_URL) {
   }
 }
 
-// 3. The database.
-let storage: Storage;
+// 3. The database, and Redis if REDIS_URL is set. Each failure names what
+// failed and what to do about it.
+let opened: Storage;
 try {
-  storage = await openStorage(env, dataDir);
+  opened = await openStorage(env, dataDir);
 } catch (error) {
-  const reason =
-    error instanceof Error
-      ? error.message.split('\n')[0]?.slice(0, 120) || error.name
-      : String(error).slice(0, 120);
+  const part = error instanceof StorageError ? error.part : 'database';
+  const cause = error instanceof StorageError ? error.cause : error;
+  if (part === 'redis-check') {
+    // RedisStore.check's own message names the setting and the values to use
+    // (an evicting maxmemory-policy, or one it could not read).
+    fail(new StartError(`Redis at REDIS_URL cannot hold the MFA state: ${reasonOf(cause, 320)}`));
+  }
   fail(
     new StartError(
-      env.DATABASE_URL
-        ? `cannot open the database at DATABASE_URL (${reason}). Check that the server runs and the URL is right.`
-        : `cannot open the database in ${shownDir} (${reason}). If no other demo uses it, remove ${shownDir} (its demo accounts are lost) and start again.`,
+      part === 'redis'
+        ? `cannot reach Redis at REDIS_URL (${reasonOf(cause)}). Check that the server runs and the URL is right.`
+        : env.DATABASE_URL
+          ? `cannot open the database at DATABASE_URL (${reasonOf(cause)}). Check that the server runs and the URL is right.`
+          : `cannot open the database in ${shownDir} (${reasonOf(cause)}). If no other demo uses it, remove ${shownDir} (its demo accounts are lost) and start again.`,
     ),
   );
 }
+storage = opened;
 
 const cipher = createAESGCMCipher({ keys: { demo1: encryptionKey() }, primaryKeyId: 'demo1' });
 const mfa = createMFA({
@@ -154,18 +191,12 @@ app = createApp({
   accounts: storage.accounts,
   cipher,
   secureCookies: env.SECURE_COOKIES === '1',
+  perIP: limits.perIP,
 });
 
+// 4. Ready: this line is the last thing start-up does (tests wait for it).
 const { port: actual } = server.address() as AddressInfo;
 console.log(storage.description);
 console.log(
   `totpkit demo on http://${host === '127.0.0.1' ? 'localhost' : host}:${actual}  (Ctrl+C to stop)`,
 );
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    server.close();
-    server.closeAllConnections();
-    void storage.close().then(() => process.exit(0));
-  });
-}

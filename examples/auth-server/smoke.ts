@@ -17,13 +17,14 @@ try {
     const timer = setTimeout(() => reject(new Error(`no URL within 60 s:\n${out}`)), 60_000);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
-      const match = /on (http:\/\/localhost:\d+)/.exec(out);
+      // The whole line: a chunk can end inside the port number.
+      const match = /on (http:\/\/localhost:\d+) {2}\(Ctrl\+C to stop\)/.exec(out);
       if (match?.[1]) {
         clearTimeout(timer);
         resolve(match[1]);
       }
     });
-    child.on('exit', (status) => reject(new Error(`server exited with ${status}:\n${out}`)));
+    child.once('exit', (status) => reject(new Error(`server exited with ${status}:\n${out}`)));
   });
   const res = await fetch(`${url}/signin`);
   const body = await res.text();
@@ -32,6 +33,11 @@ try {
   }
   console.log(`auth server smoke test: ${url}/signin served the sign-in page`);
 } finally {
-  child.kill('SIGTERM');
+  // Stopped, and gone, before its data directory is removed.
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    await exited;
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -9,6 +9,21 @@ import { PostgresStore } from 'totpkit/postgres';
 import { RedisStore } from 'totpkit/redis';
 import { Accounts, type SqlClient } from './accounts.ts';
 
+/** Which part of the storage failed to open, and why (`cause`): server.ts words the advice. */
+export class StorageError extends Error {
+  constructor(
+    /**
+     * `database`: PGlite or DATABASE_URL; `redis`: REDIS_URL could not be
+     * reached; `redis-check`: Redis answered, but `RedisStore.check()` refused
+     * it (an evicting `maxmemory-policy`, or one it cannot read).
+     */
+    readonly part: 'database' | 'redis' | 'redis-check',
+    options: { cause: unknown },
+  ) {
+    super(`cannot open the ${part === 'database' ? 'database' : 'Redis store'}`, options);
+  }
+}
+
 export interface Storage {
   accounts: Accounts;
   store: MFAStore;
@@ -22,6 +37,26 @@ export async function openStorage(
   dataDir: string,
 ): Promise<Storage> {
   const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch(() => {});
+  };
+  try {
+    return await open(env, dataDir, closers, close);
+  } catch (error) {
+    await close(); // nothing left open by a start that failed
+    throw error;
+  }
+}
+
+async function open(
+  env: Readonly<Record<string, string | undefined>>,
+  dataDir: string,
+  closers: (() => Promise<void>)[],
+  close: () => Promise<void>,
+): Promise<Storage> {
+  const failed = (part: StorageError['part']) => (cause: unknown) => {
+    throw new StorageError(part, { cause });
+  };
   let sql: SqlClient;
   let where: string;
   if (env.DATABASE_URL) {
@@ -38,13 +73,13 @@ export async function openStorage(
   } else {
     const { PGlite } = await import('@electric-sql/pglite');
     mkdirSync(dataDir, { recursive: true });
-    const db = await PGlite.create(join(dataDir, 'pglite'));
+    const db = await PGlite.create(join(dataDir, 'pglite')).catch(failed('database'));
     closers.push(() => db.close());
     sql = db;
     where = `PGlite in ${join(dataDir, 'pglite')}`;
   }
   const accounts = new Accounts(sql);
-  await accounts.migrate();
+  await accounts.migrate().catch(failed('database'));
 
   let store: MFAStore;
   let description: string;
@@ -52,17 +87,22 @@ export async function openStorage(
     const { Redis } = await import('ioredis');
     const client = new Redis(env.REDIS_URL);
     client.on('error', (error: Error) => console.warn(`Redis: ${error.message}`));
-    closers.push(async () => void (await client.quit()));
+    // QUIT when connected; a client still trying to connect is just dropped.
+    closers.push(
+      async () => void (client.status === 'ready' ? await client.quit() : client.disconnect()),
+    );
     const redis = new RedisStore({ client });
+    await client.ping().catch(failed('redis'));
     // Refuses a maxmemory-policy that could evict a user's factor or lock
-    // (an evicted factor reads as "no two-factor sign-in").
-    await redis.check();
+    // (an evicted factor reads as "no two-factor sign-in"). Its message says
+    // what to set.
+    await redis.check().catch(failed('redis-check'));
     store = redis;
     description = `accounts in ${where}; MFA state in Redis (REDIS_URL)`;
   } else {
     const postgres = new PostgresStore({ client: sql });
     // Creates the store's tables if they are missing; safe at every start.
-    await postgres.migrate();
+    await postgres.migrate().catch(failed('database'));
     store = postgres;
     description = `accounts and MFA state in ${where}`;
   }
@@ -70,8 +110,6 @@ export async function openStorage(
     accounts,
     store,
     description,
-    close: async () => {
-      for (const close of closers.reverse()) await close();
-    },
+    close,
   };
 }

@@ -10,7 +10,7 @@ import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, generateTOTP } from 'totpkit';
-import { waitText } from '../../examples/auth-server/app.ts';
+import { waitText } from '../../examples/auth-server/messages.ts';
 import { createAuthServer, DEFAULT_LIMITS } from '../../examples/auth-server/http.ts';
 import { Client, extract, startAuthServer, type RunningServer } from './harness.ts';
 

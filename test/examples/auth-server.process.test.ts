@@ -3,14 +3,19 @@
 // one with a bad TOTP_DIGITS, each stop with one line that says what to do
 // (and touch nothing of the first); the first demo runs with
 // TOTP_ALGORITHM=SHA256, which its enrollment page shows; 200 concurrent sign-ins keep the server's memory bounded (peak RSS
-// read from /proc) and get 401 or 503 + Retry-After, never a crash.
+// read from /proc) and get 401 or 503 + Retry-After, never a crash. A stop at
+// any point of the start-up releases the data directory's lock, and a Redis
+// that can evict keys stops the start with the right advice.
 // `totpkit` resolves to src/ through tsconfig.source.json, so no build is needed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisPlan } from '../helpers/servers.ts';
 import { Client } from './harness.ts';
+
+const redis = redisPlan();
 
 const START_LIMIT_MS = 240_000; // PGlite's first start runs initdb: slow on a busy machine
 
@@ -37,7 +42,8 @@ function startDemo(env: Record<string, string>): Started {
     (resolve) => {
       child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
-        const match = /on (http:\/\/localhost:\d+)/.exec(stdout);
+        // The whole line: a chunk can end inside the port number.
+        const match = /on (http:\/\/localhost:\d+) {2}\(Ctrl\+C to stop\)/.exec(stdout);
         if (match?.[1]) resolve({ url: match[1].replace('localhost', '127.0.0.1') });
       });
       child.on('exit', (code) => resolve({ code, stderr }));
@@ -73,7 +79,15 @@ describe.skipIf(process.platform !== 'linux')('the demo server as a process', ()
   let port: string;
 
   beforeAll(async () => {
-    first = startDemo({ DATA_DIR: dataDir, PORT: '0', TOTP_ALGORITHM: 'SHA256' });
+    first = startDemo({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      TOTP_ALGORITHM: 'SHA256',
+      // The 200 concurrent sign-ins below all come from 127.0.0.1: the test
+      // is about memory, not the per-IP limits (auth-server.limits.test.ts).
+      PER_IP_SIGNINS_PER_MINUTE: '1000000',
+      PER_IP_CONNECTIONS: '1000',
+    });
     const result = await first.ready;
     if (!('url' in result)) throw new Error(`the demo did not start: ${result.stderr}`);
     url = result.url;
@@ -157,6 +171,58 @@ describe.skipIf(process.platform !== 'linux')('the demo server as a process', ()
       }
       // Its lock is removed when it stops.
       expect(existsSync(join(stale, 'lock'))).toBe(false);
+    },
+    START_LIMIT_MS,
+  );
+
+  it(
+    'a stop during start-up (SIGTERM while the database opens) still removes the lock',
+    async () => {
+      // The cause of the stale-lock test's failures under load: the demo
+      // printed its URL line before it handled SIGTERM, so a stop sent as
+      // soon as the line was read could kill it by the signal, which runs no
+      // exit hook and leaves the lock. Here the stop comes while PGlite
+      // creates its database (seconds), after the lock is taken.
+      const early = join(root, 'early');
+      const demo = startDemo({ DATA_DIR: early, PORT: '0' });
+      const exited = new Promise<[number | null, string | null]>((resolve) =>
+        demo.child.on('exit', (code, signal) => resolve([code, signal])),
+      );
+      let started = false;
+      void demo.ready.then((result) => (started = 'url' in result));
+      const lock = join(early, 'lock');
+      await expect
+        .poll(() => (existsSync(lock) ? readFileSync(lock, 'utf8') : ''), { timeout: 60_000 })
+        .toBe(`${demo.child.pid}\n`);
+      demo.child.kill('SIGTERM');
+      // It exits through its handler (code 0), not by the signal, and takes its lock with it.
+      expect(await exited).toEqual([0, null]);
+      expect(started).toBe(false); // the stop did come during start-up
+      expect(existsSync(lock)).toBe(false);
+    },
+    START_LIMIT_MS,
+  );
+
+  it.skipIf(!redis.run)(
+    'a Redis that can evict keys stops the start in one line that says which setting to change',
+    async () => {
+      if (!redis.run) return;
+      const evicting = await redis.start({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+      try {
+        const stderr = await mustFail({
+          DATA_DIR: join(root, 'evicting'),
+          PORT: '0',
+          REDIS_URL: evicting.url,
+        });
+        expect(stderr).toMatch(/^totpkit demo: Redis at REDIS_URL cannot hold the MFA state: /);
+        expect(stderr).toContain('maxmemory-policy is "allkeys-lru"');
+        expect(stderr).toContain('Set maxmemory-policy to one of noeviction');
+        // Not the advice for a server that is down or a wrong URL.
+        expect(stderr).not.toContain('Check that the server runs');
+        expect(stderr).not.toContain('remove');
+      } finally {
+        await evicting.stop();
+      }
     },
     START_LIMIT_MS,
   );

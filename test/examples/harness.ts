@@ -9,6 +9,18 @@ import { PostgresStore } from 'totpkit/postgres';
 import { Accounts } from '../../examples/auth-server/accounts.ts';
 import { createApp } from '../../examples/auth-server/app.ts';
 import { createAuthServer, type ServerLimits } from '../../examples/auth-server/http.ts';
+import type { PerIPLimits } from '../../examples/auth-server/limits.ts';
+
+/**
+ * Per-IP limits for tests that are not about them: every test client comes
+ * from 127.0.0.1, and some make hundreds of sign-ins and code checks a
+ * minute. auth-server.limits.test.ts tests the limits, with its own.
+ */
+const UNLIMITED: PerIPLimits = {
+  signInsPerMinute: 1_000_000,
+  codesPerMinute: 1_000_000,
+  trustProxy: false,
+};
 
 export interface RunningServer {
   url: string;
@@ -24,7 +36,12 @@ export async function startAuthServer(
   options: {
     secureCookies?: boolean;
     storage?: { accounts: Accounts; store: MFAStore };
+    /** The HTTP server's limits; the connection limit per address is off unless given. */
     limits?: Partial<ServerLimits>;
+    /** Per-IP limits on password and code checks; off unless given. */
+    perIP?: Partial<PerIPLimits>;
+    /** The app's clock for the per-IP limits (Unix ms). */
+    clock?: () => number;
     /** TOTP parameters of new factors, as server.ts reads them from TOTP_ALGORITHM, … */
     totp?: MFAOptions['totp'];
   } = {},
@@ -62,9 +79,11 @@ export async function startAuthServer(
       secureCookies: options.secureCookies ?? false,
       // Cheaper than the default, so the tests stay fast; the format is the same.
       passwordParams: { N: 2 ** 10, r: 8, p: 1 },
+      perIP: { ...UNLIMITED, ...options.perIP },
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
       log: (line) => logs.push(line),
     }),
-    options.limits,
+    { maxConnectionsPerIP: Infinity, ...options.limits },
   );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

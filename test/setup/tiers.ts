@@ -31,4 +31,6 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'examples/frameworks/frameworks.test.ts': 'the framework servers over HTTP',
   'test/examples/auth-server.process.test.ts': 'the demo as child processes, PGlite',
   'test/examples/auth-server.hardening.test.ts': 'the example server on PGlite',
+  'test/examples/auth-server.sessions.test.ts': 'the example server on PGlite',
+  'test/examples/auth-server.limits.test.ts': 'the example server on PGlite, 600 loopback sockets',
 };
