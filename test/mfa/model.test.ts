@@ -3,7 +3,8 @@
  * sequences of every MFA method, with right, wrong, replayed, malformed and
  * spaced codes, clock moves, device clock drift, several calls in flight at
  * once, and store faults injected before or after a store operation, against
- * MemoryStore (with and without readAndReserve) and PostgresStore on PGlite.
+ * MemoryStore (with and without readAndReserve), PostgresStore on PGlite and
+ * SQLiteStore on better-sqlite3.
  *
  * Users have several factors (issue 11): enrollment with names and
  * replaceFactorId, import (strong, weak, or a copy of a factor's secret),
@@ -24,6 +25,7 @@
  * TOTPKIT_FUZZ_SECONDS (stop each store's run after this long, passing).
  */
 import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -37,6 +39,7 @@ import {
 } from '../../src/index.ts';
 import { normalizeRecoveryCode } from '../../src/mfa/recovery.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
+import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
 import { REQUIRED_STORE_METHODS } from '../../src/store/throttle.ts';
 import {
   clone,
@@ -1151,6 +1154,9 @@ async function execute(run: Run, steps: Step[]): Promise<void> {
 let db: PGlite | undefined;
 afterAll(() => db?.close());
 let pgStore: Promise<PostgresStore> | undefined;
+let sqlite: Database.Database | undefined;
+afterAll(() => sqlite?.close());
+let sqliteStore: Promise<SQLiteStore> | undefined;
 
 const STORES: { name: string; runs: number; make: () => Promise<MFAStore> }[] = [
   { name: 'MemoryStore', runs: 60, make: async () => new MemoryStore() },
@@ -1171,6 +1177,19 @@ const STORES: { name: string; runs: number; make: () => Promise<MFAStore> }[] = 
         return store;
       })();
       return pgStore;
+    },
+  },
+  {
+    name: 'SQLiteStore (better-sqlite3)',
+    runs: 15,
+    make: () => {
+      sqliteStore ??= (async () => {
+        sqlite = new Database(':memory:');
+        const store = new SQLiteStore({ driver: betterSqlite3Driver(sqlite), table: 'fuzz' });
+        await store.migrate();
+        return store;
+      })();
+      return sqliteStore;
     },
   },
 ];
