@@ -17,6 +17,7 @@ import { erasureCases } from './testing/erasure.ts';
 import { factorCases } from './testing/factors.ts';
 import { createSuite, type MakeStore } from './testing/harness.ts';
 import { loginCases } from './testing/login.ts';
+import { readAndReserveCases } from './testing/read-and-reserve.ts';
 import { recordCases } from './testing/records.ts';
 import { recoveryCases } from './testing/recovery.ts';
 import { throttleCases } from './testing/throttle.ts';
@@ -71,6 +72,7 @@ export function testMFAStore(
     enrollmentCases(suite);
     throttleCases(suite);
     loginCases(suite);
+    readAndReserveCases(suite);
     recoveryCases(suite);
     factorCases(suite);
     erasureCases(suite);

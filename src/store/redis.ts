@@ -107,8 +107,9 @@ function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
  * nothing) if that matters to you. With replicas, Redis replicates
  * asynchronously: a promoted replica may lack writes the old primary
  * acknowledged, and a used code then works once more, unless you set
- * `replicas` (a `WAIT` after each write, failing closed). `docs/stores.md`
- * has the details ("Durability", "Topologies and what failover costs").
+ * `replicas` (a `WAIT` after each write, failing closed) with `count` equal
+ * to the number of replicas. `docs/stores.md` has the details ("Durability",
+ * "Topologies and what failover costs").
  *
  * @example
  * ```ts fragment
@@ -117,8 +118,8 @@ function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
  * import { RedisStore } from 'totpkit/redis';
  *
  * const store = new RedisStore({ client: new Redis(process.env.REDIS_URL!) });
- * // With a replica (Sentinel): each write waits for it, or fails.
- * // new RedisStore({ client, replicas: { count: 1, timeoutMs: 500 } });
+ * // With replicas (Sentinel): each write waits for every one of them, or fails.
+ * // new RedisStore({ client, replicas: { count: 2, timeoutMs: 500 } }); // 2 replicas
  * const cipher = createAESGCMCipher({ keys: { k1: keyFromYourSecretManager }, primaryKeyId: 'k1' });
  * const mfa = createMFA({ store, issuer: 'Acme', cipher });
  * ```

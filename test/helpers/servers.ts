@@ -84,13 +84,18 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitFor(what: string, ready: () => Promise<boolean>, log: () => string) {
-  const deadline = Date.now() + 30_000;
+export async function waitFor(
+  what: string,
+  ready: () => Promise<boolean>,
+  log: () => string,
+  timeoutMs = 30_000,
+) {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await ready()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${what} did not become ready in 30 s:\n${log()}`);
+  throw new Error(`${what} did not become ready in ${timeoutMs / 1000} s:\n${log()}`);
 }
 
 /** Spawns a server process, keeping the tail of its output for error messages. */

@@ -11,6 +11,8 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/redis.test.ts': 'a Redis server',
   'test/store/redis-cluster.test.ts': 'a Redis Cluster (redis-server, redis-cli), worker processes',
   'test/store/redis-failover.test.ts': 'two Redis servers, a primary and its replica',
+  'test/store/redis-acl.test.ts': 'a Redis server with an ACL user',
+  'test/store/redis-sentinel.test.ts': 'three Redis servers and three Sentinels (redis-sentinel)',
   'test/store/cross-process.test.ts':
     'PostgreSQL and Redis servers, a SQLite file, worker processes (Node and Bun)',
   'test/store/pglite.test.ts': 'PGlite (an embedded PostgreSQL)',

@@ -63,7 +63,11 @@ export type RedisScriptClient = IORedisScriptClient | NodeRedisScriptClient;
 
 /** Options for {@link RedisStore}. */
 export interface RedisStoreOptions {
-  /** A connected ioredis or node-redis client (or cluster client). */
+  /**
+   * A connected ioredis or node-redis client: a client, a cluster client, or
+   * a Sentinel client (ioredis `new Redis({ sentinels, name })`, node-redis
+   * `createSentinel`).
+   */
   client: RedisScriptClient;
   /**
    * Prepended to every key, at most 100 characters, without `{` or `}` (they
@@ -74,6 +78,12 @@ export interface RedisStoreOptions {
    * Report a write as done only once `count` replicas acknowledged it: after
    * every call that writes (all but `getUser`), in the same store call, the
    * store runs `WAIT count timeoutMs` on the connection that ran the write.
+   * Set `count` to the number of replicas the primary has, every one of them:
+   * behind Sentinel a smaller count loses acknowledged writes in a failover
+   * (the old primary, still writable for a while after a replica was
+   * promoted, gets its acknowledgements from the replicas it still has; and
+   * Sentinel may promote a replica that lacks a write another one
+   * acknowledged).
    * If fewer replicas acknowledge it within `timeoutMs`, the call throws
    * (`MFAError` `'ERR_STORE'` from the service) and never reports success;
    * the write did happen on the primary, and a failover may or may not keep
@@ -210,6 +220,7 @@ export function scriptRunner(client: RedisScriptClient, replicas?: RedisReplicas
       }
     };
     if (replicas === undefined) return run;
+    if (isNodeRedisSentinel(client)) return sentinelRunner(client, replicas);
     const sender = checkSender(client as unknown as NodeRedisSender);
     const wait = ['WAIT', String(replicas.count), String(replicas.timeoutMs)];
     return async (script, keys, args) => {
@@ -273,6 +284,69 @@ export function scriptRunner(client: RedisScriptClient, replicas?: RedisReplicas
   throw new TypeError(
     `"client" must be an ioredis or node-redis client (with evalsha or evalSha), got ${describe(client)}`,
   );
+}
+
+/** A node-redis Sentinel client (`createSentinel`): its pipelines run on one master connection. */
+type NodeRedisSentinel = {
+  getMasterNode(): unknown;
+  multi(): NodeRedisSentinelPipeline;
+};
+type NodeRedisSentinelPipeline = {
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): NodeRedisSentinelPipeline;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): NodeRedisSentinelPipeline;
+  addCommand(isReadonly: boolean, args: string[]): NodeRedisSentinelPipeline;
+  execAsPipeline(): Promise<unknown[]>;
+};
+
+/** Whether `client` is a node-redis Sentinel client (`createSentinel`), not a client or a cluster. */
+function isNodeRedisSentinel(client: object): client is NodeRedisSentinel {
+  const c = client as Partial<Record<'getMasterNode' | 'acquire' | 'multi', unknown>>;
+  return (
+    typeof c.getMasterNode === 'function' &&
+    typeof c.acquire === 'function' &&
+    typeof c.multi === 'function'
+  );
+}
+
+/**
+ * `replicas` on a node-redis Sentinel client. Its commands go to a pool of
+ * master connections, and a command that meets a closed connection or
+ * `READONLY` is sent again to the master Sentinel names next: a `WAIT` sent on
+ * its own could count another connection's, or another server's, replicas.
+ * So the script and `WAIT` go as one pipeline (`execAsPipeline`, not a
+ * transaction), which node-redis writes to one connection and, if it retries,
+ * retries whole on the new master's.
+ */
+function sentinelRunner(client: NodeRedisSentinel, replicas: RedisReplicasOptions): Run {
+  const wait = ['WAIT', String(replicas.count), String(replicas.timeoutMs)];
+  const send = async (
+    first: (p: NodeRedisSentinelPipeline) => NodeRedisSentinelPipeline,
+    writes: boolean,
+  ) => {
+    const pipeline = first(client.multi());
+    let replies: unknown[];
+    try {
+      replies = await (writes ? pipeline.addCommand(false, wait) : pipeline).execAsPipeline();
+    } catch (error) {
+      // A reply that is an error: node-redis throws MultiErrorReply, with every reply.
+      if (error === null || typeof error !== 'object') throw error;
+      const { replies: all, errorIndexes } = error as { replies?: unknown; errorIndexes?: unknown };
+      if (!Array.isArray(all) || !Array.isArray(errorIndexes)) throw error;
+      throw all[errorIndexes.includes(0) ? 0 : 1];
+    }
+    if (!writes) return replies[0];
+    if (Number(replies[1]) >= replicas.count) return replies[0];
+    throw replicasError(replies[1], replicas);
+  };
+  return async ({ source, sha, writes }, keys, args) => {
+    const options = { keys, arguments: args };
+    try {
+      return await send((p) => p.evalSha(sha, options), writes);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return send((p) => p.eval(source, options), writes);
+    }
+  };
 }
 
 /** An ioredis client's `pipeline()`, which `replicas` needs. */
