@@ -5,16 +5,17 @@
 //    pg.Pool at 64) against the same server directly (pg.Pool, 20), at
 //    concurrency 1, 16 and 64: verifies per second, p50 and p99.
 // 2. A table of BENCH_USERS (default 1,000,000) users, filled in SQL with
-//    INSERT … SELECT generate_series in the layout of the schema before
-//    idle_since (test/fixtures/schema-factors.sql): 96 % with a factor and 10
-//    recovery hashes (1 % of them with an expired re-enrollment, 1 % with a
-//    live one), and 1 % each of an abandoned expired enrollment, throttle
-//    state of a user who disabled 30 days ago, the same 1 day ago, and a live
-//    first enrollment. Measured: deleteExpired as it was (one UPDATE through
-//    the pending index, one DELETE that reads the table), migrate() adding
-//    idle_since and its index in place, then deleteExpired now, with work to
-//    do (rolled back, and for real) and with nothing to do; and verify() p50
-//    and p99 on the big table.
+//    INSERT … SELECT generate_series in the layout of 0.2
+//    (test/fixtures/schema-0.2.sql): 95 % with a factor and 10 recovery
+//    hashes (1 % of them with an expired re-enrollment, 1 % with a live one),
+//    and 1 % each of an abandoned expired enrollment, a user without a factor
+//    whose binding attempts failed three days ago (an expired enrollment and
+//    failures, kept for the retention), throttle state of a user who disabled
+//    9 days ago, the same 1 day ago, and a live first enrollment. Measured:
+//    0.2's deleteExpired (its two statements), migrate() upgrading the table
+//    to 0.3 in place, then deleteExpired now, with work to do (rolled back,
+//    and for real) and with nothing to do; and verify() p50 and p99 on the
+//    upgraded table (the 0.3 store does not run on 0.2's schema).
 //
 // Servers: the throwaway loopback PostgreSQL of the tests (fsync off) and
 // Debian's pgbouncer, or TOTPKIT_PG_URL. BENCH_SECONDS per level (default 2).
@@ -50,18 +51,22 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
   return { ms: performance.now() - started, value };
 }
 
-/** deleteExpired as totpkit had it before idle_since: the DELETE reads the whole table. */
-async function oldDeleteExpired(client: pg.ClientBase | pg.Pool, table: string, now: number) {
+/** deleteExpired as totpkit 0.2 ran it (its two statements, one call's worth). */
+async function deleteExpired02(client: pg.ClientBase | pg.Pool, table: string, now: number) {
   const { rowCount } = await client.query(
     `UPDATE ${table} SET pending = NULL, pending_expires_at = NULL
-WHERE pending_expires_at <= $1 RETURNING user_id`,
+WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE pending_expires_at <= $1
+  AND (factors <> '{}'::jsonb OR otp_failures + recovery_failures = 0)
+  LIMIT 10000 FOR UPDATE SKIP LOCKED))
+RETURNING user_id`,
     [now],
   );
   await client.query(
-    `DELETE FROM ${table} WHERE factors = '{}'::jsonb AND pending IS NULL
-AND recovery_salt IS NULL AND otp_failures = 0 AND otp_blocked_until = 0
-AND recovery_failures = 0 AND recovery_blocked_until = 0`,
-    [],
+    `DELETE FROM ${table}
+WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE idle_since <= $1
+  LIMIT 10000 FOR UPDATE SKIP LOCKED))
+RETURNING user_id`,
+    [Math.max(0, now - 7 * DAY)],
   );
   return rowCount ?? 0;
 }
@@ -97,7 +102,7 @@ async function drain(store: PostgresStore, now: number) {
   }
 }
 
-/** Fills `table` (the schema before idle_since) with USERS users, in SQL. */
+/** Fills `table` (0.2's schema) with USERS users, in SQL. */
 async function fill(pool: pg.Pool, table: string, now: number) {
   const factor = `jsonb_build_object('f' || i, jsonb_build_object('id', 'f' || i,
     'name', 'Authenticator', 'nameKey', 'authenticator',
@@ -110,22 +115,24 @@ async function fill(pool: pg.Pool, table: string, now: number) {
     'algorithm', 'SHA1', 'digits', '6', 'period', '30', 'createdAt', (${expiresAt} - 600000)::text,
     'expiresAt', (${expiresAt})::text, 'replaceFactorId', NULL)`;
   const expired = `($1::bigint - ${2 * DAY})`;
+  const binders = `($1::bigint - ${3 * DAY})`;
   const live = `($1::bigint + 300000)`;
   await pool.query(
     `INSERT INTO ${table} (user_id, factors, pending, pending_expires_at, recovery_salt,
        recovery_hashes, otp_failures, otp_blocked_until)
      SELECT 'user-' || i,
-       CASE WHEN i % 100 < 96 THEN ${factor} ELSE '{}'::jsonb END,
+       CASE WHEN i % 100 < 95 THEN ${factor} ELSE '{}'::jsonb END,
        CASE WHEN i % 100 IN (5, 96) THEN ${pending(expired)}
-         WHEN i % 100 IN (6, 99) THEN ${pending(live)} END,
-       CASE WHEN i % 100 IN (5, 96) THEN ${expired} WHEN i % 100 IN (6, 99) THEN ${live} END,
-       CASE WHEN i % 100 < 96 THEN 'scrypt$n=16384,r=8,p=1$' || md5('salt' || i) END,
-       CASE WHEN i % 100 < 96 THEN ARRAY[md5(i || 'a'), md5(i || 'b'), md5(i || 'c'),
+         WHEN i % 100 = 95 THEN ${pending(binders)} WHEN i % 100 IN (6, 99) THEN ${pending(live)} END,
+       CASE WHEN i % 100 IN (5, 96) THEN ${expired} WHEN i % 100 = 95 THEN ${binders}
+         WHEN i % 100 IN (6, 99) THEN ${live} END,
+       CASE WHEN i % 100 < 95 THEN 'scrypt$n=16384,r=8,p=1$' || md5('salt' || i) END,
+       CASE WHEN i % 100 < 95 THEN ARRAY[md5(i || 'a'), md5(i || 'b'), md5(i || 'c'),
          md5(i || 'd'), md5(i || 'e'), md5(i || 'f'), md5(i || 'g'), md5(i || 'h'),
          md5(i || 'i'), md5(i || 'j')] END,
-       CASE WHEN i % 100 IN (97, 98) THEN 10 ELSE 0 END,
-       CASE WHEN i % 100 = 97 THEN $1::bigint - ${30 * DAY}
-         WHEN i % 100 = 98 THEN $1::bigint - ${DAY} ELSE 0 END
+       CASE WHEN i % 100 IN (97, 98) THEN 10 WHEN i % 100 = 95 THEN 3 ELSE 0 END,
+       CASE WHEN i % 100 = 97 THEN $1::bigint - ${9 * DAY}
+         WHEN i % 100 = 95 THEN ${binders} WHEN i % 100 = 98 THEN $1::bigint - ${DAY} ELSE 0 END
      FROM generate_series(1, $2::int) AS i`,
     [now, USERS],
   );
@@ -183,10 +190,7 @@ export async function benchPostgresScale(): Promise<void> {
 
     // 2. A million users.
     const big = `totpkit_million_${run}`;
-    const ddl = readFileSync(
-      new URL('../test/fixtures/schema-factors.sql', import.meta.url),
-      'utf8',
-    );
+    const ddl = readFileSync(new URL('../test/fixtures/schema-0.2.sql', import.meta.url), 'utf8');
     await direct.query(
       `DO $$ BEGIN ${ddl.replaceAll('__TABLE__', big).replaceAll('__BARE__', big)} END $$`,
       [],
@@ -210,35 +214,49 @@ export async function benchPostgresScale(): Promise<void> {
       String(size[0]?.size),
     );
 
-    // Before: the statements deleteExpired ran until now, with work to do, then with none.
+    // 0.2's deleteExpired. At `quiet` (2.5 days ago) nothing is due but the
+    // binders' enrollments, expired 3 days ago and kept with their failures;
+    // at `now` there is work to do (rolled back).
+    const kept = Math.round(USERS / 100);
+    const quiet = now - 2.5 * DAY;
+    const medianOf5 = async (work: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) times.push((await timed(work)).ms);
+      return times.sort((a, b) => a - b)[2]!;
+    };
+    note(
+      '0.2: deleteExpired, nothing to delete (median of 5)',
+      await medianOf5(() => deleteExpired02(direct, big, quiet)),
+      `re-reads ${kept} kept enrollments`,
+    );
     const client = await direct.connect();
     try {
       await client.query('BEGIN');
-      const before = await timed(() => oldDeleteExpired(client, big, now));
+      const before = await timed(async () => {
+        let total = 0;
+        for (let n = -1; n !== 0; total += n) n = await deleteExpired02(client, big, now);
+        return total;
+      });
       await client.query('ROLLBACK');
       note(
-        'before: deleteExpired, some to delete (rolled back)',
+        '0.2: deleteExpired until done, some to delete (rolled back)',
         before.ms,
         `${before.value} enrollments`,
       );
     } finally {
       client.release();
     }
-    await oldDeleteExpired(direct, big, now - 3 * DAY); // warm
-    const beforeNothing = await timed(() => oldDeleteExpired(direct, big, now - 3 * DAY));
-    note('before: deleteExpired, nothing to delete', beforeNothing.ms, 'reads the whole table');
 
-    const verified = await verifyRows(
-      direct,
-      new PostgresStore({ client: direct, table: big }),
-      'before idle_since',
-    );
-
-    // The upgrade: migrate() adds idle_since (a table rewrite) and its index.
+    // The upgrade: migrate() takes the table to 0.3 in place (one rewrite).
     const store = new PostgresStore({ client: direct, table: big });
     const migrated = await timed(() => store.migrate());
-    note('migrate(): add idle_since and its index in place', migrated.ms, 'once');
+    note('migrate(): 0.2 → 0.3 in place', migrated.ms, 'once');
     await direct.query(`VACUUM ANALYZE ${big}`, []);
+    note(
+      '0.3: deleteExpired, nothing to delete (median of 5)',
+      await medianOf5(() => store.deleteExpired(quiet)),
+      'reads no row',
+    );
 
     const tx = await direct.connect();
     try {
@@ -247,7 +265,7 @@ export async function benchPostgresScale(): Promise<void> {
       const some = await timed(() => drain(inTx, now));
       await tx.query('ROLLBACK');
       note(
-        'after: deleteExpired until done, some to delete (rolled back)',
+        '0.3: deleteExpired until done, some to delete (rolled back)',
         some.ms,
         `${some.value.enrollments} enrollments, ${some.value.records} rows, ${some.value.calls} calls`,
       );
@@ -256,17 +274,18 @@ export async function benchPostgresScale(): Promise<void> {
     }
     const real = await timed(() => drain(store, now));
     note(
-      'after: the same, committed',
+      '0.3: the same, committed',
       real.ms,
       `${real.value.enrollments} enrollments, ${real.value.records} rows, ${real.value.calls} calls`,
     );
     await direct.query(`VACUUM ANALYZE ${big}`, []);
-    const nothing = [];
-    for (let i = 0; i < 5; i++) nothing.push((await timed(() => store.deleteExpired(now))).ms);
-    nothing.sort((a, b) => a - b);
-    note('after: deleteExpired, nothing to delete (median of 5)', nothing[2]!, 'two index probes');
+    note(
+      '0.3: the same, once done (median of 5)',
+      await medianOf5(() => store.deleteExpired(now)),
+      'three index probes',
+    );
 
-    verified.push(...(await verifyRows(direct, store, 'after idle_since')));
+    const verified = await verifyRows(direct, store, '0.3, after the upgrade');
     console.log(`\nA table of ${USERS.toLocaleString('en')} users\n`);
     printTable(['step', 'time', ''], results);
     console.log('');

@@ -27,7 +27,9 @@ import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createClient } from 'redis';
+import mysql from 'mysql2/promise';
 import { generateTOTP, MemoryStore } from '../src/index.ts';
+import { MySQLStore, type MySQLPool } from '../src/store/mysql.ts';
 import { PostgresStore, type PostgresQueryClient } from '../src/store/postgres.ts';
 import { RedisStore, type RedisScriptClient } from '../src/store/redis.ts';
 import {
@@ -40,6 +42,7 @@ import {
 import type { MFAStore } from '../src/store/contract.ts';
 import { REQUIRED_STORE_METHODS } from '../src/store/throttle.ts';
 import { withoutReadAndReserve } from '../test/helpers/mfa.ts';
+import { mariadbPlan } from '../test/helpers/mariadb.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../test/helpers/servers.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
 import { percentile, SECONDS_PER_LEVEL, verifyLoad } from './_verify-load.ts';
@@ -83,6 +86,33 @@ function counted<T extends object>(
     },
   });
   return { proxy, count: () => calls };
+}
+
+/**
+ * Counts the round trips through a MySQL pool: each statement, and each
+ * BEGIN, COMMIT or ROLLBACK of a transaction on one of its connections.
+ */
+function countedPool(pool: MySQLPool): { proxy: MySQLPool; count: () => number } {
+  let trips = 0;
+  const onConnection = ['query', 'beginTransaction', 'commit', 'rollback'];
+  const proxy: MySQLPool = {
+    query: (sql, values) => (trips++, pool.query(sql, values)),
+    async getConnection() {
+      const connection = await pool.getConnection();
+      return new Proxy(connection, {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver);
+          if (typeof value !== 'function') return value;
+          if (!onConnection.includes(String(property))) return value.bind(target);
+          return (...args: unknown[]) => {
+            trips++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    },
+  };
+  return { proxy, count: () => trips };
 }
 
 const STORE_METHODS = [...REQUIRED_STORE_METHODS, 'readAndReserve'];
@@ -303,6 +333,24 @@ async function main() {
       });
     }
   } else skipped.push(`Redis: ${redis.reason}`);
+
+  const maria = mariadbPlan();
+  if (maria.run) {
+    const server = await maria.start();
+    servers.push(server);
+    const admin = await mysql.createConnection({ uri: server.url });
+    await admin.query('CREATE DATABASE IF NOT EXISTS totpkit_bench');
+    await admin.end();
+    const url = new URL(server.url);
+    url.pathname = '/totpkit_bench';
+    const pool = mysql.createPool({ uri: url.toString(), connectionLimit: 20 });
+    cleanup.push(() => pool.end());
+    const client = countedPool(pool as unknown as MySQLPool);
+    const store = new MySQLStore({ client: client.proxy, table: `totpkit_bench_${run}` });
+    await store.migrate();
+    if (!server.owned) cleanup.push(() => pool.query(`DROP TABLE totpkit_bench_${run}`));
+    subjects.push({ name: 'MySQLStore (MariaDB, mysql2 pool, 20)', store, trips: client.count });
+  } else skipped.push(`MariaDB: ${maria.reason}`);
 
   try {
     console.log(

@@ -114,11 +114,12 @@ try {
     "import type { PostgresStore } from 'totpkit/postgres';",
     "import type { RedisStore } from 'totpkit/redis';",
     "import type { SQLiteStore } from 'totpkit/sqlite';",
+    "import type { MySQLStore } from 'totpkit/mysql';",
     "import type { testMFAStore } from 'totpkit/testing';",
     "const mfa = createMFA({ store: new MemoryStore(), issuer: 'Acme', cipher: plaintextCipher() });",
     'const code: string = generateTOTP(new Uint8Array(20), { now: 59_000 });',
     "const svg: string = renderQRCodeSVG('otpauth://totp/A:b?secret=JBSWY3DPEHPK3PXP&issuer=A');",
-    'export type Used = [typeof mfa, typeof code, typeof svg, PostgresStore, RedisStore, SQLiteStore, typeof testMFAStore];',
+    'export type Used = [typeof mfa, typeof code, typeof svg, PostgresStore, RedisStore, SQLiteStore, MySQLStore, typeof testMFAStore];',
     '',
   ].join('\n');
   const base = { strict: true, skipLibCheck: true, noEmit: true, target: 'es2022', types: [] };

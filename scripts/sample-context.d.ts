@@ -42,6 +42,8 @@ declare global {
   const replacedPendingSecret: Uint8Array;
   const otherFactorSecret: Uint8Array;
   const otherFactorParams: FactorParams;
+  /** A database connection URL from the app's configuration. */
+  const databaseURL: string;
   /** 32 random bytes kept outside the database (docs/secret-keys.md). */
   const keyFromYourSecretManager: Uint8Array;
   const aes256Key: Uint8Array;

@@ -125,7 +125,9 @@ export interface ThrottleState {
    * `policy.maxFailures`. Only a reset lowers it (a TOTP success in `otp`, a
    * binding, a recovery code, {@link MFAStore.resetThrottle}, a refund of the
    * last attempt), never a change of factors. A record written without it
-   * (0.2) reads as `failures × max(1, active factors)`, how 0.2 counted.
+   * (0.2) reads as 0.2 counted: `failures × max(1, active factors)` in the
+   * `otp` scope, and `failures` in `recovery` (0.2 locked that scope at
+   * `maxFailures` failures, whatever the factors; its weight is always 1).
    */
   guesses: number;
   /** Unix ms before which no attempt may be reserved; 0 if none. */

@@ -40,6 +40,12 @@ import {
 
 const fresh = (): ThrottleState => ({ failures: 0, guesses: 0, blockedUntil: 0 });
 
+/** A MemoryStore's records and erasure guards (for {@link applyToUser}). */
+let stateOf: (store: MemoryStore) => {
+  users: Map<string, UserRecord>;
+  guards: Map<string, number>;
+};
+
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
@@ -75,6 +81,10 @@ export class MemoryStore implements MFAStore {
   /** Erasure guards: user id → `until` (see {@link MFAStore.deleteUser}). */
   readonly #guards = new Map<string, number>();
   readonly #retentionMs: number;
+
+  static {
+    stateOf = (store) => ({ users: store.#users, guards: store.#guards });
+  }
 
   /**
    * @param options - optionally `throttleRetentionMs` (default 7 days)
@@ -568,4 +578,48 @@ export class MemoryStore implements MFAStore {
     this.#guards.set(userId, now + guardMs);
     return record !== undefined && !isEmptyRecord(record);
   }
+}
+
+/**
+ * All a store holds for one user: the record (`null` if none) and the end of
+ * an erasure guard (`null` if none).
+ * @internal
+ */
+export interface UserState {
+  record: UserRecord | null;
+  guardUntil: number | null;
+}
+
+/**
+ * The contract's rules, written once, for stores that keep each user's state
+ * as one document changed inside a transaction (MySQLStore): runs
+ * `operation` on a MemoryStore whose one user has `state`, and returns its
+ * result with that user's state afterwards.
+ *
+ * @param userId - the user
+ * @param state - what the store holds for the user
+ * @param operation - the store operation, called on a one-user MemoryStore
+ * @param options - the MemoryStore's options (its `throttleRetentionMs`)
+ * @returns the operation's result and the state to store (`record` `null` if it holds nothing)
+ * @internal
+ */
+export async function applyToUser<T>(
+  userId: string,
+  state: UserState,
+  operation: (store: MemoryStore) => Promise<T>,
+  options?: MemoryStoreOptions,
+): Promise<{ result: T; state: UserState }> {
+  const store = new MemoryStore(options);
+  const { users, guards } = stateOf(store);
+  if (state.record !== null) users.set(userId, structuredClone(state.record));
+  if (state.guardUntil !== null) guards.set(userId, state.guardUntil);
+  const result = await operation(store);
+  const after = users.get(userId);
+  return {
+    result,
+    state: {
+      record: after === undefined || isEmptyRecord(after) ? null : after,
+      guardUntil: guards.get(userId) ?? null,
+    },
+  };
 }

@@ -87,8 +87,10 @@ export function reservationWeight(
 }
 
 /**
- * The `guesses` of a scope stored without them (0.2): `failures × max(1,
- * active factors)`, as 0.2 counted, so a user locked under 0.2 stays locked.
+ * The `guesses` of the `otp` scope stored without them (0.2): `failures ×
+ * max(1, active factors)`, as 0.2 counted, so a user locked under 0.2 stays
+ * locked. The `recovery` scope's are its `failures` (0.2 did not divide its
+ * budget by the factors).
  * @internal
  */
 export function legacyGuesses(failures: number, activeFactors: number): number {

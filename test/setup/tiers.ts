@@ -9,6 +9,8 @@
 export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/postgres.test.ts': 'a PostgreSQL server',
   'test/store/redis.test.ts': 'a Redis server',
+  'test/store/mysql.test.ts': 'a MariaDB server',
+  'test/store/cross-process-mysql.test.ts': 'a MariaDB server, worker processes',
   'test/store/redis-cluster.test.ts': 'a Redis Cluster (redis-server, redis-cli), worker processes',
   'test/store/redis-failover.test.ts': 'two Redis servers, a primary and its replica',
   'test/store/redis-acl.test.ts': 'a Redis server with an ACL user',

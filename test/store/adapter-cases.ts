@@ -14,13 +14,13 @@ function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment 
     name: 'Authenticator',
     nameKey: 'authenticator',
     sealedSecret: 'v1.key-a.c2VhbGVk',
+    secretDigest: null,
     algorithm: 'SHA1',
     digits: 6,
     period: 30,
     createdAt: T,
     expiresAt: T + 600_000,
     replaceFactorId: null,
-    secretDigest: null,
     previous: null,
     ...overrides,
   };
@@ -54,6 +54,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         name: 'Ph\u00f6ne "1" \\ \u{1F511}',
         nameKey: 'ph\u00f6ne "1" \\ \u{1F511}',
         sealedSecret: 'x'.repeat(500),
+        secretDigest: '-_09AZaz'.repeat(5) + 'x-_',
         algorithm: 'SHA512',
         digits: 8,
         period: 2 ** 32 - 1,
@@ -76,6 +77,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
             name: enrollment.name,
             nameKey: enrollment.nameKey,
             sealedSecret: enrollment.sealedSecret,
+            secretDigest: enrollment.secretDigest,
             algorithm: 'SHA512',
             digits: 8,
             period: 2 ** 32 - 1,
@@ -84,7 +86,6 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
             createdAt: big - 5,
             activatedAt: big - 2,
             lastUsedAt: null,
-            secretDigest: null,
           },
         ],
         pending: null,
@@ -195,7 +196,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
             await store.reserveAttempt('u', {
               scope: 'otp',
               now: now + delay - 1,
-              policy: policy,
+              policy,
               weight: 1,
             }),
           ).toEqual({
@@ -207,12 +208,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         now += delay;
       }
       expect(
-        await store.reserveAttempt('u', {
-          scope: 'otp',
-          now: now + 10 ** 9,
-          policy: policy,
-          weight: 1,
-        }),
+        await store.reserveAttempt('u', { scope: 'otp', now: now + 10 ** 9, policy, weight: 1 }),
       ).toEqual({
         ok: false,
         reason: 'locked',
@@ -265,7 +261,11 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       for (let failures = 1; failures <= 120; failures++) {
         expect(
           await store.reserveAttempt('u', { scope: 'recovery', now, policy, weight: 1 }),
-        ).toEqual({ ok: true, failures, guesses: failures });
+        ).toEqual({
+          ok: true,
+          failures,
+          guesses: failures,
+        });
         now += attemptDelayMs(policy, failures);
         expect((await store.getUser('u', now))?.throttle.recovery.blockedUntil).toBe(now);
       }
@@ -357,7 +357,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         await store.putPending('v', pending({ id: 'q2' }));
         const dropped =
           drop === 'deleteUser'
-            ? await store.deleteUser('v', { now: 0, guardMs: 0 })
+            ? await store.deleteUser('v', { now: T, guardMs: 60_000 })
             : await store.deleteFactors('v');
         expect(dropped).toBe(true);
         expect(JSON.stringify(await store.getUser('v', T))).not.toContain('sealed-q1');
@@ -419,19 +419,22 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
       const open = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 1000 };
       const all = await Promise.all(
         Array.from({ length: 200 }, () =>
-          store.reserveAttempt('fresh', { scope: 'otp', now: T, policy: open, weight: 1 }),
+          store.reserveAttempt('fresh', { scope: 'otp', now: T, policy: open, weight: 3 }),
         ),
       );
-      const counts = all.map((r) => (r.ok ? r.failures : -1)).sort((a, b) => a - b);
-      expect(counts).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      const counts = all
+        .map((r) => (r.ok ? [r.failures, r.guesses] : [-1, -1]))
+        .sort((a, b) => a[0]! - b[0]!);
+      expect(counts).toEqual(Array.from({ length: 200 }, (_, i) => [i + 1, 3 * (i + 1)]));
+      // Locked once the charged guesses reach 10: 0, 3, 6 and 9 were below it.
       const capped = { freeAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
       const guesses = await Promise.all(
         Array.from({ length: 200 }, () =>
-          store.reserveAttempt('capped', { scope: 'otp', now: T, policy: capped, weight: 1 }),
+          store.reserveAttempt('capped', { scope: 'otp', now: T, policy: capped, weight: 3 }),
         ),
       );
-      expect(guesses.filter((r) => r.ok)).toHaveLength(10);
-      expect(guesses.filter((r) => !r.ok && r.reason === 'locked')).toHaveLength(190);
+      expect(guesses.filter((r) => r.ok)).toHaveLength(4);
+      expect(guesses.filter((r) => !r.ok && r.reason === 'locked')).toHaveLength(196);
       const slow = { freeAttempts: 2, baseDelayMs: 1000, maxDelayMs: 10_000, maxFailures: 10 };
       const throttled = await Promise.all(
         Array.from({ length: 200 }, () =>

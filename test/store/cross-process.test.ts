@@ -18,6 +18,7 @@ import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
 import { mayRun } from '../helpers/integration.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../helpers/servers.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
+import { crossProcessRaces } from './cross-process-races.ts';
 import { bunPath, startWorkers, type WorkerSpec, type Workers } from './workers.ts';
 
 const run = Math.random().toString(36).slice(2, 8);
@@ -49,6 +50,21 @@ describe.skipIf(!pgPlan.run)('across processes: PostgresStore', () => {
   });
 
   crossProcessCases(() => ({ store, workers }), run);
+  crossProcessRaces(
+    () => ({
+      store,
+      workers,
+      leftovers: async (userIds) => {
+        const { rows } = await pool.query(
+          `SELECT count(*)::int AS n FROM ${table}
+           WHERE user_id = ANY($1) AND erased_until IS NULL`,
+          [userIds],
+        );
+        return (rows[0] as { n: number }).n;
+      },
+    }),
+    run,
+  );
 });
 
 const redis = redisPlan();
@@ -110,6 +126,22 @@ describe.skipIf(!haveBun)('across processes: SQLiteStore on one file', () => {
   });
 
   crossProcessCases(() => ({ store, workers }), run);
+  crossProcessRaces(
+    () => ({
+      store,
+      workers,
+      leftovers: async (userIds) => {
+        const row = db
+          .prepare(
+            `SELECT count(*) AS n FROM cross WHERE user_id IN (${userIds.map(() => '?').join(', ')})
+             AND erased_until IS NULL`,
+          )
+          .get(...userIds) as { n: number };
+        return row.n;
+      },
+    }),
+    run,
+  );
 
   it('4 processes (2 Node, 2 Bun) start at once on a new file: each migrates and stores, 5 times', async () => {
     const script = fileURLToPath(new URL('../fixtures/sqlite-migrate.ts', import.meta.url));

@@ -16,6 +16,7 @@ import { postgresPlan, type TestServer } from '../helpers/servers.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
+import { checkUpgraded02, seed02 } from './upgrade-0.2.ts';
 
 const plan = postgresPlan();
 const run = plan.run && pgbouncerPlanned();
@@ -82,7 +83,7 @@ describe.skipIf(!run)('PostgresStore through PgBouncer', () => {
           `SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = $1`,
           [table],
         );
-        expect(rows).toEqual([{ n: 3 }]);
+        expect(rows).toEqual([{ n: 4 }]);
       } finally {
         await Promise.all(clients.map((client) => client.end()));
       }
@@ -97,6 +98,17 @@ describe.skipIf(!run)('PostgresStore through PgBouncer', () => {
       );
       await Promise.all(stores.map((store) => store.migrate()));
       await checkUpgraded(stores[0]!);
+    });
+
+    it('upgrades a 0.2 table in place, 4 migrate() calls at once', async () => {
+      const table = `bouncer_${id}_from02`;
+      await seed02(pools.transaction!, table);
+      const stores = Array.from(
+        { length: 4 },
+        () => new PostgresStore({ client: pools.transaction!, table }),
+      );
+      await Promise.all(stores.map((store) => store.migrate()));
+      await checkUpgraded02(stores[0]!);
     });
 
     it('breaks what outlives a transaction: a named prepared statement (the store uses none)', async () => {

@@ -12,6 +12,7 @@ import { describeAdapterCases } from './adapter-cases.ts';
 import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
+import { checkUpgraded02, seed02 } from './upgrade-0.2.ts';
 
 const db = new PGlite();
 beforeAll(() => db.waitReady, 60_000); // starting the WebAssembly build takes seconds
@@ -59,6 +60,7 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     nameKey: 'a',
     replaceFactorId: null,
     sealedSecret: 'sealed',
+    secretDigest: null,
     algorithm: 'SHA1' as const,
     digits: 6 as const,
     period: 30,
@@ -77,8 +79,9 @@ describe('PostgresStore.migrate and deleteExpired', () => {
       `SELECT indexname FROM pg_indexes WHERE schemaname = 'auth' AND tablename = 'mfa' ORDER BY 1`,
     );
     expect(rows).toEqual([
+      { indexname: 'mfa_erased_until' },
       { indexname: 'mfa_idle_since' },
-      { indexname: 'mfa_pending_expires_at' },
+      { indexname: 'mfa_pending_clear_at' },
       { indexname: 'mfa_pkey' },
     ]);
   });
@@ -88,9 +91,9 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 5 };
     await store.putPending('expired', enrollment('p1', T + 1000));
     await store.putPending('expired-throttled', enrollment('p2', T + 1000));
-    await store.reserveAttempt('expired-throttled', 'otp', T, policy);
+    await store.reserveAttempt('expired-throttled', { scope: 'otp', now: T, policy, weight: 1 });
     await store.putPending('live', enrollment('p3', T + 5000));
-    await store.reserveAttempt('reset', 'otp', T, policy);
+    await store.reserveAttempt('reset', { scope: 'otp', now: T, policy, weight: 1 });
     await store.resetThrottle('reset', 'otp');
     // The throttled user's expired enrollment stays with their throttle state
     // for throttleRetentionMs (test/store/retention-cases.ts).
@@ -111,6 +114,60 @@ describe('PostgresStore.migrate and deleteExpired', () => {
       records: 0,
       more: false,
     });
+  });
+});
+
+describe('PostgresStore erasure guards', () => {
+  const T = 1_700_000_000_000;
+
+  it('are rows holding only the guard, which deleteExpired deletes once they ended', async () => {
+    const store = await makeStore();
+    const table = `store_${tables}`;
+    const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 5 };
+    await store.reserveAttempt('had-state', { scope: 'otp', now: T, policy, weight: 2 });
+    expect(await store.deleteUser('had-state', { now: T, guardMs: 1000 })).toBe(true);
+    expect(await store.deleteUser('had-none', { now: T, guardMs: 2000 })).toBe(false);
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT user_id, factors, pending, recovery_salt, otp_failures, otp_guesses,
+         otp_blocked_until, erased_until::text AS until, idle_since
+       FROM ${table} ORDER BY user_id`,
+    );
+    const guard = { factors: {}, pending: null, recovery_salt: null, idle_since: null };
+    expect(rows).toEqual([
+      {
+        user_id: 'had-none',
+        ...guard,
+        otp_failures: 0,
+        otp_guesses: 0,
+        otp_blocked_until: 0,
+        until: String(T + 2000),
+      },
+      {
+        user_id: 'had-state',
+        ...guard,
+        otp_failures: 0,
+        otp_guesses: 0,
+        otp_blocked_until: 0,
+        until: String(T + 1000),
+      },
+    ]);
+    // Nothing may be stored beside a guard.
+    await expect(
+      db.query(`UPDATE ${table} SET otp_failures = 1 WHERE user_id = 'had-none'`),
+    ).rejects.toThrow(/check constraint/);
+    expect(await store.deleteExpired(T + 999)).toEqual({ enrollments: 0, records: 0, more: false });
+    expect(await store.deleteExpired(T + 1000)).toEqual({
+      enrollments: 0,
+      records: 1,
+      more: false,
+    });
+    expect(await store.deleteExpired(T + 2000, { limit: 1 })).toEqual({
+      enrollments: 0,
+      records: 1,
+      more: true,
+    });
+    const left = await db.query(`SELECT count(*)::int AS n FROM ${table}`);
+    expect(left.rows).toEqual([{ n: 0 }]);
   });
 });
 
@@ -149,9 +206,26 @@ describe('upgrading a 0.1.0 table in place', () => {
       'recovery_blocked_until',
       'factors',
       'pending',
+      'otp_guesses',
+      'recovery_guesses',
+      'erased_until',
       'idle_since',
+      'pending_clear_at',
     ]);
     await checkUpgraded(stores[1]!);
+  });
+});
+
+describe('upgrading a 0.2 table in place', () => {
+  it('keeps every lock (as guesses), factor, recovery code and enrollment; concurrent migrate() is safe', async () => {
+    await seed02(db, 'from02');
+    const stores = Array.from(
+      { length: 4 },
+      () => new PostgresStore({ client: db, table: 'from02' }),
+    );
+    await Promise.all(stores.map((store) => store.migrate()));
+    await stores[0]!.migrate(); // and again: nothing changes
+    await checkUpgraded02(stores[1]!);
   });
 });
 
@@ -193,14 +267,19 @@ describe('PostgresStore options', () => {
   it('checks the scope, requirement and policy of readAndReserve before any query', async () => {
     const store = new PostgresStore({ client: { query: () => Promise.reject(new Error('sent')) } });
     const policy = { freeAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxFailures: 1 };
-    await expect(store.readAndReserve('u', 'otp', 0, policy, 'all' as never)).rejects.toThrow(
-      /"requirement" must be 'active' or 'pending'/,
-    );
-    await expect(store.readAndReserve('u', 'sms' as never, 0, policy, 'active')).rejects.toThrow(
-      /"scope"/,
-    );
     await expect(
-      store.readAndReserve('u', 'otp', 0, { ...policy, maxDelayMs: -1 }, 'active'),
+      store.readAndReserve('u', { scope: 'otp', now: 0, policy, requirement: 'all' as never }),
+    ).rejects.toThrow(/"requirement" must be 'active' or 'pending'/);
+    await expect(
+      store.readAndReserve('u', { scope: 'sms' as never, now: 0, policy, requirement: 'active' }),
+    ).rejects.toThrow(/"scope"/);
+    await expect(
+      store.readAndReserve('u', {
+        scope: 'otp',
+        now: 0,
+        policy: { ...policy, maxDelayMs: -1 },
+        requirement: 'active',
+      }),
     ).rejects.toThrow(/"policy.maxDelayMs"/);
   });
 

@@ -1,8 +1,9 @@
 // PostgresStore.deleteExpired at the SQL level, on PGlite and on a real
 // server: both of its statements are index scans on a table large enough for
-// the planner to care (never a sequential scan of the table), and migrate()
-// gives the index to tables created by 0.1.0 and by the schema before it
-// (test/fixtures/schema-factors.sql, the table of several factors per user).
+// the planner to care (never a sequential scan of the table), an empty call
+// reads no row at all, and migrate() gives the indexes to tables created by
+// 0.1.0, by the schema before idle_since (test/fixtures/schema-factors.sql,
+// the table of several factors per user) and by 0.2 (schema-0.2.sql).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
@@ -14,6 +15,7 @@ const FACTORS_DDL = readFileSync(
   new URL('../fixtures/schema-factors.sql', import.meta.url),
   'utf8',
 );
+const DDL_02 = readFileSync(new URL('../fixtures/schema-0.2.sql', import.meta.url), 'utf8');
 
 /** Every node of an EXPLAIN (FORMAT JSON) plan, depth first. */
 function nodes(plan: Record<string, unknown>): Record<string, unknown>[] {
@@ -40,6 +42,40 @@ export async function fillTable(client: PostgresQueryClient, table: string, n: n
     [T, 2 * WEEK, n],
   );
   await client.query(`ANALYZE ${table}`, []);
+}
+
+/** Plans `store`'s `deleteExpired(now)` statements, running them (EXPLAIN ANALYZE). */
+async function explainDeleteExpired(client: PostgresQueryClient, table: string, now: number) {
+  const plans: Record<string, unknown>[][] = [];
+  const dryRun = new PostgresStore({
+    client: {
+      query: async (text, values) => {
+        const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+        const json = (rows[0] as Record<string, unknown>)['QUERY PLAN'];
+        const plan = (typeof json === 'string' ? JSON.parse(json) : json) as {
+          Plan: Record<string, unknown>;
+        }[];
+        plans.push(nodes(plan[0]!.Plan));
+        return { rows: [] };
+      },
+    },
+    table,
+  });
+  await dryRun.deleteExpired(now);
+  return plans;
+}
+
+/** The rows a plan's scans read: returned, or read and then filtered out. */
+function rowsRead(plan: Record<string, unknown>[]): number {
+  let read = 0;
+  for (const node of plan) {
+    if (!String(node['Node Type']).includes('Scan')) continue;
+    const loops = Number(node['Actual Loops'] ?? 1);
+    read += Number(node['Actual Rows'] ?? 0) * loops;
+    read += Number(node['Rows Removed by Filter'] ?? 0);
+    read += Number(node['Rows Removed by Index Recheck'] ?? 0);
+  }
+  return read;
 }
 
 /** Registers the cases. `newTable()` returns a fresh, unused table name. */
@@ -84,14 +120,17 @@ export function describePostgresCleanup(
         table,
       });
       await dryRun.deleteExpired(T, { limit: 50 });
-      expect(plans).toHaveLength(2);
+      expect(plans).toHaveLength(3);
       expect(scans.filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
-      expect(scans).toContain(`Index Scan ${bare}_pending_expires_at`);
+      expect(scans).toContain(`Index Scan ${bare}_pending_clear_at`);
       expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_idle_since`))).toHaveLength(
         1,
       );
+      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_erased_until`))).toHaveLength(
+        1,
+      );
       // The rows picked are then changed through the primary key, one by one.
-      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_pkey`))).toHaveLength(2);
+      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_pkey`))).toHaveLength(3);
 
       // And it does what the plans say, 50 rows per step at most.
       expect(await store.deleteExpired(T, { limit: 50 })).toEqual({
@@ -99,7 +138,7 @@ export function describePostgresCleanup(
         records: 50,
         more: true,
       });
-      expect(sent).toHaveLength(2);
+      expect(sent).toHaveLength(3);
       let total = { enrollments: 50, records: 50 };
       for (;;) {
         const result = await store.deleteExpired(T, { limit: 50 });
@@ -120,21 +159,64 @@ export function describePostgresCleanup(
       expect(rows).toEqual([{ n: 19_800, idle: 200, pending: 0 }]);
     }, 60_000);
 
-    it('gives a table of 0.1.0 and one of the schema before the index the column and the index', async () => {
-      for (const seed of ['0.1.0', 'factors'] as const) {
+    it('reads no row when there is nothing to do, however many users without a factor have failures and an expired enrollment', async () => {
+      // Issue 19.6: such a user's expired enrollment stays with their throttle
+      // state (retention-cases.ts), so a step that found expired enrollments
+      // by their expiry read every one of them again on every call.
+      const table = newTable();
+      await new PostgresStore({ client: client(), table }).migrate();
+      await fillTable(client(), table, 2_000); // 20 to delete, 20 to clear
+      await client().query(
+        `INSERT INTO ${table} (user_id, pending, pending_expires_at, otp_failures, otp_blocked_until)
+         SELECT 'binder-' || i, '{"id": "p"}'::jsonb, $1::bigint - 1000, 3, $1::bigint - 1000
+         FROM generate_series(1, 5000) AS i`,
+        [T],
+      );
+      await client().query(`ANALYZE ${table}`, []);
+      const store = new PostgresStore({ client: client(), table });
+      while ((await store.deleteExpired(T, { limit: 7 })).more);
+      const plans = await explainDeleteExpired(client(), table, T);
+      expect(plans).toHaveLength(3);
+      expect(plans.map(rowsRead)).toEqual([0, 0, 0]);
+      // The 5,000 are kept, expired enrollment included, and go when their
+      // throttle state stops mattering (a week later), enrollment and all.
+      const kept = await client().query(
+        `SELECT count(*)::int AS n FROM ${table} WHERE pending IS NOT NULL`,
+        [],
+      );
+      expect(kept.rows).toEqual([{ n: 5000 }]);
+      let records = 0;
+      for (;;) {
+        const result = await store.deleteExpired(T + WEEK, { limit: 2000 });
+        expect(result.enrollments).toBe(0);
+        records += result.records;
+        if (!result.more) break;
+      }
+      expect(records).toBe(5000 + 20); // and fillTable's 20 whose state mattered until T
+    }, 60_000);
+
+    it('gives tables of 0.1.0, of the schema before idle_since and of 0.2 the columns and indexes of deleteExpired', async () => {
+      for (const seed of ['0.1.0', 'factors', '0.2'] as const) {
         const table = newTable();
         const bare = table.split('.').at(-1)!;
         if (seed === '0.1.0') {
           await seed010(client(), table);
         } else {
+          const ddl = seed === 'factors' ? FACTORS_DDL : DDL_02;
           await client().query(
-            `DO $$ BEGIN ${FACTORS_DDL.replaceAll('__TABLE__', table).replaceAll('__BARE__', bare)} END $$`,
+            `DO $$ BEGIN ${ddl.replaceAll('__TABLE__', table).replaceAll('__BARE__', bare)} END $$`,
             [],
           );
           await client().query(
             `INSERT INTO ${table} (user_id, factors, otp_failures, otp_blocked_until)
              VALUES ('locked', '{}', 100, 0), ('active', '{"f": {}}', 3, $1),
                ('recent', '{}', 3, $1)`,
+            [T],
+          );
+          // An expired enrollment beside a factor, and one with failures and no factor.
+          await client().query(
+            `INSERT INTO ${table} (user_id, factors, pending, pending_expires_at, otp_failures)
+             VALUES ('reenroll', '{"f": {}}', '{}', $1, 0), ('binder', '{}', '{}', $1, 2)`,
             [T],
           );
         }
@@ -146,26 +228,34 @@ export function describePostgresCleanup(
           [bare],
         );
         expect(indexes).toEqual([
+          { indexname: `${bare}_erased_until` },
           { indexname: `${bare}_idle_since` },
-          { indexname: `${bare}_pending_expires_at` },
+          { indexname: `${bare}_pending_clear_at` },
           { indexname: `${bare}_pkey` },
         ]);
         const { rows } = await client().query(
-          `SELECT user_id, idle_since::text AS idle FROM ${table} ORDER BY user_id`,
+          `SELECT user_id, idle_since::text AS idle, pending_clear_at::text AS clear
+           FROM ${table} ORDER BY user_id`,
           [],
         );
         const expected =
           seed === '0.1.0'
             ? [
-                { user_id: 'active', idle: null },
-                { user_id: 'locked', idle: '0' },
-                { user_id: 'pending', idle: String(1_750_000_000_000 + 600_000) },
-                { user_id: 'reenroll', idle: null },
+                { user_id: 'active', idle: null, clear: null },
+                { user_id: 'locked', idle: '0', clear: null },
+                {
+                  user_id: 'pending',
+                  idle: String(1_750_000_000_000 + 600_000),
+                  clear: String(1_750_000_000_000 + 600_000),
+                },
+                { user_id: 'reenroll', idle: null, clear: String(1_750_000_000_000 + 600_000) },
               ]
             : [
-                { user_id: 'active', idle: null },
-                { user_id: 'locked', idle: '0' },
-                { user_id: 'recent', idle: String(T) },
+                { user_id: 'active', idle: null, clear: null },
+                { user_id: 'binder', idle: String(T), clear: null },
+                { user_id: 'locked', idle: '0', clear: null },
+                { user_id: 'recent', idle: String(T), clear: null },
+                { user_id: 'reenroll', idle: null, clear: String(T) },
               ];
         expect(rows).toEqual(expected);
       }

@@ -14,6 +14,7 @@ import { faultCases, restartCase, type FaultTarget } from './faults.ts';
 import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
+import { checkUpgraded02, seed02 } from './upgrade-0.2.ts';
 
 const plan = postgresPlan();
 const external = Boolean(process.env.TOTPKIT_PG_URL);
@@ -106,6 +107,27 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
     await checkUpgraded(new PostgresStore({ client: pool, table }));
   }, 60_000);
 
+  it('upgrades a 0.2 table holding data in place, with 4 processes calling migrate() at once', async () => {
+    const table = `totpkit_test_${run}_from02`;
+    created.push(table);
+    await seed02(pool, table);
+    const worker = fileURLToPath(new URL('../fixtures/migrate-worker.ts', import.meta.url));
+    const startAt = Date.now() + 1500; // after all four have connected
+    await Promise.all(
+      Array.from({ length: 4 }, () =>
+        promisify(execFile)(process.execPath, [
+          '--import',
+          'tsx',
+          worker,
+          server.url,
+          table,
+          String(startAt),
+        ]),
+      ),
+    );
+    await checkUpgraded02(new PostgresStore({ client: pool, table }));
+  }, 60_000);
+
   it('works through a single pg.Client', async () => {
     const client = new pg.Client({ connectionString: server.url });
     await client.connect();
@@ -116,7 +138,8 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
       await store.migrate();
       const policy = { freeAttempts: 3, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 3 };
       const all = [];
-      for (let i = 0; i < 5; i++) all.push(await store.reserveAttempt('u', 'otp', 0, policy));
+      for (let i = 0; i < 5; i++)
+        all.push(await store.reserveAttempt('u', { scope: 'otp', now: 0, policy, weight: 1 }));
       expect(all.map((r) => r.ok)).toEqual([true, true, true, false, false]);
     } finally {
       await client.end();

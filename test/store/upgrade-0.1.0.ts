@@ -41,7 +41,7 @@ export async function seed010(client: PostgresQueryClient, table: string): Promi
   await client.query(`INSERT INTO ${table} (user_id, otp_failures) VALUES ('locked', 100)`, []);
 }
 
-const fresh = { failures: 0, blockedUntil: 0 };
+const fresh = { failures: 0, guesses: 0, blockedUntil: 0 };
 
 /** What getUser must return for each seeded user after the upgrade. */
 export const UPGRADED: Record<string, UserRecord> = {
@@ -53,6 +53,7 @@ export const UPGRADED: Record<string, UserRecord> = {
         name: 'Authenticator',
         nameKey: 'authenticator',
         sealedSecret: 'sealed-1',
+        secretDigest: null, // unknown: written before 0.3
         algorithm: 'SHA256',
         digits: 8,
         period: 60,
@@ -66,8 +67,9 @@ export const UPGRADED: Record<string, UserRecord> = {
     pending: null,
     recoveryCodes: { salt: 'salt', hashes: ['h1', 'h2'] },
     throttle: {
-      otp: { failures: 3, blockedUntil: T + 5000 },
-      recovery: { failures: 1, blockedUntil: T },
+      // 0.1.0 counted failures alone, with one factor: as many guesses.
+      otp: { failures: 3, guesses: 3, blockedUntil: T + 5000 },
+      recovery: { failures: 1, guesses: 1, blockedUntil: T },
     },
   },
   reenroll: {
@@ -78,6 +80,7 @@ export const UPGRADED: Record<string, UserRecord> = {
         name: 'Authenticator',
         nameKey: 'authenticator',
         sealedSecret: 'sealed-2',
+        secretDigest: null,
         algorithm: 'SHA1',
         digits: 6,
         period: 30,
@@ -94,6 +97,7 @@ export const UPGRADED: Record<string, UserRecord> = {
       name: 'Authenticator',
       nameKey: 'authenticator',
       sealedSecret: 'sealed-p2',
+      secretDigest: null,
       algorithm: 'SHA1',
       digits: 6,
       period: 30,
@@ -113,6 +117,7 @@ export const UPGRADED: Record<string, UserRecord> = {
       name: 'Authenticator',
       nameKey: 'authenticator',
       sealedSecret: 'sealed-p3',
+      secretDigest: null,
       algorithm: 'SHA512',
       digits: 7,
       period: 30,
@@ -129,7 +134,7 @@ export const UPGRADED: Record<string, UserRecord> = {
     factors: [],
     pending: null,
     recoveryCodes: null,
-    throttle: { otp: { failures: 100, blockedUntil: 0 }, recovery: fresh },
+    throttle: { otp: { failures: 100, guesses: 100, blockedUntil: 0 }, recovery: fresh },
   },
 };
 
@@ -152,8 +157,10 @@ export async function checkUpgraded(store: MFAStore): Promise<void> {
   expect(await store.recordSuccess('active', 'f1', 29166667, 0, T)).toBe(true);
   expect(await store.recordSuccess('active', 'f1', 29166667, 0, T)).toBe(false);
   const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 };
-  expect(await store.reserveAttempt('locked', 'otp', T, policy)).toEqual({
-    ok: false,
-    reason: 'locked',
-  });
+  expect(await store.reserveAttempt('locked', { scope: 'otp', now: T, policy, weight: 1 })).toEqual(
+    {
+      ok: false,
+      reason: 'locked',
+    },
+  );
 }

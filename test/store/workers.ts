@@ -2,7 +2,12 @@
 // each with its own database client, all sharing one store.
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { CallOutcome, RunRequest } from '../fixtures/store-worker.ts';
+import type {
+  CallOutcome,
+  CallsRequest,
+  CallsResult,
+  RunRequest,
+} from '../fixtures/store-worker.ts';
 
 const WORKER = fileURLToPath(new URL('../fixtures/store-worker.ts', import.meta.url));
 
@@ -15,6 +20,7 @@ export function bunPath(): string {
 export interface WorkerSpec {
   client:
     | 'pg'
+    | 'mysql'
     | 'ioredis'
     | 'node-redis'
     | 'ioredis-cluster'
@@ -29,6 +35,11 @@ export interface WorkerSpec {
 export interface Workers {
   /** Sends `request` to every worker at once; resolves with all their outcomes. */
   run(request: Omit<RunRequest, 'type' | 'id'>): Promise<CallOutcome[]>;
+  /**
+   * Sends `requests[i]` to worker `i` (as many requests as workers) at once;
+   * resolves with each worker's result, in the same order.
+   */
+  each(requests: Omit<CallsRequest, 'type' | 'id'>[]): Promise<CallsResult[]>;
   /** Asks every worker to close its connections and exit. */
   close(): Promise<void>;
 }
@@ -37,6 +48,7 @@ export interface Workers {
 export async function startWorkers(specs: WorkerSpec[]): Promise<Workers> {
   let nextId = 0;
   const pending = new Map<number, { left: number; outcomes: CallOutcome[]; done: () => void }>();
+  const each = new Map<number, (result: CallsResult) => void>();
   const children: ChildProcess[] = [];
   await Promise.all(
     specs.map(
@@ -57,9 +69,20 @@ export async function startWorkers(specs: WorkerSpec[]): Promise<Workers> {
           });
           children.push(child);
           child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-          child.on('message', (message: { type: string; id?: number; results?: CallOutcome[] }) => {
+          type Message = {
+            type: string;
+            id?: number;
+            results?: CallOutcome[];
+            result?: CallsResult;
+          };
+          child.on('message', (message: Message) => {
             if (message.type === 'ready') resolve();
             if (message.type !== 'done' || message.id === undefined) return;
+            if (message.result !== undefined) {
+              each.get(message.id)?.(message.result);
+              each.delete(message.id);
+              return;
+            }
             const entry = pending.get(message.id);
             if (entry === undefined) return;
             entry.outcomes.push(...(message.results ?? []));
@@ -76,6 +99,21 @@ export async function startWorkers(specs: WorkerSpec[]): Promise<Workers> {
         pending.set(id, { left: children.length, outcomes, done: () => resolve(outcomes) });
         for (const child of children) child.send({ ...request, type: 'run', id });
       });
+    },
+    each(requests) {
+      if (requests.length !== children.length) {
+        throw new RangeError(`each() takes ${children.length} requests, got ${requests.length}`);
+      }
+      return Promise.all(
+        requests.map(
+          (request, i) =>
+            new Promise<CallsResult>((resolve) => {
+              const id = ++nextId;
+              each.set(id, resolve);
+              children[i]!.send({ ...request, type: 'calls', id });
+            }),
+        ),
+      );
     },
     async close() {
       await Promise.all(

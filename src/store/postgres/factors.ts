@@ -1,44 +1,74 @@
 /**
  * Factors: adding one without an enrollment (`importFactor`), renaming,
  * removing (the last one takes the recovery codes with it), re-sealing a
- * secret, and erasing a user.
+ * secret, and erasing a user, which leaves an erasure guard in the row.
  * @module
  */
-import { describe } from '../../_assert.ts';
+import { checkInteger, checkNow, checkUserId, describe } from '../../_assert.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
+  DeleteUserOptions,
   FactorRemoval,
   FactorRenameOutcome,
 } from '../contract.ts';
 import { encodeFactor } from '../_codec.ts';
 import { toInteger } from '../_database.ts';
-import { COLUMNS, COUNT, firstRow, toRecordOrNull } from './table.ts';
+import { COUNT, DUPLICATE, firstRow, GUARDED } from './table.ts';
 import type { PostgresQueryClient } from './table.ts';
 import { toAddResult } from './enrollment.ts';
 
-/** Adds factor `$2` (its id `$3`) in one statement, as `activateSQL` without a pending enrollment. */
+/**
+ * Adds factor `$2` (its id `$3`) in one statement. `inserted` creates the row
+ * of a user without one, with the factor and the recovery codes `$5`/`$6`;
+ * otherwise `current` locks the row and `decision` works out the outcome as
+ * `activateSQL` does without a pending enrollment (erasure guard at `$7`,
+ * the factor's `activatedAt`; duplicate secret; limit `$4`; name), and
+ * `updated` writes only for `'ok'`, dropping a guard that ended. Neither: the
+ * row was created after this statement's snapshot; the caller runs it again.
+ */
 function addFactorSQL(table: string): string {
-  return `WITH current AS (
-  SELECT factors FROM ${table} WHERE user_id = $1 FOR UPDATE
+  return `WITH inserted AS (
+  INSERT INTO ${table} (user_id, factors, recovery_salt, recovery_hashes)
+  VALUES ($1, jsonb_build_object($3::text, $2::jsonb), $5::text, $6::text[])
+  ON CONFLICT (user_id) DO NOTHING
+  RETURNING 1
+), current AS (
+  SELECT factors, erased_until FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), decision AS (
   SELECT factors, CASE
+      WHEN ${GUARDED('erased_until', '$7::bigint')} THEN 'erased'
+      WHEN ${DUPLICATE('factors', "$2::jsonb->>'secretDigest'")} IS NOT NULL
+        THEN 'duplicate_secret'
       WHEN ${COUNT('factors')} + 1 > $4::integer THEN 'factor_limit'
       WHEN EXISTS (SELECT 1 FROM jsonb_each(factors) AS e
         WHERE e.value->>'nameKey' = $2::jsonb->>'nameKey') THEN 'name_taken'
       ELSE 'ok' END AS outcome,
+    ${DUPLICATE('factors', "$2::jsonb->>'secretDigest'")} AS duplicate,
     factors = '{}'::jsonb AS first
   FROM current
 ), updated AS (
   UPDATE ${table} AS stored SET factors = d.factors || jsonb_build_object($3::text, $2::jsonb),
     recovery_salt = CASE WHEN d.first THEN $5::text ELSE stored.recovery_salt END,
-    recovery_hashes = CASE WHEN d.first THEN $6::text[] ELSE stored.recovery_hashes END
+    recovery_hashes = CASE WHEN d.first THEN $6::text[] ELSE stored.recovery_hashes END,
+    erased_until = NULL
   FROM decision AS d WHERE stored.user_id = $1 AND d.outcome = 'ok'
   RETURNING 1
 )
-SELECT outcome, first FROM decision`;
+SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, decision.outcome, decision.duplicate,
+  decision.first
+FROM (VALUES (1)) AS one LEFT JOIN decision ON true`;
 }
+
+/** How often `addFactor` runs again when another statement created the row meanwhile. */
+const ADD_ATTEMPTS = 3;
+
+/** Everything `deleteUser` clears: the row keeps only the user id and the guard. */
+const ERASE = `factors = '{}'::jsonb, pending = NULL, pending_expires_at = NULL,
+  recovery_salt = NULL, recovery_hashes = NULL,
+  otp_failures = 0, otp_guesses = 0, otp_blocked_until = 0,
+  recovery_failures = 0, recovery_guesses = 0, recovery_blocked_until = 0`;
 
 /** The factors operations of a store on `table`, its statements built once. */
 export function factorsOperations(client: PostgresQueryClient, table: string) {
@@ -49,26 +79,27 @@ export function factorsOperations(client: PostgresQueryClient, table: string) {
       factor: ActiveFactor,
       options: AddFactorOptions,
     ): Promise<AddFactorResult> {
-      await client.query(
-        `INSERT INTO ${table} (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`,
-        [userId],
-      );
+      checkUserId(userId);
       const codes = options.recoveryCodes;
-      const row = firstRow(
-        await client.query(addFactorStatement, [
-          userId,
-          JSON.stringify(encodeFactor(factor)),
-          factor.id,
-          options.maxFactors,
-          codes?.salt ?? null,
-          codes?.hashes ?? null,
-        ]),
-      );
-      if (row === undefined) throw new Error('addFactor found no row for the user');
-      return toAddResult(row);
+      const values = [
+        userId,
+        JSON.stringify(encodeFactor(factor)),
+        factor.id,
+        options.maxFactors,
+        codes?.salt ?? null,
+        codes?.hashes ?? null,
+        factor.activatedAt,
+      ];
+      for (let attempt = 0; attempt < ADD_ATTEMPTS; attempt++) {
+        const row = firstRow(await client.query(addFactorStatement, values));
+        if (row?.inserted === true) return { ok: true, firstFactor: true, replaced: false };
+        if (row?.outcome != null) return toAddResult(row);
+      }
+      throw new Error('addFactor could not lock the row of the user');
     },
 
     async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
+      checkUserId(userId);
       const result = await client.query(
         `UPDATE ${table} SET
   factors = CASE WHEN factors ? $2 THEN jsonb_set(factors, ARRAY[$2::text],
@@ -91,6 +122,7 @@ RETURNING user_id`,
       name: string,
       nameKey: string,
     ): Promise<FactorRenameOutcome> {
+      checkUserId(userId);
       const row = firstRow(
         await client.query(
           `WITH current AS (
@@ -119,6 +151,7 @@ SELECT outcome FROM decision`,
     },
 
     async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+      checkUserId(userId);
       const row = firstRow(
         await client.query(
           `WITH current AS (
@@ -143,6 +176,7 @@ SELECT removed, ${COUNT('kept')} AS remaining FROM decision`,
     },
 
     async deleteFactors(userId: string): Promise<boolean> {
+      checkUserId(userId);
       const result = await client.query(
         `UPDATE ${table} SET factors = '{}'::jsonb, pending = NULL, pending_expires_at = NULL,
   recovery_salt = NULL, recovery_hashes = NULL
@@ -154,13 +188,31 @@ RETURNING user_id`,
       return result.rows.length === 1;
     },
 
-    async deleteUser(userId: string): Promise<boolean> {
+    async deleteUser(userId: string, { now, guardMs }: DeleteUserOptions): Promise<boolean> {
+      checkUserId(userId);
+      const until =
+        checkNow(now) + checkInteger(guardMs, 'guardMs', 0, Number.MAX_SAFE_INTEGER - now);
+      // One statement: `old` locks the row (if any) and says whether it held
+      // anything; the upsert clears it and sets the guard, or inserts a row
+      // holding only the guard. A row another statement created after this
+      // one's snapshot is cleared too (the upsert finds it), and counted as
+      // holding something.
       const row = firstRow(
-        await client.query(`DELETE FROM ${table} WHERE user_id = $1 RETURNING ${COLUMNS}`, [
-          userId,
-        ]),
+        await client.query(
+          `WITH old AS (
+  SELECT factors <> '{}'::jsonb OR pending IS NOT NULL OR recovery_salt IS NOT NULL
+    OR otp_failures + recovery_failures > 0 AS held
+  FROM ${table} WHERE user_id = $1 FOR UPDATE
+), guard AS (
+  INSERT INTO ${table} AS stored (user_id, erased_until) VALUES ($1, $2)
+  ON CONFLICT (user_id) DO UPDATE SET ${ERASE}, erased_until = EXCLUDED.erased_until
+  RETURNING xmax = 0 AS inserted
+)
+SELECT (SELECT held FROM old) AS held, (SELECT inserted FROM guard) AS inserted`,
+          [userId, until],
+        ),
       );
-      return toRecordOrNull(row) !== null;
+      return row?.held === true || (row?.held == null && row?.inserted === false);
     },
   };
 }

@@ -3,6 +3,7 @@
  * both throttle scopes), each one conditional `UPDATE`.
  * @module
  */
+import { checkUserId } from '../../_assert.ts';
 import type { RecoveryCodeSet } from '../contract.ts';
 import { RESET_THROTTLE } from './table.ts';
 import type { PostgresQueryClient } from './table.ts';
@@ -11,6 +12,7 @@ import type { PostgresQueryClient } from './table.ts';
 export function recoveryOperations(client: PostgresQueryClient, table: string) {
   return {
     async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
+      checkUserId(userId);
       const result = await client.query(
         `UPDATE ${table} SET recovery_salt = $2, recovery_hashes = $3::text[]
 WHERE user_id = $1 AND factors <> '{}'::jsonb
@@ -21,6 +23,7 @@ RETURNING user_id`,
     },
 
     async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
+      checkUserId(userId);
       // Removes exactly one occurrence: the slices around its first position.
       const result = await client.query(
         `UPDATE ${table} SET

@@ -1,37 +1,71 @@
 /**
- * The table: its schema, the in-place upgrade of a 0.1.0 table, and the
- * periodic clean-up of expired enrollments and of rows whose throttle state
- * stopped mattering, both in bounded batches found through partial indexes.
+ * The table: its schema, the in-place upgrade of a table of an earlier
+ * version, and the periodic clean-up of expired enrollments, of rows whose
+ * throttle state stopped mattering and of erasure guards that ended, each in
+ * bounded batches found through a partial index that holds only the rows the
+ * step may change.
  * @module
  */
 import { checkDeleteExpired } from '../_retention.ts';
 import { storeError } from '../_scrub.ts';
 import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
-import type { PostgresQueryClient } from './table.ts';
+import { COUNT, type PostgresQueryClient } from './table.ts';
 
 /**
- * `idle_since`: for a row without an active factor, when its throttle state
- * stops mattering but for the retention (`max(otp_blocked_until,
- * recovery_blocked_until, pending_expires_at)`); `NULL` for a row with one.
- * A stored generated column rather than an expression index, so that the
- * writes of a login (which change `factors` and `otp_*` but leave it `NULL`)
- * stay HOT updates: PostgreSQL compares the indexed column's value, which does
- * not change, instead of the columns the expression reads.
+ * `idle_since`: for a row without an active factor and without an erasure
+ * guard, when its throttle state stops mattering but for the retention
+ * (`max(otp_blocked_until, recovery_blocked_until, pending_expires_at)`);
+ * `NULL` for a row with one. A stored generated column rather than an
+ * expression index, so that the writes of a login (which change `factors`
+ * and `otp_*` but leave it `NULL`) stay HOT updates: PostgreSQL compares the
+ * indexed column's value, which does not change, instead of the columns the
+ * expression reads.
  */
-const IDLE_SINCE = `idle_since bigint GENERATED ALWAYS AS (CASE WHEN factors = '{}'::jsonb
+const IDLE_SINCE = `idle_since bigint GENERATED ALWAYS AS (CASE
+    WHEN factors = '{}'::jsonb AND erased_until IS NULL
     THEN GREATEST(otp_blocked_until, recovery_blocked_until, pending_expires_at) END) STORED`;
 
 /**
- * The schema, and the in-place upgrade of a 0.1.0 table (one factor in
- * `factor_*` columns, the pending enrollment in `pending_*` columns): each
- * row's factor becomes the one entry of `factors` (named "Authenticator"),
- * its pending enrollment the `pending` object (replacing that factor once
- * bound, as 0.1.0's `replaceActive` did), and the old columns are dropped.
- * Recovery codes and throttle state stay where they are. It runs in
- * `migrate()`'s DO block, under its advisory lock, so concurrent calls upgrade
- * once; on a table already upgraded it does nothing.
+ * `pending_clear_at`: when `deleteExpired` clears the row's pending enrollment
+ * on its own (its expiry), or `NULL`: no enrollment, or one that goes with the
+ * row instead (a user without an active factor who has failures: the
+ * enrollment's expiry counts in `idle_since`). Indexed instead of
+ * `pending_expires_at`, so that an empty call does not re-read the entries of
+ * such users, however many there are. Stored, for the same reason as
+ * `idle_since`: a login's writes to a row with a factor leave it unchanged.
+ */
+const PENDING_CLEAR_AT = `pending_clear_at bigint GENERATED ALWAYS AS (CASE
+    WHEN factors <> '{}'::jsonb OR otp_failures + recovery_failures = 0
+    THEN pending_expires_at END) STORED`;
+
+/** A row under an erasure guard holds nothing but the user id and the guard. */
+const GUARD_HOLDS_NOTHING = `CHECK (erased_until IS NULL OR (factors = '{}'::jsonb
+    AND num_nonnulls(pending, recovery_salt) = 0 AND otp_failures + recovery_failures = 0))`;
+
+/**
+ * The schema, and the in-place upgrades, run in `migrate()`'s DO block under
+ * its advisory lock (so concurrent calls upgrade once; on a table already
+ * upgraded each step does nothing):
+ *
+ * - 0.1.0 (one factor in `factor_*` columns, the pending enrollment in
+ *   `pending_*` columns): each row's factor becomes the one entry of
+ *   `factors` (named "Authenticator"), its pending enrollment the `pending`
+ *   object (replacing that factor once bound, as 0.1.0's `replaceActive`
+ *   did), and the old columns are dropped. Recovery codes and throttle state
+ *   stay where they are.
+ * - 0.2 (and 0.1.0, and the schema before `idle_since`): one `ALTER TABLE`
+ *   adds the guesses, the erasure guard, `pending_clear_at` and `idle_since`
+ *   as 0.3 computes it (a single table rewrite), then the guesses are set as
+ *   0.2 counted: `otp_failures × max(1, active factors)` (0.2 locked a user
+ *   with n factors after `ceil(maxFailures / n)` failures) and
+ *   `recovery_failures`. A user locked under 0.2 stays locked, and one
+ *   partly through a cycle keeps the attempts 0.2 left them.
  */
 function schemaSQL(table: string, bare: string): string {
+  // An index lives in its table's schema.
+  const index = (suffix: string) => table.replace(/"[^"]*"$/, `"${bare}_${suffix}"`);
+  const has = (column: string) => `EXISTS (SELECT 1 FROM pg_attribute
+    WHERE attrelid = '${table}'::regclass AND attname = '${column}' AND NOT attisdropped)`;
   const factorOf = (prefix: 'factor' | 'pending') => `jsonb_build_object('id', ${prefix}_id,
     'name', 'Authenticator', 'nameKey', 'authenticator', 'sealedSecret', ${prefix}_secret,
     'algorithm', ${prefix}_algorithm, 'digits', ${prefix}_digits::text,
@@ -44,15 +78,19 @@ function schemaSQL(table: string, bare: string): string {
   recovery_salt text,
   recovery_hashes text[],
   otp_failures integer NOT NULL DEFAULT 0,
+  otp_guesses integer NOT NULL DEFAULT 0,
   otp_blocked_until bigint NOT NULL DEFAULT 0,
   recovery_failures integer NOT NULL DEFAULT 0,
+  recovery_guesses integer NOT NULL DEFAULT 0,
   recovery_blocked_until bigint NOT NULL DEFAULT 0,
+  erased_until bigint,
   ${IDLE_SINCE},
+  ${PENDING_CLEAR_AT},
   CHECK (num_nulls(pending, pending_expires_at) IN (0, 2)),
-  CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2))
+  CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2)),
+  ${GUARD_HOLDS_NOTHING}
 );
-IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
-    AND attname = 'factor_id' AND NOT attisdropped) THEN
+IF ${has('factor_id')} THEN
   ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS factors jsonb NOT NULL DEFAULT '{}',
     ADD COLUMN IF NOT EXISTS pending jsonb;
   UPDATE ${table} SET factors = jsonb_build_object(factor_id, ${factorOf('factor')},
@@ -71,14 +109,25 @@ IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
     DROP COLUMN pending_digits, DROP COLUMN pending_period, DROP COLUMN pending_created_at;
   ALTER TABLE ${table} ADD CHECK (num_nulls(pending, pending_expires_at) IN (0, 2));
 END IF;
-IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass
-    AND attname = 'idle_since' AND NOT attisdropped) THEN
-  ALTER TABLE ${table} ADD COLUMN ${IDLE_SINCE};
+IF NOT ${has('erased_until')} THEN
+  ALTER TABLE ${table} DROP COLUMN IF EXISTS idle_since,
+    ADD COLUMN otp_guesses integer NOT NULL DEFAULT 0,
+    ADD COLUMN recovery_guesses integer NOT NULL DEFAULT 0,
+    ADD COLUMN erased_until bigint,
+    ADD COLUMN ${IDLE_SINCE},
+    ADD COLUMN ${PENDING_CLEAR_AT},
+    ADD ${GUARD_HOLDS_NOTHING};
+  UPDATE ${table} SET otp_guesses = otp_failures * GREATEST(1, ${COUNT('factors')}),
+    recovery_guesses = recovery_failures
+  WHERE otp_failures > 0 OR recovery_failures > 0;
+  DROP INDEX IF EXISTS ${index('pending_expires_at')};
 END IF;
-CREATE INDEX IF NOT EXISTS "${bare}_pending_expires_at" ON ${table} (pending_expires_at)
-  WHERE pending_expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "${bare}_pending_clear_at" ON ${table} (pending_clear_at)
+  WHERE pending_clear_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "${bare}_idle_since" ON ${table} (idle_since)
-  WHERE idle_since IS NOT NULL;`;
+  WHERE idle_since IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "${bare}_erased_until" ON ${table} (erased_until)
+  WHERE erased_until IS NOT NULL;`;
 }
 
 /** The schema operations of a store on `table`, its statements built once. */
@@ -94,16 +143,20 @@ export function schemaOperations(
   // the work is in proportion to the batch, not the table. No re-check is
   // needed: FOR UPDATE re-evaluates the condition on the newest version of
   // each row it locks, and the lock keeps that version until the change. The
-  // expired enrollment of a user with failures and no factor stays: its
-  // expiry keeps their throttle state (idle_since), and it goes with the row.
-  const expired = `pending_expires_at <= $1
-  AND (factors <> '{}'::jsonb OR otp_failures + recovery_failures = 0)`;
+  // expired enrollment of a user with failures and no factor stays (its
+  // pending_clear_at is NULL, so the index holds no entry for it): its expiry
+  // keeps their throttle state (idle_since), and it goes with the row.
   const clearPending = `UPDATE ${table} SET pending = NULL, pending_expires_at = NULL
-WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE ${expired}
+WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE pending_clear_at <= $1
   LIMIT $2 FOR UPDATE SKIP LOCKED))
 RETURNING user_id`;
   const deleteIdle = `DELETE FROM ${table}
 WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE idle_since <= $1
+  LIMIT $2 FOR UPDATE SKIP LOCKED))
+RETURNING user_id`;
+  // Erasure guards that ended: their rows hold nothing else.
+  const deleteGuards = `DELETE FROM ${table}
+WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE erased_until <= $1
   LIMIT $2 FOR UPDATE SKIP LOCKED))
 RETURNING user_id`;
   return {
@@ -123,19 +176,22 @@ END $totpkit$`,
         });
     },
 
-    async deleteExpired(now: number, options?: DeleteExpiredOptions): Promise<DeleteExpiredResult> {
+    async deleteExpired(
+      now: number = Date.now(),
+      options?: DeleteExpiredOptions,
+    ): Promise<DeleteExpiredResult> {
       const checked = checkDeleteExpired(now, options);
       try {
         const cleared = await client.query(clearPending, [checked.now, checked.limit]);
         // A row idle since 0 holds nothing at all: it goes whatever the retention.
         const idleBefore = Math.max(0, checked.now - retentionMs);
         const deleted = await client.query(deleteIdle, [idleBefore, checked.limit]);
+        const guards = await client.query(deleteGuards, [checked.now, checked.limit]);
         const enrollments = cleared.rows.length;
-        const records = deleted.rows.length;
         return {
           enrollments,
-          records,
-          more: enrollments === checked.limit || records === checked.limit,
+          records: deleted.rows.length + guards.rows.length,
+          more: [cleared, deleted, guards].some(({ rows }) => rows.length === checked.limit),
         };
       } catch (cause) {
         throw storeError('PostgresStore.deleteExpired', cause);

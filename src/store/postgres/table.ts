@@ -56,12 +56,31 @@ export interface PostgresStoreOptions {
 export const DEFAULT_TABLE = 'totpkit_mfa';
 export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
-/** The columns of one user's row. */
+/** The columns of one user's row, as `getUser` reads them. */
 export const COLUMNS = `user_id, factors, pending, recovery_salt, recovery_hashes, otp_failures,
-  otp_blocked_until, recovery_failures, recovery_blocked_until`;
+  otp_guesses, otp_blocked_until, recovery_failures, recovery_guesses, recovery_blocked_until`;
 
-export const RESET_THROTTLE = `otp_failures = 0, otp_blocked_until = 0,
-  recovery_failures = 0, recovery_blocked_until = 0`;
+/** Both throttle scopes reset: what a binding and a recovery code do. */
+export const RESET_THROTTLE = `otp_failures = 0, otp_guesses = 0, otp_blocked_until = 0,
+  recovery_failures = 0, recovery_guesses = 0, recovery_blocked_until = 0`;
+
+/**
+ * Whether the erasure guard in column `erasedUntil` is in force at `time`
+ * (SQL expressions): `deleteUser` left it, and `time` is before its `until`.
+ * A row with `erased_until` set holds nothing else (a CHECK says so); the
+ * first write at or after `until` that creates state sets it back to `NULL`.
+ */
+export const GUARDED = (erasedUntil: string, time: string) =>
+  `(${erasedUntil} IS NOT NULL AND ${time} < ${erasedUntil})`;
+
+/**
+ * The id of a factor in `factors` whose `secretDigest` is `digest` (SQL
+ * expressions), or `NULL`: none, or `digest` is `NULL` (unknown, as for a
+ * factor of 0.2). The row is locked, so this check and the write are one step.
+ */
+export const DUPLICATE = (factors: string, digest: string) =>
+  `(SELECT e.key FROM jsonb_each(${factors}) AS e
+    WHERE e.value->>'secretDigest' = ${digest} ORDER BY e.key LIMIT 1)`;
 
 /** The number of active factors in a `factors` value. */
 export const COUNT = (factors: string) => `(SELECT count(*) FROM jsonb_object_keys(${factors}))`;
@@ -111,17 +130,22 @@ export function toRecord(row: Row): UserRecord {
     throttle: {
       otp: {
         failures: toInteger(row.otp_failures, 'otp_failures'),
+        guesses: toInteger(row.otp_guesses, 'otp_guesses'),
         blockedUntil: toInteger(row.otp_blocked_until, 'otp_blocked_until'),
       },
       recovery: {
         failures: toInteger(row.recovery_failures, 'recovery_failures'),
+        guesses: toInteger(row.recovery_guesses, 'recovery_guesses'),
         blockedUntil: toInteger(row.recovery_blocked_until, 'recovery_blocked_until'),
       },
     },
   };
 }
 
-/** A row as `getUser` returns it: `null` if it holds nothing (no factor, enrollment, codes or failures). */
+/**
+ * A row as `getUser` returns it: `null` if it holds nothing (no factor,
+ * enrollment, codes or failures), as an erasure guard's row never does.
+ */
 export function toRecordOrNull(row: Row | undefined): UserRecord | null {
   if (row === undefined) return null;
   const record = toRecord(row);
