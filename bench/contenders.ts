@@ -6,20 +6,40 @@
  * one gives the right answers before anything is timed.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as OTPAuth from 'otpauth';
 import { generateSync as otplibGenerate, verifySync as otplibVerify } from 'otplib';
 import speakeasy from 'speakeasy';
-// The primitives' own modules, so that the benchmark loads only what it measures.
-import { decodeBase32 } from '../src/base32.ts';
-import { verifyConsecutiveTOTP } from '../src/binding.ts';
-import { createTOTPKey, verifyTOTP } from '../src/totp.ts';
 import { verifyConsecutiveTOTP as verifyConsecutiveTOTP01 } from '../test/reference/binding-0.1.ts';
 import {
   createTOTPKey as createTOTPKey01,
   verifyTOTP as verifyTOTP01,
 } from '../test/reference/totp-0.1.ts';
 import * as reference from './reference.ts';
+
+/**
+ * totpkit as an application gets it: the built package (dist/index.js, what
+ * `npm pack` ships), rebuilt first if src/ is newer. Loaded by URL, so that
+ * neither tsx nor tsconfig's paths send it to src/.
+ */
+async function builtPackage(): Promise<typeof import('../src/index.ts')> {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const dist = new URL('../dist/index.js', import.meta.url);
+  let newestSource = 0;
+  for (const entry of readdirSync(`${root}src`, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) {
+      newestSource = Math.max(newestSource, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
+    }
+  }
+  if (!existsSync(dist) || statSync(dist).mtimeMs < newestSource) {
+    console.log('dist/ is older than src/: building it (npx tsup)…');
+    execFileSync('npx', ['tsup', '--silent'], { cwd: root, stdio: 'inherit' });
+  }
+  return (await import(dist.href)) as typeof import('../src/index.ts');
+}
+const { createTOTPKey, decodeBase32, verifyConsecutiveTOTP, verifyTOTP } = await builtPackage();
 
 /** What each benchmark case needs from a library. */
 export interface Contender {
@@ -37,7 +57,7 @@ export interface Contender {
   login(base32: string, code: string, now: number): boolean;
   /** Whether the codes are those of two consecutive steps ending within ±10 steps of `now`. */
   bind(secret: Uint8Array, code1: string, code2: string, now: number): boolean;
-  /** Verify with HMAC-SHA256 or HMAC-SHA512, cached key, window ±1 (totpkit and totpkit 0.1 only). */
+  /** Verify with HMAC-SHA256 or HMAC-SHA512, cached key, window ±1 (totpkit, totpkit 0.1, node:crypto). */
   verifySHA2?(algorithm: SHA2, code: string, now: number): boolean;
 }
 
@@ -90,6 +110,11 @@ export function contenders(secret: Uint8Array, sha2: Record<SHA2, Uint8Array>): 
     SHA512: createTOTPKey01(sha2.SHA512, { algorithm: 'SHA512' }),
   };
   const keyObject = reference.importKey(secret);
+  const sha2KeyObjects = {
+    SHA256: reference.importKey(sha2.SHA256),
+    SHA512: reference.importKey(sha2.SHA512),
+  };
+  const sha2Hash = { SHA256: 'sha256', SHA512: 'sha512' } as const;
   const otpauthParams = { algorithm: 'SHA1', digits: 6, period: PERIOD } as const;
   const otpauthTOTP = new OTPAuth.TOTP({
     ...otpauthParams,
@@ -104,7 +129,7 @@ export function contenders(secret: Uint8Array, sha2: Record<SHA2, Uint8Array>): 
     {
       name: 'totpkit',
       version: versionOf('package.json'),
-      cachedKey: '`createTOTPKey(secret)`',
+      cachedKey: '`createTOTPKey(secret)` (the built package, dist/)',
       generate: (now) => key.generate(now),
       verify: (code, now) => key.verify(code, { now, window: 1 }).ok,
       login: (base32, code, now) => verifyTOTP(decodeBase32(base32), code, { now, window: 1 }).ok,
@@ -132,6 +157,8 @@ export function contenders(secret: Uint8Array, sha2: Record<SHA2, Uint8Array>): 
       cachedKey: '`createSecretKey(secret)` (a KeyObject)',
       generate: (now) => reference.generate(keyObject, now),
       verify: (code, now) => reference.verify(keyObject, code, now, 1),
+      verifySHA2: (algorithm, code, now) =>
+        reference.verify(sha2KeyObjects[algorithm], code, now, 1, sha2Hash[algorithm]),
       login: (base32, code, now) => reference.verify(reference.decodeBase32(base32), code, now, 1),
       bind: (bytes, code1, code2, now) =>
         searchPair(

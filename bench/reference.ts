@@ -33,12 +33,16 @@ export function importKey(secret: Uint8Array): KeyObject {
   return createSecretKey(secret);
 }
 
-/** The 6-digit HOTP value (RFC 4226 §5.3) of `counter`, with HMAC-SHA1. */
-export function hotp(key: KeyObject | Uint8Array, counter: number): number {
+/** The 6-digit HOTP value (RFC 4226 §5.3) of `counter`, with HMAC-SHA1 (or `hash`). */
+export function hotp(
+  key: KeyObject | Uint8Array,
+  counter: number,
+  hash: 'sha1' | 'sha256' | 'sha512' = 'sha1',
+): number {
   const message = Buffer.alloc(8);
   message.writeUInt32BE(Math.floor(counter / 2 ** 32), 0);
   message.writeUInt32BE(counter >>> 0, 4);
-  const mac = createHmac('sha1', key).update(message).digest();
+  const mac = createHmac(hash, key).update(message).digest();
   const offset = (mac[mac.length - 1] as number) & 0x0f;
   return (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
 }
@@ -57,13 +61,15 @@ export function verify(
   code: string,
   now: number,
   window: number,
+  hash: 'sha1' | 'sha256' | 'sha512' = 'sha1',
 ): boolean {
   if (!/^\d{6}$/.test(code)) return false;
   const wanted = Number(code);
   const current = stepAt(now);
-  if (hotp(key, current) === wanted) return true;
+  if (hotp(key, current, hash) === wanted) return true;
   for (let d = 1; d <= window; d++) {
-    if (hotp(key, current - d) === wanted || hotp(key, current + d) === wanted) return true;
+    if (hotp(key, current - d, hash) === wanted || hotp(key, current + d, hash) === wanted)
+      return true;
   }
   return false;
 }

@@ -18,7 +18,7 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import * as prettier from 'prettier';
@@ -28,9 +28,9 @@ import { diagnoseConsecutiveTOTP } from '../src/diagnose.ts';
 import type { TOTPParams } from '../src/totp.ts';
 import { renderChart, shortOps } from './chart.ts';
 import type { HashAlgorithm } from '../src/_assert.ts';
-import { hmacKeyState, type Kernel } from '../src/_kernel.ts';
-import { KERNELS } from '../src/_kernels.ts';
-import { KERNELS as WEB_KERNELS } from '../src/_kernels.web.ts';
+import { hmacKeyState, type Kernel } from '../src/_hmac-key.ts';
+import { KERNELS } from '../src/_kernel-choice.ts';
+import { KERNELS as WEB_KERNELS } from '../src/_kernel-choice.web.ts';
 import { OTPCore as ReferenceCore } from '../test/reference/otp-0.1.ts';
 import { contenders, type Contender, type SHA2 } from './contenders.ts';
 import * as reference from './reference.ts';
@@ -321,10 +321,10 @@ if (wrongAnswers > 0) throw new Error(`${wrongAnswers} wrong answers inside the 
 
 // --- the kernels alone: one HOTP step (2 compressions), cached key ----------
 // The speed side of `npm run size`'s speed/size curve: totpkit 0.1's core, the
-// compact kernels (web build) and the unrolled ones (Node build), per
-// algorithm, interleaved in the same rounds.
+// compact kernels (web build) and the Node build's (SHA-1 unrolled, SHA-512 in
+// WebAssembly, SHA-256 compact), per algorithm, interleaved in the same rounds.
 const ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'] as const;
-const VARIANTS = ['totpkit 0.1', 'compact', 'unrolled'] as const;
+const VARIANTS = ['totpkit 0.1', 'compact', 'node'] as const;
 type Variant = (typeof VARIANTS)[number];
 function kernelStep(variant: Variant, algorithm: HashAlgorithm): (step: number) => number {
   const secret = randomBytes(0x5eed + algorithm.length, 20);
@@ -350,8 +350,8 @@ const kernelTasks = ALGORITHMS.flatMap((algorithm) =>
   }),
 );
 let sink = 0;
-// Warm-up: the unrolled kernels are large, and TurboFan takes a while (hundreds
-// of ms on a loaded machine) to compile them; time only optimised code.
+// Warm-up: the unrolled SHA-1 is large, and TurboFan takes a while (hundreds
+// of ms on a loaded machine) to compile it; time only optimised code.
 for (const t of kernelTasks) {
   const start = performance.now();
   for (let s = 0; performance.now() - start < 600; s++) sink ^= t.step(CURRENT + (s & 1023));
@@ -414,8 +414,13 @@ const TARGETS = [
   { caseId: 'verify-correct', peer: 'totpkit 0.1', min: 3 },
   { caseId: 'login', peer: 'totpkit 0.1', min: 3 },
   { caseId: 'bind', peer: 'totpkit 0.1', min: 3 },
-  { caseId: 'sha256-wrong', peer: 'totpkit 0.1', min: 2.5 },
+  // Issue 15 asked 2.5× of SHA-256; issue 22 traded its 4,000 unrolled lines
+  // (2.0× of a bare SHA-256 verify, under 1% of a service verify) for the
+  // compact loop: never slower than 0.1's core.
+  { caseId: 'sha256-wrong', peer: 'totpkit 0.1', min: 1 },
   { caseId: 'sha512-wrong', peer: 'totpkit 0.1', min: 3 },
+  // Issue 22: SHA-512 never slower than plain node:crypto.
+  { caseId: 'sha512-wrong', peer: 'node:crypto', min: 1 },
   // Issue 6: against the peers.
   { caseId: 'verify-wrong', peer: 'node:crypto', min: 2 },
   { caseId: 'verify-wrong', peer: 'otpauth', min: 2.5 },
@@ -464,7 +469,9 @@ for (const t of TARGETS) {
 /**
  * The diagnosis search (issue 12) has no peer to compare with: timed alone, in
  * ms per call, for a wrong pair (the worst case: every candidate step of every
- * variant is computed). Target: under 20 ms for the ±24 h search.
+ * variant is searched). Targets: under 20 ms wall (issue 12), at most 6 ms of
+ * CPU for every algorithm (issue 22; the service also yields to the event
+ * loop every 1,024 codes).
  */
 interface DiagnoseCase {
   id: string;
@@ -475,8 +482,20 @@ interface DiagnoseCase {
 const DIAGNOSE_CASES: DiagnoseCase[] = [
   {
     id: 'diagnose-sha1',
-    title: 'diagnose a wrong pair, ±24 h (SHA1/6/30 factor: 5,762 steps)',
+    title: 'diagnose a wrong pair, ±24 h (SHA1/6/30 factor: 5,762 steps, 2,881 computed)',
     params: {},
+    codes: MAIN.pair,
+  },
+  {
+    id: 'diagnose-sha256',
+    title: 'diagnose a wrong pair, ±24 h, SHA256/6/30 factor (own, then SHA1/6/30)',
+    params: { algorithm: 'SHA256' },
+    codes: MAIN.pair,
+  },
+  {
+    id: 'diagnose-sha512',
+    title: 'diagnose a wrong pair, ±24 h, SHA512/6/30 factor (own, then SHA1/6/30)',
+    params: { algorithm: 'SHA512' },
     codes: MAIN.pair,
   },
   {
@@ -540,8 +559,87 @@ console.table(
     range: `${r.min.toFixed(2)}–${r.max.toFixed(2)}`,
     'ms/call (CPU)': r.cpu.toFixed(2),
     'target < 20 ms (wall)': r.median < 20 ? 'holds' : 'MISSES',
+    'target ≤ 6 ms (CPU)': r.cpu <= 6 ? 'holds' : 'MISSES',
   })),
 );
+
+// --- process start → first SHA-1 verify ---------------------------------------
+
+/**
+ * What a serverless instance pays before its first verify: a new Node process
+ * imports the library (totpkit: the built package, dist/, through its own
+ * name, as an application gets it) and verifies one wrong SHA-1 code; the
+ * child reports its CPU time (user + system) since it started and its peak
+ * RSS. "node" imports nothing: the floor. Medians of interleaved runs.
+ */
+const STARTUP_RUNS = QUICK ? 5 : 21;
+const STARTUP_CHILD = `
+const lib = process.argv[1];
+const secret = Uint8Array.from({ length: 20 }, (_, i) => i * 7 + 1);
+const now = ${NOW};
+if (lib === 'totpkit') {
+  const { verifyTOTP } = await import('totpkit');
+  verifyTOTP(secret, '000000', { now, window: 1 });
+} else if (lib === 'otpauth') {
+  const OTPAuth = await import('otpauth');
+  new OTPAuth.TOTP({ secret: new OTPAuth.Secret({ buffer: secret.buffer }) })
+    .validate({ token: '000000', timestamp: now, window: 1 });
+} else if (lib === 'otplib') {
+  const { verifySync } = await import('otplib');
+  verifySync({ secret: 'AEDQ4FIZDYIR2JBRDQSQY2KAEJBSGMVM', token: '000000', epoch: now / 1000, epochTolerance: 30 });
+}
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ cpu: (cpu.user + cpu.system) / 1000, rss: process.resourceUsage().maxRSS * 1024 }));
+`;
+const STARTUP_LIBS = ['node', 'totpkit', 'otpauth', 'otplib'] as const;
+const startup = new Map<string, { cpu: number[]; rss: number[] }>(
+  STARTUP_LIBS.map((lib) => [lib, { cpu: [], rss: [] }]),
+);
+let startupNote = '';
+try {
+  if (!existsSync(new URL('../dist/index.js', import.meta.url))) {
+    throw new Error('dist/ is not built (npm run build)');
+  }
+  for (let run = 0; run < STARTUP_RUNS; run++) {
+    for (const lib of shuffled([...STARTUP_LIBS], 3_000 + run)) {
+      const out = execFileSync(
+        process.execPath,
+        ['--input-type=module', '-e', STARTUP_CHILD, lib],
+        { cwd: new URL('..', import.meta.url), encoding: 'utf8' },
+      );
+      const { cpu, rss } = JSON.parse(out) as { cpu: number; rss: number };
+      startup.get(lib)!.cpu.push(cpu);
+      startup.get(lib)!.rss.push(rss);
+    }
+  }
+} catch (error) {
+  startupNote = `not measured: ${(error as Error).message}`;
+}
+const startupRows = STARTUP_LIBS.map((lib) => {
+  const { cpu, rss } = startup.get(lib)!;
+  const base = startup.get('node')!;
+  return {
+    lib,
+    cpu: median(cpu),
+    rss: median(rss) / 1e6,
+    cpuAbove: median(cpu) - median(base.cpu),
+    rssAbove: (median(rss) - median(base.rss)) / 1e6,
+  };
+});
+if (startupNote) {
+  console.log(`\nprocess start → first SHA-1 verify: ${startupNote}`);
+} else {
+  console.log(`\nprocess start → first SHA-1 verify (median of ${STARTUP_RUNS} processes each):`);
+  console.table(
+    startupRows.map((r) => ({
+      library: r.lib,
+      'ms of CPU': r.cpu.toFixed(1),
+      'above node': `+${r.cpuAbove.toFixed(1)}`,
+      'peak RSS MB': r.rss.toFixed(1),
+      'RSS above node': `+${r.rssAbove.toFixed(1)}`,
+    })),
+  );
+}
 
 // --- docs/performance.md and docs/performance.svg ----------------------------
 
@@ -617,8 +715,9 @@ if (WRITE) {
     '',
     'One HOTP step (HMAC of the counter, two compressions, and the truncation) with a cached',
     "key, per algorithm: totpkit 0.1's core (noble's HMAC states cloned per step), the compact",
-    'kernels of the web build, and the unrolled kernels of the Node build (SHA-512 in',
-    'WebAssembly). Median steps/s over rounds; ÷: median over rounds of the ratio. `npm run size`',
+    'kernels of the web build, and the kernels of the Node build (SHA-1 unrolled, SHA-512 in',
+    'a WebAssembly loop, SHA-256 compact). Median steps/s over rounds; ÷: median over rounds of',
+    'the ratio. `npm run size`',
     "prints these ratios beside each variant's bundle size.",
     '',
     `| algorithm | ${VARIANTS.join(' | ')} | ${VARIANTS.slice(1)
@@ -638,15 +737,33 @@ if (WRITE) {
     '',
     '`diagnoseConsecutiveTOTP(secret, pair, { now, params })` with the default search of one day',
     'each side, for a pair that matches nothing: the worst case, every candidate step of every',
-    'variant computed once (two compressions each), key setup included. Milliseconds per call,',
-    `median over ${ROUNDS} rounds of each round's median, range of the round medians. Target: under 20 ms.`,
+    'variant searched (every other step computed, two compressions each), key setup included.',
+    `Milliseconds per call, median over ${ROUNDS} rounds of each round's median, range of the round`,
+    'medians, and CPU time (user + system). Targets: under 20 ms wall, at most 6 ms of CPU.',
     '',
-    '| case | ms per call | range |',
-    '|---|--:|--:|',
+    '| case | ms per call | range | ms of CPU |',
+    '|---|--:|--:|--:|',
     ...diagnoseRows.map(
       (r) =>
-        `| ${r.title} | **${r.median.toFixed(2)}** | ${r.min.toFixed(2)}–${r.max.toFixed(2)} |`,
+        `| ${r.title} | **${r.median.toFixed(2)}** | ${r.min.toFixed(2)}–${r.max.toFixed(2)} | ${r.cpu.toFixed(2)} |`,
     ),
+    '',
+    '## Process start → first verify',
+    '',
+    'A new Node process imports the library (totpkit from its built package, through its own',
+    'name) and verifies one wrong SHA-1 code; it reports its CPU time since it started and its',
+    `peak RSS. Medians of ${STARTUP_RUNS} processes per library, interleaved; "node" imports nothing.`,
+    '',
+    ...(startupNote
+      ? [startupNote]
+      : [
+          '| library | ms of CPU | above node | peak RSS (MB) | above node |',
+          '|---|--:|--:|--:|--:|',
+          ...startupRows.map(
+            (r) =>
+              `| ${r.lib} | ${r.cpu.toFixed(1)} | +${r.cpuAbove.toFixed(1)} | ${r.rss.toFixed(1)} | +${r.rssAbove.toFixed(1)} |`,
+          ),
+        ]),
     '',
     '## What is measured',
     '',
@@ -688,15 +805,16 @@ if (WRITE) {
     '',
     'Why totpkit is faster: with a cached key the HMAC pad blocks are hashed once, so each',
     'candidate step costs two SHA compressions (test/perf/compressions.test.ts counts them).',
-    "Since issue 15 each compression is a kernel specialised for HOTP's fixed-length",
-    'messages (scripts/gen-kernels.mjs generates them): fully unrolled with the state in',
-    'locals and no `W` array, the padding of the 8-byte counter and of the inner digest',
-    'folded into constants at generation time, no allocation or `DataView` per step, the',
-    'inner and outer blocks in separate functions (V8 does not optimise a function over',
-    'about 60 KB of bytecode); SHA-512 runs in embedded WebAssembly with native 64-bit',
-    'words, with the compact JS kernel as the fallback where WebAssembly is refused.',
-    'Browsers and Workers get the compact kernels (package.json export conditions), which',
-    'keep generateTOTP + verifyTOTP under 5 KB gzipped. node:crypto, and otpauth and',
+    "On Node, SHA-1 (the default, and nearly every factor) runs a kernel specialised for HOTP's",
+    'fixed-length messages (src/generated/, from scripts/gen-kernels.mjs): fully unrolled with',
+    'the state in locals and no `W` array, the padding of the 8-byte counter and of the inner',
+    'digest folded into constants at generation time, no allocation or `DataView` per step;',
+    'SHA-512 runs a 1.2 KB WebAssembly loop with native 64-bit words, compiled when the first',
+    'SHA-512 key is set up (the compact JS kernel where WebAssembly is refused); SHA-256 and',
+    'the key set-up run compact loops. Since issue 22 these choices are measured (see',
+    'src/generated/README.md): generateTOTP + verifyTOTP is 14.8 KB gzipped from the packed',
+    'package. Browsers and Workers get the compact kernels (package.json export conditions),',
+    'about 5 KB. node:crypto, and otpauth and',
     'speakeasy on top of it, key a new HMAC for every step (four compressions plus the',
     'native call); otplib also re-validates and re-derives everything per step.',
     '',

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
-// Generates the TOTP hash kernels: src/_sha1.ts, src/_sha256.ts and
-// src/_sha512.ts. Each kernel computes HMAC(key, 8-byte counter) from the
-// key's precomputed inner and outer states in exactly two compressions, fully
-// unrolled with the state in locals and no W array; the fixed padding of the
-// counter block and of the inner-digest block is folded into constants here, at
-// generation time, so schedule words that are constant cost nothing at run
-// time. The inner and outer blocks are separate functions: V8 does not optimise
-// a function whose bytecode exceeds about 60 KB.
+// Generates the code in src/generated/ (see its README.md):
 //
-// SHA-512 is compiled to WebAssembly (native i64) by the small assembler below
-// and embedded as base64; a compact pure-JS kernel on int32 pairs is the
-// fallback for runtimes that forbid WebAssembly.
+// - hotp-sha1.ts: HMAC-SHA1 of an 8-byte counter from a key's precomputed
+//   inner and outer states, in two fully unrolled compressions (and a general
+//   unrolled compression for the key set-up) with the state
+//   in locals and no W array. The fixed padding of the counter block and of
+//   the inner-digest block is folded into constants here, at generation time,
+//   so schedule words that are constant cost nothing at run time. The inner
+//   and outer blocks are separate functions: V8 does not optimise a function
+//   whose bytecode exceeds about 60 KB.
+// - sha512-wasm.ts: one SHA-512 compression in WebAssembly (native i64), a
+//   loop of ten 8-round bodies, assembled by the few lines below (no
+//   toolchain) and embedded as base64.
+// - constants.ts: the SHA-1/SHA-2 initial values and round constants.
 //
 //   node scripts/gen-kernels.mjs            (rewrites the three files)
 //   node scripts/gen-kernels.mjs --check    (exits 1 if they are stale)
@@ -26,8 +28,6 @@ const stamp = (source, body) => `// gen-kernels: source ${source}, file ${body}`
 
 // --- shared 32-bit helpers (generation-time constant folding) ---------------
 const i32 = (x) => x | 0;
-const rotr = (x, n) => i32((x >>> n) | (x << (32 - n)));
-const rotrE = (x, n) => `(${x} >>> ${n} | ${x} << ${32 - n})`;
 const rotlE = (x, n) => `(${x} << ${n} | ${x} >>> ${32 - n})`;
 const lit = (x) => String(i32(x));
 
@@ -92,7 +92,76 @@ function sha1Rounds(words, state, prefix) {
   return { out, final: [a, b, c, d, e] };
 }
 
-// --- SHA-256 ------------------------------------------------------------------
+/** The unrolled HMAC-SHA1 HOTP step, `innerSHA1` and `outerSHA1`, and `compressSHA1Unrolled`. */
+function sha1Module() {
+  const letters = 'abcde'.split('');
+  const load = (off) => letters.map((l, i) => `const ${l} = key[${off + i}]!;`).join('\n');
+  // Inner block: the counter (hi, lo), 0x80, zeros, the length (64 + 8 bytes).
+  const inner = sha1Rounds(
+    ['hi', 'lo', 0x80000000 | 0, ...Array(12).fill(0), (64 + 8) * 8],
+    letters,
+    'i',
+  );
+  // Outer block: the inner digest, 0x80, zeros, the length (64 + 20 bytes).
+  const digest = letters.map((_, i) => `d${i}`);
+  const outer = sha1Rounds(
+    [...digest, 0x80000000 | 0, ...Array(9).fill(0), (64 + 20) * 8],
+    letters,
+    'o',
+  );
+  // A general block, for the key set-up: all 16 words variable.
+  const blockNames = Array.from({ length: 16 }, (_, i) => `m${i}`);
+  const general = sha1Rounds(blockNames, letters, 'g');
+  const scratch = (rounds) =>
+    rounds.out.some((l) => l.startsWith('x = ')) ? 'let x: number;' : '';
+  // Type-checking a thousand chained int32 expressions proves little; the
+  // kernel is proved by its differential tests (test/kernels.test.ts).
+  return HEADER(`// @ts-nocheck
+/**
+ * HMAC-SHA1 of an 8-byte counter in two unrolled compressions (FIPS 180-4
+ * §6.1), from a key's inner and outer states (RFC 2104): the Node build's
+ * SHA-1 HOTP step. See README.md in this folder.
+ * @module
+ * @internal
+ */
+
+/** The inner digest, then the HMAC: written by innerSHA1, read by outerSHA1. */
+const OUT = new Int32Array(5);
+
+/** The inner hash: ipad state (key[0..4]) + the 8-byte counter. */
+export function innerSHA1(key: Int32Array, hi: number, lo: number): void {
+${load(0)}
+${scratch(inner)}
+${inner.out.join('\n')}
+${inner.final.map((v, i) => `OUT[${i}] = ${letters[i]} + ${v} | 0;`).join('\n')}
+}
+
+/** The outer hash: opad state (key[5..9]) + the inner digest, truncated (RFC 4226 §5.3). */
+export function outerSHA1(key: Int32Array): number {
+${digest.map((d, i) => `const ${d} = OUT[${i}]!;`).join('\n')}
+${load(5)}
+${scratch(outer)}
+${outer.out.join('\n')}
+${outer.final.map((v, i) => `OUT[${i}] = ${letters[i]} + ${v} | 0;`).join('\n')}
+const o = OUT[4]! & 15;
+const i = o >>> 2;
+const s = (o & 3) << 3;
+const v = s === 0 ? OUT[i]! : (OUT[i]! << s) | (OUT[i + 1]! >>> (32 - s));
+return v & 0x7fffffff;
+}
+
+/** One compression of block[at..at + 15] into state[0..4], for the key set-up (a login sets a key up per call). */
+export function compressSHA1Unrolled(state: Int32Array, block: Int32Array, at: number): void {
+${blockNames.map((m, i) => `const ${m} = block[at + ${i}]!;`).join('\n')}
+${letters.map((l, i) => `const ${l} = state[${i}]!;`).join('\n')}
+${scratch(general)}
+${general.out.join('\n')}
+${general.final.map((v, i) => `state[${i}] = ${letters[i]} + ${v} | 0;`).join('\n')}
+}
+`);
+}
+
+// --- SHA-512 in WebAssembly --------------------------------------------------
 const SHA256_K = [
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -104,145 +173,6 @@ const SHA256_K = [
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ].map(i32);
 
-const s0 = (x) => rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3);
-const s1 = (x) => rotr(x, 17) ^ rotr(x, 19) ^ (x >>> 10);
-const s0E = (x) => `(${rotrE(x, 7)} ^ ${rotrE(x, 18)} ^ ${x} >>> 3)`;
-const s1E = (x) => `(${rotrE(x, 17)} ^ ${rotrE(x, 19)} ^ ${x} >>> 10)`;
-
-function sha256Rounds(words, state, prefix) {
-  const out = [];
-  const sched = new Map();
-  const w = [...words];
-  for (let t = 16; t < 64; t++) {
-    const parts = [
-      [w[t - 2], s1, s1E],
-      [w[t - 7], (x) => x, (x) => x],
-      [w[t - 15], s0, s0E],
-      [w[t - 16], (x) => x, (x) => x],
-    ];
-    let c = 0;
-    const vars = [];
-    for (const [x, f, fE] of parts) {
-      if (isConst(x)) c = i32(c + f(x));
-      else vars.push(fE(x));
-    }
-    if (vars.length === 0) {
-      w[t] = c;
-    } else {
-      const name = `${prefix}w${t}`;
-      sched.set(t, [`const ${name} = ${[...vars, ...(c ? [lit(c)] : [])].join(' + ')} | 0;`]);
-      w[t] = name;
-    }
-  }
-  let [a, b, c, d, e, f, g, h] = state;
-  for (let t = 0; t < 64; t++) {
-    out.push(...(sched.get(t) ?? []));
-    const kw = isConst(w[t]) ? lit(SHA256_K[t] + w[t]) : `${lit(SHA256_K[t])} + ${w[t]}`;
-    const t1 = `${prefix}t${t}`;
-    out.push(
-      `const ${t1} = ${h} + (${rotrE(e, 6)} ^ ${rotrE(e, 11)} ^ ${rotrE(e, 25)}) + ` +
-        `(${e} & ${f} ^ ~${e} & ${g}) + ${kw} | 0;`,
-    );
-    const an = `${prefix}a${t}`;
-    out.push(
-      `const ${an} = ${t1} + (${rotrE(a, 2)} ^ ${rotrE(a, 13)} ^ ${rotrE(a, 22)}) + ` +
-        `(${a} & ${b} ^ ${c} & (${a} ^ ${b})) | 0;`,
-    );
-    const en = `${prefix}e${t}`;
-    out.push(`const ${en} = ${d} + ${t1} | 0;`);
-    [a, b, c, d, e, f, g, h] = [an, a, b, c, en, e, f, g];
-  }
-  return { out, final: [a, b, c, d, e, f, g, h] };
-}
-
-// --- one JS kernel module (SHA-1 or SHA-256) --------------------------------
-function jsKernel({ name, words, rounds, doc }) {
-  const n = words;
-  const letters = 'abcdefgh'.slice(0, n).split('');
-  const load = (off) => letters.map((l, i) => `const ${l} = key[${off + i}]!;`).join('\n');
-  // Inner block: the counter (hi, lo), 0x80, zeros, the length (64 + 8 bytes).
-  const innerWords = ['hi', 'lo', 0x80000000 | 0, ...Array(12).fill(0), (64 + 8) * 8];
-  const inner = rounds(innerWords, letters, 'i');
-  // Outer block: the inner digest, 0x80, zeros, the length (64 + digest bytes).
-  const digestNames = letters.map((_, i) => `d${i}`);
-  const outerWords = [
-    ...digestNames,
-    0x80000000 | 0,
-    ...Array(15 - n - 1).fill(0),
-    (64 + 4 * n) * 8,
-  ];
-  const outer = rounds(outerWords, letters, 'o');
-  // A general block, for key set-up: all 16 words variable.
-  const blockNames = Array.from({ length: 16 }, (_, i) => `m${i}`);
-  const general = rounds(blockNames, letters, 'g');
-  // Type-checking thousands of chained int32 expressions takes tsc minutes
-  // and proves little; the kernels are proved by their differential tests.
-  return `${HEADER(`// @ts-nocheck
-/**
- * ${doc}
- * @module
- * @internal
- */
-import { ${name}_IV } from './_constants.ts';
-import type { Kernel } from './_kernel.ts';
-
-/** The inner digest, then the HMAC: written by inner(), read by outer(). */
-const OUT = new Int32Array(${n});
-
-/** The inner hash: ipad state (key[0..${n - 1}]) + the 8-byte counter, into OUT. */
-function inner(key: Int32Array, hi: number, lo: number): void {
-${load(0)}
-${inner.out.some((l) => l.startsWith('x = ')) ? 'let x: number;' : ''}
-${inner.out.join('\n')}
-${inner.final.map((v, i) => `OUT[${i}] = ${letters[i]} + ${v} | 0;`).join('\n')}
-}
-
-/** The outer hash: opad state (key[${n}..${2 * n - 1}]) + the inner digest, truncated. */
-function outer(key: Int32Array): number {
-${digestNames.map((d, i) => `const ${d} = OUT[${i}]!;`).join('\n')}
-${load(n)}
-${outer.out.some((l) => l.startsWith('x = ')) ? 'let x: number;' : ''}
-${outer.out.join('\n')}
-${outer.final.map((v, i) => `const r${i} = ${letters[i]} + ${v} | 0;`).join('\n')}
-// RFC 4226 §5.3 dynamic truncation on the big-endian digest words.
-${outer.final.map((_, i) => `OUT[${i}] = r${i};`).join('\n')}
-const o = r${n - 1} & 15;
-const i = o >>> 2;
-const s = (o & 3) << 3;
-const v = s === 0 ? OUT[i]! : (OUT[i]! << s) | (OUT[i + 1]! >>> (32 - s));
-return v & 0x7fffffff;
-}
-
-/** One compression of block[at..at+15] into state[0..${n - 1}], for key set-up. */
-function compress(state: Int32Array, block: Int32Array, at: number): void {
-${blockNames.map((m, i) => `const ${m} = block[at + ${i}]!;`).join('\n')}
-${letters.map((l, i) => `const ${l} = state[${i}]!;`).join('\n')}
-${general.out.some((l) => l.startsWith('x = ')) ? 'let x: number;' : ''}
-${general.out.join('\n')}
-${general.final.map((v, i) => `state[${i}] = ${letters[i]} + ${v} | 0;`).join('\n')}
-}
-
-/**
- * The ${name} kernel. \`truncate\` reaches \`inner\`, \`outer\` and the key set-up
- * reaches \`compress\` through this object, so that the compression-count test
- * can count them.
- */
-export const ${name}: Kernel = {
-  stateWords: ${n},
-  blockWords: 16,
-  iv: ${name}_IV,
-  compress,
-  inner,
-  outer,
-  truncate(key: Int32Array, hi: number, lo: number): number {
-    ${name}.inner(key, hi, lo);
-    return ${name}.outer(key);
-  },
-};
-`)}`;
-}
-
-// --- SHA-512 in WebAssembly --------------------------------------------------
 const SHA512_K = `428a2f98d728ae22 7137449123ef65cd b5c0fbcfec4d3b2f e9b5dba58189dbbc
 3956c25bf348b538 59f111f1b605d019 923f82a4af194f9b ab1c5ed5da6d8118 d807aa98a3030242
 12835b0145706fbe 243185be4ee4b28c 550c7dc3d5ffb4e2 72be5d74f27b896f 80deb1fe3b1696b1
@@ -266,12 +196,6 @@ const SHA512_IV = `6a09e667f3bcc908 bb67ae8584caa73b 3c6ef372fe94f82b a54ff53a5f
 510e527fade682d1 9b05688c2b3e6c1f 1f83d9abfb41bd6b 5be0cd19137e2179`
   .split(/\s+/)
   .map((h) => BigInt(`0x${h}`));
-
-const M64 = (1n << 64n) - 1n;
-const u64 = (x) => BigInt.asUintN(64, x);
-const rotr64 = (x, n) => u64((x >> BigInt(n)) | (x << BigInt(64 - n)));
-const ss0 = (x) => rotr64(x, 1) ^ rotr64(x, 8) ^ (x >> 7n);
-const ss1 = (x) => rotr64(x, 19) ^ rotr64(x, 61) ^ (x >> 6n);
 
 const uleb = (n) => {
   const out = [];
@@ -297,236 +221,198 @@ const sleb = (v) => {
   }
 };
 
-// Expressions are byte arrays that leave one i64 on the stack.
-const op = { add: 0x7c, and: 0x83, or: 0x84, xor: 0x85, shl: 0x86, shr: 0x88, rotr: 0x8a };
-const get = (l) => [0x20, ...uleb(l)];
-const set = (l, e) => [...e, 0x21, ...uleb(l)];
-const c64 = (v) => [0x42, ...sleb(v)];
-const bin = (o, a, b) => [...a, ...b, o];
-const sum = (...xs) => xs.reduce((a, b) => bin(op.add, a, b));
-const xor = (...xs) => xs.reduce((a, b) => bin(op.xor, a, b));
-const rotrW = (x, n) => bin(op.rotr, x, c64(n));
-const shrW = (x, n) => bin(op.shr, x, c64(n));
-// i64.load / i64.store, align 8, with a constant address.
-const load = (addr) => [0x41, ...sleb(addr), 0x29, 3, 0];
-const store = (addr, e) => [0x41, ...sleb(addr), ...e, 0x37, 3, 0];
+// Memory map (bytes), words little-endian i64: the round constants K[0..79],
+// then the message schedule W[0..79]. The rest of the page is the caller's.
+const WASM_AT = { K: 0, W: 640, free: 1280 };
 
 /**
- * A function body computing one SHA-512 compression. `words` are 16 entries,
- * each a bigint (known at generation time) or a local index; `stateAt` is the
- * memory address of the state to start from. Returns the body bytes (without
- * locals) and the locals holding the final a..h, before the feed-forward.
+ * A module exporting its memory `m` and `c(src, dst, block)`: one SHA-512
+ * compression of the 16 words at `block` into the state at `src`, the result
+ * (`src` + the compressed state, FIPS 180-4 §6.4.2 step 4) written at `dst`.
+ * K is written into memory by the caller (src/_sha512.ts, from constants.ts).
  */
-function sha512Body(words, stateAt, newLocal) {
-  const out = [];
-  const w = [...words];
-  const term = (x) => (typeof x === 'bigint' ? c64(x) : get(x));
-  for (let t = 16; t < 80; t++) {
-    const parts = [
-      [w[t - 2], ss1, (e) => xor(rotrW(e, 19), rotrW(e, 61), shrW(e, 6))],
-      [w[t - 7], (x) => x, (e) => e],
-      [w[t - 15], ss0, (e) => xor(rotrW(e, 1), rotrW(e, 8), shrW(e, 7))],
-      [w[t - 16], (x) => x, (e) => e],
-    ];
-    let c = 0n;
-    const vars = [];
-    for (const [x, f, fE] of parts) {
-      if (typeof x === 'bigint') c = u64(c + f(x));
-      else vars.push(fE(get(x)));
-    }
-    if (vars.length === 0) {
-      w[t] = c;
-    } else {
-      const l = newLocal();
-      out.push(...set(l, sum(...vars, ...(c ? [c64(c)] : []))));
-      w[t] = l;
-    }
-  }
-  const st = Array.from({ length: 8 }, () => newLocal());
-  st.forEach((l, i) => out.push(...set(l, load(stateAt + 8 * i))));
-  const t1 = newLocal();
-  let [a, b, c, d, e, f, g, h] = st;
-  for (let t = 0; t < 80; t++) {
-    const kw =
-      typeof w[t] === 'bigint' ? [c64(u64(SHA512_K[t] + w[t]))] : [c64(SHA512_K[t]), get(w[t])];
-    out.push(
-      ...set(
-        t1,
-        sum(
-          get(h),
-          xor(rotrW(get(e), 14), rotrW(get(e), 18), rotrW(get(e), 41)),
-          xor(bin(op.and, get(e), get(f)), bin(op.and, xor(get(e), c64(-1)), get(g))),
-          ...kw,
-        ),
-      ),
-    );
-    // The new a goes into h's local, the new e into d's: both are dead now.
-    out.push(
-      ...set(
-        h,
-        sum(
-          get(t1),
-          xor(rotrW(get(a), 28), rotrW(get(a), 34), rotrW(get(a), 39)),
-          xor(bin(op.and, get(a), get(b)), bin(op.and, get(c), xor(get(a), get(b)))),
-        ),
-      ),
-    );
-    out.push(...set(d, sum(get(d), get(t1))));
-    [a, b, c, d, e, f, g, h] = [h, a, b, c, d, e, f, g];
-  }
-  return { out, final: [a, b, c, d, e, f, g, h] };
-}
-
-/** A function: locals declared as one run of i64, then the body, then end. */
-function wasmFunction(params, build) {
-  let next = params;
-  const body = build(() => next++);
-  const count = next - params;
-  const bytes = [...uleb(1), ...uleb(count), 0x7e, ...body, 0x0b];
-  return [...uleb(bytes.length), ...bytes];
-}
-
-// Memory map (bytes): 0 inner key state, 64 outer key state, 128 inner
-// digest, 192 set-up state, 256 set-up block (128 bytes). Words little-endian.
-const AT = { inner: 0, outer: 64, digest: 128, state: 192, block: 256 };
-
 function sha512Wasm() {
-  // inner(hi: i32, lo: i32): the counter block, into the digest slot.
-  const inner = wasmFunction(2, (newLocal) => {
-    const ctr = newLocal();
-    const pre = set(ctr, bin(op.or, bin(op.shl, [0x20, 0, 0xad], c64(32)), [0x20, 1, 0xad]));
-    const words = [ctr, 1n << 63n, ...Array(13).fill(0n), BigInt((128 + 8) * 8)];
-    const { out, final } = sha512Body(words, AT.inner, newLocal);
-    const post = final.flatMap((l, i) =>
-      store(AT.digest + 8 * i, sum(get(l), load(AT.inner + 8 * i))),
+  const I64 = { add: 0x7c, and: 0x83, xor: 0x85, shr: 0x88, rotr: 0x8a };
+  const get = (l) => [0x20, l];
+  const set = (l) => [0x21, l];
+  const tee = (l) => [0x22, l];
+  const c64 = (v) => [0x42, ...sleb(v)];
+  const c32 = (v) => [0x41, ...sleb(v)];
+  // i64.load / i64.store, align 8, with a constant offset.
+  const load = (offset) => [0x29, 3, ...uleb(offset)];
+  const store = (offset) => [0x37, 3, ...uleb(offset)];
+  const rotr = (l, n) => [...get(l), ...c64(n), I64.rotr];
+  const shr = (l, n) => [...get(l), ...c64(n), I64.shr];
+  // Parameters src, dst, block (i32); locals p (i32), a..h, t1, x (i64).
+  const [src, dst, block, p, a, b, c, d, e, f, g, h, t1, x] = Array.from(
+    { length: 14 },
+    (_, i) => i,
+  );
+  // p += step; loop again unless p === end.
+  const next = (step, end) => [
+    ...get(p),
+    ...c32(step),
+    0x6a,
+    ...tee(p),
+    ...c32(end),
+    0x47,
+    0x0d,
+    0,
+  ];
+  // Eight rounds: the variables' roles rotate, so nothing is moved (§6.4.2 step 3).
+  const rounds = [];
+  let v = [a, b, c, d, e, f, g, h];
+  for (let r = 0; r < 8; r++) {
+    const [A, B, C, D, E, F, G, H] = v;
+    rounds.push(
+      // T1 = h + Σ1(e) + Ch(e, f, g) + K[t] + W[t]
+      ...get(H),
+      ...rotr(E, 14),
+      ...rotr(E, 18),
+      I64.xor,
+      ...rotr(E, 41),
+      I64.xor,
+      I64.add,
+      ...get(E),
+      ...get(F),
+      I64.and,
+      ...get(E),
+      ...c64(-1),
+      I64.xor,
+      ...get(G),
+      I64.and,
+      I64.xor,
+      I64.add,
+      ...get(p),
+      ...load(WASM_AT.K + 8 * r),
+      I64.add,
+      ...get(p),
+      ...load(WASM_AT.W + 8 * r),
+      I64.add,
+      ...set(t1),
+      // e = d + T1; a = T1 + Σ0(a) + Maj(a, b, c), into d's and h's locals
+      ...get(D),
+      ...get(t1),
+      I64.add,
+      ...set(D),
+      ...get(t1),
+      ...rotr(A, 28),
+      ...rotr(A, 34),
+      I64.xor,
+      ...rotr(A, 39),
+      I64.xor,
+      I64.add,
+      ...get(A),
+      ...get(B),
+      I64.and,
+      ...get(C),
+      ...get(A),
+      ...get(B),
+      I64.xor,
+      I64.and,
+      I64.xor,
+      I64.add,
+      ...set(H),
     );
-    return [...pre, ...out, ...post];
-  });
-  // outer(): i32, the opad state + inner digest block, truncated (RFC 4226 §5.3).
-  const outer = wasmFunction(0, (newLocal) => {
-    const dig = Array.from({ length: 8 }, () => newLocal());
-    const pre = dig.flatMap((l, i) => set(l, load(AT.digest + 8 * i)));
-    const words = [...dig, 1n << 63n, ...Array(6).fill(0n), BigInt((128 + 64) * 8)];
-    const { out, final } = sha512Body(words, AT.outer, newLocal);
-    // Only digest words 0..2 and 7 matter: the offset is in the last byte, and
-    // offset + 3 <= 18 lies in words 0..2.
-    const D = [0, 1, 2, 7].map((i) => {
-      const l = newLocal();
-      return [i, l, set(l, sum(get(final[i]), load(AT.outer + 8 * i)))];
-    });
-    const [d0, d1, d2, d7] = D.map((x) => x[1]);
-    const s = newLocal();
-    const idx = newLocal();
-    // o = d7 & 15; idx = o >> 3 (0 or 1); s = (o & 7) * 8
-    const tail = [
-      ...D.flatMap((x) => x[2]),
-      ...set(idx, shrW(bin(op.and, get(d7), c64(15)), 3)),
-      ...set(s, bin(op.shl, bin(op.and, get(d7), c64(7)), c64(3))),
-      // x = idx ? d1 : d0; y = idx ? d2 : d1  (select: a b cond)
-      ...get(d1),
-      ...get(d0),
-      ...get(idx),
-      0xa7,
-      0x1b,
-      ...get(s),
-      op.shl,
-      ...get(d2),
-      ...get(d1),
-      ...get(idx),
-      0xa7,
-      0x1b,
-      ...c64(1),
-      op.shr,
-      ...c64(63),
-      ...get(s),
-      0x7d /* i64.sub */,
-      op.shr,
-      op.or,
-      ...c64(32),
-      op.shr,
-      0xa7, // i32.wrap_i64
-      0x41,
-      ...sleb(0x7fffffff),
-      0x71, // i32.and
-    ];
-    return [...pre, ...out, ...tail];
-  });
-  // compress(): one general block, for key set-up.
-  const compress = wasmFunction(0, (newLocal) => {
-    const ws = Array.from({ length: 16 }, () => newLocal());
-    const pre = ws.flatMap((l, i) => set(l, load(AT.block + 8 * i)));
-    const { out, final } = sha512Body(ws, AT.state, newLocal);
-    const post = final.flatMap((l, i) =>
-      store(AT.state + 8 * i, sum(get(l), load(AT.state + 8 * i))),
-    );
-    return [...pre, ...out, ...post];
-  });
+    v = [H, A, B, C, D, E, F, G];
+  }
+  const body = [
+    // W[0..15] = the block
+    ...Array.from({ length: 16 }, (_, i) => [
+      ...c32(0),
+      ...get(block),
+      ...load(8 * i),
+      ...store(WASM_AT.W + 8 * i),
+    ]).flat(),
+    // W[t] = σ1(W[t-2]) + W[t-7] + σ0(W[t-15]) + W[t-16], p at W[t-16]
+    ...c32(WASM_AT.W),
+    ...set(p),
+    0x03,
+    0x40,
+    ...get(p),
+    ...get(p),
+    ...load(112),
+    ...tee(x),
+    ...c64(19),
+    I64.rotr,
+    ...rotr(x, 61),
+    I64.xor,
+    ...shr(x, 6),
+    I64.xor,
+    ...get(p),
+    ...load(72),
+    I64.add,
+    ...get(p),
+    ...load(8),
+    ...tee(x),
+    ...c64(1),
+    I64.rotr,
+    ...rotr(x, 8),
+    I64.xor,
+    ...shr(x, 7),
+    I64.xor,
+    I64.add,
+    ...get(p),
+    ...load(0),
+    I64.add,
+    ...store(128),
+    ...next(8, WASM_AT.W + 64 * 8),
+    0x0b,
+    ...[a, b, c, d, e, f, g, h].flatMap((l, i) => [...get(src), ...load(8 * i), ...set(l)]),
+    // 80 rounds, p = 8t
+    ...c32(0),
+    ...set(p),
+    0x03,
+    0x40,
+    ...rounds,
+    ...next(64, 640),
+    0x0b,
+    ...[a, b, c, d, e, f, g, h].flatMap((l, i) => [
+      ...get(dst),
+      ...get(src),
+      ...load(8 * i),
+      ...get(l),
+      I64.add,
+      ...store(8 * i),
+    ]),
+    0x0b,
+  ];
+  const code = [2, 1, 0x7f, 10, 0x7e, ...body]; // locals: 1 i32, 10 i64
   const section = (id, bytes) => [id, ...uleb(bytes.length), ...bytes];
-  const name = (s) => [...uleb(s.length), ...Buffer.from(s)];
-  const types = [
-    3,
-    ...[0x60, 2, 0x7f, 0x7f, 0], // (i32, i32) -> ()
-    ...[0x60, 0, 1, 0x7f], // () -> i32
-    ...[0x60, 0, 0], // () -> ()
-  ];
-  const exports = [
-    4,
-    ...name('m'),
-    2,
-    0,
-    ...name('inner'),
-    0,
-    0,
-    ...name('outer'),
-    0,
-    1,
-    ...name('compress'),
-    0,
-    2,
-  ];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0],
-    ...section(1, types),
-    ...section(3, [3, 0, 1, 2]),
-    ...section(5, [1, 0, 1]), // one memory, min 1 page
-    ...section(7, exports),
-    ...section(10, [3, ...inner, ...outer, ...compress]),
+    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]), // (i32, i32, i32) -> ()
+    ...section(3, [1, 0]),
+    ...section(5, [1, 0, 1]), // one memory, one page
+    ...section(7, [2, 1, 0x6d, 2, 0, 1, 0x63, 0, 0]), // "m": memory 0, "c": function 0
+    ...section(10, [1, ...uleb(code.length), ...code]),
   ]);
 }
 
 const wasmBytes = sha512Wasm();
-void M64;
 
 const files = {
-  'src/_sha1.ts': jsKernel({
-    name: 'SHA1',
-    words: 5,
-    rounds: sha1Rounds,
-    doc: 'HMAC-SHA1 of an 8-byte counter in two unrolled compressions (FIPS 180-4 §6.1), for the HOTP core.',
-  }),
-  'src/_sha256.ts': jsKernel({
-    name: 'SHA256',
-    words: 8,
-    rounds: sha256Rounds,
-    doc: 'HMAC-SHA256 of an 8-byte counter in two unrolled compressions (FIPS 180-4 §6.2), for the HOTP core.',
-  }),
-};
-
-files['src/_sha512-wasm.ts'] = HEADER(`/**
- * The SHA-512 HOTP kernel as WebAssembly (${wasmBytes.length} bytes), embedded so that
- * nothing is fetched or read: exports \`inner(hi, lo)\`, \`outer(): i32\`,
- * \`compress()\` and the memory \`m\`. See scripts/gen-kernels.mjs for the memory map.
+  'src/generated/hotp-sha1.ts': sha1Module(),
+  'src/generated/sha512-wasm.ts': HEADER(`/**
+ * One SHA-512 compression in WebAssembly (${wasmBytes.length} bytes): exports the memory
+ * \`m\` and \`c(src, dst, block)\`. Memory (bytes): K[0..79] at ${WASM_AT.K}, written
+ * by the caller; W[0..79] at ${WASM_AT.W}; from ${WASM_AT.free} on, the caller's. See
+ * README.md in this folder.
  * @module
  * @internal
  */
 
 /** The module's bytes, base64. */
 export const SHA512_WASM = '${Buffer.from(wasmBytes).toString('base64')}';
-`);
+
+/** The first free byte of the module's memory. */
+export const SHA512_WASM_FREE = ${WASM_AT.free};
+`),
+};
 
 const pairs = (xs) =>
   xs.flatMap((x) => [lit(Number(x >> 32n)), lit(Number(x & 0xffffffffn))]).join(', ');
-files['src/_constants.ts'] = HEADER(`/**
+files['src/generated/constants.ts'] = HEADER(`/**
  * The SHA-1 and SHA-2 constants (FIPS 180-4 §4.2 and §5.3), as big-endian
  * 32-bit words; SHA-512's 64-bit words as high/low pairs.
  * @module

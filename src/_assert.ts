@@ -202,6 +202,29 @@ export function checkPeriod(value: unknown, field = 'period'): number {
   return checkInteger(value, field, 1, MAX_PERIOD_SECONDS);
 }
 
+/**
+ * The periods authenticator apps use, in seconds: 10 (Authy's own tokens) to
+ * 120 (Italy's SPID codes); 30 is the default, and what Google Authenticator
+ * on Android uses whatever the period. docs/authenticator-apps.md gives the
+ * sources. Key URIs, the service's `totp.period` and imported factors must lie
+ * in this range; the primitives take any period from 1 s.
+ */
+export const APP_PERIODS = Object.freeze({ min: 10, max: 120 } as const);
+
+/** Checks a period an authenticator app can use: a whole number of seconds, 10 to 120. */
+export function checkAppPeriod(value: unknown, field = 'period'): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`"${field}" must be an integer, got ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < APP_PERIODS.min || value > APP_PERIODS.max) {
+    throw new RangeError(
+      `"${field}" must be a whole number of seconds from ${APP_PERIODS.min} to ${APP_PERIODS.max} ` +
+        `(the periods authenticator apps use), got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
 /** Checks a Unix time in milliseconds. */
 export function checkNow(value: unknown, field = 'now'): number {
   if (typeof value !== 'number') {

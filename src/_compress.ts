@@ -1,13 +1,13 @@
 /**
  * Compact SHA-1, SHA-256 and SHA-512 compression functions (FIPS 180-4 §6),
  * loops over a message-schedule array, and the compact HOTP kernel built on
- * them: the web build's kernels (small), and the fallback for SHA-512 where
- * WebAssembly is refused.
+ * them: every kernel of the web build (small); on Node, SHA-256, and SHA-512
+ * where WebAssembly is refused.
  * @module
  * @internal
  */
-import { SHA1_IV, SHA256_IV, SHA256_K, SHA512_IV, SHA512_K } from './_constants.ts';
-import type { Kernel } from './_kernel.ts';
+import { SHA1_IV, SHA256_IV, SHA256_K, SHA512_IV, SHA512_K } from './generated/constants.ts';
+import type { Kernel } from './_hmac-key.ts';
 
 /** The message schedule of one compression (SHA-512: 80 high/low pairs). */
 const W = new Int32Array(160);
@@ -24,17 +24,33 @@ export function compressSHA1(state: Int32Array, block: Int32Array, at: number): 
   let c = state[2]!;
   let d = state[3]!;
   let e = state[4]!;
-  for (let i = 0; i < 80; i++) {
-    // f + K: Ch, Parity, Maj, Parity (the last two constants as int32).
-    const f =
-      i < 20
-        ? ((b & c) | (~b & d)) + 0x5a827999
-        : i < 40
-          ? (b ^ c ^ d) + 0x6ed9eba1
-          : i < 60
-            ? ((b & c) | (d & (b | c))) - 0x70e44324
-            : (b ^ c ^ d) - 0x359d3e2a;
-    const t = (((a << 5) | (a >>> 27)) + f + e + W[i]!) | 0;
+  // Four loops of 20 rounds, one per function f and constant K (the last two as int32).
+  for (let i = 0; i < 20; i++) {
+    const t = (((a << 5) | (a >>> 27)) + ((b & c) | (~b & d)) + 0x5a827999 + e + W[i]!) | 0;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
+  }
+  for (let i = 20; i < 40; i++) {
+    const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) + 0x6ed9eba1 + e + W[i]!) | 0;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
+  }
+  for (let i = 40; i < 60; i++) {
+    const t = (((a << 5) | (a >>> 27)) + ((b & c) | (d & (b | c))) - 0x70e44324 + e + W[i]!) | 0;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
+  }
+  for (let i = 60; i < 80; i++) {
+    const t = (((a << 5) | (a >>> 27)) + (b ^ c ^ d) - 0x359d3e2a + e + W[i]!) | 0;
     e = d;
     d = c;
     c = (b << 30) | (b >>> 2);

@@ -4,14 +4,14 @@
  *
  * For a cached key a counter costs two hash compressions: the inner hash of the
  * 8-byte counter and the outer hash of the inner digest each fit in one block.
- * The kernels (`_kernels.ts`: unrolled on Node, compact in the web build) do
+ * The kernels (`_kernel-choice.ts`: which kernel each algorithm uses, per build) do
  * each with no allocation per call.
  * @module
  * @internal
  */
 import type { HashAlgorithm } from './_assert.ts';
-import { hmacKeyState, type Kernel } from './_kernel.ts';
-import { KERNELS } from './_kernels.ts';
+import { hmacKeyState, type Kernel } from './_hmac-key.ts';
+import { KERNELS } from './_kernel-choice.ts';
 
 /** 10^digits for digits 6, 7 and 8. */
 export const MODULI: Readonly<Record<number, number>> = { 6: 1e6, 7: 1e7, 8: 1e8 };

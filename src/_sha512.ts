@@ -1,29 +1,40 @@
 /**
  * HMAC-SHA512 of an 8-byte counter in two compressions (FIPS 180-4 §6.4), for
- * the HOTP core: WebAssembly, with native 64-bit arithmetic, where the runtime
- * allows it; otherwise the compact pure-JS kernel on 32-bit word pairs
- * (`_compress.ts`), which gives the same results (test/kernels.test.ts runs both).
+ * the Node build's HOTP core: one SHA-512 compression in WebAssembly, with
+ * native 64-bit arithmetic (src/generated/sha512-wasm.ts, 1.2 KB), compiled
+ * the first time a SHA-512 key is used, so that SHA-1 and SHA-256 users never
+ * pay for it. Where WebAssembly is unavailable or refused, the compact pure-JS
+ * kernel on 32-bit word pairs (`_compress.ts`) gives the same results
+ * (test/kernels.test.ts runs both).
  * @module
  * @internal
  */
 import { SHA512_COMPACT } from './_compress.ts';
-import { SHA512_IV } from './_constants.ts';
-import type { Kernel } from './_kernel.ts';
-import { SHA512_WASM } from './_sha512-wasm.ts';
-
-// --- the WebAssembly kernel ---------------------------------------------------
+import type { Kernel } from './_hmac-key.ts';
+import { SHA512_IV, SHA512_K } from './generated/constants.ts';
+import { SHA512_WASM, SHA512_WASM_FREE } from './generated/sha512-wasm.ts';
 
 interface WasmExports {
   m: { readonly buffer: ArrayBuffer };
-  inner(hi: number, lo: number): void;
-  outer(): number;
-  compress(): void;
+  /** One compression of the 16 words at `block` into the state at `src`, written at `dst`. */
+  c(src: number, dst: number, block: number): void;
 }
 
-/** Memory addresses, in 32-bit words (see scripts/gen-kernels.mjs). */
-const AT = { inner: 0, outer: 16, state: 48, block: 64 } as const;
+// Memory, in 32-bit words from the module's first free byte: the loaded key's
+// inner and outer states, the counter block, the outer block (whose first
+// eight words the inner hash writes), the HMAC, and a set-up state and block.
+const FREE = SHA512_WASM_FREE >> 2;
+const AT = {
+  key: FREE,
+  outerKey: FREE + 16,
+  counterBlock: FREE + 32,
+  outerBlock: FREE + 64,
+  mac: FREE + 96,
+  state: FREE + 112,
+  block: FREE + 128,
+} as const;
 
-/** Instantiates the embedded module synchronously; null where WebAssembly is unavailable or refused. */
+/** Compiles the embedded module; null where WebAssembly is unavailable or refused. */
 function instantiate(): WasmExports | null {
   // Typed here: the project's libs (ES2024, no DOM) do not declare WebAssembly.
   const api = (
@@ -36,32 +47,13 @@ function instantiate(): WasmExports | null {
   ).WebAssembly;
   try {
     if (typeof api !== 'object' || api === null) return null;
-    const bytes = base64Bytes(SHA512_WASM);
+    const bytes = Uint8Array.from(atob(SHA512_WASM), (c) => c.charCodeAt(0));
     return new api.Instance(new api.Module(bytes)).exports as WasmExports;
   } catch {
     // A Content-Security-Policy without 'wasm-unsafe-eval', or a runtime that
     // limits synchronous compilation: the JS kernel takes over.
     return null;
   }
-}
-
-/** RFC 4648 base64 to bytes (no atob/Buffer: the same on every runtime). */
-function base64Bytes(text: string): Uint8Array {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-  const clean = text.replace(/=+$/, '');
-  const out = new Uint8Array((clean.length * 3) >> 2);
-  let bits = 0;
-  let value = 0;
-  let n = 0;
-  for (let i = 0; i < clean.length; i++) {
-    value = (value << 6) | alphabet.indexOf(clean[i]!);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out[n++] = (value >>> bits) & 0xff;
-    }
-  }
-  return out;
 }
 
 /** Copies big-endian word pairs into the module's little-endian 64-bit words. */
@@ -72,12 +64,27 @@ function put(memory: Int32Array, at: number, words: Int32Array, from: number, co
   }
 }
 
+/** The WebAssembly kernel on an instantiated module. */
 function wasmKernel(wasm: WasmExports): Kernel {
   const memory = new Int32Array(wasm.m.buffer);
-  const { inner, outer, compress } = wasm;
-  // The key whose states are in the module's memory: a verification window
-  // loads them once.
+  const compress = wasm.c;
+  put(memory, 0, SHA512_K, 0, 160);
+  // The fixed words of the two HOTP blocks: 0x80 after the message, the
+  // length in bits in the last word (128-byte block + 8 or + 64 bytes).
+  memory[AT.counterBlock + 3] = 0x80000000 | 0;
+  memory[AT.counterBlock + 30] = (128 + 8) * 8;
+  memory[AT.outerBlock + 17] = 0x80000000 | 0;
+  memory[AT.outerBlock + 30] = (128 + 64) * 8;
+  // The key whose states are in memory: a verification window loads them once.
   let loaded: Int32Array | null = null;
+  const load = (key: Int32Array) => {
+    if (key !== loaded) {
+      put(memory, AT.key, key, 0, 32);
+      loaded = key;
+    }
+  };
+  // The HMAC's big-endian 32-bit word i.
+  const word = (i: number) => memory[AT.mac + (i ^ 1)]!;
   const kernel: Kernel = {
     stateWords: 16,
     blockWords: 32,
@@ -85,22 +92,24 @@ function wasmKernel(wasm: WasmExports): Kernel {
     compress(state: Int32Array, block: Int32Array, at: number): void {
       put(memory, AT.state, state, 0, 16);
       put(memory, AT.block, block, at, 32);
-      compress();
+      compress(AT.state << 2, AT.state << 2, AT.block << 2);
       put(state, 0, memory, AT.state, 16);
     },
     inner(key: Int32Array, hi: number, lo: number): void {
-      if (key !== loaded) {
-        put(memory, AT.inner, key, 0, 32);
-        loaded = key;
-      }
-      inner(hi, lo);
+      load(key);
+      memory[AT.counterBlock] = lo;
+      memory[AT.counterBlock + 1] = hi;
+      compress(AT.key << 2, AT.outerBlock << 2, AT.counterBlock << 2);
     },
     outer(key: Int32Array): number {
-      if (key !== loaded) {
-        put(memory, AT.inner, key, 0, 32);
-        loaded = key;
-      }
-      return outer();
+      load(key);
+      compress(AT.outerKey << 2, AT.mac << 2, AT.outerBlock << 2);
+      // RFC 4226 §5.3 dynamic truncation.
+      const o = word(15) & 15;
+      const i = o >>> 2;
+      const s = (o & 3) << 3;
+      const v = s === 0 ? word(i) : (word(i) << s) | (word(i + 1) >>> (32 - s));
+      return v & 0x7fffffff;
     },
     truncate(key: Int32Array, hi: number, lo: number): number {
       kernel.inner(key, hi, lo);
@@ -110,10 +119,35 @@ function wasmKernel(wasm: WasmExports): Kernel {
   return kernel;
 }
 
-const wasm = instantiate();
+let chosen: Kernel | undefined;
 
-/** The WebAssembly SHA-512 kernel, or null where WebAssembly is unavailable. Exported for tests. */
-export const SHA512_WASM_KERNEL: Kernel | null = wasm && wasmKernel(wasm);
+/**
+ * The kernel behind {@link SHA512}, compiled on first use: WebAssembly where
+ * available, else the compact JS one. Exported for tests.
+ */
+export function sha512Implementation(): Kernel {
+  if (chosen === undefined) {
+    const wasm = instantiate();
+    chosen = wasm === null ? SHA512_COMPACT : wasmKernel(wasm);
+  }
+  return chosen;
+}
 
-/** The SHA-512 kernel in use: WebAssembly where available, else the compact JS one. */
-export const SHA512: Kernel = SHA512_WASM_KERNEL ?? SHA512_COMPACT;
+/**
+ * The SHA-512 kernel: each call goes to {@link sha512Implementation}, so
+ * nothing is compiled until a SHA-512 key is set up. `truncate` reaches
+ * `inner` and `outer` through this object, so the compression-count tests see
+ * every call.
+ */
+export const SHA512: Kernel = {
+  stateWords: 16,
+  blockWords: 32,
+  iv: SHA512_IV,
+  compress: (state, block, at) => sha512Implementation().compress(state, block, at),
+  inner: (key, hi, lo) => sha512Implementation().inner(key, hi, lo),
+  outer: (key) => sha512Implementation().outer(key),
+  truncate(key: Int32Array, hi: number, lo: number): number {
+    SHA512.inner(key, hi, lo);
+    return SHA512.outer(key);
+  },
+};

@@ -12,6 +12,8 @@ import {
   keyValueAt,
   type TOTPParams,
   type TOTPWindow,
+  END,
+  nextOffset,
 } from './totp.ts';
 
 /** Options for {@link verifyConsecutiveTOTP}. */
@@ -104,26 +106,21 @@ export function verifyConsecutiveTOTP(
 
   let replayed = false;
   let swapped = false;
-  const span = past > future ? past : future;
-  for (let d = 0; d <= span; d++) {
-    for (let sign = d === 0 ? 1 : -1; sign <= 1; sign += 2) {
-      if (d > (sign < 0 ? past : future)) continue;
-      const end = current + sign * d; // the second code's step
-      if (end < 1) continue;
-      const v = keyValueAt(key, end - 1);
-      if (v !== first && v !== second) continue;
-      const w = keyValueAt(key, end);
-      if (v === second && w === first) swapped = true;
-      if (v !== first || w !== second) continue;
-      // Both steps must be new: a first code already accepted is a replay too.
-      if (end - 1 <= after) {
-        replayed = true;
-        continue;
-      }
-      const delta = end - current;
-      // One step of typing time is normal: a pair ending one step ago is in sync.
-      return { ok: true, step: end, drift: delta >= 0 ? delta : delta + 1 };
+  for (let d = 0; d !== END; d = nextOffset(d, past, future)) {
+    const end = current + d; // the second code's step
+    if (end < 1) continue;
+    const v = keyValueAt(key, end - 1);
+    if (v !== first && v !== second) continue;
+    const w = keyValueAt(key, end);
+    if (v === second && w === first) swapped = true;
+    if (v !== first || w !== second) continue;
+    // Both steps must be new: a first code already accepted is a replay too.
+    if (end - 1 <= after) {
+      replayed = true;
+      continue;
     }
+    // One step of typing time is normal: a pair ending one step ago is in sync.
+    return { ok: true, step: end, drift: d >= 0 ? d : d + 1 };
   }
   if (replayed) return { ok: false, reason: 'replayed' };
   return { ok: false, reason: swapped ? 'wrong_order' : 'mismatch' };

@@ -9,8 +9,13 @@
  * day either side and under other parameters, where a single code could not.
  * It only explains a refusal: it never accepts, records or returns a step.
  *
- * Cost: one pass over the candidate steps, each computed once through the
- * cached key (two hash compressions), c2 compared at the step after each c1.
+ * Cost: the search computes the code of every other candidate step only
+ * (every pair of consecutive steps holds one even step), nearest to now
+ * first, through the cached key (two hash compressions each), and at most
+ * {@link MAX_DIAGNOSIS_WORK} codes per refused pair whatever the period,
+ * `maxSkewSteps` or number of alternatives. The service runs the same search
+ * in slices of {@link DIAGNOSIS_SLICE} codes and yields to the event loop
+ * between them.
  * @module
  */
 import {
@@ -141,35 +146,108 @@ export const MAX_SKEW_STEPS = 200_000;
 /** Largest number of `alternatives`. */
 export const MAX_ALTERNATIVES = 32;
 
+/**
+ * The most codes (HMACs) one diagnosis computes: the ceiling on the work per
+ * refused pair, whatever the period, `maxSkewSteps` (the service's
+ * `skewSearch`) or number of alternatives or factors. A day each side at
+ * 30 s costs about 2,900; this ceiling covers every default search in full
+ * down to the shortest period the service accepts (10 s: about 11,600 with
+ * the app-parameters variant). Past it, the farthest steps of the last
+ * searches are not searched, and the pair is explained as far as searched.
+ */
+export const MAX_DIAGNOSIS_WORK = 16_384;
+
+/**
+ * Codes computed between two yields to the event loop when the service runs
+ * the search (`completeEnrollment`, `resync`): about 0.2 ms of SHA-1, 1 ms of
+ * SHA-512 on Node.
+ * @internal
+ */
+export const DIAGNOSIS_SLICE = 1_024;
+
+/**
+ * The work left to one refused pair's search, shared by everything it
+ * searches: codes still allowed, and codes until the next yield. @internal
+ */
+export interface DiagnosisBudget {
+  /** Codes this search may still compute. */
+  left: number;
+  /** Codes until the next yield. */
+  slice: number;
+}
+
+/** A fresh budget of {@link MAX_DIAGNOSIS_WORK} codes. @internal */
+export function diagnosisBudget(): DiagnosisBudget {
+  return { left: MAX_DIAGNOSIS_WORK, slice: DIAGNOSIS_SLICE };
+}
+
+/**
+ * A search that pauses (yields) every {@link DIAGNOSIS_SLICE} codes and
+ * returns its answer at the end. @internal
+ */
+export type DiagnosisSearch<T> = Generator<void, T, void>;
+
+/** Runs a search to its end without pausing. @internal */
+export function runSearch<T>(search: DiagnosisSearch<T>): T {
+  for (;;) {
+    const next = search.next();
+    if (next.done === true) return next.value;
+  }
+}
+
 const ONE_DAY_SECONDS = 86_400;
 
 /**
  * The end step of two consecutive codes `first`, `second` within `radius`
- * steps of `current`, nearest to it (the earlier on a tie), or -1. Each step's
- * value is computed once: `second` is compared at the step after each step.
+ * steps of `current`, nearest to it (the earlier on a tie), or -1.
+ *
+ * Every pair of consecutive steps holds exactly one even step, so only even
+ * steps are computed, nearest to `current` first: where one gives `first`,
+ * the next step is computed; where it gives `second`, the one before. That is
+ * one code per two steps, plus about 2 × 10^-6 per step. It stops once no
+ * farther step can be nearer, or when `budget` runs out (then the answer is
+ * the nearest pair among the steps searched).
  */
-function nearestPair(
+function* nearestPair(
   key: TOTPKey,
   first: number,
   second: number,
   current: number,
   radius: number,
-): number {
-  const lo = Math.max(1, current - radius);
+  budget: DiagnosisBudget,
+): DiagnosisSearch<number> {
+  const lo = Math.max(1, current - radius); // ends lie in [lo, hi]
   const hi = current + radius;
   let best = -1;
   let bestDistance = Infinity;
-  let previous = keyValueAt(key, lo - 1);
-  for (let end = lo; end <= hi; end++) {
-    const distance = end > current ? end - current : current - end;
-    // Ends after `current` only move away from it: stop once none can be nearer.
-    if (end > current && distance >= bestDistance) break;
-    const value = keyValueAt(key, end);
-    if (previous === first && value === second && distance < bestDistance) {
-      best = end;
-      bestDistance = distance;
+  // Ring k holds the steps current ± k; their pairs end k - 1 or more steps away.
+  for (let k = 0; k <= radius + 1 && bestDistance >= k - 1; k++) {
+    for (let side = k === 0 ? 1 : -1; side <= 1; side += 2) {
+      const e = current + side * k;
+      if (e % 2 !== 0 || e < lo - 1 || e > hi) continue;
+      if (budget.left < 2) return best;
+      budget.left--;
+      const value = keyValueAt(key, e);
+      let end = -1;
+      if (value === first && e + 1 <= hi) {
+        budget.left--;
+        if (keyValueAt(key, e + 1) === second) end = e + 1;
+      } else if (value === second && e >= lo) {
+        budget.left--;
+        if (keyValueAt(key, e - 1) === first) end = e;
+      }
+      if (end >= 0) {
+        const distance = end > current ? end - current : current - end;
+        if (distance < bestDistance || (distance === bestDistance && end < best)) {
+          best = end;
+          bestDistance = distance;
+        }
+      }
+      if (--budget.slice <= 0) {
+        budget.slice = DIAGNOSIS_SLICE;
+        yield;
+      }
     }
-    previous = value;
   }
   return best;
 }
@@ -244,9 +322,12 @@ function checkAlternatives(value: unknown): { kind: string; key: TOTPKey }[] {
  * Codes whose length cannot match a variant's digits skip it. Variants keep
  * the factor's `epoch` (apps never see it; it is 0 for every URI-enrolled factor).
  *
- * Cost, for a wrong pair: 2 × (2 × `maxSkewSteps` + 2) hash compressions per
- * variant searched, plus the binding check; with defaults and a SHA1/6/30
- * factor, about 11,600 SHA-1 compressions. See `npm run bench`.
+ * Cost, for a wrong pair: about `maxSkewSteps` + 1 codes (two hash
+ * compressions each) per variant searched, only every other step being
+ * computed, plus the binding check; with defaults and a SHA1/6/30 factor,
+ * about 5,800 SHA-1 compressions. Whatever the options, at most
+ * {@link MAX_DIAGNOSIS_WORK} codes are computed: past that, the farthest
+ * steps of the last variants are left unsearched. See `npm run bench`.
  *
  * @param secret - the factor's secret
  * @param codes - the two codes as the user typed them
@@ -274,6 +355,22 @@ export function diagnoseConsecutiveTOTP(
   codes: readonly [string, string],
   options?: DiagnoseConsecutiveTOTPOptions,
 ): DiagnoseConsecutiveTOTPResult {
+  return runSearch(diagnosisSearch(secret, codes, options, diagnosisBudget()));
+}
+
+/**
+ * {@link diagnoseConsecutiveTOTP} as a search that pauses every
+ * {@link DIAGNOSIS_SLICE} codes and spends `budget`, which the caller may
+ * share between the searches of one refused pair (the service's resync
+ * searches each factor in turn). The options are checked when it first runs.
+ * @internal
+ */
+export function* diagnosisSearch(
+  secret: Uint8Array,
+  codes: readonly [string, string],
+  options: DiagnoseConsecutiveTOTPOptions | undefined,
+  budget: DiagnosisBudget,
+): DiagnosisSearch<DiagnoseConsecutiveTOTPResult> {
   const {
     now = Date.now(),
     params,
@@ -321,30 +418,32 @@ export function diagnoseConsecutiveTOTP(
     if (other.key.digits !== length) continue;
     const current = other.key.step(now);
     const span = Math.max(past, future);
-    const end = nearestPair(other.key, first, second, current, span);
+    const end = yield* nearestPair(other.key, first, second, current, span, budget);
     if (end >= 0 && end >= current - past && end <= current + future) {
       return { found: true, reason: 'other_secret', kind: other.kind, index };
     }
   }
 
   const { epoch } = key;
-  const skewed = (): DiagnoseConsecutiveTOTPResult | null => {
+  function* skewed(): DiagnosisSearch<DiagnoseConsecutiveTOTPResult | null> {
     if (key.digits !== length) return null;
     // 'mismatch' means no pair ends inside the binding window: any match is outside.
     const current = key.step(now);
-    const end = nearestPair(key, first, second, current, Math.max(radius, past, future));
+    const reach = Math.max(radius, past, future);
+    const end = yield* nearestPair(key, first, second, current, reach, budget);
     return end < 0
       ? null
       : { found: true, reason: 'clock_skew', skewSeconds: skewSeconds(end, current, key.period) };
-  };
-  const ignored = (): DiagnoseConsecutiveTOTPResult | null => {
+  }
+  function* ignored(): DiagnosisSearch<DiagnoseConsecutiveTOTPResult | null> {
     const own: AppParameters = { algorithm: key.algorithm, digits: key.digits, period: key.period };
     const spanSeconds = Math.max(radius, past, future) * key.period;
     for (const app of variantsOf(own)) {
       if (app.digits !== length) continue;
       const variant = createTOTPKey(secret, { ...app, epoch });
       const current = variant.step(now);
-      const end = nearestPair(variant, first, second, current, Math.ceil(spanSeconds / app.period));
+      const reach = Math.ceil(spanSeconds / app.period);
+      const end = yield* nearestPair(variant, first, second, current, reach, budget);
       if (end >= 0) {
         return {
           found: true,
@@ -355,6 +454,7 @@ export function diagnoseConsecutiveTOTP(
       }
     }
     return null;
-  };
-  return (parametersFirst ? (ignored() ?? skewed()) : (skewed() ?? ignored())) ?? none;
+  }
+  const [one, two] = parametersFirst ? [ignored, skewed] : [skewed, ignored];
+  return (yield* one()) ?? (yield* two()) ?? none;
 }

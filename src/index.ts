@@ -4,7 +4,12 @@
  */
 export { decodeBase32, encodeBase32 } from './base32.ts';
 export { verifyConsecutiveTOTP } from './binding.ts';
-export { diagnoseConsecutiveTOTP, MAX_ALTERNATIVES, MAX_SKEW_STEPS } from './diagnose.ts';
+export {
+  diagnoseConsecutiveTOTP,
+  MAX_ALTERNATIVES,
+  MAX_DIAGNOSIS_WORK,
+  MAX_SKEW_STEPS,
+} from './diagnose.ts';
 export { KeyURIError, MFAError } from './errors.ts';
 export { generateHOTP, verifyHOTP } from './hotp.ts';
 export { createAESGCMCipher, plaintextCipher } from './mfa/cipher.ts';

@@ -115,6 +115,26 @@ export function checkAfterStep(afterStep: unknown): number {
   return checkInteger(afterStep, 'afterStep', -1, Number.MAX_SAFE_INTEGER);
 }
 
+/**
+ * The step offset tried after `d`, in the order every check uses: the current
+ * step (0), then −1, +1, −2, +2 …, each side up to its own bound (`past`
+ * before, `future` after); `END` after the last. Shared by
+ * {@link TOTPKey.verify} and the binding check, so that the order is written
+ * once:
+ * `for (let d = 0; d !== END; d = nextOffset(d, past, future))`. @internal
+ */
+export function nextOffset(d: number, past: number, future: number): number {
+  const span = past > future ? past : future;
+  for (;;) {
+    d = d > 0 ? -d - 1 : -d || -1;
+    if (d > span || -d > span) return END;
+    if (d < 0 ? -d <= past : d <= future) return d;
+  }
+}
+
+/** What {@link nextOffset} returns after the last offset. @internal */
+export const END = 1_000;
+
 // Gives binding.ts the per-step value without making it part of the key's API.
 let valueAt: (key: TOTPKey, step: number) => number;
 
@@ -219,21 +239,16 @@ export class TOTPKey {
     if (wanted < 0) return { ok: false, reason: 'malformed' };
     const core = this.#core;
     const modulus = this.#modulus;
-    const span = past > future ? past : future;
     let replayed = false;
-    for (let d = 0; d <= span; d++) {
-      // d = 0 checks only the current step; then -d before +d.
-      for (let sign = d === 0 ? 1 : -1; sign <= 1; sign += 2) {
-        if (d > (sign < 0 ? past : future)) continue;
-        const s = current + sign * d;
-        if (s < 0) continue;
-        if (core.truncate(s) % modulus !== wanted) continue;
-        if (s <= after) {
-          replayed = true;
-          continue;
-        }
-        return { ok: true, step: s, delta: s - current };
+    for (let d = 0; d !== END; d = nextOffset(d, past, future)) {
+      const s = current + d;
+      if (s < 0) continue;
+      if (core.truncate(s) % modulus !== wanted) continue;
+      if (s <= after) {
+        replayed = true;
+        continue;
       }
+      return { ok: true, step: s, delta: d };
     }
     return { ok: false, reason: replayed ? 'replayed' : 'mismatch' };
   }

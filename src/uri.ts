@@ -10,12 +10,12 @@ import {
   checkCounter,
   checkDigits,
   checkOptions,
-  checkPeriod,
+  checkAppPeriod,
   checkString,
   describe,
   isWellFormedText,
   MAX_COUNTER,
-  MAX_PERIOD_SECONDS,
+  APP_PERIODS,
   OTP_DEFAULTS,
   type Digits,
   type HashAlgorithm,
@@ -43,7 +43,7 @@ export interface BuildKeyURIInput {
   algorithm?: HashAlgorithm;
   /** Default 6. */
   digits?: Digits;
-  /** TOTP step in seconds. Default 30. */
+  /** TOTP step in seconds, 10 to 120 (the periods authenticator apps use). Default 30. */
   period?: number;
   /** HOTP initial counter. Default 0. */
   counter?: number | bigint;
@@ -250,7 +250,7 @@ function buildURI(input: BuildKeyURIInput | BuildKeyURIWarnInput): string {
   }
   params.push(`algorithm=${checkAlgorithm(algorithm)}`, `digits=${checkDigits(digits)}`);
   if (type === 'totp') {
-    params.push(`period=${checkPeriod(period)}`);
+    params.push(`period=${checkAppPeriod(period)}`);
   } else {
     checkCounter(counter);
     params.push(`counter=${counter}`);
@@ -304,7 +304,7 @@ function parameter(name: string): string {
  *   type, bad label, a control character (U+0000–U+001F, U+007F–U+009F) or a
  *   format character (Unicode Cf: zero-width characters, bidi controls such
  *   as U+202E) in the label or issuer, missing or invalid secret, issuer mismatch, unsupported
- *   algorithm, digits outside 6–8, bad period or counter (or one written with
+ *   algorithm, digits outside 6–8, a period outside 10–120 s, a bad counter (or one written with
  *   leading zeros), a repeated parameter. Names and values are compared in
  *   ASCII only (`ſha256` is not `SHA256`).
  * @example
@@ -409,10 +409,11 @@ export function parseKeyURI(uri: string): KeyURI {
     const periodText = query.get('period') ?? String(OTP_DEFAULTS.period);
     // No leading zeros: one spelling per number.
     const period = /^[1-9][0-9]{0,9}$/.test(periodText) ? Number(periodText) : 0;
-    if (period < 1 || period > MAX_PERIOD_SECONDS) {
+    if (period < APP_PERIODS.min || period > APP_PERIODS.max) {
       fail(
         'ERR_URI_PERIOD',
-        `"period" must be a whole number of seconds from 1 to ${MAX_PERIOD_SECONDS}, without leading zeros`,
+        `"period" must be a whole number of seconds from ${APP_PERIODS.min} to ${APP_PERIODS.max} ` +
+          '(the periods authenticator apps use), without leading zeros',
       );
     }
     return { type, ...common, period };

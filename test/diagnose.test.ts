@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { KERNELS } from '../src/_kernels.ts';
+import { KERNELS } from '../src/_kernel-choice.ts';
 import {
   diagnoseConsecutiveTOTP,
   generateTOTP,
   MAX_ALTERNATIVES,
+  MAX_DIAGNOSIS_WORK,
   MAX_SKEW_STEPS,
   verifyConsecutiveTOTP,
   type DiagnoseConsecutiveTOTPOptions,
@@ -552,34 +553,114 @@ describe('diagnoseConsecutiveTOTP: cost, counted in hash compressions', () => {
   // Codes that are none of the codes of the steps around `now` (checked below).
   const wrong: [string, string] = ['000001', '999998'];
 
-  it('computes each candidate step once: 2 compressions a step, plus the binding check', () => {
+  it('computes every other candidate step once: 2 compressions each, plus the binding check', () => {
     const c = Math.floor(now / 30_000);
     for (let s = c - 11; s <= c + 10; s++) expect(wrong).not.toContain(referenceHOTP(secret, s));
     for (const n of [100, 2880]) {
       // Key setups (main, binding check): 2 + 2; the binding check's 21 first codes: 42;
-      // the search: the 2n + 2 steps from c - n - 1 to c + n, 2 compressions each.
+      // the search: the n + 1 even steps of the 2n + 2 from c - n - 1 to c + n (every
+      // pair of consecutive steps holds one), 2 compressions each.
       const counted = compressions(() =>
         expect(diagnoseConsecutiveTOTP(secret, wrong, { now, maxSkewSteps: n })).toEqual({
           found: false,
         }),
       );
-      expect(counted).toEqual({ SHA1: 46 + 2 * (2 * n + 2), SHA256: 0, SHA512: 0 });
+      expect(counted).toEqual({ SHA1: 46 + 2 * (n + 1), SHA256: 0, SHA512: 0 });
     }
   });
 
   it('skips the parameters whose digits cannot match the codes', () => {
-    // A SHA256/8/60 factor and 6-digit codes: only SHA1/6/30 (one day = 5,762 steps) and
-    // SHA256/6/60 (2,882 steps) are searched; not the factor's own, SHA1/8/60 or SHA256/8/30.
+    // A SHA256/8/60 factor and 6-digit codes: only SHA1/6/30 (one day = 5,762 steps, 2,881
+    // even) and SHA256/6/60 (2,882 steps, 1,441 even) are searched; not the factor's own,
+    // SHA1/8/60 or SHA256/8/30.
     const counted = compressions(() =>
       expect(diagnoseConsecutiveTOTP(secret, wrong, { now, params: STRONG })).toEqual({
         found: false,
       }),
     );
     expect(counted).toEqual({
-      SHA1: 2 + 2 * 5762,
-      SHA256: 2 + 2 + 2 + 2 * 2882,
+      SHA1: 2 + 2 * 2881,
+      SHA256: 2 + 2 + 2 + 2 * 1441,
       SHA512: 0,
     });
+  });
+});
+
+describe('diagnoseConsecutiveTOTP: the work per refused pair is bounded (issue 19, point 4)', () => {
+  /** HMACs computed by `fn`, every algorithm: one `inner` compression each. */
+  function hmacs(fn: () => unknown): number {
+    const spies = Object.values(KERNELS).map((kernel) => vi.spyOn(kernel, 'inner'));
+    try {
+      fn();
+      return spies.reduce((n, spy) => n + spy.mock.calls.length, 0);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  }
+  // The binding checks: verifyConsecutiveTOTP's own, and each alternative's window.
+  const checks = (window: number, alternatives: number) =>
+    2 * (2 * window + 1) * (1 + alternatives);
+  const wrong: [string, string] = ['000001', '999998'];
+
+  it('computes at most MAX_DIAGNOSIS_WORK codes, whatever the period, maxSkewSteps or alternatives', () => {
+    // A period of 1 s and the largest maxSkewSteps: 400,001 candidate steps for the
+    // factor's own parameters, as many again for SHA1/6/30 … 3bc258e computed them all.
+    const alternatives = Array.from({ length: MAX_ALTERNATIVES }, (_, i) => ({
+      kind: 'other',
+      secret: Uint8Array.from({ length: 64 }, (_, j) => i * 7 + j),
+      params: { algorithm: 'SHA512', period: 1 } as const,
+    }));
+    for (const params of [
+      { algorithm: 'SHA1', period: 1 },
+      { algorithm: 'SHA512', digits: 6, period: 1 },
+      { algorithm: 'SHA512', digits: 8, period: 7 },
+    ] as const) {
+      const options = {
+        now,
+        params,
+        window: 100,
+        maxSkewSteps: MAX_SKEW_STEPS,
+        alternatives,
+        parametersFirst: true,
+      };
+      let result: unknown;
+      const computed = hmacs(() => (result = diagnoseConsecutiveTOTP(secret, wrong, options)));
+      expect(result).toEqual({ found: false });
+      expect(computed, JSON.stringify(params)).toBeLessThanOrEqual(
+        MAX_DIAGNOSIS_WORK + checks(100, 0),
+      );
+      expect(computed).toBeGreaterThan(MAX_DIAGNOSIS_WORK / 2);
+    }
+  });
+
+  it('searches nearest to now first, so a near skew is found even where the ceiling cuts the search', () => {
+    // Period 1 s, the largest maxSkewSteps: a phone one hour ahead is found, ...
+    const params = { period: 1 };
+    const ahead = pairAt(now + 3_600_000, params);
+    expect(
+      diagnoseConsecutiveTOTP(secret, ahead, { now, params, maxSkewSteps: MAX_SKEW_STEPS }),
+    ).toEqual({ found: true, reason: 'clock_skew', skewSeconds: 3600 });
+    // ... and one a day ahead (86,400 steps: past the ceiling's reach at 1 s) is not.
+    const dayAhead = pairAt(now + 86_400_000, params);
+    expect(
+      diagnoseConsecutiveTOTP(secret, dayAhead, { now, params, maxSkewSteps: MAX_SKEW_STEPS }),
+    ).toEqual({ found: false });
+  });
+
+  it('covers the default day in full at 10 s, the shortest period the service accepts', () => {
+    const params = { period: 10 };
+    for (const skew of [-86_390_000, 86_390_000]) {
+      const codes = pairAt(now + skew, params);
+      const expected = Math.round(skew / 10_000) * 10;
+      expect(diagnoseConsecutiveTOTP(secret, codes, { now, params })).toMatchObject({
+        found: true,
+        reason: 'clock_skew',
+      });
+      const found = diagnoseConsecutiveTOTP(secret, codes, { now, params });
+      expect(
+        found.found && found.reason === 'clock_skew' && Math.abs(found.skewSeconds - expected),
+      ).toBeLessThanOrEqual(10);
+    }
   });
 });
 

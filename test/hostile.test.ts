@@ -595,7 +595,8 @@ const slots: Slot[] = [
   {
     name: 'buildKeyURI({ period })',
     field: 'period',
-    rule: integer(1, 2 ** 32 - 1),
+    // The periods authenticator apps use (docs/authenticator-apps.md).
+    rule: integer(10, 120),
     call: (v) => buildKeyURI({ secret, accountName: 'alice', period: any(v) }),
   },
   {

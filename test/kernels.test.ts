@@ -1,7 +1,7 @@
 /**
- * The hash kernels, both variants: the unrolled ones of the Node build
- * (SHA-512 in WebAssembly) and the compact ones of the web build (SHA-512's
- * fallback where WebAssembly is refused). Checked against the RFC vectors and
+ * The hash kernels, both builds: the Node build's (SHA-1 unrolled, SHA-512 in
+ * WebAssembly, SHA-256 compact) and the web build's compact ones (also
+ * SHA-512's fallback where WebAssembly is refused). Checked against the RFC vectors and
  * against totpkit 0.1's noble-based core (test/reference/otp-0.1.ts) over
  * 120,000 random (secret, counter) cases: secrets of 1 to 200 bytes (longer
  * than a block), counters with a non-zero high word, full 64-bit counters.
@@ -13,10 +13,10 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HashAlgorithm } from '../src/_assert.ts';
 import { SHA1_COMPACT, SHA256_COMPACT, SHA512_COMPACT } from '../src/_compress.ts';
-import { hmacKeyState, type Kernel } from '../src/_kernel.ts';
-import { KERNELS } from '../src/_kernels.ts';
-import { KERNELS as WEB_KERNELS } from '../src/_kernels.web.ts';
-import { SHA512_WASM_KERNEL } from '../src/_sha512.ts';
+import { hmacKeyState, type Kernel } from '../src/_hmac-key.ts';
+import { KERNELS, SHA1_UNROLLED, SHA1_WARM_UP_STEPS } from '../src/_kernel-choice.ts';
+import { KERNELS as WEB_KERNELS } from '../src/_kernel-choice.web.ts';
+import { SHA512, sha512Implementation } from '../src/_sha512.ts';
 import { fromHex, rfc4226, rfc6238 } from './helpers/reference.ts';
 import { OTPCore as ReferenceCore } from './reference/otp-0.1.ts';
 
@@ -35,7 +35,8 @@ function prng(seed: number): () => number {
 }
 
 const VARIANTS: [string, Record<HashAlgorithm, Kernel>][] = [
-  ['node (unrolled, SHA-512 WebAssembly)', KERNELS],
+  ['node (SHA-1 unrolled after its warm-up, SHA-512 WebAssembly)', KERNELS],
+  ['node, SHA-1 unrolled from the first step', { ...KERNELS, SHA1: SHA1_UNROLLED }],
   ['web (compact, SHA-512 pure JS)', WEB_KERNELS],
 ];
 
@@ -43,11 +44,11 @@ const truncate = (kernel: Kernel, secret: Uint8Array, hi: number, lo: number): n
   kernel.truncate(hmacKeyState(kernel, secret), hi | 0, lo | 0);
 
 describe('the kernels in use', () => {
-  it('Node gets the unrolled kernels and WebAssembly SHA-512; the web build the compact ones', () => {
-    expect(SHA512_WASM_KERNEL).not.toBeNull();
-    expect(KERNELS.SHA512).toBe(SHA512_WASM_KERNEL);
+  it('Node gets unrolled SHA-1, WebAssembly SHA-512 and compact SHA-256; the web build the compact ones', () => {
+    expect(KERNELS.SHA512).toBe(SHA512);
+    expect(sha512Implementation()).not.toBe(SHA512_COMPACT);
     expect(KERNELS.SHA1).not.toBe(SHA1_COMPACT);
-    expect(KERNELS.SHA256).not.toBe(SHA256_COMPACT);
+    expect(KERNELS.SHA256).toBe(SHA256_COMPACT);
     expect(WEB_KERNELS).toEqual({
       SHA1: SHA1_COMPACT,
       SHA256: SHA256_COMPACT,
@@ -113,6 +114,9 @@ describe(`differential against totpkit 0.1's noble-based core (seed ${SEED})`, (
       const random = prng(SEED ^ algorithm.length);
       const node = KERNELS[algorithm];
       const web = WEB_KERNELS[algorithm];
+      // The tiered SHA-1 kernel passes its warm-up within the first cases; the
+      // unrolled one is also checked on its own from the first case.
+      const unrolled = algorithm === 'SHA1' ? SHA1_UNROLLED : node;
       const mismatches: string[] = [];
       let cases = 0;
       let longKeys = 0;
@@ -130,14 +134,16 @@ describe(`differential against totpkit 0.1's noble-based core (seed ${SEED})`, (
           const want = reference.truncate(lo, hi);
           const a = node.truncate(nodeKey, hi | 0, lo | 0);
           const b = web.truncate(webKey, hi | 0, lo | 0);
-          if (a !== want || b !== want) {
+          const c = unrolled.truncate(nodeKey, hi | 0, lo | 0);
+          if (a !== want || b !== want || c !== want) {
             const hex = Buffer.from(secret).toString('hex');
-            mismatches.push(`${hex} ${hi}:${lo}: node ${a}, web ${b}, reference ${want}`);
+            mismatches.push(`${hex} ${hi}:${lo}: node ${a} (${c}), web ${b}, reference ${want}`);
           }
           cases++;
         }
       }
       expect(mismatches.slice(0, 10)).toEqual([]);
+      expect(cases).toBeGreaterThan(2 * SHA1_WARM_UP_STEPS);
       expect(longKeys).toBeGreaterThan(CASES[algorithm] / 20);
       expect(highWords).toBeGreaterThan(CASES[algorithm] / 2);
     },
@@ -167,8 +173,7 @@ describe('SHA-512 without WebAssembly', () => {
     vi.resetModules();
     vi.stubGlobal('WebAssembly', stub);
     const fresh = await import('../src/_sha512.ts');
-    expect(fresh.SHA512_WASM_KERNEL).toBeNull();
-    expect(fresh.SHA512).toBe((await import('../src/_compress.ts')).SHA512_COMPACT);
+    expect(fresh.sha512Implementation()).toBe((await import('../src/_compress.ts')).SHA512_COMPACT);
     const { OTPCore } = await import('../src/_otp.ts');
     const seed = fromHex(rfc6238.seedsHex.SHA512);
     // RFC 6238 Appendix B, T = 59 s: step 1, 8 digits.
@@ -176,8 +181,44 @@ describe('SHA-512 without WebAssembly', () => {
   });
 });
 
+describe('SHA-512 WebAssembly, compiled on first use', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.resetModules();
+  });
+
+  it('is compiled once, when the first SHA-512 key is set up, never for SHA-1 or SHA-256', async () => {
+    vi.resetModules();
+    // Typed here: the project's libs (no DOM) do not declare WebAssembly.
+    const real = (
+      globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }
+    ).WebAssembly;
+    let compiled = 0;
+    vi.stubGlobal('WebAssembly', {
+      ...real,
+      Module: class {
+        constructor(bytes: Uint8Array) {
+          compiled++;
+          return new real.Module(bytes);
+        }
+      },
+    });
+    const { OTPCore } = await import('../src/_otp.ts');
+    const { fromHex: hex } = await import('./helpers/reference.ts');
+    new OTPCore('SHA1', hex(rfc6238.seedsHex.SHA1)).truncate(1);
+    new OTPCore('SHA256', hex(rfc6238.seedsHex.SHA256)).truncate(1);
+    expect(compiled).toBe(0);
+    const core = new OTPCore('SHA512', hex(rfc6238.seedsHex.SHA512));
+    expect(compiled).toBe(1);
+    // RFC 6238 Appendix B, T = 59 s: step 1, 8 digits.
+    expect(core.truncate(1) % 1e8).toBe(90693936);
+    new OTPCore('SHA512', hex(rfc6238.seedsHex.SHA512)).truncate(2);
+    expect(compiled).toBe(1);
+  });
+});
+
 describe('generated kernels', () => {
-  it('src/_sha1.ts, _sha256.ts, _sha512-wasm.ts and _constants.ts match scripts/gen-kernels.mjs', () => {
+  it('src/generated/ matches scripts/gen-kernels.mjs', () => {
     // Throws (exit 1) and names the stale file if a generated file was edited by hand.
     execFileSync(process.execPath, ['scripts/gen-kernels.mjs', '--check'], { stdio: 'pipe' });
   }, 60_000);

@@ -55,7 +55,8 @@ function randomKeyURI(): string {
     accountName: label(1, 40),
     algorithm: pick<HashAlgorithm>(['SHA1', 'SHA256', 'SHA512']),
     digits: pick([6, 7, 8] as const),
-    period: pick([30, 30, 60, 15, int(1, 3600)]),
+    // Any period authenticator apps use (10 to 120 s; buildKeyURI refuses others).
+    period: pick([30, 30, 60, 15, int(10, 120)]),
   };
   if (random() < 0.8) input.issuer = label(1, 30);
   if (random() < 0.2) input.image = `https://example.com/logo/${label(1, 20)}.png`;

@@ -4,7 +4,7 @@
 //
 // The TOTP parameters of new authenticators:
 // TOTP_ALGORITHM (SHA1, SHA256 or SHA512), TOTP_DIGITS (6, 7 or 8) and
-// TOTP_PERIOD (seconds, 15 to 300). Unset, each keeps the default, SHA1 / 6 /
+// TOTP_PERIOD (seconds, 15 to 120). Unset, each keeps the default, SHA1 / 6 /
 // 30 s: the only settings every authenticator app honours. Change them only
 // when you know your users' apps (see docs/authenticator-apps.md); the
 // enrollment page then says which settings the account uses, and explains
@@ -50,9 +50,9 @@ export function totpParametersFromEnv(
   const period = env.TOTP_PERIOD?.trim();
   if (period) {
     const seconds = /^[0-9]{1,3}$/.test(period) ? Number(period) : NaN;
-    if (!(seconds >= 15 && seconds <= 300)) {
+    if (!(seconds >= 15 && seconds <= 120)) {
       throw new SettingError(
-        `TOTP_PERIOD must be a whole number of seconds from 15 to 300, got "${env.TOTP_PERIOD}"`,
+        `TOTP_PERIOD must be a whole number of seconds from 15 to 120, got "${env.TOTP_PERIOD}"`,
       );
     }
     out.period = seconds;

@@ -11,7 +11,7 @@
  * @module
  * @internal
  */
-import { encodeBase64url, utf8 } from './_encoding.ts';
+import { encodeBase64url, utf8 } from '../_encoding.ts';
 
 const TAG = utf8('totpkit secret digest v1\0');
 

@@ -4,12 +4,13 @@
  * hashing ten recovery codes does not hold up the event loop and two of them
  * run at once. `node:crypto` is imported dynamically and checked against an
  * RFC 7914 vector on first use; where it is missing or wrong, noble's scrypt
- * from `./_scrypt.web.ts` (the browser and Worker build's module) takes over.
+ * from `./_scrypt.web.ts` (the browser and Worker build's module), imported
+ * then, takes over.
  * Both give the same bytes for the same input.
  * @module
  * @internal
  */
-import { loadScrypt as loadNoble, type ScryptBackend } from './_scrypt.web.ts';
+import type { ScryptBackend } from './_scrypt.web.ts';
 
 export type { ScryptBackend };
 
@@ -40,6 +41,14 @@ function nativeBackend(scrypt: NodeScrypt): ScryptBackend {
         });
       }),
   } satisfies ScryptBackend);
+}
+
+/**
+ * Noble's scrypt, loaded only when it is needed: a process that never falls
+ * back to it (nearly every one) never loads @noble/hashes at start-up.
+ */
+async function loadNoble(): Promise<ScryptBackend> {
+  return (await import('./_scrypt.web.ts')).loadScrypt();
 }
 
 async function load(): Promise<ScryptBackend> {

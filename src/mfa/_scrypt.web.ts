@@ -35,7 +35,9 @@ export interface ScryptBackend {
  */
 const ASYNC_TICK_MS = 8;
 
-const NOBLE: ScryptBackend = Object.freeze({
+// Pure: a bundle that never derives a key (generateTOTP + verifyTOTP) drops
+// it, and @noble/hashes' scrypt with it.
+const NOBLE: ScryptBackend = /* @__PURE__ */ Object.freeze({
   name: '@noble/hashes',
   concurrency: 1,
   derive: (password, salt, { N, r, p }, dkLen) =>

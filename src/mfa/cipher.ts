@@ -6,7 +6,7 @@
  */
 import { checkBytes, checkOptions, checkString, describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
-import { decodeBase64url, encodeBase64url, utf8 } from './_encoding.ts';
+import { decodeBase64url, encodeBase64url, utf8 } from '../_encoding.ts';
 
 /**
  * Seals and opens the TOTP secrets the service keeps in its store. `context`

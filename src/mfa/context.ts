@@ -12,7 +12,7 @@ import {
   checkDigits,
   checkNow,
   checkOptions,
-  checkPeriod,
+  checkAppPeriod,
   checkString,
   describe,
   OTP_DEFAULTS,
@@ -182,7 +182,7 @@ export class MFAContext {
     this.params = {
       algorithm: checkAlgorithm(algorithm, 'totp.algorithm'),
       digits: checkDigits(digits, 'totp.digits'),
-      period: checkPeriod(period, 'totp.period'),
+      period: checkAppPeriod(period, 'totp.period'),
     };
     this.store = guardStore(store);
     this.cipher = cipher;

@@ -1,13 +1,24 @@
 /**
  * The diagnosis of refused binding and resync codes (internal): what
  * `completeEnrollment` and `resync` answer instead of a bare `'mismatch'`,
- * worked out by {@link diagnoseConsecutiveTOTP} from secrets the caller has
- * already opened. Pure and synchronous, so that the false-diagnosis rate of
- * exactly this path can be measured (`npm run bench:diagnose-rate`).
+ * worked out by {@link diagnoseConsecutiveTOTP}'s search from secrets the
+ * caller has already opened. Pure: each function returns the search, which
+ * the service runs in slices ({@link runSliced}, yielding to the event loop
+ * every {@link DIAGNOSIS_SLICE} codes) and `npm run bench:diagnose-rate` runs
+ * straight through, so that the false-diagnosis rate of exactly this path
+ * can be measured. One refused pair gets one {@link DiagnosisBudget}: at most
+ * {@link MAX_DIAGNOSIS_WORK} codes, however many factors it searches.
  * @module
  * @internal
  */
-import { diagnoseConsecutiveTOTP } from '../diagnose.ts';
+import {
+  diagnosisSearch,
+  type DIAGNOSIS_SLICE,
+  type DiagnosisBudget,
+  type DiagnosisSearch,
+  type diagnoseConsecutiveTOTP,
+  type MAX_DIAGNOSIS_WORK,
+} from '../diagnose.ts';
 import type { FactorParams } from '../store/contract.ts';
 import type {
   AppIgnoredParametersRefusal,
@@ -59,10 +70,11 @@ export type EnrollmentDiagnosis =
  * `app_ignored_parameters`, then `clock_skew`; `null` if nothing explains
  * them. Never accepts anything.
  */
-export function diagnoseEnrollment(
+export function* diagnoseEnrollment(
   input: EnrollmentDiagnosisInput,
   codes: readonly [string, string],
-): EnrollmentDiagnosis | null {
+  budget: DiagnosisBudget,
+): DiagnosisSearch<EnrollmentDiagnosis | null> {
   const { secret, params, now, window, skewSearch, factors, previous } = input;
   const alternatives = factors.map((f) => ({
     kind: 'existing_factor',
@@ -72,14 +84,12 @@ export function diagnoseEnrollment(
   if (previous !== null) {
     alternatives.push({ kind: 'stale_qr', secret: previous.secret, params: previous.params });
   }
-  const found = diagnoseConsecutiveTOTP(secret, codes, {
-    now,
-    params,
-    window,
-    maxSkewSteps: skewSearch,
-    alternatives,
-    parametersFirst: true,
-  });
+  const found = yield* diagnosisSearch(
+    secret,
+    codes,
+    { now, params, window, maxSkewSteps: skewSearch, alternatives, parametersFirst: true },
+    budget,
+  );
   if (!found.found) return null;
   switch (found.reason) {
     case 'other_secret': {
@@ -104,18 +114,46 @@ export function diagnoseEnrollment(
  * outside `window` but within `skewSearch` steps: the clock skew in seconds,
  * or `null`. `afterStep` as the resync check used it.
  */
-export function diagnoseResync(
+export function* diagnoseResync(
   secret: Uint8Array,
   params: FactorParams,
   codes: readonly [string, string],
   options: { now: number; window: number; skewSearch: number; afterStep: number },
-): number | null {
-  const found = diagnoseConsecutiveTOTP(secret, codes, {
-    now: options.now,
-    params,
-    window: options.window,
-    afterStep: options.afterStep,
-    maxSkewSteps: options.skewSearch,
-  });
+  budget: DiagnosisBudget,
+): DiagnosisSearch<number | null> {
+  const found = yield* diagnosisSearch(
+    secret,
+    codes,
+    {
+      now: options.now,
+      params,
+      window: options.window,
+      afterStep: options.afterStep,
+      maxSkewSteps: options.skewSearch,
+    },
+    budget,
+  );
   return found.found && found.reason === 'clock_skew' ? found.skewSeconds : null;
+}
+
+/** Lets other work run: a macrotask, so that timers and I/O get their turn. */
+function pause(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (callback: () => void) => unknown })
+    .setImmediate;
+  return new Promise((resolve) => {
+    if (typeof immediate === 'function') immediate(resolve);
+    else setTimeout(resolve, 0);
+  });
+}
+
+/**
+ * Runs a search, yielding to the event loop between its slices, so that no
+ * refused pair holds the loop for more than one slice of codes.
+ */
+export async function runSliced<T>(search: DiagnosisSearch<T>): Promise<T> {
+  for (;;) {
+    const next = search.next();
+    if (next.done === true) return next.value;
+    await pause();
+  }
 }

@@ -13,7 +13,13 @@ import { MFAError } from '../errors.ts';
 import { generateSecret } from '../secret.ts';
 import type { EnrollmentFailedEvent } from './events.ts';
 import { skewSearchSteps } from './policy.ts';
-import { diagnoseEnrollment, type EnrollmentDiagnosis, type OpenedFactor } from './diagnosis.ts';
+import { diagnosisBudget } from '../diagnose.ts';
+import {
+  diagnoseEnrollment,
+  runSliced,
+  type EnrollmentDiagnosis,
+  type OpenedFactor,
+} from './diagnosis.ts';
 import type {
   ActiveFactor,
   FactorParams,
@@ -178,17 +184,21 @@ async function diagnose(
 ): Promise<EnrollmentDiagnosis | null> {
   const opened: OpenedFactor[] = [];
   let previous: { secret: Uint8Array; params: FactorParams } | null = null;
+  let secret: Uint8Array | null = null;
   try {
     for (const f of factors) {
-      const secret = await openForDiagnosis(ctx, userId, f.sealedSecret);
-      if (secret !== null) opened.push({ id: f.id, name: f.name, secret, params: paramsOf(f) });
+      const copy = await openForDiagnosis(ctx, userId, f.sealedSecret);
+      if (copy !== null) opened.push({ id: f.id, name: f.name, secret: copy, params: paramsOf(f) });
     }
     const replaced = livePrevious(pending, now);
     if (replaced !== null) {
-      const secret = await openForDiagnosis(ctx, userId, replaced.sealedSecret);
-      if (secret !== null) previous = { secret, params: paramsOf(replaced) };
+      const copy = await openForDiagnosis(ctx, userId, replaced.sealedSecret);
+      if (copy !== null) previous = { secret: copy, params: paramsOf(replaced) };
     }
-    return await ctx.withSecret(userId, pending.sealedSecret, (secret) =>
+    secret = await openForDiagnosis(ctx, userId, pending.sealedSecret);
+    if (secret === null) return null;
+    // In slices, yielding between them: at most MAX_DIAGNOSIS_WORK codes in all.
+    return await runSliced(
       diagnoseEnrollment(
         {
           secret,
@@ -200,11 +210,13 @@ async function diagnose(
           previous,
         },
         codes,
+        diagnosisBudget(),
       ),
     );
   } finally {
     for (const f of opened) f.secret.fill(0);
     previous?.secret.fill(0);
+    secret?.fill(0);
   }
 }
 

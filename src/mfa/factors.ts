@@ -12,7 +12,7 @@ import {
   checkDigits,
   checkInteger,
   checkOptions,
-  checkPeriod,
+  checkAppPeriod,
   describe,
   OTP_DEFAULTS,
 } from '../_assert.ts';
@@ -156,7 +156,8 @@ function readImport(options: ImportFactorOptions): {
     params: {
       algorithm: param('algorithm', checkAlgorithm),
       digits: param('digits', (v, f) => checkDigits(v, f)),
-      period: param('period', checkPeriod),
+      // A URI's period was checked by parseKeyURI; a given one here.
+      period: param('period', checkAppPeriod),
     },
     lastStep: checkInteger(lastStep, 'lastStep', -1, Number.MAX_SAFE_INTEGER),
     name: name === undefined ? undefined : checkFactorName(name),

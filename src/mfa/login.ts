@@ -10,7 +10,8 @@ import { verifyConsecutiveTOTP } from '../binding.ts';
 import type { ActiveFactor } from '../store/contract.ts';
 import { createTOTPKey } from '../totp.ts';
 import { isCipherError, type MFAContext } from './context.ts';
-import { diagnoseResync } from './diagnosis.ts';
+import { diagnosisBudget } from '../diagnose.ts';
+import { diagnoseResync, runSliced } from './diagnosis.ts';
 import { checkUserId, isCode, normalizeCode, pairProblem, paramsOf } from './input.ts';
 import { skewSearchSteps } from './policy.ts';
 import type { ResyncFailure, ResyncResult, VerifyResult } from './types.ts';
@@ -145,25 +146,23 @@ export async function resync(
   let reason: 'wrong_order' | 'mismatch' | 'replayed' = 'mismatch';
   let cipherError: unknown;
   let skewSeconds: number | null = null;
+  // One search budget for the whole pair, however many factors it searches.
+  const budget = diagnosisBudget();
   for (const factor of read.selected.candidates) {
     let binding;
+    // A copy of the secret for the diagnosis, which runs in slices after the
+    // check (yielding to the event loop), wiped when it ends.
+    let toDiagnose: Uint8Array | null = null;
+    const options = { now, window: ctx.policy.bindingWindow, afterStep: factor.lastStep };
     try {
       binding = await ctx.withSecret(userId, factor.sealedSecret, (secret) => {
-        const options = {
-          now,
-          window: ctx.policy.bindingWindow,
-          afterStep: factor.lastStep,
-        };
         const checked = verifyConsecutiveTOTP(secret, [first, second], {
           ...paramsOf(factor),
           ...options,
         });
         // Only after the check refused, and only the first explanation found.
         if (!checked.ok && checked.reason === 'mismatch' && skewSeconds === null) {
-          skewSeconds = diagnoseResync(secret, paramsOf(factor), [first, second], {
-            ...options,
-            skewSearch: skewSearchSteps(ctx.policy, factor.period),
-          });
+          toDiagnose = secret.slice();
         }
         return checked;
       });
@@ -171,6 +170,22 @@ export async function resync(
       if (!isCipherError(error)) throw error;
       cipherError ??= error;
       continue;
+    }
+    if (toDiagnose !== null) {
+      const copy: Uint8Array = toDiagnose;
+      try {
+        skewSeconds = await runSliced(
+          diagnoseResync(
+            copy,
+            paramsOf(factor),
+            [first, second],
+            { ...options, skewSearch: skewSearchSteps(ctx.policy, factor.period) },
+            budget,
+          ),
+        );
+      } finally {
+        copy.fill(0);
+      }
     }
     if (binding.ok) {
       // Both steps must be new at the write too, not only in the record read

@@ -5,7 +5,7 @@
  */
 import { checkInteger, checkOptions, describe } from '../_assert.ts';
 import type { AttemptPolicy } from '../store/contract.ts';
-import { MAX_SKEW_STEPS } from '../diagnose.ts';
+import { MAX_SKEW_STEPS, type MAX_DIAGNOSIS_WORK } from '../diagnose.ts';
 import { MAX_WINDOW } from '../totp.ts';
 
 /** scrypt cost parameters (RFC 7914) for recovery code hashes. */
@@ -49,7 +49,10 @@ export interface MFAPolicy {
    * now, 0 to 200,000 (0: no further than `bindingWindow`). `null`, the
    * default, means one day for every period: `ceil(86400 / period)` steps,
    * 2880 for 30 s, 1440 for 60 s. A number is used as it is for every
-   * period, so the time it covers is that number times the period.
+   * period, so the time it covers is that number times the period. Whatever
+   * this is, one refused pair's search computes at most
+   * {@link MAX_DIAGNOSIS_WORK} codes, shared by all the factors it searches,
+   * and yields to the event loop between slices of 1,024.
    */
   readonly skewSearch: number | null;
   /**

@@ -11,7 +11,7 @@
  */
 import { timingSafeEqual } from '../compare.ts';
 import type { RecoveryCodeSet } from '../store/contract.ts';
-import { decodeBase64url, encodeBase64url, utf8 } from './_encoding.ts';
+import { decodeBase64url, encodeBase64url, utf8 } from '../_encoding.ts';
 import type { ScryptParams } from './policy.ts';
 import { loadScrypt, type ScryptBackend } from './_scrypt.ts';
 

@@ -26,7 +26,8 @@ export interface MFAOptions {
   policy?: MFAPolicyOptions;
   /**
    * Parameters of new factors: `algorithm` (default `'SHA1'`, the only one every
-   * app supports), `digits` (6), `period` (30 s). Existing factors keep theirs.
+   * app supports), `digits` (6), `period` (30 s; 10 to 120, the periods
+   * authenticator apps use). Existing factors keep theirs.
    */
   totp?: Partial<FactorParams>;
   /**
@@ -384,7 +385,7 @@ export interface ImportFactorOptions {
   algorithm?: HashAlgorithm;
   /** Code length; default the URI's, else 6. */
   digits?: 6 | 7 | 8;
-  /** Time step in seconds; default the URI's, else 30. */
+  /** Time step in seconds, 10 to 120 (the periods authenticator apps use); default the URI's, else 30. */
   period?: number;
   /**
    * The last time step the old system accepted, carried over so that a code

@@ -16,19 +16,24 @@
  * | `totpkit:{YWxpY2U}/enrollment` | string | the pending enrollment as JSON; expires by TTL |
  * | `totpkit:{YWxpY2U}/recovery:salt` | string | the recovery code salt |
  * | `totpkit:{YWxpY2U}/recovery:codes` | list | the unused recovery code hashes |
- * | `totpkit:{YWxpY2U}/throttle` | hash | `otp:failures`, `otp:blockedUntil`, `recovery:failures`, `recovery:blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
+ * | `totpkit:{YWxpY2U}/throttle` | hash | per scope (`otp:`, `recovery:`): `failures`, `guesses`, `blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
+ * | `totpkit:{YWxpY2U}/erased` | string | the erasure guard left by `deleteUser`: its `until`; expires `guardMs` after the erasure |
  *
  * Keys of the layout before 0.2 (`totpkit:{alice}:factors` and so on, and
  * 0.1.0's `…:factor` and `…:pending` hashes) are read and moved in place by
  * the first script that touches the user, except on Redis Cluster, where
  * they hash to other slots: there, run {@link RedisStore.migrateKeys} once.
  *
- * The Lua scripts live beside the code that runs them, by flow, in `redis/`:
- * `client.ts` (clients, running a script), `record.ts` (the prelude and the
- * record), `enrollment.ts`, `login.ts`, `recovery.ts` and `factors.ts`.
+ * This class only checks its options and forwards each operation. The Lua
+ * scripts live beside the code that runs them, by flow, in `redis/`:
+ * `enrollment.ts`, `login.ts`, `recovery.ts` and `factors.ts`; with
+ * `record.ts` (the prelude every script starts with, and the record),
+ * `throttle.ts` (the throttle hash's expiry), `layout.ts` (key names and the
+ * move from earlier layouts), `client.ts` (the clients, running a script)
+ * and `eviction.ts` (`check()`'s eviction policy check).
  * @module totpkit/redis
  */
-import { checkInteger, checkOptions, describe } from '../_assert.ts';
+import { checkInteger, checkOptions, checkUserId, describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import { checkRetention } from './_retention.ts';
 import { storeError } from './_scrub.ts';
@@ -36,20 +41,23 @@ import type {
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
-  AttemptPolicy,
-  AttemptRequirement,
   AttemptReservation,
+  DeleteUserOptions,
+  FactorRemoval,
+  FactorRenameOutcome,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
-  FactorRemoval,
-  FactorRenameOutcome,
+  PutPendingOutcome,
+  ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
+  RefundAttemptOptions,
+  ReserveAttemptOptions,
   ThrottleScope,
   UserRecord,
 } from './contract.ts';
-import { checkEvictionPolicy, type RedisCheckOptions } from './_eviction.ts';
+import { checkEvictionPolicy, type RedisCheckOptions } from './redis/eviction.ts';
 import {
   scriptRunner,
   withTryAgain,
@@ -73,7 +81,7 @@ import { factorsOperations, type FactorsOperations } from './redis/factors.ts';
 import { loginOperations, type LoginOperations } from './redis/login.ts';
 import { recoveryOperations, type RecoveryOperations } from './redis/recovery.ts';
 
-export type { RedisCheckOptions } from './_eviction.ts';
+export type { RedisCheckOptions } from './redis/eviction.ts';
 export type {
   IORedisScriptClient,
   NodeRedisScriptClient,
@@ -110,6 +118,15 @@ function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
  * `replicas` (a `WAIT` after each write, failing closed) with `count` equal
  * to the number of replicas. `docs/stores.md` has the details ("Durability",
  * "Topologies and what failover costs").
+ *
+ * The {@link MFAStore} operations behave as that interface documents them;
+ * what is particular to Redis: a pending enrollment's key expires a minute
+ * after its `expiresAt`, by the Redis server's clock, and `getUser` returns
+ * an expired enrollment until then (the service checks expiry); the throttle
+ * hash of a user without an active factor expires by `throttleRetentionMs`;
+ * the erasure guard `deleteUser` leaves is a key in the user's slot that
+ * expires `guardMs` after the erasure; a throttle hash written by 0.2 gets
+ * its `guesses` from the first script that touches the user.
  *
  * @example
  * ```ts fragment
@@ -270,54 +287,27 @@ export class RedisStore implements MFAStore {
   }
 
   /**
-   * The user's keys: on Cluster the five current ones; elsewhere those, then
+   * The user's keys: on Cluster the six current ones; elsewhere those, then
    * the earlier layout's seven, which the scripts' prelude moves in place.
+   * Refuses an ill-formed id first, as every store does.
    */
   #keys(userId: string): string[] {
-    const keys = currentKeys(this.#prefix, userId);
+    const keys = currentKeys(this.#prefix, checkUserId(userId));
     return this.#cluster ? keys : [...keys, ...earlierKeys(this.#prefix, userId)];
   }
 
-  /**
-   * Reads the user's keys in one script ({@link MFAStore.getUser}). An expired pending enrollment
-   * is returned until its key's TTL (its lifetime plus one minute, by the Redis server's clock)
-   * removes it: the service checks expiry.
-   *
-   * @param userId - the user
-   * @param now - Unix milliseconds (unused: expiry is decided by the service)
-   * @returns the record, or `null` if the store holds nothing for the user
-   */
-  async getUser(userId: string, now: number): Promise<UserRecord | null> {
+  // The MFAStore operations: each runs one script of its flow's file, and
+  // inherits its documentation from the interface.
+
+  getUser(userId: string, now: number): Promise<UserRecord | null> {
     return this.#login.getUser(userId, now);
   }
 
-  /**
-   * Creates or replaces the pending enrollment ({@link MFAStore.putPending}). Its key expires a
-   * minute after `expiresAt` (by the Redis server's clock).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param pending - the enrollment, its secret sealed
-   * @returns once stored
-   */
-  async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+  putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
     return this.#enrollment.putPending(userId, pending);
   }
 
-  /**
-   * Binds the pending enrollment as a factor if it is still pending, `now < expiresAt`, the
-   * limit and the name allow, removing its `replaceFactorId` and resetting both throttle scopes
-   * ({@link MFAStore.activatePending}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param pendingId - the enrollment being bound
-   * @param activation - its last step, drift, the time, the factor limit and recovery codes
-   * @returns the outcome; a refusal writes nothing
-   */
-  async activatePending(
+  activatePending(
     userId: string,
     pendingId: string,
     activation: PendingActivation,
@@ -325,17 +315,7 @@ export class RedisStore implements MFAStore {
     return this.#enrollment.activatePending(userId, pendingId, activation);
   }
 
-  /**
-   * Adds an active factor if the limit and the name allow ({@link MFAStore.addFactor}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param factor - the factor, its secret sealed
-   * @param options - the factor limit and the recovery codes for a first factor
-   * @returns the outcome; a refusal writes nothing
-   */
-  async addFactor(
+  addFactor(
     userId: string,
     factor: ActiveFactor,
     options: AddFactorOptions,
@@ -343,65 +323,15 @@ export class RedisStore implements MFAStore {
     return this.#factors.addFactor(userId, factor, options);
   }
 
-  /**
-   * Counts one attempt in `scope` before the code is checked, unless the scope is locked or inside
-   * a back-off delay ({@link MFAStore.reserveAttempt}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param scope - `'otp'` or `'recovery'`
-   * @param now - Unix milliseconds
-   * @param policy - the throttle rules (safe integers; `maxFailures` may be `Infinity`)
-   * @returns the reservation, or why there is none
-   */
-  async reserveAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-  ): Promise<AttemptReservation> {
-    return this.#login.reserveAttempt(userId, scope, now, policy);
+  reserveAttempt(userId: string, options: ReserveAttemptOptions): Promise<AttemptReservation> {
+    return this.#login.reserveAttempt(userId, options);
   }
 
-  /**
-   * Reads the user's keys and, if they meet `requirement`, counts one attempt in `scope`
-   * ({@link MFAStore.readAndReserve}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param scope - `'otp'` or `'recovery'`
-   * @param now - Unix milliseconds
-   * @param policy - the throttle rules (safe integers; `maxFailures` may be `Infinity`)
-   * @param requirement - `'active'` or `'pending'`
-   * @returns the record as it was before the reservation, and the reservation (`null`, writing
-   *   nothing, if the requirement is not met)
-   */
-  async readAndReserve(
-    userId: string,
-    scope: ThrottleScope,
-    now: number,
-    policy: AttemptPolicy,
-    requirement: AttemptRequirement,
-  ): Promise<ReadAndReserveResult> {
-    return this.#login.readAndReserve(userId, scope, now, policy, requirement);
+  readAndReserve(userId: string, options: ReadAndReserveOptions): Promise<ReadAndReserveResult> {
+    return this.#login.readAndReserve(userId, options);
   }
 
-  /**
-   * Records an accepted code for factor `factorId` if `step` is above its last step
-   * ({@link MFAStore.recordSuccess}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param factorId - the factor
-   * @param step - the accepted time step
-   * @param drift - the new drift estimate, in steps
-   * @param now - Unix ms (becomes `lastUsedAt`)
-   * @returns `false` (writing nothing) for a replay or a removed factor
-   */
-  async recordSuccess(
+  recordSuccess(
     userId: string,
     factorId: string,
     step: number,
@@ -411,95 +341,27 @@ export class RedisStore implements MFAStore {
     return this.#login.recordSuccess(userId, factorId, step, drift, now);
   }
 
-  /**
-   * Replaces the user's recovery codes if the user has a factor
-   * ({@link MFAStore.replaceRecoveryCodes}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param codes - the salt and the hashes
-   * @returns `false` if the user has no active factor
-   */
-  async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
+  replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
     return this.#recovery.replaceRecoveryCodes(userId, codes);
   }
 
-  /**
-   * Replaces the sealed secret of the factor or pending enrollment `id`
-   * ({@link MFAStore.replaceSealedSecret}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param id - the factor's or the pending enrollment's id
-   * @param sealedSecret - the secret sealed anew
-   * @returns `false` if there is no such factor or pending enrollment
-   */
-  async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
+  replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
     return this.#factors.replaceSealedSecret(userId, id, sealedSecret);
   }
 
-  /**
-   * Removes one recovery code hash and, if it was there, resets both throttle scopes
-   * ({@link MFAStore.consumeRecoveryCode}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param hash - the hash of the submitted code
-   * @returns `true` only for the one call that removed it
-   */
-  async consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
+  consumeRecoveryCode(userId: string, hash: string): Promise<boolean> {
     return this.#recovery.consumeRecoveryCode(userId, hash);
   }
 
-  /**
-   * Resets a throttle scope ({@link MFAStore.resetThrottle}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param scope - `'otp'` or `'recovery'`
-   * @returns once the scope is reset
-   */
-  async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
+  resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
     return this.#login.resetThrottle(userId, scope);
   }
 
-  /**
-   * Takes back an unchecked attempt if the scope still counts `failures`
-   * ({@link MFAStore.refundAttempt}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param scope - `'otp'` or `'recovery'`
-   * @param failures - the count the reservation returned
-   * @param blockedUntil - the scope's `blockedUntil` before the reservation
-   * @returns whether the attempt was taken back
-   */
-  async refundAttempt(
-    userId: string,
-    scope: ThrottleScope,
-    failures: number,
-    blockedUntil: number,
-  ): Promise<boolean> {
-    return this.#login.refundAttempt(userId, scope, failures, blockedUntil);
+  refundAttempt(userId: string, options: RefundAttemptOptions): Promise<boolean> {
+    return this.#login.refundAttempt(userId, options);
   }
 
-  /**
-   * Renames a factor unless another has the same `nameKey` ({@link MFAStore.renameFactor}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param factorId - the factor
-   * @param name - the new name
-   * @param nameKey - the name after NFKC and case folding
-   * @returns `'renamed'`, `'not_found'` or `'name_taken'`
-   */
-  async renameFactor(
+  renameFactor(
     userId: string,
     factorId: string,
     name: string,
@@ -508,42 +370,15 @@ export class RedisStore implements MFAStore {
     return this.#factors.renameFactor(userId, factorId, name, nameKey);
   }
 
-  /**
-   * Removes a factor; the last one takes the enrollment and the recovery codes with it
-   * ({@link MFAStore.removeFactor}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @param factorId - the factor
-   * @returns whether it was removed, and how many factors are left
-   */
-  async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+  removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
     return this.#factors.removeFactor(userId, factorId);
   }
 
-  /**
-   * Removes every factor, the enrollment and the recovery codes, keeping the throttle state
-   * ({@link MFAStore.deleteFactors}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @returns whether there was anything to remove
-   */
-  async deleteFactors(userId: string): Promise<boolean> {
+  deleteFactors(userId: string): Promise<boolean> {
     return this.#factors.deleteFactors(userId);
   }
 
-  /**
-   * Erases all of the user's keys, throttle state included ({@link MFAStore.deleteUser}).
-   *
-   * One script.
-   *
-   * @param userId - the user
-   * @returns whether they held anything
-   */
-  async deleteUser(userId: string): Promise<boolean> {
-    return this.#factors.deleteUser(userId);
+  deleteUser(userId: string, options: DeleteUserOptions): Promise<boolean> {
+    return this.#factors.deleteUser(userId, options);
   }
 }

@@ -168,10 +168,11 @@ describe('TOTP settings from the environment', () => {
     [{ TOTP_DIGITS: '6.0' }, 'TOTP_DIGITS must be 6, 7 or 8, got "6.0"'],
     [
       { TOTP_PERIOD: '10' },
-      'TOTP_PERIOD must be a whole number of seconds from 15 to 300, got "10"',
+      'TOTP_PERIOD must be a whole number of seconds from 15 to 120, got "10"',
     ],
-    [{ TOTP_PERIOD: '30s' }, 'TOTP_PERIOD must be a whole number of seconds from 15 to 300'],
-    [{ TOTP_PERIOD: '3000' }, 'TOTP_PERIOD must be a whole number of seconds from 15 to 300'],
+    [{ TOTP_PERIOD: '30s' }, 'TOTP_PERIOD must be a whole number of seconds from 15 to 120'],
+    [{ TOTP_PERIOD: '3000' }, 'TOTP_PERIOD must be a whole number of seconds from 15 to 120'],
+    [{ TOTP_PERIOD: '121' }, 'TOTP_PERIOD must be a whole number of seconds from 15 to 120'],
   ])('refuses %o, naming the variable', (env, message) => {
     expect(() => totpParametersFromEnv(env)).toThrow(SettingError);
     expect(() => totpParametersFromEnv(env)).toThrow(message);

@@ -126,7 +126,20 @@ describe('createMFA validation', () => {
       'period 0',
       { ...base(), totp: { period: 0 } },
       RangeError,
-      /"totp.period" must be an integer/,
+      /"totp.period" must be a whole number of seconds from 10 to 120/,
+    ],
+    [
+      // Issue 19, point 4: a period no authenticator app uses.
+      'period 1',
+      { ...base(), totp: { period: 1 } },
+      RangeError,
+      /"totp.period" must be a whole number of seconds from 10 to 120 \(the periods authenticator apps use\), got 1/,
+    ],
+    [
+      'period 121',
+      { ...base(), totp: { period: 121 } },
+      RangeError,
+      /"totp.period" must be a whole number of seconds from 10 to 120/,
     ],
     ['policy not an object', { ...base(), policy: 1 }, TypeError, /"policy" must be an object/],
     [

@@ -11,9 +11,9 @@
  * all three through the kernel object, so the spies see every call.
  */
 import { afterEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { hmacKeyState, type Kernel } from '../../src/_kernel.ts';
-import { KERNELS } from '../../src/_kernels.ts';
-import { KERNELS as WEB_KERNELS } from '../../src/_kernels.web.ts';
+import { hmacKeyState, type Kernel } from '../../src/_hmac-key.ts';
+import { KERNELS } from '../../src/_kernel-choice.ts';
+import { KERNELS as WEB_KERNELS } from '../../src/_kernel-choice.web.ts';
 import {
   createTOTPKey,
   generateHOTP,

@@ -6,6 +6,7 @@ import { MySQLStore } from '../../src/store/mysql.ts';
 import { mariadbPlan } from '../helpers/mariadb.ts';
 import type { TestServer } from '../helpers/servers.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
+import { crossProcessRaces } from './cross-process-races.ts';
 import { startWorkers, type WorkerSpec, type Workers } from './workers.ts';
 
 const run = Math.random().toString(36).slice(2, 8);
@@ -41,4 +42,20 @@ describe.skipIf(!plan.run)('across processes: MySQLStore on MariaDB', () => {
   });
 
   crossProcessCases(() => ({ store, workers }), run);
+  crossProcessRaces(
+    () => ({
+      store,
+      workers,
+      // Rows holding anything but an erasure guard, read with SQL of our own.
+      leftovers: async (userIds) => {
+        const [rows] = await pool.query(
+          `SELECT count(*) AS n FROM ${table}
+           WHERE user_id IN (?) AND state NOT LIKE '{"record":null,%'`,
+          [userIds.map((id) => Buffer.from(id, 'utf8'))],
+        );
+        return Number((rows as { n: number }[])[0]!.n);
+      },
+    }),
+    run,
+  );
 });

@@ -125,7 +125,9 @@ describe.skipIf(!plan.run || external)(
           prefix: prefix('wait'),
           replicas: { count: 1, timeoutMs: 10 },
         });
-        await expect(store.deleteUser('alice')).rejects.toThrow(/NOREPLICAS WAIT/);
+        await expect(
+          store.deleteUser('alice', { now: Date.now(), guardMs: 60_000 }),
+        ).rejects.toThrow(/NOREPLICAS WAIT/);
       } finally {
         waiting.disconnect();
       }

@@ -16,6 +16,7 @@ import { clusterUnsettled, redisClusterPlan, type TestCluster } from '../helpers
 import { waitFor } from '../helpers/servers.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
+import { crossProcessRaces } from './cross-process-races.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from './mfa-setup.ts';
 import { startWorkers, type WorkerSpec, type Workers } from './workers.ts';
 
@@ -49,6 +50,7 @@ const enrollment = {
   nameKey: 'phone',
   replaceFactorId: null,
   sealedSecret: 'sealed',
+  secretDigest: null,
   algorithm: 'SHA1' as const,
   digits: 6 as const,
   period: 30,
@@ -247,6 +249,7 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
           name: 'Authenticator',
           nameKey: 'authenticator',
           sealedSecret: 'sealed-1',
+          secretDigest: null,
           algorithm: 'SHA256',
           digits: 8,
           period: 60,
@@ -262,6 +265,7 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
         name: 'Authenticator',
         nameKey: 'authenticator',
         sealedSecret: 'sealed-p2',
+        secretDigest: null,
         algorithm: 'SHA1',
         digits: 6,
         period: 30,
@@ -272,8 +276,8 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
       },
       recoveryCodes: { salt: 'salt', hashes: ['h1', 'h2'] },
       throttle: {
-        otp: { failures: 3, blockedUntil: 7 },
-        recovery: { failures: 0, blockedUntil: 0 },
+        otp: { failures: 3, guesses: 3, blockedUntil: 7 }, // 1 factor: guesses as failures
+        recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
       },
     };
 
@@ -425,6 +429,76 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
     });
 
     crossProcessCases(() => ({ store, workers }), `cluster-${run}`, 5);
+    crossProcessRaces(
+      () => ({
+        store,
+        workers,
+        // Users with a key left beside the erasure guard: a SCAN of each one's
+        // hash tag on every master (the slot's master holds them all).
+        leftovers: async (userIds) => {
+          let left = 0;
+          for (const userId of userIds) {
+            const match = `${p}{${Buffer.from(userId).toString('base64url')}}/*`;
+            let keys = 0;
+            for (const admin of admins) {
+              let cursor = '0';
+              do {
+                const [next, batch] = await admin.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+                cursor = next;
+                keys += batch.filter((key) => !key.endsWith('/erased')).length;
+              } while (cursor !== '0');
+            }
+            if (keys > 0) left += 1;
+          }
+          return left;
+        },
+      }),
+      `cluster-${run}`,
+      3,
+    );
+  });
+
+  // Issue 19.1 on Cluster: a throttle hash written by 0.2 (no guesses) is
+  // upgraded by the scripts there too, in the user's slot.
+  it('reads 0.2 throttle state as 0.2 counted it, and a locked 0.2 user stays locked after removing factors, with either client', async () => {
+    const policy = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 };
+    for (const [name, client] of clients()) {
+      const p = prefix();
+      const store = await freshStore(client, p);
+      const base = `${p}{${Buffer.from('locked').toString('base64url')}}/`;
+      for (const id of ['f1', 'f2', 'f3', 'f4']) {
+        const factor = {
+          id,
+          name: id,
+          nameKey: id,
+          sealedSecret: `sealed-${id}`,
+          algorithm: 'SHA1',
+          digits: '6',
+          period: '30',
+          lastStep: '1',
+          drift: '0',
+          createdAt: String(T),
+          activatedAt: String(T),
+          lastUsedAt: null,
+        };
+        await io.hset(`${base}factors`, id, JSON.stringify(factor));
+      }
+      // 0.2's lock with 4 factors: ceil(100 / 4) = 25 failures.
+      await io.hset(`${base}throttle`, { 'otp:failures': '25', 'recovery:failures': '3' });
+      expect((await store.getUser('locked', T))?.throttle, name).toEqual({
+        otp: { failures: 25, guesses: 100, blockedUntil: 0 },
+        recovery: { failures: 3, guesses: 3, blockedUntil: 0 },
+      });
+      for (const id of ['f4', 'f3', 'f2']) {
+        expect((await store.removeFactor('locked', id)).removed).toBe(true);
+        const login = { scope: 'otp', now: T, policy, requirement: 'active' } as const;
+        expect((await store.readAndReserve('locked', login)).reservation, name).toEqual({
+          ok: false,
+          reason: 'locked',
+        });
+      }
+      expect(await io.hget(`${base}throttle`, 'otp:guesses')).toBe('100');
+    }
   });
 
   it(

@@ -68,7 +68,7 @@ describe('RedisStore with replicas on a node-redis Sentinel client', () => {
   it('sends each write and its WAIT as one pipeline, and reports success once count replicas acknowledge', async () => {
     const { client, pipelines } = fakeSentinel(() => [0, 2]);
     const store = new RedisStore({ client: client as never, replicas });
-    expect(await store.deleteUser('alice')).toBe(false);
+    expect(await store.deleteUser('alice', { now: Date.now(), guardMs: 60_000 })).toBe(false);
     expect(pipelines).toHaveLength(1);
     expect(pipelines[0]![0]![0]).toBe('EVALSHA');
     expect(pipelines[0]![1]).toEqual(['WAIT', '2', '250']);
@@ -77,7 +77,7 @@ describe('RedisStore with replicas on a node-redis Sentinel client', () => {
   it('throws NOREPLICAS when fewer replicas acknowledge', async () => {
     const { client } = fakeSentinel(() => [1, 1]);
     const store = new RedisStore({ client: client as never, replicas });
-    await expect(store.deleteUser('alice')).rejects.toThrow(
+    await expect(store.deleteUser('alice', { now: Date.now(), guardMs: 60_000 })).rejects.toThrow(
       /^NOREPLICAS WAIT: 1 of 2 replica\(s\) acknowledged the write within 250 ms/,
     );
   });
@@ -87,7 +87,7 @@ describe('RedisStore with replicas on a node-redis Sentinel client', () => {
       commands[0]![0] === 'EVALSHA' ? [new Error('NOSCRIPT No matching script.'), 2] : [1, 2],
     );
     const store = new RedisStore({ client: client as never, replicas });
-    expect(await store.deleteUser('alice')).toBe(true);
+    expect(await store.deleteUser('alice', { now: Date.now(), guardMs: 60_000 })).toBe(true);
     expect(pipelines.map((p) => p.map((c) => c[0]))).toEqual([
       ['EVALSHA', 'WAIT'],
       ['EVAL', 'WAIT'],
@@ -100,11 +100,17 @@ describe('RedisStore with replicas on a node-redis Sentinel client', () => {
       2,
     ]);
     await expect(
-      new RedisStore({ client: failing.client as never, replicas }).deleteUser('alice'),
+      new RedisStore({ client: failing.client as never, replicas }).deleteUser('alice', {
+        now: Date.now(),
+        guardMs: 60_000,
+      }),
     ).rejects.toThrow(/^READONLY/);
     const waitFails = fakeSentinel(() => [1, new Error('NOPERM no permissions to run WAIT')]);
     await expect(
-      new RedisStore({ client: waitFails.client as never, replicas }).deleteUser('alice'),
+      new RedisStore({ client: waitFails.client as never, replicas }).deleteUser('alice', {
+        now: Date.now(),
+        guardMs: 60_000,
+      }),
     ).rejects.toThrow(/^NOPERM/);
   });
 

@@ -44,6 +44,36 @@ const T = 1_700_000_000_000;
  */
 const throttleRetentionMs = 100 * 365 * 86_400_000;
 
+/** The hash tag of a user's keys: the id's UTF-8 bytes in base64url. */
+const tagOf = (userId: string) => Buffer.from(userId).toString('base64url');
+
+/** A factor as 0.2 stored it (3bc258e's scripts): no secretDigest, numbers as strings. */
+function factor02(id: string) {
+  return {
+    id,
+    name: `Key ${id}`,
+    nameKey: `key ${id}`,
+    sealedSecret: `sealed-${id}`,
+    algorithm: 'SHA1' as const,
+    digits: '6',
+    period: '30',
+    lastStep: '56666666',
+    drift: '0',
+    createdAt: String(T),
+    activatedAt: String(T),
+    lastUsedAt: null,
+  };
+}
+/** factor02's numbers as the store takes them. */
+const numbers = {
+  digits: 6 as const,
+  period: 30,
+  lastStep: 56666666,
+  drift: 0,
+  createdAt: T,
+  activatedAt: T,
+};
+
 describe.skipIf(!plan.run)('RedisStore on Redis', () => {
   let server: TestServer;
   let ioredis: Redis;
@@ -92,12 +122,25 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     nameKey: 'phone',
     replaceFactorId: null,
     sealedSecret: 'sealed',
+    secretDigest: 'D'.repeat(43),
     algorithm: 'SHA1' as const,
     digits: 6 as const,
     period: 30,
     createdAt: T,
     expiresAt: T + 600_000,
   };
+
+  /** Writes a user as 0.2 left it in the current layout: factors and a throttle hash without guesses. */
+  async function write02(
+    p: string,
+    userId: string,
+    ids: string[],
+    throttle: Record<string, string>,
+  ) {
+    const base = `${p}{${tagOf(userId)}}/`;
+    for (const id of ids) await ioredis.hset(`${base}factors`, id, JSON.stringify(factor02(id)));
+    await ioredis.hset(`${base}throttle`, throttle);
+  }
 
   it('lays out keys as documented, the base64url user id as the hash tag', async () => {
     const p = prefix();
@@ -109,11 +152,11 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     const recoveryCodes = { salt: 's', hashes: ['h1', 'h2'] };
     const activation = { lastStep: 5, drift: 0, now: T, maxFactors: 5, recoveryCodes };
     await store.activatePending('alice', 'p', activation);
-    await store.reserveAttempt('alice', 'otp', T, {
-      freeAttempts: 5,
-      baseDelayMs: 0,
-      maxDelayMs: 0,
-      maxFailures: 5,
+    await store.reserveAttempt('alice', {
+      scope: 'otp',
+      now: T,
+      policy: { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 5 },
+      weight: 1,
     });
     expect((await ioredis.keys(`${p}*`)).sort()).toEqual(
       ['factors', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{YWxpY2U}/${k}`),
@@ -125,6 +168,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       name: 'Phone',
       nameKey: 'phone',
       sealedSecret: 'sealed',
+      secretDigest: 'D'.repeat(43),
       algorithm: 'SHA1',
       digits: '6',
       period: '30',
@@ -137,6 +181,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     expect(await ioredis.lrange(`${p}{YWxpY2U}/recovery:codes`, 0, -1)).toEqual(['h1', 'h2']);
     expect(await ioredis.hgetall(`${p}{YWxpY2U}/throttle`)).toEqual({
       'otp:failures': '1',
+      'otp:guesses': '1',
       'otp:blockedUntil': String(T),
     });
     // Failure counts must outlive any clock: no TTL on the throttle state.
@@ -180,6 +225,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
             name: 'Authenticator',
             nameKey: 'authenticator',
             sealedSecret: 'sealed-1',
+            secretDigest: null,
             algorithm: 'SHA256',
             digits: 8,
             period: 60,
@@ -196,6 +242,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
           name: 'Authenticator',
           nameKey: 'authenticator',
           sealedSecret: 'sealed-p2',
+          secretDigest: null,
           algorithm: 'SHA1',
           digits: 6,
           period: 30,
@@ -206,8 +253,8 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         },
         recoveryCodes: { salt: 'salt', hashes: ['h1', 'h2'] },
         throttle: {
-          otp: { failures: 3, blockedUntil: 7 },
-          recovery: { failures: 0, blockedUntil: 0 },
+          otp: { failures: 3, guesses: 3, blockedUntil: 7 },
+          recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
       });
       expect(await ioredis.exists(`${p}{bob}:factor`, `${p}{bob}:pending`)).toBe(0);
@@ -284,6 +331,157 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     }
   });
 
+  // Issue 19.1: a throttle hash written by 0.2 (3bc258e's scripts: failures
+  // and blockedUntil, no guesses) reads as 0.2 counted it, failures × max(1,
+  // factors) in otp, and the first script that touches it writes that down,
+  // so a lock of 0.2 survives the removal of factors and a disable.
+  it('reads 0.2 throttle state and factors, and a user locked under 0.2 stays locked whatever happens to the factors, with either client', async () => {
+    const policy = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 };
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      const store = new RedisStore({ client, prefix: p, throttleRetentionMs });
+      await write02(p, 'locked', ['f1', 'f2'], {
+        'otp:failures': '50', // 0.2's lock with 2 factors: ceil(100 / 2) = 50
+        'otp:blockedUntil': String(T),
+        'recovery:failures': '7',
+        'recovery:blockedUntil': '0',
+      });
+      const record = await store.getUser('locked', T);
+      expect(record?.throttle).toEqual({
+        otp: { failures: 50, guesses: 100, blockedUntil: T },
+        recovery: { failures: 7, guesses: 7, blockedUntil: 0 },
+      });
+      expect(record?.factors.map((f) => [f.id, f.secretDigest])).toEqual([
+        ['f1', null],
+        ['f2', null],
+      ]);
+      const reserve = { scope: 'otp', now: T + 1, policy, weight: 1 } as const;
+      expect(await store.reserveAttempt('locked', reserve)).toEqual({
+        ok: false,
+        reason: 'locked',
+      });
+      expect(await store.removeFactor('locked', 'f2')).toEqual({ removed: true, remaining: 1 });
+      expect(await store.reserveAttempt('locked', reserve)).toEqual({
+        ok: false,
+        reason: 'locked',
+      });
+      const login = { scope: 'otp', now: T + 1, policy, requirement: 'active' } as const;
+      expect((await store.readAndReserve('locked', login)).reservation).toEqual({
+        ok: false,
+        reason: 'locked',
+      });
+      expect(await store.deleteFactors('locked')).toBe(true); // disable
+      await store.putPending('locked', { ...enrollment, createdAt: T, expiresAt: T + 600_000 });
+      const binding = { ...login, requirement: 'pending' } as const;
+      expect((await store.readAndReserve('locked', binding)).reservation).toEqual({
+        ok: false,
+        reason: 'locked',
+      });
+      expect(await ioredis.hget(`${p}{${tagOf('locked')}}/throttle`, 'otp:guesses')).toBe('100');
+
+      // Not locked: 10 failures with 3 factors are 30 guesses; a login adds 3.
+      await write02(p, 'three', ['a', 'b', 'c'], { 'otp:failures': '10' });
+      expect(await store.readAndReserve('three', login)).toMatchObject({
+        reservation: { ok: true, failures: 11, guesses: 33 },
+      });
+      // A 0.2 factor has no digest: it never counts as a duplicate (the service compares those).
+      const added = await store.addFactor(
+        'three',
+        { ...factor02('d'), secretDigest: 'S'.repeat(43), ...numbers },
+        { maxFactors: 5, recoveryCodes: null },
+      );
+      expect(added).toEqual({ ok: true, firstFactor: false, replaced: false });
+      expect(
+        await store.refundAttempt('three', {
+          scope: 'otp',
+          failures: 11,
+          guesses: 33,
+          weight: 3,
+          blockedUntil: 0,
+        }),
+      ).toBe(true);
+      expect((await store.getUser('three', T))?.throttle.otp).toEqual({
+        failures: 10,
+        guesses: 30,
+        blockedUntil: 0,
+      });
+    }
+  });
+
+  // Issue 19.3: the erasure guard is a key in the user's slot, and no script
+  // creates any other key for the user while it holds (the audit of every
+  // write on a possibly missing key, as a test).
+  it('deleteUser leaves only the guard key, which expires guardMs later, and no operation creates a key under it, with either client', async () => {
+    const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
+    for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
+      const p = prefix();
+      const store = new RedisStore({ client, prefix: p, throttleRetentionMs });
+      const keysOf = async (userId: string) =>
+        (await ioredis.keys(`${p}{${tagOf(userId)}}/*`)).map((k) => k.slice(p.length)).sort();
+      const codes = { salt: 's', hashes: ['h1'] };
+      await store.putPending('gone', enrollment);
+      const activation = { lastStep: 5, drift: 0, now: T, maxFactors: 5, recoveryCodes: codes };
+      expect((await store.activatePending('gone', 'p', activation)).ok).toBe(true);
+      await store.reserveAttempt('gone', { scope: 'recovery', now: T, policy, weight: 1 });
+      await store.putPending('gone', { ...enrollment, id: 'p2' });
+      expect(await keysOf('gone')).toHaveLength(5);
+
+      const until = T + 60_000;
+      expect(await store.deleteUser('gone', { now: T, guardMs: 60_000 })).toBe(true);
+      const guard = `{${tagOf('gone')}}/erased`;
+      expect(await keysOf('gone')).toEqual([guard]);
+      expect(await ioredis.get(p + guard)).toBe(String(until));
+      expect(await ioredis.pttl(p + guard)).toBeGreaterThan(55_000);
+      expect(await ioredis.pttl(p + guard)).toBeLessThanOrEqual(60_000);
+
+      // Every operation, just before until: refusals, or nothing to change.
+      const at = until - 1;
+      const f = { ...factor02('g'), secretDigest: null, ...numbers, activatedAt: at };
+      expect(await store.putPending('gone', { ...enrollment, createdAt: at })).toBe('erased');
+      expect(await store.activatePending('gone', 'p2', { ...activation, now: at })).toEqual({
+        ok: false,
+        reason: 'erased',
+      });
+      expect(await store.addFactor('gone', f, { maxFactors: 5, recoveryCodes: codes })).toEqual({
+        ok: false,
+        reason: 'erased',
+      });
+      for (const scope of ['otp', 'recovery'] as const) {
+        expect(await store.reserveAttempt('gone', { scope, now: at, policy, weight: 2 })).toEqual({
+          ok: false,
+          reason: 'erased',
+        });
+        for (const requirement of ['active', 'pending'] as const) {
+          expect(
+            await store.readAndReserve('gone', { scope, now: at, policy, requirement }),
+          ).toEqual({ record: null, reservation: null });
+        }
+        await store.resetThrottle('gone', scope);
+        const refund = { scope, failures: 1, guesses: 1, weight: 1, blockedUntil: 0 };
+        expect(await store.refundAttempt('gone', refund)).toBe(false);
+      }
+      expect(await store.recordSuccess('gone', 'p', 99, 0, at)).toBe(false);
+      expect(await store.replaceRecoveryCodes('gone', codes)).toBe(false);
+      expect(await store.replaceSealedSecret('gone', 'p', 'x')).toBe(false);
+      expect(await store.consumeRecoveryCode('gone', 'h1')).toBe(false);
+      expect(await store.renameFactor('gone', 'p', 'X', 'x')).toBe('not_found');
+      expect(await store.removeFactor('gone', 'p')).toEqual({ removed: false, remaining: 0 });
+      expect(await store.deleteFactors('gone')).toBe(false);
+      expect(await store.getUser('gone', at)).toBeNull();
+      expect(await keysOf('gone')).toEqual([guard]);
+
+      // From until on (the service's time), state can be created again.
+      expect(await store.putPending('gone', { ...enrollment, createdAt: until })).toBe('stored');
+      // Erasing again replaces the guard; guardMs 0 leaves none.
+      expect(await store.deleteUser('gone', { now: T, guardMs: 0 })).toBe(true);
+      expect(await keysOf('gone')).toEqual([]);
+      expect(await store.putPending('gone', enrollment)).toBe('stored');
+      // A user the store had nothing for gets a guard too.
+      expect(await store.deleteUser('nobody', { now: T, guardMs: 60_000 })).toBe(false);
+      expect(await keysOf('nobody')).toEqual([`{${tagOf('nobody')}}/erased`]);
+    }
+  });
+
   it('loads its scripts again after SCRIPT FLUSH (NOSCRIPT), with either client', async () => {
     for (const client of [ioredis, nodeRedis] as RedisScriptClient[]) {
       const store = new RedisStore({ client, prefix: prefix() });
@@ -320,8 +518,8 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         maxFactors: 5,
         recoveryCodes: null,
       });
-      await store.reserveAttempt('u', 'otp', now, slow); // blockedUntil now + 60 s
-      await store.reserveAttempt('u', 'recovery', now + 1, slow); // now + 60.001 s
+      await store.reserveAttempt('u', { scope: 'otp', now: now, policy: slow, weight: 1 }); // blockedUntil now + 60 s
+      await store.reserveAttempt('u', { scope: 'recovery', now: now + 1, policy: slow, weight: 1 }); // now + 60.001 s
       expect(await ioredis.pttl(throttleKey)).toBe(-1); // a factor: no expiry
 
       expect(await store.deleteFactors('u')).toBe(true); // disable
@@ -334,8 +532,13 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       expect(await expireTime()).toBe(now + 3_600_000 + 7 * DAY);
       // An attempt at completing it (no factor yet) keeps the rule.
       const fast = { ...slow, baseDelayMs: 0, maxDelayMs: 0 };
-      const attempt = await store.readAndReserve('u', 'otp', now + 120_000, fast, 'pending');
-      expect(attempt.reservation).toEqual({ ok: true, failures: 2 });
+      const attempt = await store.readAndReserve('u', {
+        scope: 'otp',
+        now: now + 120_000,
+        policy: fast,
+        requirement: 'pending',
+      });
+      expect(attempt.reservation).toEqual({ ok: true, failures: 2, guesses: 2 });
       expect(await expireTime()).toBe(await rule(later.expiresAt));
 
       // A factor again (imported): no expiry.
@@ -346,6 +549,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
           name: 'Key',
           nameKey: 'key',
           sealedSecret: 'sealed',
+          secretDigest: null,
           algorithm: 'SHA1',
           digits: 6,
           period: 30,
@@ -358,7 +562,12 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         { maxFactors: 5, recoveryCodes: null },
       );
       expect(await ioredis.pttl(throttleKey)).toBe(-1);
-      await store.reserveAttempt('u', 'otp', now + 180_000, slow);
+      await store.reserveAttempt('u', {
+        scope: 'otp',
+        now: now + 180_000,
+        policy: slow,
+        weight: 1,
+      });
       expect(await ioredis.pttl(throttleKey)).toBe(-1);
 
       // Removing the last factor starts the expiry again (the enrollment went with it).
@@ -382,7 +591,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         maxFactors: 5,
         recoveryCodes: null,
       });
-      await store.reserveAttempt('v', 'otp', past, policy);
+      await store.reserveAttempt('v', { scope: 'otp', now: past, policy: policy, weight: 1 });
       expect((await store.getUser('v', past))?.throttle.otp.failures).toBe(1);
       await store.deleteFactors('v');
       // past + 1 s is over: Redis removed the hash, and nothing is left of the user.
@@ -398,7 +607,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         maxFactors: 5,
         recoveryCodes: null,
       });
-      await store.reserveAttempt('v', 'otp', past, ahead);
+      await store.reserveAttempt('v', { scope: 'otp', now: past, policy: ahead, weight: 1 });
       await store.deleteFactors('v');
       expect(await ioredis.pttl(`${p}{dg}/throttle`)).toBeGreaterThan(3_500_000);
     }
@@ -592,19 +801,52 @@ describe('RedisStore options', () => {
     expect(() => new RedisStore({ client: nodeShape })).not.toThrow();
   });
 
-  it('checks the scope and policy before anything reaches the server', async () => {
-    const store = new RedisStore({ client });
+  it('checks the scope, policy, weight, guard and user id before anything reaches the server', async () => {
+    let calls = 0;
+    const counting = {
+      evalsha: async () => {
+        calls += 1;
+        return 0;
+      },
+      eval: async () => 0,
+    };
+    const store = new RedisStore({ client: counting });
     const policy = { freeAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxFailures: 1 };
-    await expect(store.reserveAttempt('u', 'sms' as never, T, policy)).rejects.toThrow(/"scope"/);
+    const reserve = (options: object) => store.reserveAttempt('u', options as never);
+    await expect(reserve({ scope: 'sms', now: T, policy, weight: 1 })).rejects.toThrow(/"scope"/);
     await expect(
-      store.reserveAttempt('u', 'otp', T, { ...policy, baseDelayMs: 0.5 }),
+      reserve({ scope: 'otp', now: T, policy: { ...policy, baseDelayMs: 0.5 }, weight: 1 }),
     ).rejects.toThrow(/"policy.baseDelayMs"/);
+    for (const weight of [0, 21, 1.5]) {
+      await expect(reserve({ scope: 'otp', now: T, policy, weight })).rejects.toThrow(
+        /"weight" must be an integer from 1 to 20/,
+      );
+    }
+    await expect(
+      store.refundAttempt('u', {
+        scope: 'otp',
+        failures: 1,
+        guesses: 1,
+        weight: 0,
+        blockedUntil: 0,
+      }),
+    ).rejects.toThrow(/"weight"/);
     await expect(store.resetThrottle('u', 'x' as never)).rejects.toThrow(TypeError);
-    await expect(store.readAndReserve('u', 'otp', T, policy, 'all' as never)).rejects.toThrow(
+    const read = (options: object) => store.readAndReserve('u', options as never);
+    await expect(read({ scope: 'otp', now: T, policy, requirement: 'all' })).rejects.toThrow(
       /"requirement" must be 'active' or 'pending'/,
     );
-    await expect(store.readAndReserve('u', 'sms' as never, T, policy, 'active')).rejects.toThrow(
+    await expect(read({ scope: 'sms', now: T, policy, requirement: 'active' })).rejects.toThrow(
       /"scope"/,
     );
+    for (const guardMs of [-1, 0.5]) {
+      await expect(store.deleteUser('u', { now: T, guardMs })).rejects.toThrow(/"guardMs"/);
+    }
+    // Ill-formed ids, refused before the server is asked (the client would answer).
+    for (const userId of ['', 'a\uD800', '\uFFFD', 'x'.repeat(257)]) {
+      await expect(store.getUser(userId, T), JSON.stringify(userId)).rejects.toThrow(/"userId"/);
+      await expect(store.deleteUser(userId, { now: T, guardMs: 1 })).rejects.toThrow(/"userId"/);
+    }
+    expect(calls).toBe(0);
   });
 });

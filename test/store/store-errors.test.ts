@@ -160,7 +160,7 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
   // accepts volatile-*: what it can evict is a lock that no factor depends on
   // (it would expire after throttleRetentionMs anyway) and an enrollment in
   // progress (which then fails closed). A user with a factor keeps every key.
-  it("under volatile-lru, only TTL keys go: a disabled user's lock and an enrollment, never a factor user's keys", async () => {
+  it("under volatile-lru, only TTL keys go: a disabled user's lock, an enrollment and an erasure guard, never a factor user's keys", async () => {
     const store = new RedisStore({ client: admin, prefix: `evict:${run}:` });
     const now = Date.now();
     const key = (user: string, name: string) =>
@@ -172,6 +172,7 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
       nameKey: 'phone',
       replaceFactorId: null,
       sealedSecret: 'sealed',
+      secretDigest: null,
       algorithm: 'SHA1' as const,
       digits: 6 as const,
       period: 30,
@@ -182,10 +183,11 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
     for (const user of ['active', 'disabled']) {
       await store.putPending(user, pending('p'));
       await store.activatePending(user, 'p', activation);
-      await store.reserveAttempt(user, 'otp', now, policy);
+      await store.reserveAttempt(user, { scope: 'otp', now, policy, weight: 1 });
     }
     await store.deleteFactors('disabled');
     await store.putPending('enrolling', pending('q'));
+    await store.deleteUser('erased', { now, guardMs: 3_600_000 }); // the guard has a TTL too
     expect(await admin.pttl(key('disabled', 'throttle'))).toBeGreaterThan(0);
     expect(await admin.pttl(key('active', 'throttle'))).toBe(-1);
 
@@ -200,6 +202,7 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
         const left = await admin.exists(
           key('disabled', 'throttle'),
           key('enrolling', 'enrollment'),
+          key('erased', 'erased'),
         );
         if (left === 0) break;
       }
@@ -211,6 +214,8 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
     }
     expect(await admin.exists(key('disabled', 'throttle'))).toBe(0);
     expect(await admin.exists(key('enrolling', 'enrollment'))).toBe(0);
+    // An erasure guard can go early too (docs/stores.md says so): noeviction keeps it.
+    expect(await admin.exists(key('erased', 'erased'))).toBe(0);
     const active = await store.getUser('active', now);
     expect(active?.factors.map((f) => f.id)).toEqual(['p']);
     expect(active?.throttle.otp.failures).toBe(1);

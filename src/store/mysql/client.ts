@@ -72,7 +72,7 @@ export function checkPool(client: unknown): MySQLPool {
 const RETRIED = new Set([1213, 1205, 1062]);
 
 /** Attempts of one change before its error is reported. */
-const MAX_ATTEMPTS = 8;
+const MAX_ATTEMPTS = 20;
 
 function errno(error: unknown): number | undefined {
   const value = (error as { errno?: unknown } | null)?.errno;
@@ -97,6 +97,11 @@ export async function inTransaction<T>(
     const connection = await pool.getConnection();
     let healthy = true;
     try {
+      // READ COMMITTED, for this transaction only: at InnoDB's default
+      // (REPEATABLE READ) a locking read of a missing row locks the gap
+      // around it, so first writes of different new users block each other
+      // and deadlock; here they meet only on the same key.
+      await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await connection.beginTransaction();
       const result = await work(connection);
       await connection.commit();
@@ -111,8 +116,8 @@ export async function inTransaction<T>(
       if ((error as { fatal?: unknown } | null)?.fatal === true) healthy = false;
       const code = errno(error);
       if (code === undefined || !RETRIED.has(code) || attempt === MAX_ATTEMPTS) throw error;
-      // A short, random pause spreads the retries of racing transactions.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4 * attempt));
+      // A short, random, growing pause spreads the retries of racing transactions.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
     } finally {
       if (healthy) connection.release();
       else if (typeof connection.destroy === 'function') connection.destroy();

@@ -9,6 +9,7 @@ import type {
   AddFactorResult,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOutcome,
   RecoveryCodeSet,
 } from '../contract.ts';
 import { encodePending } from '../_codec.ts';
@@ -27,13 +28,15 @@ const PENDING_TTL_MARGIN_MS = 60_000;
 
 /**
  * ARGV the enrollment's JSON, its TTL in ms, throttleRetentionMs (the
- * enrollment's expiry can move a factorless user's throttle expiry). The
- * enrollment it replaces, if unexpired at the new one's createdAt and another
- * one, becomes its `previous` (only the fields the diagnosis needs; its own
- * previous goes).
+ * enrollment's expiry can move a factorless user's throttle expiry). Replies
+ * 'erased', writing nothing, under an erasure guard at its createdAt, else
+ * 'stored'. The enrollment it replaces, if unexpired at the new one's
+ * createdAt and another one, becomes its `previous` (only the fields the
+ * diagnosis needs; its own previous goes).
  */
 const PUT_PENDING = script(`${PRELUDE}${SETTLE_THROTTLE}
 local p = cjson.decode(ARGV[1])
+if erased(p.createdAt) then return 'erased' end
 p.previous = cjson.null
 local raw = redis.call('GET', KEYS[2])
 if raw then
@@ -45,15 +48,19 @@ if raw then
 end
 redis.call('SET', KEYS[2], cjson.encode(p), 'PX', ARGV[2])
 settle(ARGV[3])
-return 1`);
+return 'stored'`);
 
 /**
  * ARGV pendingId, lastStep, drift, now, maxFactors, the parameters to bind
  * instead of the enrollment's as 'algorithm:digits:period' ('' for the
  * enrollment's), then '1', salt and the hashes of a first set ('0' for
- * none). Replies 'ok:first:replaced' or the refusal.
+ * none). Replies 'ok:first:replaced' or the refusal, checked in the
+ * contract's order ('duplicate_secret:<factor id>' for a duplicate). The
+ * factor keeps the enrollment's secretDigest (absent in a 0.2 enrollment:
+ * null).
  */
 const ACTIVATE_PENDING = script(`${PRELUDE}
+if erased(ARGV[4]) then return 'erased' end
 local raw = redis.call('GET', KEYS[2])
 if not raw then return 'not_pending' end
 local p = cjson.decode(raw)
@@ -63,25 +70,38 @@ local rep = p.replaceFactorId
 local replaced = rep ~= cjson.null and rep ~= nil and redis.call('HEXISTS', KEYS[1], rep) == 1
 local kept = count
 if replaced then kept = count - 1 else rep = nil end
+local digest = digestOf(p.secretDigest)
+local twin, taken = conflicts(p.nameKey, digest, rep)
+if twin then return 'duplicate_secret:' .. twin end
 if kept + 1 > tonumber(ARGV[5]) then return 'factor_limit' end
-if nameTaken(p.nameKey, rep) then return 'name_taken' end
+if taken then return 'name_taken' end
 if replaced then redis.call('HDEL', KEYS[1], rep) end
 local algorithm, digits, period = p.algorithm, p.digits, p.period
 if ARGV[6] ~= '' then algorithm, digits, period = string.match(ARGV[6], '^(%w+):(%d+):(%d+)$') end
 redis.call('HSET', KEYS[1], p.id, cjson.encode({id = p.id, name = p.name, nameKey = p.nameKey,
-  sealedSecret = p.sealedSecret, algorithm = algorithm, digits = digits, period = period,
-  lastStep = ARGV[2], drift = ARGV[3], createdAt = p.createdAt, activatedAt = ARGV[4],
-  lastUsedAt = cjson.null}))
+  sealedSecret = p.sealedSecret, secretDigest = digest or cjson.null, algorithm = algorithm,
+  digits = digits, period = period, lastStep = ARGV[2], drift = ARGV[3],
+  createdAt = p.createdAt, activatedAt = ARGV[4], lastUsedAt = cjson.null}))
 redis.call('DEL', KEYS[2], KEYS[5])
 firstSet(count == 0, ARGV, 7)
 return 'ok:' .. (count == 0 and '1' or '0') .. ':' .. (replaced and '1' or '0')`);
+
+const DUPLICATE = 'duplicate_secret:';
 
 /** ACTIVATE_PENDING's and ADD_FACTOR's reply. */
 export function toAddResult(reply: unknown): AddFactorResult {
   const text = toText(reply, 'outcome');
   const match = /^ok:([01]):([01])$/.exec(text);
   if (match) return { ok: true, firstFactor: match[1] === '1', replaced: match[2] === '1' };
-  if (text === 'not_pending' || text === 'factor_limit' || text === 'name_taken') {
+  if (text.startsWith(DUPLICATE)) {
+    return { ok: false, reason: 'duplicate_secret', factorId: text.slice(DUPLICATE.length) };
+  }
+  if (
+    text === 'not_pending' ||
+    text === 'factor_limit' ||
+    text === 'name_taken' ||
+    text === 'erased'
+  ) {
     return { ok: false, reason: text };
   }
   throw new TypeError(`the store returned a bad outcome: ${describe(text)}`);
@@ -102,13 +122,18 @@ export function enrollmentOperations(
   retentionMs: string,
 ) {
   return {
-    async putPending(userId: string, pending: PendingEnrollment): Promise<void> {
+    async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
       const ttlMs = Math.max(0, pending.expiresAt - pending.createdAt) + PENDING_TTL_MARGIN_MS;
-      await run(PUT_PENDING, keys(userId), [
-        JSON.stringify(encodePending(pending)),
-        String(ttlMs),
-        retentionMs,
-      ]);
+      const reply = toText(
+        await run(PUT_PENDING, keys(userId), [
+          JSON.stringify(encodePending(pending)),
+          String(ttlMs),
+          retentionMs,
+        ]),
+        'outcome',
+      );
+      if (reply === 'stored' || reply === 'erased') return reply;
+      throw new TypeError(`the store returned a bad outcome: ${describe(reply)}`);
     },
 
     async activatePending(

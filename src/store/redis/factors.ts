@@ -4,11 +4,12 @@
  * re-sealing a secret, and erasing a user, each one script.
  * @module
  */
-import { describe } from '../../_assert.ts';
+import { checkInteger, describe } from '../../_assert.ts';
 import type {
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
+  DeleteUserOptions,
   FactorRemoval,
   FactorRenameOutcome,
 } from '../contract.ts';
@@ -21,17 +22,22 @@ import { firstSetArguments, toAddResult } from './enrollment.ts';
 import { SETTLE_THROTTLE } from './throttle.ts';
 
 /**
- * ARGV the factor's JSON, its id, its nameKey, maxFactors, then the first set
- * as in ACTIVATE_PENDING. A user with a factor keeps the throttle hash without
- * expiry (PERSIST).
+ * ARGV the factor's JSON, maxFactors, then the first set as in
+ * ACTIVATE_PENDING. Refuses under an erasure guard at its activatedAt, then
+ * a duplicate secret, then the limit and the name. A user with a factor
+ * keeps the throttle hash without expiry (PERSIST).
  */
 const ADD_FACTOR = script(`${PRELUDE}
+local f = cjson.decode(ARGV[1])
+if erased(f.activatedAt) then return 'erased' end
 local count = redis.call('HLEN', KEYS[1])
-if count + 1 > tonumber(ARGV[4]) then return 'factor_limit' end
-if nameTaken(ARGV[3], nil) then return 'name_taken' end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[1])
+local twin, taken = conflicts(f.nameKey, digestOf(f.secretDigest), nil)
+if twin then return 'duplicate_secret:' .. twin end
+if count + 1 > tonumber(ARGV[2]) then return 'factor_limit' end
+if taken then return 'name_taken' end
+redis.call('HSET', KEYS[1], f.id, ARGV[1])
 redis.call('PERSIST', KEYS[5])
-firstSet(count == 0, ARGV, 5)
+firstSet(count == 0, ARGV, 3)
 return 'ok:' .. (count == 0 and '1' or '0') .. ':0'`);
 
 /** ARGV id (a factor's, the enrollment's or its previous's), sealedSecret. */
@@ -60,7 +66,8 @@ return 1`);
 const RENAME_FACTOR = script(`${PRELUDE}
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 'not_found' end
-if nameTaken(ARGV[3], ARGV[1]) then return 'name_taken' end
+local _, taken = conflicts(ARGV[3], nil, ARGV[1])
+if taken then return 'name_taken' end
 local f = cjson.decode(raw)
 f.name = ARGV[2]
 f.nameKey = ARGV[3]
@@ -87,12 +94,20 @@ settle(ARGV[1])
 if deleted > 0 then return 1 end
 return 0`);
 
-/** The seven keys. Replies whether anything but zero failures was held. */
+/**
+ * ARGV until (now + guardMs), guardMs. Deletes the user's keys and sets the
+ * erasure guard: its value is `until`, which the scripts compare with the
+ * service's times, and it expires `guardMs` after now by the Redis server's
+ * clock (a relative TTL, so that a difference between the service's clock
+ * and the server's does not shorten it). Replies whether anything but zero
+ * failures was held.
+ */
 const DELETE_USER = script(`${PRELUDE}
 local t = hash(KEYS[5])
 local held = redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > 0
   or tonumber(t['otp:failures'] or '0') > 0 or tonumber(t['recovery:failures'] or '0') > 0
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[6], ARGV[1], 'PX', ARGV[2]) end
 if held then return 1 end
 return 0`);
 
@@ -113,8 +128,6 @@ export function factorsOperations(
     ): Promise<AddFactorResult> {
       const reply = await run(ADD_FACTOR, keys(userId), [
         JSON.stringify(encodeFactor(factor)),
-        factor.id,
-        factor.nameKey,
         String(options.maxFactors),
         ...firstSetArguments(options.recoveryCodes),
       ]);
@@ -155,8 +168,11 @@ export function factorsOperations(
       return toInteger(await run(DELETE_FACTORS, keys(userId), [retentionMs]), 'reply') === 1;
     },
 
-    async deleteUser(userId: string): Promise<boolean> {
-      return toInteger(await run(DELETE_USER, keys(userId), []), 'reply') === 1;
+    async deleteUser(userId: string, { now, guardMs }: DeleteUserOptions): Promise<boolean> {
+      checkInteger(now, 'now', 0, Number.MAX_SAFE_INTEGER);
+      checkInteger(guardMs, 'guardMs', 0, Number.MAX_SAFE_INTEGER - now);
+      const args = [String(now + guardMs), String(guardMs)];
+      return toInteger(await run(DELETE_USER, keys(userId), args), 'reply') === 1;
     },
   };
 }

@@ -14,29 +14,35 @@
  * @module
  */
 import { MFAError } from '../../errors.ts';
-import { encodeBase64url, utf8 } from '../../mfa/_encoding.ts';
+import { encodeBase64url, utf8 } from '../../_encoding.ts';
 import { toInteger, toText } from '../_database.ts';
 import { script, type Run } from './client.ts';
 import { PRELUDE, toArray } from './record.ts';
 
-/** The five keys of a user, in the order every script gets them. */
+/** The five keys of a user's data, in both layouts. */
 const NAMES = ['factors', 'enrollment', 'recovery:salt', 'recovery:codes', 'throttle'];
+/**
+ * The erasure guard (`deleteUser`): a string holding `until`, expiring
+ * `guardMs` after the erasure; in this layout only (no earlier version wrote
+ * one).
+ */
+const GUARD_NAME = 'erased';
 /** 0.1.0's two keys, in the layout before 0.2 only. */
 const LEGACY_NAMES = ['factor', 'pending'];
 
 /**
  * The hash tag of a user: the id's UTF-8 bytes as unpadded base64url, which
- * holds neither `{` nor `}`. The empty id gets `-`, which no non-empty id's
- * encoding can be (base64url is never one character long).
+ * holds neither `{` nor `}` and is never empty (the store refuses an empty
+ * or ill-formed id first, `checkUserId`).
  */
 export function userTag(userId: string): string {
-  return encodeBase64url(utf8(userId)) || '-';
+  return encodeBase64url(utf8(userId));
 }
 
-/** The user's keys in this layout: `prefix{tag}/name`. */
+/** The user's six keys in this layout, in the order every script gets them: `prefix{tag}/name`. */
 export function currentKeys(prefix: string, userId: string): string[] {
   const base = `${prefix}{${userTag(userId)}}/`;
-  return NAMES.map((name) => base + name);
+  return [...NAMES, GUARD_NAME].map((name) => base + name);
 }
 
 /** The user's keys in the layout before 0.2, 0.1.0's two included: `prefix{userId}:name`. */
@@ -165,10 +171,12 @@ const READ_EARLIER = script(`${PRELUDE}
 return {${STATE}, redis.call('PTTL', KEYS[2])}`);
 
 /**
- * Cluster, new slot, the five current keys. ARGV state, PTTL, and 'replace'
+ * Cluster, new slot, the six current keys. ARGV state, PTTL, and 'replace'
  * (write every key anew) or 'keep' (a key that exists is kept: it is newer).
+ * Writes nothing for a user under an erasure guard: their earlier keys go.
  */
 const WRITE_CURRENT = script(`
+if redis.call('EXISTS', KEYS[6]) == 1 then return 0 end
 local s = cjson.decode(ARGV[1])
 local replace = ARGV[3] == 'replace'
 local function free(key)

@@ -5,8 +5,8 @@
  * @module
  */
 import { describe } from '../../_assert.ts';
+import type { ThrottleScope, ThrottleState, UserRecord } from '../contract.ts';
 import { isEmptyRecord } from '../throttle.ts';
-import type { UserRecord } from '../contract.ts';
 import { decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 
@@ -17,19 +17,35 @@ import { toInteger, toText } from '../_database.ts';
 
 /**
  * Every script that reads or writes a user's factors gets the user's keys in
- * this order: factors, enrollment, salt, codes, throttle (the layout of
- * `layout.ts`, tagged with the encoded user id). Outside Redis Cluster seven
- * more follow: the same five, then 0.1.0's factor and pending, in the layout
- * before 0.2 (`prefix{userId}:name`). `upgrade()` runs first in each script:
- * it moves the earlier layout's five keys to the new names (a new key that
- * already exists wins, and the earlier one is deleted), then moves a 0.1.0
- * factor hash into the `factors` hash (named "Authenticator") and a 0.1.0
- * pending hash into the `enrollment` string (its TTL kept; replacing that
- * factor once bound, as 0.1.0's `replaceActive` did). With exactly seven keys
- * (the earlier layout's five and 0.1.0's two, as the Cluster key migration
- * passes them) only the 0.1.0 part runs. On Cluster the scripts get the five
- * keys alone: the earlier layout lives in other slots there, and
- * `RedisStore.migrateKeys()` moves it.
+ * this order: factors, enrollment, salt, codes, throttle, erased (the layout
+ * of `layout.ts`, tagged with the encoded user id). Outside Redis Cluster
+ * seven more follow: the first five again, then 0.1.0's factor and pending,
+ * in the layout before 0.2 (`prefix{userId}:name`).
+ *
+ * The prelude's upgrades run first in each script:
+ *
+ * - `upgrade()` moves the earlier layout's five keys to the new names (a new
+ *   key that already exists wins, and the earlier one is deleted), then moves
+ *   a 0.1.0 factor hash into the `factors` hash (named "Authenticator") and a
+ *   0.1.0 pending hash into the `enrollment` string (its TTL kept; replacing
+ *   that factor once bound, as 0.1.0's `replaceActive` did). Under an erasure
+ *   guard it deletes them instead. With exactly seven keys (the earlier
+ *   layout's five and 0.1.0's two, as the Cluster key migration passes them)
+ *   only the 0.1.0 part runs. On Cluster the scripts get the six keys alone:
+ *   the earlier layout lives in other slots there, and
+ *   `RedisStore.migrateKeys()` moves it.
+ * - `upgradeGuesses()` gives a throttle hash written by 0.2 (failures without
+ *   guesses) its guesses as 0.2 counted them: `otp:failures × max(1, active
+ *   factors)`, and `recovery:failures` as they are (0.2 locked recovery at
+ *   `maxFailures` failures, whatever the factors). It writes them before any
+ *   script can change the factors, so that removing one cannot lower them; on
+ *   Cluster too (the hash is in the user's slot).
+ *
+ * `erased(at)` says whether the erasure guard (`deleteUser`) is in force at
+ * the service's time `at`: its key exists (Redis drops it `guardMs` after
+ * the erasure) and `at < until`. Every script that may create a key checks it
+ * first; the others only change keys that exist, and none exists under a
+ * guard.
  */
 
 /** The upgrade of earlier layouts' keys, and helpers every factor script shares. */
@@ -40,16 +56,24 @@ local function hash(key)
   for i = 1, #flat, 2 do t[flat[i]] = flat[i + 1] end
   return t
 end
+local function erased(at)
+  local u = redis.call('GET', KEYS[6])
+  return u ~= false and tonumber(at) < tonumber(u)
+end
 local function upgrade()
   local factorKey, pendingKey = KEYS[6], KEYS[7]
-  if #KEYS == 12 then
+  if #KEYS == 13 then
+    if redis.call('EXISTS', KEYS[6]) == 1 then
+      redis.call('DEL', KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
+      return
+    end
     for i = 1, 5 do
-      if redis.call('EXISTS', KEYS[i + 5]) == 1 then
-        if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('RENAME', KEYS[i + 5], KEYS[i])
-        else redis.call('DEL', KEYS[i + 5]) end
+      if redis.call('EXISTS', KEYS[i + 6]) == 1 then
+        if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('RENAME', KEYS[i + 6], KEYS[i])
+        else redis.call('DEL', KEYS[i + 6]) end
       end
     end
-    factorKey, pendingKey = KEYS[11], KEYS[12]
+    factorKey, pendingKey = KEYS[12], KEYS[13]
   elseif #KEYS ~= 7 then
     return
   end
@@ -75,12 +99,30 @@ local function upgrade()
   end
 end
 upgrade()
-local function nameTaken(nameKey, except)
+local function upgradeGuesses()
+  local t = redis.call('HMGET', KEYS[5], 'otp:failures', 'otp:guesses', 'recovery:failures',
+    'recovery:guesses')
+  if t[1] and not t[2] then
+    local weight = math.max(1, redis.call('HLEN', KEYS[1]))
+    redis.call('HSET', KEYS[5], 'otp:guesses', tonumber(t[1]) * weight)
+  end
+  if t[3] and not t[4] then redis.call('HSET', KEYS[5], 'recovery:guesses', t[3]) end
+end
+upgradeGuesses()
+local function digestOf(value)
+  if type(value) == 'string' then return value end
+  return nil
+end
+local function conflicts(nameKey, digest, except)
+  local twin, taken = nil, false
   for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
     local f = cjson.decode(v)
-    if f.id ~= except and f.nameKey == nameKey then return true end
+    if f.id ~= except then
+      if digest ~= nil and twin == nil and digestOf(f.secretDigest) == digest then twin = f.id end
+      if f.nameKey == nameKey then taken = true end
+    end
   end
-  return false
+  return twin, taken
 end
 local function firstSet(first, a, from)
   if first then
@@ -116,6 +158,19 @@ export function toHash(value: unknown, field: string): Map<string, unknown> {
   return hash;
 }
 
+/**
+ * A scope's state in the throttle hash. The prelude wrote the guesses of a
+ * hash written by 0.2, so a missing field is 0 here.
+ */
+function toThrottle(hash: Map<string, unknown>, scope: ThrottleScope): ThrottleState {
+  const field = (name: string) => `${scope}:${name}`;
+  return {
+    failures: toInteger(hash.get(field('failures')) ?? 0, field('failures')),
+    guesses: toInteger(hash.get(field('guesses')) ?? 0, field('guesses')),
+    blockedUntil: toInteger(hash.get(field('blockedUntil')) ?? 0, field('blockedUntil')),
+  };
+}
+
 /** GET_USER's reply, or the first five parts of READ_AND_RESERVE's, as a record. */
 export function toRecord(userId: string, reply: unknown[]): UserRecord | null {
   const [factorsReply, enrollmentReply, saltReply, codesReply, throttleReply] = reply;
@@ -133,19 +188,7 @@ export function toRecord(userId: string, reply: unknown[]): UserRecord | null {
               toText(hash, 'recovery.codes'),
             ),
           },
-    throttle: {
-      otp: {
-        failures: toInteger(throttle.get('otp:failures') ?? 0, 'otp:failures'),
-        blockedUntil: toInteger(throttle.get('otp:blockedUntil') ?? 0, 'otp:blockedUntil'),
-      },
-      recovery: {
-        failures: toInteger(throttle.get('recovery:failures') ?? 0, 'recovery:failures'),
-        blockedUntil: toInteger(
-          throttle.get('recovery:blockedUntil') ?? 0,
-          'recovery:blockedUntil',
-        ),
-      },
-    },
+    throttle: { otp: toThrottle(throttle, 'otp'), recovery: toThrottle(throttle, 'recovery') },
   };
   return isEmptyRecord(record) ? null : record;
 }

@@ -10,17 +10,19 @@
  * `noeviction` refuses writes instead (`OOM`, an `ERR_STORE`).
  *
  * The `volatile-*` policies stay accepted, knowing what they can evict: a
- * pending enrollment (completing it then fails closed, `not_pending`) and the
+ * pending enrollment (completing it then fails closed, `not_pending`), the
  * throttle hash of a user without an active factor, which has a TTL
- * (`throttleRetentionMs`). Evicting that one ends a lock kept after `disable`
- * before its retention is over; it no longer guards any factor, and the
+ * (`throttleRetentionMs`), and an erasure guard (it expires `guardMs` after
+ * the erasure). Evicting the hash ends a lock kept after `disable` before its
+ * retention is over; it no longer guards any factor. Evicting a guard ends it
+ * early, so a call in flight during the erasure could bring state back. The
  * alternative, refusing the policy most managed Redis services default to,
  * would push deployments to `assumeNoEviction` or away from `check()`.
  * @module
  * @internal
  */
-import { MFAError } from '../errors.ts';
-import { storeError } from './_scrub.ts';
+import { MFAError } from '../../errors.ts';
+import { storeError } from '../_scrub.ts';
 
 /** `maxmemory-policy` values under which the store's durable keys are never evicted. */
 export const SAFE_EVICTION_POLICIES: readonly string[] = Object.freeze([

@@ -1,7 +1,9 @@
 /**
- * Base64url without padding (RFC 4648 §5) for sealed secrets and recovery
- * code hashes (internal). Built on `btoa`/`atob`, which every supported
- * runtime has, so the service needs no Node-only `Buffer`.
+ * Base64url without padding (RFC 4648 §5) and UTF-8 (internal), below both
+ * the service and the stores: sealed secrets and recovery code hashes
+ * (`mfa/`), and the hash tag of a user's Redis keys (`store/redis/`). Built
+ * on `btoa`/`atob`, which every supported runtime has, so neither needs the
+ * Node-only `Buffer`.
  * @module
  * @internal
  */

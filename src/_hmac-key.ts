@@ -1,5 +1,6 @@
 /**
- * The HMAC key set-up shared by the hash kernels (internal): the key's inner
+ * What every hash kernel is (the `Kernel` interface) and the HMAC key set-up
+ * they share (internal): the key's inner
  * and outer pad blocks are compressed once (RFC 2104), a key longer than a
  * block being hashed first, and the two states are kept for the kernel's
  * two-compression HOTP step.
