@@ -110,13 +110,17 @@ export async function removeFactor(
 function readImport(options: ImportFactorOptions): {
   secret: Uint8Array;
   params: FactorParams;
-  lastStep: number;
+  lastStep: number | undefined;
   name: string | undefined;
+  recoveryCodes: boolean;
 } {
   const o = checkOptions(options);
-  const { secret, uri, name, lastStep = -1 } = o;
+  const { secret, uri, name, lastStep, recoveryCodes = false } = o;
   if ((secret === undefined) === (uri === undefined)) {
     throw new TypeError('exactly one of "secret" and "uri" must be given');
+  }
+  if (typeof recoveryCodes !== 'boolean') {
+    throw new TypeError(`"recoveryCodes" must be a boolean, got ${describe(recoveryCodes)}`);
   }
   let bytes: Uint8Array;
   let fromURI: Partial<FactorParams> = {};
@@ -159,8 +163,12 @@ function readImport(options: ImportFactorOptions): {
       // A URI's period was checked by parseKeyURI; a given one here.
       period: param('period', checkAppPeriod),
     },
-    lastStep: checkInteger(lastStep, 'lastStep', -1, Number.MAX_SAFE_INTEGER),
+    lastStep:
+      lastStep === undefined
+        ? undefined
+        : checkInteger(lastStep, 'lastStep', -1, Number.MAX_SAFE_INTEGER),
     name: name === undefined ? undefined : checkFactorName(name),
+    recoveryCodes,
   };
 }
 
@@ -197,20 +205,24 @@ export async function importFactor(
   options: ImportFactorOptions,
 ): Promise<ImportFactorResult> {
   checkUserId(userId);
-  const { secret, params, lastStep, name } = readImport(options);
+  const { secret, params, lastStep: given, name, recoveryCodes } = readImport(options);
   let sealedSecret: string;
   let digest: string;
+  let lastStep: number;
   const weak = secret.length < STRONG_BYTES;
   const now = ctx.now();
   let factors: ActiveFactor[];
   try {
     // Beyond the furthest step a code can be accepted at now, a factor could never verify.
     const latest = Math.floor(now / 1000 / params.period) + ctx.policy.window;
-    if (lastStep > latest) {
+    if (given !== undefined && given > latest) {
       throw new RangeError(
-        `"lastStep" must be at most ${latest} (the factor's current step plus policy.window), got ${lastStep}`,
+        `"lastStep" must be at most ${latest} (the factor's current step plus policy.window), got ${given}`,
       );
     }
+    // Not given: every code that may have been accepted up to now (by the old
+    // system, or by an earlier copy of this factor removed since) stays used.
+    lastStep = given ?? latest;
     digest = await secretDigest(userId, secret);
     factors = (await ctx.store.getUser(userId, now))?.factors ?? [];
     const twin = await findTwin(ctx, userId, factors, secret, digest);
@@ -224,7 +236,7 @@ export async function importFactor(
   const factorName = name ?? defaultFactorName(taken);
   const nameKey = factorNameKey(factorName);
   if (taken.has(nameKey)) return { ok: false, reason: 'name_taken' };
-  const issued = factors.length === 0 ? await ctx.createRecoverySet(userId) : null;
+  const issued = recoveryCodes && factors.length === 0 ? await ctx.createRecoverySet(userId) : null;
   const factor: ActiveFactor = {
     id: globalThis.crypto.randomUUID(),
     name: factorName,
@@ -253,12 +265,11 @@ export async function importFactor(
     if (added.reason === 'erased') throw ctx.erased();
     throw new MFAError('ERR_STORE', `store.addFactor returned ${describe(added)}`);
   }
-  const codes =
-    added.firstFactor && issued === null
+  const codes = !(recoveryCodes && added.firstFactor)
+    ? undefined
+    : issued === null
       ? await issueMissingRecoveryCodes(ctx, userId)
-      : added.firstFactor
-        ? issued?.codes
-        : undefined;
+      : issued.codes;
   ctx.emit({ type: 'factor_imported', userId, at: now, factorId: factor.id, weak });
   const result = { ok: true as const, factorId: factor.id, weak, alreadyImported: false };
   return codes === undefined ? result : withHidden(result, { recoveryCodes: Object.freeze(codes) });

@@ -388,12 +388,30 @@ export interface ImportFactorOptions {
   /** Time step in seconds, 10 to 120 (the periods authenticator apps use); default the URI's, else 30. */
   period?: number;
   /**
-   * The last time step the old system accepted, carried over so that a code
-   * used there cannot be used again here; default -1 (none). At most the
-   * factor's current step plus `policy.window` (the furthest step a code can
-   * be accepted at now): a later one would make a factor that never verifies.
+   * The last time step the old system accepted (RFC 6238's T, in the
+   * factor's own period), carried over so that a code used there cannot be
+   * used again here; -1 for none. At most the factor's current step plus
+   * `policy.window` (the furthest step a code can be accepted at now): a
+   * later one would make a factor that never verifies.
+   *
+   * Default: that furthest step. The factor then accepts no code of a step at
+   * or before the import's current step plus `policy.window`, so that no code
+   * the old system, or an earlier copy of this factor that was removed, may
+   * have accepted up to the import is accepted again; the user's first code
+   * is one of a later step (with `window` 1, up to about a minute after the
+   * import).
    */
   lastStep?: number;
+  /**
+   * Whether to make recovery codes when this is the user's first factor;
+   * default `false`: imported users never see codes made for them, so none
+   * are made, `status().recoveryCodesRemaining` is 0, and the user makes a
+   * set with {@link MFA.regenerateRecoveryCodes} after signing in. `true`
+   * makes the user's first set (returned once in `recoveryCodes`, as at a
+   * first enrollment) for an import the user watches; a user who already
+   * has a factor keeps the set they have either way.
+   */
+  recoveryCodes?: boolean;
 }
 
 /** Why {@link MFA.importFactor} refused: the user has `policy.maxFactors` factors, or the name is taken. */
@@ -420,8 +438,9 @@ export type ImportFactorResult =
        */
       alreadyImported: boolean;
       /**
-       * The user's first recovery codes, to hand over once: present only when
-       * the user had no active factor. Non-enumerable.
+       * The user's first recovery codes, to hand over once: present only with
+       * the option `recoveryCodes: true` when the user had no active factor.
+       * Non-enumerable.
        */
       readonly recoveryCodes?: readonly string[];
     }
@@ -738,6 +757,12 @@ export interface MFA {
    * bits) is refused; one shorter than 16 bytes is accepted and flagged
    * `weak` (ask the user to enroll a new factor later).
    *
+   * No recovery codes are made unless `recoveryCodes: true` (the user never
+   * sees codes made during a migration). Without `lastStep`, the factor
+   * accepts no code of a step at or before the import's current step plus
+   * `policy.window`, so a code accepted before the import is not accepted
+   * again.
+   *
    * A secret enters once per user: importing a secret that is already one of
    * the user's factors writes nothing and answers `{ ok: true, factorId: <that
    * factor>, alreadyImported: true }`, whatever the name or parameters given,
@@ -748,7 +773,7 @@ export interface MFA {
    *
    * @param userId - the user
    * @param options - `secret` (bytes or base32) or `uri`, and optionally
-   *   `name`, `algorithm`, `digits`, `period` and `lastStep`
+   *   `name`, `algorithm`, `digits`, `period`, `lastStep` and `recoveryCodes`
    * @returns `{ ok: true, factorId, weak, alreadyImported, recoveryCodes? }` or a refusal
    * @throws TypeError / RangeError for invalid options (neither or both of
    *   `secret` and `uri`, a short secret, a URI that is not `otpauth://totp/`

@@ -541,13 +541,18 @@ export class Model {
   importFactor(
     user: ModelUser,
     now: number,
-    options: { secret: Uint8Array; name?: string; lastStep: number },
+    options: { secret: Uint8Array; name?: string; lastStep?: number; recoveryCodes?: boolean },
     id: string,
     codes: readonly string[],
   ): Outcome {
-    // lastStep may not be beyond the furthest step a code can be accepted at now.
-    if (options.lastStep > stepOf(now) + this.policy.window)
+    // lastStep may not be beyond the furthest step a code can be accepted at now,
+    // and is that step when not given (docs/enrollment.md, "Importing existing secrets").
+    const latest = stepOf(now) + this.policy.window;
+    if (options.lastStep !== undefined && options.lastStep > latest)
       return { result: 'RangeError', next: user };
+    const lastStep = options.lastStep ?? latest;
+    // Recovery codes only when asked for, for a first factor.
+    const makesCodes = options.recoveryCodes === true;
     const weak = options.secret.length < 16;
     // A secret the user already has enters no second time, whatever the name.
     const twin = user.factors.find((f) => Buffer.from(f.secret).equals(options.secret));
@@ -567,23 +572,24 @@ export class Model {
         id,
         name,
         secret: options.secret,
-        lastStep: options.lastStep,
+        lastStep,
         drift: 0,
         createdAt: now,
         activatedAt: now,
         lastUsedAt: null,
       },
     ]);
-    if (firstFactor) next.recovery = { unused: [...codes], unseen: 0 };
-    const result = firstFactor
-      ? {
-          ok: true,
-          factorId: id,
-          weak,
-          alreadyImported: false,
-          recoveryCodes: this.policy.recoveryCodeCount,
-        }
-      : { ok: true, factorId: id, weak, alreadyImported: false };
+    if (firstFactor) next.recovery = makesCodes ? { unused: [...codes], unseen: 0 } : null;
+    const result =
+      firstFactor && makesCodes
+        ? {
+            ok: true,
+            factorId: id,
+            weak,
+            alreadyImported: false,
+            recoveryCodes: this.policy.recoveryCodeCount,
+          }
+        : { ok: true, factorId: id, weak, alreadyImported: false };
     return { result, next };
   }
 

@@ -22,6 +22,7 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/sqlite-faults.test.ts': 'SQLite through better-sqlite3 (a native addon)',
   'test/store/sqlite-bun.test.ts': 'Bun (bun test) on SQLite files',
   'test/store/sqlite-d1.test.ts': 'D1 in workerd through Miniflare',
+  'test/store/model-servers.test.ts': 'PostgreSQL, Redis and MariaDB servers',
   'test/examples/auth-server.test.ts': 'the example server as a subprocess, PGlite',
   'test/examples/auth-server.servers.test.ts': 'PostgreSQL and Redis servers',
   'test/examples/auth-server.browser.test.ts': 'Chromium, zbarimg, oathtool',

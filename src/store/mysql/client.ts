@@ -117,7 +117,9 @@ export async function inTransaction<T>(
       const code = errno(error);
       if (code === undefined || !RETRIED.has(code) || attempt === MAX_ATTEMPTS) throw error;
       // A short, random, growing pause spreads the retries of racing transactions.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(50, 2 * attempt)),
+      );
     } finally {
       if (healthy) connection.release();
       else if (typeof connection.destroy === 'function') connection.destroy();
