@@ -11,6 +11,7 @@ export const entry = {
   store: 'src/store.ts',
   postgres: 'src/store/postgres.ts',
   redis: 'src/store/redis.ts',
+  sqlite: 'src/store/sqlite.ts',
   mysql: 'src/store/mysql.ts',
   testing: 'src/testing.ts',
 };

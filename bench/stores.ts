@@ -5,7 +5,11 @@
 // and, for comparison, without it (the path of an adapter that lacks it).
 //
 // PostgreSQL and Redis are the throwaway loopback servers of the tests, or
-// TOTPKIT_PG_URL / TOTPKIT_REDIS_URL. Each worker has its own user and its own
+// TOTPKIT_PG_URL / TOTPKIT_REDIS_URL. SQLite is a WAL file through
+// better-sqlite3, and D1 is Miniflare's (Node → workerd → D1 per round trip,
+// so its latencies are the local simulator's, not Cloudflare's).
+// TOTPKIT_BENCH_ONLY=sqlite,d1 measures only the stores whose names contain
+// one of those words (case-insensitive), and skips the cluster and scale parts. Each worker has its own user and its own
 // clock, which moves one step (30 s) per verify, so every verify is a success
 // that records a new step: the write path, not a cached rejection.
 //
@@ -14,6 +18,11 @@
 // other factor is tried first) and a wrong one (matching no factor), each
 // timed for SECONDS_PER_LEVEL / 2 and counted in round trips.
 import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
+import { Miniflare } from 'miniflare';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -23,6 +32,13 @@ import { generateTOTP, MemoryStore } from '../src/index.ts';
 import { MySQLStore, type MySQLPool } from '../src/store/mysql.ts';
 import { PostgresStore, type PostgresQueryClient } from '../src/store/postgres.ts';
 import { RedisStore, type RedisScriptClient } from '../src/store/redis.ts';
+import {
+  betterSqlite3Driver,
+  d1Driver,
+  SQLiteStore,
+  type D1DatabaseLike,
+  type SQLiteDriver,
+} from '../src/store/sqlite.ts';
 import type { MFAStore } from '../src/store/contract.ts';
 import { REQUIRED_STORE_METHODS } from '../src/store/throttle.ts';
 import { withoutReadAndReserve } from '../test/helpers/mfa.ts';
@@ -33,6 +49,16 @@ import { percentile, SECONDS_PER_LEVEL, verifyLoad } from './_verify-load.ts';
 import { benchCluster } from './stores-cluster.ts';
 
 const CONCURRENCY = [1, 16, 64] as const;
+
+const ONLY = (process.env.TOTPKIT_BENCH_ONLY ?? '')
+  .split(',')
+  .map((word) => word.trim().toLowerCase())
+  .filter((word) => word !== '');
+
+/** Whether to measure the store `name` (all of them unless TOTPKIT_BENCH_ONLY is set). */
+function wanted(name: string): boolean {
+  return ONLY.length === 0 || ONLY.some((word) => name.toLowerCase().includes(word));
+}
 
 /** A store under test, with a count of the round trips its client made. */
 interface Subject {
@@ -214,18 +240,56 @@ async function main() {
   const run = Date.now().toString(36);
 
   const memory = counted(new MemoryStore(), STORE_METHODS);
-  subjects.push({ name: 'MemoryStore', store: memory.proxy, trips: memory.count });
+  if (wanted('MemoryStore')) {
+    subjects.push({ name: 'MemoryStore', store: memory.proxy, trips: memory.count });
+  }
 
-  const lite = new PGlite();
-  cleanup.push(() => lite.close());
-  const liteClient = counted<PostgresQueryClient>(lite, ['query']);
-  const liteStore = new PostgresStore({ client: liteClient.proxy, table: 'bench' });
-  await liteStore.migrate();
-  subjects.push({ name: 'PostgresStore (PGlite)', store: liteStore, trips: liteClient.count });
+  if (wanted('PostgresStore (PGlite)')) {
+    const lite = new PGlite();
+    cleanup.push(() => lite.close());
+    const liteClient = counted<PostgresQueryClient>(lite, ['query']);
+    const liteStore = new PostgresStore({ client: liteClient.proxy, table: 'bench' });
+    await liteStore.migrate();
+    subjects.push({ name: 'PostgresStore (PGlite)', store: liteStore, trips: liteClient.count });
+  }
+
+  if (wanted('SQLiteStore (better-sqlite3, WAL file)')) {
+    const dir = mkdtempSync(join(tmpdir(), 'totpkit-bench-sqlite-'));
+    const db = new Database(join(dir, 'bench.db'));
+    cleanup.push(async () => {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const driver = counted<SQLiteDriver>(betterSqlite3Driver(db), ['run', 'transaction']);
+    const store = new SQLiteStore({ driver: driver.proxy, table: 'bench' });
+    await store.migrate();
+    subjects.push({
+      name: 'SQLiteStore (better-sqlite3, WAL file)',
+      store,
+      trips: driver.count,
+    });
+  }
+
+  if (wanted('SQLiteStore (D1, Miniflare)')) {
+    const mf = new Miniflare({
+      modules: true,
+      script: 'export default { fetch: () => new Response(null) }',
+      compatibilityDate: '2026-04-01',
+      d1Databases: ['DB'],
+    });
+    cleanup.push(() => mf.dispose());
+    const binding = (await mf.getD1Database('DB')) as unknown as D1DatabaseLike;
+    const driver = counted<SQLiteDriver>(d1Driver(binding), ['run', 'transaction']);
+    const store = new SQLiteStore({ driver: driver.proxy, table: 'bench' });
+    await store.migrate();
+    subjects.push({ name: 'SQLiteStore (D1, Miniflare)', store, trips: driver.count });
+  }
 
   const servers: TestServer[] = [];
   const pgPlan = postgresPlan();
-  if (pgPlan.run) {
+  if (!wanted('PostgresStore (pg.Pool, 20)')) {
+    // not measured
+  } else if (pgPlan.run) {
     const server = await pgPlan.start();
     servers.push(server);
     const pool = new pg.Pool({ connectionString: server.url, max: 20 });
@@ -239,7 +303,9 @@ async function main() {
   } else skipped.push(`PostgreSQL: ${pgPlan.reason}`);
 
   const redis = redisPlan();
-  if (redis.run) {
+  if (!wanted('RedisStore (ioredis)') && !wanted('RedisStore (node-redis)')) {
+    // not measured
+  } else if (redis.run) {
     const server = await redis.start();
     servers.push(server);
     const ioredis = new Redis(server.url);
@@ -363,5 +429,7 @@ async function main() {
 }
 
 await main();
-await benchCluster();
-await import('./stores-postgres-scale.ts'); // PostgreSQL behind PgBouncer, and a million users
+if (ONLY.length === 0) {
+  await benchCluster();
+  await import('./stores-postgres-scale.ts'); // PostgreSQL behind PgBouncer, and a million users
+}

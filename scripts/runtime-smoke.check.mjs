@@ -6,6 +6,7 @@ import * as qr from 'totpkit/qr';
 import { attemptDelayMs } from 'totpkit/store';
 import { PostgresStore } from 'totpkit/postgres';
 import { RedisStore } from 'totpkit/redis';
+import { SQLiteStore, bunSqliteDriver } from 'totpkit/sqlite';
 
 const runtime =
   typeof globalThis.Deno !== 'undefined'
@@ -108,5 +109,33 @@ check(
   attemptDelayMs({ freeAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 900_000, maxFailures: 100 }, 7),
   4_000,
 );
+
+// SQLiteStore: on Bun, the service end to end on bun:sqlite; elsewhere it constructs.
+if (typeof globalThis.Bun !== 'undefined') {
+  const { Database } = await import('bun:sqlite');
+  const store = new SQLiteStore({ driver: bunSqliteDriver(new Database(':memory:')) });
+  await store.migrate();
+  const onSQLite = totpkit.createMFA({
+    store,
+    issuer: 'Acme',
+    cipher: totpkit.plaintextCipher(),
+    clock: () => clock,
+  });
+  const started = await onSQLite.beginEnrollment('bob', { accountName: 'bob@example.com' });
+  const bobKey = totpkit.decodeBase32(started.secret);
+  const bobBound = await onSQLite.completeEnrollment(
+    'bob',
+    generateTOTP(bobKey, { now: clock - 30_000 }),
+    generateTOTP(bobKey, { now: clock }),
+  );
+  check('bind on bun:sqlite', bobBound.ok, true);
+  clock += 30_000;
+  const bobCode = generateTOTP(bobKey, { now: clock });
+  check('login on bun:sqlite', (await onSQLite.verify('bob', bobCode)).ok, true);
+  check('replay on bun:sqlite', (await onSQLite.verify('bob', bobCode)).reason, 'replayed');
+} else {
+  const driver = { run: async () => [], transaction: async () => [] };
+  check('SQLiteStore', typeof new SQLiteStore({ driver }).migrate, 'function');
+}
 
 console.log(`ok ${runtime}: ${checks} checks`);

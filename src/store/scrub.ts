@@ -73,6 +73,46 @@ const REDIS_ADVICE: Readonly<Record<string, string>> = {
     'reported as failed although the primary may have applied it (fail closed)',
 };
 
+/**
+ * What to do, for SQLite errors (better-sqlite3 and bun:sqlite put the result
+ * code in `code`; D1 ends its message with it): by the message first, whose
+ * words are SQLite's own, then by the primary result code.
+ */
+const SQLITE_MESSAGE_ADVICE: readonly (readonly [RegExp, string])[] = [
+  [/no such table/, SQLSTATE_ADVICE['42P01']!],
+  [/no such column|has no column named/, SQLSTATE_ADVICE['42703']!],
+];
+const SQLITE_CODE_ADVICE: Readonly<Record<string, string>> = {
+  SQLITE_BUSY:
+    'another connection held the write lock longer than the busy timeout: look for a long ' +
+    'transaction on the same database, or raise busyTimeoutMs',
+  SQLITE_LOCKED: 'a transaction of the same connection holds the table: finish it first',
+  SQLITE_READONLY:
+    'the database is read-only for this process: check the permissions of the file and of its ' +
+    'directory (WAL mode creates the -wal and -shm files beside it)',
+  SQLITE_CANTOPEN: 'the database file cannot be opened: check its path and permissions',
+  SQLITE_IOERR:
+    'the database file could not be read or written (a disk or file-system error): check the ' +
+    'disk and the file, then retry',
+  SQLITE_FULL: 'the disk is full: free space where the database lives',
+  SQLITE_CORRUPT: 'the database file is corrupt: restore it from a backup',
+  SQLITE_NOTADB: 'the file is not a SQLite database: check the path',
+};
+
+/** What to do about a SQLite error (any driver), or `''`. */
+function sqliteAdvice(code: unknown, message: unknown): string {
+  const text = typeof message === 'string' ? message : '';
+  const result =
+    typeof code === 'string' && code.startsWith('SQLITE_')
+      ? code
+      : /\b(SQLITE_[A-Z_]+)\b/.exec(text)?.[1];
+  if (result === undefined) return '';
+  for (const [pattern, advice] of SQLITE_MESSAGE_ADVICE) if (pattern.test(text)) return advice;
+  // An extended code (SQLITE_BUSY_SNAPSHOT) by its primary one.
+  const primary = result.split('_').slice(0, 2).join('_');
+  return SQLITE_CODE_ADVICE[primary] ?? '';
+}
+
 /** Collects the strings in a store call's arguments that could appear in an error. */
 function collectValues(value: unknown, into: Set<string>, depth = 0): void {
   if (depth > MAX_DEPTH) return;
@@ -150,6 +190,8 @@ function storeAdvice(error: unknown, depth = 0): string {
     return SQLSTATE_ADVICE[code] as string;
   }
   const message = own(error, 'message') ?? (error instanceof Error ? error.message : undefined);
+  const sqlite = sqliteAdvice(code, message);
+  if (sqlite !== '') return sqlite;
   if (typeof message === 'string') {
     // A Redis reply starts with its error code; ioredis Cluster puts it after a preamble.
     const word = /(?:^|Last error: \w+: )([A-Z]+)\b/.exec(message)?.[1];

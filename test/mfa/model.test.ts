@@ -1,8 +1,8 @@
 /**
  * Model-based fuzzing of the MFA service (issue 10, point 16) in the unit
- * tier: MemoryStore (with and without readAndReserve) and PostgresStore on
- * PGlite. The test itself (steps, faults, parallel calls, the reference model's
- * checks) is test/helpers/model-run.ts; test/store/model-servers.test.ts runs
+ * tier: MemoryStore (with and without readAndReserve), PostgresStore on
+ * PGlite and SQLiteStore on better-sqlite3. The test itself (steps, faults,
+ * parallel calls, the reference model's checks) is test/helpers/model-run.ts; test/store/model-servers.test.ts runs
  * it against the stores on real servers.
  *
  * CI runs a fixed seed and a size well under a minute. Locally:
@@ -10,9 +10,11 @@
  * TOTPKIT_FUZZ_SECONDS (stop each store's run after this long, passing).
  */
 import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
 import { afterAll } from 'vitest';
 import { MemoryStore } from '../../src/index.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
+import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
 import { withoutReadAndReserve } from '../helpers/mfa.ts';
 import { describeModelTest, type ModelTestStore } from '../helpers/model-run.ts';
 
@@ -21,6 +23,9 @@ import { describeModelTest, type ModelTestStore } from '../helpers/model-run.ts'
 let db: PGlite | undefined;
 afterAll(() => db?.close());
 let pgStore: Promise<PostgresStore> | undefined;
+let sqlite: Database.Database | undefined;
+afterAll(() => sqlite?.close());
+let sqliteStore: Promise<SQLiteStore> | undefined;
 
 const STORES: ModelTestStore[] = [
   { name: 'MemoryStore', runs: 60, make: async () => new MemoryStore() },
@@ -41,6 +46,19 @@ const STORES: ModelTestStore[] = [
         return store;
       })();
       return pgStore;
+    },
+  },
+  {
+    name: 'SQLiteStore (better-sqlite3)',
+    runs: 15,
+    make: () => {
+      sqliteStore ??= (async () => {
+        sqlite = new Database(':memory:');
+        const store = new SQLiteStore({ driver: betterSqlite3Driver(sqlite), table: 'fuzz' });
+        await store.migrate();
+        return store;
+      })();
+      return sqliteStore;
     },
   },
 ];

@@ -1,15 +1,25 @@
 // Many server instances, one store: four child processes, each with its own
-// connections, race on the same user through PostgreSQL and through Redis
-// (two processes on ioredis, two on node-redis, sharing the keys).
+// connections, race on the same user through PostgreSQL, through Redis
+// (two processes on ioredis, two on node-redis, sharing the keys), and on
+// one SQLite file (two processes on better-sqlite3 under Node, two on
+// bun:sqlite under Bun).
+import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { RedisStore } from '../../src/store/redis.ts';
+import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
+import { mayRun } from '../helpers/integration.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../helpers/servers.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
 import { crossProcessRaces } from './cross-process-races.ts';
-import { startWorkers, type WorkerSpec, type Workers } from './workers.ts';
+import { bunPath, startWorkers, type WorkerSpec, type Workers } from './workers.ts';
 
 const run = Math.random().toString(36).slice(2, 8);
 
@@ -116,4 +126,83 @@ describe.skipIf(!redis.run)('across processes: RedisStore', () => {
     }),
     run,
   );
+});
+
+const haveBun = mayRun(
+  'SQLite across processes (Bun workers)',
+  'program',
+  existsSync(bunPath()) ? undefined : 'the bun devDependency is not installed (npm ci installs it)',
+);
+describe.skipIf(!haveBun)('across processes: SQLiteStore on one file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'totpkit-sqlite-cross-'));
+  const file = join(dir, 'mfa.db');
+  let db: Database.Database;
+  let workers: Workers;
+  let store: SQLiteStore;
+
+  beforeAll(async () => {
+    db = new Database(file);
+    store = new SQLiteStore({ driver: betterSqlite3Driver(db), table: 'cross' });
+    await store.migrate();
+    const node: WorkerSpec = { client: 'better-sqlite3', url: file, name: 'cross' };
+    const bun: WorkerSpec = { client: 'bun-sqlite', url: file, name: 'cross' };
+    workers = await startWorkers([node, bun, node, bun]);
+  });
+
+  afterAll(async () => {
+    await workers?.close();
+    db?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  crossProcessCases(() => ({ store, workers }), run);
+  crossProcessRaces(
+    () => ({
+      store,
+      workers,
+      leftovers: async (userIds) => {
+        const row = db
+          .prepare(
+            `SELECT count(*) AS n FROM cross WHERE user_id IN (${userIds.map(() => '?').join(', ')})
+             AND erased_until IS NULL`,
+          )
+          .get(...userIds) as { n: number };
+        return row.n;
+      },
+    }),
+    run,
+  );
+
+  it('4 processes (2 Node, 2 Bun) start at once on a new file: each migrates and stores, 5 times', async () => {
+    const script = fileURLToPath(new URL('../fixtures/sqlite-migrate.ts', import.meta.url));
+    for (let round = 1; round <= 5; round++) {
+      const fresh = join(dir, `new-${round}.db`);
+      const users = ['node-1', 'bun-1', 'node-2', 'bun-2'];
+      const exits = await Promise.all(
+        users.map((user) => {
+          const [command, args] = user.startsWith('bun')
+            ? [bunPath(), [script, fresh, 'mfa', user]]
+            : [process.execPath, ['--import', 'tsx', script, fresh, 'mfa', user]];
+          return new Promise<{ code: number | null; output: string }>((resolve) => {
+            const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+            let output = '';
+            child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+            child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+            child.on('close', (code) => resolve({ code, output }));
+          });
+        }),
+      );
+      for (const { code, output } of exits) {
+        expect({ code, output: output.trim() }, `round ${round}`).toEqual({
+          code: 0,
+          output: 'stored',
+        });
+      }
+      const check = new Database(fresh);
+      const rows = check.prepare('SELECT user_id FROM mfa ORDER BY user_id').all();
+      expect(rows).toEqual([...users].sort().map((user_id) => ({ user_id })));
+      expect(check.pragma('journal_mode', { simple: true })).toBe('wal');
+      check.close();
+    }
+  }, 120_000);
 });

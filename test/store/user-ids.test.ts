@@ -2,8 +2,10 @@
 // code hash as UTF-8. A lone surrogate encodes as U+FFFD, so '\uD800' and
 // '\uFFFD' would be the same user there. The service refuses ids that are not
 // well-formed, and any two distinct ids it accepts stay apart in every store:
-// MemoryStore, PGlite, PostgreSQL (pg.Pool) and Redis (ioredis, node-redis).
+// MemoryStore, SQLite (better-sqlite3), PGlite, PostgreSQL (pg.Pool) and
+// Redis (ioredis, node-redis).
 import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -13,6 +15,7 @@ import { isWellFormedText } from '../../src/_assert.ts';
 import { MemoryStore, type MFAStore } from '../../src/index.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { RedisStore } from '../../src/store/redis.ts';
+import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../helpers/servers.ts';
 import { testMFA } from './mfa-setup.ts';
 
@@ -105,6 +108,17 @@ describe('distinct accepted user ids stay apart', () => {
   });
 
   it('MemoryStore', () => idsStayApart(new MemoryStore(), 100));
+
+  it('SQLiteStore (better-sqlite3)', async () => {
+    const db = new Database(':memory:');
+    try {
+      const store = new SQLiteStore({ driver: betterSqlite3Driver(db), table: 'user_ids' });
+      await store.migrate();
+      await idsStayApart(store, 100);
+    } finally {
+      db.close();
+    }
+  });
 
   it('PostgresStore (PGlite)', async () => {
     const db = new PGlite();

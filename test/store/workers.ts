@@ -11,9 +11,22 @@ import type {
 
 const WORKER = fileURLToPath(new URL('../fixtures/store-worker.ts', import.meta.url));
 
+/** The Bun binary of the `bun` devDependency. */
+export function bunPath(): string {
+  return fileURLToPath(new URL('../../node_modules/.bin/bun', import.meta.url));
+}
+
 /** Where a worker connects: its client library, the server URL, the table or key prefix. */
 export interface WorkerSpec {
-  client: 'pg' | 'mysql' | 'ioredis' | 'node-redis' | 'ioredis-cluster' | 'node-redis-cluster';
+  client:
+    | 'pg'
+    | 'mysql'
+    | 'ioredis'
+    | 'node-redis'
+    | 'ioredis-cluster'
+    | 'node-redis-cluster'
+    | 'better-sqlite3'
+    | 'bun-sqlite';
   url: string;
   name: string;
 }
@@ -42,7 +55,10 @@ export async function startWorkers(specs: WorkerSpec[]): Promise<Workers> {
       (spec) =>
         new Promise<void>((resolve, reject) => {
           const child = fork(WORKER, [], {
-            execArgv: ['--import', 'tsx'],
+            // bun:sqlite workers run on Bun (it runs TypeScript itself).
+            ...(spec.client === 'bun-sqlite'
+              ? { execPath: bunPath(), execArgv: [] }
+              : { execArgv: ['--import', 'tsx'] }),
             env: {
               ...process.env,
               TOTPKIT_WORKER_CLIENT: spec.client,
