@@ -5,7 +5,7 @@
  * @module
  */
 import { checkDeleteExpired } from '../_retention.ts';
-import { storeError } from '../_scrub.ts';
+import { storeError } from '../scrub.ts';
 import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import { raw, sql, type Table } from './table.ts';
 
