@@ -1,15 +1,19 @@
 /**
  * The claims oracle (test/helpers/claims-run.ts: a second oracle, written
  * from the documents' claims, not from the code's rules) in the unit tier:
- * MemoryStore and PostgresStore on PGlite. test/store/model-servers.test.ts
+ * MemoryStore, PostgresStore on PGlite and SQLiteStore on better-sqlite3 (in
+ * memory). test/store/model-servers.test.ts
  * runs it against the stores on real servers.
  *
  * TOTPKIT_CLAIMS_SEED replays a run (a failure names its seed);
  * TOTPKIT_CLAIMS_WITHOUT=erase leaves the erasure race out.
  */
 import { PGlite } from '@electric-sql/pglite';
+import Database from 'better-sqlite3';
+import { afterAll } from 'vitest';
 import { MemoryStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
+import { betterSqlite3Driver, SQLiteStore } from 'totpkit/sqlite';
 import { describeClaims, type ClaimsTestStore } from '../helpers/claims-run.ts';
 
 const STORES: ClaimsTestStore[] = [
@@ -24,7 +28,21 @@ const STORES: ClaimsTestStore[] = [
       return store;
     },
   },
+  {
+    name: 'SQLiteStore (better-sqlite3)',
+    runs: 8,
+    steps: 120,
+    make: async () => {
+      const store = new SQLiteStore({ driver: sqliteDriver(), table: `claims_${tables++}` });
+      await store.migrate();
+      return store;
+    },
+  },
 ];
+
+let sqlite: Database.Database | undefined;
+afterAll(() => sqlite?.close());
+const sqliteDriver = () => betterSqlite3Driver((sqlite ??= new Database(':memory:')));
 
 let lite: Promise<PGlite> | undefined;
 let tables = 0;
