@@ -2,6 +2,8 @@
 //   (default)      PGlite, embedded PostgreSQL, persisted in dataDir
 //   DATABASE_URL   a PostgreSQL server for accounts and MFA state
 //   REDIS_URL      MFA state in Redis; accounts stay in PostgreSQL or PGlite
+//   SQLITE_PATH    MFA state in a SQLite file (better-sqlite3); accounts stay
+//                  in PostgreSQL or PGlite
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MFAStore } from 'totpkit';
@@ -83,7 +85,27 @@ async function open(
 
   let store: MFAStore;
   let description: string;
-  if (env.REDIS_URL) {
+  if (env.REDIS_URL && env.SQLITE_PATH) {
+    throw new Error('set REDIS_URL or SQLITE_PATH, not both: MFA state lives in one store');
+  }
+  if (env.SQLITE_PATH) {
+    const { default: Database } = await import('better-sqlite3');
+    const { SQLiteStore, betterSqlite3Driver } = await import('totpkit/sqlite');
+    const path = env.SQLITE_PATH;
+    const db = (() => {
+      try {
+        return new Database(path);
+      } catch (cause) {
+        throw new StorageError('database', { cause });
+      }
+    })();
+    closers.push(async () => void db.close());
+    // WAL and a busy timeout, set by the driver: several server processes may share the file.
+    const sqlite = new SQLiteStore({ driver: betterSqlite3Driver(db) });
+    await sqlite.migrate().catch(failed('database'));
+    store = sqlite;
+    description = `accounts in ${where}; MFA state in SQLite (${path})`;
+  } else if (env.REDIS_URL) {
     const { Redis } = await import('ioredis');
     const client = new Redis(env.REDIS_URL);
     client.on('error', (error: Error) => console.warn(`Redis: ${error.message}`));

@@ -25,6 +25,7 @@ export const NOT_IN_UNIT_TIER: Readonly<Record<string, string>> = {
   'test/store/model-servers.test.ts': 'PostgreSQL, Redis and MariaDB servers',
   'test/examples/auth-server.test.ts': 'the example server as a subprocess, PGlite',
   'test/examples/auth-server.servers.test.ts': 'PostgreSQL and Redis servers',
+  'test/examples/auth-server.sqlite.test.ts': 'the example server on PGlite and a SQLite file',
   'test/examples/auth-server.browser.test.ts': 'Chromium, zbarimg, oathtool',
   'test/cli.test.ts': 'the CLI as a subprocess, oathtool, zbarimg',
   'test/oathtool.test.ts': 'oathtool',
