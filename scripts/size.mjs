@@ -112,12 +112,12 @@ const ENTRIES = [
     // Issue 15's target is 22 KB; the root has grown with the release's other
     // work (several factors per user, diagnosis, hardening, the @scure/base
     // codec) while @noble/hashes stays whole for the service's scrypt; then
-    // with the store contract 0.3 (issue 19).
+    // with the store contract 0.3 (issue 19) and the import options (issue 23).
     name: "everything ('totpkit' root entry), web build",
     source: ROOT,
     web: true,
     target: 22_000,
-    budget: 29_600,
+    budget: 30_000,
   },
   {
     // The store-adapter helpers (attemptDelayMs …): runtime code a custom
@@ -141,7 +141,7 @@ const ENTRIES = [
     name: "everything ('totpkit' root entry), Node build",
     source: ROOT,
     web: false,
-    budget: 39_800,
+    budget: 40_300,
   },
 ];
 
