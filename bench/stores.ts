@@ -42,7 +42,7 @@ import {
 import type { MFAStore } from '../src/store/contract.ts';
 import { REQUIRED_STORE_METHODS } from '../src/store/throttle.ts';
 import { withoutReadAndReserve } from '../test/helpers/mfa.ts';
-import { mariadbPlan } from '../test/helpers/mariadb.ts';
+import { databaseURL, mariadbPlan } from '../test/helpers/mariadb.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../test/helpers/servers.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
 import { percentile, SECONDS_PER_LEVEL, verifyLoad } from './_verify-load.ts';
@@ -338,11 +338,7 @@ async function main() {
   if (maria.run) {
     const server = await maria.start();
     servers.push(server);
-    const admin = await mysql.createConnection({ uri: server.url });
-    await admin.query('CREATE DATABASE IF NOT EXISTS totpkit_bench');
-    await admin.end();
-    const url = new URL(server.url);
-    url.pathname = '/totpkit_bench';
+    const url = new URL(await databaseURL(server, 'totpkit_bench'));
     const pool = mysql.createPool({ uri: url.toString(), connectionLimit: 20 });
     cleanup.push(() => pool.end());
     const client = countedPool(pool as unknown as MySQLPool);

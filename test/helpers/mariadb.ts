@@ -127,3 +127,20 @@ async function startMariaDB(server: string, install: string): Promise<TestServer
     },
   };
 }
+
+/**
+ * Creates the database `name` on `server` if it does not exist, and returns
+ * the server's URL pointing at it (the tests keep their tables out of `mysql`).
+ */
+export async function databaseURL(server: TestServer, name = 'totpkit_test'): Promise<string> {
+  const { createConnection } = await import('mysql2/promise');
+  const admin = await createConnection({ uri: server.url });
+  try {
+    await admin.query(`CREATE DATABASE IF NOT EXISTS \`${name}\``);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(server.url);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

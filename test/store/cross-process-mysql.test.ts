@@ -3,7 +3,7 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { MySQLStore } from '../../src/store/mysql.ts';
-import { mariadbPlan } from '../helpers/mariadb.ts';
+import { databaseURL, mariadbPlan } from '../helpers/mariadb.ts';
 import type { TestServer } from '../helpers/servers.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
 import { crossProcessRaces } from './cross-process-races.ts';
@@ -22,11 +22,7 @@ describe.skipIf(!plan.run)('across processes: MySQLStore on MariaDB', () => {
   beforeAll(async () => {
     if (!plan.run) return;
     server = await plan.start();
-    const admin = await mysql.createConnection({ uri: server.url });
-    await admin.query('CREATE DATABASE IF NOT EXISTS totpkit_test');
-    await admin.end();
-    const url = new URL(server.url);
-    url.pathname = '/totpkit_test';
+    const url = new URL(await databaseURL(server));
     pool = mysql.createPool({ uri: url.toString(), connectionLimit: 10 });
     store = new MySQLStore({ client: pool, table });
     await store.migrate();

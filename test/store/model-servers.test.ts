@@ -20,7 +20,7 @@ import { MySQLStore } from 'totpkit/mysql';
 import { PostgresStore } from 'totpkit/postgres';
 import { RedisStore } from 'totpkit/redis';
 import { describeClaims } from '../helpers/claims-run.ts';
-import { mariadbPlan } from '../helpers/mariadb.ts';
+import { databaseURL, mariadbPlan } from '../helpers/mariadb.ts';
 import { describeModelTest } from '../helpers/model-run.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../helpers/servers.ts';
 
@@ -130,11 +130,7 @@ describe.skipIf(!mariadb.run)('MariaDB', () => {
   beforeAll(async () => {
     if (!mariadb.run) return;
     server = await mariadb.start();
-    const admin = await mysql.createConnection({ uri: server.url });
-    await admin.query('CREATE DATABASE IF NOT EXISTS totpkit_test');
-    await admin.end();
-    const url = new URL(server.url);
-    url.pathname = '/totpkit_test';
+    const url = new URL(await databaseURL(server));
     pool = mysql.createPool({ uri: url.toString(), connectionLimit: 20 });
   });
   afterAll(async () => {

@@ -4,7 +4,7 @@ import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MySQLStore } from '../../src/store/mysql.ts';
 import { testMFAStore } from '../../src/testing.ts';
-import { mariadbPlan } from '../helpers/mariadb.ts';
+import { databaseURL, mariadbPlan } from '../helpers/mariadb.ts';
 import type { TestServer } from '../helpers/servers.ts';
 import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
@@ -41,11 +41,7 @@ describe.skipIf(!plan.run)('MySQLStore on MariaDB', () => {
   beforeAll(async () => {
     if (!plan.run) return;
     server = await plan.start();
-    const admin = await mysql.createConnection({ uri: server.url });
-    await admin.query('CREATE DATABASE IF NOT EXISTS totpkit_test');
-    await admin.end();
-    const url = new URL(server.url);
-    url.pathname = '/totpkit_test';
+    const url = new URL(await databaseURL(server));
     pool = mysql.createPool({ uri: url.toString(), connectionLimit: 20 });
   });
 
