@@ -68,6 +68,8 @@ try {
     platform: 'browser',
     metafile: true,
     outfile: join(app, 'runtime-smoke.web.mjs'),
+    // The check imports bun:sqlite only when it runs on Bun.
+    external: ['bun:sqlite'],
     logLevel: 'error',
   });
   const inputs = Object.keys(bundled.metafile.inputs);

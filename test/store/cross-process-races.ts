@@ -173,7 +173,12 @@ export function crossProcessRaces(context: () => RaceContext, run: string, round
         const results = await workers.each(
           [0, 1, 2, 3].map((w) => ({
             calls: [
-              { method: 'importFactor', args: [userId, { secret: base32, name: `Imported ${w}` }] },
+              // lastStep -1: the code of the import's own step is verified below
+              // (without it, an import refuses codes up to its step + window).
+              {
+                method: 'importFactor',
+                args: [userId, { secret: base32, name: `Imported ${w}`, lastStep: -1 }],
+              },
             ] as ServiceCall[],
             now,
             policy: { throttle: OPEN_THROTTLE },
