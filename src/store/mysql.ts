@@ -16,7 +16,7 @@
  * row) and `cleanup.ts` (`deleteExpired`).
  * @module totpkit/mysql
  */
-import { checkOptions } from '../_assert.ts';
+import { checkOptions, checkUserId } from '../_assert.ts';
 import { checkPolicy } from './_database.ts';
 import { checkRetention } from './_retention.ts';
 import { applyToUser, type MemoryStore, type UserState } from './memory.ts';
@@ -177,6 +177,7 @@ export class MySQLStore implements MFAStore {
   }
 
   async getUser(userId: string, now: number): Promise<UserRecord | null> {
+    checkUserId(userId);
     const rows = rowsOf(
       await this.#pool.query(`SELECT state FROM ${this.#table} WHERE user_id = ?`, [
         Buffer.from(userId, 'utf8'),
@@ -189,6 +190,7 @@ export class MySQLStore implements MFAStore {
   /** Runs one change of `userId` in a transaction on the user's locked row. */
   async #change(method: Change, userId: string, args: unknown[]): Promise<unknown> {
     // The same checks as the other database stores, before any I/O.
+    checkUserId(userId);
     if (method === 'reserveAttempt' || method === 'readAndReserve') {
       checkPolicy((args[0] as { policy: AttemptPolicy } | undefined)?.policy as AttemptPolicy);
     }
@@ -236,5 +238,4 @@ WHERE user_id = ?`,
 }
 
 // The changes are installed per instance (see the constructor); declared here for TypeScript.
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface MySQLStore extends Pick<Required<MFAStore>, Change> {}
