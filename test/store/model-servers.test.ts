@@ -145,8 +145,7 @@ describe.skipIf(!mariadb.run)('MariaDB', () => {
   describeModelTest([
     { name: 'MySQLStore (mysql2 pool)', runs: MODEL_RUNS, make: () => (shared ??= makeStore()) },
   ]);
-  // The claims oracle is not run on MySQLStore yet: it found a lock answered
-  // `locked` and then, after an importFactor in a parallel batch, a wrong code
-  // checked (claim 4, seed 543168 with 10 runs of 120 steps). Open until its
-  // cause is found; see the closing note of issues 19/23.
+  describeClaims([
+    { name: 'MySQLStore (mysql2 pool)', runs: CLAIMS_RUNS, steps: CLAIMS_STEPS, make: makeStore },
+  ]);
 });
