@@ -53,6 +53,7 @@ describe.skipIf(!pgPlan.run)('PostgreSQL', () => {
     if (!pgPlan.run) return;
     server = await pgPlan.start();
     pool = new pg.Pool({ connectionString: server.url, max: 20 });
+    pool.on('error', () => {}); // idle clients told of the server's shutdown in afterAll
   });
   afterAll(async () => {
     if (server && !server.owned) {
