@@ -46,3 +46,12 @@ export function idleSince(record: UserRecord): number | null {
     record.pending?.expiresAt ?? 0,
   );
 }
+
+/**
+ * Whether the account document keeps a factorless record at `now`: it must
+ * stay until its `keepUntil`, and for ever while that is `null`.
+ */
+export function accountHeld(record: UserRecord, now: number): boolean {
+  const keepUntil = record.account?.keepUntil;
+  return keepUntil !== undefined && (keepUntil === null || now < keepUntil);
+}

@@ -152,7 +152,156 @@ export interface UserRecord {
   recoveryCodes: RecoveryCodeSet | null;
   /** Throttle state per scope. */
   throttle: Record<ThrottleScope, ThrottleState>;
+  /**
+   * The account state around the factors (security generation, verification
+   * codes, proofs, remembered devices), or `null` if none was ever written
+   * (a record written by 0.2 reads as `null`). See {@link AccountState}.
+   */
+  account: AccountState | null;
+  /**
+   * The version of `account`: 0 while it is `null`, then one more at every
+   * account write. Writes that carry an {@link AccountWrite} happen only if
+   * it is still the version they read (compare-and-set).
+   */
+  accountVersion: number;
 }
+
+/**
+ * What the service keeps per user beside the factors. Its rules (expiry,
+ * budgets, single use) are the service's, applied in memory between a read
+ * and a compare-and-set write; a store keeps the document whole (as JSON, or
+ * field by field) and returns it exactly as written, arrays in order. Only
+ * `keepUntil` means anything to a store (retention).
+ */
+export interface AccountState {
+  /**
+   * The security generation: 0 at first, one more at every change of the
+   * user's second-factor state (a factor added, replaced, removed or
+   * imported, disable, recovery codes regenerated, an admin reset). Apps bind
+   * sessions to it.
+   */
+  generation: number;
+  /**
+   * Until when the store must keep this document once the user has no
+   * factor, no pending enrollment and no throttle state: the latest expiry in
+   * it, or `null` (keep while the record exists) once `generation > 0`, so a
+   * generation never goes back to a value sessions were bound to. From then
+   * on a store may delete the record with its retention (as for throttle
+   * state); before then it must not.
+   */
+  keepUntil: number | null;
+  /** Live out-of-band verification codes, at most one per purpose. */
+  codes: VerificationCodeRecord[];
+  /** Wrong verification codes per purpose, in a window that no new code resets. */
+  budgets: VerificationBudget[];
+  /** Sends per destination (key) and per user (key `''`), in a daily window. */
+  sends: SendCounter[];
+  /** Unused proofs (newest last). */
+  proofs: ProofRecord[];
+  /** Remembered devices (newest last). */
+  devices: RememberedDeviceRecord[];
+}
+
+/** A verification code sent out of band, stored only as a keyed hash. */
+export interface VerificationCodeRecord {
+  /** Random id of this send (a failed send is taken back by it). */
+  id: string;
+  /** What the code proves, e.g. `'enroll'`. */
+  purpose: string;
+  /** `'email'` or `'sms'`. */
+  channel: 'email' | 'sms';
+  /** Hash of the destination (never the destination itself). */
+  destinationKey: string;
+  /** Keyed hash of the code, bound to user, purpose and destination. */
+  codeHash: string;
+  /** When it was sent. */
+  sentAt: number;
+  /** When it stops passing. */
+  expiresAt: number;
+  /** Attempts made against this code. */
+  attempts: number;
+}
+
+/** The per-user, per-purpose budget of wrong verification codes. */
+export interface VerificationBudget {
+  /** The purpose. */
+  purpose: string;
+  /** Attempts charged in the window. */
+  failures: number;
+  /** When the window began (it lasts `policy.verificationCodes.budgetWindowMs`). */
+  windowStart: number;
+}
+
+/** A count of sends in a daily window, per destination key or per user (`''`). */
+export interface SendCounter {
+  /** A destination key, or `''` for the user as a whole. */
+  key: string;
+  /** Sends in the window. */
+  count: number;
+  /** When the window began. */
+  windowStart: number;
+  /** When the last send happened (the cooldown runs from it). */
+  lastSentAt: number;
+}
+
+/** An unused proof, stored only hashed. */
+export interface ProofRecord {
+  /** Hash of the proof token. */
+  hash: string;
+  /** The purpose it authorises. */
+  purpose: string;
+  /** What produced it: a verification code, a TOTP code or a recovery code. */
+  kind: 'verification' | 'totp' | 'recovery';
+  /** When it was made. */
+  createdAt: number;
+  /** When it stops authorising anything. */
+  expiresAt: number;
+}
+
+/** A remembered device, stored only hashed. */
+export interface RememberedDeviceRecord {
+  /** Random public id (for listing and forgetting). */
+  id: string;
+  /** A name the app gave it (e.g. from the user agent), 1–64 characters. */
+  name: string;
+  /** Hash of the device token, bound to the user. */
+  hash: string;
+  /** When it was issued. */
+  createdAt: number;
+  /** When it last let a sign-in skip the second factor, or `null`. */
+  lastUsedAt: number | null;
+  /** Its absolute expiry; use never extends it. */
+  expiresAt: number;
+  /** The generation it was issued in; it passes only while that is current. */
+  generation: number;
+}
+
+/**
+ * A compare-and-set write of {@link UserRecord.account}: it happens only if
+ * the stored version is still `version` (0 for a record that has none), and
+ * then stores `account` with version `version + 1`.
+ */
+export interface AccountWrite {
+  /** The `accountVersion` the service read. */
+  version: number;
+  /** The whole new document. */
+  account: AccountState;
+}
+
+/** Options of {@link MFAStore.updateAccount} and {@link MFAStore.resetUser}. */
+export interface AccountWriteOptions extends AccountWrite {
+  /** The time of the call (the erasure guard is judged at it). */
+  now: number;
+}
+
+/**
+ * The outcome of {@link MFAStore.updateAccount}: `'conflict'` if the version
+ * moved (nothing written), `'erased'` while an erasure guard is in force.
+ */
+export type AccountUpdateOutcome = 'updated' | 'conflict' | 'erased';
+
+/** The outcome of {@link MFAStore.resetUser}. */
+export type ResetUserOutcome = 'reset' | 'conflict' | 'erased';
 
 /** What {@link MFAStore.activatePending} writes into the new active factor. */
 export interface PendingActivation {
@@ -175,13 +324,16 @@ export interface PendingActivation {
    * the user's app actually uses, when the service's
    * `policy.acceptAppParameters` bound them. Absent: the enrollment's.
    */
-  params?: FactorParams;
+  params?: FactorParams; /** The account write made with the activation (the generation moves). */
+  account: AccountWrite;
 }
 
 /** What {@link MFAStore.addFactor} needs besides the factor. */
 export interface AddFactorOptions {
   /** The most active factors the user may have afterwards (1–20). */
   maxFactors: number;
+  /** The account write made with the addition (the generation moves). */
+  account: AccountWrite;
   /**
    * The set to store if the user has no active factor (else unused): `null`
    * from a service that read factors and so made no set; if they all went
@@ -211,9 +363,10 @@ export type AddFactorResult =
        * (`activatePending` only); `'factor_limit'`: the user would have more
        * than `maxFactors`; `'name_taken'`: another active factor has the same
        * `nameKey`; `'erased'`: an erasure guard is in force for the user (see
-       * {@link MFAStore.deleteUser}).
+       * {@link MFAStore.deleteUser}); `'conflict'`: the account version
+       * moved since the service read it (checked right after `'erased'`).
        */
-      reason: 'not_pending' | 'factor_limit' | 'name_taken' | 'erased';
+      reason: 'not_pending' | 'factor_limit' | 'name_taken' | 'erased' | 'conflict';
     }
   | {
       /** Nothing was written. */
@@ -224,8 +377,30 @@ export type AddFactorResult =
       factorId: string;
     };
 
-/** The outcome of {@link MFAStore.putPending}: `'erased'` (nothing written) while an erasure guard is in force. */
-export type PutPendingOutcome = 'stored' | 'erased';
+/**
+ * The outcome of {@link MFAStore.putPending}: `'erased'` (nothing written)
+ * while an erasure guard is in force; `'conflict'` (nothing written) if an
+ * account write was given and the version moved.
+ */
+export type PutPendingOutcome = 'stored' | 'erased' | 'conflict';
+
+/** Options of {@link MFAStore.putPending}. */
+export interface PutPendingOptions {
+  /** An account write made in the same atomic step (a proof consumed). */
+  account?: AccountWrite;
+}
+
+/** Options of the factor changes that move the generation. */
+export interface FactorChangeOptions {
+  /** The account write made with the change, only if the change is made. */
+  account: AccountWrite;
+}
+
+/** The outcome of {@link MFAStore.replaceRecoveryCodes}. */
+export type ReplaceRecoveryCodesOutcome = 'replaced' | 'no_factor' | 'conflict';
+
+/** The outcome of {@link MFAStore.deleteFactors}. */
+export type DeleteFactorsOutcome = 'deleted' | 'nothing' | 'conflict';
 
 /** The outcome of {@link MFAStore.renameFactor}; only `'renamed'` wrote anything. */
 export type FactorRenameOutcome = 'renamed' | 'not_found' | 'name_taken';
@@ -395,9 +570,17 @@ export type AttemptReservation =
  * a side effect (an upsert, a write to a missing hash): `putPending` answers
  * `'erased'`, `addFactor` and `activatePending` `{ ok: false, reason:
  * 'erased' }`, `reserveAttempt` and the reservation of `readAndReserve`
- * `{ ok: false, reason: 'erased' }`; the other operations find nothing to
+ * `{ ok: false, reason: 'erased' }`, `updateAccount` and `resetUser`
+ * `'erased'`; the other operations find nothing to
  * change and write nothing. A store drops the guard at or after `until`
  * (`deleteExpired`, or a TTL).
+ *
+ * **Account writes.** Every change of the user's factors that moves the
+ * security generation carries an {@link AccountWrite}: the store makes the
+ * change and the write together, only if the account version is still the
+ * one the service read, else answers `'conflict'` and writes nothing (the
+ * service reads again and retries). Operations without an account write
+ * never change `account` or `accountVersion`.
  *
  * The conformance suite `testMFAStore` in `totpkit/testing` checks all of this,
  * including the concurrency cases.
@@ -405,8 +588,8 @@ export type AttemptReservation =
 export interface MFAStore {
   /**
    * Reads a user's record. Returns `null` for a user the store has nothing for
-   * (no factor, no pending enrollment, no throttle state), and for a user
-   * under an erasure guard.
+   * (no factor, no pending enrollment, no throttle state, no account
+   * document), and for a user under an erasure guard.
    *
    * A pending enrollment past its `expiresAt` may be returned as it is, until
    * the store removes it, or as `null`: a store may drop it any time at or
@@ -429,9 +612,15 @@ export interface MFAStore {
    * never copied into a factor.
    *
    * Returns `'erased'`, writing nothing, while an erasure guard is in force
-   * at `pending.createdAt`; otherwise `'stored'`.
+   * at `pending.createdAt`; then `'conflict'`, writing nothing, if
+   * `options.account` is given and the account version is no longer its
+   * `version`; otherwise `'stored'`, with `options.account` written too.
    */
-  putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome>;
+  putPending(
+    userId: string,
+    pending: PendingEnrollment,
+    options?: PutPendingOptions,
+  ): Promise<PutPendingOutcome>;
 
   /**
    * Binds the pending enrollment `pendingId` as an active factor with the same
@@ -530,10 +719,16 @@ export interface MFAStore {
   ): Promise<boolean>;
 
   /**
-   * Replaces the user's recovery codes, only if the user has an active factor.
-   * Returns `false` (writing nothing) otherwise.
+   * Replaces the user's recovery codes, only if the user has an active factor,
+   * and writes `options.account` in the same atomic step. Returns
+   * `'conflict'` (writing nothing) if the account version moved, then
+   * `'no_factor'` (writing nothing) if there is no active factor.
    */
-  replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean>;
+  replaceRecoveryCodes(
+    userId: string,
+    codes: RecoveryCodeSet,
+    options: FactorChangeOptions,
+  ): Promise<ReplaceRecoveryCodesOutcome>;
 
   /**
    * Replaces the sealed secret of the active factor, of the pending
@@ -581,23 +776,53 @@ export interface MFAStore {
    * Removes active factor `factorId`. If it was the last one, the pending
    * enrollment and the recovery codes go too, in the same atomic step (as
    * {@link MFAStore.deleteFactors}). Throttle state is kept, `guesses`
-   * included: removing factors never lowers it.
+   * included: removing factors never lowers it. `options.account` is written
+   * in the same step, only if the factor was removed. Returns `'conflict'`
+   * (writing nothing) if the account version moved.
    */
-  removeFactor(userId: string, factorId: string): Promise<FactorRemoval>;
+  removeFactor(
+    userId: string,
+    factorId: string,
+    options: FactorChangeOptions,
+  ): Promise<FactorRemoval | 'conflict'>;
 
   /**
    * Removes all the user's active factors, the pending enrollment and the
-   * recovery codes. Throttle state is kept, so disabling cannot be used to
-   * reset a lock. Returns whether there was anything to remove.
+   * recovery codes, and writes `options.account`, in one atomic step, only
+   * if there was anything to remove (else `'nothing'`, writing nothing).
+   * Returns `'conflict'` (writing nothing) if the account version moved.
+   * Throttle state is kept, so disabling cannot be used to reset a lock.
    *
    * Kept, but not for ever: the throttle state of a user with no active
    * factor stops mattering at `max(otp.blockedUntil, recovery.blockedUntil,
    * pending expiresAt if any) + throttleRetentionMs` (a store option, default
-   * 7 days). From then on a store may delete it (MemoryStore and
-   * PostgresStore in `deleteExpired`, RedisStore by a TTL); before then it
-   * must not. The state of a user with an active factor is never expired.
+   * 7 days), and the account document at its `keepUntil` (never while
+   * `keepUntil` is `null`). From then on a store may delete them (in
+   * `deleteExpired`, or by a TTL); before then it must not. The state of a
+   * user with an active factor is never expired.
    */
-  deleteFactors(userId: string): Promise<boolean>;
+  deleteFactors(userId: string, options: FactorChangeOptions): Promise<DeleteFactorsOutcome>;
+
+  /**
+   * Writes the user's account document if its version is still
+   * `options.version`, creating the record if there is none (version 0).
+   * Returns `'erased'` (writing nothing) while an erasure guard is in force at
+   * `options.now`, then `'conflict'` (writing nothing) if the version moved.
+   * Nothing else of the record changes.
+   */
+  updateAccount(userId: string, options: AccountWriteOptions): Promise<AccountUpdateOutcome>;
+
+  /**
+   * An admin reset, in one atomic step, only if the account version is still
+   * `options.version`: removes every active factor, the pending enrollment
+   * (with its `previous`) and the recovery codes, resets both throttle scopes
+   * to zero, and writes `options.account`. Returns `'erased'` (writing
+   * nothing) while an erasure guard is in force at `options.now`, then
+   * `'conflict'` (writing nothing) if the version moved; otherwise `'reset'`,
+   * also for a user the store had nothing for (the record is then created
+   * with the document).
+   */
+  resetUser(userId: string, options: AccountWriteOptions): Promise<ResetUserOutcome>;
 
   /**
    * Erasure: removes everything the store holds for the user, throttle state

@@ -6,26 +6,34 @@
  * @module
  */
 import { checkOptions, checkUserId } from '../_assert.ts';
-import { checkDeleteExpired, checkRetention, idleSince } from './_retention.ts';
+import { accountHeld, checkDeleteExpired, checkRetention, idleSince } from './_retention.ts';
 import type {
+  AccountUpdateOutcome,
+  AccountWrite,
+  AccountWriteOptions,
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
   AttemptReservation,
   DeleteExpiredOptions,
   DeleteExpiredResult,
+  DeleteFactorsOutcome,
   DeleteUserOptions,
+  FactorChangeOptions,
   FactorRemoval,
   FactorRenameOutcome,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOptions,
   PutPendingOutcome,
   ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
   RefundAttemptOptions,
+  ReplaceRecoveryCodesOutcome,
   ReserveAttemptOptions,
+  ResetUserOutcome,
   ThrottleScope,
   ThrottleState,
   UserRecord,
@@ -139,7 +147,7 @@ export class MemoryStore implements MFAStore {
     for (const [userId, record] of this.#users) {
       if (records === checked.limit) break;
       const since = idleSince(record);
-      if (since !== null && since <= idleBefore) {
+      if (since !== null && since <= idleBefore && !accountHeld(record, checked.now)) {
         this.#users.delete(userId);
         records += 1;
       }
@@ -176,6 +184,8 @@ export class MemoryStore implements MFAStore {
         pending: null,
         recoveryCodes: null,
         throttle: { otp: fresh(), recovery: fresh() },
+        account: null,
+        accountVersion: 0,
       };
       this.#users.set(userId, record);
     }
@@ -186,6 +196,19 @@ export class MemoryStore implements MFAStore {
   #copy(userId: string): UserRecord | null {
     const record = this.#users.get(userId);
     return record === undefined || isEmptyRecord(record) ? null : structuredClone(record);
+  }
+
+  /** Whether an account write may be made: the version is still the one read. */
+  #current(userId: string, write: AccountWrite | undefined): boolean {
+    return write === undefined || (this.#users.get(userId)?.accountVersion ?? 0) === write.version;
+  }
+
+  /** Makes an account write whose version was checked by {@link #current}. */
+  #write(userId: string, write: AccountWrite | undefined): void {
+    if (write === undefined) return;
+    const record = this.#record(userId);
+    record.account = structuredClone(write.account);
+    record.accountVersion = write.version + 1;
   }
 
   #factor(userId: string, factorId: string): ActiveFactor | undefined {
@@ -241,6 +264,7 @@ export class MemoryStore implements MFAStore {
       (a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
     );
     if (firstFactor) record.recoveryCodes = structuredClone(options.recoveryCodes);
+    this.#write(userId, options.account);
     return { ok: true, firstFactor, replaced };
   }
 
@@ -264,9 +288,15 @@ export class MemoryStore implements MFAStore {
    * @param pending - the enrollment
    * @returns `'stored'`, or `'erased'` (nothing written) under an erasure guard
    */
-  async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
+  async putPending(
+    userId: string,
+    pending: PendingEnrollment,
+    options?: PutPendingOptions,
+  ): Promise<PutPendingOutcome> {
     checkUserId(userId);
     if (this.#erased(userId, pending.createdAt)) return 'erased';
+    if (!this.#current(userId, options?.account)) return 'conflict';
+    this.#write(userId, options?.account);
     const record = this.#record(userId);
     const old = record.pending;
     record.pending = {
@@ -301,6 +331,7 @@ export class MemoryStore implements MFAStore {
   ): Promise<AddFactorResult> {
     checkUserId(userId);
     if (this.#erased(userId, activation.now)) return { ok: false, reason: 'erased' };
+    if (!this.#current(userId, activation.account)) return { ok: false, reason: 'conflict' };
     const record = this.#users.get(userId);
     const pending = record?.pending;
     if (!record || !pending || pending.id !== pendingId || !(activation.now < pending.expiresAt)) {
@@ -344,6 +375,7 @@ export class MemoryStore implements MFAStore {
   ): Promise<AddFactorResult> {
     checkUserId(userId);
     if (this.#erased(userId, factor.activatedAt)) return { ok: false, reason: 'erased' };
+    if (!this.#current(userId, options.account)) return { ok: false, reason: 'conflict' };
     return this.#add(userId, factor, null, options);
   }
 
@@ -418,12 +450,18 @@ export class MemoryStore implements MFAStore {
    * @param codes - the new set
    * @returns `false` if the user has no active factor
    */
-  async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
+  async replaceRecoveryCodes(
+    userId: string,
+    codes: RecoveryCodeSet,
+    { account }: FactorChangeOptions,
+  ): Promise<ReplaceRecoveryCodesOutcome> {
     checkUserId(userId);
+    if (!this.#current(userId, account)) return 'conflict';
     const record = this.#users.get(userId);
-    if (!record || record.factors.length === 0) return false;
+    if (!record || record.factors.length === 0) return 'no_factor';
     record.recoveryCodes = structuredClone(codes);
-    return true;
+    this.#write(userId, account);
+    return 'replaced';
   }
 
   /**
@@ -530,8 +568,13 @@ export class MemoryStore implements MFAStore {
    * @param factorId - the factor
    * @returns whether it was removed, and how many factors are left
    */
-  async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+  async removeFactor(
+    userId: string,
+    factorId: string,
+    { account }: FactorChangeOptions,
+  ): Promise<FactorRemoval | 'conflict'> {
     checkUserId(userId);
+    if (!this.#current(userId, account)) return 'conflict';
     const record = this.#users.get(userId);
     if (!record) return { removed: false, remaining: 0 };
     const kept = record.factors.filter((f) => f.id !== factorId);
@@ -541,6 +584,7 @@ export class MemoryStore implements MFAStore {
       record.pending = null;
       record.recoveryCodes = null;
     }
+    if (removed) this.#write(userId, account);
     return { removed, remaining: kept.length };
   }
 
@@ -551,16 +595,44 @@ export class MemoryStore implements MFAStore {
    * @param userId - the user
    * @returns whether there was anything to remove
    */
-  async deleteFactors(userId: string): Promise<boolean> {
+  async deleteFactors(
+    userId: string,
+    { account }: FactorChangeOptions,
+  ): Promise<DeleteFactorsOutcome> {
     checkUserId(userId);
+    if (!this.#current(userId, account)) return 'conflict';
     const record = this.#users.get(userId);
     if (!record || (record.factors.length === 0 && !record.pending && !record.recoveryCodes)) {
-      return false;
+      return 'nothing';
     }
     record.factors = [];
     record.pending = null;
     record.recoveryCodes = null;
-    return true;
+    this.#write(userId, account);
+    return 'deleted';
+  }
+
+  /** Writes the account document (see {@link MFAStore.updateAccount}). */
+  async updateAccount(userId: string, options: AccountWriteOptions): Promise<AccountUpdateOutcome> {
+    checkUserId(userId);
+    if (this.#erased(userId, options.now)) return 'erased';
+    if (!this.#current(userId, options)) return 'conflict';
+    this.#write(userId, options);
+    return 'updated';
+  }
+
+  /** An admin reset (see {@link MFAStore.resetUser}). */
+  async resetUser(userId: string, options: AccountWriteOptions): Promise<ResetUserOutcome> {
+    checkUserId(userId);
+    if (this.#erased(userId, options.now)) return 'erased';
+    if (!this.#current(userId, options)) return 'conflict';
+    const record = this.#record(userId);
+    record.factors = [];
+    record.pending = null;
+    record.recoveryCodes = null;
+    record.throttle = { otp: fresh(), recovery: fresh() };
+    this.#write(userId, options);
+    return 'reset';
   }
 
   /**

@@ -100,7 +100,8 @@ export function isEmptyRecord(record: UserRecord): boolean {
     record.pending === null &&
     record.recoveryCodes === null &&
     record.throttle.otp.failures === 0 &&
-    record.throttle.recovery.failures === 0
+    record.throttle.recovery.failures === 0 &&
+    record.account === null
   );
 }
 
