@@ -19,6 +19,7 @@ import { enrollmentOperations } from './postgres/enrollment.ts';
 import { factorsOperations } from './postgres/factors.ts';
 import { loginOperations } from './postgres/login.ts';
 import { recoveryOperations } from './postgres/recovery.ts';
+import { accountOperations } from './postgres/account.ts';
 import { schemaOperations } from './postgres/schema.ts';
 import { checkTable, DEFAULT_TABLE, type PostgresStoreOptions } from './postgres/table.ts';
 
@@ -128,6 +129,8 @@ export class PostgresStore implements MFAStore {
   readonly deleteUser: MFAStore['deleteUser'];
   readonly replaceRecoveryCodes: MFAStore['replaceRecoveryCodes'];
   readonly consumeRecoveryCode: MFAStore['consumeRecoveryCode'];
+  readonly updateAccount: MFAStore['updateAccount'];
+  readonly resetUser: MFAStore['resetUser'];
 
   /**
    * @param options - the client and, optionally, the table name and `throttleRetentionMs`
@@ -173,5 +176,8 @@ export class PostgresStore implements MFAStore {
     const recovery = recoveryOperations(client, name);
     this.replaceRecoveryCodes = recovery.replaceRecoveryCodes;
     this.consumeRecoveryCode = recovery.consumeRecoveryCode;
+    const account = accountOperations(client, name);
+    this.updateAccount = account.updateAccount;
+    this.resetUser = account.resetUser;
   }
 }

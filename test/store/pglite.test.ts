@@ -8,6 +8,7 @@ import { MFAError } from '../../src/errors.ts';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeDiagnosisCases } from '../mfa/diagnosis-cases.ts';
+import { describeAccountCases } from './postgres-account-cases.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
@@ -34,6 +35,15 @@ testMFAStore('PostgresStore (PGlite)', async () => {
 });
 
 describeAdapterCases('PostgresStore (PGlite)', makeStore);
+describeAccountCases('PostgresStore (PGlite)', async (throttleRetentionMs) => {
+  const table = `store_${++tables}`;
+  const store =
+    throttleRetentionMs === undefined
+      ? new PostgresStore({ client: db, table })
+      : new PostgresStore({ client: db, table, throttleRetentionMs });
+  await store.migrate();
+  return store;
+});
 describeRetentionCases('PostgresStore (PGlite)', async (throttleRetentionMs) => {
   const table = `store_${++tables}`;
   const store =

@@ -6,6 +6,7 @@
 // user with an active factor is never touched. And the per-call bound.
 import { describe, expect, it } from 'vitest';
 import type {
+  AccountWrite,
   AttemptPolicy,
   DeleteExpiredOptions,
   DeleteExpiredResult,
@@ -46,6 +47,16 @@ function pending(id: string, createdAt: number, expiresAt: number): PendingEnrol
 
 const codes = { salt: 's', hashes: ['h1'] };
 
+/**
+ * The account write of a factor change here: a document that holds nothing
+ * past `keepUntil` = T, so that only the throttle rule keeps a record.
+ */
+async function accountWrite(store: MFAStore, userId: string): Promise<AccountWrite> {
+  const version = (await store.getUser(userId, T))?.accountVersion ?? 0;
+  const account = { generation: 0, keepUntil: T, codes: [], budgets: [], sends: [], proofs: [] };
+  return { version, account: { ...account, devices: [] } };
+}
+
 async function enable(store: MFAStore, userId: string, now: number) {
   await store.putPending(userId, pending(`f-${userId}`, now, now + 600_000));
   const bound = await store.activatePending(userId, `f-${userId}`, {
@@ -54,6 +65,7 @@ async function enable(store: MFAStore, userId: string, now: number) {
     now,
     maxFactors: 5,
     recoveryCodes: codes,
+    account: await accountWrite(store, userId),
   });
   expect(bound).toMatchObject({ ok: true });
 }
@@ -92,7 +104,8 @@ export function describeRetentionCases(
       const blockedUntil = await fail(store, 'locked', T, 3);
       await fail(store, 'enabled', T, 3);
       expect(blockedUntil).toBe(T + 2 * 60_000 + 60_000);
-      expect(await store.deleteFactors('locked')).toBe(true);
+      const account = await accountWrite(store, 'locked');
+      expect(await store.deleteFactors('locked', { account })).toBe('deleted');
       // Disabling did not lift the lock.
       expect(
         await store.reserveAttempt('locked', {
