@@ -48,13 +48,25 @@ function pending(id: string, createdAt: number, expiresAt: number): PendingEnrol
 const codes = { salt: 's', hashes: ['h1'] };
 
 /**
- * The account write of a factor change here: a document that holds nothing
- * past `keepUntil` = T, so that only the throttle rule keeps a record.
+ * The account write of a factor change, built from the record as the service
+ * builds it, except that its `keepUntil` has passed: the document itself holds
+ * nothing here, so these cases stay about the throttle state (the document's
+ * own retention is in the conformance suite, src/testing/account.ts).
  */
 async function accountWrite(store: MFAStore, userId: string): Promise<AccountWrite> {
-  const version = (await store.getUser(userId, T))?.accountVersion ?? 0;
-  const account = { generation: 0, keepUntil: T, codes: [], budgets: [], sends: [], proofs: [] };
-  return { version, account: { ...account, devices: [] } };
+  const record = await store.getUser(userId, T);
+  return {
+    version: record?.accountVersion ?? 0,
+    account: {
+      generation: (record?.account?.generation ?? 0) + 1,
+      keepUntil: T,
+      codes: [],
+      budgets: [],
+      sends: [],
+      proofs: [],
+      devices: [],
+    },
+  };
 }
 
 async function enable(store: MFAStore, userId: string, now: number) {
@@ -104,8 +116,9 @@ export function describeRetentionCases(
       const blockedUntil = await fail(store, 'locked', T, 3);
       await fail(store, 'enabled', T, 3);
       expect(blockedUntil).toBe(T + 2 * 60_000 + 60_000);
-      const account = await accountWrite(store, 'locked');
-      expect(await store.deleteFactors('locked', { account })).toBe('deleted');
+      expect(
+        await store.deleteFactors('locked', { account: await accountWrite(store, 'locked') }),
+      ).toBe('deleted');
       // Disabling did not lift the lock.
       expect(
         await store.reserveAttempt('locked', {
