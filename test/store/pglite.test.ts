@@ -91,6 +91,7 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     expect(rows).toEqual([
       { indexname: 'mfa_erased_until' },
       { indexname: 'mfa_idle_since' },
+      { indexname: 'mfa_kept_until' },
       { indexname: 'mfa_pending_clear_at' },
       { indexname: 'mfa_pkey' },
     ]);
