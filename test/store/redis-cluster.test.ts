@@ -17,6 +17,7 @@ import { clusterUnsettled, redisClusterPlan, type TestCluster } from '../helpers
 import { waitFor } from '../helpers/servers.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { describeRedisAccountCases } from './redis-account-cases.ts';
+import { accountRaces } from './cross-process-account.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
 import { crossProcessRaces } from './cross-process-races.ts';
 import { enroll, OPEN_THROTTLE, T0, testMFA } from './mfa-setup.ts';
@@ -456,6 +457,7 @@ describe.skipIf(!plan.run)('RedisStore on a 3-master Redis Cluster', () => {
     });
 
     crossProcessCases(() => ({ store, workers }), `cluster-${run}`, 5);
+    accountRaces(() => ({ store, workers }), `cluster-${run}`, 5);
     crossProcessRaces(
       () => ({
         store,
