@@ -66,6 +66,7 @@ describe.skipIf(!pgPlan.run)('across processes: PostgresStore', () => {
     }),
     run,
   );
+  accountRaces(() => ({ store, workers }), `pg-${run}`);
 });
 
 const redis = redisPlan();
