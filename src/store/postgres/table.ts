@@ -34,7 +34,11 @@ export interface PostgresQueryResult {
 
 /** Options for {@link PostgresStore}. */
 export interface PostgresStoreOptions {
-  /** The client to run statements through: a `pg.Pool`, a `pg.Client` or PGlite. */
+  /**
+   * The client to run statements through: a `pg.Pool`, a `pg.Client` or
+   * PGlite, outside any transaction of yours (inside one, every write is
+   * refused with `MFAError` `'ERR_STORE'`, writing nothing).
+   */
   client: PostgresQueryClient;
   /**
    * The table name, optionally schema-qualified (`auth.totpkit_mfa`): lowercase
