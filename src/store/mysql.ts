@@ -78,6 +78,8 @@ const CHANGES = [
   'renameFactor',
   'removeFactor',
   'deleteFactors',
+  'updateAccount',
+  'resetUser',
   'deleteUser',
 ] as const satisfies readonly (keyof MFAStore)[];
 
@@ -214,7 +216,7 @@ export class MySQLStore implements MFAStore {
       const before = rows[0] === undefined ? null : String(rows[0].state);
       const state = before === null ? EMPTY : decodeState(userId, before);
       const after = await applyToUser(userId, state, operation, this.#retention);
-      const columns = encodeState(after.state);
+      const columns = encodeState(after.state, this.#retention.throttleRetentionMs);
       if (columns === null) {
         if (before !== null) {
           await connection.query(`DELETE FROM ${this.#table} WHERE user_id = ?`, [key]);

@@ -3,7 +3,12 @@
 // arithmetic against attemptDelayMs over long runs, awkward user ids and hash
 // strings, and concurrency at a volume only a real server makes interesting.
 import { describe, expect, it } from 'vitest';
-import type { AttemptPolicy, MFAStore, PendingEnrollment } from '../../src/store/contract.ts';
+import type {
+  AccountWrite,
+  AttemptPolicy,
+  MFAStore,
+  PendingEnrollment,
+} from '../../src/store/contract.ts';
 import { attemptDelayMs } from '../../src/store/throttle.ts';
 
 const T = 1_700_000_000_000;
@@ -28,12 +33,28 @@ function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment 
 
 const codes = { salt: 'scrypt$n=16384$salt', hashes: ['h1', 'h2', 'h3'] };
 
+/** An account write at `version` (a user's first factor change: 0). */
+const accountAt = (version: number, generation = version + 1): AccountWrite => ({
+  version,
+  account: {
+    generation,
+    keepUntil: null,
+    codes: [],
+    budgets: [],
+    sends: [],
+    proofs: [],
+    devices: [],
+  },
+});
+
+/** A first activation (the user has no account document yet). */
 const bind = (now: number, lastStep = 1, drift = 0, recoveryCodes = codes) => ({
   lastStep,
   drift,
   now,
   maxFactors: 20,
   recoveryCodes,
+  account: accountAt(0),
 });
 
 async function activeUser(store: MFAStore, userId: string) {
@@ -94,6 +115,8 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
           otp: { failures: 0, guesses: 0, blockedUntil: 0 },
           recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
+        account: accountAt(0).account,
+        accountVersion: 1,
       });
       expect(await store.recordSuccess('u', enrollment.id, 2 ** 40, 3, big)).toBe(true);
       expect((await store.getUser('u', big))?.factors[0]).toMatchObject({
@@ -358,8 +381,8 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         const dropped =
           drop === 'deleteUser'
             ? await store.deleteUser('v', { now: T, guardMs: 60_000 })
-            : await store.deleteFactors('v');
-        expect(dropped).toBe(true);
+            : await store.deleteFactors('v', { account: accountAt(0) });
+        expect(dropped).toBe(drop === 'deleteUser' ? true : 'deleted');
         expect(JSON.stringify(await store.getUser('v', T))).not.toContain('sealed-q1');
         expect(await store.replaceSealedSecret('v', 'q1', 'x')).toBe(false);
       }
@@ -382,8 +405,9 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
     it('removes one occurrence of a consumed hash', async () => {
       const store = await makeStore();
       await activeUser(store, 'u');
-      expect(await store.replaceRecoveryCodes('u', { salt: 's', hashes: ['x', 'y', 'x'] })).toBe(
-        true,
+      const set = { salt: 's', hashes: ['x', 'y', 'x'] };
+      expect(await store.replaceRecoveryCodes('u', set, { account: accountAt(1) })).toBe(
+        'replaced',
       );
       expect(await store.consumeRecoveryCode('u', 'x')).toBe(true);
       expect((await store.getUser('u', T))?.recoveryCodes).toEqual({
