@@ -14,6 +14,7 @@ import type { MFAStore } from './store/contract.ts';
 import { accountCases } from './testing/account.ts';
 import { accountResetCases } from './testing/account-reset.ts';
 import { concurrencyCases } from './testing/concurrency.ts';
+import { duplicateSecretCases } from './testing/duplicates.ts';
 import { enrollmentCases } from './testing/enrollment.ts';
 import { erasureCases } from './testing/erasure.ts';
 import { factorCases } from './testing/factors.ts';
@@ -72,6 +73,7 @@ export function testMFAStore(
   describe(`MFAStore conformance: ${name}`, () => {
     recordCases(suite);
     enrollmentCases(suite);
+    duplicateSecretCases(suite);
     throttleCases(suite);
     loginCases(suite);
     readAndReserveCases(suite);

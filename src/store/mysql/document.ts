@@ -8,7 +8,7 @@ import { decodeAccount, decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 import { idleSince } from '../_retention.ts';
 import type { RecoveryCodeSet, ThrottleState, UserRecord } from '../contract.ts';
-import type { UserState } from '../memory.ts';
+import type { UserState } from '../rules/state.ts';
 
 /** The columns written for a state. */
 interface StateColumns {
