@@ -26,7 +26,7 @@ const explain: SQLiteDriver = {
     try {
       return await bunSqliteDriver(connection).run(statement);
     } finally {
-      connection.close(false);
+      connection.close();
     }
   },
   transaction: () => Promise.reject(new Error('only plans are read on this connection')),
