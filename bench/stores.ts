@@ -344,7 +344,9 @@ async function main() {
   } else skipped.push(`Redis: ${redis.reason}`);
 
   const maria = mariadbPlan();
-  if (maria.run) {
+  if (!wanted('MySQLStore (MariaDB, mysql2 pool, 20)')) {
+    // not measured
+  } else if (maria.run) {
     const server = await maria.start();
     servers.push(server);
     const url = new URL(await databaseURL(server, 'totpkit_bench'));
