@@ -10,6 +10,7 @@ import type {
   PendingEnrollment,
 } from '../../src/store/contract.ts';
 import { attemptDelayMs } from '../../src/store/throttle.ts';
+import { emptyAccount } from '../helpers/account-write.ts';
 
 const T = 1_700_000_000_000;
 
@@ -33,28 +34,16 @@ function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment 
 
 const codes = { salt: 'scrypt$n=16384$salt', hashes: ['h1', 'h2', 'h3'] };
 
-/** An account write at `version` (a user's first factor change: 0). */
-const accountAt = (version: number, generation = version + 1): AccountWrite => ({
-  version,
-  account: {
-    generation,
-    keepUntil: null,
-    codes: [],
-    budgets: [],
-    sends: [],
-    proofs: [],
-    devices: [],
-  },
-});
+/** The account write of a user's first factor change (no document yet: version 0). */
+const first: AccountWrite = { version: 0, account: emptyAccount(1) };
 
-/** A first activation (the user has no account document yet). */
 const bind = (now: number, lastStep = 1, drift = 0, recoveryCodes = codes) => ({
   lastStep,
   drift,
   now,
   maxFactors: 20,
   recoveryCodes,
-  account: accountAt(0),
+  account: first,
 });
 
 async function activeUser(store: MFAStore, userId: string) {
@@ -115,7 +104,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
           otp: { failures: 0, guesses: 0, blockedUntil: 0 },
           recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
-        account: accountAt(0).account,
+        account: emptyAccount(1),
         accountVersion: 1,
       });
       expect(await store.recordSuccess('u', enrollment.id, 2 ** 40, 3, big)).toBe(true);
@@ -381,7 +370,7 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         const dropped =
           drop === 'deleteUser'
             ? await store.deleteUser('v', { now: T, guardMs: 60_000 })
-            : await store.deleteFactors('v', { account: accountAt(0) });
+            : await store.deleteFactors('v', { account: first });
         expect(dropped).toBe(drop === 'deleteUser' ? true : 'deleted');
         expect(JSON.stringify(await store.getUser('v', T))).not.toContain('sealed-q1');
         expect(await store.replaceSealedSecret('v', 'q1', 'x')).toBe(false);
@@ -405,10 +394,10 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
     it('removes one occurrence of a consumed hash', async () => {
       const store = await makeStore();
       await activeUser(store, 'u');
-      const set = { salt: 's', hashes: ['x', 'y', 'x'] };
-      expect(await store.replaceRecoveryCodes('u', set, { account: accountAt(1) })).toBe(
-        'replaced',
-      );
+      const account = { version: 1, account: emptyAccount(2) };
+      expect(
+        await store.replaceRecoveryCodes('u', { salt: 's', hashes: ['x', 'y', 'x'] }, { account }),
+      ).toBe('replaced');
       expect(await store.consumeRecoveryCode('u', 'x')).toBe(true);
       expect((await store.getUser('u', T))?.recoveryCodes).toEqual({
         salt: 's',
