@@ -72,6 +72,19 @@ export interface MFAPolicy {
    * than the time after which an erased id may be enrolled again.
    */
   readonly erasureGuardMs: number;
+  /** Remembered devices ("remember this device for 30 days"); see {@link RememberedDevicesPolicy}. */
+  readonly rememberedDevices: Readonly<RememberedDevicesPolicy>;
+}
+
+/**
+ * The rules of remembered devices: how many a user may have and how long a
+ * token lasts. The lifetime is absolute: using a device never extends it.
+ */
+export interface RememberedDevicesPolicy {
+  /** Remembered devices per user, 1 to 100; issuing one more drops the oldest. Default 10. */
+  max: number;
+  /** Lifetime of a device token in ms, 1 hour to 400 days. Default 30 days. */
+  ttlMs: number;
 }
 
 /** Overrides for {@link DEFAULT_MFA_POLICY}; nested objects are merged field by field. */
@@ -100,6 +113,8 @@ export interface MFAPolicyOptions {
   acceptAppParameters?: boolean;
   /** See {@link MFAPolicy.erasureGuardMs}. */
   erasureGuardMs?: number;
+  /** See {@link MFAPolicy.rememberedDevices}. */
+  rememberedDevices?: Partial<RememberedDevicesPolicy>;
 }
 
 const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
@@ -140,6 +155,8 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *   skewed up to one day either way; `acceptAppParameters` `false`.
  * - `erasureGuardMs` 1 hour: after `deleteUserData`, no call creates state
  *   for that user id for an hour.
+ * - `rememberedDevices`: at most 10 per user (the oldest dropped), each
+ *   valid for 30 days from the sign-in that issued it, never extended.
  *
  * Deeply frozen. Override fields through `createMFA({ policy })`.
  *
@@ -166,6 +183,7 @@ export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   skewSearch: null,
   acceptAppParameters: false,
   erasureGuardMs: 60 * 60_000,
+  rememberedDevices: Object.freeze({ max: 10, ttlMs: 30 * 86_400_000 }),
 });
 
 const DAY_MS = 86_400_000;
@@ -201,6 +219,19 @@ function checkBoolean(value: unknown): boolean {
  */
 export function skewSearchSteps(policy: MFAPolicy, period: number): number {
   return policy.skewSearch ?? Math.ceil(86_400 / period);
+}
+
+function checkRememberedDevices(
+  options: Partial<RememberedDevicesPolicy> | undefined,
+): Readonly<RememberedDevicesPolicy> {
+  const field = 'policy.rememberedDevices';
+  const { max, ttlMs } = {
+    ...DEFAULT_MFA_POLICY.rememberedDevices,
+    ...checkOptions(options, field),
+  };
+  checkInteger(max, `${field}.max`, 1, 100);
+  checkInteger(ttlMs, `${field}.ttlMs`, 3_600_000, 400 * DAY_MS);
+  return Object.freeze({ max, ttlMs });
 }
 
 function checkScrypt(options: Partial<ScryptParams> | undefined): Readonly<ScryptParams> {
@@ -265,5 +296,6 @@ export function resolvePolicy(options: MFAPolicyOptions | undefined): MFAPolicy 
       60_000,
       7 * DAY_MS,
     ),
+    rememberedDevices: checkRememberedDevices(o.rememberedDevices),
   });
 }

@@ -140,5 +140,7 @@ export const REQUIRED_STORE_METHODS = [
   'renameFactor',
   'removeFactor',
   'deleteFactors',
+  'updateAccount',
+  'resetUser',
   'deleteUser',
 ] as const satisfies readonly (keyof MFAStore)[];
