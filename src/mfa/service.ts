@@ -72,11 +72,14 @@ class MFAService implements MFA {
     this.#ctx = new MFAContext(options);
   }
 
-  beginEnrollment(userId: string, options: BeginEnrollmentOptions): Promise<BeginEnrollmentResult> {
+  async beginEnrollment(
+    userId: string,
+    options: BeginEnrollmentOptions,
+  ): Promise<BeginEnrollmentResult> {
     return beginEnrollment(callOf(this.#ctx, options), userId, options);
   }
 
-  completeEnrollment(
+  async completeEnrollment(
     userId: string,
     code1: string,
     code2: string,
@@ -85,11 +88,11 @@ class MFAService implements MFA {
     return completeEnrollment(callOf(this.#ctx, options), userId, code1, code2);
   }
 
-  verify(userId: string, code: string, options?: VerifyOptions): Promise<VerifyResult> {
+  async verify(userId: string, code: string, options?: VerifyOptions): Promise<VerifyResult> {
     return verify(callOf(this.#ctx, options), userId, code, options);
   }
 
-  resync(
+  async resync(
     userId: string,
     code1: string,
     code2: string,
@@ -98,7 +101,7 @@ class MFAService implements MFA {
     return resync(callOf(this.#ctx, options), userId, code1, code2);
   }
 
-  useRecoveryCode(
+  async useRecoveryCode(
     userId: string,
     code: string,
     options?: CallOptions,
@@ -106,18 +109,18 @@ class MFAService implements MFA {
     return useRecoveryCode(callOf(this.#ctx, options), userId, code);
   }
 
-  regenerateRecoveryCodes(
+  async regenerateRecoveryCodes(
     userId: string,
     options?: CallOptions,
   ): Promise<RegenerateRecoveryCodesResult> {
     return regenerateRecoveryCodes(callOf(this.#ctx, options), userId);
   }
 
-  listFactors(userId: string, options?: CallOptions): Promise<FactorInfo[]> {
+  async listFactors(userId: string, options?: CallOptions): Promise<FactorInfo[]> {
     return factors.listFactors(callOf(this.#ctx, options), userId);
   }
 
-  renameFactor(
+  async renameFactor(
     userId: string,
     factorId: string,
     name: string,
@@ -126,7 +129,7 @@ class MFAService implements MFA {
     return factors.renameFactor(callOf(this.#ctx, options), userId, factorId, name);
   }
 
-  removeFactor(
+  async removeFactor(
     userId: string,
     factorId: string,
     options?: CallOptions,
@@ -134,31 +137,31 @@ class MFAService implements MFA {
     return factors.removeFactor(callOf(this.#ctx, options), userId, factorId);
   }
 
-  importFactor(userId: string, options: ImportFactorOptions): Promise<ImportFactorResult> {
+  async importFactor(userId: string, options: ImportFactorOptions): Promise<ImportFactorResult> {
     return factors.importFactor(callOf(this.#ctx, options), userId, options);
   }
 
-  status(userId: string, options?: CallOptions): Promise<MFAStatus> {
+  async status(userId: string, options?: CallOptions): Promise<MFAStatus> {
     return account.status(callOf(this.#ctx, options), userId);
   }
 
-  disable(userId: string, options?: CallOptions): Promise<boolean> {
+  async disable(userId: string, options?: CallOptions): Promise<boolean> {
     return account.disable(callOf(this.#ctx, options), userId);
   }
 
-  deleteUserData(userId: string, options?: CallOptions): Promise<boolean> {
+  async deleteUserData(userId: string, options?: CallOptions): Promise<boolean> {
     return account.deleteUserData(callOf(this.#ctx, options), userId);
   }
 
-  unlock(userId: string, scope?: ThrottleScope, options?: CallOptions): Promise<void> {
+  async unlock(userId: string, scope?: ThrottleScope, options?: CallOptions): Promise<void> {
     return account.unlock(callOf(this.#ctx, options), userId, scope);
   }
 
-  reencryptSecret(userId: string, options?: CallOptions): Promise<ReencryptSecretResult> {
+  async reencryptSecret(userId: string, options?: CallOptions): Promise<ReencryptSecretResult> {
     return account.reencryptSecret(callOf(this.#ctx, options), userId);
   }
 
-  checkRememberedDevice(
+  async checkRememberedDevice(
     userId: string,
     token: string,
     options?: CallOptions,
@@ -166,11 +169,14 @@ class MFAService implements MFA {
     return devices.checkRememberedDevice(callOf(this.#ctx, options), userId, token);
   }
 
-  listRememberedDevices(userId: string, options?: CallOptions): Promise<RememberedDeviceInfo[]> {
+  async listRememberedDevices(
+    userId: string,
+    options?: CallOptions,
+  ): Promise<RememberedDeviceInfo[]> {
     return devices.listRememberedDevices(callOf(this.#ctx, options), userId);
   }
 
-  forgetRememberedDevice(
+  async forgetRememberedDevice(
     userId: string,
     deviceId: string,
     options?: CallOptions,
@@ -178,11 +184,11 @@ class MFAService implements MFA {
     return devices.forgetRememberedDevice(callOf(this.#ctx, options), userId, deviceId);
   }
 
-  forgetRememberedDevices(userId: string, options?: CallOptions): Promise<number> {
+  async forgetRememberedDevices(userId: string, options?: CallOptions): Promise<number> {
     return devices.forgetRememberedDevices(callOf(this.#ctx, options), userId);
   }
 
-  adminReset(userId: string, options: AdminResetOptions): Promise<AdminResetResult> {
+  async adminReset(userId: string, options: AdminResetOptions): Promise<AdminResetResult> {
     return adminReset(callOf(this.#ctx, options), userId, options);
   }
 
