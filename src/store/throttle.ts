@@ -143,4 +143,6 @@ export const REQUIRED_STORE_METHODS = [
   'updateAccount',
   'resetUser',
   'deleteUser',
+  'updateAccount',
+  'resetUser',
 ] as const satisfies readonly (keyof MFAStore)[];
