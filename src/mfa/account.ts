@@ -29,6 +29,7 @@ export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus
     locked: ctx.isLocked('otp', otp.guesses),
     recoveryLocked: ctx.isLocked('recovery', recovery.guesses),
     retryAfterMs: Math.max(0, otp.blockedUntil - now),
+    generation: record?.account?.generation ?? 0,
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams, MFAStore, ThrottleScope } from '../store/contract.ts';
+import type { MFAAccountMethods } from './account-api.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent } from './events.ts';
 import type { MFAPolicyOptions } from './policy.ts';
@@ -119,7 +120,7 @@ export interface ImportFactorOptions {
 }
 
 /** The service returned by {@link createMFA}. All methods are safe to call concurrently. */
-export interface MFA {
+export interface MFA extends MFAAccountMethods {
   /**
    * Starts (or restarts) an enrollment of a factor: a new secret, sealed and
    * stored as pending until two consecutive codes bind it (see
