@@ -100,7 +100,10 @@ export function testMFAStore(
  * @returns nothing; the tests are registered with vitest
  * @example
  * ```ts fragment
+ * // test/my-store-identity.test.ts
  * import { testIdentityRules } from 'totpkit/testing';
+ * import { MyStore } from '../src/my-store.ts';
+ *
  * testIdentityRules('MyStore', () => new MyStore(connection));
  * ```
  */
