@@ -102,6 +102,7 @@ export type {
   ClockSkewRefusal,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
+  DisableResult,
   FactorInfo,
   ImportFactorFailure,
   ImportFactorResult,

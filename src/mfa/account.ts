@@ -10,7 +10,7 @@ import { accountWrite, nextGeneration, RETRY, withAccount } from './account-stat
 import type { ThrottleScope } from '../store/contract.ts';
 import type { MFAContext } from './context.ts';
 import { checkUserId } from './input.ts';
-import type { MFAStatus, ReencryptSecretResult } from './results.ts';
+import type { DisableResult, MFAStatus, ReencryptSecretResult } from './results.ts';
 
 /** See {@link MFA.status}. */
 export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus> {
@@ -34,19 +34,23 @@ export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus
 }
 
 /** See {@link MFA.disable}. */
-export async function disable(ctx: MFAContext, userId: string): Promise<boolean> {
+export async function disable(ctx: MFAContext, userId: string): Promise<DisableResult> {
   checkUserId(userId);
   const now = ctx.now();
+  let generation = 0;
   const removed = await withAccount(ctx, userId, now, async (state) => {
+    const next = nextGeneration(state.account);
+    generation = state.account.generation;
     const outcome = await ctx.store.deleteFactors(userId, {
-      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      account: accountWrite(ctx, state, next, now),
     });
     if (outcome === 'conflict') return RETRY;
+    if (outcome === 'deleted') generation = next.generation;
     if (outcome === 'deleted' || outcome === 'nothing') return outcome === 'deleted';
     throw new MFAError('ERR_STORE', 'store.deleteFactors returned an invalid outcome');
   });
-  if (removed) ctx.emit({ type: 'disabled', userId, at: now });
-  return removed;
+  if (removed) ctx.emit({ type: 'disabled', userId, at: now, generation });
+  return { disabled: removed, generation };
 }
 
 /** See {@link MFA.deleteUserData}. */

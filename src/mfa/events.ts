@@ -57,6 +57,8 @@ export interface EnrollmentCompletedEvent extends MFAEventBase {
   drift: number;
   /** How many recovery codes were issued (0: the user already had a set). */
   recoveryCodes: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -167,6 +169,8 @@ export interface RecoveryCodeUsedEvent extends MFAEventBase {
   type: 'recovery_code_used';
   /** Unused codes left, as read at the start of the call. */
   remaining: number;
+  /** The security generation the call read. */
+  generation: number;
 }
 
 /**
@@ -189,6 +193,8 @@ export interface RecoveryCodesRegeneratedEvent extends MFAEventBase {
   type: 'recovery_codes_regenerated';
   /** How many codes were issued. */
   count: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -198,6 +204,8 @@ export interface RecoveryCodesRegeneratedEvent extends MFAEventBase {
 export interface DisabledEvent extends MFAEventBase {
   /** The event type. */
   type: 'disabled';
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -211,6 +219,8 @@ export interface FactorAddedEvent extends MFAEventBase {
   factorId: string;
   /** Active factors now. */
   factors: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -224,6 +234,8 @@ export interface FactorImportedEvent extends MFAEventBase {
   factorId: string;
   /** Whether the secret is shorter than 16 bytes. */
   weak: boolean;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -249,6 +261,8 @@ export interface FactorRemovedEvent extends MFAEventBase {
   factorId: string;
   /** Active factors left. */
   remaining: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**

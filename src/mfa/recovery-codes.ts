@@ -58,8 +58,10 @@ export async function useRecoveryCode(
     outcome = fail('replayed');
   } else {
     const remaining = unused - 1;
-    ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining });
-    return { ok: true, remaining };
+    // The generation the call read (a recovery code changes no factor).
+    const generation = read.record?.account?.generation ?? 0;
+    ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining, generation });
+    return { ok: true, remaining, generation };
   }
   ctx.failed(userId, 'recovery', now, read.guesses);
   return outcome;
@@ -73,19 +75,28 @@ export async function regenerateRecoveryCodes(
   checkUserId(userId);
   const now = ctx.now();
   const made: { codes: string[]; set: RecoveryCodeSet }[] = [];
+  let generation = 0;
   const replaced = await withAccount(ctx, userId, now, async (state) => {
     if (!state.record?.factors.length) return false;
     // Hashing is the costly part: one set, whatever the retries.
     if (made.length === 0) made.push(await ctx.createRecoverySet(userId));
+    const next = nextGeneration(state.account);
+    generation = next.generation;
     const outcome = await ctx.store.replaceRecoveryCodes(userId, made[0]!.set, {
-      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      account: accountWrite(ctx, state, next, now),
     });
     return settle(outcome);
   });
   if (!replaced || made[0] === undefined) return { ok: false, reason: 'not_enrolled' };
   const { codes } = made[0];
-  ctx.emit({ type: 'recovery_codes_regenerated', userId, at: now, count: codes.length });
-  return withHidden({ ok: true as const }, { recoveryCodes: Object.freeze(codes) });
+  ctx.emit({
+    type: 'recovery_codes_regenerated',
+    userId,
+    at: now,
+    count: codes.length,
+    generation,
+  });
+  return withHidden({ ok: true as const, generation }, { recoveryCodes: Object.freeze(codes) });
 }
 
 /** A `replaceRecoveryCodes` outcome: whether it replaced, or {@link RETRY} on a conflict. */

@@ -32,6 +32,7 @@ import type { BeginEnrollmentOptions, ImportFactorOptions, MFA, MFAOptions } fro
 import type {
   BeginEnrollmentResult,
   CompleteEnrollmentResult,
+  DisableResult,
   FactorInfo,
   ImportFactorResult,
   MFAStatus,
@@ -145,7 +146,7 @@ class MFAService implements MFA {
     return account.status(callOf(this.#ctx, options), userId);
   }
 
-  async disable(userId: string, options?: CallOptions): Promise<boolean> {
+  async disable(userId: string, options?: CallOptions): Promise<DisableResult> {
     return account.disable(callOf(this.#ctx, options), userId);
   }
 

@@ -7,12 +7,15 @@
 import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams, MFAStore, ThrottleScope } from '../store/contract.ts';
 import type { MFAAccountMethods } from './account-api.ts';
+import type { CallOptions, VerifyOptions } from './call-options.ts';
+import type { RequestContext } from './request-context.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent } from './events.ts';
 import type { MFAPolicyOptions } from './policy.ts';
 import type {
   BeginEnrollmentResult,
   CompleteEnrollmentResult,
+  DisableResult,
   FactorInfo,
   ImportFactorResult,
   MFAStatus,
@@ -77,6 +80,8 @@ export interface BeginEnrollmentOptions {
    * ("I replaced my phone"). Re-authenticate the user first.
    */
   replaceFactorId?: string;
+  /** Your request context for the events (see {@link CallOptions.context}). */
+  context?: RequestContext;
 }
 /** Options for {@link MFA.importFactor}: `secret` or `uri`, not both. */
 export interface ImportFactorOptions {
@@ -117,6 +122,8 @@ export interface ImportFactorOptions {
    * has a factor keeps the set they have either way.
    */
   recoveryCodes?: boolean;
+  /** Your request context for the events (see {@link CallOptions.context}). */
+  context?: RequestContext;
 }
 
 /** The service returned by {@link createMFA}. All methods are safe to call concurrently. */
@@ -172,7 +179,8 @@ export interface MFA extends MFAAccountMethods {
    * @param userId - the user
    * @param code1 - the first code the app showed (spaces are ignored)
    * @param code2 - the code that followed it
-   * @returns `{ ok: true, factorId, clockOffsetSeconds, parameters, recoveryCodes? }`
+   * @param options - `context` for the events
+   * @returns `{ ok: true, factorId, generation, clockOffsetSeconds, parameters, recoveryCodes? }`
    *   or a refusal with a {@link CompleteEnrollmentFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'`, `'ERR_ERASED'` (the data was erased while it ran)
@@ -189,6 +197,7 @@ export interface MFA extends MFAAccountMethods {
     userId: string,
     code1: string,
     code2: string,
+    options?: CallOptions,
   ): Promise<CompleteEnrollmentResult>;
 
   /**
@@ -207,7 +216,9 @@ export interface MFA extends MFAAccountMethods {
    *
    * @param userId - the user
    * @param code - the code as typed (surrounding and inner spaces are ignored)
-   * @returns `{ ok: true, factorId }` or a refusal with a {@link VerifyFailure}
+   * @param options - `rememberDevice: { name }` to issue a remembered-device
+   *   token on success (`device` in the result); `context` for the events
+   * @returns `{ ok: true, factorId, generation, device? }` or a refusal with a {@link VerifyFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded),
    *   `'ERR_ERASED'` (the data was erased while it ran)
@@ -219,7 +230,7 @@ export interface MFA extends MFAAccountMethods {
    * else if (result.reason === 'throttled') say(`Try again in ${Math.ceil(result.retryAfterMs / 1000)} s`);
    * ```
    */
-  verify(userId: string, code: string): Promise<VerifyResult>;
+  verify(userId: string, code: string, options?: VerifyOptions): Promise<VerifyResult>;
 
   /**
    * Measures a drifted device clock again from two consecutive codes (as at
@@ -235,6 +246,7 @@ export interface MFA extends MFAAccountMethods {
    * @param userId - the user
    * @param code1 - a code
    * @param code2 - the code that followed it
+   * @param options - `context` for the events
    * @returns `{ ok: true, factorId, drift, clockOffsetSeconds }` (the factor the
    *   codes belong to) or a refusal with a {@link ResyncFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`,
@@ -245,7 +257,12 @@ export interface MFA extends MFAAccountMethods {
    * const result = await mfa.resync(user.id, form.code1, form.code2);
    * ```
    */
-  resync(userId: string, code1: string, code2: string): Promise<ResyncResult>;
+  resync(
+    userId: string,
+    code1: string,
+    code2: string,
+    options?: CallOptions,
+  ): Promise<ResyncResult>;
 
   /**
    * Spends one recovery code: one KDF evaluation, compared with every unused
@@ -255,7 +272,8 @@ export interface MFA extends MFAAccountMethods {
    *
    * @param userId - the user
    * @param code - the code as typed (case, spaces and dashes are ignored)
-   * @returns `{ ok: true, remaining }` or a refusal with a {@link RecoveryCodeFailure}
+   * @param options - `context` for the events
+   * @returns `{ ok: true, remaining, generation }` or a refusal with a {@link RecoveryCodeFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_ERASED'` (the data was erased while it ran)
    * @example
@@ -265,14 +283,20 @@ export interface MFA extends MFAAccountMethods {
    * if (result.ok && result.remaining < 3) suggestNewCodes();
    * ```
    */
-  useRecoveryCode(userId: string, code: string): Promise<UseRecoveryCodeResult>;
+  useRecoveryCode(
+    userId: string,
+    code: string,
+    options?: CallOptions,
+  ): Promise<UseRecoveryCodeResult>;
 
   /**
    * Issues a new set of recovery codes, replacing (invalidating) the old set.
    * Re-authenticate the user first.
    *
    * @param userId - the user
-   * @returns `{ ok: true, recoveryCodes }` (non-enumerable) or `{ ok: false, reason: 'not_enrolled' }`
+   * @param options - `context` for the events
+   * @returns `{ ok: true, generation, recoveryCodes }` (`recoveryCodes` non-enumerable) or
+   *   `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
    * ```ts fragment
@@ -281,13 +305,17 @@ export interface MFA extends MFAAccountMethods {
    * if (result.ok) showOnce(result.recoveryCodes);
    * ```
    */
-  regenerateRecoveryCodes(userId: string): Promise<RegenerateRecoveryCodesResult>;
+  regenerateRecoveryCodes(
+    userId: string,
+    options?: CallOptions,
+  ): Promise<RegenerateRecoveryCodesResult>;
 
   /**
    * Reads a user's state.
    *
    * @param userId - the user
-   * @returns the {@link MFAStatus}
+   * @param options - `context` (this call emits no event)
+   * @returns the {@link MFAStatus}, with the security `generation`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
    * ```ts fragment
@@ -295,7 +323,7 @@ export interface MFA extends MFAAccountMethods {
    * const { state } = await mfa.status(user.id); // 'none' | 'pending' | 'active'
    * ```
    */
-  status(userId: string): Promise<MFAStatus>;
+  status(userId: string, options?: CallOptions): Promise<MFAStatus>;
 
   /**
    * Removes every factor, any pending enrollment and the recovery codes.
@@ -303,21 +331,24 @@ export interface MFA extends MFAAccountMethods {
    * {@link MFA.deleteUserData} to erase everything). Re-authenticate first.
    *
    * @param userId - the user
-   * @returns whether there was anything to remove
+   * @param options - `context` for the event
+   * @returns `{ disabled, generation }`: whether there was anything to remove
+   *   (the generation then moved by one), and the generation afterwards
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * await mfa.disable(user.id);
+   * const { disabled, generation } = await mfa.disable(user.id);
    * ```
    */
-  disable(userId: string): Promise<boolean>;
+  disable(userId: string, options?: CallOptions): Promise<DisableResult>;
 
   /**
    * Admin unlock: resets the throttle of one scope, or both.
    *
    * @param userId - the user
    * @param scope - `'otp'` or `'recovery'`; default both
+   * @param options - `context` for the event
    * @returns when done
    * @throws RangeError for an unknown scope; {@link MFAError} `'ERR_STORE'`
    * @example
@@ -326,7 +357,7 @@ export interface MFA extends MFAAccountMethods {
    * await mfa.unlock(userId); // after verifying the user's identity out of band
    * ```
    */
-  unlock(userId: string, scope?: ThrottleScope): Promise<void>;
+  unlock(userId: string, scope?: ThrottleScope, options?: CallOptions): Promise<void>;
 
   /**
    * Seals the user's secrets again, every active factor's, the pending
@@ -337,6 +368,7 @@ export interface MFA extends MFAAccountMethods {
    * misses no one).
    *
    * @param userId - the user
+   * @param options - `context` for the event
    * @returns `{ ok: true, reencrypted, count }` or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
@@ -345,12 +377,13 @@ export interface MFA extends MFAAccountMethods {
    * for (const id of userIds) await mfa.reencryptSecret(id);
    * ```
    */
-  reencryptSecret(userId: string): Promise<ReencryptSecretResult>;
+  reencryptSecret(userId: string, options?: CallOptions): Promise<ReencryptSecretResult>;
 
   /**
    * Lists the user's active factors, without any secret, ordered by `createdAt`.
    *
    * @param userId - the user
+   * @param options - `context` (this call emits no event)
    * @returns the factors (empty if none)
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
@@ -359,7 +392,7 @@ export interface MFA extends MFAAccountMethods {
    * for (const f of await mfa.listFactors(user.id)) console.log(f.name, f.lastUsedAt);
    * ```
    */
-  listFactors(userId: string): Promise<FactorInfo[]>;
+  listFactors(userId: string, options?: CallOptions): Promise<FactorInfo[]>;
 
   /**
    * Renames a factor. The name must be unique among the user's factors
@@ -368,6 +401,7 @@ export interface MFA extends MFAAccountMethods {
    * @param userId - the user
    * @param factorId - the factor
    * @param name - 1–64 characters, well-formed, no control or format characters (Unicode Cc, Cf)
+   * @param options - `context` for the event
    * @returns `{ ok: true }` or `{ ok: false, reason: 'not_found' | 'name_taken' }`
    * @throws TypeError / RangeError for an invalid name; {@link MFAError} `'ERR_STORE'`
    * @example
@@ -376,7 +410,12 @@ export interface MFA extends MFAAccountMethods {
    * await mfa.renameFactor(user.id, factorId, 'Work phone');
    * ```
    */
-  renameFactor(userId: string, factorId: string, name: string): Promise<RenameFactorResult>;
+  renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    options?: CallOptions,
+  ): Promise<RenameFactorResult>;
 
   /**
    * Removes one factor ("I lost my tablet"). Removing the last one turns
@@ -386,7 +425,8 @@ export interface MFA extends MFAAccountMethods {
    *
    * @param userId - the user
    * @param factorId - the factor
-   * @returns `{ ok: true, remaining }` or `{ ok: false, reason: 'not_found' }`
+   * @param options - `context` for the events
+   * @returns `{ ok: true, remaining, generation }` or `{ ok: false, reason: 'not_found' }`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
    * ```ts fragment
@@ -395,7 +435,11 @@ export interface MFA extends MFAAccountMethods {
    * if (result.ok && result.remaining === 0) say('Two-factor sign-in is off.');
    * ```
    */
-  removeFactor(userId: string, factorId: string): Promise<RemoveFactorResult>;
+  removeFactor(
+    userId: string,
+    factorId: string,
+    options?: CallOptions,
+  ): Promise<RemoveFactorResult>;
 
   /**
    * Binds an existing secret (from otplib, otpauth, speakeasy, …) as an active
@@ -451,6 +495,7 @@ export interface MFA extends MFAAccountMethods {
    * `erasureGuardMs` is the stated limit.
    *
    * @param userId - the user
+   * @param options - `context` for the event
    * @returns whether there was anything to remove
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
@@ -459,5 +504,5 @@ export interface MFA extends MFAAccountMethods {
    * await mfa.deleteUserData(user.id); // the account is being deleted
    * ```
    */
-  deleteUserData(userId: string): Promise<boolean>;
+  deleteUserData(userId: string, options?: CallOptions): Promise<boolean>;
 }
