@@ -6,6 +6,12 @@
 import type { ThrottleScope } from '../store/contract.ts';
 import type { RequestContext } from './request-context.ts';
 import type {
+  VerificationCodeCheckedEvent,
+  VerificationCodeRefusedEvent,
+  VerificationCodeSendFailedEvent,
+  VerificationCodeSentEvent,
+} from './account-types.ts';
+import type {
   CompleteEnrollmentFailure,
   RecoveryCodeFailure,
   ResyncFailure,
@@ -436,4 +442,8 @@ export type MFAEvent =
   | DeviceForgottenEvent
   | DeviceExpiredEvent
   | DeviceRevokedEvent
-  | AdminResetEvent;
+  | AdminResetEvent
+  | VerificationCodeSentEvent
+  | VerificationCodeSendFailedEvent
+  | VerificationCodeRefusedEvent
+  | VerificationCodeCheckedEvent;
