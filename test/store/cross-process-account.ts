@@ -424,7 +424,7 @@ export function accountRaces(context: () => RaceContext, run: string, rounds = 1
           { ok: false },
         );
       }
-      console.log(`adminReset racing 26 calls × ${rounds}:`, counts);
+      console.log(`adminReset racing 24 calls × ${rounds}:`, counts);
     },
   );
 }
