@@ -36,8 +36,11 @@ export interface MFAAccountMethods {
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
+   * declare const cookies: { device?: string };
+   * declare function signInAt(user: { id: string }, generation: number): void;
+   * declare function askForCode(user: { id: string }): void;
    * const device = await mfa.checkRememberedDevice(user.id, cookies.device ?? '');
-   * if (device.ok) signIn(user, { generation: device.generation });
+   * if (device.ok) signInAt(user, device.generation);
    * else askForCode(user);
    * ```
    */
@@ -75,7 +78,8 @@ export interface MFAAccountMethods {
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * await mfa.forgetRememberedDevice(user.id, form.deviceId);
+   * declare const deviceId: string; // from the "forget" button of the device list
+   * await mfa.forgetRememberedDevice(user.id, deviceId);
    * ```
    */
   forgetRememberedDevice(userId: string, deviceId: string, options?: CallOptions): Promise<boolean>;

@@ -13,6 +13,8 @@ import type { RequestContext } from './request-context.ts';
  * @example
  * ```ts fragment
  * import { createMFA } from 'totpkit';
+ * declare const req: { ip: string; get(header: string): string | undefined };
+ * declare const requestId: string;
  * const context = { ip: req.ip, userAgent: req.get('user-agent') ?? null, requestId };
  * await mfa.verify(user.id, code, { context }); // every event of this call has event.context
  * ```

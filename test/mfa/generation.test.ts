@@ -113,7 +113,9 @@ describe('the generation moves exactly once per change', () => {
       generation,
     });
     expect(recoveryCodes.length).toBeGreaterThan(0);
-    const codes = (await h.mfa.regenerateRecoveryCodes(user)) as { recoveryCodes: string[] };
+    const codes = (await h.mfa.regenerateRecoveryCodes(user)) as unknown as {
+      recoveryCodes: string[];
+    };
     expect(await h.mfa.useRecoveryCode(user, codes.recoveryCodes[0]!)).toMatchObject({
       ok: true,
       generation: generation + 1,
