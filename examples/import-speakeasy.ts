@@ -120,10 +120,15 @@ assert.deepEqual(await mfa.verify('u-1', generateTOTP(secret1, { now })), {
   reason: 'replayed',
 });
 now += 60_000; // two steps later (policy.window 1)
-assert.equal((await mfa.verify('u-1', generateTOTP(secret1, { now }))).ok, true);
+const login = await mfa.verify('u-1', generateTOTP(secret1, { now }), {
+  proofFor: 'regenerate_recovery_codes',
+});
+assert.equal(login.ok, true);
 
-// Signed in, u-1 makes recovery codes on the account page and sees them once.
-const codes = await mfa.regenerateRecoveryCodes('u-1');
+// Signed in, u-1 makes recovery codes on the account page and sees them once
+// (the code just typed is the proof that call asks for).
+const proof = (login.ok && login.proof) || '';
+const codes = await mfa.regenerateRecoveryCodes('u-1', { proof });
 assert.equal(codes.ok && codes.recoveryCodes.length, 10);
 assert.equal((await mfa.status('u-1')).recoveryCodesRemaining, 10);
 console.log('import example: ok');
