@@ -15,6 +15,7 @@ import { MemoryStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
 import { betterSqlite3Driver, SQLiteStore } from 'totpkit/sqlite';
 import { describeClaims, type ClaimsTestStore } from '../helpers/claims-run.ts';
+import { unitTier } from '../helpers/integration.ts';
 
 const STORES: ClaimsTestStore[] = [
   { name: 'MemoryStore', runs: 40, steps: 150, make: async () => new MemoryStore() },
@@ -48,4 +49,7 @@ let lite: Promise<PGlite> | undefined;
 let tables = 0;
 const pglite = () => (lite ??= PGlite.create());
 
-describeClaims(STORES);
+// The unit tier (npm run test:unit, under a minute on 2 cores) leaves out the
+// PGlite run (about a sixth of the tier's CPU time, for WebAssembly PostgreSQL);
+// npm test runs it, and test/store/model-servers.test.ts a real PostgreSQL.
+describeClaims(unitTier ? STORES.filter((s) => !s.name.includes('PGlite')) : STORES);

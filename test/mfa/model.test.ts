@@ -16,6 +16,7 @@ import { MemoryStore } from '../../src/index.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
 import { withoutReadAndReserve } from '../helpers/mfa.ts';
+import { unitTier } from '../helpers/integration.ts';
 import { describeModelTest, type ModelTestStore } from '../helpers/model-run.ts';
 
 // PGlite starts only when its test does (seconds of WebAssembly start-up, more
@@ -63,4 +64,7 @@ const STORES: ModelTestStore[] = [
   },
 ];
 
-describeModelTest(STORES);
+// The unit tier (npm run test:unit, under a minute on 2 cores) leaves out the
+// PGlite run (about a sixth of the tier's CPU time, for WebAssembly PostgreSQL);
+// npm test runs it, and test/store/model-servers.test.ts a real PostgreSQL.
+describeModelTest(unitTier ? STORES.filter((s) => !s.name.includes('PGlite')) : STORES);
