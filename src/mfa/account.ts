@@ -7,6 +7,7 @@
 import { describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import { accountWrite, nextGeneration, RETRY, withAccount } from './account-state.ts';
+import { checkProofOption, spendProof } from './proofs.ts';
 import type { ThrottleScope } from '../store/contract.ts';
 import type { MFAContext } from './context.ts';
 import { checkUserId } from './input.ts';
@@ -34,11 +35,21 @@ export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus
 }
 
 /** See {@link MFA.disable}. */
-export async function disable(ctx: MFAContext, userId: string): Promise<DisableResult> {
+export async function disable(
+  ctx: MFAContext,
+  userId: string,
+  proof?: unknown,
+): Promise<DisableResult> {
   checkUserId(userId);
+  const given = checkProofOption(proof);
   const now = ctx.now();
   let generation = 0;
   const removed = await withAccount(ctx, userId, now, async (state) => {
+    const r = state.record;
+    // Nothing to disable: no proof is judged (the store answers 'nothing', writing nothing).
+    const nothing =
+      r === null || (r.factors.length === 0 && r.pending === null && r.recoveryCodes === null);
+    if (!nothing) await spendProof(ctx, state, userId, given, 'disable');
     const next = nextGeneration(state.account);
     generation = state.account.generation;
     const outcome = await ctx.store.deleteFactors(userId, {

@@ -4,6 +4,7 @@
  * calls around the factors: remembering a device at `verify`, the admin reset.
  * @module
  */
+import type { VerificationPurpose } from './account-types.ts';
 import type { RequestContext } from './request-context.ts';
 
 /**
@@ -51,6 +52,38 @@ export interface VerifyOptions extends CallOptions {
    * the next factor change, whichever comes first.
    */
   rememberDevice?: RememberDeviceOptions;
+  /**
+   * Make a proof of kind `'totp'` for this purpose after a successful code:
+   * the result then has `proof` (single use, for `{ proof }` of the call it
+   * authorises) and `proofExpiresAt`, or `proof: null` if the user's factors
+   * changed while the call ran (ask for a code again). The code's step is
+   * used up as at any login.
+   */
+  proofFor?: VerificationPurpose;
+}
+
+/** Options of {@link MFA.useRecoveryCode}. */
+export interface UseRecoveryCodeOptions extends CallOptions {
+  /**
+   * Make a proof of kind `'recovery'` for this purpose after a right code
+   * (which is used up): see {@link VerifyOptions.proofFor}.
+   */
+  proofFor?: VerificationPurpose;
+}
+
+/**
+ * Options of the sensitive calls {@link MFA.removeFactor},
+ * {@link MFA.regenerateRecoveryCodes} and {@link MFA.disable}.
+ */
+export interface ProofOptions extends CallOptions {
+  /**
+   * A proof for the call's purpose (`'remove_factor'`,
+   * `'regenerate_recovery_codes'`, `'disable'`), consumed in the same store
+   * op as the change, only if the change is made. Needed as
+   * `policy.proofs.required` says (by default, once the user has a factor,
+   * one from `verify` or `useRecoveryCode` with `{ proofFor }`).
+   */
+  proof?: string;
 }
 
 /** Options of {@link MFA.adminReset}. */

@@ -16,6 +16,8 @@ import { normalizeCode } from '../code-input.ts';
 import { checkOptions } from '../_assert.ts';
 import type { VerifyOptions } from './call-options.ts';
 import { checkRememberDevice, rememberDevice } from './devices.ts';
+import { proofAfterLogin } from './proofs.ts';
+import { checkPurpose } from './verification-input.ts';
 import { checkUserId, isCode, pairProblem, paramsOf } from './input.ts';
 import { skewSearchSteps } from './policy.ts';
 import type { ResyncFailure, ResyncResult, VerifyResult } from './results.ts';
@@ -29,7 +31,9 @@ export async function verify(
 ): Promise<VerifyResult> {
   checkUserId(userId);
   const input = normalizeCode(code, 'code');
-  const remember = checkRememberDevice(checkOptions(options).rememberDevice);
+  const { rememberDevice: rememberOption, proofFor } = checkOptions(options);
+  const remember = checkRememberDevice(rememberOption);
+  if (proofFor !== undefined) checkPurpose(proofFor, 'proofFor');
   const now = ctx.now();
   const fail = (reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'resync_required') => {
     ctx.emit({ type: 'verify_failed', userId, at: now, reason });
@@ -116,10 +120,23 @@ export async function verify(
         drift,
         generation,
       });
-      const result = { ok: true as const, factorId: factor.id, generation };
-      if (remember === undefined) return result;
-      const device = await rememberDevice(ctx, userId, remember.name, now, generation, read.record);
-      return { ...result, device };
+      const result: VerifyResult = { ok: true as const, factorId: factor.id, generation };
+      if (remember !== undefined) {
+        result.device = await rememberDevice(
+          ctx,
+          userId,
+          remember.name,
+          now,
+          generation,
+          read.record,
+        );
+      }
+      if (proofFor !== undefined) {
+        const made = await proofAfterLogin(ctx, userId, now, generation, proofFor, 'totp');
+        result.proof = made?.token ?? null;
+        result.proofExpiresAt = made?.expiresAt ?? null;
+      }
+      return result;
     }
     outcome = replayed();
   } else if (sawDrift) {

@@ -198,6 +198,15 @@ export type VerifyResult =
        * ran (the user's factors changed meanwhile; nothing was remembered).
        */
       device?: RememberedDevice | null;
+      /**
+       * With `proofFor` only: a single-use proof of kind `'totp'` for that
+       * purpose, or `null` if the user's factors changed while the call ran
+       * (ask for a code again). A bearer credential for
+       * `policy.proofs.ttlMs`: do not log it.
+       */
+      proof?: string | null;
+      /** With `proofFor` only: when `proof` expires, Unix ms (`null` with no proof). */
+      proofExpiresAt?: number | null;
     }
   | MFARefusal<VerifyFailure>;
 
@@ -250,6 +259,14 @@ export type UseRecoveryCodeResult =
       remaining: number;
       /** The security generation the call read (a recovery code changes no factor). */
       generation: number;
+      /**
+       * With `proofFor` only: a single-use proof of kind `'recovery'` for that
+       * purpose, or `null` if the user's factors changed while the call ran
+       * (ask again). A bearer credential for `policy.proofs.ttlMs`: do not log it.
+       */
+      proof?: string | null;
+      /** With `proofFor` only: when `proof` expires, Unix ms (`null` with no proof). */
+      proofExpiresAt?: number | null;
     }
   | MFARefusal<RecoveryCodeFailure>;
 

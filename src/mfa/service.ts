@@ -17,11 +17,30 @@
  * trailing options object whose `context` reaches every event of the call.
  * @module
  */
-import { describe } from '../_assert.ts';
+import { checkOptions, describe } from '../_assert.ts';
+import type {
+  CheckVerificationCodeOptions,
+  CheckVerificationCodeResult,
+  PendingEnrollmentInfo,
+  PendingEnrollmentOptions,
+  SendVerificationCodeOptions,
+  SendVerificationCodeResult,
+  UseProofOptions,
+} from './account-types.ts';
+import { pendingEnrollment } from './pending.ts';
+import { useProof } from './proofs.ts';
+import * as verification from './verification.ts';
+import { Verifier } from './verification.ts';
 import type { ThrottleScope } from '../store/contract.ts';
 import * as account from './account.ts';
 import { adminReset } from './admin-reset.ts';
-import type { AdminResetOptions, CallOptions, VerifyOptions } from './call-options.ts';
+import type {
+  AdminResetOptions,
+  CallOptions,
+  ProofOptions,
+  UseRecoveryCodeOptions,
+  VerifyOptions,
+} from './call-options.ts';
 import { MFAContext } from './context.ts';
 import * as devices from './devices.ts';
 import { beginEnrollment, completeEnrollment } from './enrollment.ts';
@@ -66,11 +85,21 @@ function callOf(ctx: MFAContext, options: unknown): MFAContext {
   return ctx.forCall(context);
 }
 
+/** The `proof` option of a sensitive call (an own property only), unchecked. */
+function proofOf(options: ProofOptions | undefined): unknown {
+  return options !== null && typeof options === 'object' && Object.hasOwn(options, 'proof')
+    ? options.proof
+    : undefined;
+}
+
 class MFAService implements MFA {
   readonly #ctx: MFAContext;
+  readonly #verifier: Verifier | null;
 
   constructor(options: MFAOptions) {
     this.#ctx = new MFAContext(options);
+    const { verification } = checkOptions(options);
+    this.#verifier = verification === undefined ? null : new Verifier(verification);
   }
 
   async beginEnrollment(
@@ -105,16 +134,16 @@ class MFAService implements MFA {
   async useRecoveryCode(
     userId: string,
     code: string,
-    options?: CallOptions,
+    options?: UseRecoveryCodeOptions,
   ): Promise<UseRecoveryCodeResult> {
-    return useRecoveryCode(callOf(this.#ctx, options), userId, code);
+    return useRecoveryCode(callOf(this.#ctx, options), userId, code, options);
   }
 
   async regenerateRecoveryCodes(
     userId: string,
-    options?: CallOptions,
+    options?: ProofOptions,
   ): Promise<RegenerateRecoveryCodesResult> {
-    return regenerateRecoveryCodes(callOf(this.#ctx, options), userId);
+    return regenerateRecoveryCodes(callOf(this.#ctx, options), userId, proofOf(options));
   }
 
   async listFactors(userId: string, options?: CallOptions): Promise<FactorInfo[]> {
@@ -133,9 +162,9 @@ class MFAService implements MFA {
   async removeFactor(
     userId: string,
     factorId: string,
-    options?: CallOptions,
+    options?: ProofOptions,
   ): Promise<RemoveFactorResult> {
-    return factors.removeFactor(callOf(this.#ctx, options), userId, factorId);
+    return factors.removeFactor(callOf(this.#ctx, options), userId, factorId, proofOf(options));
   }
 
   async importFactor(userId: string, options: ImportFactorOptions): Promise<ImportFactorResult> {
@@ -146,8 +175,8 @@ class MFAService implements MFA {
     return account.status(callOf(this.#ctx, options), userId);
   }
 
-  async disable(userId: string, options?: CallOptions): Promise<DisableResult> {
-    return account.disable(callOf(this.#ctx, options), userId);
+  async disable(userId: string, options?: ProofOptions): Promise<DisableResult> {
+    return account.disable(callOf(this.#ctx, options), userId, proofOf(options));
   }
 
   async deleteUserData(userId: string, options?: CallOptions): Promise<boolean> {
@@ -191,6 +220,39 @@ class MFAService implements MFA {
 
   async adminReset(userId: string, options: AdminResetOptions): Promise<AdminResetResult> {
     return adminReset(callOf(this.#ctx, options), userId, options);
+  }
+
+  async sendVerificationCode(
+    userId: string,
+    options: SendVerificationCodeOptions & CallOptions,
+  ): Promise<SendVerificationCodeResult> {
+    const ctx = callOf(this.#ctx, options);
+    return verification.sendVerificationCode(ctx, this.#verifier, userId, options);
+  }
+
+  async checkVerificationCode(
+    userId: string,
+    code: string,
+    options: CheckVerificationCodeOptions & CallOptions,
+  ): Promise<CheckVerificationCodeResult> {
+    const ctx = callOf(this.#ctx, options);
+    return verification.checkVerificationCode(ctx, this.#verifier, userId, code, options);
+  }
+
+  async useProof(
+    userId: string,
+    proof: string,
+    options: UseProofOptions & CallOptions,
+  ): Promise<boolean> {
+    const ctx = callOf(this.#ctx, options);
+    return useProof(ctx, userId, proof, checkOptions(options).purpose);
+  }
+
+  async pendingEnrollment(
+    userId: string,
+    options: PendingEnrollmentOptions & CallOptions,
+  ): Promise<PendingEnrollmentInfo | null> {
+    return pendingEnrollment(callOf(this.#ctx, options), userId, options);
   }
 
   /** A description without any state. */
