@@ -4,7 +4,7 @@ import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { runIfMain, Sessions, type ExampleServer } from './shared.ts';
+import { errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function expressApp(mfa: MFA): express.Express {
   const app = express();
@@ -21,8 +21,30 @@ export function expressApp(mfa: MFA): express.Express {
   const text = (req: express.Request, name: string) =>
     typeof req.body?.[name] === 'string' ? (req.body[name] as string) : undefined;
 
+  // The identity step of a first enrollment: a code to the account's e-mail,
+  // exchanged for a proof that beginEnrollment consumes.
+  app.post('/mfa/verification/send', async (req, res) => {
+    const email = text(req, 'email'); // your app's address on file for the user
+    if (email === undefined) return res.status(400).json({ error: '"email" must be a string' });
+    const sent = await mfa.sendVerificationCode(user(req), {
+      channel: 'email',
+      destination: email,
+      purpose: 'enroll',
+    });
+    res.status(sent.ok ? 200 : 429).json(sent);
+  });
+  app.post('/mfa/verification/check', async (req, res) => {
+    const code = text(req, 'code');
+    if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
+    const checked = await mfa.checkVerificationCode(user(req), code, { purpose: 'enroll' });
+    res.status(checked.ok ? 200 : 401).json(checked);
+  });
   app.post('/mfa/enroll', async (req, res) => {
-    const begun = await mfa.beginEnrollment(user(req), { accountName: user(req) });
+    const proof = text(req, 'proof');
+    const begun = await mfa
+      .beginEnrollment(user(req), { accountName: user(req), ...(proof ? { proof } : {}) })
+      .catch((error: unknown) => errorAnswer(error));
+    if ('status' in begun) return res.status(begun.status).json(begun.body);
     // secret and uri are not enumerable, so res.json(begun) would drop them:
     // name each field you send.
     res.json({ secret: begun.secret, qr: renderQRCodeSVG(begun.uri), expiresAt: begun.expiresAt });

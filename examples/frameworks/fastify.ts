@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { runIfMain, Sessions, type ExampleServer } from './shared.ts';
+import { errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function fastifyApp(mfa: MFA): FastifyInstance {
   const app = Fastify();
@@ -22,8 +22,30 @@ export function fastifyApp(mfa: MFA): FastifyInstance {
     return typeof value === 'string' ? value : undefined;
   };
 
-  app.post('/mfa/enroll', async (req) => {
-    const begun = await mfa.beginEnrollment(user(req), { accountName: user(req) });
+  // The identity step of a first enrollment: a code to the account's e-mail,
+  // exchanged for a proof that beginEnrollment consumes.
+  app.post('/mfa/verification/send', async (req, reply) => {
+    const email = text(req, 'email'); // your app's address on file for the user
+    if (email === undefined) return reply.code(400).send({ error: '"email" must be a string' });
+    const sent = await mfa.sendVerificationCode(user(req), {
+      channel: 'email',
+      destination: email,
+      purpose: 'enroll',
+    });
+    return reply.code(sent.ok ? 200 : 429).send(sent);
+  });
+  app.post('/mfa/verification/check', async (req, reply) => {
+    const code = text(req, 'code');
+    if (code === undefined) return reply.code(400).send({ error: '"code" must be a string' });
+    const checked = await mfa.checkVerificationCode(user(req), code, { purpose: 'enroll' });
+    return reply.code(checked.ok ? 200 : 401).send(checked);
+  });
+  app.post('/mfa/enroll', async (req, reply) => {
+    const proof = text(req, 'proof');
+    const begun = await mfa
+      .beginEnrollment(user(req), { accountName: user(req), ...(proof ? { proof } : {}) })
+      .catch((error: unknown) => errorAnswer(error));
+    if ('status' in begun) return reply.code(begun.status).send(begun.body);
     // secret and uri are not enumerable, so returning begun would drop them:
     // name each field you send.
     return { secret: begun.secret, qr: renderQRCodeSVG(begun.uri), expiresAt: begun.expiresAt };

@@ -14,12 +14,17 @@ import {
 import { startExpress } from './express.ts';
 import { startFastify } from './fastify.ts';
 import { startHono } from './hono.ts';
-import { createExampleMFA, type ExampleServer } from './shared.ts';
+import { createExampleMFA, outbox, type ExampleServer } from './shared.ts';
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
 
 it("JSON drops the service's secret fields: the examples name them", async () => {
-  const mfa = createMFA({ store: new MemoryStore(), issuer: 'Acme', cipher: plaintextCipher() });
+  const mfa = createMFA({
+    store: new MemoryStore(),
+    issuer: 'Acme',
+    cipher: plaintextCipher(),
+    policy: { proofs: { required: { enroll: 'none' } } },
+  });
   const begun = await mfa.beginEnrollment('u1', { accountName: 'u1' });
   expect(begun.secret).toMatch(/^[A-Z2-7]{32}$/);
   expect(JSON.parse(JSON.stringify(begun))).toEqual({
@@ -58,6 +63,24 @@ describe.each([
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   }
 
+  /** The identity step, then the enrollment with its proof (the code read from the outbox). */
+  async function enroll(user = 'alice') {
+    const email = `${user}@example.com`;
+    expect(await post('/mfa/verification/send', { email }, user)).toMatchObject({
+      status: 200,
+      body: { ok: true, codeLength: 6 },
+    });
+    const message = outbox.filter((m) => m.destination === email).at(-1)!;
+    expect(message).toMatchObject({ userId: user, channel: 'email', purpose: 'enroll' });
+    expect(await post('/mfa/verification/check', { code: '000000' }, user)).toMatchObject({
+      status: 401,
+      body: { ok: false },
+    });
+    const checked = await post('/mfa/verification/check', { code: message.code }, user);
+    expect(checked).toMatchObject({ status: 200, body: { ok: true, proof: expect.any(String) } });
+    return post('/mfa/enroll', { proof: checked.body.proof }, user);
+  }
+
   async function account(session: unknown) {
     const response = await fetch(server.url + '/account', {
       headers: typeof session === 'string' ? { 'x-session': session } : {},
@@ -74,7 +97,12 @@ describe.each([
 
   it('enrolls with a QR code, binds, signs in once per code and takes each recovery code once', async () => {
     now = NOW;
-    const enrolled = await post('/mfa/enroll', {});
+    // No proof of identity: refused, saying which rule.
+    expect(await post('/mfa/enroll', {})).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/needs a proof for 'enroll'/) },
+    });
+    const enrolled = await enroll();
     expect(enrolled.status).toBe(200);
     const { secret, qr, expiresAt } = enrolled.body;
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
@@ -135,7 +163,7 @@ describe.each([
   it('ends a session bound to an older generation once the factors change', async () => {
     now = NOW + 10 * 60_000;
     const user = 'carol';
-    const enrolled = await post('/mfa/enroll', {}, user);
+    const enrolled = await enroll(user);
     const key = decodeBase32(enrolled.body.secret);
     const code = (at: number) => generateTOTP(key, { now: at });
     const bound = await post(
@@ -179,7 +207,7 @@ describe.each([
 
   it("keeps each user's factor apart", async () => {
     now = NOW;
-    const bob = await post('/mfa/enroll', {}, 'bob');
+    const bob = await enroll('bob');
     const key = decodeBase32(bob.body.secret);
     // Alice's codes are not Bob's, and Bob's pending enrollment binds only with his own.
     expect(await post('/mfa/verify', { code: generateTOTP(key, { now }) }, 'bob')).toMatchObject({

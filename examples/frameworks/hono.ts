@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { runIfMain, Sessions, type ExampleServer } from './shared.ts';
+import { errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function honoApp(mfa: MFA): Hono {
   const app = new Hono();
@@ -23,8 +23,30 @@ export function honoApp(mfa: MFA): Hono {
     return typeof value === 'string' ? value : undefined;
   };
 
+  // The identity step of a first enrollment: a code to the account's e-mail,
+  // exchanged for a proof that beginEnrollment consumes.
+  app.post('/mfa/verification/send', async (c) => {
+    const email = await text(c, 'email'); // your app's address on file for the user
+    if (email === undefined) return c.json({ error: '"email" must be a string' }, 400);
+    const sent = await mfa.sendVerificationCode(user(c), {
+      channel: 'email',
+      destination: email,
+      purpose: 'enroll',
+    });
+    return c.json(sent, sent.ok ? 200 : 429);
+  });
+  app.post('/mfa/verification/check', async (c) => {
+    const code = await text(c, 'code');
+    if (code === undefined) return c.json({ error: '"code" must be a string' }, 400);
+    const checked = await mfa.checkVerificationCode(user(c), code, { purpose: 'enroll' });
+    return c.json(checked, checked.ok ? 200 : 401);
+  });
   app.post('/mfa/enroll', async (c) => {
-    const begun = await mfa.beginEnrollment(user(c), { accountName: user(c) });
+    const proof = await text(c, 'proof');
+    const begun = await mfa
+      .beginEnrollment(user(c), { accountName: user(c), ...(proof ? { proof } : {}) })
+      .catch((error: unknown) => errorAnswer(error));
+    if ('status' in begun) return c.json(begun.body, begun.status);
     // secret and uri are not enumerable, so c.json(begun) would drop them:
     // name each field you send.
     return c.json({

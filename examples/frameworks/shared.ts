@@ -4,22 +4,55 @@
 // stands in for the session your password step creates. After the second
 // factor, `Sessions` makes the full session (the `x-session` header here),
 // bound to the user's security generation.
-import { createAESGCMCipher, createMFA, MemoryStore, type MFA, type MFAOptions } from 'totpkit';
+import {
+  createAESGCMCipher,
+  createMFA,
+  MemoryStore,
+  type MFA,
+  type MFAOptions,
+  type VerificationMessage,
+} from 'totpkit';
 
 /**
- * The service. The AES-256 key comes from MFA_KEY (32 bytes, base64); without
- * it a random key is made, and every secret is lost when the process stops.
+ * Where the verification codes go: your e-mail or SMS provider. Here an
+ * outbox in memory (the tests read it) and a line on the console.
+ */
+export const outbox: VerificationMessage[] = [];
+
+/**
+ * The service. The AES-256 key comes from MFA_KEY (32 bytes, base64), the
+ * verification codes' HMAC key from MFA_CODE_KEY; without them random keys
+ * are made, and every secret is lost when the process stops.
  */
 export function createExampleMFA(options: Partial<MFAOptions> = {}): MFA {
-  const key = process.env.MFA_KEY
-    ? new Uint8Array(Buffer.from(process.env.MFA_KEY, 'base64'))
-    : crypto.getRandomValues(new Uint8Array(32));
+  const keyOf = (name: string) =>
+    process.env[name]
+      ? new Uint8Array(Buffer.from(process.env[name], 'base64'))
+      : crypto.getRandomValues(new Uint8Array(32));
   return createMFA({
     store: new MemoryStore(),
     issuer: 'Acme',
-    cipher: createAESGCMCipher({ keys: { k1: key }, primaryKeyId: 'k1' }),
+    cipher: createAESGCMCipher({ keys: { k1: keyOf('MFA_KEY') }, primaryKeyId: 'k1' }),
+    verification: {
+      key: keyOf('MFA_CODE_KEY'),
+      sender: async (message) => {
+        outbox.push(message);
+        console.log(`verification code for ${message.destination} (${message.purpose})`);
+      },
+    },
     ...options,
   });
+}
+
+/**
+ * The answer to a service error: a missing or spent proof is the client's
+ * (403, the message says which rule, never the token); anything else a 500.
+ */
+export function errorAnswer(error: unknown): { status: 403 | 500; body: { error: string } } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_PROOF'
+    ? { status: 403, body: { error: (error as Error).message } }
+    : { status: 500, body: { error: 'internal error' } };
 }
 
 /**
