@@ -86,7 +86,9 @@ export type { MFAAccountMethods } from './mfa/account-api.ts';
 export type {
   AdminResetOptions,
   CallOptions,
+  ProofOptions,
   RememberDeviceOptions,
+  UseRecoveryCodeOptions,
   VerifyOptions,
 } from './mfa/call-options.ts';
 export type {
