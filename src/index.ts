@@ -74,6 +74,10 @@ export type {
   VerifyFailedEvent,
   VerifyReplayedEvent,
   VerifySucceededEvent,
+  VerificationCodeCheckedEvent,
+  VerificationCodeRefusedEvent,
+  VerificationCodeSendFailedEvent,
+  VerificationCodeSentEvent,
 } from './mfa/events.ts';
 export type {
   MFAPolicy,
@@ -83,6 +87,7 @@ export type {
 } from './mfa/policy.ts';
 export type { RequestContext } from './mfa/request-context.ts';
 export type { MFAAccountMethods } from './mfa/account-api.ts';
+export type { MFAIdentityMethods } from './mfa/identity-api.ts';
 export type {
   AdminResetOptions,
   CallOptions,
@@ -115,10 +120,6 @@ export type {
   SendVerificationCodeResult,
   UseProofOptions,
   VerificationChannel,
-  VerificationCodeCheckedEvent,
-  VerificationCodeRefusedEvent,
-  VerificationCodeSendFailedEvent,
-  VerificationCodeSentEvent,
   VerificationMessage,
   VerificationOptions,
   VerificationPurpose,

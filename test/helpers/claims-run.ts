@@ -38,6 +38,7 @@ import {
   type MFA,
   type MFAStore,
 } from 'totpkit';
+import { NO_PROOFS } from './mfa.ts';
 
 const MAX_FAILURES = 10;
 const MAX_FACTORS = 5;
@@ -121,6 +122,7 @@ export class Run {
       cipher: createAESGCMCipher({ keys: { k: new Uint8Array(32).fill(3) }, primaryKeyId: 'k' }),
       clock: () => this.clock.now,
       policy: {
+        proofs: NO_PROOFS, // proofs are tested in test/mfa/proofs.test.ts
         maxFactors: MAX_FACTORS,
         throttle: {
           freeAttempts: 3,

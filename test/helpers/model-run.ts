@@ -47,6 +47,7 @@ import {
   type Outcome,
   type Projection,
 } from './mfa-model.ts';
+import { NO_PROOFS } from './mfa.ts';
 
 const POLICY: ModelPolicy = {
   window: 1,
@@ -518,7 +519,8 @@ class Run {
       issuer: 'Fuzz',
       cipher,
       clock: () => this.now,
-      policy: { ...POLICY, recoveryCodeScrypt: CHEAP_SCRYPT },
+      // Proofs are tested in test/mfa/proofs.test.ts; this model predates them.
+      policy: { ...POLICY, recoveryCodeScrypt: CHEAP_SCRYPT, proofs: NO_PROOFS },
     });
     this.users = Array.from({ length: USERS }, (_, i) => `${prefix}-${i}`);
     this.states = this.users.map(emptyUser);
