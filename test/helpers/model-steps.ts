@@ -1,0 +1,313 @@
+/**
+ * The model test's configuration and its steps (test/helpers/model-run.ts
+ * runs them): the policy, the calls a step can make with their kinds of
+ * codes, and the fast-check arbitraries of sequential calls, parallel calls,
+ * races, clock moves and device drift.
+ */
+import fc from 'fast-check';
+import type { ModelPolicy } from './mfa-model.ts';
+
+export const POLICY: ModelPolicy = {
+  window: 1,
+  bindingWindow: 3,
+  maxDrift: 2,
+  // Few factors, so that the limit is reached; 6 failures lock 1 factor, 3 lock 2, 2 lock 3.
+  maxFactors: 3,
+  pendingTtlMs: 120_000,
+  // Small budgets, so that back-off and locks happen within a few steps.
+  throttle: { freeAttempts: 2, baseDelayMs: 1_000, maxDelayMs: 60_000, maxFailures: 6 },
+  recoveryThrottle: { freeAttempts: 1, baseDelayMs: 500, maxDelayMs: 10_000, maxFailures: 3 },
+  recoveryCodeCount: 3,
+  // Short enough that runs see it end (the clock moves up to 16 minutes a step).
+  erasureGuardMs: 5 * 60_000,
+};
+export const CHEAP_SCRYPT = { N: 1024, r: 1, p: 1 };
+export const USERS = 2;
+export const T0 = 1_750_000_020_000;
+
+export const RUNS = process.env.TOTPKIT_FUZZ_RUNS
+  ? Number(process.env.TOTPKIT_FUZZ_RUNS)
+  : undefined;
+export const SEED = Number(process.env.TOTPKIT_FUZZ_SEED ?? 20_261_130);
+export const SECONDS = process.env.TOTPKIT_FUZZ_SECONDS
+  ? Number(process.env.TOTPKIT_FUZZ_SECONDS)
+  : undefined;
+
+export type CodeKind = 'now' | 'next' | 'prev' | 'far' | 'last' | 'spaced' | 'random' | 'malformed';
+export type PairKind =
+  | 'now'
+  | 'ahead'
+  | 'behind'
+  | 'swapped'
+  | 'same'
+  | 'replay'
+  | 'random'
+  | 'malformed'
+  // Issue 12: a clock hours off, the replaced enrollment's codes, another factor's codes.
+  | 'far'
+  | 'stale'
+  | 'factor';
+export type RecoveryKind = 'unused' | 'lower' | 'used' | 'old' | 'random' | 'malformed';
+/** A factor of the user by index (modulo their count), or 3: an id the user does not have. */
+export type FactorPick = number;
+/** A name to ask for: undefined takes the default ("Authenticator", "Authenticator 2", …). */
+export type NamePick = string | undefined;
+export type SecretKind = 'fresh' | 'weak' | 'same';
+
+export type Call =
+  | { m: 'begin'; name: NamePick; replace: FactorPick | null }
+  | { m: 'complete'; pair: PairKind }
+  | { m: 'verify'; code: CodeKind; f: FactorPick }
+  | { m: 'resync'; pair: PairKind; f: FactorPick }
+  | { m: 'recovery'; code: RecoveryKind; pick: number }
+  | { m: 'regenerate' }
+  | { m: 'status' }
+  | { m: 'list' }
+  | { m: 'rename'; f: FactorPick; name: string }
+  | { m: 'remove'; f: FactorPick }
+  | {
+      m: 'import';
+      secret: SecretKind;
+      f: FactorPick;
+      name: NamePick;
+      // 'default': no lastStep given (the import's step + policy.window); 'none': -1.
+      lastStep: 'default' | 'none' | 'now';
+      codes: boolean;
+    }
+  | { m: 'disable' }
+  | { m: 'erase' }
+  | { m: 'unlock'; scope: 'otp' | 'recovery' | undefined }
+  | { m: 'reencrypt' };
+
+export type Step =
+  | { kind: 'advance'; ms: number }
+  | { kind: 'drift'; user: number; by: number }
+  | {
+      kind: 'call';
+      user: number;
+      call: Call;
+      fault: { at: number; mode: 'before' | 'after' } | null;
+    }
+  | { kind: 'parallel'; user: number; calls: Call[] }
+  | { kind: 'race'; user: number; calls: Call[] };
+
+const codeKind = fc.constantFrom<CodeKind>(
+  'now',
+  'now',
+  'next',
+  'prev',
+  'far',
+  'last',
+  'spaced',
+  'random',
+  'malformed',
+);
+const pairKind = fc.constantFrom<PairKind>(
+  'now',
+  'now',
+  'ahead',
+  'behind',
+  'swapped',
+  'same',
+  'replay',
+  'random',
+  'malformed',
+  'far',
+  'stale',
+  'factor',
+);
+const recoveryKind = fc.constantFrom<RecoveryKind>(
+  'unused',
+  'unused',
+  'lower',
+  'used',
+  'old',
+  'random',
+  'malformed',
+);
+const factorPick = fc.nat(3);
+// 'PHONE' and 'Phone' are the same name; 'Authenticator' collides with the default.
+const namePick = fc.constantFrom<NamePick>(
+  undefined,
+  undefined,
+  'Phone',
+  'PHONE',
+  'Tablet',
+  'Authenticator',
+);
+const user = fc.integer({ min: 0, max: USERS - 1 });
+
+const call: fc.Arbitrary<Call> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      m: fc.constant('begin' as const),
+      name: namePick,
+      replace: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: factorPick },
+      ),
+    }),
+  },
+  { weight: 5, arbitrary: fc.record({ m: fc.constant('complete' as const), pair: pairKind }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({ m: fc.constant('verify' as const), code: codeKind, f: factorPick }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ m: fc.constant('resync' as const), pair: pairKind, f: factorPick }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      m: fc.constant('recovery' as const),
+      code: recoveryKind,
+      pick: fc.nat(9),
+    }),
+  },
+  { weight: 2, arbitrary: fc.constant({ m: 'regenerate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ m: 'status' as const }) },
+  { weight: 1, arbitrary: fc.constant({ m: 'list' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('rename' as const),
+      f: factorPick,
+      name: fc.constantFrom('Phone', 'PHONE', 'Tablet', 'Authenticator'),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ m: fc.constant('remove' as const), f: factorPick }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      m: fc.constant('import' as const),
+      secret: fc.constantFrom<SecretKind>('fresh', 'weak', 'same'),
+      f: factorPick,
+      name: namePick,
+      lastStep: fc.constantFrom('default' as const, 'none' as const, 'now' as const),
+      codes: fc.boolean(),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ m: 'disable' as const }) },
+  { weight: 1, arbitrary: fc.constant({ m: 'erase' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('unlock' as const),
+      scope: fc.constantFrom('otp' as const, 'recovery' as const, undefined),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ m: 'reencrypt' as const }) },
+);
+
+/** Calls that may run together: the code checks and reads. */
+const parallelCall: fc.Arbitrary<Call> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({ m: fc.constant('verify' as const), code: codeKind, f: factorPick }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ m: fc.constant('resync' as const), pair: pairKind, f: factorPick }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      m: fc.constant('recovery' as const),
+      code: recoveryKind,
+      pick: fc.nat(2),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ m: 'status' as const }) },
+  { weight: 1, arbitrary: fc.constant({ m: 'list' as const }) },
+);
+
+/** Calls that change a user's factors, raced: the factor limit, names and recovery set must hold. */
+const raceCall: fc.Arbitrary<Call> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      m: fc.constant('import' as const),
+      secret: fc.constant<SecretKind>('fresh'),
+      f: factorPick,
+      name: namePick,
+      lastStep: fc.constant('none' as const),
+      codes: fc.constant(true),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      m: fc.constant('complete' as const),
+      pair: fc.constant<PairKind>('now'),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ m: fc.constant('remove' as const), f: factorPick }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      m: fc.constant('verify' as const),
+      code: fc.constant<CodeKind>('now'),
+      f: factorPick,
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ m: 'regenerate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ m: 'disable' as const }) },
+);
+
+export const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.oneof(
+        fc.constantFrom(0, 1_000, 29_000, 30_000, 31_000, 60_000, 121_000, 16 * 60_000),
+        fc.integer({ min: 0, max: 10 * 60_000 }),
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('drift' as const),
+      user,
+      by: fc.integer({ min: -5, max: 5 }),
+    }),
+  },
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      kind: fc.constant('call' as const),
+      user,
+      call,
+      // A fault in about one call of eight, at one of its first three store operations.
+      fault: fc.oneof(
+        { weight: 7, arbitrary: fc.constant(null) },
+        {
+          weight: 1,
+          arbitrary: fc.record({
+            at: fc.integer({ min: 1, max: 3 }),
+            mode: fc.constantFrom('before' as const, 'after' as const),
+          }),
+        },
+      ),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('parallel' as const),
+      user,
+      calls: fc.array(parallelCall, { minLength: 2, maxLength: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('race' as const),
+      user,
+      calls: fc.array(raceCall, { minLength: 2, maxLength: 4 }),
+    }),
+  },
+);
