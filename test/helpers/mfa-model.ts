@@ -22,6 +22,7 @@
 // the service returned (or, after a fault, the ones found in the store).
 import { generateTOTP } from '../../src/index.ts';
 import type { AttemptPolicy } from '../../src/store/contract.ts';
+import { emptyAccount, type ModelAccount } from './account-model.ts';
 
 export const PERIOD_MS = 30_000;
 
@@ -77,6 +78,8 @@ export interface ModelUser {
   throttle: { otp: Throttle; recovery: Throttle };
   /** Until when no call may create state, after deleteUserData; `null` if never erased. */
   erasedUntil: number | null;
+  /** Issues 20 and 21: generation, codes, budgets, sends, proofs, devices (test/helpers/account-model.ts). */
+  account: ModelAccount;
 }
 
 export const emptyUser = (): ModelUser => ({
@@ -85,6 +88,7 @@ export const emptyUser = (): ModelUser => ({
   recovery: null,
   throttle: { otp: fresh(), recovery: fresh() },
   erasedUntil: null,
+  account: emptyAccount(),
 });
 
 export const clone = (user: ModelUser): ModelUser => structuredClone(user);

@@ -8,6 +8,15 @@ import { expect } from 'vitest';
 import { MFAError } from '../../src/index.ts';
 import { normalizeRecoveryCode } from '../../src/mfa/recovery-hash.ts';
 import { clone, nameKey, remaining, type ModelUser, type Projection } from './mfa-model.ts';
+import {
+  adopt,
+  modelAccount,
+  optionsOf,
+  storedAccount,
+  pickProof,
+  purposeOf,
+  raceAccount,
+} from './model-account.ts';
 import { importSecret } from './model-sequential.ts';
 import { POLICY, type Call } from './model-steps.ts';
 import { expected, projectRecord, Run, tally, unseal } from './model-system.ts';
@@ -140,6 +149,10 @@ export async function parallel(run: Run, u: number, calls: Call[], salt: number)
     next.recovery.unused = next.recovery.unused.filter((code) => !recoveryOk.includes(code));
   next.throttle = { otp: stored.otp, recovery: stored.recovery };
   expect(stored).toEqual(expected(next, run.now));
+  // Code checks without proofFor leave the account as it was.
+  expect(storedAccount(run, record), 'account after parallel calls').toEqual(
+    modelAccount(run, u, before.account),
+  );
   run.states[u] = next;
 }
 
@@ -152,6 +165,13 @@ export async function race(run: Run, u: number, calls: Call[], salt: number) {
   const userId = run.users[u] as string;
   const before = run.states[u] as ModelUser;
   const beforeRecord = await run.record(u);
+  // 0.3: each sensitive call passes the newest live proof of its purpose
+  // (several calls may pass the same one: it authorises one change).
+  const proofs = calls.map((c) => {
+    const purpose = purposeOf(c);
+    return purpose === null ? undefined : pickProof(run, u, 'match', purpose, salt);
+  });
+  const extra = (i: number) => optionsOf(calls[i] as Call, proofs[i]);
   const planned = calls.map((c, i): (() => Promise<unknown>) => {
     switch (c.m) {
       case 'import':
@@ -167,15 +187,15 @@ export async function race(run: Run, u: number, calls: Call[], salt: number) {
         return () => run.mfa.completeEnrollment(userId, ...codes);
       }
       case 'remove':
-        return () => run.mfa.removeFactor(userId, run.factorId(u, c.f));
+        return () => run.mfa.removeFactor(userId, run.factorId(u, c.f), extra(i));
       case 'verify': {
         const { code } = run.code(u, run.factor(u, c.f), c.code, salt + i);
         return () => run.mfa.verify(userId, code);
       }
       case 'regenerate':
-        return () => run.mfa.regenerateRecoveryCodes(userId);
+        return () => run.mfa.regenerateRecoveryCodes(userId, extra(i));
       default:
-        return () => run.mfa.disable(userId);
+        return () => run.mfa.disable(userId, extra(i));
     }
   });
   // During an erasure guard, a call that would create state is refused whole.
@@ -188,9 +208,16 @@ export async function race(run: Run, u: number, calls: Call[], salt: number) {
       return { erased: true };
     throw error;
   };
-  const results = await Promise.all(planned.map((p) => p().catch(erasedOnly)));
+  // A proof another call of the race may have used, or one a factor added meanwhile makes too weak.
+  const proofRefused = (error: unknown) => {
+    if (error instanceof MFAError && (error.code as string) === 'ERR_PROOF')
+      return { proofRefused: true };
+    return erasedOnly(error);
+  };
+  const results = await Promise.all(planned.map((p) => p().catch(proofRefused)));
   const record = await run.record(u);
   for (const [i, c] of calls.entries()) tally(`race ${c.m}`, results[i]);
+  raceAccount(run, u, calls, proofs, results, before, record);
   const factors = record?.factors ?? [];
   expect(factors.length, 'factors after a race').toBeLessThanOrEqual(POLICY.maxFactors);
   // A secret enters once: no two factors share a digest, however imports race.
@@ -255,6 +282,7 @@ export async function race(run: Run, u: number, calls: Call[], salt: number) {
       recovery: { ...(record?.throttle.recovery ?? { failures: 0, guesses: 0, blockedUntil: 0 }) },
     },
     erasedUntil: before.erasedUntil,
+    account: adopt(run, u, record),
   };
   expect(projectRecord(record, run.now)).toEqual(expected(next, run.now));
   run.states[u] = next;

@@ -35,6 +35,7 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import type { MFAStore } from '../../src/index.ts';
 import { parallel, race } from './model-parallel.ts';
+import { accountParallel } from './model-account-parallel.ts';
 import { sequential } from './model-sequential.ts';
 import { RUNS, SECONDS, SEED, USERS, step, type Step } from './model-steps.ts';
 import { Run, stats } from './model-system.ts';
@@ -46,6 +47,8 @@ async function execute(run: Run, steps: Step[]): Promise<void> {
     else if (s.kind === 'drift') run.offsets[s.user] = (run.offsets[s.user] as number) + s.by;
     else if (s.kind === 'call') await sequential(run, s.user, s.call, s.fault, i);
     else if (s.kind === 'parallel') await parallel(run, s.user, s.calls, i);
+    else if (s.kind === 'accountParallel')
+      await accountParallel(run, s.user, s.purpose, s.calls, i);
     else await race(run, s.user, s.calls, i);
   }
 }
@@ -83,16 +86,37 @@ export function describeModelTest(stores: readonly ModelTestStore[]): void {
               // same checked calls), then the steps.
               fc.array(fc.nat(3), { minLength: USERS, maxLength: USERS }),
               fc.array(step, { minLength: 1, maxLength: 60, size: 'medium' }),
-              async (enrolled, steps) => {
-                const run = new Run(await make(), `fuzz-${++runs}`);
+              // The proof rule of the library's purposes (CONTRACT2: 'seed' by default).
+              fc.constantFrom('seed' as const, 'seed' as const, 'any' as const, 'none' as const),
+              async (enrolled, steps, proofRule) => {
+                const run = new Run(await make(), `fuzz-${++runs}`, proofRule);
                 done++;
+                // A first factor the seed's way: a code sent, checked, its proof passed.
                 const setup: Step[] = enrolled.flatMap((count, user): Step[] => [
                   ...(count > 0
                     ? ([
                         {
                           kind: 'call',
                           user,
-                          call: { m: 'begin', name: undefined, replace: null },
+                          call: {
+                            m: 'send',
+                            channel: 'email',
+                            dest: 0,
+                            purpose: 'enroll',
+                            fail: false,
+                          },
+                          fault: null,
+                        },
+                        {
+                          kind: 'call',
+                          user,
+                          call: { m: 'check', code: 'right', purpose: 'enroll', dest: 'none' },
+                          fault: null,
+                        },
+                        {
+                          kind: 'call',
+                          user,
+                          call: { m: 'begin', name: undefined, replace: null, proof: 'match' },
                           fault: null,
                         },
                         { kind: 'call', user, call: { m: 'complete', pair: 'now' }, fault: null },

@@ -6,6 +6,15 @@
  */
 import fc from 'fast-check';
 import type { ModelPolicy } from './mfa-model.ts';
+import {
+  accountCall,
+  accountParallelCall,
+  proofFor,
+  proofPick,
+  purpose,
+} from './model-account-steps.ts';
+
+export { purposes } from './model-account-steps.ts';
 
 export const POLICY: ModelPolicy = {
   window: 1,
@@ -20,6 +29,25 @@ export const POLICY: ModelPolicy = {
   recoveryCodeCount: 3,
   // Short enough that runs see it end (the clock moves up to 16 minutes a step).
   erasureGuardMs: 5 * 60_000,
+};
+/**
+ * Issues 20 and 21, small enough that runs reach every limit: 2 attempts per
+ * code, 5 per purpose in an hour, a 30 s resend cooldown, 3 sends per
+ * destination and 4 per user a day, proofs for a minute, 2 devices for an hour.
+ */
+export const ACCOUNT_POLICY = {
+  codes: {
+    length: 6,
+    ttlMs: 90_000,
+    maxAttemptsPerCode: 2,
+    budget: 5,
+    budgetWindowMs: 3_600_000,
+    resendCooldownMs: 30_000,
+    dailyLimitPerDestination: 3,
+    dailyLimitPerUser: 4,
+  },
+  proofTtlMs: 70_000,
+  devices: { max: 2, ttlMs: 3_600_000 },
 };
 export const CHEAP_SCRYPT = { N: 1024, r: 1, p: 1 };
 export const USERS = 2;
@@ -54,17 +82,40 @@ export type FactorPick = number;
 export type NamePick = string | undefined;
 export type SecretKind = 'fresh' | 'weak' | 'same';
 
+/** A purpose: the library's five, or an app's own. */
+export type Purpose =
+  | 'enroll'
+  | 'replace_factor'
+  | 'remove_factor'
+  | 'regenerate_recovery_codes'
+  | 'disable'
+  | 'export_data';
+/**
+ * The proof a sensitive call passes: 'match' a live one of its purpose (none
+ * if there is none), 'none' no proof, 'any' any token the user was given
+ * (used, expired, of another purpose or kind), 'bogus' one never issued.
+ */
+export type ProofPick = 'match' | 'none' | 'any' | 'bogus';
+/** A verification code to check: the one sent, a wrong one, a malformed one, or the one sent for another purpose. */
+export type VCodeKind = 'right' | 'wrong' | 'malformed' | 'other';
+
 export type Call =
-  | { m: 'begin'; name: NamePick; replace: FactorPick | null }
+  | { m: 'begin'; name: NamePick; replace: FactorPick | null; proof?: ProofPick }
   | { m: 'complete'; pair: PairKind }
-  | { m: 'verify'; code: CodeKind; f: FactorPick }
+  | {
+      m: 'verify';
+      code: CodeKind;
+      f: FactorPick;
+      proofFor?: Purpose | undefined;
+      remember?: boolean;
+    }
   | { m: 'resync'; pair: PairKind; f: FactorPick }
-  | { m: 'recovery'; code: RecoveryKind; pick: number }
-  | { m: 'regenerate' }
+  | { m: 'recovery'; code: RecoveryKind; pick: number; proofFor?: Purpose | undefined }
+  | { m: 'regenerate'; proof?: ProofPick }
   | { m: 'status' }
   | { m: 'list' }
   | { m: 'rename'; f: FactorPick; name: string }
-  | { m: 'remove'; f: FactorPick }
+  | { m: 'remove'; f: FactorPick; proof?: ProofPick }
   | {
       m: 'import';
       secret: SecretKind;
@@ -74,10 +125,20 @@ export type Call =
       lastStep: 'default' | 'none' | 'now';
       codes: boolean;
     }
-  | { m: 'disable' }
+  | { m: 'disable'; proof?: ProofPick }
   | { m: 'erase' }
   | { m: 'unlock'; scope: 'otp' | 'recovery' | undefined }
-  | { m: 'reencrypt' };
+  | { m: 'reencrypt' }
+  // Issues 20 and 21 (test/helpers/model-account.ts runs them).
+  | { m: 'send'; channel: 'email' | 'sms'; dest: number; purpose: Purpose; fail: boolean }
+  | { m: 'check'; code: VCodeKind; purpose: Purpose; dest: 'none' | 'same' | 'other' }
+  | { m: 'useProof'; proof: ProofPick; purpose: Purpose }
+  | { m: 'pendingEnrollment' }
+  | { m: 'checkDevice'; pick: number; other: boolean }
+  | { m: 'listDevices' }
+  | { m: 'forgetDevice'; pick: number }
+  | { m: 'forgetDevices' }
+  | { m: 'adminReset' };
 
 export type Step =
   | { kind: 'advance'; ms: number }
@@ -89,7 +150,9 @@ export type Step =
       fault: { at: number; mode: 'before' | 'after' } | null;
     }
   | { kind: 'parallel'; user: number; calls: Call[] }
-  | { kind: 'race'; user: number; calls: Call[] };
+  | { kind: 'race'; user: number; calls: Call[] }
+  /** Issues 20 and 21 in parallel: code checks and resends of one purpose, proofs used, devices checked and forgotten. */
+  | { kind: 'accountParallel'; user: number; purpose: Purpose; calls: Call[] };
 
 const codeKind = fc.constantFrom<CodeKind>(
   'now',
@@ -147,12 +210,19 @@ const call: fc.Arbitrary<Call> = fc.oneof(
         { weight: 3, arbitrary: fc.constant(null) },
         { weight: 1, arbitrary: factorPick },
       ),
+      proof: proofPick,
     }),
   },
   { weight: 5, arbitrary: fc.record({ m: fc.constant('complete' as const), pair: pairKind }) },
   {
     weight: 8,
-    arbitrary: fc.record({ m: fc.constant('verify' as const), code: codeKind, f: factorPick }),
+    arbitrary: fc.record({
+      m: fc.constant('verify' as const),
+      code: codeKind,
+      f: factorPick,
+      proofFor,
+      remember: fc.boolean(),
+    }),
   },
   {
     weight: 3,
@@ -164,9 +234,10 @@ const call: fc.Arbitrary<Call> = fc.oneof(
       m: fc.constant('recovery' as const),
       code: recoveryKind,
       pick: fc.nat(9),
+      proofFor,
     }),
   },
-  { weight: 2, arbitrary: fc.constant({ m: 'regenerate' as const }) },
+  { weight: 2, arbitrary: fc.record({ m: fc.constant('regenerate' as const), proof: proofPick }) },
   { weight: 1, arbitrary: fc.constant({ m: 'status' as const }) },
   { weight: 1, arbitrary: fc.constant({ m: 'list' as const }) },
   {
@@ -177,7 +248,10 @@ const call: fc.Arbitrary<Call> = fc.oneof(
       name: fc.constantFrom('Phone', 'PHONE', 'Tablet', 'Authenticator'),
     }),
   },
-  { weight: 1, arbitrary: fc.record({ m: fc.constant('remove' as const), f: factorPick }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ m: fc.constant('remove' as const), f: factorPick, proof: proofPick }),
+  },
   {
     weight: 2,
     arbitrary: fc.record({
@@ -189,7 +263,7 @@ const call: fc.Arbitrary<Call> = fc.oneof(
       codes: fc.boolean(),
     }),
   },
-  { weight: 1, arbitrary: fc.constant({ m: 'disable' as const }) },
+  { weight: 1, arbitrary: fc.record({ m: fc.constant('disable' as const), proof: proofPick }) },
   { weight: 1, arbitrary: fc.constant({ m: 'erase' as const }) },
   {
     weight: 1,
@@ -199,6 +273,7 @@ const call: fc.Arbitrary<Call> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ m: 'reencrypt' as const }) },
+  { weight: 10, arbitrary: accountCall },
 );
 
 /** Calls that may run together: the code checks and reads. */
@@ -308,6 +383,15 @@ export const step: fc.Arbitrary<Step> = fc.oneof(
       kind: fc.constant('race' as const),
       user,
       calls: fc.array(raceCall, { minLength: 2, maxLength: 4 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('accountParallel' as const),
+      user,
+      purpose,
+      calls: fc.array(accountParallelCall, { minLength: 2, maxLength: 5 }),
     }),
   },
 );

@@ -19,8 +19,11 @@ import {
   type ModelUser,
   type Projection,
 } from './mfa-model.ts';
+import { AccountModel } from './account-model.ts';
 import {
+  ACCOUNT_POLICY,
   CHEAP_SCRYPT,
+  purposes,
   POLICY,
   T0,
   USERS,
@@ -49,6 +52,9 @@ export class FaultyStore {
     const wrapped: Partial<Record<keyof MFAStore, unknown>> = {};
     const names = [
       ...REQUIRED_STORE_METHODS,
+      ...(['updateAccount', 'resetUser'] as const).filter(
+        (n) => !(REQUIRED_STORE_METHODS as readonly string[]).includes(n),
+      ),
       ...(this.inner.readAndReserve ? ['readAndReserve' as const] : []),
     ];
     for (const name of names) {
@@ -123,6 +129,8 @@ export function summary(result: unknown): unknown {
     }));
   }
   const r = result as Record<string, unknown>;
+  // 0.3: disable says { disabled, generation } (the generation is checked apart).
+  if ('disabled' in r) return r.disabled;
   if ('state' in r) {
     const {
       state,
@@ -186,21 +194,58 @@ export class Run {
   readonly maybeLive: Set<string>[];
   readonly log: string[] = [];
 
-  constructor(inner: MFAStore, prefix: string) {
+  /** Issues 20 and 21: the rules of the account document, and what the test saw of it. */
+  readonly account: AccountModel;
+  readonly key = new Uint8Array(32).fill(7);
+  /** Messages the sender was given; the next send throws when `senderFails`. */
+  readonly outbox: { userId: string; code: string; purpose: string; destination: string }[] = [];
+  senderFails = false;
+  /** The code last given to the sender, failing or not (it must appear in no error). */
+  lastAttempt: string | null = null;
+  /** Every token (proof, device) and code the test was given, by its stored hash. */
+  readonly byHash = new Map<string, string>();
+  /** Proofs and devices given to each user (tokens), and device ids. */
+  readonly proofsGiven: { token: string; purpose: string }[][];
+  readonly devicesGiven: { token: string; id: string }[][];
+
+  constructor(inner: MFAStore, prefix: string, proofRule: 'seed' | 'any' | 'none' = 'none') {
     this.faulty = new FaultyStore(inner);
+    this.account = new AccountModel({ ...ACCOUNT_POLICY, proofRule });
+    const required = Object.fromEntries(purposes.slice(0, 5).map((p) => [p, proofRule]));
     this.mfa = createMFA({
       store: this.faulty.store(),
       issuer: 'Fuzz',
       cipher,
       clock: () => this.now,
-      policy: { ...POLICY, recoveryCodeScrypt: CHEAP_SCRYPT },
-    });
+      verification: {
+        key: this.key,
+        sender: async (message: {
+          userId: string;
+          code: string;
+          purpose: string;
+          destination: string;
+        }) => {
+          this.lastAttempt = message.code;
+          if (this.senderFails) throw new Error(`provider refused code ${message.code}`);
+          this.outbox.push({ ...message });
+        },
+      },
+      policy: {
+        ...POLICY,
+        recoveryCodeScrypt: CHEAP_SCRYPT,
+        verificationCodes: ACCOUNT_POLICY.codes,
+        proofs: { ttlMs: ACCOUNT_POLICY.proofTtlMs, required },
+        rememberedDevices: ACCOUNT_POLICY.devices,
+      },
+    } as Parameters<typeof createMFA>[0]);
     this.users = Array.from({ length: USERS }, (_, i) => `${prefix}-${i}`);
     this.states = this.users.map(emptyUser);
     this.offsets = this.users.map(() => 0);
     this.issued = this.users.map(() => new Set());
     this.accepted = this.users.map(() => new Set());
     this.maybeLive = this.users.map(() => new Set());
+    this.proofsGiven = this.users.map(() => []);
+    this.devicesGiven = this.users.map(() => []);
   }
 
   async record(u: number): Promise<UserRecord | null> {
