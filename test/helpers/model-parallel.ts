@@ -230,9 +230,12 @@ export async function race(run: Run, u: number, calls: Call[], salt: number) {
   expect(new Set(factors.map((f) => nameKey(f.name))).size, 'names after a race').toBe(
     factors.length,
   );
-  expect(record?.recoveryCodes != null, 'a recovery set exactly with a factor').toBe(
-    factors.length > 0,
-  );
+  // A recovery set only with a factor (an import may make a first factor
+  // without one: docs/enrollment.md, `recoveryCodes`).
+  if (factors.length === 0)
+    expect(record?.recoveryCodes ?? null, 'a set without a factor').toBeNull();
+  if (before.factors.length > 0 && before.recovery && factors.length > 0)
+    expect(record?.recoveryCodes, 'a set kept while factors are').toBeTruthy();
   // Codes shown by a call: known to the caller from now on. The set the store
   // holds is the one shown last only if exactly one call showed a set.
   const shown = results
