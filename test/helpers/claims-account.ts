@@ -205,7 +205,7 @@ export class AccountClaims {
   }
 
   /** A right TOTP code with a proof and a device asked for (the caller passes a code it knows to be right). */
-  async verifyFor(user: ClaimsUser, secret: Uint8Array) {
+  async verifyFor(user: ClaimsUser, secret: Uint8Array, generation: number | null) {
     const h = this.host;
     const purpose = h.pick(PURPOSES) as string;
     const result = (await h.strict.verify(user.id, generateTOTP(secret, { now: h.clock.now }), {
@@ -233,7 +233,8 @@ export class AccountClaims {
       user.account.devices.set(result.device.token, {
         id: result.device.id,
         expiresAt: result.device.expiresAt,
-        generation: result.generation as number,
+        // The generation the verify read (-1: unknown, in a batch without one in the result).
+        generation: typeof result.generation === 'number' ? result.generation : (generation ?? -1),
         dead: false,
       });
     }
@@ -316,7 +317,7 @@ export class AccountClaims {
     if (!mine) return h.fail('11', `a device token passed for another user`);
     if (device.dead) h.fail('11', `a forgotten or reset device passed`);
     if (now >= device.expiresAt) h.fail('11', `a device passed after its absolute expiry`);
-    if (generation !== null && generation !== device.generation)
+    if (generation !== null && device.generation !== -1 && generation !== device.generation)
       h.fail(
         '11',
         `a device of generation ${device.generation} passed at generation ${generation}`,

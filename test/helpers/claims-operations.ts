@@ -137,7 +137,7 @@ export async function account(run: Run, user: User, weight: number, generation: 
     const entry = run.pick([...user.secrets]);
     if (entry === undefined) return;
     const step = run.step();
-    const result = await claims.verifyFor(user, entry[1]);
+    const result = await claims.verifyFor(user, entry[1], generation);
     run.judge(user, `verify(right, proofFor) at step ${step}`, result, weight);
     if (result.ok) {
       run.accept(user, entry[1], step, 'verify(proofFor)');

@@ -281,8 +281,9 @@ export function optionsOf(c: Call, proof: string | undefined): Record<string, un
 }
 
 /**
- * The generation a result shows: required on status and on every success of
- * a call that changes or checks a factor, and always the model's.
+ * The generation a result shows: required on status, disable, and every
+ * success of a factor change, verify and useRecoveryCode (CONTRACT2, 21.1),
+ * and wherever it shows, the model's.
  */
 export function checkGeneration(c: Call, real: unknown, generation: number): void {
   if (real === null || typeof real !== 'object' || real instanceof Error) return;
@@ -291,7 +292,7 @@ export function checkGeneration(c: Call, real: unknown, generation: number): voi
     c.m === 'status' ||
     c.m === 'disable' ||
     (r.ok === true &&
-      ['complete', 'import', 'remove', 'regenerate', 'verify', 'recovery', 'resync'].includes(c.m));
+      ['complete', 'import', 'remove', 'regenerate', 'verify', 'recovery'].includes(c.m));
   if (required || 'generation' in r) {
     expect(r.generation, `${c.m}: generation`).toBe(generation);
   }
