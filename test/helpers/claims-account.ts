@@ -208,7 +208,8 @@ export class AccountClaims {
   async verifyFor(user: ClaimsUser, secret: Uint8Array, generation: number | null) {
     const h = this.host;
     const purpose = h.pick(PURPOSES) as string;
-    const result = (await h.strict.verify(user.id, generateTOTP(secret, { now: h.clock.now }), {
+    const now = h.clock.now;
+    const result = (await h.strict.verify(user.id, generateTOTP(secret, { now }), {
       proofFor: purpose,
       rememberDevice: { name: 'Laptop' },
     })) as {
@@ -228,8 +229,8 @@ export class AccountClaims {
         used: false,
       });
     if (result.device) {
-      if (result.device.expiresAt !== h.clock.now + ACCOUNT_POLICY.rememberedDevices.ttlMs)
-        h.fail('11', `a device expiring at ${result.device.expiresAt}, issued at ${h.clock.now}`);
+      if (result.device.expiresAt !== now + ACCOUNT_POLICY.rememberedDevices.ttlMs)
+        h.fail('11', `a device expiring at ${result.device.expiresAt}, issued at ${now}`);
       user.account.devices.set(result.device.token, {
         id: result.device.id,
         expiresAt: result.device.expiresAt,

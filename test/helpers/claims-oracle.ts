@@ -336,6 +336,7 @@ export class Run {
           generation: number;
         };
         const changes = user.account.changes;
+        const logged = this.log.length;
         await this.operation(user, Math.max(1, before.factors), before.generation);
         const after = (await this.mfa.status(user.id)) as unknown as { generation: number };
         if (
@@ -344,7 +345,7 @@ export class Run {
         )
           this.fail(
             '10',
-            `generation ${before.generation} → ${after.generation} after ${user.account.changes - changes} changes`,
+            `generation ${before.generation} → ${after.generation} after ${user.account.changes - changes} changes (${user.id}: ${this.log.slice(logged).join('; ') || 'no call logged'})`,
           );
       }
       // Escapes back-off delays, never the lock: time moves by steps only.
