@@ -8,10 +8,11 @@
  *   well-formed code is refused `throttled` (nothing written) while the
  *   purpose's budget is spent in its window; otherwise it is charged 1 to the
  *   budget and 1 to the purpose's code before the answer: no code →
- *   `no_code`; the code's attempts already at the per-code cap →
- *   `attempts_exhausted` (code removed); no match → `wrong_code`; a match
- *   past its expiry → `expired` (code removed); else success: code removed, a
- *   `verification` proof made. Neither a resend nor a success resets the
+ *   `no_code`; no match → `wrong_code`, or `attempts_exhausted` (code
+ *   removed) if this attempt reached the per-code cap; a match past its
+ *   expiry → `expired` (code removed); else success: code removed, a
+ *   `verification` proof made. So at most `maxAttemptsPerCode` comparisons
+ *   per code. Neither a resend nor a success resets the
  *   budget: only its window's end does.
  * - **Sends.** Refused `cooldown` within `resendCooldownMs` of the last send
  *   to the destination, `daily_limit` at `dailyLimitPerDestination` sends to
@@ -263,14 +264,16 @@ export class AccountModel {
     const reserved = structuredClone(next);
     const drop = () => (next.codes = next.codes.filter((c) => c !== stored));
     if (!stored) return { ...one({ ok: false, reason: 'no_code' }, next), reserved };
-    if (stored.attempts > p.maxAttemptsPerCode) {
-      drop();
-      return { ...one({ ok: false, reason: 'attempts_exhausted' }, next), reserved };
-    }
     const matches =
       stored.code !== null &&
       stored.code === code &&
       (o.destination === undefined || o.destination === stored.destination);
+    // The attempt that reaches the cap without a match answers that the code
+    // is used up (and removes it); a match on it still passes.
+    if (!matches && stored.attempts >= p.maxAttemptsPerCode) {
+      drop();
+      return { ...one({ ok: false, reason: 'attempts_exhausted' }, next), reserved };
+    }
     if (!matches) return { ...one({ ok: false, reason: 'wrong_code' }, next), reserved };
     drop();
     if (!live(stored.expiresAt, now))

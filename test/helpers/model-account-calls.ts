@@ -176,8 +176,13 @@ export async function accountSequential(
       break;
     }
     case 'check': {
-      const stored = acc.codes.find((x) => x.purpose === c.purpose);
-      const other = acc.codes.find((x) => x.purpose !== c.purpose && x.code !== null);
+      // Mostly a purpose with a live code (else most checks would be no_code).
+      const purpose =
+        salt % 4 === 0 || acc.codes.some((x) => x.purpose === c.purpose)
+          ? c.purpose
+          : (acc.codes[salt % Math.max(1, acc.codes.length)]?.purpose ?? c.purpose);
+      const stored = acc.codes.find((x) => x.purpose === purpose);
+      const other = acc.codes.find((x) => x.purpose !== purpose && x.code !== null);
       const code =
         c.code === 'right' && stored?.code
           ? stored.code
@@ -192,14 +197,18 @@ export async function accountSequential(
           : c.dest === 'same'
             ? (stored?.destination ?? destination('email', 0))
             : 'someone.else@example.org';
-      const options = { purpose: c.purpose, ...(dest === undefined ? {} : { destination: dest }) };
+      const options = { purpose, ...(dest === undefined ? {} : { destination: dest }) };
       invoke = () => run.mfa.checkVerificationCode(userId, code, options);
       expect_ = (real) => {
         const r = real as { ok?: boolean; proof?: string } | undefined;
         if (r?.ok) {
           expect(r.proof, 'a proof').toMatch(/^[A-Za-z0-9_-]{32}$/);
           registerToken(run, u, 'proof', r.proof as string);
-          run.proofsGiven[u]?.push({ token: r.proof as string, purpose: c.purpose });
+          run.proofsGiven[u]?.push({
+            token: r.proof as string,
+            purpose,
+            expiresAt: now + M.policy.proofTtlMs,
+          });
         }
         if (erased && M.isWellFormed(code)) return { results: ['ERR_ERASED'], next: before };
         const out = M.check(acc, now, code, { ...options }, r?.proof ?? '');
@@ -286,6 +295,9 @@ export async function accountSequential(
           (a?.devices.length ?? 0) > 0 ||
           (a?.proofs.length ?? 0) > 0 ||
           (a?.codes.length ?? 0) > 0 ||
+          // CONTRACT2's "throttle failures" read as including the verification
+          // budgets' failures (they are throttle state, and the reset empties them).
+          (a?.budgets ?? []).some((b) => b.failures > 0) ||
           throttled(r?.throttle.otp) ||
           throttled(r?.throttle.recovery);
         if (!something)

@@ -110,7 +110,7 @@ export async function accountParallel(
   if (of('send').length === 0 && live) {
     // The per-code cap: compared answers never exceed what the code had left.
     const compared = checks.filter(
-      (r) => r.ok || r.reason === 'wrong_code' || r.reason === 'expired',
+      (r) => r.ok || ['wrong_code', 'expired', 'attempts_exhausted'].includes(r.reason ?? ''),
     ).length;
     expect(compared, 'answers compared with one code').toBeLessThanOrEqual(
       Math.max(0, M.policy.codes.maxAttemptsPerCode - live.attempts),
@@ -118,7 +118,11 @@ export async function accountParallel(
   }
   for (const r of checks.filter((x) => x.ok)) {
     registerToken(run, u, 'proof', r.proof as string);
-    run.proofsGiven[u]?.push({ token: r.proof as string, purpose });
+    run.proofsGiven[u]?.push({
+      token: r.proof as string,
+      purpose,
+      expiresAt: now + M.policy.proofTtlMs,
+    });
   }
   // One send per destination inside its cooldown; each one sent a message.
   const okTo = planned.filter((p, i) => p.c.m === 'send' && (answers[i] as Answer | null)?.ok);

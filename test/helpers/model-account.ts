@@ -170,9 +170,28 @@ export function pickProof(
     case 'none':
       return undefined;
     case 'match':
+    case 'verification':
       return [...account.proofs]
         .reverse()
-        .find((p) => p.token !== '' && p.purpose === purpose && run.now < p.expiresAt)?.token;
+        .find(
+          (p) =>
+            p.token !== '' &&
+            p.purpose === purpose &&
+            run.now < p.expiresAt &&
+            (pick === 'match' || p.kind === 'verification'),
+        )?.token;
+    case 'other':
+      return (
+        [...account.proofs]
+          .reverse()
+          .find((p) => p.token !== '' && p.purpose !== purpose && run.now < p.expiresAt)?.token ??
+        BOGUS_TOKEN
+      );
+    case 'expired':
+      return (
+        (run.proofsGiven[u] ?? []).find((p) => p.purpose === purpose && p.expiresAt <= run.now)
+          ?.token ?? BOGUS_TOKEN
+      );
     case 'any': {
       const given = run.proofsGiven[u] as { token: string }[];
       return given.length === 0
@@ -248,7 +267,11 @@ export function withAccountRules(
     expect(r.proof, `${c.m} with proofFor: a proof`).toMatch(TOKEN);
     const token = r.proof as string;
     registerToken(run, u, 'proof', token);
-    run.proofsGiven[u]?.push({ token, purpose: c.proofFor });
+    run.proofsGiven[u]?.push({
+      token,
+      purpose: c.proofFor,
+      expiresAt: run.now + M.policy.proofTtlMs,
+    });
     M.addProof(account, run.now, {
       token,
       purpose: c.proofFor,

@@ -205,7 +205,7 @@ export class Run {
   /** Every token (proof, device) and code the test was given, by its stored hash. */
   readonly byHash = new Map<string, string>();
   /** Proofs and devices given to each user (tokens), and device ids. */
-  readonly proofsGiven: { token: string; purpose: string }[][];
+  readonly proofsGiven: { token: string; purpose: string; expiresAt: number }[][];
   readonly devicesGiven: { token: string; id: string }[][];
 
   constructor(inner: MFAStore, prefix: string, proofRule: 'seed' | 'any' | 'none' = 'none') {
