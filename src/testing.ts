@@ -13,16 +13,21 @@ import { describe } from 'vitest';
 import type { MFAStore } from './store/contract.ts';
 import { accountCases } from './testing/account.ts';
 import { accountResetCases } from './testing/account-reset.ts';
+import { adminResetCases } from './testing/admin-reset.ts';
 import { concurrencyCases } from './testing/concurrency.ts';
+import { duplicateSecretCases } from './testing/duplicates.ts';
 import { enrollmentCases } from './testing/enrollment.ts';
 import { erasureCases } from './testing/erasure.ts';
 import { factorCases } from './testing/factors.ts';
+import { deviceCases } from './testing/devices.ts';
 import { createSuite, type MakeStore } from './testing/harness.ts';
 import { loginCases } from './testing/login.ts';
 import { readAndReserveCases } from './testing/read-and-reserve.ts';
 import { recordCases } from './testing/records.ts';
 import { recoveryCases } from './testing/recovery.ts';
 import { throttleCases } from './testing/throttle.ts';
+import { verificationCodeCases } from './testing/identity-codes.ts';
+import { proofCases } from './testing/identity-proofs.ts';
 
 export type { MakeStore } from './testing/harness.ts';
 
@@ -72,6 +77,7 @@ export function testMFAStore(
   describe(`MFAStore conformance: ${name}`, () => {
     recordCases(suite);
     enrollmentCases(suite);
+    duplicateSecretCases(suite);
     throttleCases(suite);
     loginCases(suite);
     readAndReserveCases(suite);
@@ -80,6 +86,40 @@ export function testMFAStore(
     erasureCases(suite);
     accountCases(suite);
     accountResetCases(suite);
+    deviceCases(suite);
+    adminResetCases(suite);
     concurrencyCases(suite);
+    describe('the identity step through the service (verification codes, proofs)', () => {
+      verificationCodeCases(makeStore);
+      proofCases(makeStore);
+    });
+  });
+}
+
+/**
+ * Registers only the identity-step cases of {@link testMFAStore} (issue 20's
+ * rules: verification code expiry, one live code per purpose, the per-code
+ * cap, the per-purpose budget, the cooldown, the daily caps, a sender
+ * failure, the destination and purpose binding, no enumeration, and the
+ * proof rules), run through `createMFA` on the store, under
+ * `Identity rules: <name>`. `testMFAStore` includes them; call this to run
+ * them alone while a store is being built.
+ *
+ * @param name - a label for the store
+ * @param makeStore - returns the store for each test
+ * @returns nothing; the tests are registered with vitest
+ * @example
+ * ```ts fragment
+ * // test/my-store-identity.test.ts
+ * import { testIdentityRules } from 'totpkit/testing';
+ * import { MyStore } from '../src/my-store.ts';
+ *
+ * testIdentityRules('MyStore', () => new MyStore(connection));
+ * ```
+ */
+export function testIdentityRules(name: string, makeStore: MakeStore): void {
+  describe(`Identity rules: ${name}`, () => {
+    verificationCodeCases(makeStore);
+    proofCases(makeStore);
   });
 }

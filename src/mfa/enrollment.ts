@@ -32,6 +32,7 @@ import { isCipherError, type MFAContext } from './context.ts';
 import { accountWrite, nextGeneration, RETRY, withAccount, type Settled } from './account-state.ts';
 import { secretDigest } from './_digest.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
+import { checkProofOption, spendProof } from './proofs.ts';
 import {
   checkFactorName,
   checkUserId,
@@ -51,35 +52,16 @@ export async function beginEnrollment(
   options: BeginEnrollmentOptions,
 ): Promise<BeginEnrollmentResult> {
   checkUserId(userId);
-  const { accountName, name, replaceFactorId } = checkOptions(options);
+  const { accountName, name, replaceFactorId, proof: given } = checkOptions(options);
   if (name !== undefined) checkFactorName(name);
   if (replaceFactorId !== undefined && typeof replaceFactorId !== 'string') {
     throw new TypeError(
       `"replaceFactorId" must be a string or undefined, got ${describe(replaceFactorId)}`,
     );
   }
+  const proof = checkProofOption(given);
+  const purpose = replaceFactorId === undefined ? 'enroll' : 'replace_factor';
   const now = ctx.now();
-  const factors = (await ctx.store.getUser(userId, now))?.factors ?? [];
-  if (replaceFactorId !== undefined && !factors.some((f) => f.id === replaceFactorId)) {
-    throw new MFAError(
-      'ERR_FACTOR_NOT_FOUND',
-      'replaceFactorId is not an active factor of the user',
-    );
-  }
-  const kept = factors.filter((f) => f.id !== replaceFactorId);
-  if (kept.length >= ctx.policy.maxFactors) {
-    throw new MFAError(
-      'ERR_FACTOR_LIMIT',
-      `the user has ${kept.length} factors, the most policy.maxFactors allows; ` +
-        `remove one or pass replaceFactorId`,
-    );
-  }
-  const taken = new Set(kept.map((f) => f.nameKey));
-  const factorName = name ?? defaultFactorName(taken);
-  const nameKey = factorNameKey(factorName);
-  if (taken.has(nameKey)) {
-    throw new MFAError('ERR_NAME_TAKEN', 'another factor of the user has this name');
-  }
   const secret = generateSecret({ bytes: 20 });
   let uri: string, base32: string, sealedSecret: string, digest: string;
   try {
@@ -97,8 +79,8 @@ export async function beginEnrollment(
   }
   const pending: PendingEnrollment = {
     id: globalThis.crypto.randomUUID(),
-    name: factorName,
-    nameKey,
+    name: '',
+    nameKey: '',
     sealedSecret,
     secretDigest: digest,
     ...ctx.params,
@@ -106,11 +88,42 @@ export async function beginEnrollment(
     expiresAt: now + ctx.policy.pendingTtlMs,
     replaceFactorId: replaceFactorId ?? null,
   };
-  const stored = await ctx.store.putPending(userId, pending);
-  if (stored === 'erased') throw ctx.erased();
-  if (stored !== 'stored') {
-    throw new MFAError('ERR_STORE', `store.putPending returned ${describe(stored)}`);
-  }
+  // Judged on each read; the proof is consumed by the same putPending.
+  await withAccount(ctx, userId, now, async (state) => {
+    const factors = state.record?.factors ?? [];
+    if (replaceFactorId !== undefined && !factors.some((f) => f.id === replaceFactorId)) {
+      throw new MFAError(
+        'ERR_FACTOR_NOT_FOUND',
+        'replaceFactorId is not an active factor of the user',
+      );
+    }
+    const kept = factors.filter((f) => f.id !== replaceFactorId);
+    if (kept.length >= ctx.policy.maxFactors) {
+      throw new MFAError(
+        'ERR_FACTOR_LIMIT',
+        `the user has ${kept.length} factors, the most policy.maxFactors allows; ` +
+          `remove one or pass replaceFactorId`,
+      );
+    }
+    const taken = new Set(kept.map((f) => f.nameKey));
+    pending.name = name ?? defaultFactorName(taken);
+    pending.nameKey = factorNameKey(pending.name);
+    if (taken.has(pending.nameKey)) {
+      throw new MFAError('ERR_NAME_TAKEN', 'another factor of the user has this name');
+    }
+    const spent = await spendProof(ctx, state, userId, proof, purpose);
+    const stored = await ctx.store.putPending(
+      userId,
+      pending,
+      spent ? { account: accountWrite(ctx, state, state.account, now) } : undefined,
+    );
+    if (stored === 'conflict') return RETRY;
+    if (stored === 'erased') throw ctx.erased();
+    if (stored !== 'stored') {
+      throw new MFAError('ERR_STORE', `store.putPending returned ${describe(stored)}`);
+    }
+    return stored;
+  });
   ctx.emit({
     type: 'enrollment_started',
     userId,
@@ -303,11 +316,14 @@ export async function completeEnrollment(
   const issued = firstFactor ? await ctx.createRecoverySet(userId) : null;
   // The bind carries the generation's move; on a conflict the store's rules
   // (still pending, limit, names) are judged again on the new read.
+  let generation = 0;
   const activated = await withAccount(
     ctx,
     userId,
     now,
     async (state) => {
+      const next = nextGeneration(state.account);
+      generation = next.generation;
       const outcome = await ctx.store.activatePending(userId, pending.id, {
         lastStep: binding.step,
         drift: binding.drift,
@@ -316,7 +332,7 @@ export async function completeEnrollment(
         recoveryCodes: issued?.set ?? null,
         // The app's parameters, when acceptAppParameters bound those.
         ...(sameParams(params, pending) ? {} : { params }),
-        account: accountWrite(ctx, state, nextGeneration(state.account), now),
+        account: accountWrite(ctx, state, next, now),
       });
       if (!outcome.ok && outcome.reason === 'conflict') return RETRY;
       return outcome as Settled<typeof outcome>;
@@ -345,6 +361,7 @@ export async function completeEnrollment(
     factorId: pending.id,
     drift: binding.drift,
     recoveryCodes: recoveryCodes?.length ?? 0,
+    generation,
   });
   const factorCount = read.factorCount + 1 - (activated.replaced ? 1 : 0);
   if (activated.replaced && pending.replaceFactorId !== null) {
@@ -354,12 +371,21 @@ export async function completeEnrollment(
       at: now,
       factorId: pending.replaceFactorId,
       remaining: factorCount,
+      generation,
     });
   }
-  ctx.emit({ type: 'factor_added', userId, at: now, factorId: pending.id, factors: factorCount });
+  ctx.emit({
+    type: 'factor_added',
+    userId,
+    at: now,
+    factorId: pending.id,
+    factors: factorCount,
+    generation,
+  });
   const result = {
     ok: true as const,
     factorId: pending.id,
+    generation,
     // `+ 0` turns a drift of -0 into 0.
     clockOffsetSeconds: binding.drift * params.period + 0,
     parameters: params,

@@ -14,6 +14,10 @@ import type { MFAContext } from './context.ts';
 import { checkCodeType } from '../code-input.ts';
 import { checkUserId, withHidden } from './input.ts';
 import { normalizeRecoveryCode } from './recovery-hash.ts';
+import { checkOptions } from '../_assert.ts';
+import type { UseRecoveryCodeOptions } from './call-options.ts';
+import { checkProofOption, proofAfterLogin, spendProof } from './proofs.ts';
+import { checkPurpose } from './verification-input.ts';
 import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './results.ts';
 
 /** See {@link MFA.useRecoveryCode}. */
@@ -21,9 +25,12 @@ export async function useRecoveryCode(
   ctx: MFAContext,
   userId: string,
   code: string,
+  options?: UseRecoveryCodeOptions,
 ): Promise<UseRecoveryCodeResult> {
   checkUserId(userId);
   const input = normalizeRecoveryCode(checkCodeType(code, 'code'));
+  const { proofFor } = checkOptions(options);
+  if (proofFor !== undefined) checkPurpose(proofFor, 'proofFor');
   const now = ctx.now();
   const fail = (reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'replayed') => {
     ctx.emit({ type: 'recovery_code_failed', userId, at: now, reason });
@@ -58,8 +65,19 @@ export async function useRecoveryCode(
     outcome = fail('replayed');
   } else {
     const remaining = unused - 1;
-    ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining });
-    return { ok: true, remaining };
+    // The generation the call read (a recovery code changes no factor).
+    const generation = read.record?.account?.generation ?? 0;
+    ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining, generation });
+    if (proofFor === undefined) return { ok: true, remaining, generation };
+    // Only if the factors did not change since the read (the generation read).
+    const made = await proofAfterLogin(ctx, userId, now, generation, proofFor, 'recovery');
+    return {
+      ok: true,
+      remaining,
+      generation,
+      proof: made?.token ?? null,
+      proofExpiresAt: made?.expiresAt ?? null,
+    };
   }
   ctx.failed(userId, 'recovery', now, read.guesses);
   return outcome;
@@ -69,23 +87,35 @@ export async function useRecoveryCode(
 export async function regenerateRecoveryCodes(
   ctx: MFAContext,
   userId: string,
+  proof?: unknown,
 ): Promise<RegenerateRecoveryCodesResult> {
   checkUserId(userId);
+  const given = checkProofOption(proof);
   const now = ctx.now();
   const made: { codes: string[]; set: RecoveryCodeSet }[] = [];
+  let generation = 0;
   const replaced = await withAccount(ctx, userId, now, async (state) => {
     if (!state.record?.factors.length) return false;
+    await spendProof(ctx, state, userId, given, 'regenerate_recovery_codes');
     // Hashing is the costly part: one set, whatever the retries.
     if (made.length === 0) made.push(await ctx.createRecoverySet(userId));
+    const next = nextGeneration(state.account);
+    generation = next.generation;
     const outcome = await ctx.store.replaceRecoveryCodes(userId, made[0]!.set, {
-      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      account: accountWrite(ctx, state, next, now),
     });
     return settle(outcome);
   });
   if (!replaced || made[0] === undefined) return { ok: false, reason: 'not_enrolled' };
   const { codes } = made[0];
-  ctx.emit({ type: 'recovery_codes_regenerated', userId, at: now, count: codes.length });
-  return withHidden({ ok: true as const }, { recoveryCodes: Object.freeze(codes) });
+  ctx.emit({
+    type: 'recovery_codes_regenerated',
+    userId,
+    at: now,
+    count: codes.length,
+    generation,
+  });
+  return withHidden({ ok: true as const, generation }, { recoveryCodes: Object.freeze(codes) });
 }
 
 /** A `replaceRecoveryCodes` outcome: whether it replaced, or {@link RETRY} on a conflict. */

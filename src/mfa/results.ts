@@ -7,6 +7,7 @@
  */
 import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams } from '../store/contract.ts';
+import type { RememberedDevice } from './results-account.ts';
 
 /**
  * A started enrollment. `secret` and `uri` are non-enumerable: read them
@@ -139,6 +140,11 @@ export type CompleteEnrollmentResult =
       /** The new factor's id (the one `beginEnrollment` returned). */
       factorId: string;
       /**
+       * The security generation after this change (one more than before):
+       * end the user's sessions of older generations, and bind this one to it.
+       */
+      generation: number;
+      /**
        * The device clock's measured offset in seconds, signed (positive: the
        * device is ahead): the binding's drift times the bound period. Warn
        * the user before it grows ("your phone's clock is 40 s fast").
@@ -180,6 +186,27 @@ export type VerifyResult =
       ok: true;
       /** The factor whose code it was. */
       factorId: string;
+      /**
+       * The user's security generation, as the call read it: bind the
+       * session to it, and end sessions of an older one (see "Security
+       * generation" in docs/security-model.md).
+       */
+      generation: number;
+      /**
+       * With `rememberDevice` only: the device remembered (its `token` is
+       * non-enumerable), or `null` if the generation moved while the call
+       * ran (the user's factors changed meanwhile; nothing was remembered).
+       */
+      device?: RememberedDevice | null;
+      /**
+       * With `proofFor` only: a single-use proof of kind `'totp'` for that
+       * purpose, or `null` if the user's factors changed while the call ran
+       * (ask for a code again). A bearer credential for
+       * `policy.proofs.ttlMs`: do not log it.
+       */
+      proof?: string | null;
+      /** With `proofFor` only: when `proof` expires, Unix ms (`null` with no proof). */
+      proofExpiresAt?: number | null;
     }
   | MFARefusal<VerifyFailure>;
 
@@ -230,6 +257,16 @@ export type UseRecoveryCodeResult =
       ok: true;
       /** Unused codes left (as read at the start of the call). */
       remaining: number;
+      /** The security generation the call read (a recovery code changes no factor). */
+      generation: number;
+      /**
+       * With `proofFor` only: a single-use proof of kind `'recovery'` for that
+       * purpose, or `null` if the user's factors changed while the call ran
+       * (ask again). A bearer credential for `policy.proofs.ttlMs`: do not log it.
+       */
+      proof?: string | null;
+      /** With `proofFor` only: when `proof` expires, Unix ms (`null` with no proof). */
+      proofExpiresAt?: number | null;
     }
   | MFARefusal<RecoveryCodeFailure>;
 
@@ -238,6 +275,11 @@ export type RegenerateRecoveryCodesResult =
   | {
       /** The new set replaced the old one. */
       ok: true;
+      /**
+       * The security generation after this change (one more than before):
+       * end the user's sessions of older generations, and bind this one to it.
+       */
+      generation: number;
       /** The new codes, to show once. Non-enumerable (see {@link BeginEnrollmentResult}). */
       readonly recoveryCodes: readonly string[];
     }
@@ -310,6 +352,11 @@ export type RemoveFactorResult =
       ok: true;
       /** Active factors left; 0 means two-factor sign-in is off, as after {@link MFA.disable}. */
       remaining: number;
+      /**
+       * The security generation after this change (one more than before):
+       * end the user's sessions of older generations, and bind this one to it.
+       */
+      generation: number;
     }
   | {
       /** Nothing was changed. */
@@ -341,6 +388,11 @@ export type ImportFactorResult =
        * it. `false` for a new factor.
        */
       alreadyImported: boolean;
+      /**
+       * The security generation: one more than before for a new factor; as
+       * read for a re-run import (`alreadyImported`, nothing changed).
+       */
+      generation: number;
       /**
        * The user's first recovery codes, to hand over once: present only with
        * the option `recoveryCodes: true` when the user had no active factor.
@@ -374,4 +426,22 @@ export interface MFAStatus {
   recoveryLocked: boolean;
   /** Milliseconds until a TOTP code may be tried again (0: now). */
   retryAfterMs: number;
+  /**
+   * The security generation: 0 at first, one more at every change of the
+   * user's second-factor state (a factor added, replaced, removed or
+   * imported, disable, recovery codes regenerated, an admin reset). Bind
+   * sessions to it: a session made in an older generation must end.
+   */
+  generation: number;
+}
+
+/** The outcome of {@link MFA.disable}. */
+export interface DisableResult {
+  /** Whether there was anything to remove (`false`: nothing was written). */
+  disabled: boolean;
+  /**
+   * The security generation afterwards: one more than before when
+   * `disabled`, else unchanged.
+   */
+  generation: number;
 }

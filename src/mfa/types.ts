@@ -4,14 +4,25 @@
  * results.ts.
  * @module
  */
+import type { MFAIdentityMethods } from './identity-api.ts';
+import type { VerificationOptions } from './account-types.ts';
 import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams, MFAStore, ThrottleScope } from '../store/contract.ts';
+import type { MFAAccountMethods } from './account-api.ts';
+import type {
+  CallOptions,
+  ProofOptions,
+  UseRecoveryCodeOptions,
+  VerifyOptions,
+} from './call-options.ts';
+import type { RequestContext } from './request-context.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent } from './events.ts';
 import type { MFAPolicyOptions } from './policy.ts';
 import type {
   BeginEnrollmentResult,
   CompleteEnrollmentResult,
+  DisableResult,
   FactorInfo,
   ImportFactorResult,
   MFAStatus,
@@ -59,6 +70,12 @@ export interface MFAOptions {
    * handler throws, that error is written with `console.error` too.
    */
   onEventError?: (error: unknown, event: MFAEvent) => void;
+  /**
+   * Out-of-band verification codes: the app's `sender` and the codes' HMAC
+   * `key` (at least 32 bytes). Needed by {@link MFA.sendVerificationCode} and
+   * {@link MFA.checkVerificationCode} only.
+   */
+  verification?: VerificationOptions;
 }
 
 /** Options for {@link MFA.beginEnrollment}. */
@@ -76,6 +93,16 @@ export interface BeginEnrollmentOptions {
    * ("I replaced my phone"). Re-authenticate the user first.
    */
   replaceFactorId?: string;
+  /**
+   * A proof for `'enroll'` (or `'replace_factor'` with `replaceFactorId`),
+   * consumed by this call in the same store op that stores the enrollment.
+   * Under the default `policy.proofs` (`'seed'`): for a first enrollment a
+   * proof from {@link MFA.checkVerificationCode}; once the user has a factor,
+   * one from `verify` or `useRecoveryCode` with `{ proofFor }`.
+   */
+  proof?: string;
+  /** Your request context for the events (see {@link CallOptions.context}). */
+  context?: RequestContext;
 }
 /** Options for {@link MFA.importFactor}: `secret` or `uri`, not both. */
 export interface ImportFactorOptions {
@@ -116,10 +143,12 @@ export interface ImportFactorOptions {
    * has a factor keeps the set they have either way.
    */
   recoveryCodes?: boolean;
+  /** Your request context for the events (see {@link CallOptions.context}). */
+  context?: RequestContext;
 }
 
 /** The service returned by {@link createMFA}. All methods are safe to call concurrently. */
-export interface MFA {
+export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
   /**
    * Starts (or restarts) an enrollment of a factor: a new secret, sealed and
    * stored as pending until two consecutive codes bind it (see
@@ -127,7 +156,9 @@ export interface MFA {
    * factors. There is one pending enrollment per user: a previous one is
    * replaced (if unexpired, its sealed secret is kept until its own expiry,
    * so that its codes are recognised as `'stale_qr'`). For a user who already
-   * has a factor, re-authenticate first.
+   * has a factor, re-authenticate first: pass `proof`, which
+   * `policy.proofs` requires by default (`'seed'`: a verification code's
+   * for a first factor, one from a current factor after that).
    *
    * @param userId - your stable user id: 1–256 characters of well-formed
    *   Unicode (no lone surrogate, which would reach the stores as U+FFFD, the
@@ -138,7 +169,8 @@ export interface MFA {
    * @returns `{ factorId, secret, uri, expiresAt }`; `secret` and `uri` are non-enumerable
    * @throws TypeError / RangeError for an invalid argument; {@link MFAError}
    *   `'ERR_FACTOR_LIMIT'` (the user has `policy.maxFactors` factors and none
-   *   is replaced), `'ERR_NAME_TAKEN'`, `'ERR_FACTOR_NOT_FOUND'` (no active
+   *   is replaced), `'ERR_PROOF'` (the proof policy refused; nothing
+   *   written), `'ERR_CONTENDED'`, `'ERR_NAME_TAKEN'`, `'ERR_FACTOR_NOT_FOUND'` (no active
    *   factor `replaceFactorId`), `'ERR_STORE'`, `'ERR_CIPHER'`, `'ERR_ERASED'`
    *   (the user's data was erased within `policy.erasureGuardMs`)
    * @example
@@ -171,7 +203,8 @@ export interface MFA {
    * @param userId - the user
    * @param code1 - the first code the app showed (spaces are ignored)
    * @param code2 - the code that followed it
-   * @returns `{ ok: true, factorId, clockOffsetSeconds, parameters, recoveryCodes? }`
+   * @param options - `context` for the events
+   * @returns `{ ok: true, factorId, generation, clockOffsetSeconds, parameters, recoveryCodes? }`
    *   or a refusal with a {@link CompleteEnrollmentFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'`, `'ERR_ERASED'` (the data was erased while it ran)
@@ -188,6 +221,7 @@ export interface MFA {
     userId: string,
     code1: string,
     code2: string,
+    options?: CallOptions,
   ): Promise<CompleteEnrollmentResult>;
 
   /**
@@ -206,7 +240,11 @@ export interface MFA {
    *
    * @param userId - the user
    * @param code - the code as typed (surrounding and inner spaces are ignored)
-   * @returns `{ ok: true, factorId }` or a refusal with a {@link VerifyFailure}
+   * @param options - `proofFor` (make a single-use proof of kind `'totp'`
+   *   for a sensitive call), `rememberDevice: { name }` to issue a
+   *   remembered-device token on success (`device` in the result), `context`
+   * @returns `{ ok: true, factorId, generation, device?, proof?, proofExpiresAt? }`
+   *   or a refusal with a {@link VerifyFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded),
    *   `'ERR_ERASED'` (the data was erased while it ran)
@@ -218,7 +256,7 @@ export interface MFA {
    * else if (result.reason === 'throttled') say(`Try again in ${Math.ceil(result.retryAfterMs / 1000)} s`);
    * ```
    */
-  verify(userId: string, code: string): Promise<VerifyResult>;
+  verify(userId: string, code: string, options?: VerifyOptions): Promise<VerifyResult>;
 
   /**
    * Measures a drifted device clock again from two consecutive codes (as at
@@ -234,6 +272,7 @@ export interface MFA {
    * @param userId - the user
    * @param code1 - a code
    * @param code2 - the code that followed it
+   * @param options - `context` for the events
    * @returns `{ ok: true, factorId, drift, clockOffsetSeconds }` (the factor the
    *   codes belong to) or a refusal with a {@link ResyncFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`,
@@ -244,7 +283,12 @@ export interface MFA {
    * const result = await mfa.resync(user.id, form.code1, form.code2);
    * ```
    */
-  resync(userId: string, code1: string, code2: string): Promise<ResyncResult>;
+  resync(
+    userId: string,
+    code1: string,
+    code2: string,
+    options?: CallOptions,
+  ): Promise<ResyncResult>;
 
   /**
    * Spends one recovery code: one KDF evaluation, compared with every unused
@@ -254,7 +298,10 @@ export interface MFA {
    *
    * @param userId - the user
    * @param code - the code as typed (case, spaces and dashes are ignored)
-   * @returns `{ ok: true, remaining }` or a refusal with a {@link RecoveryCodeFailure}
+   * @param options - `proofFor` (make a single-use proof of kind
+   *   `'recovery'` for a sensitive call), `context`
+   * @returns `{ ok: true, remaining, generation, proof?, proofExpiresAt? }` or a
+   *   refusal with a {@link RecoveryCodeFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_ERASED'` (the data was erased while it ran)
    * @example
@@ -264,15 +311,22 @@ export interface MFA {
    * if (result.ok && result.remaining < 3) suggestNewCodes();
    * ```
    */
-  useRecoveryCode(userId: string, code: string): Promise<UseRecoveryCodeResult>;
+  useRecoveryCode(
+    userId: string,
+    code: string,
+    options?: UseRecoveryCodeOptions,
+  ): Promise<UseRecoveryCodeResult>;
 
   /**
    * Issues a new set of recovery codes, replacing (invalidating) the old set.
-   * Re-authenticate the user first.
+   * Needs a proof for `'regenerate_recovery_codes'` as `policy.proofs`
+   * says (by default one from a current factor).
    *
    * @param userId - the user
-   * @returns `{ ok: true, recoveryCodes }` (non-enumerable) or `{ ok: false, reason: 'not_enrolled' }`
-   * @throws {@link MFAError} `'ERR_STORE'`
+   * @param options - `proof`, `context`
+   * @returns `{ ok: true, generation, recoveryCodes }` (`recoveryCodes` non-enumerable) or
+   *   `{ ok: false, reason: 'not_enrolled' }`
+   * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -280,13 +334,17 @@ export interface MFA {
    * if (result.ok) showOnce(result.recoveryCodes);
    * ```
    */
-  regenerateRecoveryCodes(userId: string): Promise<RegenerateRecoveryCodesResult>;
+  regenerateRecoveryCodes(
+    userId: string,
+    options?: ProofOptions,
+  ): Promise<RegenerateRecoveryCodesResult>;
 
   /**
    * Reads a user's state.
    *
    * @param userId - the user
-   * @returns the {@link MFAStatus}
+   * @param options - `context` (this call emits no event)
+   * @returns the {@link MFAStatus}, with the security `generation`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
    * ```ts fragment
@@ -294,29 +352,34 @@ export interface MFA {
    * const { state } = await mfa.status(user.id); // 'none' | 'pending' | 'active'
    * ```
    */
-  status(userId: string): Promise<MFAStatus>;
+  status(userId: string, options?: CallOptions): Promise<MFAStatus>;
 
   /**
    * Removes every factor, any pending enrollment and the recovery codes.
    * Throttle state is kept, so disabling does not lift a lock (use
-   * {@link MFA.deleteUserData} to erase everything). Re-authenticate first.
+   * {@link MFA.deleteUserData} to erase everything). Needs a proof for
+   * `'disable'` as `policy.proofs` says (by default one from a current
+   * factor), judged only if there is anything to remove.
    *
    * @param userId - the user
-   * @returns whether there was anything to remove
-   * @throws {@link MFAError} `'ERR_STORE'`
+   * @param options - `proof`, `context`
+   * @returns `{ disabled, generation }`: whether there was anything to remove
+   *   (the generation then moved by one), and the generation afterwards
+   * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * await mfa.disable(user.id);
+   * const { disabled, generation } = await mfa.disable(user.id);
    * ```
    */
-  disable(userId: string): Promise<boolean>;
+  disable(userId: string, options?: ProofOptions): Promise<DisableResult>;
 
   /**
    * Admin unlock: resets the throttle of one scope, or both.
    *
    * @param userId - the user
    * @param scope - `'otp'` or `'recovery'`; default both
+   * @param options - `context` for the event
    * @returns when done
    * @throws RangeError for an unknown scope; {@link MFAError} `'ERR_STORE'`
    * @example
@@ -325,7 +388,7 @@ export interface MFA {
    * await mfa.unlock(userId); // after verifying the user's identity out of band
    * ```
    */
-  unlock(userId: string, scope?: ThrottleScope): Promise<void>;
+  unlock(userId: string, scope?: ThrottleScope, options?: CallOptions): Promise<void>;
 
   /**
    * Seals the user's secrets again, every active factor's, the pending
@@ -336,6 +399,7 @@ export interface MFA {
    * misses no one).
    *
    * @param userId - the user
+   * @param options - `context` for the event
    * @returns `{ ok: true, reencrypted, count }` or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
@@ -344,12 +408,13 @@ export interface MFA {
    * for (const id of userIds) await mfa.reencryptSecret(id);
    * ```
    */
-  reencryptSecret(userId: string): Promise<ReencryptSecretResult>;
+  reencryptSecret(userId: string, options?: CallOptions): Promise<ReencryptSecretResult>;
 
   /**
    * Lists the user's active factors, without any secret, ordered by `createdAt`.
    *
    * @param userId - the user
+   * @param options - `context` (this call emits no event)
    * @returns the factors (empty if none)
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
@@ -358,7 +423,7 @@ export interface MFA {
    * for (const f of await mfa.listFactors(user.id)) console.log(f.name, f.lastUsedAt);
    * ```
    */
-  listFactors(userId: string): Promise<FactorInfo[]>;
+  listFactors(userId: string, options?: CallOptions): Promise<FactorInfo[]>;
 
   /**
    * Renames a factor. The name must be unique among the user's factors
@@ -367,6 +432,7 @@ export interface MFA {
    * @param userId - the user
    * @param factorId - the factor
    * @param name - 1–64 characters, well-formed, no control or format characters (Unicode Cc, Cf)
+   * @param options - `context` for the event
    * @returns `{ ok: true }` or `{ ok: false, reason: 'not_found' | 'name_taken' }`
    * @throws TypeError / RangeError for an invalid name; {@link MFAError} `'ERR_STORE'`
    * @example
@@ -375,18 +441,25 @@ export interface MFA {
    * await mfa.renameFactor(user.id, factorId, 'Work phone');
    * ```
    */
-  renameFactor(userId: string, factorId: string, name: string): Promise<RenameFactorResult>;
+  renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    options?: CallOptions,
+  ): Promise<RenameFactorResult>;
 
   /**
    * Removes one factor ("I lost my tablet"). Removing the last one turns
    * two-factor sign-in off and deletes the recovery codes and any pending
-   * enrollment, exactly like {@link MFA.disable}. Re-authenticate first
-   * (for instance with a current code).
+   * enrollment, exactly like {@link MFA.disable}. Needs a proof for
+   * `'remove_factor'` as `policy.proofs` says (by default one from a
+   * current factor), judged only if the factor is active.
    *
    * @param userId - the user
    * @param factorId - the factor
-   * @returns `{ ok: true, remaining }` or `{ ok: false, reason: 'not_found' }`
-   * @throws {@link MFAError} `'ERR_STORE'`
+   * @param options - `proof`, `context`
+   * @returns `{ ok: true, remaining, generation }` or `{ ok: false, reason: 'not_found' }`
+   * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -394,7 +467,11 @@ export interface MFA {
    * if (result.ok && result.remaining === 0) say('Two-factor sign-in is off.');
    * ```
    */
-  removeFactor(userId: string, factorId: string): Promise<RemoveFactorResult>;
+  removeFactor(
+    userId: string,
+    factorId: string,
+    options?: ProofOptions,
+  ): Promise<RemoveFactorResult>;
 
   /**
    * Binds an existing secret (from otplib, otpauth, speakeasy, …) as an active
@@ -450,6 +527,7 @@ export interface MFA {
    * `erasureGuardMs` is the stated limit.
    *
    * @param userId - the user
+   * @param options - `context` for the event
    * @returns whether there was anything to remove
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
@@ -458,5 +536,5 @@ export interface MFA {
    * await mfa.deleteUserData(user.id); // the account is being deleted
    * ```
    */
-  deleteUserData(userId: string): Promise<boolean>;
+  deleteUserData(userId: string, options?: CallOptions): Promise<boolean>;
 }

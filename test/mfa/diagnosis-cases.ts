@@ -14,6 +14,7 @@ import {
   type MFAPolicyOptions,
   type MFAStore,
 } from '../../src/index.ts';
+import { NO_PROOFS } from '../helpers/mfa.ts';
 
 /** A step boundary: 1_750_000_020 s is a multiple of 30 and 60. */
 const T0 = 1_750_000_020_000;
@@ -45,7 +46,7 @@ function service(
     clock: () => h.now,
     onEvent: (e) => h.events.push(e),
     ...(options.totp ? { totp: options.totp } : {}),
-    policy: { recoveryCodeScrypt: { N: 1024, r: 1, p: 1 }, ...options.policy },
+    policy: { recoveryCodeScrypt: { N: 1024, r: 1, p: 1 }, proofs: NO_PROOFS, ...options.policy },
   });
   return h;
 }
@@ -172,7 +173,11 @@ export function describeDiagnosisCases(name: string, makeStore: () => Promise<MF
       expect(factor).toMatchObject({ algorithm: 'SHA1', digits: 6, period: 30, drift: 1 });
       h.now += 90_000;
       const code = generateTOTP(decodeBase32(begun.secret), { now: h.now + 30_000 });
-      expect(await h.mfa.verify(user, code)).toEqual({ ok: true, factorId: begun.factorId });
+      expect(await h.mfa.verify(user, code)).toEqual({
+        ok: true,
+        factorId: begun.factorId,
+        generation: expect.any(Number),
+      });
       // Outside the binding window under the app's parameters: refused, diagnosed.
       const other = `accept-${++users}`;
       const again = await h.mfa.beginEnrollment(other, { accountName: 'a' });
@@ -248,7 +253,11 @@ export function describeDiagnosisCases(name: string, makeStore: () => Promise<MF
       expect(after?.throttle.otp.failures).toBe(2);
       // The step was not used up: the phone's current code still signs in.
       const code = generateTOTP(decodeBase32(phone.secret), { now: h.now });
-      expect(await h.mfa.verify(user, code)).toEqual({ ok: true, factorId: phone.factorId });
+      expect(await h.mfa.verify(user, code)).toEqual({
+        ok: true,
+        factorId: phone.factorId,
+        generation: expect.any(Number),
+      });
     });
 
     it('resync: clock_skew beyond the binding window, clockOffsetSeconds on success', async () => {
