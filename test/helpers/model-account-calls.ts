@@ -250,8 +250,11 @@ export async function accountSequential(
     }
     case 'checkDevice': {
       const given = run.devicesGiven[c.other ? 1 - u : u] ?? [];
+      // pick -1: the newest.
       const token =
-        given.length === 0 ? BOGUS_TOKEN : (given[c.pick % given.length]?.token as string);
+        given.length === 0
+          ? BOGUS_TOKEN
+          : (given[c.pick < 0 ? given.length - 1 : c.pick % given.length]?.token as string);
       invoke = () => run.mfa.checkRememberedDevice(userId, token);
       expect_ = () => {
         const out = M.checkDevice(acc, now, token);

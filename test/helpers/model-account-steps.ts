@@ -4,7 +4,7 @@
  * those run in parallel.
  */
 import fc from 'fast-check';
-import type { Call, ProofPick, Purpose, VCodeKind } from './model-steps.ts';
+import type { Call, ProofPick, Purpose, Step, VCodeKind } from './model-steps.ts';
 
 export const purposes = [
   'enroll',
@@ -116,3 +116,86 @@ export const accountParallelCall: fc.Arbitrary<Call> = fc.oneof(
   },
   { weight: 1, arbitrary: fc.constant({ m: 'forgetDevices' as const }) },
 );
+
+/** The sensitive call that takes a proof of `purpose` (export_data: useProof). */
+function sensitive(purpose: Purpose, proof: ProofPick): Call {
+  switch (purpose) {
+    case 'enroll':
+      return { m: 'begin', name: undefined, replace: null, proof };
+    case 'replace_factor':
+      return { m: 'begin', name: undefined, replace: 0, proof };
+    case 'remove_factor':
+      return { m: 'remove', f: 0, proof };
+    case 'regenerate_recovery_codes':
+      return { m: 'regenerate', proof };
+    case 'disable':
+      return { m: 'disable', proof };
+    default:
+      return { m: 'useProof', proof, purpose };
+  }
+}
+
+/**
+ * Directed sequences that random steps rarely make, each call still checked
+ * alone against the model: a proof got by a code or a TOTP code and used at
+ * once or after its expiry; a device remembered, then checked after time, a
+ * factor change or both; a failing sender after a good send; three devices
+ * remembered (the cap).
+ */
+export function flowSteps(user: fc.Arbitrary<number>): fc.Arbitrary<Step> {
+  const call = (c: Call): Step => ({ kind: 'call', user: -1, call: c, fault: null });
+  const wait = fc.constantFrom(0, 0, 71_000);
+  const byCode: fc.Arbitrary<Step[]> = fc
+    .tuple(purpose, wait, fc.constantFrom<ProofPick>('verification', 'match', 'expired'))
+    .map(([p, ms, pick]) => [
+      call({ m: 'send', channel: 'email', dest: 0, purpose: p, fail: false }),
+      call({ m: 'check', code: 'right', purpose: p, dest: 'none' }),
+      { kind: 'advance', ms } as Step,
+      call(sensitive(p, ms > 0 ? pick : pick === 'expired' ? 'match' : pick)),
+    ]);
+  const byTOTP: fc.Arbitrary<Step[]> = fc
+    .tuple(purpose, wait, fc.constantFrom<ProofPick>('match', 'expired'))
+    .map(([p, ms, pick]) => [
+      call({ m: 'verify', code: 'now', f: 0, proofFor: p, remember: false }),
+      { kind: 'advance', ms } as Step,
+      call(sensitive(p, ms > 0 ? pick : 'match')),
+    ]);
+  const device: fc.Arbitrary<Step[]> = fc
+    .tuple(
+      fc.constantFrom(0, 30_000, 1_800_000, 3_700_000),
+      fc.constantFrom<Call | null>(
+        null,
+        { m: 'import', secret: 'fresh', f: 0, name: undefined, lastStep: 'none', codes: true },
+        { m: 'adminReset' },
+        { m: 'forgetDevices' },
+      ),
+    )
+    .map(([ms, change]) => [
+      call({ m: 'verify', code: 'now', f: 0, remember: true }),
+      { kind: 'advance', ms } as Step,
+      ...(change ? [call(change)] : []),
+      call({ m: 'checkDevice', pick: -1, other: false }),
+      call({ m: 'listDevices' }),
+    ]);
+  // A failing sender after a good send: no live code is left for the purpose.
+  const failed: fc.Arbitrary<Step[]> = purpose.map((p) => [
+    call({ m: 'send', channel: 'email', dest: 0, purpose: p, fail: false }),
+    call({ m: 'send', channel: 'sms', dest: 0, purpose: p, fail: true }),
+    call({ m: 'check', code: 'right', purpose: p, dest: 'none' }),
+  ]);
+  const cap: fc.Arbitrary<Step[]> = fc.constant([
+    call({ m: 'verify', code: 'now', f: 0, remember: true }),
+    { kind: 'advance', ms: 30_000 } as Step,
+    call({ m: 'verify', code: 'now', f: 1, remember: true }),
+    { kind: 'advance', ms: 30_000 } as Step,
+    call({ m: 'verify', code: 'now', f: 2, remember: true }),
+    call({ m: 'listDevices' }),
+    call({ m: 'checkDevice', pick: 0, other: false }),
+  ]);
+  return fc
+    .record({ user, steps: fc.oneof(byCode, byTOTP, device, failed, cap) })
+    .map(({ user: u, steps }): Step => ({
+      kind: 'flow',
+      steps: steps.map((s: Step) => (s.kind === 'call' ? { ...s, user: u } : s)),
+    }));
+}

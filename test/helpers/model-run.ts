@@ -40,9 +40,14 @@ import { sequential } from './model-sequential.ts';
 import { RUNS, SECONDS, SEED, USERS, step, type Step } from './model-steps.ts';
 import { Run, stats } from './model-system.ts';
 
-async function execute(run: Run, steps: Step[]): Promise<void> {
-  for (const [i, s] of steps.entries()) {
+async function execute(run: Run, steps: Step[], base = 0): Promise<void> {
+  for (const [n, s] of steps.entries()) {
+    const i = base + n;
     run.log.push(JSON.stringify(s));
+    if (s.kind === 'flow') {
+      await execute(run, s.steps, i * 16);
+      continue;
+    }
     if (s.kind === 'advance') run.now += s.ms;
     else if (s.kind === 'drift') run.offsets[s.user] = (run.offsets[s.user] as number) + s.by;
     else if (s.kind === 'call') await sequential(run, s.user, s.call, s.fault, i);

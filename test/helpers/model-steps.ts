@@ -9,6 +9,7 @@ import type { ModelPolicy } from './mfa-model.ts';
 import {
   accountCall,
   accountParallelCall,
+  flowSteps,
   proofFor,
   proofPick,
   purpose,
@@ -154,7 +155,9 @@ export type Step =
   | { kind: 'parallel'; user: number; calls: Call[] }
   | { kind: 'race'; user: number; calls: Call[] }
   /** Issues 20 and 21 in parallel: code checks and resends of one purpose, proofs used, devices checked and forgotten. */
-  | { kind: 'accountParallel'; user: number; purpose: Purpose; calls: Call[] };
+  | { kind: 'accountParallel'; user: number; purpose: Purpose; calls: Call[] }
+  /** Several steps in a row (test/helpers/model-account-steps.ts, flowSteps). */
+  | { kind: 'flow'; steps: Step[] };
 
 const codeKind = fc.constantFrom<CodeKind>(
   'now',
@@ -396,4 +399,5 @@ export const step: fc.Arbitrary<Step> = fc.oneof(
       calls: fc.array(accountParallelCall, { minLength: 2, maxLength: 5 }),
     }),
   },
+  { weight: 3, arbitrary: flowSteps(user) },
 );
