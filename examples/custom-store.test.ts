@@ -4,8 +4,7 @@
 import { expect, it } from 'vitest';
 import { createMFA, decodeBase32, generateTOTP, plaintextCipher } from 'totpkit';
 import { testMFAStore } from 'totpkit/testing';
-import { DocumentStore } from './custom-store.ts';
-import { InMemoryDocuments } from './versioned-documents.ts';
+import { DocumentStore, InMemoryDocuments } from './custom-store.ts';
 
 // DocumentStore leaves out the optional readAndReserve (the service then
 // makes two round trips per check instead of one), and says so here.
@@ -24,18 +23,21 @@ it('runs a whole enrollment and login through createMFA', async () => {
     // Plaintext only to keep the example short; see key-rotation.ts for the real thing.
     cipher: plaintextCipher(),
     clock: () => now,
+    // The identity step's codes go to an outbox here; a mailer in an app.
     verification: {
       sender: async ({ code }) => void outbox.push(code),
-      key: crypto.getRandomValues(new Uint8Array(32)),
+      key: new Uint8Array(32).fill(1),
     },
   });
-  // The identity step first: a code to the account's e-mail, and its proof.
-  const destination = 'alice@example.com';
-  await mfa.sendVerificationCode('alice', { channel: 'email', destination, purpose: 'enroll' });
-  const checked = await mfa.checkVerificationCode('alice', outbox[0] ?? '', { purpose: 'enroll' });
-  if (!checked.ok) throw new Error(`verification refused: ${checked.reason}`);
+  await mfa.sendVerificationCode('alice', {
+    channel: 'email',
+    destination: 'alice@example.com',
+    purpose: 'enroll',
+  });
+  const checked = await mfa.checkVerificationCode('alice', outbox[0]!, { purpose: 'enroll' });
+  if (!checked.ok) throw new Error(checked.reason);
   const { secret } = await mfa.beginEnrollment('alice', {
-    accountName: destination,
+    accountName: 'alice@example.com',
     proof: checked.proof,
   });
   const key = decodeBase32(secret);
@@ -47,6 +49,10 @@ it('runs a whole enrollment and login through createMFA', async () => {
   expect(bound.ok).toBe(true);
   now += 30_000;
   const code = generateTOTP(key, { now });
-  expect(await mfa.verify('alice', code)).toMatchObject({ ok: true, generation: 1 });
+  expect(await mfa.verify('alice', code)).toEqual({
+    ok: true,
+    factorId: expect.any(String),
+    generation: 1,
+  });
   expect(await mfa.verify('alice', code)).toEqual({ ok: false, reason: 'replayed' });
 });

@@ -11,6 +11,7 @@ import {
   type AccountKnowledge,
 } from './claims-account.ts';
 import * as op from './claims-operations.ts';
+import { NO_PROOFS } from './mfa.ts';
 import {
   createAESGCMCipher,
   createMFA,
@@ -146,14 +147,9 @@ export class Run {
       },
     };
     this.strict = createMFA(options as Parameters<typeof createMFA>[0]);
-    const none = Object.fromEntries(
-      ['enroll', 'replace_factor', 'remove_factor', 'regenerate_recovery_codes', 'disable'].map(
-        (p) => [p, 'none'],
-      ),
-    );
     this.mfa = createMFA({
       ...options,
-      policy: { ...options.policy, proofs: { ...ACCOUNT_POLICY.proofs, required: none } },
+      policy: { ...options.policy, proofs: { ...ACCOUNT_POLICY.proofs, ...NO_PROOFS } },
     } as Parameters<typeof createMFA>[0]);
     for (let i = 0; i < 2; i++) this.users.push(this.#newUser(`${prefix}-${i}`));
   }
