@@ -112,12 +112,15 @@ const ENTRIES = [
     // Issue 15's target is 22 KB; the root has grown with the release's other
     // work (several factors per user, diagnosis, hardening, the @scure/base
     // codec) while @noble/hashes stays whole for the service's scrypt; then
-    // with the store contract 0.3 (issue 19) and the import options (issue 23).
+    // with the store contract 0.3 (issue 19) and the import options (issue 23);
+    // then with the account state of issues 20 and 21 (verification codes,
+    // proofs, remembered devices, admin reset, request context: 29.85 KB →
+    // 37.81 KB, about 22 KB minified of new src/mfa modules).
     name: "everything ('totpkit' root entry), web build",
     source: ROOT,
     web: true,
     target: 22_000,
-    budget: 30_000,
+    budget: 38_000,
   },
   {
     // The store-adapter helpers (attemptDelayMs …): runtime code a custom
@@ -138,10 +141,11 @@ const ENTRIES = [
     budget: 15_000,
   },
   {
+    // 40.08 KB → 48.20 KB with issues 20 and 21 (see the web build above).
     name: "everything ('totpkit' root entry), Node build",
     source: ROOT,
     web: false,
-    budget: 40_300,
+    budget: 48_400,
   },
 ];
 

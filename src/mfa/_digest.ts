@@ -13,7 +13,7 @@
  */
 import { encodeBase64url, utf8 } from '../_encoding.ts';
 
-const TAG = utf8('totpkit secret digest v1\0');
+const TAG = /* @__PURE__ */ utf8('totpkit secret digest v1\0');
 
 /** The digest of `secret` for `userId` (see the module comment). */
 export async function secretDigest(userId: string, secret: Uint8Array): Promise<string> {

@@ -46,7 +46,7 @@ export type SensitivePurpose =
   'enroll' | 'replace_factor' | 'remove_factor' | 'regenerate_recovery_codes' | 'disable';
 
 /** The library's purposes, in a fixed order. */
-export const SENSITIVE_PURPOSES: readonly SensitivePurpose[] = Object.freeze([
+export const SENSITIVE_PURPOSES: readonly SensitivePurpose[] = /* @__PURE__ */ Object.freeze([
   'enroll',
   'replace_factor',
   'remove_factor',
@@ -92,20 +92,21 @@ export interface ProofPolicyOptions {
  * per destination, and at most 10 sends per destination and 20 per user per
  * 24 hours.
  */
-export const DEFAULT_VERIFICATION_CODE_POLICY: VerificationCodePolicy = Object.freeze({
-  length: 6,
-  ttlMs: 10 * MINUTE_MS,
-  maxAttemptsPerCode: 5,
-  budget: 20,
-  budgetWindowMs: DAY_MS,
-  resendCooldownMs: MINUTE_MS,
-  dailyLimitPerDestination: 10,
-  dailyLimitPerUser: 20,
-});
+export const DEFAULT_VERIFICATION_CODE_POLICY: VerificationCodePolicy =
+  /* @__PURE__ */ Object.freeze({
+    length: 6,
+    ttlMs: 10 * MINUTE_MS,
+    maxAttemptsPerCode: 5,
+    budget: 20,
+    budgetWindowMs: DAY_MS,
+    resendCooldownMs: MINUTE_MS,
+    dailyLimitPerDestination: 10,
+    dailyLimitPerUser: 20,
+  });
 
 /** The defaults: `'seed'` for every sensitive call, proofs living 10 minutes. */
-export const DEFAULT_PROOF_POLICY: ProofPolicy = Object.freeze({
-  required: Object.freeze({
+export const DEFAULT_PROOF_POLICY: ProofPolicy = /* @__PURE__ */ Object.freeze({
+  required: /* @__PURE__ */ Object.freeze({
     enroll: 'seed',
     replace_factor: 'seed',
     remove_factor: 'seed',

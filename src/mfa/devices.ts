@@ -35,7 +35,7 @@ import type {
   RememberedDeviceInfo,
 } from './results-account.ts';
 
-const TAG = utf8('totpkit device v1\0');
+const TAG = /* @__PURE__ */ utf8('totpkit device v1\0');
 /** Random bytes in a device token: 192 bits (the issue asks for at least 128). */
 const TOKEN_BYTES = 24;
 /** The shape of a token: base64url of 24 bytes. */

@@ -134,7 +134,7 @@ export interface MFAPolicyOptions {
   rememberedDevices?: Partial<RememberedDevicesPolicy>;
 }
 
-const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
+const THROTTLE: Readonly<AttemptPolicy> = /* @__PURE__ */ Object.freeze({
   freeAttempts: 5,
   baseDelayMs: 1_000,
   maxDelayMs: 15 * 60_000,
@@ -193,7 +193,7 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  * DEFAULT_MFA_POLICY.throttle.maxFailures; // 100
  * ```
  */
-export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
+export const DEFAULT_MFA_POLICY: MFAPolicy = /* @__PURE__ */ Object.freeze({
   window: 1,
   bindingWindow: 10,
   maxDrift: 4,
@@ -202,13 +202,13 @@ export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   throttle: THROTTLE,
   recoveryThrottle: THROTTLE,
   recoveryCodeCount: 10,
-  recoveryCodeScrypt: Object.freeze({ N: 2 ** 11, r: 8, p: 1 }),
+  recoveryCodeScrypt: /* @__PURE__ */ Object.freeze({ N: 2 ** 11, r: 8, p: 1 }),
   skewSearch: null,
   acceptAppParameters: false,
   erasureGuardMs: 60 * 60_000,
   verificationCodes: DEFAULT_VERIFICATION_CODE_POLICY,
   proofs: DEFAULT_PROOF_POLICY,
-  rememberedDevices: Object.freeze({ max: 10, ttlMs: 30 * 86_400_000 }),
+  rememberedDevices: /* @__PURE__ */ Object.freeze({ max: 10, ttlMs: 30 * 86_400_000 }),
 });
 
 const DAY_MS = 86_400_000;

@@ -30,7 +30,7 @@ import { checkPurpose } from './verification-input.ts';
 /** The most live proofs a user has; a new one beyond drops the oldest. */
 export const MAX_PROOFS = 10;
 
-const TAG = utf8('totpkit proof v1\0');
+const TAG = /* @__PURE__ */ utf8('totpkit proof v1\0');
 
 /** The stored hash of `token` for `userId` (see the module comment). */
 export async function proofHash(userId: string, token: string): Promise<string> {
