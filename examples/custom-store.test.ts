@@ -4,7 +4,8 @@
 import { expect, it } from 'vitest';
 import { createMFA, decodeBase32, generateTOTP, plaintextCipher } from 'totpkit';
 import { testMFAStore } from 'totpkit/testing';
-import { DocumentStore, InMemoryDocuments } from './custom-store.ts';
+import { DocumentStore } from './custom-store.ts';
+import { InMemoryDocuments } from './versioned-documents.ts';
 
 // DocumentStore leaves out the optional readAndReserve (the service then
 // makes two round trips per check instead of one), and says so here.
