@@ -1,13 +1,14 @@
 // totpkit with Express 5: enroll with a QR code, bind with two codes, sign in,
-// recovery codes. Run: npx tsx examples/frameworks/express.ts
+// recovery codes, sessions bound to the security generation. Run: npx tsx examples/frameworks/express.ts
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { runIfMain, type ExampleServer } from './shared.ts';
+import { errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function expressApp(mfa: MFA): express.Express {
   const app = express();
+  const sessions = new Sessions(mfa);
   app.use(express.json());
   // Your session middleware sets the user; see shared.ts.
   app.use('/mfa', (req, res, next) => {
@@ -20,8 +21,30 @@ export function expressApp(mfa: MFA): express.Express {
   const text = (req: express.Request, name: string) =>
     typeof req.body?.[name] === 'string' ? (req.body[name] as string) : undefined;
 
+  // The identity step of a first enrollment: a code to the account's e-mail,
+  // exchanged for a proof that beginEnrollment consumes.
+  app.post('/mfa/verification/send', async (req, res) => {
+    const email = text(req, 'email'); // your app's address on file for the user
+    if (email === undefined) return res.status(400).json({ error: '"email" must be a string' });
+    const sent = await mfa.sendVerificationCode(user(req), {
+      channel: 'email',
+      destination: email,
+      purpose: 'enroll',
+    });
+    res.status(sent.ok ? 200 : 429).json(sent);
+  });
+  app.post('/mfa/verification/check', async (req, res) => {
+    const code = text(req, 'code');
+    if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
+    const checked = await mfa.checkVerificationCode(user(req), code, { purpose: 'enroll' });
+    res.status(checked.ok ? 200 : 401).json(checked);
+  });
   app.post('/mfa/enroll', async (req, res) => {
-    const begun = await mfa.beginEnrollment(user(req), { accountName: user(req) });
+    const proof = text(req, 'proof');
+    const begun = await mfa
+      .beginEnrollment(user(req), { accountName: user(req), ...(proof ? { proof } : {}) })
+      .catch((error: unknown) => errorAnswer(error));
+    if ('status' in begun) return res.status(begun.status).json(begun.body);
     // secret and uri are not enumerable, so res.json(begun) would drop them:
     // name each field you send.
     res.json({ secret: begun.secret, qr: renderQRCodeSVG(begun.uri), expiresAt: begun.expiresAt });
@@ -39,13 +62,22 @@ export function expressApp(mfa: MFA): express.Express {
     const code = text(req, 'code');
     if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
     const result = await mfa.verify(user(req), code);
-    res.status(result.ok ? 200 : 401).json(result);
+    if (!result.ok) return res.status(401).json(result);
+    // The full session, bound to the generation the code was checked in.
+    res.json({ ...result, session: sessions.create(user(req), result.generation) });
   });
   app.post('/mfa/recover', async (req, res) => {
     const code = text(req, 'code');
     if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
     const result = await mfa.useRecoveryCode(user(req), code);
-    res.status(result.ok ? 200 : 401).json(result);
+    if (!result.ok) return res.status(401).json(result);
+    res.json({ ...result, session: sessions.create(user(req), result.generation) });
+  });
+  // A page behind the full session: refused once the user's factors changed.
+  app.get('/account', async (req, res) => {
+    const userId = await sessions.user(req.get('x-session'));
+    if (userId === null) return res.status(401).json({ error: 'session ended: sign in again' });
+    res.json({ userId });
   });
   // A body that is not JSON: express.json() fails with status 400; answer in JSON.
   app.use(

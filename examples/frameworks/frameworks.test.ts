@@ -2,16 +2,29 @@
 // same requests, the same answers. Codes are computed here from the secret the
 // enrollment sent, as the user's authenticator app would.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMFA, decodeBase32, generateTOTP, MemoryStore, plaintextCipher } from 'totpkit';
+import {
+  createMFA,
+  decodeBase32,
+  generateSecret,
+  generateTOTP,
+  MemoryStore,
+  plaintextCipher,
+  type MFA,
+} from 'totpkit';
 import { startExpress } from './express.ts';
 import { startFastify } from './fastify.ts';
 import { startHono } from './hono.ts';
-import { createExampleMFA, type ExampleServer } from './shared.ts';
+import { createExampleMFA, outbox, type ExampleServer } from './shared.ts';
 
 const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
 
 it("JSON drops the service's secret fields: the examples name them", async () => {
-  const mfa = createMFA({ store: new MemoryStore(), issuer: 'Acme', cipher: plaintextCipher() });
+  const mfa = createMFA({
+    store: new MemoryStore(),
+    issuer: 'Acme',
+    cipher: plaintextCipher(),
+    policy: { proofs: { required: { enroll: 'none' } } },
+  });
   const begun = await mfa.beginEnrollment('u1', { accountName: 'u1' });
   expect(begun.secret).toMatch(/^[A-Z2-7]{32}$/);
   expect(JSON.parse(JSON.stringify(begun))).toEqual({
@@ -26,11 +39,13 @@ describe.each([
   ['Hono 4', startHono],
 ])('%s', (_, start) => {
   let server: ExampleServer;
+  let mfa: MFA;
   let now = NOW;
   beforeAll(async () => {
     // Cheaper recovery-code hashing than the default, only to keep the test quick.
     const policy = { recoveryCodeScrypt: { N: 2 ** 10 } };
-    server = await start(createExampleMFA({ clock: () => now, policy }), 0);
+    mfa = createExampleMFA({ clock: () => now, policy });
+    server = await start(mfa, 0);
   });
   afterAll(async () => {
     await server?.close();
@@ -48,6 +63,31 @@ describe.each([
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   }
 
+  /** The identity step, then the enrollment with its proof (the code read from the outbox). */
+  async function enroll(user = 'alice') {
+    const email = `${user}@example.com`;
+    expect(await post('/mfa/verification/send', { email }, user)).toMatchObject({
+      status: 200,
+      body: { ok: true, codeLength: 6 },
+    });
+    const message = outbox.filter((m) => m.destination === email).at(-1)!;
+    expect(message).toMatchObject({ userId: user, channel: 'email', purpose: 'enroll' });
+    expect(await post('/mfa/verification/check', { code: '000000' }, user)).toMatchObject({
+      status: 401,
+      body: { ok: false },
+    });
+    const checked = await post('/mfa/verification/check', { code: message.code }, user);
+    expect(checked).toMatchObject({ status: 200, body: { ok: true, proof: expect.any(String) } });
+    return post('/mfa/enroll', { proof: checked.body.proof }, user);
+  }
+
+  async function account(session: unknown) {
+    const response = await fetch(server.url + '/account', {
+      headers: typeof session === 'string' ? { 'x-session': session } : {},
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  }
+
   it('refuses a request without a signed-in user', async () => {
     expect(await post('/mfa/enroll', {}, null)).toEqual({
       status: 401,
@@ -57,7 +97,12 @@ describe.each([
 
   it('enrolls with a QR code, binds, signs in once per code and takes each recovery code once', async () => {
     now = NOW;
-    const enrolled = await post('/mfa/enroll', {});
+    // No proof of identity: refused, saying which rule.
+    expect(await post('/mfa/enroll', {})).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/needs a proof for 'enroll'/) },
+    });
+    const enrolled = await enroll();
     expect(enrolled.status).toBe(200);
     const { secret, qr, expiresAt } = enrolled.body;
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
@@ -96,7 +141,7 @@ describe.each([
     expect(await post('/mfa/verify', 'not json')).toMatchObject({ status: 400 });
     expect(await post('/mfa/verify', { code: code(now) })).toEqual({
       status: 200,
-      body: { ok: true, factorId: expect.any(String) },
+      body: { ok: true, factorId: expect.any(String), generation: 1, session: expect.any(String) },
     });
     expect(await post('/mfa/verify', { code: code(now) })).toEqual({
       status: 401,
@@ -107,7 +152,7 @@ describe.each([
     const recovery = recoveryCodes[0] as string;
     expect(await post('/mfa/recover', { code: recovery })).toEqual({
       status: 200,
-      body: { ok: true, remaining: 9 },
+      body: { ok: true, remaining: 9, generation: 1, session: expect.any(String) },
     });
     expect(await post('/mfa/recover', { code: recovery })).toMatchObject({
       status: 401,
@@ -115,9 +160,54 @@ describe.each([
     });
   });
 
+  it('ends a session bound to an older generation once the factors change', async () => {
+    now = NOW + 10 * 60_000;
+    const user = 'carol';
+    const enrolled = await enroll(user);
+    const key = decodeBase32(enrolled.body.secret);
+    const code = (at: number) => generateTOTP(key, { now: at });
+    const bound = await post(
+      '/mfa/enroll/complete',
+      { code1: code(now - 30_000), code2: code(now) },
+      user,
+    );
+    expect(bound.status).toBe(200);
+    now += 30_000;
+    const signedIn = await post('/mfa/verify', { code: code(now) }, user);
+    expect(signedIn.body).toMatchObject({ ok: true, generation: 1 });
+    const first = signedIn.body.session as string;
+    // A second device's session, made in the same generation.
+    now += 30_000;
+    const second = (await post('/mfa/verify', { code: code(now) }, user)).body.session as string;
+    for (const session of [first, second]) {
+      expect(await account(session)).toEqual({ status: 200, body: { userId: user } });
+    }
+    expect(await account('no-such-session')).toMatchObject({ status: 401 });
+    expect(await account(undefined)).toMatchObject({ status: 401 });
+
+    // A factor change (here an import; removing, replacing, regenerating the
+    // recovery codes, disabling and an admin reset all move it too).
+    const imported = await mfa.importFactor(user, { secret: generateSecret(), name: 'Tablet' });
+    expect(imported).toMatchObject({ ok: true, generation: 2 });
+    for (const session of [first, second]) {
+      expect(await account(session)).toEqual({
+        status: 401,
+        body: { error: 'session ended: sign in again' },
+      });
+    }
+    // Signing in again makes a session of the new generation.
+    now += 30_000;
+    const again = await post('/mfa/verify', { code: code(now) }, user);
+    expect(again.body).toMatchObject({ ok: true, generation: 2 });
+    expect(await account(again.body.session)).toEqual({ status: 200, body: { userId: user } });
+    // Support's reset ends it too.
+    await mfa.adminReset(user, { actor: 'agent:test', reason: 'lost phone' });
+    expect(await account(again.body.session)).toMatchObject({ status: 401 });
+  });
+
   it("keeps each user's factor apart", async () => {
     now = NOW;
-    const bob = await post('/mfa/enroll', {}, 'bob');
+    const bob = await enroll('bob');
     const key = decodeBase32(bob.body.secret);
     // Alice's codes are not Bob's, and Bob's pending enrollment binds only with his own.
     expect(await post('/mfa/verify', { code: generateTOTP(key, { now }) }, 'bob')).toMatchObject({
