@@ -1,11 +1,17 @@
 // The example auth server in a real browser (Debian chromium through
-// playwright-core): the same path as the HTTP test, through the pages, with
-// the secret read from the enrollment page and codes from oathtool. The QR code
+// playwright-core): the seed flow through the pages — security settings →
+// "Set up virtual MFA" → a code sent to the account's e-mail, read from the
+// development outbox page → the QR code and the key → two consecutive codes →
+// sign-in with a code — with the secret read from the enrollment page and
+// codes from oathtool. The QR code
 // on the page is decoded with zbarimg and must carry the same secret. Each
 // page is photographed at 375 px and 1280 px wide (kept in
 // $TOTPKIT_SCREENSHOT_DIR when set), and nothing may be wider than the screen.
 // A second authenticator is then added on the "Your authenticators" page and
-// each one signs in with codes computed from its own key.
+// each one signs in with codes computed from its own key. Then "Remember this
+// device for 30 days": the next sign-in asks for no code, the device is listed
+// on the authenticators page, a third authenticator is added, and the
+// sign-in after that asks for a code again (the generation moved).
 //
 // Then the enrollment diagnoses, on a second server whose new factors use
 // SHA256 (TOTP_ALGORITHM): a simulated phone (codes from the library's
@@ -59,6 +65,34 @@ async function secretOn(page: Page): Promise<Uint8Array> {
   return decodeBase32((await page.locator('#secret').innerText()).replace(/\s/g, ''));
 }
 
+/**
+ * On the "Check your e-mail" page: opens the development outbox, reads the
+ * newest code, goes back and enters it; ends on the enrollment page.
+ * `shoot` photographs the code page and the outbox (the first time).
+ */
+async function codeThroughOutbox(
+  page: Page,
+  base: string,
+  shoot?: (name: string) => Promise<void>,
+): Promise<string> {
+  await page.waitForURL(`${base}/mfa/verify`);
+  expect(await page.locator('h1').innerText()).toBe('Check your e-mail');
+  await shoot?.('verify');
+  await page.getByRole('link', { name: 'development outbox' }).click();
+  await page.waitForURL(`${base}/dev/outbox`);
+  expect(await page.locator('h1').innerText()).toBe('Development outbox — not for production');
+  await shoot?.('outbox');
+  const mail = await page.locator('article.mail pre').first().innerText();
+  const code = /verification code is (\d{6})\./.exec(mail)?.[1];
+  expect(code, mail).toBeDefined();
+  await page.getByRole('link', { name: 'Back to entering the code' }).click();
+  await page.waitForURL(`${base}/mfa/verify`);
+  await page.getByLabel('Code from the e-mail').fill(code as string);
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(`${base}/mfa/setup`);
+  return code as string;
+}
+
 describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server in Chromium', () => {
   let server: RunningServer;
   /** New factors with SHA256: the diagnosis tests' server. */
@@ -82,6 +116,9 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     sha256Server = await startAuthServer({
       storage: { accounts, store },
       totp: { algorithm: 'SHA256' },
+      // "Start again" sends a new e-mail code at once (the default makes the
+      // user wait 60 s after the previous one; the first server shows that).
+      policy: { verificationCodes: { resendCooldownMs: 0 } },
     });
     browser = await opening;
     page = await browser.newPage();
@@ -182,7 +219,7 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     await page.waitForURL(`${server.url}/signin`);
   }
 
-  it('signs up, binds an authenticator, signs in with TOTP, refuses a replay, and accepts a recovery code once', async () => {
+  it('signs up, sets up virtual MFA with a code from the outbox, binds an authenticator, signs in with TOTP, refuses a replay, and accepts a recovery code once', async () => {
     // Sign up.
     await page.goto(`${server.url}/signup`);
     await checkLayout('signup');
@@ -193,9 +230,28 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     expect(await page.locator('#mfa-status').innerText()).toBe('Two-factor sign-in is off.');
     await checkLayout('account-off');
 
+    // Security settings → "Set up virtual MFA" → a code to the account's e-mail.
+    expect(await page.locator('h2').first().innerText()).toBe('Security settings');
+    await page.getByRole('button', { name: 'Set up virtual MFA' }).click();
+    await page.waitForURL(`${server.url}/mfa/verify`);
+    expect(await notice()).toBe(`We sent a new code to ${EMAIL}.`);
+    // Asking again at once: refused for now, with when; the code sent stays good.
+    await page.getByRole('button', { name: 'Send a new code' }).click();
+    await page.waitForURL(`${server.url}/mfa/verify`);
+    expect(await notice()).toMatch(
+      /^We sent you a code a moment ago\. If you have it, enter it below; otherwise ask for a new one in \d+ seconds\.$/,
+    );
+    // A wrong code first: refused, in words.
+    await page.getByLabel('Code from the e-mail').fill('12345');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    expect(await alert()).toBe(
+      'The code is the 6 digits from the e-mail. Type them exactly as they are there.',
+    );
+    // The e-mail, in the development outbox; its code opens the QR code.
+    await codeThroughOutbox(page, server.url, checkLayout);
+
     // Enroll: the secret as text, and a QR code that carries the same secret.
-    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
-    await page.waitForURL(`${server.url}/mfa/setup`);
+    await checkLayout('setup');
     const secret = (await page.locator('#secret').innerText()).replace(/\s/g, '');
     const qrPath = images.path('enroll.png');
     await page.locator('img.qr').screenshot({ path: qrPath });
@@ -306,7 +362,7 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${server.url}/`);
     await checkLayout('account-on');
-  }, 240_000);
+  }, 300_000);
 
   it('adds a second authenticator with two codes and a name, renames the first, and signs in with each', async () => {
     // Signed in from the test above.
@@ -363,6 +419,71 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
     expect(await page.locator('li.factor').allInnerTexts()).not.toContainEqual(
       expect.stringContaining('last used never'),
     );
+    phoneUsedStep = Math.floor(Date.now() / 30_000) + 1;
+  }, 240_000);
+
+  it('signs in with "Remember this device", then without a code; after adding a factor, asks for a code again', async () => {
+    // Signed in from the test above. A code, and "Remember this device for 30 days".
+    await signOut();
+    await signIn();
+    await checkLayout('second-factor-remember');
+    const code = await freshCode(phoneHex, phoneUsedStep);
+    phoneUsedStep = Math.floor(Date.now() / 30_000) + 1;
+    await page.getByLabel('Code from your authenticator app').fill(code);
+    await page.getByLabel('Remember this device for 30 days').check();
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${server.url}/`);
+    expect(await notice()).toMatch(
+      /^This device \(Chrome on Linux\) is remembered until \d{4}-\d\d-\d\d \d\d:\d\d UTC: sign-in here asks for no code until then, unless your authenticators change\.$/,
+    );
+
+    // Signed out and in again: the password alone, no code.
+    await signOut();
+    await page.goto(`${server.url}/signin`);
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${server.url}/`);
+    expect(await notice()).toBe('Signed in on a remembered device.');
+
+    // Listed on the authenticators page, with "forget".
+    await page.getByRole('link', { name: 'Your authenticators' }).click();
+    await page.waitForURL(`${server.url}/mfa/factors`);
+    expect(await page.locator('li.device .name').allInnerTexts()).toEqual(['Chrome on Linux']);
+    expect(await page.getByRole('button', { name: 'Forget Chrome on Linux' }).count()).toBe(1);
+    await checkLayout('factors-devices');
+
+    // Adding a factor (confirmed with a recovery code) moves the generation.
+    const add = page.locator('form.add');
+    await add.getByLabel('Name for it').fill('Laptop');
+    await add.getByLabel('Your password').fill(PASSWORD);
+    await add
+      .getByLabel('Code from your app, or a recovery code')
+      .fill(savedRecoveryCodes[5] as string);
+    await add.getByRole('button', { name: 'Add another authenticator' }).click();
+    await page.waitForURL(`${server.url}/mfa/setup`);
+    const laptopHex = Buffer.from(await secretOn(page)).toString('hex');
+    const [first, second] = await oathtoolTOTP({
+      secretHex: laptopHex,
+      now: Date.now() - 30_000,
+      window: 1,
+    });
+    await page.getByLabel('First code').fill(first as string);
+    await page.getByLabel('Next code').fill(second as string);
+    await page.getByRole('button', { name: 'Add this authenticator' }).click();
+    await page.waitForURL(`${server.url}/mfa/factors`);
+    expect(await page.locator('li.factor .name').allInnerTexts()).toEqual([
+      'Phone',
+      'Tablet',
+      'Laptop',
+    ]);
+    // The change forgot every remembered device.
+    expect(await page.locator('#no-devices').isVisible()).toBe(true);
+
+    // The next sign-in on this device asks for a code again.
+    await signOut();
+    await signIn();
+    expect(await page.locator('h1').innerText()).toBe('Two-factor sign-in');
   }, 240_000);
 
   describe('when the codes do not match, the enrollment page says why', () => {
@@ -394,8 +515,8 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
       await tab.getByLabel('Password').fill(PASSWORD);
       await tab.getByRole('button', { name: 'Create account' }).click();
       await tab.waitForURL(`${base}/`);
-      await tab.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
-      await tab.waitForURL(`${base}/mfa/setup`);
+      await tab.getByRole('button', { name: 'Set up virtual MFA' }).click();
+      await codeThroughOutbox(tab, base);
 
       // The QR code asks for SHA256, and the page says so for typing the key by hand.
       const qrPath = images.path('enroll-sha256.png');
@@ -434,9 +555,10 @@ describe.skipIf(noOathtool || !haveChromium || !haveZbar)('example auth server i
       // The QR code and the key stay, to add the account in another app.
       expect(encodeBase32(await secretOn(tab))).toBe(encodeBase32(first));
 
-      // "Start again" replaces the QR code; the phone still has the first one.
+      // "Start again" replaces the QR code (after a new e-mail code); the
+      // phone still has the first one.
       await tab.getByRole('button', { name: 'Start again with a new QR code' }).click();
-      await tab.waitForURL(`${base}/mfa/setup`);
+      await codeThroughOutbox(tab, base);
       const second = await secretOn(tab);
       expect(encodeBase32(second)).not.toBe(encodeBase32(first));
       await submitCodes(phoneCodes(first, SHA256), turnOn);

@@ -1,8 +1,10 @@
 // The example auth server against hostile and careless clients: request
 // targets that are not URLs (fuzzed), slow bodies and headers, too many
 // connections, malformed fields and CSRF tokens, sessions left behind when
-// two-factor sign-in changes, and the enrollment page surviving a reload or a
-// mistake. Codes come from totpkit's generateTOTP (the app is under test
+// two-factor sign-in changes (refused by the security generation), every
+// change confirmed by a proof from a current code, and the enrollment page
+// surviving a reload or a mistake (`pendingEnrollment`). Codes come from
+// totpkit's generateTOTP (the app is under test
 // here; the primitives have their own differential tests against oathtool).
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -12,7 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, generateTOTP } from 'totpkit';
 import { waitText } from '../../examples/auth-server/messages.ts';
 import { createAuthServer, DEFAULT_LIMITS } from '../../examples/auth-server/http.ts';
-import { Client, extract, startAuthServer, type RunningServer } from './harness.ts';
+import {
+  Client,
+  enrollThroughOutbox,
+  extract,
+  startAuthServer,
+  type RunningServer,
+} from './harness.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -67,11 +75,7 @@ async function passwordSession(url: string, email: string): Promise<Client> {
 
 /** Turns on two-factor sign-in for the signed-in `client`; returns the secret and recovery codes. */
 async function enroll(client: Client): Promise<{ secret: Uint8Array; recoveryCodes: string[] }> {
-  const start = await client.post('/mfa/setup');
-  expect(start.location).toBe('/mfa/setup');
-  const page = await client.get('/mfa/setup');
-  const text = extract(page.body, /id="secret">([A-Z2-7 ]+)</, 'secret').replace(/ /g, '');
-  const secret = decodeBase32(text);
+  const { secret } = await enrollThroughOutbox(client);
   const now = Date.now();
   const done = await client.post('/mfa/confirm', {
     code1: generateTOTP(secret, { now: now - 30_000 }),
@@ -594,14 +598,15 @@ describe('example auth server: hostile and careless clients', () => {
       const alice = await signUp(server.url, 'setup-page@example.com');
       // GET /mfa/setup without an enrollment goes home (it was a 404).
       expect((await alice.get('/mfa/setup')).location).toBe('/');
-      await alice.post('/mfa/setup');
-      const page = await alice.get('/mfa/setup');
+      const { page } = await enrollThroughOutbox(alice);
       const secret = extract(page.body, /id="secret">([A-Z2-7 ]+)</, 'secret');
       const mistake = await alice.post('/mfa/confirm', { code1: '000000', code2: '000001' });
       expect(mistake.status).toBe(400);
       expect(mistake.body).toContain("These codes don't match.");
       expect(mistake.body).toContain(`id="secret">${secret}<`);
       expect(mistake.body).toMatch(/<img class="qr" src="data:image\/svg\+xml;base64,/);
+      // A reload after the mistake: the same key (pendingEnrollment), not a new one.
+      expect((await alice.get('/mfa/setup')).body).toContain(`id="secret">${secret}<`);
       // Then the right codes: the dashboard says "on" once (the notice says something else).
       const key = decodeBase32(secret.replace(/ /g, ''));
       const now = Date.now();
@@ -635,6 +640,8 @@ describe('example auth server: hostile and careless clients', () => {
       expect(waitText(60_000)).toBe('60 seconds');
       expect(waitText(90_000)).toBe('2 minutes');
       expect(waitText(120_000)).toBe('2 minutes');
+      expect(waitText(89 * 60_000)).toBe('89 minutes');
+      expect(waitText(5 * 3_600_000)).toBe('5 hours');
     });
   });
 
