@@ -296,3 +296,68 @@ export async function walkSeedFlow(
 export function logText(lines: readonly string[]): string {
   return lines.join('\n').replace(/[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}/g, '<id>');
 }
+
+/** Signs up `email` on a new client; returns the client (signed in, two-factor sign-in off). */
+export async function signedUp(url: string, email: string, password: string): Promise<Client> {
+  const client = new Client(url);
+  await client.get('/signup');
+  const res = await client.post('/signup', { email, password });
+  expect(res.location).toBe('/');
+  await client.get('/');
+  return client;
+}
+
+/**
+ * Turns on two-factor sign-in for the signed-in `client` (the seed flow: the
+ * outbox's code, then two codes); returns the secret and the recovery codes.
+ */
+export async function enrollAndBind(
+  client: Client,
+): Promise<{ secret: Uint8Array; recoveryCodes: string[] }> {
+  const { secret } = await enrollThroughOutbox(client);
+  const now = Date.now();
+  const done = await client.post('/mfa/confirm', {
+    code1: generateTOTP(secret, { now: now - 30_000 }),
+    code2: generateTOTP(secret, { now }),
+  });
+  expect(done.status).toBe(200);
+  const recoveryCodes = [
+    ...done.body.matchAll(/<li>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})<\/li>/g),
+  ].map((m) => m[1] as string);
+  expect(recoveryCodes).toHaveLength(10);
+  return { secret, recoveryCodes };
+}
+
+/** A second device: signs in with the password only (valid while two-factor sign-in is off). */
+export async function passwordSession(
+  url: string,
+  email: string,
+  password: string,
+): Promise<Client> {
+  const client = new Client(url);
+  await client.get('/signin');
+  expect((await client.post('/signin', { email, password })).location).toBe('/');
+  expect((await client.get('/')).status).toBe(200);
+  return client;
+}
+
+/** Signs in with the password and a recovery code (a second device of a user with 2FA on). */
+export async function recoverySession(
+  url: string,
+  email: string,
+  password: string,
+  recoveryCode: string,
+): Promise<Client> {
+  const client = new Client(url);
+  await client.get('/signin');
+  expect((await client.post('/signin', { email, password })).location).toBe('/signin/code');
+  await client.get('/signin/recovery');
+  const res = await client.post('/signin/recovery', { recovery_code: recoveryCode });
+  expect(res.location).toBe('/');
+  expect((await client.get('/')).status).toBe(200);
+  return client;
+}
+
+/** Whether `client`'s session has ended: the account page sends it to sign in. */
+export const signedOut = async (client: Client): Promise<boolean> =>
+  (await client.get('/')).location === '/signin';
