@@ -10,20 +10,28 @@
 import {
   attemptDelayMs,
   checkUserId,
+  type AccountUpdateOutcome,
+  type AccountWrite,
+  type AccountWriteOptions,
   type ActiveFactor,
   type AddFactorOptions,
   type AddFactorResult,
   type AttemptReservation,
+  type DeleteFactorsOutcome,
   type DeleteUserOptions,
+  type FactorChangeOptions,
   type FactorRemoval,
   type FactorRenameOutcome,
   type MFAStore,
   type PendingActivation,
   type PendingEnrollment,
+  type PutPendingOptions,
   type PutPendingOutcome,
   type RecoveryCodeSet,
   type RefundAttemptOptions,
+  type ReplaceRecoveryCodesOutcome,
   type ReserveAttemptOptions,
+  type ResetUserOutcome,
   type ThrottleScope,
   type ThrottleState,
   type UserRecord,
@@ -75,6 +83,8 @@ const emptyDocument = (): UserDocument => ({
   pending: null,
   recoveryCodes: null,
   throttle: { otp: fresh(), recovery: fresh() },
+  account: null,
+  accountVersion: 0,
 });
 
 /** Whether the erasure guard of `doc` is in force at `at`: nothing may be created then. */
@@ -87,7 +97,25 @@ const isEmpty = (doc: UserDocument): boolean =>
   !doc.pending &&
   !doc.recoveryCodes &&
   doc.throttle.otp.failures === 0 &&
-  doc.throttle.recovery.failures === 0;
+  doc.throttle.recovery.failures === 0 &&
+  doc.account === null;
+
+/**
+ * Whether an account write may be made on `doc`: the account version is
+ * still the one the service read (0 for a document without one).
+ */
+const current = (doc: UserDocument | null, write: AccountWrite | undefined): boolean =>
+  write === undefined || (doc?.accountVersion ?? 0) === write.version;
+
+/** `doc` with the account write made (the version moves by one). */
+const written = (doc: UserDocument, write: AccountWrite | undefined): UserDocument =>
+  write === undefined ? doc : { ...doc, account: write.account, accountVersion: write.version + 1 };
+
+/** Reads a stored document; one written before the account state (0.2) has none. */
+const parse = (value: string): UserDocument => {
+  const doc = JSON.parse(value) as UserDocument;
+  return { ...doc, account: doc.account ?? null, accountVersion: doc.accountVersion ?? 0 };
+};
 
 /** What an update function decides: the document to write (or none) and the result. */
 type Decision<T> = { write?: UserDocument; result: T };
@@ -111,7 +139,7 @@ export class DocumentStore implements MFAStore {
     const key = this.#prefix + checkUserId(userId);
     for (let attempt = 0; attempt < 1000; attempt++) {
       const stored = await this.#db.get(key);
-      const doc = stored === null ? null : (JSON.parse(stored.value) as UserDocument);
+      const doc = stored === null ? null : parse(stored.value);
       const { write, result } = decide(doc);
       if (write === undefined) return result;
       if (await this.#db.put(key, JSON.stringify(write), stored?.version ?? null)) return result;
@@ -121,16 +149,21 @@ export class DocumentStore implements MFAStore {
 
   async getUser(userId: string): Promise<UserRecord | null> {
     const stored = await this.#db.get(this.#prefix + checkUserId(userId));
-    const doc = stored === null ? null : (JSON.parse(stored.value) as UserDocument);
+    const doc = stored === null ? null : parse(stored.value);
     // The contract: null for a user the store has nothing for.
     if (doc === null || isEmpty(doc)) return null;
     const { erasedUntil: _guard, ...record } = doc;
     return { userId, ...record };
   }
 
-  putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
+  putPending(
+    userId: string,
+    pending: PendingEnrollment,
+    options: PutPendingOptions = {},
+  ): Promise<PutPendingOutcome> {
     return this.#update<PutPendingOutcome>(userId, (doc) => {
       if (erased(doc, pending.createdAt)) return { result: 'erased' };
+      if (!current(doc, options.account)) return { result: 'conflict' };
       // The enrollment this one replaces, if unexpired, is kept as `previous`
       // (its codes are then recognised as a stale QR code); only the last one.
       const old = doc?.pending;
@@ -146,7 +179,10 @@ export class DocumentStore implements MFAStore {
             }
           : null;
       return {
-        write: { ...(doc ?? emptyDocument()), pending: { ...pending, previous } },
+        write: written(
+          { ...(doc ?? emptyDocument()), pending: { ...pending, previous } },
+          options.account,
+        ),
         result: 'stored',
       };
     });
@@ -181,11 +217,10 @@ export class DocumentStore implements MFAStore {
       (a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1),
     );
     return {
-      write: {
-        ...doc,
-        factors,
-        recoveryCodes: firstFactor ? options.recoveryCodes : doc.recoveryCodes,
-      },
+      write: written(
+        { ...doc, factors, recoveryCodes: firstFactor ? options.recoveryCodes : doc.recoveryCodes },
+        options.account,
+      ),
       result: { ok: true, firstFactor, replaced: kept.length < doc.factors.length },
     };
   }
@@ -197,6 +232,7 @@ export class DocumentStore implements MFAStore {
   ): Promise<AddFactorResult> {
     return this.#update(userId, (doc) => {
       if (erased(doc, activation.now)) return { result: { ok: false, reason: 'erased' } };
+      if (!current(doc, activation.account)) return { result: { ok: false, reason: 'conflict' } };
       const pending = doc?.pending;
       if (!doc || !pending || pending.id !== pendingId || !(activation.now < pending.expiresAt)) {
         return { result: { ok: false, reason: 'not_pending' } };
@@ -226,11 +262,11 @@ export class DocumentStore implements MFAStore {
     factor: ActiveFactor,
     options: AddFactorOptions,
   ): Promise<AddFactorResult> {
-    return this.#update(userId, (doc) =>
-      erased(doc, factor.activatedAt)
-        ? { result: { ok: false, reason: 'erased' } }
-        : this.#add(doc ?? emptyDocument(), factor, null, options),
-    );
+    return this.#update(userId, (doc) => {
+      if (erased(doc, factor.activatedAt)) return { result: { ok: false, reason: 'erased' } };
+      if (!current(doc, options.account)) return { result: { ok: false, reason: 'conflict' } };
+      return this.#add(doc ?? emptyDocument(), factor, null, options);
+    });
   }
 
   reserveAttempt(userId: string, options: ReserveAttemptOptions): Promise<AttemptReservation> {
@@ -275,12 +311,16 @@ export class DocumentStore implements MFAStore {
     });
   }
 
-  replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
-    return this.#update(userId, (doc) =>
-      doc && doc.factors.length > 0
-        ? { write: { ...doc, recoveryCodes: codes }, result: true }
-        : { result: false },
-    );
+  replaceRecoveryCodes(
+    userId: string,
+    codes: RecoveryCodeSet,
+    { account }: FactorChangeOptions,
+  ): Promise<ReplaceRecoveryCodesOutcome> {
+    return this.#update<ReplaceRecoveryCodesOutcome>(userId, (doc) => {
+      if (!current(doc, account)) return { result: 'conflict' };
+      if (!doc || doc.factors.length === 0) return { result: 'no_factor' };
+      return { write: written({ ...doc, recoveryCodes: codes }, account), result: 'replaced' };
+    });
   }
 
   replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
@@ -360,8 +400,13 @@ export class DocumentStore implements MFAStore {
     });
   }
 
-  removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
-    return this.#update<FactorRemoval>(userId, (doc) => {
+  removeFactor(
+    userId: string,
+    factorId: string,
+    { account }: FactorChangeOptions,
+  ): Promise<FactorRemoval | 'conflict'> {
+    return this.#update<FactorRemoval | 'conflict'>(userId, (doc) => {
+      if (!current(doc, account)) return { result: 'conflict' };
       const factors = doc?.factors.filter((f) => f.id !== factorId) ?? [];
       if (!doc || factors.length === doc.factors.length) {
         return { result: { removed: false, remaining: factors.length } };
@@ -371,16 +416,38 @@ export class DocumentStore implements MFAStore {
         factors.length === 0
           ? { ...doc, factors, pending: null, recoveryCodes: null }
           : { ...doc, factors };
-      return { write, result: { removed: true, remaining: factors.length } };
+      return {
+        write: written(write, account),
+        result: { removed: true, remaining: factors.length },
+      };
     });
   }
 
-  deleteFactors(userId: string): Promise<boolean> {
-    return this.#update(userId, (doc) => {
+  deleteFactors(userId: string, { account }: FactorChangeOptions): Promise<DeleteFactorsOutcome> {
+    return this.#update<DeleteFactorsOutcome>(userId, (doc) => {
+      if (!current(doc, account)) return { result: 'conflict' };
       if (!doc || (doc.factors.length === 0 && !doc.pending && !doc.recoveryCodes)) {
-        return { result: false };
+        return { result: 'nothing' };
       }
-      return { write: { ...doc, factors: [], pending: null, recoveryCodes: null }, result: true };
+      const write = { ...doc, factors: [], pending: null, recoveryCodes: null };
+      return { write: written(write, account), result: 'deleted' };
+    });
+  }
+
+  updateAccount(userId: string, options: AccountWriteOptions): Promise<AccountUpdateOutcome> {
+    return this.#update<AccountUpdateOutcome>(userId, (doc) => {
+      if (erased(doc, options.now)) return { result: 'erased' };
+      if (!current(doc, options)) return { result: 'conflict' };
+      return { write: written(doc ?? emptyDocument(), options), result: 'updated' };
+    });
+  }
+
+  resetUser(userId: string, options: AccountWriteOptions): Promise<ResetUserOutcome> {
+    return this.#update<ResetUserOutcome>(userId, (doc) => {
+      if (erased(doc, options.now)) return { result: 'erased' };
+      if (!current(doc, options)) return { result: 'conflict' };
+      // Everything goes, both throttle scopes included; the document is written.
+      return { write: written(emptyDocument(), options), result: 'reset' };
     });
   }
 

@@ -8,8 +8,18 @@ import { activation, addOptions, digestOf, NOW, POLICY, type Suite } from './har
 
 /** Registers these conformance cases (inside `testMFAStore`'s describe). */
 export function concurrencyCases(suite: Suite): void {
-  const { makeStore, user, pending, imported, codeSet, activate, factorIds, throttleOf, as } =
-    suite;
+  const {
+    makeStore,
+    user,
+    pending,
+    imported,
+    codeSet,
+    activate,
+    factorIds,
+    throttleOf,
+    as,
+    change,
+  } = suite;
   describe('concurrency', () => {
     it('100 parallel recordSuccess with the same step: exactly one succeeds', async () => {
       const store = await makeStore();
@@ -108,7 +118,9 @@ export function concurrencyCases(suite: Suite): void {
       const id = user('activate-race');
       await store.putPending(id, pending('p1'));
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => store.activatePending(id, 'p1', activation())),
+        Array.from({ length: 20 }, () =>
+          change(store, id, (a) => store.activatePending(id, 'p1', activation(a))),
+        ),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(1);
       expect(results.filter((r) => !r.ok && r.reason === 'not_pending')).toHaveLength(19);
@@ -121,7 +133,7 @@ export function concurrencyCases(suite: Suite): void {
         const id = user(`activate-put-${round}`);
         await store.putPending(id, pending('a'));
         const [activated] = await Promise.all([
-          store.activatePending(id, 'a', activation()),
+          change(store, id, (a) => store.activatePending(id, 'a', activation(a))),
           store.putPending(id, pending('b')),
         ]);
         const record = await store.getUser(id, NOW);
@@ -134,10 +146,12 @@ export function concurrencyCases(suite: Suite): void {
       const store = await makeStore();
       for (let round = 0; round < 5; round++) {
         const id = user(`add-race-${round}`);
-        await store.addFactor(id, imported('first'), addOptions(3));
+        await change(store, id, (a) => store.addFactor(id, imported('first'), addOptions(3, a)));
         const results = await Promise.all(
           Array.from({ length: 12 }, (_, i) =>
-            store.addFactor(id, imported(`i${i}`), addOptions(3, codeSet(`c${i}`))),
+            change(store, id, (a) =>
+              store.addFactor(id, imported(`i${i}`), addOptions(3, a, codeSet(`c${i}`))),
+            ),
           ),
         );
         expect(results.filter((r) => r.ok)).toHaveLength(2);
@@ -153,8 +167,10 @@ export function concurrencyCases(suite: Suite): void {
         await activate(store, id, 'f1');
         await store.putPending(id, pending('p2'));
         const [bound, added] = await Promise.all([
-          store.activatePending(id, 'p2', { ...activation(), maxFactors: 2 }),
-          store.addFactor(id, imported('i2'), addOptions(2)),
+          change(store, id, (a) =>
+            store.activatePending(id, 'p2', { ...activation(a), maxFactors: 2 }),
+          ),
+          change(store, id, (a) => store.addFactor(id, imported('i2'), addOptions(2, a))),
         ]);
         expect([bound.ok, added.ok].filter(Boolean)).toHaveLength(1);
         expect(await factorIds(store, id)).toHaveLength(2);
@@ -166,7 +182,9 @@ export function concurrencyCases(suite: Suite): void {
       const id = user('first-race');
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          store.addFactor(id, imported(`i${i}`), addOptions(20, codeSet(`set${i}`))),
+          change(store, id, (a) =>
+            store.addFactor(id, imported(`i${i}`), addOptions(20, a, codeSet(`set${i}`))),
+          ),
         ),
       );
       const first = results.flatMap((r, i) => (r.ok && r.firstFactor ? [i] : []));
@@ -179,7 +197,9 @@ export function concurrencyCases(suite: Suite): void {
       const id = user('name-race');
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          store.addFactor(id, imported(`i${i}`, { nameKey: 'phone' }), addOptions(20)),
+          change(store, id, (a) =>
+            store.addFactor(id, imported(`i${i}`, { nameKey: 'phone' }), addOptions(20, a)),
+          ),
         ),
       );
       expect(results.filter((r) => r.ok)).toHaveLength(1);
@@ -193,12 +213,14 @@ export function concurrencyCases(suite: Suite): void {
         await activate(store, id, 'f1');
         await activate(store, id, 'f2');
         const results = await Promise.all([
-          store.removeFactor(id, 'f1'),
-          store.removeFactor(id, 'f2'),
-          store.removeFactor(id, 'f1'),
+          change(store, id, (a) => store.removeFactor(id, 'f1', { account: a })),
+          change(store, id, (a) => store.removeFactor(id, 'f2', { account: a })),
+          change(store, id, (a) => store.removeFactor(id, 'f1', { account: a })),
         ]);
-        expect(results.filter((r) => r.removed)).toHaveLength(2);
-        expect(results.filter((r) => r.removed && r.remaining === 0)).toHaveLength(1);
+        expect(results.filter((r) => r !== 'conflict' && r.removed)).toHaveLength(2);
+        expect(
+          results.filter((r) => r !== 'conflict' && r.removed && r.remaining === 0),
+        ).toHaveLength(1);
         const record = await store.getUser(id, NOW);
         expect(record?.factors ?? []).toEqual([]);
         expect(record?.recoveryCodes ?? null).toBeNull();
@@ -212,8 +234,10 @@ export function concurrencyCases(suite: Suite): void {
         await activate(store, id, 'f1');
         await store.putPending(id, pending('f2', { replaceFactorId: 'f1' }));
         const [bound, removed] = await Promise.all([
-          store.activatePending(id, 'f2', { ...activation(), maxFactors: 1 }),
-          store.removeFactor(id, 'f1'),
+          change(store, id, (a) =>
+            store.activatePending(id, 'f2', { ...activation(a), maxFactors: 1 }),
+          ),
+          change(store, id, (a) => store.removeFactor(id, 'f1', { account: a })),
         ]);
         const ids = await factorIds(store, id);
         if (bound.ok) {
@@ -239,10 +263,12 @@ export function concurrencyCases(suite: Suite): void {
       const id = user('dup-race');
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) =>
-          store.addFactor(
-            id,
-            imported(`i${i}`, { secretDigest: digestOf('same-secret') }),
-            addOptions(20),
+          change(store, id, (a) =>
+            store.addFactor(
+              id,
+              imported(`i${i}`, { secretDigest: digestOf('same-secret') }),
+              addOptions(20, a),
+            ),
           ),
         ),
       );
@@ -261,8 +287,10 @@ export function concurrencyCases(suite: Suite): void {
         const digest = digestOf(`secret-${round}`);
         await store.putPending(id, pending('p1', { secretDigest: digest }));
         const calls = [
-          store.activatePending(id, 'p1', activation()),
-          store.addFactor(id, imported('i1', { secretDigest: digest }), addOptions(20)),
+          change(store, id, (a) => store.activatePending(id, 'p1', activation(a))),
+          change(store, id, (a) =>
+            store.addFactor(id, imported('i1', { secretDigest: digest }), addOptions(20, a)),
+          ),
         ];
         if (round % 2 === 1) calls.reverse();
         const results = await Promise.all(calls);

@@ -4,11 +4,21 @@
  * @internal
  */
 import { describe, expect, it } from 'vitest';
-import { activation, addOptions, digestOf, NOW, POLICY, TTL, type Suite } from './harness.ts';
+import type { AccountWrite } from '../store/contract.ts';
+import {
+  activation,
+  addOptions,
+  emptyAccount,
+  digestOf,
+  NOW,
+  POLICY,
+  TTL,
+  type Suite,
+} from './harness.ts';
 
 /** Registers these conformance cases (inside `testMFAStore`'s describe). */
 export function enrollmentCases(suite: Suite): void {
-  const { makeStore, user, pending, imported, codeSet, activate, factorIds, as } = suite;
+  const { makeStore, user, pending, imported, codeSet, activate, factorIds, as, change } = suite;
   describe('putPending', () => {
     it('creates, then replaces, the pending enrollment', async () => {
       const store = await makeStore();
@@ -31,7 +41,9 @@ export function enrollmentCases(suite: Suite): void {
           },
         }),
       );
-      expect(await store.activatePending(id, 'p1', activation())).toEqual({
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p1', activation(a))),
+      ).toEqual({
         ok: false,
         reason: 'not_pending',
       });
@@ -59,13 +71,16 @@ export function enrollmentCases(suite: Suite): void {
       await store.reserveAttempt(id, { scope: 'recovery', now: NOW, policy: POLICY, weight: 1 });
       const codes = codeSet('c1', 10);
       expect(
-        await store.activatePending(id, 'p1', {
-          lastStep: 58_333_334,
-          drift: -3,
-          now: NOW + 5,
-          maxFactors: 5,
-          recoveryCodes: codes,
-        }),
+        await change(store, id, (a) =>
+          store.activatePending(id, 'p1', {
+            lastStep: 58_333_334,
+            drift: -3,
+            now: NOW + 5,
+            maxFactors: 5,
+            recoveryCodes: codes,
+            account: a,
+          }),
+        ),
       ).toEqual({ ok: true, firstFactor: true, replaced: false });
       expect(await store.getUser(id, NOW)).toEqual({
         userId: id,
@@ -92,6 +107,9 @@ export function enrollmentCases(suite: Suite): void {
           otp: { failures: 0, guesses: 0, blockedUntil: 0 },
           recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
+        // The activation's account write (generation 0 → 1 on a new document).
+        account: emptyAccount(1),
+        accountVersion: 1,
       });
     });
 
@@ -99,12 +117,20 @@ export function enrollmentCases(suite: Suite): void {
       const store = await makeStore();
       const id = user('refuse');
       const notPending = { ok: false, reason: 'not_pending' };
-      expect(await store.activatePending(id, 'p1', activation())).toEqual(notPending);
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p1', activation(a))),
+      ).toEqual(notPending);
       await store.putPending(id, pending('p1'));
-      expect(await store.activatePending(id, 'p2', activation())).toEqual(notPending);
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p2', activation(a))),
+      ).toEqual(notPending);
       expect(await factorIds(store, id)).toEqual([]);
-      expect(await store.activatePending(id, 'p1', activation())).toMatchObject({ ok: true });
-      expect(await store.activatePending(id, 'p1', activation())).toEqual(notPending);
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p1', activation(a))),
+      ).toMatchObject({ ok: true });
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p1', activation(a))),
+      ).toEqual(notPending);
       expect(await factorIds(store, id)).toEqual(['p1']);
     });
 
@@ -112,13 +138,19 @@ export function enrollmentCases(suite: Suite): void {
       const store = await makeStore();
       const id = user('expiry');
       await store.putPending(id, pending('p1'));
-      const at = (now: number) => ({ ...activation(), now });
-      expect(await store.activatePending(id, 'p1', at(NOW + TTL))).toMatchObject({ ok: false });
-      expect(await store.activatePending(id, 'p1', at(NOW + TTL + 60_000))).toMatchObject({
+      const at = (a: AccountWrite, now: number) => ({ ...activation(a), now });
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p1', at(a, NOW + TTL))),
+      ).toMatchObject({ ok: false });
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p1', at(a, NOW + TTL + 60_000))),
+      ).toMatchObject({
         ok: false,
       });
       expect(await factorIds(store, id)).toEqual([]);
-      expect(await store.activatePending(id, 'p1', at(NOW + TTL - 1))).toMatchObject({
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p1', at(a, NOW + TTL - 1))),
+      ).toMatchObject({
         ok: true,
       });
     });
@@ -129,7 +161,11 @@ export function enrollmentCases(suite: Suite): void {
       await activate(store, id, 'f1', codeSet('old'));
       expect(await store.recordSuccess(id, 'f1', 1005, 2, NOW + 1)).toBe(true);
       await store.putPending(id, pending('f2', { createdAt: NOW + 10 }));
-      expect(await store.activatePending(id, 'f2', activation(codeSet('new')))).toEqual({
+      expect(
+        await change(store, id, (a) =>
+          store.activatePending(id, 'f2', activation(a, codeSet('new'))),
+        ),
+      ).toEqual({
         ok: true,
         firstFactor: false,
         replaced: false,
@@ -147,7 +183,9 @@ export function enrollmentCases(suite: Suite): void {
       const id = user('order');
       await activate(store, id, 'fb', codeSet('b'), { createdAt: NOW + 2 });
       await activate(store, id, 'fa', codeSet('a'), { createdAt: NOW + 1 });
-      await store.addFactor(id, imported('fc', { createdAt: NOW }), addOptions(20));
+      await change(store, id, (a) =>
+        store.addFactor(id, imported('fc', { createdAt: NOW }), addOptions(20, a)),
+      );
       expect(await factorIds(store, id)).toEqual(['fc', 'fa', 'fb']);
     });
 
@@ -157,7 +195,11 @@ export function enrollmentCases(suite: Suite): void {
       await activate(store, id, 'f1', codeSet('c'));
       await activate(store, id, 'f2');
       await store.putPending(id, pending('f3', { replaceFactorId: 'f1', nameKey: 'name f1' }));
-      expect(await store.activatePending(id, 'f3', { ...activation(), maxFactors: 2 })).toEqual({
+      expect(
+        await change(store, id, (a) =>
+          store.activatePending(id, 'f3', { ...activation(a), maxFactors: 2 }),
+        ),
+      ).toEqual({
         ok: true,
         firstFactor: false,
         replaced: true,
@@ -173,7 +215,9 @@ export function enrollmentCases(suite: Suite): void {
       const id = user('replace-gone');
       await activate(store, id, 'f1');
       await store.putPending(id, pending('f2', { replaceFactorId: 'nope' }));
-      expect(await store.activatePending(id, 'f2', activation())).toEqual({
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'f2', activation(a))),
+      ).toEqual({
         ok: true,
         firstFactor: false,
         replaced: false,
@@ -189,19 +233,29 @@ export function enrollmentCases(suite: Suite): void {
       await store.reserveAttempt(id, { scope: 'otp', now: NOW, policy: POLICY, weight: 1 });
       await store.putPending(id, pending('f3'));
       const before = await store.getUser(id, NOW);
-      expect(await store.activatePending(id, 'f3', { ...activation(), maxFactors: 2 })).toEqual({
+      expect(
+        await change(store, id, (a) =>
+          store.activatePending(id, 'f3', { ...activation(a), maxFactors: 2 }),
+        ),
+      ).toEqual({
         ok: false,
         reason: 'factor_limit',
       });
       await store.putPending(id, pending('f3', { nameKey: 'name f2' }));
       const before2 = await store.getUser(id, NOW);
       expect(before2).toEqual({ ...before, pending: pending('f3', { nameKey: 'name f2' }) });
-      expect(await store.activatePending(id, 'f3', activation())).toEqual({
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'f3', activation(a))),
+      ).toEqual({
         ok: false,
         reason: 'name_taken',
       });
       expect(await store.getUser(id, NOW)).toEqual(before2);
-      expect(await store.activatePending(id, 'f3', { ...activation(), maxFactors: 3 })).toEqual({
+      expect(
+        await change(store, id, (a) =>
+          store.activatePending(id, 'f3', { ...activation(a), maxFactors: 3 }),
+        ),
+      ).toEqual({
         ok: false,
         reason: 'name_taken',
       });
@@ -214,7 +268,11 @@ export function enrollmentCases(suite: Suite): void {
       await store.putPending(id, pending('p1'));
       await store.reserveAttempt(id, { scope: 'otp', now: NOW, policy: POLICY, weight: 1 });
       const factor = imported('i1', { lastStep: 1234, algorithm: 'SHA512', digits: 7 });
-      expect(await store.addFactor(id, factor, addOptions(5, codeSet('imp')))).toEqual({
+      expect(
+        await change(store, id, (a) =>
+          store.addFactor(id, factor, addOptions(5, a, codeSet('imp'))),
+        ),
+      ).toEqual({
         ok: true,
         firstFactor: true,
         replaced: false,
@@ -228,8 +286,14 @@ export function enrollmentCases(suite: Suite): void {
           otp: { failures: 1, guesses: 1, blockedUntil: NOW },
           recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
+        account: emptyAccount(1),
+        accountVersion: 1,
       });
-      expect(await store.addFactor(id, imported('i2'), addOptions(5, codeSet('x')))).toEqual({
+      expect(
+        await change(store, id, (a) =>
+          store.addFactor(id, imported('i2'), addOptions(5, a, codeSet('x'))),
+        ),
+      ).toEqual({
         ok: true,
         firstFactor: false,
         replaced: false,
@@ -240,14 +304,18 @@ export function enrollmentCases(suite: Suite): void {
     it('refuses past maxFactors and for a taken name, writing nothing', async () => {
       const store = await makeStore();
       const id = user('import-limit');
-      await store.addFactor(id, imported('i1'), addOptions(1));
+      await change(store, id, (a) => store.addFactor(id, imported('i1'), addOptions(1, a)));
       const before = await store.getUser(id, NOW);
-      expect(await store.addFactor(id, imported('i2'), addOptions(1))).toEqual({
+      expect(
+        await change(store, id, (a) => store.addFactor(id, imported('i2'), addOptions(1, a))),
+      ).toEqual({
         ok: false,
         reason: 'factor_limit',
       });
       expect(
-        await store.addFactor(id, imported('i2', { nameKey: 'name i1' }), addOptions(5)),
+        await change(store, id, (a) =>
+          store.addFactor(id, imported('i2', { nameKey: 'name i1' }), addOptions(5, a)),
+        ),
       ).toEqual({ ok: false, reason: 'name_taken' });
       expect(await store.getUser(id, NOW)).toEqual(before);
     });
@@ -260,7 +328,9 @@ export function enrollmentCases(suite: Suite): void {
       const later = (await store.getUser(id, NOW + TTL + 1))?.pending ?? null;
       if (later !== null) expect(later).toEqual(pending('p1'));
       expect(
-        await store.activatePending(id, 'p1', { ...activation(), now: NOW + TTL + 1 }),
+        await change(store, id, (a) =>
+          store.activatePending(id, 'p1', { ...activation(a), now: NOW + TTL + 1 }),
+        ),
       ).toEqual({ ok: false, reason: 'not_pending' });
     });
 
@@ -272,7 +342,11 @@ export function enrollmentCases(suite: Suite): void {
       const fresh = pending('p2', { createdAt: later, expiresAt: later + TTL });
       await store.putPending(id, fresh);
       expect((await store.getUser(id, later))?.pending).toEqual(fresh);
-      expect(await store.activatePending(id, 'p2', { ...activation(), now: later })).toEqual({
+      expect(
+        await change(store, id, (a) =>
+          store.activatePending(id, 'p2', { ...activation(a), now: later }),
+        ),
+      ).toEqual({
         ok: true,
         firstFactor: true,
         replaced: false,
@@ -289,11 +363,17 @@ export function enrollmentCases(suite: Suite): void {
       const twin = (overrides = {}) =>
         imported('i2', { secretDigest: digestOf('f1'), ...overrides });
       const refused = { ok: false, reason: 'duplicate_secret', factorId: 'f1' };
-      expect(await store.addFactor(id, twin(), addOptions(20))).toEqual(refused);
-      expect(await store.addFactor(id, twin({ nameKey: 'name f1' }), addOptions(20))).toEqual(
+      expect(
+        await change(store, id, (a) => store.addFactor(id, twin(), addOptions(20, a))),
+      ).toEqual(refused);
+      expect(
+        await change(store, id, (a) =>
+          store.addFactor(id, twin({ nameKey: 'name f1' }), addOptions(20, a)),
+        ),
+      ).toEqual(refused);
+      expect(await change(store, id, (a) => store.addFactor(id, twin(), addOptions(1, a)))).toEqual(
         refused,
       );
-      expect(await store.addFactor(id, twin(), addOptions(1))).toEqual(refused);
       expect(await store.getUser(id, NOW)).toEqual(before);
       // The secret and digest of a factor round-trip.
       expect(before?.factors[0]?.secretDigest).toBe(digestOf('f1'));
@@ -303,13 +383,15 @@ export function enrollmentCases(suite: Suite): void {
       const store = await makeStore();
       const id = user('dup-bind');
       await activate(store, id, 'f1');
-      await store.addFactor(id, imported('i2'), addOptions(20));
+      await change(store, id, (a) => store.addFactor(id, imported('i2'), addOptions(20, a)));
       expect(await store.putPending(id, pending('p3', { secretDigest: digestOf('i2') }))).toBe(
         'stored',
       );
       const before = await store.getUser(id, NOW);
       expect(before?.pending?.secretDigest).toBe(digestOf('i2'));
-      expect(await store.activatePending(id, 'p3', activation())).toEqual({
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p3', activation(a))),
+      ).toEqual({
         ok: false,
         reason: 'duplicate_secret',
         factorId: 'i2',
@@ -325,7 +407,9 @@ export function enrollmentCases(suite: Suite): void {
         id,
         pending('p2', { secretDigest: digestOf('f1'), replaceFactorId: 'f1' }),
       );
-      expect(await store.activatePending(id, 'p2', activation())).toEqual({
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p2', activation(a))),
+      ).toEqual({
         ok: true,
         firstFactor: false,
         replaced: true,
@@ -339,12 +423,18 @@ export function enrollmentCases(suite: Suite): void {
       const id = user('dup-null');
       for (const f of ['n1', 'n2']) {
         expect(
-          await store.addFactor(id, imported(f, { secretDigest: null }), addOptions(20)),
+          await change(store, id, (a) =>
+            store.addFactor(id, imported(f, { secretDigest: null }), addOptions(20, a)),
+          ),
         ).toMatchObject({ ok: true });
       }
       await store.putPending(id, pending('p3', { secretDigest: null }));
-      expect(await store.activatePending(id, 'p3', activation())).toMatchObject({ ok: true });
-      expect(await store.addFactor(id, imported('d4'), addOptions(20))).toMatchObject({ ok: true });
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p3', activation(a))),
+      ).toMatchObject({ ok: true });
+      expect(
+        await change(store, id, (a) => store.addFactor(id, imported('d4'), addOptions(20, a))),
+      ).toMatchObject({ ok: true });
       const factors = (await store.getUser(id, NOW))?.factors ?? [];
       expect(Object.fromEntries(factors.map((f) => [f.id, f.secretDigest]))).toEqual({
         n1: null,
@@ -359,10 +449,12 @@ export function enrollmentCases(suite: Suite): void {
       const [a, b] = [user('dup-a'), user('dup-b')];
       for (const id of [a, b]) {
         expect(
-          await store.addFactor(
-            id,
-            imported('i1', { secretDigest: digestOf('shared') }),
-            addOptions(20),
+          await change(store, id, (a) =>
+            store.addFactor(
+              id,
+              imported('i1', { secretDigest: digestOf('shared') }),
+              addOptions(20, a),
+            ),
           ),
         ).toMatchObject({ ok: true });
       }

@@ -7,7 +7,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MFAStore } from '../store/contract.ts';
-import { activation, addOptions, GUARD, lockOnly, NOW, POLICY, type Suite } from './harness.ts';
+import {
+  activation,
+  addOptions,
+  nextAccount,
+  GUARD,
+  lockOnly,
+  NOW,
+  POLICY,
+  type Suite,
+} from './harness.ts';
 
 /** Ids every store must refuse: empty, too long, a lone surrogate, U+FFFD, U+0000. */
 const ILL_FORMED_IDS = ['', 'x'.repeat(257), '\uD800', 'a\uDC00b', '\uFFFD', 'a\u0000b'];
@@ -23,6 +32,7 @@ export function erasureCases(suite: Suite): void {
     activate,
     readAndReserveOf,
     hasReadAndReserve,
+    change,
   } = suite;
 
   /**
@@ -38,13 +48,19 @@ export function erasureCases(suite: Suite): void {
       await store.putPending(id, pending('p-after', { createdAt: at, expiresAt: at + 600_000 })),
     );
     outcomes.push(
-      await store.addFactor(
-        id,
-        imported('i-after', { createdAt: at, activatedAt: at }),
-        addOptions(20),
+      await change(store, id, (a) =>
+        store.addFactor(
+          id,
+          imported('i-after', { createdAt: at, activatedAt: at }),
+          addOptions(20, a),
+        ),
       ),
     );
-    outcomes.push(await store.activatePending(id, 'p-after', { ...activation(), now: at }));
+    outcomes.push(
+      await change(store, id, (a) =>
+        store.activatePending(id, 'p-after', { ...activation(a), now: at }),
+      ),
+    );
     for (const scope of ['otp', 'recovery'] as const) {
       outcomes.push(await store.reserveAttempt(id, { scope, now: at, policy: POLICY, weight: 3 }));
     }
@@ -57,7 +73,11 @@ export function erasureCases(suite: Suite): void {
       }
     }
     await store.resetThrottle(id, 'otp');
-    outcomes.push(await store.replaceRecoveryCodes(id, codeSet('after')));
+    outcomes.push(
+      await change(store, id, (a) =>
+        store.replaceRecoveryCodes(id, codeSet('after'), { account: a }),
+      ),
+    );
     outcomes.push(await store.consumeRecoveryCode(id, 'hash-f1-0'));
     outcomes.push(await store.recordSuccess(id, 'f1', 5000, 0, at));
     outcomes.push(
@@ -71,8 +91,10 @@ export function erasureCases(suite: Suite): void {
     );
     outcomes.push(await store.replaceSealedSecret(id, 'f1', 'sealed-again'));
     outcomes.push(await store.renameFactor(id, 'f1', 'New', 'new'));
-    outcomes.push(await store.removeFactor(id, 'f1'));
-    outcomes.push(await store.deleteFactors(id));
+    outcomes.push(await change(store, id, (a) => store.removeFactor(id, 'f1', { account: a })));
+    outcomes.push(await change(store, id, (a) => store.deleteFactors(id, { account: a })));
+    outcomes.push(await change(store, id, (a) => store.updateAccount(id, { ...a, now: at })));
+    outcomes.push(await change(store, id, (a) => store.resetUser(id, { ...a, now: at })));
     return outcomes;
   };
 
@@ -122,14 +144,16 @@ export function erasureCases(suite: Suite): void {
                 { record: null, reservation: null },
               ]
             : []),
-          false,
+          'no_factor',
           false,
           false,
           false,
           false,
           'not_found',
           { removed: false, remaining: 0 },
-          false,
+          'nothing',
+          'erased',
+          'erased',
         ]);
         expect(await store.getUser(id, at)).toBeNull();
         expect(await store.getUser(id, NOW)).toBeNull();
@@ -163,7 +187,9 @@ export function erasureCases(suite: Suite): void {
         await store.reserveAttempt(id, { scope: 'otp', now: t, policy: POLICY, weight: 1 }),
       ).toMatchObject({ ok: true, failures: 1 });
       expect(
-        await store.activatePending(id, 'p1', { ...activation(codeSet('x')), now: t + 1 }),
+        await change(store, id, (a) =>
+          store.activatePending(id, 'p1', { ...activation(a, codeSet('x')), now: t + 1 }),
+        ),
       ).toMatchObject({ ok: true });
       expect((await store.getUser(id, t))?.factors.map((f) => f.id)).toEqual(['p1']);
     });
@@ -174,7 +200,9 @@ export function erasureCases(suite: Suite): void {
       const t = realNow();
       await store.deleteUser(id, { now: t, guardMs: 60_000 });
       const factor = imported('i1', { createdAt: t + 59_999, activatedAt: t + 59_999 });
-      expect(await store.addFactor(id, factor, addOptions(20))).toEqual({
+      expect(
+        await change(store, id, (a) => store.addFactor(id, factor, addOptions(20, a))),
+      ).toEqual({
         ok: false,
         reason: 'erased',
       });
@@ -200,12 +228,17 @@ export function erasureCases(suite: Suite): void {
           () =>
             store.putPending(id, pending(`p-${round}`, { createdAt: t, expiresAt: t + 600_000 })),
           () =>
-            store.addFactor(
-              id,
-              imported(`i-${round}`, { createdAt: t, activatedAt: t }),
-              addOptions(20),
+            change(store, id, (a) =>
+              store.addFactor(
+                id,
+                imported(`i-${round}`, { createdAt: t, activatedAt: t }),
+                addOptions(20, a),
+              ),
             ),
-          () => store.activatePending(id, 'p2', { ...activation(), now: NOW + 1 }),
+          () =>
+            change(store, id, (a) =>
+              store.activatePending(id, 'p2', { ...activation(a), now: NOW + 1 }),
+            ),
           () =>
             store.reserveAttempt(id, { scope: 'otp', now: t, policy: lockOnly(100), weight: 2 }),
           () =>
@@ -215,7 +248,10 @@ export function erasureCases(suite: Suite): void {
               policy: lockOnly(100),
               weight: 1,
             }),
-          () => store.replaceRecoveryCodes(id, codeSet(`r-${round}`)),
+          () =>
+            change(store, id, (a) =>
+              store.replaceRecoveryCodes(id, codeSet(`r-${round}`), { account: a }),
+            ),
           () => store.recordSuccess(id, 'f1', 9000, 0, t),
           () => store.resetThrottle(id, 'otp'),
         ];
@@ -235,17 +271,20 @@ export function erasureCases(suite: Suite): void {
   describe('ill-formed user ids', () => {
     it('every method refuses them itself, naming userId, and writes nothing', async () => {
       const store = await makeStore();
+      // A write as for a user the store has nothing for (the id is never read).
+      const write = nextAccount(null);
+      const options = { account: write };
       const calls: [string, (id: string) => Promise<unknown>][] = [
         ['getUser', (id) => store.getUser(id, NOW)],
         ['putPending', (id) => store.putPending(id, pending('p1'))],
-        ['activatePending', (id) => store.activatePending(id, 'p1', activation())],
-        ['addFactor', (id) => store.addFactor(id, imported('i1'), addOptions(20))],
+        ['activatePending', (id) => store.activatePending(id, 'p1', activation(write))],
+        ['addFactor', (id) => store.addFactor(id, imported('i1'), addOptions(20, write))],
         [
           'reserveAttempt',
           (id) => store.reserveAttempt(id, { scope: 'otp', now: NOW, policy: POLICY, weight: 1 }),
         ],
         ['recordSuccess', (id) => store.recordSuccess(id, 'f1', 2000, 0, NOW)],
-        ['replaceRecoveryCodes', (id) => store.replaceRecoveryCodes(id, codeSet('x'))],
+        ['replaceRecoveryCodes', (id) => store.replaceRecoveryCodes(id, codeSet('x'), options)],
         ['replaceSealedSecret', (id) => store.replaceSealedSecret(id, 'f1', 'x')],
         ['consumeRecoveryCode', (id) => store.consumeRecoveryCode(id, 'h')],
         ['resetThrottle', (id) => store.resetThrottle(id, 'otp')],
@@ -261,8 +300,10 @@ export function erasureCases(suite: Suite): void {
             }),
         ],
         ['renameFactor', (id) => store.renameFactor(id, 'f1', 'x', 'x')],
-        ['removeFactor', (id) => store.removeFactor(id, 'f1')],
-        ['deleteFactors', (id) => store.deleteFactors(id)],
+        ['removeFactor', (id) => store.removeFactor(id, 'f1', options)],
+        ['deleteFactors', (id) => store.deleteFactors(id, options)],
+        ['updateAccount', (id) => store.updateAccount(id, { ...write, now: NOW })],
+        ['resetUser', (id) => store.resetUser(id, { ...write, now: NOW })],
         ['deleteUser', (id) => store.deleteUser(id, { now: NOW, guardMs: GUARD })],
       ];
       if (hasReadAndReserve) {

@@ -4,7 +4,15 @@
  * @internal
  */
 import { describe, expect, it } from 'vitest';
-import { activation, addOptions, lockOnly, NOW, POLICY, type Suite } from './harness.ts';
+import {
+  activation,
+  addOptions,
+  emptyAccount,
+  lockOnly,
+  NOW,
+  POLICY,
+  type Suite,
+} from './harness.ts';
 
 /** Registers these conformance cases (inside `testMFAStore`'s describe). */
 export function factorCases(suite: Suite): void {
@@ -18,6 +26,7 @@ export function factorCases(suite: Suite): void {
     throttleOf,
     readAndReserveOf,
     hasReadAndReserve,
+    change,
   } = suite;
   describe('resetThrottle and deleteFactor', () => {
     it('resetThrottle resets one scope', async () => {
@@ -40,29 +49,51 @@ export function factorCases(suite: Suite): void {
     it('deleteFactors removes factors, pending and codes but keeps throttle state', async () => {
       const store = await makeStore();
       const id = user('delete');
-      expect(await store.deleteFactors(id)).toBe(false);
+      expect(await change(store, id, (a) => store.deleteFactors(id, { account: a }))).toBe(
+        'nothing',
+      );
       await activate(store, id, 'f1');
       await activate(store, id, 'f2');
       await store.putPending(id, pending('p3'));
       await store.reserveAttempt(id, { scope: 'otp', now: NOW, policy: POLICY, weight: 1 });
-      expect(await store.deleteFactors(id)).toBe(true);
+      expect(await change(store, id, (a) => store.deleteFactors(id, { account: a }))).toBe(
+        'deleted',
+      );
       const record = await store.getUser(id, NOW);
       expect(record?.factors).toEqual([]);
       expect(record?.pending ?? null).toBeNull();
       expect(record?.recoveryCodes ?? null).toBeNull();
       expect(record?.throttle.otp.failures).toBe(1);
-      expect(await store.deleteFactors(id)).toBe(false);
+      expect(await change(store, id, (a) => store.deleteFactors(id, { account: a }))).toBe(
+        'nothing',
+      );
       expect(await store.recordSuccess(id, 'f1', 2000, 0, NOW)).toBe(false);
       expect(await store.consumeRecoveryCode(id, 'hash-f1-0')).toBe(false);
-      expect(await store.activatePending(id, 'p3', activation())).toMatchObject({ ok: false });
+      expect(
+        await change(store, id, (a) => store.activatePending(id, 'p3', activation(a))),
+      ).toMatchObject({ ok: false });
     });
 
     it('deleteFactors removes a pending enrollment on its own', async () => {
       const store = await makeStore();
       const id = user('delete-pending');
       await store.putPending(id, pending('p1'));
-      expect(await store.deleteFactors(id)).toBe(true);
-      expect(await store.getUser(id, NOW)).toBeNull(); // nothing left
+      expect(await change(store, id, (a) => store.deleteFactors(id, { account: a }))).toBe(
+        'deleted',
+      );
+      // Nothing left but the account document the change wrote.
+      expect(await store.getUser(id, NOW)).toEqual({
+        userId: id,
+        factors: [],
+        pending: null,
+        recoveryCodes: null,
+        throttle: {
+          otp: { failures: 0, guesses: 0, blockedUntil: 0 },
+          recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
+        },
+        account: emptyAccount(1),
+        accountVersion: 1,
+      });
     });
   });
   describe('renameFactor and removeFactor', () => {
@@ -88,13 +119,22 @@ export function factorCases(suite: Suite): void {
       await activate(store, id, 'f1', codeSet('c'));
       await activate(store, id, 'f2');
       await store.putPending(id, pending('p3'));
-      expect(await store.removeFactor(id, 'f9')).toEqual({ removed: false, remaining: 2 });
-      expect(await store.removeFactor(id, 'f1')).toEqual({ removed: true, remaining: 1 });
+      expect(await change(store, id, (a) => store.removeFactor(id, 'f9', { account: a }))).toEqual({
+        removed: false,
+        remaining: 2,
+      });
+      expect(await change(store, id, (a) => store.removeFactor(id, 'f1', { account: a }))).toEqual({
+        removed: true,
+        remaining: 1,
+      });
       const record = await store.getUser(id, NOW);
       expect(record?.factors.map((f) => f.id)).toEqual(['f2']);
       expect(record?.recoveryCodes).toEqual(codeSet('c'));
       expect(record?.pending).toEqual(pending('p3'));
-      expect(await store.removeFactor(id, 'f1')).toEqual({ removed: false, remaining: 1 });
+      expect(await change(store, id, (a) => store.removeFactor(id, 'f1', { account: a }))).toEqual({
+        removed: false,
+        remaining: 1,
+      });
     });
 
     it('removing the last factor removes the codes and the pending enrollment, keeps throttle', async () => {
@@ -103,7 +143,10 @@ export function factorCases(suite: Suite): void {
       await activate(store, id, 'f1');
       await store.putPending(id, pending('p2'));
       await store.reserveAttempt(id, { scope: 'otp', now: NOW, policy: POLICY, weight: 1 });
-      expect(await store.removeFactor(id, 'f1')).toEqual({ removed: true, remaining: 0 });
+      expect(await change(store, id, (a) => store.removeFactor(id, 'f1', { account: a }))).toEqual({
+        removed: true,
+        remaining: 0,
+      });
       const record = await store.getUser(id, NOW);
       expect(record?.factors).toEqual([]);
       expect(record?.pending ?? null).toBeNull();
@@ -153,17 +196,25 @@ export function factorCases(suite: Suite): void {
           expect((await throttleOf(store, id))?.otp, step).toEqual(locked);
         };
         for (let i = n; i > 1; i--) {
-          expect((await store.removeFactor(id, `f${i}`)).removed).toBe(true);
+          expect(
+            await change(store, id, (a) => store.removeFactor(id, `f${i}`, { account: a })),
+          ).toMatchObject({ removed: true });
           await stillLocked(`after removing f${i}`);
         }
-        expect(await store.removeFactor(id, 'f1')).toEqual({ removed: true, remaining: 0 });
+        expect(
+          await change(store, id, (a) => store.removeFactor(id, 'f1', { account: a })),
+        ).toEqual({ removed: true, remaining: 0 });
         await stillLocked('after removing the last factor');
-        expect(await store.addFactor(id, imported('i1'), addOptions(20))).toMatchObject({
+        expect(
+          await change(store, id, (a) => store.addFactor(id, imported('i1'), addOptions(20, a))),
+        ).toMatchObject({
           ok: true,
         });
         await stillLocked('after an import');
         expect(await store.putPending(id, pending('p9'))).toBe('stored');
-        expect(await store.deleteFactors(id)).toBe(true);
+        expect(await change(store, id, (a) => store.deleteFactors(id, { account: a }))).toBe(
+          'deleted',
+        );
         await stillLocked('after disabling');
       });
     }
@@ -177,7 +228,8 @@ export function factorCases(suite: Suite): void {
       for (let i = 0; i < 2; i++) {
         await store.reserveAttempt(id, { scope: 'otp', now: NOW, policy, weight: 4 });
       }
-      for (const f of ['f2', 'f3', 'f4']) await store.removeFactor(id, f);
+      for (const f of ['f2', 'f3', 'f4'])
+        await change(store, id, (a) => store.removeFactor(id, f, { account: a }));
       expect((await throttleOf(store, id))?.otp).toEqual({
         failures: 2,
         guesses: 8,

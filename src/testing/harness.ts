@@ -8,6 +8,8 @@
  */
 import { expect } from 'vitest';
 import type {
+  AccountState,
+  AccountWrite,
   ActiveFactor,
   AddFactorOptions,
   AttemptPolicy,
@@ -56,19 +58,60 @@ export function digestOf(label: string): string {
   return (encoded + '.'.repeat(43)).slice(0, 43).replace(/\./g, 'A');
 }
 
-/** The activation tests bind with: last step 1000, drift 0, at NOW, up to 20 factors. */
+/**
+ * The activation tests bind with: last step 1000, drift 0, at NOW, up to 20
+ * factors, with the account write `account`.
+ */
 export function activation(
+  account: AccountWrite,
   codes: RecoveryCodeSet = { salt: 's', hashes: ['h'] },
 ): PendingActivation {
-  return { lastStep: 1000, drift: 0, now: NOW, maxFactors: 20, recoveryCodes: codes };
+  return { lastStep: 1000, drift: 0, now: NOW, maxFactors: 20, recoveryCodes: codes, account };
 }
 
-/** addFactor's options: the limit and the set for a first factor. */
+/** addFactor's options: the limit, the account write and the set for a first factor. */
 export function addOptions(
   maxFactors: number,
+  account: AccountWrite,
   codes: RecoveryCodeSet = { salt: 's', hashes: ['h'] },
 ): AddFactorOptions {
-  return { maxFactors, recoveryCodes: codes };
+  return { maxFactors, account, recoveryCodes: codes };
+}
+
+/** An account document with nothing in it, at `generation`. */
+export function emptyAccount(generation = 0): AccountState {
+  return {
+    generation,
+    keepUntil: null,
+    codes: [],
+    budgets: [],
+    sends: [],
+    proofs: [],
+    devices: [],
+  };
+}
+
+/**
+ * The account write a factor change makes, as the service would build it from
+ * `record`: the version read (0 for no record or no document) and the same
+ * document with its generation one higher.
+ */
+export function nextAccount(record: UserRecord | null): AccountWrite {
+  const account = record?.account ?? emptyAccount();
+  return {
+    version: record?.accountVersion ?? 0,
+    account: { ...structuredClone(account), generation: account.generation + 1 },
+  };
+}
+
+/** Whether a store answer is a compare-and-set refusal. */
+export function isConflict(outcome: unknown): boolean {
+  return (
+    outcome === 'conflict' ||
+    (typeof outcome === 'object' &&
+      outcome !== null &&
+      (outcome as { reason?: unknown }).reason === 'conflict')
+  );
 }
 
 /** What the parts of the suite share: the store, fresh ids, builders and readers. */
@@ -85,6 +128,22 @@ export interface Suite {
   imported: (id: string, overrides?: Partial<ActiveFactor>) => ActiveFactor;
   /** A recovery code set of `count` hashes. */
   codeSet: (label: string, count?: number) => RecoveryCodeSet;
+  /**
+   * Reads the user's record and builds the account write a factor change
+   * makes from it (see {@link nextAccount}).
+   */
+  write: (store: MFAStore, userId: string) => Promise<AccountWrite>;
+  /**
+   * Runs a factor change with a write built by {@link Suite.write}, as the
+   * service does: on `'conflict'` (another write moved the version) it reads
+   * again and retries, so that cases about the op's own rules keep their
+   * meaning when they race. Returns the first answer that is not a conflict.
+   */
+  change: <R>(
+    store: MFAStore,
+    userId: string,
+    op: (account: AccountWrite) => Promise<R>,
+  ) => Promise<R>;
   /** Binds a factor `factorId` for `userId` with last step 1000, drift 0. */
   activate: (
     store: MFAStore,
@@ -128,9 +187,26 @@ export function createSuite(makeStore: MakeStore, hasReadAndReserve: boolean): S
     salt: `salt-${label}`,
     hashes: Array.from({ length: count }, (_, i) => `hash-${label}-${i}`),
   });
+  const write = async (store: MFAStore, userId: string): Promise<AccountWrite> =>
+    nextAccount(await store.getUser(userId, NOW));
+  const change = async <R>(
+    store: MFAStore,
+    userId: string,
+    op: (account: AccountWrite) => Promise<R>,
+  ): Promise<R> => {
+    for (let tries = 1; ; tries++) {
+      const outcome = await op(await write(store, userId));
+      // Each conflict means another write won, so this ends; the bound only
+      // turns a store that always conflicts into a failed assertion.
+      if (!isConflict(outcome) || tries === 1_000) return outcome;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+    }
+  };
   return {
     makeStore,
     hasReadAndReserve,
+    write,
+    change,
     user: (label) => `totpkit-conformance:${run}:${++counter}:${label}`,
     pending,
     imported: (id, overrides = {}) => ({
@@ -152,9 +228,11 @@ export function createSuite(makeStore: MakeStore, hasReadAndReserve: boolean): S
     codeSet,
     activate: async (store, userId, factorId, codes = codeSet(factorId), overrides = {}) => {
       expect(await store.putPending(userId, pending(factorId, overrides))).toBe('stored');
-      expect(await store.activatePending(userId, factorId, activation(codes))).toMatchObject({
-        ok: true,
-      });
+      expect(
+        await change(store, userId, (a) =>
+          store.activatePending(userId, factorId, activation(a, codes)),
+        ),
+      ).toMatchObject({ ok: true });
     },
     factorIds: async (store, userId) =>
       (await store.getUser(userId, NOW))?.factors.map((f) => f.id) ?? [],

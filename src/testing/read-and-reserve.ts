@@ -23,6 +23,7 @@ export function readAndReserveCases(suite: Suite): void {
     readAndReserveOf,
     as,
     hasReadAndReserve,
+    change,
   } = suite;
   if (hasReadAndReserve) {
     describe('readAndReserve (optional)', () => {
@@ -178,7 +179,7 @@ export function readAndReserveCases(suite: Suite): void {
         const disabled = user('rr-disabled');
         await activate(store, disabled, 'f1');
         await store.reserveAttempt(disabled, { scope: 'otp', now: NOW, policy: POLICY, weight: 1 });
-        await store.deleteFactors(disabled);
+        await change(store, disabled, (a) => store.deleteFactors(disabled, { account: a }));
         const result = await readAndReserve(disabled, {
           scope: 'otp',
           now: NOW,
@@ -345,7 +346,7 @@ export function readAndReserveCases(suite: Suite): void {
           const call = () =>
             readAndReserve(id, { scope: 'otp', now: NOW, policy: open, requirement: 'active' });
           const first = Array.from({ length: 20 }, call);
-          const deleted = store.removeFactor(id, 'f1');
+          const deleted = change(store, id, (a) => store.removeFactor(id, 'f1', { account: a }));
           const results = await Promise.all([...first, ...Array.from({ length: 20 }, call)]);
           expect(await deleted).toEqual({ removed: true, remaining: 0 });
           for (const { record, reservation } of results) {

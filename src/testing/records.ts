@@ -8,7 +8,7 @@ import { NOW, GUARD, POLICY, type Suite } from './harness.ts';
 
 /** Registers these conformance cases (inside `testMFAStore`'s describe). */
 export function recordCases(suite: Suite): void {
-  const { makeStore, user, pending, activate, factorIds } = suite;
+  const { makeStore, user, pending, activate, factorIds, change } = suite;
   describe('getUser', () => {
     it('returns null for a user the store has nothing for', async () => {
       const store = await makeStore();
@@ -28,6 +28,8 @@ export function recordCases(suite: Suite): void {
           otp: { failures: 0, guesses: 0, blockedUntil: 0 },
           recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
+        account: null,
+        accountVersion: 0,
       });
     });
 
@@ -39,8 +41,11 @@ export function recordCases(suite: Suite): void {
       expect(await store.getUser(b, NOW)).toBeNull();
       expect(await store.recordSuccess(b, 'fa', 2000, 0, NOW)).toBe(false);
       expect(await store.consumeRecoveryCode(b, 'hash-fa-0')).toBe(false);
-      expect(await store.deleteFactors(b)).toBe(false);
-      expect(await store.removeFactor(b, 'fa')).toEqual({ removed: false, remaining: 0 });
+      expect(await change(store, b, (a) => store.deleteFactors(b, { account: a }))).toBe('nothing');
+      expect(await change(store, b, (a) => store.removeFactor(b, 'fa', { account: a }))).toEqual({
+        removed: false,
+        remaining: 0,
+      });
       expect(await store.renameFactor(b, 'fa', 'x', 'x')).toBe('not_found');
       expect(await store.deleteUser(b, { now: NOW, guardMs: GUARD })).toBe(false);
       expect(await factorIds(store, a)).toEqual(['fa']);

@@ -8,17 +8,29 @@ import { NOW, POLICY, type Suite } from './harness.ts';
 
 /** Registers these conformance cases (inside `testMFAStore`'s describe). */
 export function recoveryCases(suite: Suite): void {
-  const { makeStore, user, pending, codeSet, activate, throttleOf } = suite;
+  const { makeStore, user, pending, codeSet, activate, throttleOf, change } = suite;
   describe('recovery codes and secrets', () => {
     it('replaceRecoveryCodes replaces the whole set, only for a user with a factor', async () => {
       const store = await makeStore();
       const id = user('replace-codes');
-      expect(await store.replaceRecoveryCodes(id, codeSet('x'))).toBe(false);
+      expect(
+        await change(store, id, (a) =>
+          store.replaceRecoveryCodes(id, codeSet('x'), { account: a }),
+        ),
+      ).toBe('no_factor');
       await store.putPending(id, pending('p1'));
-      expect(await store.replaceRecoveryCodes(id, codeSet('x'))).toBe(false);
+      expect(
+        await change(store, id, (a) =>
+          store.replaceRecoveryCodes(id, codeSet('x'), { account: a }),
+        ),
+      ).toBe('no_factor');
       expect((await store.getUser(id, NOW))?.recoveryCodes).toBeNull();
       await activate(store, id, 'f1', codeSet('old'));
-      expect(await store.replaceRecoveryCodes(id, codeSet('new', 5))).toBe(true);
+      expect(
+        await change(store, id, (a) =>
+          store.replaceRecoveryCodes(id, codeSet('new', 5), { account: a }),
+        ),
+      ).toBe('replaced');
       expect((await store.getUser(id, NOW))?.recoveryCodes).toEqual(codeSet('new', 5));
       expect(await store.consumeRecoveryCode(id, 'hash-old-1')).toBe(false);
       expect(await store.consumeRecoveryCode(id, 'hash-new-1')).toBe(true);

@@ -9,7 +9,7 @@ import { NOW, POLICY, addOptions, type Suite } from './harness.ts';
 
 /** Registers these conformance cases (inside `testMFAStore`'s describe). */
 export function throttleCases(suite: Suite): void {
-  const { makeStore, user, imported, activate, throttleOf, as } = suite;
+  const { makeStore, user, imported, activate, throttleOf, as, change } = suite;
   describe('reserveAttempt', () => {
     it('allows freeAttempts back to back, then throttles for exactly attemptDelayMs', async () => {
       const store = await makeStore();
@@ -157,7 +157,8 @@ export function throttleCases(suite: Suite): void {
       const open = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
       const id = user('mixed-weights');
       // Five factors, then weights as factors are removed and added: 5 + 1 + 3 = 9 < 10.
-      for (let i = 0; i < 5; i++) await store.addFactor(id, imported(`w${i}`), addOptions(20));
+      for (let i = 0; i < 5; i++)
+        await change(store, id, (a) => store.addFactor(id, imported(`w${i}`), addOptions(20, a)));
       for (const weight of [5, 1, 3]) {
         expect(
           await store.reserveAttempt(id, { scope: 'otp', now: NOW, policy: open, weight }),
@@ -165,7 +166,9 @@ export function throttleCases(suite: Suite): void {
       }
       // One factor left: the next attempt is still granted (9 < 10), the one after is not.
       for (let i = 0; i < 4; i++)
-        expect((await store.removeFactor(id, `w${i}`)).removed).toBe(true);
+        expect(
+          await change(store, id, (a) => store.removeFactor(id, `w${i}`, { account: a })),
+        ).toMatchObject({ removed: true });
       expect(
         await store.reserveAttempt(id, { scope: 'otp', now: NOW, policy: open, weight: 1 }),
       ).toEqual({ ok: true, failures: 4, guesses: 10 });

@@ -6,6 +6,7 @@
 // user with an active factor is never touched. And the per-call bound.
 import { describe, expect, it } from 'vitest';
 import type {
+  AccountWrite,
   AttemptPolicy,
   DeleteExpiredOptions,
   DeleteExpiredResult,
@@ -46,6 +47,28 @@ function pending(id: string, createdAt: number, expiresAt: number): PendingEnrol
 
 const codes = { salt: 's', hashes: ['h1'] };
 
+/**
+ * The account write of a factor change, built from the record as the service
+ * builds it, except that its `keepUntil` has passed: the document itself holds
+ * nothing here, so these cases stay about the throttle state (the document's
+ * own retention is in the conformance suite, src/testing/account.ts).
+ */
+async function accountWrite(store: MFAStore, userId: string): Promise<AccountWrite> {
+  const record = await store.getUser(userId, T);
+  return {
+    version: record?.accountVersion ?? 0,
+    account: {
+      generation: (record?.account?.generation ?? 0) + 1,
+      keepUntil: T,
+      codes: [],
+      budgets: [],
+      sends: [],
+      proofs: [],
+      devices: [],
+    },
+  };
+}
+
 async function enable(store: MFAStore, userId: string, now: number) {
   await store.putPending(userId, pending(`f-${userId}`, now, now + 600_000));
   const bound = await store.activatePending(userId, `f-${userId}`, {
@@ -54,6 +77,7 @@ async function enable(store: MFAStore, userId: string, now: number) {
     now,
     maxFactors: 5,
     recoveryCodes: codes,
+    account: await accountWrite(store, userId),
   });
   expect(bound).toMatchObject({ ok: true });
 }
@@ -92,7 +116,9 @@ export function describeRetentionCases(
       const blockedUntil = await fail(store, 'locked', T, 3);
       await fail(store, 'enabled', T, 3);
       expect(blockedUntil).toBe(T + 2 * 60_000 + 60_000);
-      expect(await store.deleteFactors('locked')).toBe(true);
+      expect(
+        await store.deleteFactors('locked', { account: await accountWrite(store, 'locked') }),
+      ).toBe('deleted');
       // Disabling did not lift the lock.
       expect(
         await store.reserveAttempt('locked', {
