@@ -96,6 +96,18 @@ export class KeyURIError extends Error {
  *   it too, instead of bringing state back. Calls that would write nothing
  *   (`status`, a `verify` of a user without factors) answer as for a user
  *   without state.
+ * - `ERR_PROOF`: a sensitive call (`beginEnrollment`, `removeFactor`,
+ *   `regenerateRecoveryCodes`, `disable`) without the proof
+ *   `policy.proofs.required` asks for, or with one that is unknown, used,
+ *   expired, for another purpose or of a kind that does not suffice (a
+ *   verification code's once the user has a factor). The message states
+ *   which rule; nothing was written.
+ * - `ERR_SENDER`: the app's verification code `sender` threw or rejected.
+ *   The code was taken back: no code is live and no send was counted. No
+ *   `cause` (a provider's error may echo the code); the message names the
+ *   error's class.
+ * - `ERR_CONTENDED`: the user's account state kept changing under the call
+ *   (other calls for the same user) for 10 seconds; nothing was written.
  */
 export type MFAErrorCode =
   | 'ERR_STORE'
@@ -103,7 +115,10 @@ export type MFAErrorCode =
   | 'ERR_FACTOR_LIMIT'
   | 'ERR_NAME_TAKEN'
   | 'ERR_FACTOR_NOT_FOUND'
-  | 'ERR_ERASED';
+  | 'ERR_ERASED'
+  | 'ERR_PROOF'
+  | 'ERR_SENDER'
+  | 'ERR_CONTENDED';
 
 /**
  * Thrown by the MFA service and the built-in ciphers for failures a caller

@@ -19,6 +19,7 @@ export { KeyURIError, MFAError } from './errors.ts';
 export { generateHOTP, verifyHOTP } from './hotp.ts';
 export { createAESGCMCipher, plaintextCipher } from './mfa/cipher.ts';
 export { DEFAULT_MFA_POLICY } from './mfa/policy.ts';
+export { DEFAULT_PROOF_POLICY, DEFAULT_VERIFICATION_CODE_POLICY } from './mfa/account-policy.ts';
 export { createMFA } from './mfa/service.ts';
 export { generateSecret } from './secret.ts';
 export { MemoryStore } from './store/memory.ts';
@@ -69,6 +70,32 @@ export type {
   VerifySucceededEvent,
 } from './mfa/events.ts';
 export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
+export type {
+  ProofPolicy,
+  ProofPolicyOptions,
+  ProofRequirement,
+  SensitivePurpose,
+  VerificationCodePolicy,
+} from './mfa/account-policy.ts';
+export type {
+  CheckVerificationCodeFailure,
+  CheckVerificationCodeOptions,
+  CheckVerificationCodeResult,
+  MaskedDestination,
+  PendingEnrollmentInfo,
+  PendingEnrollmentOptions,
+  SendVerificationCodeOptions,
+  SendVerificationCodeResult,
+  UseProofOptions,
+  VerificationChannel,
+  VerificationCodeCheckedEvent,
+  VerificationCodeRefusedEvent,
+  VerificationCodeSendFailedEvent,
+  VerificationCodeSentEvent,
+  VerificationMessage,
+  VerificationOptions,
+  VerificationPurpose,
+} from './mfa/account-types.ts';
 export type { MemoryStoreOptions } from './store/memory.ts';
 export type { BeginEnrollmentOptions, ImportFactorOptions, MFA, MFAOptions } from './mfa/types.ts';
 export type {

@@ -11,6 +11,8 @@
  */
 import { describe } from 'vitest';
 import type { MFAStore } from './store/contract.ts';
+import { accountCases } from './testing/account.ts';
+import { accountResetCases } from './testing/account-reset.ts';
 import { concurrencyCases } from './testing/concurrency.ts';
 import { enrollmentCases } from './testing/enrollment.ts';
 import { erasureCases } from './testing/erasure.ts';
@@ -76,6 +78,8 @@ export function testMFAStore(
     recoveryCases(suite);
     factorCases(suite);
     erasureCases(suite);
+    accountCases(suite);
+    accountResetCases(suite);
     concurrencyCases(suite);
   });
 }

@@ -5,6 +5,8 @@
  * @internal
  */
 import { describe } from '../_assert.ts';
+import { MFAError } from '../errors.ts';
+import { accountWrite, nextGeneration, RETRY, withAccount } from './account-state.ts';
 import type { ThrottleScope } from '../store/contract.ts';
 import type { MFAContext } from './context.ts';
 import { checkUserId } from './input.ts';
@@ -34,7 +36,14 @@ export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus
 export async function disable(ctx: MFAContext, userId: string): Promise<boolean> {
   checkUserId(userId);
   const now = ctx.now();
-  const removed = (await ctx.store.deleteFactors(userId)) === true;
+  const removed = await withAccount(ctx, userId, now, async (state) => {
+    const outcome = await ctx.store.deleteFactors(userId, {
+      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+    });
+    if (outcome === 'conflict') return RETRY;
+    if (outcome === 'deleted' || outcome === 'nothing') return outcome === 'deleted';
+    throw new MFAError('ERR_STORE', 'store.deleteFactors returned an invalid outcome');
+  });
   if (removed) ctx.emit({ type: 'disabled', userId, at: now });
   return removed;
 }

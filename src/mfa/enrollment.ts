@@ -29,6 +29,7 @@ import type {
 } from '../store/contract.ts';
 import { buildKeyURI } from '../uri-build.ts';
 import { isCipherError, type MFAContext } from './context.ts';
+import { accountWrite, nextGeneration, RETRY, withAccount, type Settled } from './account-state.ts';
 import { secretDigest } from './_digest.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
 import {
@@ -250,7 +251,7 @@ export async function completeEnrollment(
       const digits = lengths.has(first.length) ? first.length : pending.digits;
       const problem = pairProblem(first, second, digits);
       return problem === null
-        ? { pending, factors: record.factors, firstFactor: record.factors.length === 0 }
+        ? { pending, factors: record.factors, firstFactor: record.factors.length === 0, record }
         : fail(problem);
     },
     // A binding checks the codes against the one pending secret.
@@ -300,15 +301,28 @@ export async function completeEnrollment(
   }
   // Recovery codes only for a first factor: hashing them is the costly part.
   const issued = firstFactor ? await ctx.createRecoverySet(userId) : null;
-  const activated = await ctx.store.activatePending(userId, pending.id, {
-    lastStep: binding.step,
-    drift: binding.drift,
+  // The bind carries the generation's move; on a conflict the store's rules
+  // (still pending, limit, names) are judged again on the new read.
+  const activated = await withAccount(
+    ctx,
+    userId,
     now,
-    maxFactors: ctx.policy.maxFactors,
-    recoveryCodes: issued?.set ?? null,
-    // The app's parameters, when acceptAppParameters bound those.
-    ...(sameParams(params, pending) ? {} : { params }),
-  });
+    async (state) => {
+      const outcome = await ctx.store.activatePending(userId, pending.id, {
+        lastStep: binding.step,
+        drift: binding.drift,
+        now,
+        maxFactors: ctx.policy.maxFactors,
+        recoveryCodes: issued?.set ?? null,
+        // The app's parameters, when acceptAppParameters bound those.
+        ...(sameParams(params, pending) ? {} : { params }),
+        account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      });
+      if (!outcome.ok && outcome.reason === 'conflict') return RETRY;
+      return outcome as Settled<typeof outcome>;
+    },
+    read.selected.record,
+  );
   if (!activated.ok) {
     if (activated.reason === 'erased') throw ctx.erased();
     if (activated.reason === 'duplicate_secret') {
@@ -320,7 +334,7 @@ export async function completeEnrollment(
   // The user's factors all went between the read and the bind: issue a set now.
   const recoveryCodes =
     activated.firstFactor && issued === null
-      ? await issueMissingRecoveryCodes(ctx, userId)
+      ? await issueMissingRecoveryCodes(ctx, userId, now)
       : activated.firstFactor
         ? issued?.codes
         : undefined;

@@ -5,6 +5,12 @@
  */
 import type { ThrottleScope } from '../store/contract.ts';
 import type {
+  VerificationCodeCheckedEvent,
+  VerificationCodeRefusedEvent,
+  VerificationCodeSendFailedEvent,
+  VerificationCodeSentEvent,
+} from './account-types.ts';
+import type {
   CompleteEnrollmentFailure,
   RecoveryCodeFailure,
   ResyncFailure,
@@ -304,4 +310,8 @@ export type MFAEvent =
   | FactorImportedEvent
   | FactorRenamedEvent
   | FactorRemovedEvent
-  | UserDataDeletedEvent;
+  | UserDataDeletedEvent
+  | VerificationCodeSentEvent
+  | VerificationCodeSendFailedEvent
+  | VerificationCodeRefusedEvent
+  | VerificationCodeCheckedEvent;

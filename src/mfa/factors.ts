@@ -19,7 +19,8 @@ import {
 import { decodeBase32 } from '../base32.ts';
 import { timingSafeEqual } from '../compare.ts';
 import { MFAError } from '../errors.ts';
-import type { ActiveFactor, FactorParams } from '../store/contract.ts';
+import type { ActiveFactor, FactorParams, RecoveryCodeSet } from '../store/contract.ts';
+import { accountWrite, nextGeneration, RETRY, withAccount } from './account-state.ts';
 import { parseKeyURI } from '../uri-parse.ts';
 import type { MFAContext } from './context.ts';
 import { secretDigest } from './_digest.ts';
@@ -99,8 +100,20 @@ export async function removeFactor(
   checkUserId(userId);
   checkFactorId(factorId);
   const now = ctx.now();
-  const { removed, remaining } = await ctx.store.removeFactor(userId, factorId);
-  if (!removed) return { ok: false, reason: 'not_found' };
+  const removal = await withAccount(ctx, userId, now, async (state) => {
+    // Only a factor read as active is removed; the generation moves with it.
+    if (!state.record?.factors.some((f) => f.id === factorId)) return null;
+    const outcome = await ctx.store.removeFactor(userId, factorId, {
+      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+    });
+    if (outcome === 'conflict') return RETRY;
+    if (typeof outcome?.removed !== 'boolean' || !Number.isInteger(outcome.remaining)) {
+      throw new MFAError('ERR_STORE', 'store.removeFactor returned an invalid outcome');
+    }
+    return outcome;
+  });
+  if (removal === null || !removal.removed) return { ok: false, reason: 'not_found' };
+  const { remaining } = removal;
   ctx.emit({ type: 'factor_removed', userId, at: now, factorId, remaining });
   if (remaining === 0) ctx.emit({ type: 'disabled', userId, at: now });
   return { ok: true, remaining };
@@ -206,12 +219,11 @@ export async function importFactor(
 ): Promise<ImportFactorResult> {
   checkUserId(userId);
   const { secret, params, lastStep: given, name, recoveryCodes } = readImport(options);
-  let sealedSecret: string;
-  let digest: string;
-  let lastStep: number;
   const weak = secret.length < STRONG_BYTES;
   const now = ctx.now();
-  let factors: ActiveFactor[];
+  const made: { codes: string[]; set: RecoveryCodeSet }[] = [];
+  let factor: ActiveFactor;
+  let outcome: ImportFactorResult | { ok: true; firstFactor: boolean };
   try {
     // Beyond the furthest step a code can be accepted at now, a factor could never verify.
     const latest = Math.floor(now / 1000 / params.period) + ctx.policy.window;
@@ -220,56 +232,66 @@ export async function importFactor(
         `"lastStep" must be at most ${latest} (the factor's current step plus policy.window), got ${given}`,
       );
     }
-    // Not given: every code that may have been accepted up to now (by the old
-    // system, or by an earlier copy of this factor removed since) stays used.
-    lastStep = given ?? latest;
-    digest = await secretDigest(userId, secret);
-    factors = (await ctx.store.getUser(userId, now))?.factors ?? [];
-    const twin = await findTwin(ctx, userId, factors, secret, digest);
-    if (twin !== undefined) return { ok: true, factorId: twin.id, weak, alreadyImported: true };
-    if (factors.length >= ctx.policy.maxFactors) return { ok: false, reason: 'factor_limit' };
-    sealedSecret = await ctx.seal(userId, secret);
+    const digest = await secretDigest(userId, secret);
+    const sealedSecret = await ctx.seal(userId, secret);
+    factor = {
+      id: globalThis.crypto.randomUUID(),
+      name: '',
+      nameKey: '',
+      sealedSecret,
+      secretDigest: digest,
+      ...params,
+      // Not given: every code that may have been accepted up to now (by the old
+      // system, or by an earlier copy of this factor removed since) stays used.
+      lastStep: given ?? latest,
+      drift: 0,
+      createdAt: now,
+      activatedAt: now,
+      lastUsedAt: null,
+    };
+    // Judged on every read: a conflict (the account moved) reads again.
+    outcome = await withAccount(ctx, userId, now, async (state) => {
+      const factors = state.record?.factors ?? [];
+      const twin = await findTwin(ctx, userId, factors, secret, digest);
+      if (twin !== undefined) {
+        return { ok: true as const, factorId: twin.id, weak, alreadyImported: true };
+      }
+      if (factors.length >= ctx.policy.maxFactors) {
+        return { ok: false as const, reason: 'factor_limit' as const };
+      }
+      const taken = new Set(factors.map((f) => f.nameKey));
+      factor.name = name ?? defaultFactorName(taken);
+      factor.nameKey = factorNameKey(factor.name);
+      if (taken.has(factor.nameKey)) return { ok: false as const, reason: 'name_taken' as const };
+      if (recoveryCodes && factors.length === 0 && made.length === 0) {
+        made.push(await ctx.createRecoverySet(userId));
+      }
+      const added = await ctx.store.addFactor(userId, factor, {
+        maxFactors: ctx.policy.maxFactors,
+        recoveryCodes: factors.length === 0 ? (made[0]?.set ?? null) : null,
+        account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      });
+      if (added.ok) return { ok: true as const, firstFactor: added.firstFactor };
+      if (added.reason === 'conflict') return RETRY;
+      if (added.reason === 'factor_limit' || added.reason === 'name_taken') {
+        return { ok: false as const, reason: added.reason };
+      }
+      // Imported meanwhile by a call racing this one: the same answer as a re-run.
+      if (added.reason === 'duplicate_secret' && typeof added.factorId === 'string') {
+        return { ok: true as const, factorId: added.factorId, weak, alreadyImported: true };
+      }
+      if (added.reason === 'erased') throw ctx.erased();
+      throw new MFAError('ERR_STORE', `store.addFactor returned ${describe(added)}`);
+    });
   } finally {
     secret.fill(0);
   }
-  const taken = new Set(factors.map((f) => f.nameKey));
-  const factorName = name ?? defaultFactorName(taken);
-  const nameKey = factorNameKey(factorName);
-  if (taken.has(nameKey)) return { ok: false, reason: 'name_taken' };
-  const issued = recoveryCodes && factors.length === 0 ? await ctx.createRecoverySet(userId) : null;
-  const factor: ActiveFactor = {
-    id: globalThis.crypto.randomUUID(),
-    name: factorName,
-    nameKey,
-    sealedSecret,
-    secretDigest: digest,
-    ...params,
-    lastStep,
-    drift: 0,
-    createdAt: now,
-    activatedAt: now,
-    lastUsedAt: null,
-  };
-  const added = await ctx.store.addFactor(userId, factor, {
-    maxFactors: ctx.policy.maxFactors,
-    recoveryCodes: issued?.set ?? null,
-  });
-  if (!added.ok) {
-    if (added.reason === 'factor_limit' || added.reason === 'name_taken') {
-      return { ok: false, reason: added.reason };
-    }
-    // Imported meanwhile by a call racing this one: the same answer as a re-run.
-    if (added.reason === 'duplicate_secret' && typeof added.factorId === 'string') {
-      return { ok: true, factorId: added.factorId, weak, alreadyImported: true };
-    }
-    if (added.reason === 'erased') throw ctx.erased();
-    throw new MFAError('ERR_STORE', `store.addFactor returned ${describe(added)}`);
-  }
-  const codes = !(recoveryCodes && added.firstFactor)
+  if (!('firstFactor' in outcome)) return outcome;
+  const codes = !(recoveryCodes && outcome.firstFactor)
     ? undefined
-    : issued === null
-      ? await issueMissingRecoveryCodes(ctx, userId)
-      : issued.codes;
+    : made[0] === undefined
+      ? await issueMissingRecoveryCodes(ctx, userId, now)
+      : made[0].codes;
   ctx.emit({ type: 'factor_imported', userId, at: now, factorId: factor.id, weak });
   const result = { ok: true as const, factorId: factor.id, weak, alreadyImported: false };
   return codes === undefined ? result : withHidden(result, { recoveryCodes: Object.freeze(codes) });

@@ -7,6 +7,15 @@ import { checkInteger, checkOptions, describe } from '../_assert.ts';
 import type { AttemptPolicy } from '../store/contract.ts';
 import { MAX_SKEW_STEPS, type MAX_DIAGNOSIS_WORK } from '../diagnose.ts';
 import { MAX_WINDOW } from '../totp.ts';
+import {
+  DEFAULT_PROOF_POLICY,
+  DEFAULT_VERIFICATION_CODE_POLICY,
+  resolveProofPolicy,
+  resolveVerificationCodePolicy,
+  type ProofPolicy,
+  type ProofPolicyOptions,
+  type VerificationCodePolicy,
+} from './account-policy.ts';
 
 /** scrypt cost parameters (RFC 7914) for recovery code hashes. */
 export interface ScryptParams {
@@ -72,6 +81,10 @@ export interface MFAPolicy {
    * than the time after which an erased id may be enrolled again.
    */
   readonly erasureGuardMs: number;
+  /** Out-of-band verification codes: see {@link VerificationCodePolicy} for bounds and defaults. */
+  readonly verificationCodes: VerificationCodePolicy;
+  /** Which proof each sensitive call needs: see {@link ProofPolicy}. */
+  readonly proofs: ProofPolicy;
 }
 
 /** Overrides for {@link DEFAULT_MFA_POLICY}; nested objects are merged field by field. */
@@ -100,6 +113,10 @@ export interface MFAPolicyOptions {
   acceptAppParameters?: boolean;
   /** See {@link MFAPolicy.erasureGuardMs}. */
   erasureGuardMs?: number;
+  /** See {@link MFAPolicy.verificationCodes}; merged field by field. */
+  verificationCodes?: Partial<VerificationCodePolicy>;
+  /** See {@link MFAPolicy.proofs}; `required` is merged per purpose. */
+  proofs?: ProofPolicyOptions;
 }
 
 const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
@@ -140,6 +157,12 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *   skewed up to one day either way; `acceptAppParameters` `false`.
  * - `erasureGuardMs` 1 hour: after `deleteUserData`, no call creates state
  *   for that user id for an hour.
+ * - `verificationCodes`: 6 digits, 10 minutes, 5 attempts per code, 20 per
+ *   user and purpose per 24 hours, a 60 s resend cooldown, 10 sends per
+ *   destination and 20 per user per 24 hours
+ *   ({@link DEFAULT_VERIFICATION_CODE_POLICY}).
+ * - `proofs`: `'seed'` for every sensitive call, proofs living 10 minutes
+ *   ({@link DEFAULT_PROOF_POLICY}).
  *
  * Deeply frozen. Override fields through `createMFA({ policy })`.
  *
@@ -166,6 +189,8 @@ export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   skewSearch: null,
   acceptAppParameters: false,
   erasureGuardMs: 60 * 60_000,
+  verificationCodes: DEFAULT_VERIFICATION_CODE_POLICY,
+  proofs: DEFAULT_PROOF_POLICY,
 });
 
 const DAY_MS = 86_400_000;
@@ -265,5 +290,7 @@ export function resolvePolicy(options: MFAPolicyOptions | undefined): MFAPolicy 
       60_000,
       7 * DAY_MS,
     ),
+    verificationCodes: resolveVerificationCodePolicy(o.verificationCodes),
+    proofs: resolveProofPolicy(o.proofs),
   });
 }

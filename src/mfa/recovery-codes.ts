@@ -8,6 +8,8 @@
  * @internal
  */
 import { MFAError } from '../errors.ts';
+import type { RecoveryCodeSet, ReplaceRecoveryCodesOutcome } from '../store/contract.ts';
+import { accountWrite, nextGeneration, RETRY, withAccount } from './account-state.ts';
 import type { MFAContext } from './context.ts';
 import { checkCodeType } from '../code-input.ts';
 import { checkUserId, withHidden } from './input.ts';
@@ -70,26 +72,48 @@ export async function regenerateRecoveryCodes(
 ): Promise<RegenerateRecoveryCodesResult> {
   checkUserId(userId);
   const now = ctx.now();
-  if (!(await ctx.store.getUser(userId, now))?.factors.length) {
-    return { ok: false, reason: 'not_enrolled' };
-  }
-  const { codes, set } = await ctx.createRecoverySet(userId);
-  if (!(await ctx.store.replaceRecoveryCodes(userId, set))) {
-    return { ok: false, reason: 'not_enrolled' };
-  }
+  const made: { codes: string[]; set: RecoveryCodeSet }[] = [];
+  const replaced = await withAccount(ctx, userId, now, async (state) => {
+    if (!state.record?.factors.length) return false;
+    // Hashing is the costly part: one set, whatever the retries.
+    if (made.length === 0) made.push(await ctx.createRecoverySet(userId));
+    const outcome = await ctx.store.replaceRecoveryCodes(userId, made[0]!.set, {
+      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+    });
+    return settle(outcome);
+  });
+  if (!replaced || made[0] === undefined) return { ok: false, reason: 'not_enrolled' };
+  const { codes } = made[0];
   ctx.emit({ type: 'recovery_codes_regenerated', userId, at: now, count: codes.length });
   return withHidden({ ok: true as const }, { recoveryCodes: Object.freeze(codes) });
+}
+
+/** A `replaceRecoveryCodes` outcome: whether it replaced, or {@link RETRY} on a conflict. */
+function settle(outcome: ReplaceRecoveryCodesOutcome): boolean | typeof RETRY {
+  if (outcome === 'conflict') return RETRY;
+  if (outcome === 'replaced' || outcome === 'no_factor') return outcome === 'replaced';
+  throw new MFAError('ERR_STORE', 'store.replaceRecoveryCodes returned an invalid outcome');
 }
 
 /**
  * Issues a set for a user whose first factor was bound without one: the
  * service read other factors (so made no set), and they all went before the
- * bind. Returns the codes, or `undefined` if the user has no factor any more.
+ * bind. Part of that bind, so the generation does not move again (the
+ * document is written as it is). Returns the codes, or `undefined` if the
+ * user has no factor any more.
  */
 export async function issueMissingRecoveryCodes(
   ctx: MFAContext,
   userId: string,
+  now: number,
 ): Promise<string[] | undefined> {
   const { codes, set } = await ctx.createRecoverySet(userId);
-  return (await ctx.store.replaceRecoveryCodes(userId, set)) ? codes : undefined;
+  const replaced = await withAccount(ctx, userId, now, async (state) =>
+    settle(
+      await ctx.store.replaceRecoveryCodes(userId, set, {
+        account: accountWrite(ctx, state, state.account, now),
+      }),
+    ),
+  );
+  return replaced ? codes : undefined;
 }

@@ -141,4 +141,6 @@ export const REQUIRED_STORE_METHODS = [
   'removeFactor',
   'deleteFactors',
   'deleteUser',
+  'updateAccount',
+  'resetUser',
 ] as const satisfies readonly (keyof MFAStore)[];

@@ -14,6 +14,7 @@ import {
   type MFAPolicyOptions,
   type MFAStore,
 } from '../../src/index.ts';
+import type { AccountWrite } from '../../src/store/contract.ts';
 
 /** The start of a 30 s step: 2025-06-15T15:07:00Z. */
 export const T0 = 1_750_000_020_000;
@@ -97,6 +98,33 @@ export function harness(
 /** The code a device shows at server time `now` when its clock is `offsetMs` ahead. */
 export function deviceCode(secret: string, now: number, offsetMs = 0): string {
   return generateTOTP(decodeBase32(secret), { now: now + offsetMs });
+}
+
+/**
+ * The account write a test passes to a store op it calls directly: the
+ * document as stored (or a new one) at the version read, so that the op
+ * writes it back unchanged and does not answer 'conflict'.
+ */
+export async function sameAccount(
+  store: MFAStore,
+  userId: string,
+  now: number,
+): Promise<{ account: AccountWrite }> {
+  const record = await store.getUser(userId, now);
+  return {
+    account: {
+      version: record?.accountVersion ?? 0,
+      account: record?.account ?? {
+        generation: 0,
+        keepUntil: null,
+        codes: [],
+        budgets: [],
+        sends: [],
+        proofs: [],
+        devices: [],
+      },
+    },
+  };
 }
 
 /** A fresh user id. */

@@ -25,7 +25,14 @@ import {
   plaintextCipher,
   type MFAStore,
 } from '../../src/index.ts';
-import { FAST_KDF, harness, newUser, T0, withoutReadAndReserve } from '../helpers/mfa.ts';
+import {
+  FAST_KDF,
+  harness,
+  newUser,
+  sameAccount,
+  T0,
+  withoutReadAndReserve,
+} from '../helpers/mfa.ts';
 
 const PERIOD_MS = 30_000;
 /** A lock after 12 factor-guesses, no delays: cycles stay short. */
@@ -281,7 +288,11 @@ describe.each(STORES)('issue 19.2: a secret enters once (%s)', (_path, makeStore
           activatedAt: T0 - 1_000,
           lastUsedAt: null,
         },
-        { maxFactors: 5, recoveryCodes: { salt: 's', hashes: ['h'] } },
+        {
+          maxFactors: 5,
+          recoveryCodes: { salt: 's', hashes: ['h'] },
+          ...(await sameAccount(store, user, T0)),
+        },
       ),
     ).toMatchObject({ ok: true });
     expect(await h.mfa.importFactor(user, { secret, name: 'New name' })).toEqual({

@@ -42,8 +42,30 @@ describe('DEFAULT_MFA_POLICY', () => {
       skewSearch: null,
       acceptAppParameters: false,
       erasureGuardMs: 3_600_000,
+      verificationCodes: {
+        length: 6,
+        ttlMs: 600_000,
+        maxAttemptsPerCode: 5,
+        budget: 20,
+        budgetWindowMs: 86_400_000,
+        resendCooldownMs: 60_000,
+        dailyLimitPerDestination: 10,
+        dailyLimitPerUser: 20,
+      },
+      proofs: {
+        required: {
+          enroll: 'seed',
+          replace_factor: 'seed',
+          remove_factor: 'seed',
+          regenerate_recovery_codes: 'seed',
+          disable: 'seed',
+        },
+        ttlMs: 600_000,
+      },
     });
     expect(Object.isFrozen(DEFAULT_MFA_POLICY)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_MFA_POLICY.verificationCodes)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_MFA_POLICY.proofs.required)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.throttle)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.recoveryCodeScrypt)).toBe(true);
   });

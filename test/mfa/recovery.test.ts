@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createAESGCMCipher, decodeBase32 } from '../../src/index.ts';
 import { generateRecoveryCode } from '../../src/mfa/recovery-hash.ts';
-import { deviceCode, enroll, harness, newUser, NO_THROTTLE } from '../helpers/mfa.ts';
+import { deviceCode, enroll, harness, newUser, NO_THROTTLE, sameAccount } from '../helpers/mfa.ts';
 
 const FORMAT = /^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/;
 
@@ -185,7 +185,13 @@ describe('recovery codes', () => {
     const { recoveryCodes } = await enroll(h, mallory);
     const malloryCodes = (await h.store.getUser(mallory, h.now))?.recoveryCodes;
     if (!malloryCodes) throw new Error('setup');
-    await h.store.replaceRecoveryCodes(alice, malloryCodes);
+    expect(
+      await h.store.replaceRecoveryCodes(
+        alice,
+        malloryCodes,
+        await sameAccount(h.store, alice, h.now),
+      ),
+    ).toBe('replaced');
     expect(await h.mfa.useRecoveryCode(alice, recoveryCodes[0] as string)).toEqual({
       ok: false,
       reason: 'mismatch',

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScrypt as loadNative } from '../../src/mfa/_scrypt.ts';
 import { loadScrypt as loadNoble, type ScryptBackend } from '../../src/mfa/_scrypt.web.ts';
 import { normalizeRecoveryCode, RecoveryCodeHasher } from '../../src/mfa/recovery-hash.ts';
-import { enroll, harness, NO_THROTTLE } from '../helpers/mfa.ts';
+import { enroll, harness, NO_THROTTLE, sameAccount } from '../helpers/mfa.ts';
 import legacy from '../fixtures/recovery-0.1.0.json' with { type: 'json' };
 import rfc7914 from '../vectors/rfc7914.json' with { type: 'json' };
 
@@ -102,7 +102,13 @@ describe('recovery-code scrypt', () => {
     const h = harness({ policy: { recoveryThrottle: NO_THROTTLE } });
     await enroll(h, legacy.userId);
     // The record as 0.1.0 left it: its stored set in place of the new one.
-    expect(await h.store.replaceRecoveryCodes(legacy.userId, legacy.set)).toBe(true);
+    expect(
+      await h.store.replaceRecoveryCodes(
+        legacy.userId,
+        legacy.set,
+        await sameAccount(h.store, legacy.userId, h.now),
+      ),
+    ).toBe('replaced');
     expect(await h.mfa.useRecoveryCode(legacy.userId, legacy.codes[1] as string)).toEqual({
       ok: true,
       remaining: 2,
