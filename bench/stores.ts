@@ -16,7 +16,9 @@
 // A second table compares a user with 1 active factor and one with 5 (4 of
 // them imported), concurrency 1: a right code (the last factor's, so every
 // other factor is tried first) and a wrong one (matching no factor), each
-// timed for SECONDS_PER_LEVEL / 2 and counted in round trips.
+// timed for SECONDS_PER_LEVEL / 2 and counted in round trips. A third table
+// gives sendVerificationCode and checkVerificationCode per store
+// (bench/stores-verification.ts).
 import { PGlite } from '@electric-sql/pglite';
 import Database from 'better-sqlite3';
 import { Miniflare } from 'miniflare';
@@ -47,6 +49,7 @@ import { postgresPlan, redisPlan, type TestServer } from '../test/helpers/server
 import { enroll, OPEN_THROTTLE, T0, testMFA } from '../test/store/mfa-setup.ts';
 import { percentile, SECONDS_PER_LEVEL, verifyLoad } from './_verify-load.ts';
 import { benchCluster } from './stores-cluster.ts';
+import { verificationCost } from './stores-verification.ts';
 
 const CONCURRENCY = [1, 16, 64] as const;
 
@@ -421,6 +424,37 @@ async function main() {
         'trips right / wrong',
       ],
       factorRows,
+    );
+    const verificationRows: string[][] = [];
+    for (const subject of subjects) {
+      const cost = await verificationCost(subject.store, subject.trips, `bench-codes-${run}`);
+      verificationRows.push([
+        subject.name,
+        ms(cost.send.p50),
+        ms(cost.send.p99),
+        ms(cost.wrong.p50),
+        ms(cost.wrong.p99),
+        ms(cost.right.p50),
+        ms(cost.right.p99),
+        `${cost.send.trips} / ${cost.wrong.trips} / ${cost.right.trips}`,
+      ]);
+    }
+    console.log(
+      '\nsendVerificationCode and checkVerificationCode (a wrong code, then the right one), ' +
+        'concurrency 1 (bench/stores-verification.ts)\n',
+    );
+    printTable(
+      [
+        'store',
+        'send p50 ms',
+        'send p99 ms',
+        'check wrong p50 ms',
+        'check wrong p99 ms',
+        'check right p50 ms',
+        'check right p99 ms',
+        'trips send / wrong / right',
+      ],
+      verificationRows,
     );
     for (const reason of skipped) console.log(`skipped ${reason}`);
   } finally {

@@ -18,6 +18,7 @@
  * | `totpkit:{YWxpY2U}/recovery:codes` | list | the unused recovery code hashes |
  * | `totpkit:{YWxpY2U}/throttle` | hash | per scope (`otp:`, `recovery:`): `failures`, `guesses`, `blockedUntil`; no TTL while the user has an active factor, else expires `throttleRetentionMs` after it stops counting |
  * | `totpkit:{YWxpY2U}/erased` | string | the erasure guard left by `deleteUser`: its `until`; expires `guardMs` after the erasure |
+ * | `totpkit:{YWxpY2U}/account` | hash | the account document (0.3): `v` its version, `doc` its JSON; no TTL while the user has an active factor or `keepUntil` is `null`, else expires a minute after `keepUntil` |
  *
  * Keys of the layout before 0.2 (`totpkit:{alice}:factors` and so on, and
  * 0.1.0's `…:factor` and `…:pending` hashes) are read and moved in place by
@@ -26,7 +27,8 @@
  *
  * This class only checks its options and forwards each operation. The Lua
  * scripts live beside the code that runs them, by flow, in `redis/`:
- * `enrollment.ts`, `login.ts`, `recovery.ts` and `factors.ts`; with
+ * `enrollment.ts`, `login.ts`, `recovery.ts`, `factors.ts` and `account.ts`
+ * (the document's compare-and-set, `updateAccount`, `resetUser`); with
  * `record.ts` (the prelude every script starts with, and the record),
  * `throttle.ts` (the throttle hash's expiry), `layout.ts` (key names and the
  * move from earlier layouts), `client.ts` (the clients, running a script)
@@ -38,22 +40,29 @@ import { MFAError } from '../errors.ts';
 import { checkRetention } from './_retention.ts';
 import { storeError } from './scrub.ts';
 import type {
+  AccountUpdateOutcome,
+  AccountWriteOptions,
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
   AttemptReservation,
+  DeleteFactorsOutcome,
   DeleteUserOptions,
+  FactorChangeOptions,
   FactorRemoval,
   FactorRenameOutcome,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOptions,
   PutPendingOutcome,
   ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
   RefundAttemptOptions,
+  ReplaceRecoveryCodesOutcome,
   ReserveAttemptOptions,
+  ResetUserOutcome,
   ThrottleScope,
   UserRecord,
 } from './contract.ts';
@@ -76,6 +85,7 @@ import {
   migrateKeys,
   type KeyMigration,
 } from './redis/layout.ts';
+import { accountOperations, type AccountOperations } from './redis/account.ts';
 import { enrollmentOperations, type EnrollmentOperations } from './redis/enrollment.ts';
 import { factorsOperations, type FactorsOperations } from './redis/factors.ts';
 import { loginOperations, type LoginOperations } from './redis/login.ts';
@@ -126,7 +136,11 @@ function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
  * hash of a user without an active factor expires by `throttleRetentionMs`;
  * the erasure guard `deleteUser` leaves is a key in the user's slot that
  * expires `guardMs` after the erasure; a throttle hash written by 0.2 gets
- * its `guesses` from the first script that touches the user.
+ * its `guesses` from the first script that touches the user; the account
+ * document is a hash in the user's slot (`v`, `doc`), compared and set in the
+ * same script as each factor change, without a TTL while the user has a
+ * factor or its `keepUntil` is `null`, else expiring a minute after
+ * `keepUntil` ("The account document" in `docs/stores.md`).
  *
  * @example
  * ```ts fragment
@@ -151,6 +165,7 @@ export class RedisStore implements MFAStore {
   readonly #login: LoginOperations;
   readonly #recovery: RecoveryOperations;
   readonly #factors: FactorsOperations;
+  readonly #account: AccountOperations;
 
   /**
    * @param options - the client and, optionally, the key prefix, `replicas` and
@@ -196,6 +211,7 @@ export class RedisStore implements MFAStore {
     this.#login = loginOperations(run, keys, retentionMs);
     this.#recovery = recoveryOperations(run, keys);
     this.#factors = factorsOperations(run, keys, retentionMs);
+    this.#account = accountOperations(run, keys);
   }
 
   /**
@@ -287,7 +303,7 @@ export class RedisStore implements MFAStore {
   }
 
   /**
-   * The user's keys: on Cluster the six current ones; elsewhere those, then
+   * The user's keys: on Cluster the seven current ones; elsewhere those, then
    * the earlier layout's seven, which the scripts' prelude moves in place.
    * Refuses an ill-formed id first, as every store does.
    */
@@ -303,8 +319,12 @@ export class RedisStore implements MFAStore {
     return this.#login.getUser(userId, now);
   }
 
-  putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
-    return this.#enrollment.putPending(userId, pending);
+  putPending(
+    userId: string,
+    pending: PendingEnrollment,
+    options?: PutPendingOptions,
+  ): Promise<PutPendingOutcome> {
+    return this.#enrollment.putPending(userId, pending, options);
   }
 
   activatePending(
@@ -341,8 +361,12 @@ export class RedisStore implements MFAStore {
     return this.#login.recordSuccess(userId, factorId, step, drift, now);
   }
 
-  replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
-    return this.#recovery.replaceRecoveryCodes(userId, codes);
+  replaceRecoveryCodes(
+    userId: string,
+    codes: RecoveryCodeSet,
+    options: FactorChangeOptions,
+  ): Promise<ReplaceRecoveryCodesOutcome> {
+    return this.#recovery.replaceRecoveryCodes(userId, codes, options);
   }
 
   replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
@@ -370,12 +394,24 @@ export class RedisStore implements MFAStore {
     return this.#factors.renameFactor(userId, factorId, name, nameKey);
   }
 
-  removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
-    return this.#factors.removeFactor(userId, factorId);
+  removeFactor(
+    userId: string,
+    factorId: string,
+    options: FactorChangeOptions,
+  ): Promise<FactorRemoval | 'conflict'> {
+    return this.#factors.removeFactor(userId, factorId, options);
   }
 
-  deleteFactors(userId: string): Promise<boolean> {
-    return this.#factors.deleteFactors(userId);
+  deleteFactors(userId: string, options: FactorChangeOptions): Promise<DeleteFactorsOutcome> {
+    return this.#factors.deleteFactors(userId, options);
+  }
+
+  updateAccount(userId: string, options: AccountWriteOptions): Promise<AccountUpdateOutcome> {
+    return this.#account.updateAccount(userId, options);
+  }
+
+  resetUser(userId: string, options: AccountWriteOptions): Promise<ResetUserOutcome> {
+    return this.#account.resetUser(userId, options);
   }
 
   deleteUser(userId: string, options: DeleteUserOptions): Promise<boolean> {

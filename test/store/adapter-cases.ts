@@ -3,8 +3,14 @@
 // arithmetic against attemptDelayMs over long runs, awkward user ids and hash
 // strings, and concurrency at a volume only a real server makes interesting.
 import { describe, expect, it } from 'vitest';
-import type { AttemptPolicy, MFAStore, PendingEnrollment } from '../../src/store/contract.ts';
+import type {
+  AccountWrite,
+  AttemptPolicy,
+  MFAStore,
+  PendingEnrollment,
+} from '../../src/store/contract.ts';
 import { attemptDelayMs } from '../../src/store/throttle.ts';
+import { emptyAccount } from '../helpers/account-write.ts';
 
 const T = 1_700_000_000_000;
 
@@ -28,12 +34,16 @@ function pending(overrides: Partial<PendingEnrollment> = {}): PendingEnrollment 
 
 const codes = { salt: 'scrypt$n=16384$salt', hashes: ['h1', 'h2', 'h3'] };
 
+/** The account write of a user's first factor change (no document yet: version 0). */
+const first: AccountWrite = { version: 0, account: emptyAccount(1) };
+
 const bind = (now: number, lastStep = 1, drift = 0, recoveryCodes = codes) => ({
   lastStep,
   drift,
   now,
   maxFactors: 20,
   recoveryCodes,
+  account: first,
 });
 
 async function activeUser(store: MFAStore, userId: string) {
@@ -94,6 +104,8 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
           otp: { failures: 0, guesses: 0, blockedUntil: 0 },
           recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
+        account: emptyAccount(1),
+        accountVersion: 1,
       });
       expect(await store.recordSuccess('u', enrollment.id, 2 ** 40, 3, big)).toBe(true);
       expect((await store.getUser('u', big))?.factors[0]).toMatchObject({
@@ -358,8 +370,8 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
         const dropped =
           drop === 'deleteUser'
             ? await store.deleteUser('v', { now: T, guardMs: 60_000 })
-            : await store.deleteFactors('v');
-        expect(dropped).toBe(true);
+            : await store.deleteFactors('v', { account: first });
+        expect(dropped).toBe(drop === 'deleteUser' ? true : 'deleted');
         expect(JSON.stringify(await store.getUser('v', T))).not.toContain('sealed-q1');
         expect(await store.replaceSealedSecret('v', 'q1', 'x')).toBe(false);
       }
@@ -382,9 +394,10 @@ export function describeAdapterCases(name: string, makeStore: () => Promise<MFAS
     it('removes one occurrence of a consumed hash', async () => {
       const store = await makeStore();
       await activeUser(store, 'u');
-      expect(await store.replaceRecoveryCodes('u', { salt: 's', hashes: ['x', 'y', 'x'] })).toBe(
-        true,
-      );
+      const account = { version: 1, account: emptyAccount(2) };
+      expect(
+        await store.replaceRecoveryCodes('u', { salt: 's', hashes: ['x', 'y', 'x'] }, { account }),
+      ).toBe('replaced');
       expect(await store.consumeRecoveryCode('u', 'x')).toBe(true);
       expect((await store.getUser('u', T))?.recoveryCodes).toEqual({
         salt: 's',

@@ -17,6 +17,7 @@ import { RedisStore } from '../../src/store/redis.ts';
 import { betterSqlite3Driver, SQLiteStore } from '../../src/store/sqlite.ts';
 import { mayRun } from '../helpers/integration.ts';
 import { postgresPlan, redisPlan, type TestServer } from '../helpers/servers.ts';
+import { accountRaces } from './cross-process-account.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
 import { crossProcessRaces } from './cross-process-races.ts';
 import { bunPath, startWorkers, type WorkerSpec, type Workers } from './workers.ts';
@@ -97,6 +98,7 @@ describe.skipIf(!redis.run)('across processes: RedisStore', () => {
   });
 
   crossProcessCases(() => ({ store, workers }), run);
+  accountRaces(() => ({ store, workers }), `redis-${run}`);
   crossProcessRaces(
     () => ({
       store,

@@ -10,6 +10,7 @@ import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
 import { testMFAStore } from '../../src/testing.ts';
+import { emptyAccount } from '../helpers/account-write.ts';
 import { noteSkip } from '../helpers/integration.ts';
 import { redisPlan, type TestServer } from '../helpers/servers.ts';
 
@@ -107,6 +108,52 @@ describe.skipIf(!plan.run || external)(
         expect(await admin.exists(earlier)).toBe(0);
         const denied = name === 'ioredis' ? ioredis.get('elsewhere') : nodeRedis.get('elsewhere');
         await expect(denied).rejects.toThrow(/NOPERM/);
+      });
+    }
+
+    // The 0.3 account document: every script that writes it (HSET, PERSIST,
+    // PEXPIRE, PEXPIREAT on …/account), whatever the shared suite covers.
+    for (const name of ['ioredis', 'node-redis'] as const) {
+      it(`${name}: the account document's writes and TTLs work through it`, async () => {
+        const client = (name === 'ioredis' ? ioredis : nodeRedis) as unknown as RedisScriptClient;
+        const store = new RedisStore({ client, prefix: prefix(`${name}:account`) });
+        const now = Date.now();
+        const held = { ...emptyAccount(0), keepUntil: now + 60_000 };
+        expect(await store.updateAccount('a', { version: 0, account: held, now })).toBe('updated');
+        await store.putPending('a', {
+          id: 'f',
+          name: 'Phone',
+          nameKey: 'phone',
+          sealedSecret: 's',
+          secretDigest: null,
+          algorithm: 'SHA1',
+          digits: 6,
+          period: 30,
+          createdAt: now,
+          expiresAt: now + 600_000,
+          replaceFactorId: null,
+        });
+        const bound = await store.activatePending('a', 'f', {
+          lastStep: 1,
+          drift: 0,
+          now,
+          maxFactors: 5,
+          recoveryCodes: { salt: 's', hashes: ['h'] },
+          account: { version: 1, account: emptyAccount(1) },
+        });
+        expect(bound).toMatchObject({ ok: true });
+        const codes = { salt: 't', hashes: ['i'] };
+        const write = (version: number) => ({ version, account: held });
+        expect(await store.replaceRecoveryCodes('a', codes, { account: write(2) })).toBe(
+          'replaced',
+        );
+        expect(await store.removeFactor('a', 'f', { account: write(3) })).toMatchObject({
+          removed: true,
+        });
+        expect(await store.deleteFactors('a', { account: write(4) })).toBe('nothing');
+        expect(await store.resetUser('a', { ...write(4), now })).toBe('reset');
+        expect(await store.getUser('a', now)).toMatchObject({ account: held, accountVersion: 5 });
+        expect(await store.deleteUser('a', { now, guardMs: 1_000 })).toBe(true);
       });
     }
 

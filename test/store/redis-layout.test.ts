@@ -111,9 +111,15 @@ describe('Redis key slots', () => {
     const { store, calls } = recordingStore('totpkit:');
     await store.getUser('alice', 0);
     expect(calls[0]).toEqual(
-      ['factors', 'enrollment', 'recovery:salt', 'recovery:codes', 'throttle', 'erased'].map(
-        (name) => `totpkit:{YWxpY2U}/${name}`,
-      ),
+      [
+        'factors',
+        'enrollment',
+        'recovery:salt',
+        'recovery:codes',
+        'throttle',
+        'erased',
+        'account',
+      ].map((name) => `totpkit:{YWxpY2U}/${name}`),
     );
   });
 });

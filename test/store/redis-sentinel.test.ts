@@ -41,6 +41,7 @@ import {
   type MFA,
 } from '../../src/index.ts';
 import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
+import { emptyAccount } from '../helpers/account-write.ts';
 import { FAST_KDF } from '../helpers/mfa.ts';
 import { pairs, sentinelPlan, type TestSentinelSet } from '../helpers/redis-sentinel.ts';
 import { waitFor } from '../helpers/servers.ts';
@@ -384,6 +385,26 @@ describe.skipIf(!plan.run)('RedisStore through Redis Sentinel failovers', () => 
           const code = generateTOTP(secret, { now: AT });
           expect(await mfa.verify('alice', code)).toMatchObject({ ok: true });
           expect(await mfa.verify('alice', code)).toMatchObject({ ok: false, reason: 'replayed' });
+          if (replicas === undefined) continue;
+          // The 0.3 account writes wait for every replica too: once they
+          // resolve, each replica holds the document (read there directly).
+          const version = (await store.getUser('alice', AT))!.accountVersion;
+          const doc = { ...emptyAccount(5), keepUntil: null };
+          const account = { version, account: doc, now: AT };
+          expect(await store.updateAccount('alice', account)).toBe('updated');
+          expect(await store.resetUser('alice', { ...account, version: version + 1 })).toBe(
+            'reset',
+          );
+          const primary = await set.settled(2);
+          const key = `${prefix}{${Buffer.from('alice').toString('base64url')}}/account`;
+          for (const port of set.ports.filter((p) => p !== primary)) {
+            const held = await set.admin(port).hgetall(key);
+            expect(held, `replica ${port}`).toEqual({
+              v: String(version + 2),
+              doc: JSON.stringify(doc),
+            });
+            expect(await set.admin(port).exists(`${prefix}{YWxpY2U}/factors`)).toBe(0);
+          }
         }
       } finally {
         await close();

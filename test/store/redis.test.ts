@@ -8,7 +8,9 @@ import { RedisStore, type RedisScriptClient } from '../../src/store/redis.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { redisPlan, type TestServer } from '../helpers/servers.ts';
 import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
+import { nextWrite } from '../helpers/account-write.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
+import { describeRedisAccountCases } from './redis-account-cases.ts';
 import { faultCases, restartCase, type FaultTarget } from './faults.ts';
 
 const plan = redisPlan();
@@ -115,6 +117,22 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
   describeAdapterCases('RedisStore (node-redis)', async () => {
     return new RedisStore({ client: nodeRedis, prefix: prefix(), throttleRetentionMs });
   });
+  for (const [name, client] of [
+    ['ioredis', () => ioredis],
+    ['node-redis', () => nodeRedis],
+  ] as const) {
+    describeRedisAccountCases(
+      `RedisStore (${name})`,
+      async () => {
+        const p = prefix();
+        return {
+          store: new RedisStore({ client: client(), prefix: p, throttleRetentionMs }),
+          prefix: p,
+        };
+      },
+      () => ioredis,
+    );
+  }
 
   const enrollment = {
     id: 'p',
@@ -150,7 +168,8 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
     expect(pttl).toBeGreaterThan(600_000);
     expect(pttl).toBeLessThanOrEqual(660_000); // the lifetime plus the margin
     const recoveryCodes = { salt: 's', hashes: ['h1', 'h2'] };
-    const activation = { lastStep: 5, drift: 0, now: T, maxFactors: 5, recoveryCodes };
+    const account = await nextWrite(store, 'alice');
+    const activation = { lastStep: 5, drift: 0, now: T, maxFactors: 5, recoveryCodes, account };
     await store.activatePending('alice', 'p', activation);
     await store.reserveAttempt('alice', {
       scope: 'otp',
@@ -159,8 +178,14 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       weight: 1,
     });
     expect((await ioredis.keys(`${p}*`)).sort()).toEqual(
-      ['factors', 'recovery:codes', 'recovery:salt', 'throttle'].map((k) => `${p}{YWxpY2U}/${k}`),
+      ['account', 'factors', 'recovery:codes', 'recovery:salt', 'throttle'].map(
+        (k) => `${p}{YWxpY2U}/${k}`,
+      ),
     );
+    expect(await ioredis.hgetall(`${p}{YWxpY2U}/account`)).toEqual({
+      v: '1',
+      doc: JSON.stringify(account.account),
+    });
     const stored = await ioredis.hgetall(`${p}{YWxpY2U}/factors`);
     expect(Object.keys(stored)).toEqual(['p']);
     expect(JSON.parse(stored.p!)).toEqual({
@@ -256,6 +281,8 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
           otp: { failures: 3, guesses: 3, blockedUntil: 7 },
           recovery: { failures: 0, guesses: 0, blockedUntil: 0 },
         },
+        account: null, // 0.1.0 wrote no account document: version 0
+        accountVersion: 0,
       });
       expect(await ioredis.exists(`${p}{bob}:factor`, `${p}{bob}:pending`)).toBe(0);
       const ttl = await ioredis.pttl(`${p}{Ym9i}/enrollment`);
@@ -263,6 +290,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(true);
       expect(await store.recordSuccess('bob', 'f1', 29166667, 0, T)).toBe(false);
       const bound = await store.activatePending('bob', 'p2', {
+        account: await nextWrite(store, 'bob'),
         lastStep: 58333340,
         drift: 0,
         now: T + 1,
@@ -360,7 +388,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         ok: false,
         reason: 'locked',
       });
-      expect(await store.removeFactor('locked', 'f2')).toEqual({ removed: true, remaining: 1 });
+      expect(
+        await store.removeFactor('locked', 'f2', { account: await nextWrite(store, 'locked') }),
+      ).toEqual({ removed: true, remaining: 1 });
       expect(await store.reserveAttempt('locked', reserve)).toEqual({
         ok: false,
         reason: 'locked',
@@ -370,7 +400,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         ok: false,
         reason: 'locked',
       });
-      expect(await store.deleteFactors('locked')).toBe(true); // disable
+      expect(
+        await store.deleteFactors('locked', { account: await nextWrite(store, 'locked') }),
+      ).toBe('deleted'); // disable
       await store.putPending('locked', { ...enrollment, createdAt: T, expiresAt: T + 600_000 });
       const binding = { ...login, requirement: 'pending' } as const;
       expect((await store.readAndReserve('locked', binding)).reservation).toEqual({
@@ -388,7 +420,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       const added = await store.addFactor(
         'three',
         { ...factor02('d'), secretDigest: 'S'.repeat(43), ...numbers },
-        { maxFactors: 5, recoveryCodes: null },
+        { maxFactors: 5, recoveryCodes: null, account: await nextWrite(store, 'three') },
       );
       expect(added).toEqual({ ok: true, firstFactor: false, replaced: false });
       expect(
@@ -420,11 +452,18 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         (await ioredis.keys(`${p}{${tagOf(userId)}}/*`)).map((k) => k.slice(p.length)).sort();
       const codes = { salt: 's', hashes: ['h1'] };
       await store.putPending('gone', enrollment);
-      const activation = { lastStep: 5, drift: 0, now: T, maxFactors: 5, recoveryCodes: codes };
+      const activation = {
+        lastStep: 5,
+        drift: 0,
+        now: T,
+        maxFactors: 5,
+        recoveryCodes: codes,
+        account: await nextWrite(store, 'gone'),
+      };
       expect((await store.activatePending('gone', 'p', activation)).ok).toBe(true);
       await store.reserveAttempt('gone', { scope: 'recovery', now: T, policy, weight: 1 });
       await store.putPending('gone', { ...enrollment, id: 'p2' });
-      expect(await keysOf('gone')).toHaveLength(5);
+      expect(await keysOf('gone')).toHaveLength(6);
 
       const until = T + 60_000;
       expect(await store.deleteUser('gone', { now: T, guardMs: 60_000 })).toBe(true);
@@ -442,7 +481,10 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         ok: false,
         reason: 'erased',
       });
-      expect(await store.addFactor('gone', f, { maxFactors: 5, recoveryCodes: codes })).toEqual({
+      const account = { version: 0, account: activation.account.account };
+      expect(
+        await store.addFactor('gone', f, { maxFactors: 5, recoveryCodes: codes, account }),
+      ).toEqual({
         ok: false,
         reason: 'erased',
       });
@@ -461,12 +503,17 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         expect(await store.refundAttempt('gone', refund)).toBe(false);
       }
       expect(await store.recordSuccess('gone', 'p', 99, 0, at)).toBe(false);
-      expect(await store.replaceRecoveryCodes('gone', codes)).toBe(false);
+      expect(await store.replaceRecoveryCodes('gone', codes, { account })).toBe('no_factor');
       expect(await store.replaceSealedSecret('gone', 'p', 'x')).toBe(false);
       expect(await store.consumeRecoveryCode('gone', 'h1')).toBe(false);
       expect(await store.renameFactor('gone', 'p', 'X', 'x')).toBe('not_found');
-      expect(await store.removeFactor('gone', 'p')).toEqual({ removed: false, remaining: 0 });
-      expect(await store.deleteFactors('gone')).toBe(false);
+      expect(await store.removeFactor('gone', 'p', { account })).toEqual({
+        removed: false,
+        remaining: 0,
+      });
+      expect(await store.deleteFactors('gone', { account })).toBe('nothing');
+      expect(await store.updateAccount('gone', { ...account, now: at })).toBe('erased');
+      expect(await store.resetUser('gone', { ...account, now: at })).toBe('erased');
       expect(await store.getUser('gone', at)).toBeNull();
       expect(await keysOf('gone')).toEqual([guard]);
 
@@ -488,7 +535,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       await store.putPending('u', enrollment);
       await ioredis.script('FLUSH');
       expect((await store.getUser('u', T))?.pending?.id).toBe('p');
-      expect(await store.deleteFactors('u')).toBe(true);
+      expect(await store.deleteFactors('u', { account: await nextWrite(store, 'u') })).toBe(
+        'deleted',
+      );
     }
   });
 
@@ -512,6 +561,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       const factor = { ...enrollment, createdAt: now, expiresAt: now + 600_000 };
       await store.putPending('u', factor);
       await store.activatePending('u', 'p', {
+        account: await nextWrite(store, 'u'),
         lastStep: 5,
         drift: 0,
         now,
@@ -522,7 +572,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       await store.reserveAttempt('u', { scope: 'recovery', now: now + 1, policy: slow, weight: 1 }); // now + 60.001 s
       expect(await ioredis.pttl(throttleKey)).toBe(-1); // a factor: no expiry
 
-      expect(await store.deleteFactors('u')).toBe(true); // disable
+      expect(await store.deleteFactors('u', { account: await nextWrite(store, 'u') })).toBe(
+        'deleted',
+      ); // disable
       expect(await expireTime()).toBe(now + 1 + 60_000 + 7 * DAY);
       expect(await expireTime()).toBe(await rule());
 
@@ -559,7 +611,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
           activatedAt: now,
           lastUsedAt: null,
         },
-        { maxFactors: 5, recoveryCodes: null },
+        { maxFactors: 5, recoveryCodes: null, account: await nextWrite(store, 'u') },
       );
       expect(await ioredis.pttl(throttleKey)).toBe(-1);
       await store.reserveAttempt('u', {
@@ -571,7 +623,9 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       expect(await ioredis.pttl(throttleKey)).toBe(-1);
 
       // Removing the last factor starts the expiry again (the enrollment went with it).
-      expect(await store.removeFactor('u', 'f2')).toEqual({ removed: true, remaining: 0 });
+      expect(await store.removeFactor('u', 'f2', { account: await nextWrite(store, 'u') })).toEqual(
+        { removed: true, remaining: 0 },
+      );
       expect(await expireTime()).toBe(now + 180_000 + 60_000 + 7 * DAY);
       expect(await expireTime()).toBe(await rule());
     }
@@ -585,6 +639,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       const policy = { freeAttempts: 5, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 10 };
       await store.putPending('v', { ...enrollment, createdAt: past, expiresAt: past + 1 });
       await store.activatePending('v', 'p', {
+        account: await nextWrite(store, 'v'),
         lastStep: 1,
         drift: 0,
         now: past,
@@ -593,14 +648,24 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       });
       await store.reserveAttempt('v', { scope: 'otp', now: past, policy: policy, weight: 1 });
       expect((await store.getUser('v', past))?.throttle.otp.failures).toBe(1);
-      await store.deleteFactors('v');
-      // past + 1 s is over: Redis removed the hash, and nothing is left of the user.
+      await store.deleteFactors('v', { account: await nextWrite(store, 'v') });
+      // past + 1 s is over: Redis removed the hash; the account document
+      // (generation 2, keepUntil null) is all that is left of the user.
       expect(await ioredis.exists(`${p}{dg}/throttle`)).toBe(0);
-      expect(await store.getUser('v', past)).toBeNull();
+      expect(await store.getUser('v', past)).toMatchObject({
+        factors: [],
+        pending: null,
+        recoveryCodes: null,
+        throttle: { otp: { failures: 0 }, recovery: { failures: 0 } },
+        account: { generation: 2, keepUntil: null },
+        accountVersion: 2,
+      });
+      expect(await ioredis.pttl(`${p}{dg}/account`)).toBe(-1);
       // A lock that still counts is kept (blockedUntil an hour ahead).
       const ahead = { ...policy, freeAttempts: 0, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000 };
       await store.putPending('v', { ...enrollment, createdAt: past, expiresAt: past + 1 });
       await store.activatePending('v', 'p', {
+        account: await nextWrite(store, 'v'),
         lastStep: 1,
         drift: 0,
         now: past,
@@ -608,7 +673,7 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
         recoveryCodes: null,
       });
       await store.reserveAttempt('v', { scope: 'otp', now: past, policy: ahead, weight: 1 });
-      await store.deleteFactors('v');
+      await store.deleteFactors('v', { account: await nextWrite(store, 'v') });
       expect(await ioredis.pttl(`${p}{dg}/throttle`)).toBeGreaterThan(3_500_000);
     }
   });
@@ -627,8 +692,16 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       );
       // The write did happen on this server: a failed call may have taken effect.
       expect((await store.getUser('w', T))?.pending?.id).toBe('p');
-      await expect(store.deleteFactors('w')).rejects.toThrow(/^NOREPLICAS/);
-      expect(await store.getUser('w', T)).toBeNull();
+      const account = await nextWrite(store, 'w');
+      await expect(store.deleteFactors('w', { account })).rejects.toThrow(/^NOREPLICAS/);
+      expect(await store.getUser('w', T)).toMatchObject({ pending: null, accountVersion: 1 });
+      await expect(store.updateAccount('w', { ...account, version: 1, now: T })).rejects.toThrow(
+        /^NOREPLICAS/,
+      );
+      await expect(store.resetUser('w', { ...account, version: 2, now: T })).rejects.toThrow(
+        /^NOREPLICAS/,
+      );
+      expect(await store.getUser('w', T)).toMatchObject({ accountVersion: 3 });
 
       const mfa = createMFA({ store, issuer: 'Acme', cipher: plaintextCipher() });
       expect(await mfa.status('w')).toMatchObject({ state: 'none' }); // a read: no WAIT

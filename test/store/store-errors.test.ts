@@ -18,6 +18,7 @@ import {
 } from '../../src/index.ts';
 import { PostgresStore } from '../../src/store/postgres.ts';
 import { RedisStore } from '../../src/store/redis.ts';
+import { emptyAccount } from '../helpers/account-write.ts';
 import { redisPlan, type TestServer } from '../helpers/servers.ts';
 
 /** A plaintext cipher that remembers what it sealed, so a test can look for it. */
@@ -179,13 +180,20 @@ describe.skipIf(!plan.run)('RedisStore errors and check() on a real Redis', () =
       createdAt: now,
       expiresAt: now + 600_000,
     });
-    const activation = { lastStep: 1, drift: 0, now, maxFactors: 5, recoveryCodes: null };
+    const activation = {
+      lastStep: 1,
+      drift: 0,
+      now,
+      maxFactors: 5,
+      recoveryCodes: null,
+      account: { version: 0, account: emptyAccount(1) },
+    };
     for (const user of ['active', 'disabled']) {
       await store.putPending(user, pending('p'));
       await store.activatePending(user, 'p', activation);
       await store.reserveAttempt(user, { scope: 'otp', now, policy, weight: 1 });
     }
-    await store.deleteFactors('disabled');
+    await store.deleteFactors('disabled', { account: { version: 1, account: emptyAccount(2) } });
     await store.putPending('enrolling', pending('q'));
     await store.deleteUser('erased', { now, guardMs: 3_600_000 }); // the guard has a TTL too
     expect(await admin.pttl(key('disabled', 'throttle'))).toBeGreaterThan(0);

@@ -9,6 +9,7 @@ import type {
   AddFactorResult,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOptions,
   PutPendingOutcome,
   RecoveryCodeSet,
 } from '../contract.ts';
@@ -17,6 +18,7 @@ import { toText } from '../_database.ts';
 import { script } from './client.ts';
 import type { Run } from './client.ts';
 import { PRELUDE } from './record.ts';
+import { ACCOUNT_WRITE, accountArguments } from './account.ts';
 import { SETTLE_THROTTLE } from './throttle.ts';
 
 /**
@@ -27,16 +29,18 @@ import { SETTLE_THROTTLE } from './throttle.ts';
 const PENDING_TTL_MARGIN_MS = 60_000;
 
 /**
- * ARGV the enrollment's JSON, its TTL in ms, throttleRetentionMs (the
- * enrollment's expiry can move a factorless user's throttle expiry). Replies
- * 'erased', writing nothing, under an erasure guard at its createdAt, else
- * 'stored'. The enrollment it replaces, if unexpired at the new one's
+ * ARGV the account write (none, or a proof consumed), then the enrollment's
+ * JSON, its TTL in ms, throttleRetentionMs (the enrollment's expiry can move
+ * a factorless user's throttle expiry). Replies 'erased', writing nothing,
+ * under an erasure guard at its createdAt, then 'conflict', writing nothing,
+ * if the account version moved, else 'stored'. The enrollment it replaces, if unexpired at the new one's
  * createdAt and another one, becomes its `previous` (only the fields the
  * diagnosis needs; its own previous goes).
  */
-const PUT_PENDING = script(`${PRELUDE}${SETTLE_THROTTLE}
+const PUT_PENDING = script(`${PRELUDE}${SETTLE_THROTTLE}${ACCOUNT_WRITE}
 local p = cjson.decode(ARGV[1])
 if erased(p.createdAt) then return 'erased' end
+if not current() then return 'conflict' end
 p.previous = cjson.null
 local raw = redis.call('GET', KEYS[2])
 if raw then
@@ -48,19 +52,23 @@ if raw then
 end
 redis.call('SET', KEYS[2], cjson.encode(p), 'PX', ARGV[2])
 settle(ARGV[3])
+writeAccount()
 return 'stored'`);
 
 /**
- * ARGV pendingId, lastStep, drift, now, maxFactors, the parameters to bind
+ * ARGV the account write, then pendingId, lastStep, drift, now, maxFactors, the parameters to bind
  * instead of the enrollment's as 'algorithm:digits:period' ('' for the
  * enrollment's), then '1', salt and the hashes of a first set ('0' for
  * none). Replies 'ok:first:replaced' or the refusal, checked in the
- * contract's order ('duplicate_secret:<factor id>' for a duplicate). The
+ * contract's order ('erased', 'conflict', then the rules;
+ * 'duplicate_secret:<factor id>' for a duplicate). The account write is made
+ * with the activation (the document loses its TTL: the user has a factor). The
  * factor keeps the enrollment's secretDigest (absent in a 0.2 enrollment:
  * null).
  */
-const ACTIVATE_PENDING = script(`${PRELUDE}
+const ACTIVATE_PENDING = script(`${PRELUDE}${ACCOUNT_WRITE}
 if erased(ARGV[4]) then return 'erased' end
+if not current() then return 'conflict' end
 local raw = redis.call('GET', KEYS[2])
 if not raw then return 'not_pending' end
 local p = cjson.decode(raw)
@@ -84,6 +92,7 @@ redis.call('HSET', KEYS[1], p.id, cjson.encode({id = p.id, name = p.name, nameKe
   createdAt = p.createdAt, activatedAt = ARGV[4], lastUsedAt = cjson.null}))
 redis.call('DEL', KEYS[2], KEYS[5])
 firstSet(count == 0, ARGV, 7)
+writeAccount()
 return 'ok:' .. (count == 0 and '1' or '0') .. ':' .. (replaced and '1' or '0')`);
 
 const DUPLICATE = 'duplicate_secret:';
@@ -100,7 +109,8 @@ export function toAddResult(reply: unknown): AddFactorResult {
     text === 'not_pending' ||
     text === 'factor_limit' ||
     text === 'name_taken' ||
-    text === 'erased'
+    text === 'erased' ||
+    text === 'conflict'
   ) {
     return { ok: false, reason: text };
   }
@@ -122,17 +132,23 @@ export function enrollmentOperations(
   retentionMs: string,
 ) {
   return {
-    async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
+    async putPending(
+      userId: string,
+      pending: PendingEnrollment,
+      options?: PutPendingOptions,
+    ): Promise<PutPendingOutcome> {
+      const userKeys = keys(userId);
       const ttlMs = Math.max(0, pending.expiresAt - pending.createdAt) + PENDING_TTL_MARGIN_MS;
       const reply = toText(
-        await run(PUT_PENDING, keys(userId), [
+        await run(PUT_PENDING, userKeys, [
+          ...accountArguments(options?.account, pending.createdAt),
           JSON.stringify(encodePending(pending)),
           String(ttlMs),
           retentionMs,
         ]),
         'outcome',
       );
-      if (reply === 'stored' || reply === 'erased') return reply;
+      if (reply === 'stored' || reply === 'erased' || reply === 'conflict') return reply;
       throw new TypeError(`the store returned a bad outcome: ${describe(reply)}`);
     },
 
@@ -141,7 +157,9 @@ export function enrollmentOperations(
       pendingId: string,
       activation: PendingActivation,
     ): Promise<AddFactorResult> {
-      const reply = await run(ACTIVATE_PENDING, keys(userId), [
+      const userKeys = keys(userId);
+      const reply = await run(ACTIVATE_PENDING, userKeys, [
+        ...accountArguments(activation.account, activation.now),
         pendingId,
         String(activation.lastStep),
         String(activation.drift),

@@ -27,6 +27,12 @@ const NAMES = ['factors', 'enrollment', 'recovery:salt', 'recovery:codes', 'thro
  * one).
  */
 const GUARD_NAME = 'erased';
+/**
+ * The account document (0.3): a hash with `v` (its version) and `doc` (the
+ * JSON text); in this layout only. 0.2 wrote none, so a 0.2 user reads as
+ * no document, version 0, and nothing needs moving.
+ */
+const ACCOUNT_NAME = 'account';
 /** 0.1.0's two keys, in the layout before 0.2 only. */
 const LEGACY_NAMES = ['factor', 'pending'];
 
@@ -39,10 +45,10 @@ function userTag(userId: string): string {
   return encodeBase64url(utf8(userId));
 }
 
-/** The user's six keys in this layout, in the order every script gets them: `prefix{tag}/name`. */
+/** The user's seven keys in this layout, in the order every script gets them: `prefix{tag}/name`. */
 export function currentKeys(prefix: string, userId: string): string[] {
   const base = `${prefix}{${userTag(userId)}}/`;
-  return [...NAMES, GUARD_NAME].map((name) => base + name);
+  return [...NAMES, GUARD_NAME, ACCOUNT_NAME].map((name) => base + name);
 }
 
 /** The user's keys in the layout before 0.2, 0.1.0's two included: `prefix{userId}:name`. */
@@ -171,7 +177,8 @@ const READ_EARLIER = script(`${PRELUDE}
 return {${STATE}, redis.call('PTTL', KEYS[2])}`);
 
 /**
- * Cluster, new slot, the six current keys. ARGV state, PTTL, and 'replace'
+ * Cluster, new slot, the seven current keys (no earlier layout has an
+ * account document, so the seventh is left alone). ARGV state, PTTL, and 'replace'
  * (write every key anew) or 'keep' (a key that exists is kept: it is newer).
  * Writes nothing for a user under an erasure guard: their earlier keys go.
  */

@@ -71,8 +71,8 @@ return reserve({unpack(ARGV, 2)}, tonumber(ARGV[1]), redis.call('HLEN', KEYS[1])
 
 /**
  * ARGV requirement ('active' or 'pending'), then the arguments of reserve().
- * Replies with GET_USER's five parts, read before the reservation, and a
- * sixth, reserve()'s reply, only if the requirement is met. The weight is
+ * Replies with GET_USER's six parts, read before the reservation, and a
+ * seventh, reserve()'s reply, only if the requirement is met. The weight is
  * the number of active factors for a login code ('otp', 'active'), else 1.
  */
 const READ_AND_RESERVE = script(`${PRELUDE}${RESERVE_FUNCTION}
@@ -85,7 +85,7 @@ if ARGV[1] == 'active' then
 else
   met = u[2] ~= false and tonumber(cjson.decode(u[2]).expiresAt) > tonumber(ARGV[3])
 end
-if met then u[6] = reserve({unpack(ARGV, 2)}, weight, factors) end
+if met then u[7] = reserve({unpack(ARGV, 2)}, weight, factors) end
 return u`);
 
 /** ARGV factorId, step, drift, now. */
@@ -192,7 +192,7 @@ export function loginOperations(run: Run, keys: (userId: string) => string[], re
       const reply = toArray(await run(READ_AND_RESERVE, keys(userId), args), 'readAndReserve');
       return {
         record: toRecord(userId, reply),
-        reservation: reply[5] === undefined ? null : toReservation(reply[5]),
+        reservation: reply[6] === undefined ? null : toReservation(reply[6]),
       };
     },
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { describe } from '../../_assert.ts';
-import type { ThrottleScope, ThrottleState, UserRecord } from '../contract.ts';
+import type { AccountState, ThrottleScope, ThrottleState, UserRecord } from '../contract.ts';
 import { isEmptyRecord } from '../throttle.ts';
 import { decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
@@ -17,10 +17,10 @@ import { toInteger, toText } from '../_database.ts';
 
 /**
  * Every script that reads or writes a user's factors gets the user's keys in
- * this order: factors, enrollment, salt, codes, throttle, erased (the layout
- * of `layout.ts`, tagged with the encoded user id). Outside Redis Cluster
- * seven more follow: the first five again, then 0.1.0's factor and pending,
- * in the layout before 0.2 (`prefix{userId}:name`).
+ * this order: factors, enrollment, salt, codes, throttle, erased, account
+ * (the layout of `layout.ts`, tagged with the encoded user id). Outside Redis
+ * Cluster seven more follow: the first five again, then 0.1.0's factor and
+ * pending, in the layout before 0.2 (`prefix{userId}:name`).
  *
  * The prelude's upgrades run first in each script:
  *
@@ -29,10 +29,11 @@ import { toInteger, toText } from '../_database.ts';
  *   a 0.1.0 factor hash into the `factors` hash (named "Authenticator") and a
  *   0.1.0 pending hash into the `enrollment` string (its TTL kept; replacing
  *   that factor once bound, as 0.1.0's `replaceActive` did). Under an erasure
- *   guard it deletes them instead. With exactly seven keys (the earlier
- *   layout's five and 0.1.0's two, as the Cluster key migration passes them)
- *   only the 0.1.0 part runs. On Cluster the scripts get the six keys alone:
- *   the earlier layout lives in other slots there, and
+ *   guard it deletes them instead. Given the earlier layout's seven keys
+ *   alone (its five and 0.1.0's two, as the Cluster key migration passes
+ *   them, told apart from the current seven by the `:factors` name), only
+ *   the 0.1.0 part runs. On Cluster the scripts get the seven current keys
+ *   alone: the earlier layout lives in other slots there, and
  *   `RedisStore.migrateKeys()` moves it.
  * - `upgradeGuesses()` gives a throttle hash written by 0.2 (failures without
  *   guesses) its guesses as 0.2 counted them: `otp:failures × max(1, active
@@ -46,6 +47,9 @@ import { toInteger, toText } from '../_database.ts';
  * the erasure) and `at < until`. Every script that may create a key checks it
  * first; the others only change keys that exist, and none exists under a
  * guard.
+ *
+ * The account document (0.3) needs no upgrade: a user without the `account`
+ * hash reads as no document, version 0. See `account.ts` for its writes.
  */
 
 /** The upgrade of earlier layouts' keys, and helpers every factor script shares. */
@@ -62,19 +66,19 @@ local function erased(at)
 end
 local function upgrade()
   local factorKey, pendingKey = KEYS[6], KEYS[7]
-  if #KEYS == 13 then
+  if #KEYS == 14 then
     if redis.call('EXISTS', KEYS[6]) == 1 then
-      redis.call('DEL', KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13])
+      redis.call('DEL', KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14])
       return
     end
     for i = 1, 5 do
-      if redis.call('EXISTS', KEYS[i + 6]) == 1 then
-        if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('RENAME', KEYS[i + 6], KEYS[i])
-        else redis.call('DEL', KEYS[i + 6]) end
+      if redis.call('EXISTS', KEYS[i + 7]) == 1 then
+        if redis.call('EXISTS', KEYS[i]) == 0 then redis.call('RENAME', KEYS[i + 7], KEYS[i])
+        else redis.call('DEL', KEYS[i + 7]) end
       end
     end
-    factorKey, pendingKey = KEYS[12], KEYS[13]
-  elseif #KEYS ~= 7 then
+    factorKey, pendingKey = KEYS[13], KEYS[14]
+  elseif #KEYS ~= 7 or string.sub(KEYS[1], -8) ~= ':factors' then
     return
   end
   local legacy = nil
@@ -139,7 +143,8 @@ local function user()
     redis.call('GET', KEYS[2]),
     redis.call('GET', KEYS[3]),
     redis.call('LRANGE', KEYS[4], 0, -1),
-    redis.call('HGETALL', KEYS[5])
+    redis.call('HGETALL', KEYS[5]),
+    redis.call('HMGET', KEYS[7], 'v', 'doc')
   }
 end`;
 
@@ -171,10 +176,25 @@ function toThrottle(hash: Map<string, unknown>, scope: ThrottleScope): ThrottleS
   };
 }
 
-/** GET_USER's reply, or the first five parts of READ_AND_RESERVE's, as a record. */
+/**
+ * The `account` part of a user's reply (`HMGET v doc`): the document and its
+ * version, or `null` and 0 when there is none.
+ */
+export function toAccount(value: unknown): { account: AccountState | null; version: number } {
+  const [v, doc] = value == null ? [null, null] : toArray(value, 'account');
+  if (v == null || doc == null) return { account: null, version: 0 };
+  const parsed: unknown = JSON.parse(toText(doc, 'account.doc'));
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new TypeError(`the store returned a bad "account.doc": ${describe(parsed)}`);
+  }
+  return { account: parsed as AccountState, version: toInteger(v, 'account.v') };
+}
+
+/** GET_USER's reply, or the first six parts of READ_AND_RESERVE's, as a record. */
 export function toRecord(userId: string, reply: unknown[]): UserRecord | null {
-  const [factorsReply, enrollmentReply, saltReply, codesReply, throttleReply] = reply;
+  const [factorsReply, enrollmentReply, saltReply, codesReply, throttleReply, accountReply] = reply;
   const throttle = toHash(throttleReply, 'throttle');
+  const { account, version } = toAccount(accountReply);
   const record: UserRecord = {
     userId,
     factors: decodeFactors(toHash(factorsReply, 'factors').values()),
@@ -189,6 +209,8 @@ export function toRecord(userId: string, reply: unknown[]): UserRecord | null {
             ),
           },
     throttle: { otp: toThrottle(throttle, 'otp'), recovery: toThrottle(throttle, 'recovery') },
+    account,
+    accountVersion: version,
   };
   return isEmptyRecord(record) ? null : record;
 }
