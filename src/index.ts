@@ -45,6 +45,12 @@ export type { KeyURIErrorCode, MFAErrorCode } from './errors.ts';
 export type { HOTPOptions, VerifyHOTPOptions, VerifyHOTPResult } from './hotp.ts';
 export type { AESGCMCipherOptions, SecretCipher } from './mfa/cipher.ts';
 export type {
+  AdminResetEvent,
+  DeviceExpiredEvent,
+  DeviceForgottenEvent,
+  DeviceRememberedEvent,
+  DeviceRevokedEvent,
+  DeviceUsedEvent,
   DisabledEvent,
   EnrollmentCompletedEvent,
   EnrollmentFailedEvent,
@@ -69,7 +75,26 @@ export type {
   VerifyReplayedEvent,
   VerifySucceededEvent,
 } from './mfa/events.ts';
-export type { MFAPolicy, MFAPolicyOptions, ScryptParams } from './mfa/policy.ts';
+export type {
+  MFAPolicy,
+  MFAPolicyOptions,
+  RememberedDevicesPolicy,
+  ScryptParams,
+} from './mfa/policy.ts';
+export type { RequestContext } from './mfa/request-context.ts';
+export type { MFAAccountMethods } from './mfa/account-api.ts';
+export type {
+  AdminResetOptions,
+  CallOptions,
+  RememberDeviceOptions,
+  VerifyOptions,
+} from './mfa/call-options.ts';
+export type {
+  AdminResetResult,
+  CheckRememberedDeviceResult,
+  RememberedDevice,
+  RememberedDeviceInfo,
+} from './mfa/results-account.ts';
 export type {
   ProofPolicy,
   ProofPolicyOptions,

@@ -23,6 +23,8 @@ import { readAndReserveCases } from './testing/read-and-reserve.ts';
 import { recordCases } from './testing/records.ts';
 import { recoveryCases } from './testing/recovery.ts';
 import { throttleCases } from './testing/throttle.ts';
+import { verificationCodeCases } from './testing/identity-codes.ts';
+import { proofCases } from './testing/identity-proofs.ts';
 
 export type { MakeStore } from './testing/harness.ts';
 
@@ -81,5 +83,34 @@ export function testMFAStore(
     accountCases(suite);
     accountResetCases(suite);
     concurrencyCases(suite);
+    describe('the identity step through the service (verification codes, proofs)', () => {
+      verificationCodeCases(makeStore);
+      proofCases(makeStore);
+    });
+  });
+}
+
+/**
+ * Registers only the identity-step cases of {@link testMFAStore} (issue 20's
+ * rules: verification code expiry, one live code per purpose, the per-code
+ * cap, the per-purpose budget, the cooldown, the daily caps, a sender
+ * failure, the destination and purpose binding, no enumeration, and the
+ * proof rules), run through `createMFA` on the store, under
+ * `Identity rules: <name>`. `testMFAStore` includes them; call this to run
+ * them alone while a store is being built.
+ *
+ * @param name - a label for the store
+ * @param makeStore - returns the store for each test
+ * @returns nothing; the tests are registered with vitest
+ * @example
+ * ```ts fragment
+ * import { testIdentityRules } from 'totpkit/testing';
+ * testIdentityRules('MyStore', () => new MyStore(connection));
+ * ```
+ */
+export function testIdentityRules(name: string, makeStore: MakeStore): void {
+  describe(`Identity rules: ${name}`, () => {
+    verificationCodeCases(makeStore);
+    proofCases(makeStore);
   });
 }

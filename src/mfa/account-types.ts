@@ -128,12 +128,7 @@ export interface CheckVerificationCodeOptions {
  * purpose's budget, whoever the user is and whatever they have.
  */
 export type CheckVerificationCodeFailure =
-  | 'malformed'
-  | 'wrong_code'
-  | 'expired'
-  | 'no_code'
-  | 'attempts_exhausted'
-  | 'throttled';
+  'malformed' | 'wrong_code' | 'expired' | 'no_code' | 'attempts_exhausted' | 'throttled';
 
 /** The outcome of {@link MFA.checkVerificationCode}. */
 export type CheckVerificationCodeResult =

@@ -7,6 +7,7 @@
 import { describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import { accountWrite, nextGeneration, RETRY, withAccount } from './account-state.ts';
+import { checkProofOption, spendProof } from './proofs.ts';
 import type { ThrottleScope } from '../store/contract.ts';
 import type { MFAContext } from './context.ts';
 import { checkUserId } from './input.ts';
@@ -29,14 +30,22 @@ export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus
     locked: ctx.isLocked('otp', otp.guesses),
     recoveryLocked: ctx.isLocked('recovery', recovery.guesses),
     retryAfterMs: Math.max(0, otp.blockedUntil - now),
+    generation: record?.account?.generation ?? 0,
   };
 }
 
 /** See {@link MFA.disable}. */
-export async function disable(ctx: MFAContext, userId: string): Promise<boolean> {
+export async function disable(ctx: MFAContext, userId: string, proof?: unknown): Promise<boolean> {
   checkUserId(userId);
+  const given = checkProofOption(proof);
   const now = ctx.now();
   const removed = await withAccount(ctx, userId, now, async (state) => {
+    const r = state.record;
+    // Nothing to disable: no proof needed, nothing written.
+    if (r === null || (r.factors.length === 0 && r.pending === null && r.recoveryCodes === null)) {
+      return false;
+    }
+    await spendProof(ctx, state, userId, given, 'disable');
     const outcome = await ctx.store.deleteFactors(userId, {
       account: accountWrite(ctx, state, nextGeneration(state.account), now),
     });

@@ -32,6 +32,7 @@ import { isCipherError, type MFAContext } from './context.ts';
 import { accountWrite, nextGeneration, RETRY, withAccount, type Settled } from './account-state.ts';
 import { secretDigest } from './_digest.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
+import { checkProofOption, spendProof } from './proofs.ts';
 import {
   checkFactorName,
   checkUserId,
@@ -51,35 +52,16 @@ export async function beginEnrollment(
   options: BeginEnrollmentOptions,
 ): Promise<BeginEnrollmentResult> {
   checkUserId(userId);
-  const { accountName, name, replaceFactorId } = checkOptions(options);
+  const { accountName, name, replaceFactorId, proof: given } = checkOptions(options);
   if (name !== undefined) checkFactorName(name);
   if (replaceFactorId !== undefined && typeof replaceFactorId !== 'string') {
     throw new TypeError(
       `"replaceFactorId" must be a string or undefined, got ${describe(replaceFactorId)}`,
     );
   }
+  const proof = checkProofOption(given);
+  const purpose = replaceFactorId === undefined ? 'enroll' : 'replace_factor';
   const now = ctx.now();
-  const factors = (await ctx.store.getUser(userId, now))?.factors ?? [];
-  if (replaceFactorId !== undefined && !factors.some((f) => f.id === replaceFactorId)) {
-    throw new MFAError(
-      'ERR_FACTOR_NOT_FOUND',
-      'replaceFactorId is not an active factor of the user',
-    );
-  }
-  const kept = factors.filter((f) => f.id !== replaceFactorId);
-  if (kept.length >= ctx.policy.maxFactors) {
-    throw new MFAError(
-      'ERR_FACTOR_LIMIT',
-      `the user has ${kept.length} factors, the most policy.maxFactors allows; ` +
-        `remove one or pass replaceFactorId`,
-    );
-  }
-  const taken = new Set(kept.map((f) => f.nameKey));
-  const factorName = name ?? defaultFactorName(taken);
-  const nameKey = factorNameKey(factorName);
-  if (taken.has(nameKey)) {
-    throw new MFAError('ERR_NAME_TAKEN', 'another factor of the user has this name');
-  }
   const secret = generateSecret({ bytes: 20 });
   let uri: string, base32: string, sealedSecret: string, digest: string;
   try {
@@ -97,8 +79,8 @@ export async function beginEnrollment(
   }
   const pending: PendingEnrollment = {
     id: globalThis.crypto.randomUUID(),
-    name: factorName,
-    nameKey,
+    name: '',
+    nameKey: '',
     sealedSecret,
     secretDigest: digest,
     ...ctx.params,
@@ -106,11 +88,42 @@ export async function beginEnrollment(
     expiresAt: now + ctx.policy.pendingTtlMs,
     replaceFactorId: replaceFactorId ?? null,
   };
-  const stored = await ctx.store.putPending(userId, pending);
-  if (stored === 'erased') throw ctx.erased();
-  if (stored !== 'stored') {
-    throw new MFAError('ERR_STORE', `store.putPending returned ${describe(stored)}`);
-  }
+  // Judged on each read; the proof is consumed by the same putPending.
+  await withAccount(ctx, userId, now, async (state) => {
+    const factors = state.record?.factors ?? [];
+    if (replaceFactorId !== undefined && !factors.some((f) => f.id === replaceFactorId)) {
+      throw new MFAError(
+        'ERR_FACTOR_NOT_FOUND',
+        'replaceFactorId is not an active factor of the user',
+      );
+    }
+    const kept = factors.filter((f) => f.id !== replaceFactorId);
+    if (kept.length >= ctx.policy.maxFactors) {
+      throw new MFAError(
+        'ERR_FACTOR_LIMIT',
+        `the user has ${kept.length} factors, the most policy.maxFactors allows; ` +
+          `remove one or pass replaceFactorId`,
+      );
+    }
+    const taken = new Set(kept.map((f) => f.nameKey));
+    pending.name = name ?? defaultFactorName(taken);
+    pending.nameKey = factorNameKey(pending.name);
+    if (taken.has(pending.nameKey)) {
+      throw new MFAError('ERR_NAME_TAKEN', 'another factor of the user has this name');
+    }
+    const spent = await spendProof(ctx, state, userId, proof, purpose);
+    const stored = await ctx.store.putPending(
+      userId,
+      pending,
+      spent ? { account: accountWrite(ctx, state, state.account, now) } : undefined,
+    );
+    if (stored === 'conflict') return RETRY;
+    if (stored === 'erased') throw ctx.erased();
+    if (stored !== 'stored') {
+      throw new MFAError('ERR_STORE', `store.putPending returned ${describe(stored)}`);
+    }
+    return stored;
+  });
   ctx.emit({
     type: 'enrollment_started',
     userId,

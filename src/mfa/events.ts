@@ -4,6 +4,7 @@
  * @module
  */
 import type { ThrottleScope } from '../store/contract.ts';
+import type { RequestContext } from './request-context.ts';
 import type {
   VerificationCodeCheckedEvent,
   VerificationCodeRefusedEvent,
@@ -26,6 +27,12 @@ export interface MFAEventBase {
   userId: string;
   /** The call's time (its single `clock()` reading), Unix ms. */
   at: number;
+  /**
+   * The `options.context` the caller passed to the call that emitted this
+   * event (a deep-frozen copy), on every event of that call; absent when the
+   * caller passed none. The library never stores it and never reads it.
+   */
+  context?: RequestContext;
 }
 
 /**
@@ -80,6 +87,8 @@ export interface VerifySucceededEvent extends MFAEventBase {
   factorId: string;
   /** The device clock's offset estimated from this code, in steps. */
   drift: number;
+  /** The security generation the call read. */
+  generation: number;
 }
 
 /**
@@ -282,6 +291,109 @@ export interface SecretReencryptedEvent extends MFAEventBase {
 }
 
 /**
+ * `verify` with `rememberDevice` remembered the device (a token was issued).
+ * @group Events
+ */
+export interface DeviceRememberedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'device_remembered';
+  /** The new device. */
+  deviceId: string;
+  /** The name the app gave it. */
+  name: string;
+  /** Its absolute expiry, Unix ms. */
+  expiresAt: number;
+  /** The security generation it is bound to. */
+  generation: number;
+}
+
+/**
+ * `checkRememberedDevice` let a sign-in skip the second factor.
+ * @group Events
+ */
+export interface DeviceUsedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'device_used';
+  /** The device. */
+  deviceId: string;
+  /** The current security generation. */
+  generation: number;
+}
+
+/**
+ * `forgetRememberedDevice` (`deviceId`) or `forgetRememberedDevices`
+ * (`deviceId` `null`) forgot devices that could still pass.
+ * @group Events
+ */
+export interface DeviceForgottenEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'device_forgotten';
+  /** The device, or `null` when all of the user's devices were forgotten. */
+  deviceId: string | null;
+  /** How many valid devices were forgotten. */
+  count: number;
+}
+
+/**
+ * `checkRememberedDevice` found the device past its absolute expiry (and removed it).
+ * @group Events
+ */
+export interface DeviceExpiredEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'device_expired';
+  /** The device. */
+  deviceId: string;
+  /** When it expired, Unix ms. */
+  expiresAt: number;
+}
+
+/**
+ * `checkRememberedDevice` found the device issued in an earlier security
+ * generation (a factor changed, or an admin reset, since) and removed it.
+ * @group Events
+ */
+export interface DeviceRevokedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'device_revoked';
+  /** The device. */
+  deviceId: string;
+  /** The generation it was issued in. */
+  generation: number;
+}
+
+/**
+ * `adminReset` ran: one event per call, with who did it and why.
+ * @group Events
+ */
+export interface AdminResetEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'admin_reset';
+  /** Who reset the user (the `actor` option). */
+  actor: string;
+  /** Why (the `reason` option). */
+  reason: string;
+  /** Whether anything was reset (`false`: the user had nothing; nothing was written). */
+  reset: boolean;
+  /** The security generation afterwards. */
+  generation: number;
+  /** What was removed (all 0 when `reset` is `false`). */
+  removed: {
+    /** Active factors. */
+    factors: number;
+    /** Pending enrollments (0 or 1). */
+    pendingEnrollments: number;
+    /** Unused recovery codes. */
+    recoveryCodes: number;
+    /** Remembered devices (any stored, valid or not). */
+    devices: number;
+    /** Unused proofs. */
+    proofs: number;
+    /** Live verification codes. */
+    verificationCodes: number;
+  };
+}
+
+/**
  * Every event `onEvent` can receive; switch on `type`. Each call that checks
  * a code against the secret emits exactly one of `enrollment_completed` /
  * `enrollment_failed`, `verify_succeeded` / `verify_failed` / `verify_replayed`,
@@ -314,4 +426,10 @@ export type MFAEvent =
   | VerificationCodeSentEvent
   | VerificationCodeSendFailedEvent
   | VerificationCodeRefusedEvent
-  | VerificationCodeCheckedEvent;
+  | VerificationCodeCheckedEvent
+  | DeviceRememberedEvent
+  | DeviceUsedEvent
+  | DeviceForgottenEvent
+  | DeviceExpiredEvent
+  | DeviceRevokedEvent
+  | AdminResetEvent;

@@ -32,6 +32,7 @@ import {
   withHidden,
 } from './input.ts';
 import { issueMissingRecoveryCodes } from './recovery-codes.ts';
+import { checkProofOption, spendProof } from './proofs.ts';
 import type { ImportFactorOptions } from './types.ts';
 import type {
   FactorInfo,
@@ -96,13 +97,17 @@ export async function removeFactor(
   ctx: MFAContext,
   userId: string,
   factorId: string,
+  proof?: unknown,
 ): Promise<RemoveFactorResult> {
   checkUserId(userId);
   checkFactorId(factorId);
+  const given = checkProofOption(proof);
   const now = ctx.now();
   const removal = await withAccount(ctx, userId, now, async (state) => {
     // Only a factor read as active is removed; the generation moves with it.
     if (!state.record?.factors.some((f) => f.id === factorId)) return null;
+    // The proof is judged only for a change that would be made, and consumed with it.
+    await spendProof(ctx, state, userId, given, 'remove_factor');
     const outcome = await ctx.store.removeFactor(userId, factorId, {
       account: accountWrite(ctx, state, nextGeneration(state.account), now),
     });

@@ -13,14 +13,27 @@ import { isCipherError, type MFAContext } from './context.ts';
 import { diagnosisBudget } from '../diagnose.ts';
 import { diagnoseResync, runSliced } from './detailed-refusals.ts';
 import { normalizeCode } from '../code-input.ts';
+import { checkOptions } from '../_assert.ts';
+import type { VerifyOptions } from './call-options.ts';
+import { checkRememberDevice, rememberDevice } from './devices.ts';
+import { proofAfterLogin } from './proofs.ts';
+import { checkPurpose } from './verification-input.ts';
 import { checkUserId, isCode, pairProblem, paramsOf } from './input.ts';
 import { skewSearchSteps } from './policy.ts';
 import type { ResyncFailure, ResyncResult, VerifyResult } from './results.ts';
 
 /** See {@link MFA.verify}. */
-export async function verify(ctx: MFAContext, userId: string, code: string): Promise<VerifyResult> {
+export async function verify(
+  ctx: MFAContext,
+  userId: string,
+  code: string,
+  options?: VerifyOptions,
+): Promise<VerifyResult> {
   checkUserId(userId);
   const input = normalizeCode(code, 'code');
+  const { rememberDevice: rememberOption, proofFor } = checkOptions(options);
+  const remember = checkRememberDevice(rememberOption);
+  if (proofFor !== undefined) checkPurpose(proofFor, 'proofFor');
   const now = ctx.now();
   const fail = (reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'resync_required') => {
     ctx.emit({ type: 'verify_failed', userId, at: now, reason });
@@ -96,8 +109,34 @@ export async function verify(ctx: MFAContext, userId: string, code: string): Pro
   if (match !== undefined) {
     const { factor, step, drift } = match;
     if (await ctx.store.recordSuccess(userId, factor.id, step, drift, now)) {
-      ctx.emit({ type: 'verify_succeeded', userId, at: now, factorId: factor.id, drift });
-      return { ok: true, factorId: factor.id };
+      // The generation the call read: a device (or a proof) is issued only if
+      // it has not moved since.
+      const generation = read.record?.account?.generation ?? 0;
+      ctx.emit({
+        type: 'verify_succeeded',
+        userId,
+        at: now,
+        factorId: factor.id,
+        drift,
+        generation,
+      });
+      const result: VerifyResult = { ok: true as const, factorId: factor.id, generation };
+      if (remember !== undefined) {
+        result.device = await rememberDevice(
+          ctx,
+          userId,
+          remember.name,
+          now,
+          generation,
+          read.record,
+        );
+      }
+      if (proofFor !== undefined) {
+        const made = await proofAfterLogin(ctx, userId, now, generation, proofFor, 'totp');
+        result.proof = made?.token ?? null;
+        result.proofExpiresAt = made?.expiresAt ?? null;
+      }
+      return result;
     }
     outcome = replayed();
   } else if (sawDrift) {

@@ -85,6 +85,19 @@ export interface MFAPolicy {
   readonly verificationCodes: VerificationCodePolicy;
   /** Which proof each sensitive call needs: see {@link ProofPolicy}. */
   readonly proofs: ProofPolicy;
+  /** Remembered devices ("remember this device for 30 days"); see {@link RememberedDevicesPolicy}. */
+  readonly rememberedDevices: Readonly<RememberedDevicesPolicy>;
+}
+
+/**
+ * The rules of remembered devices: how many a user may have and how long a
+ * token lasts. The lifetime is absolute: using a device never extends it.
+ */
+export interface RememberedDevicesPolicy {
+  /** Remembered devices per user, 1 to 100; issuing one more drops the oldest. Default 10. */
+  max: number;
+  /** Lifetime of a device token in ms, 1 hour to 400 days. Default 30 days. */
+  ttlMs: number;
 }
 
 /** Overrides for {@link DEFAULT_MFA_POLICY}; nested objects are merged field by field. */
@@ -117,6 +130,8 @@ export interface MFAPolicyOptions {
   verificationCodes?: Partial<VerificationCodePolicy>;
   /** See {@link MFAPolicy.proofs}; `required` is merged per purpose. */
   proofs?: ProofPolicyOptions;
+  /** See {@link MFAPolicy.rememberedDevices}. */
+  rememberedDevices?: Partial<RememberedDevicesPolicy>;
 }
 
 const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
@@ -163,6 +178,8 @@ const THROTTLE: Readonly<AttemptPolicy> = Object.freeze({
  *   ({@link DEFAULT_VERIFICATION_CODE_POLICY}).
  * - `proofs`: `'seed'` for every sensitive call, proofs living 10 minutes
  *   ({@link DEFAULT_PROOF_POLICY}).
+ * - `rememberedDevices`: at most 10 per user (the oldest dropped), each
+ *   valid for 30 days from the sign-in that issued it, never extended.
  *
  * Deeply frozen. Override fields through `createMFA({ policy })`.
  *
@@ -191,6 +208,7 @@ export const DEFAULT_MFA_POLICY: MFAPolicy = Object.freeze({
   erasureGuardMs: 60 * 60_000,
   verificationCodes: DEFAULT_VERIFICATION_CODE_POLICY,
   proofs: DEFAULT_PROOF_POLICY,
+  rememberedDevices: Object.freeze({ max: 10, ttlMs: 30 * 86_400_000 }),
 });
 
 const DAY_MS = 86_400_000;
@@ -226,6 +244,19 @@ function checkBoolean(value: unknown): boolean {
  */
 export function skewSearchSteps(policy: MFAPolicy, period: number): number {
   return policy.skewSearch ?? Math.ceil(86_400 / period);
+}
+
+function checkRememberedDevices(
+  options: Partial<RememberedDevicesPolicy> | undefined,
+): Readonly<RememberedDevicesPolicy> {
+  const field = 'policy.rememberedDevices';
+  const { max, ttlMs } = {
+    ...DEFAULT_MFA_POLICY.rememberedDevices,
+    ...checkOptions(options, field),
+  };
+  checkInteger(max, `${field}.max`, 1, 100);
+  checkInteger(ttlMs, `${field}.ttlMs`, 3_600_000, 400 * DAY_MS);
+  return Object.freeze({ max, ttlMs });
 }
 
 function checkScrypt(options: Partial<ScryptParams> | undefined): Readonly<ScryptParams> {
@@ -292,5 +323,6 @@ export function resolvePolicy(options: MFAPolicyOptions | undefined): MFAPolicy 
     ),
     verificationCodes: resolveVerificationCodePolicy(o.verificationCodes),
     proofs: resolveProofPolicy(o.proofs),
+    rememberedDevices: checkRememberedDevices(o.rememberedDevices),
   });
 }

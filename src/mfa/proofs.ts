@@ -162,7 +162,7 @@ export async function useProof(
   ctx: MFAContext,
   userId: string,
   proof: unknown,
-  purpose: string,
+  purpose: unknown,
 ): Promise<boolean> {
   checkPurpose(purpose);
   if (typeof proof !== 'string') {

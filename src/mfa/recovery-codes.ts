@@ -14,6 +14,10 @@ import type { MFAContext } from './context.ts';
 import { checkCodeType } from '../code-input.ts';
 import { checkUserId, withHidden } from './input.ts';
 import { normalizeRecoveryCode } from './recovery-hash.ts';
+import { checkOptions } from '../_assert.ts';
+import type { UseRecoveryCodeOptions } from './call-options.ts';
+import { checkProofOption, proofAfterLogin, spendProof } from './proofs.ts';
+import { checkPurpose } from './verification-input.ts';
 import type { RegenerateRecoveryCodesResult, UseRecoveryCodeResult } from './results.ts';
 
 /** See {@link MFA.useRecoveryCode}. */
@@ -21,9 +25,12 @@ export async function useRecoveryCode(
   ctx: MFAContext,
   userId: string,
   code: string,
+  options?: UseRecoveryCodeOptions,
 ): Promise<UseRecoveryCodeResult> {
   checkUserId(userId);
   const input = normalizeRecoveryCode(checkCodeType(code, 'code'));
+  const { proofFor } = checkOptions(options);
+  if (proofFor !== undefined) checkPurpose(proofFor, 'proofFor');
   const now = ctx.now();
   const fail = (reason: 'not_enrolled' | 'malformed' | 'mismatch' | 'replayed') => {
     ctx.emit({ type: 'recovery_code_failed', userId, at: now, reason });
@@ -59,7 +66,16 @@ export async function useRecoveryCode(
   } else {
     const remaining = unused - 1;
     ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining });
-    return { ok: true, remaining };
+    if (proofFor === undefined) return { ok: true, remaining };
+    // Only if the factors did not change since the read (the generation read).
+    const generation = read.record?.account?.generation ?? 0;
+    const made = await proofAfterLogin(ctx, userId, now, generation, proofFor, 'recovery');
+    return {
+      ok: true,
+      remaining,
+      proof: made?.token ?? null,
+      proofExpiresAt: made?.expiresAt ?? null,
+    };
   }
   ctx.failed(userId, 'recovery', now, read.guesses);
   return outcome;
@@ -69,12 +85,15 @@ export async function useRecoveryCode(
 export async function regenerateRecoveryCodes(
   ctx: MFAContext,
   userId: string,
+  proof?: unknown,
 ): Promise<RegenerateRecoveryCodesResult> {
   checkUserId(userId);
+  const given = checkProofOption(proof);
   const now = ctx.now();
   const made: { codes: string[]; set: RecoveryCodeSet }[] = [];
   const replaced = await withAccount(ctx, userId, now, async (state) => {
     if (!state.record?.factors.length) return false;
+    await spendProof(ctx, state, userId, given, 'regenerate_recovery_codes');
     // Hashing is the costly part: one set, whatever the retries.
     if (made.length === 0) made.push(await ctx.createRecoverySet(userId));
     const outcome = await ctx.store.replaceRecoveryCodes(userId, made[0]!.set, {

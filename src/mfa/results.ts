@@ -7,6 +7,7 @@
  */
 import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams } from '../store/contract.ts';
+import type { RememberedDevice } from './results-account.ts';
 
 /**
  * A started enrollment. `secret` and `uri` are non-enumerable: read them
@@ -180,6 +181,27 @@ export type VerifyResult =
       ok: true;
       /** The factor whose code it was. */
       factorId: string;
+      /**
+       * The user's security generation, as the call read it: bind the
+       * session to it, and end sessions of an older one (see "Security
+       * generation" in docs/security-model.md).
+       */
+      generation: number;
+      /**
+       * With `rememberDevice` only: the device remembered (its `token` is
+       * non-enumerable), or `null` if the generation moved while the call
+       * ran (the user's factors changed meanwhile; nothing was remembered).
+       */
+      device?: RememberedDevice | null;
+      /**
+       * With `proofFor` only: a single-use proof of kind `'totp'` for that
+       * purpose, or `null` if the user's factors changed while the call ran
+       * (ask for a code again). A bearer credential for
+       * `policy.proofs.ttlMs`: do not log it.
+       */
+      proof?: string | null;
+      /** With `proofFor` only: when `proof` expires, Unix ms (`null` with no proof). */
+      proofExpiresAt?: number | null;
     }
   | MFARefusal<VerifyFailure>;
 
@@ -230,6 +252,14 @@ export type UseRecoveryCodeResult =
       ok: true;
       /** Unused codes left (as read at the start of the call). */
       remaining: number;
+      /**
+       * With `proofFor` only: a single-use proof of kind `'recovery'` for that
+       * purpose, or `null` if the user's factors changed while the call ran
+       * (ask again). A bearer credential for `policy.proofs.ttlMs`: do not log it.
+       */
+      proof?: string | null;
+      /** With `proofFor` only: when `proof` expires, Unix ms (`null` with no proof). */
+      proofExpiresAt?: number | null;
     }
   | MFARefusal<RecoveryCodeFailure>;
 
@@ -374,4 +404,11 @@ export interface MFAStatus {
   recoveryLocked: boolean;
   /** Milliseconds until a TOTP code may be tried again (0: now). */
   retryAfterMs: number;
+  /**
+   * The security generation: 0 at first, one more at every change of the
+   * user's second-factor state (a factor added, replaced, removed or
+   * imported, disable, recovery codes regenerated, an admin reset). Bind
+   * sessions to it: a session made in an older generation must end.
+   */
+  generation: number;
 }

@@ -12,13 +12,37 @@
  * when it succeeds and one when it fails, however many factors the user has.
  *
  * The flows live beside this file: `enrollment.ts`, `login.ts`,
- * `recovery-codes.ts`, `factors.ts` and `account.ts`, over the shared
- * `context.ts`.
+ * `recovery-codes.ts`, `factors.ts`, `account.ts`, `devices.ts` and
+ * `admin-reset.ts`, over the shared `context.ts`. Every method takes a
+ * trailing options object whose `context` reaches every event of the call.
  * @module
  */
+import { checkOptions, describe } from '../_assert.ts';
+import type {
+  CheckVerificationCodeOptions,
+  CheckVerificationCodeResult,
+  PendingEnrollmentInfo,
+  PendingEnrollmentOptions,
+  SendVerificationCodeOptions,
+  SendVerificationCodeResult,
+  UseProofOptions,
+} from './account-types.ts';
+import { pendingEnrollment } from './pending.ts';
+import { useProof } from './proofs.ts';
+import * as verification from './verification.ts';
+import { Verifier } from './verification.ts';
 import type { ThrottleScope } from '../store/contract.ts';
 import * as account from './account.ts';
+import { adminReset } from './admin-reset.ts';
+import type {
+  AdminResetOptions,
+  CallOptions,
+  ProofOptions,
+  UseRecoveryCodeOptions,
+  VerifyOptions,
+} from './call-options.ts';
 import { MFAContext } from './context.ts';
+import * as devices from './devices.ts';
 import { beginEnrollment, completeEnrollment } from './enrollment.ts';
 import * as factors from './factors.ts';
 import { resync, verify } from './login.ts';
@@ -38,76 +62,196 @@ import type {
   UseRecoveryCodeResult,
   VerifyResult,
 } from './results.ts';
+import type {
+  AdminResetResult,
+  CheckRememberedDeviceResult,
+  RememberedDeviceInfo,
+} from './results-account.ts';
+
+/**
+ * The options object a method was given, checked, with its `context`: the
+ * service's context for this one call.
+ */
+function callOf(ctx: MFAContext, options: unknown): MFAContext {
+  if (options === undefined) return ctx;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`"options" must be an object, got ${describe(options)}`);
+  }
+  // An own property only: a polluted Object.prototype.context is not the caller's.
+  const context = Object.hasOwn(options, 'context')
+    ? (options as { context?: unknown }).context
+    : undefined;
+  return ctx.forCall(context);
+}
+
+/** The `proof` option of a sensitive call (an own property only), unchecked. */
+function proofOf(options: ProofOptions | undefined): unknown {
+  return options !== null && typeof options === 'object' && Object.hasOwn(options, 'proof')
+    ? options.proof
+    : undefined;
+}
 
 class MFAService implements MFA {
   readonly #ctx: MFAContext;
+  readonly #verifier: Verifier | null;
 
   constructor(options: MFAOptions) {
     this.#ctx = new MFAContext(options);
+    const { verification } = checkOptions(options);
+    this.#verifier = verification === undefined ? null : new Verifier(verification);
   }
 
-  beginEnrollment(userId: string, options: BeginEnrollmentOptions): Promise<BeginEnrollmentResult> {
-    return beginEnrollment(this.#ctx, userId, options);
+  async beginEnrollment(
+    userId: string,
+    options: BeginEnrollmentOptions,
+  ): Promise<BeginEnrollmentResult> {
+    return beginEnrollment(callOf(this.#ctx, options), userId, options);
   }
 
-  completeEnrollment(
+  async completeEnrollment(
     userId: string,
     code1: string,
     code2: string,
+    options?: CallOptions,
   ): Promise<CompleteEnrollmentResult> {
-    return completeEnrollment(this.#ctx, userId, code1, code2);
+    return completeEnrollment(callOf(this.#ctx, options), userId, code1, code2);
   }
 
-  verify(userId: string, code: string): Promise<VerifyResult> {
-    return verify(this.#ctx, userId, code);
+  async verify(userId: string, code: string, options?: VerifyOptions): Promise<VerifyResult> {
+    return verify(callOf(this.#ctx, options), userId, code, options);
   }
 
-  resync(userId: string, code1: string, code2: string): Promise<ResyncResult> {
-    return resync(this.#ctx, userId, code1, code2);
+  async resync(
+    userId: string,
+    code1: string,
+    code2: string,
+    options?: CallOptions,
+  ): Promise<ResyncResult> {
+    return resync(callOf(this.#ctx, options), userId, code1, code2);
   }
 
-  useRecoveryCode(userId: string, code: string): Promise<UseRecoveryCodeResult> {
-    return useRecoveryCode(this.#ctx, userId, code);
+  async useRecoveryCode(
+    userId: string,
+    code: string,
+    options?: UseRecoveryCodeOptions,
+  ): Promise<UseRecoveryCodeResult> {
+    return useRecoveryCode(callOf(this.#ctx, options), userId, code, options);
   }
 
-  regenerateRecoveryCodes(userId: string): Promise<RegenerateRecoveryCodesResult> {
-    return regenerateRecoveryCodes(this.#ctx, userId);
+  async regenerateRecoveryCodes(
+    userId: string,
+    options?: ProofOptions,
+  ): Promise<RegenerateRecoveryCodesResult> {
+    return regenerateRecoveryCodes(callOf(this.#ctx, options), userId, proofOf(options));
   }
 
-  listFactors(userId: string): Promise<FactorInfo[]> {
-    return factors.listFactors(this.#ctx, userId);
+  async listFactors(userId: string, options?: CallOptions): Promise<FactorInfo[]> {
+    return factors.listFactors(callOf(this.#ctx, options), userId);
   }
 
-  renameFactor(userId: string, factorId: string, name: string): Promise<RenameFactorResult> {
-    return factors.renameFactor(this.#ctx, userId, factorId, name);
+  async renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    options?: CallOptions,
+  ): Promise<RenameFactorResult> {
+    return factors.renameFactor(callOf(this.#ctx, options), userId, factorId, name);
   }
 
-  removeFactor(userId: string, factorId: string): Promise<RemoveFactorResult> {
-    return factors.removeFactor(this.#ctx, userId, factorId);
+  async removeFactor(
+    userId: string,
+    factorId: string,
+    options?: ProofOptions,
+  ): Promise<RemoveFactorResult> {
+    return factors.removeFactor(callOf(this.#ctx, options), userId, factorId, proofOf(options));
   }
 
-  importFactor(userId: string, options: ImportFactorOptions): Promise<ImportFactorResult> {
-    return factors.importFactor(this.#ctx, userId, options);
+  async importFactor(userId: string, options: ImportFactorOptions): Promise<ImportFactorResult> {
+    return factors.importFactor(callOf(this.#ctx, options), userId, options);
   }
 
-  status(userId: string): Promise<MFAStatus> {
-    return account.status(this.#ctx, userId);
+  async status(userId: string, options?: CallOptions): Promise<MFAStatus> {
+    return account.status(callOf(this.#ctx, options), userId);
   }
 
-  disable(userId: string): Promise<boolean> {
-    return account.disable(this.#ctx, userId);
+  async disable(userId: string, options?: ProofOptions): Promise<boolean> {
+    return account.disable(callOf(this.#ctx, options), userId, proofOf(options));
   }
 
-  deleteUserData(userId: string): Promise<boolean> {
-    return account.deleteUserData(this.#ctx, userId);
+  async deleteUserData(userId: string, options?: CallOptions): Promise<boolean> {
+    return account.deleteUserData(callOf(this.#ctx, options), userId);
   }
 
-  unlock(userId: string, scope?: ThrottleScope): Promise<void> {
-    return account.unlock(this.#ctx, userId, scope);
+  async unlock(userId: string, scope?: ThrottleScope, options?: CallOptions): Promise<void> {
+    return account.unlock(callOf(this.#ctx, options), userId, scope);
   }
 
-  reencryptSecret(userId: string): Promise<ReencryptSecretResult> {
-    return account.reencryptSecret(this.#ctx, userId);
+  async reencryptSecret(userId: string, options?: CallOptions): Promise<ReencryptSecretResult> {
+    return account.reencryptSecret(callOf(this.#ctx, options), userId);
+  }
+
+  async checkRememberedDevice(
+    userId: string,
+    token: string,
+    options?: CallOptions,
+  ): Promise<CheckRememberedDeviceResult> {
+    return devices.checkRememberedDevice(callOf(this.#ctx, options), userId, token);
+  }
+
+  async listRememberedDevices(
+    userId: string,
+    options?: CallOptions,
+  ): Promise<RememberedDeviceInfo[]> {
+    return devices.listRememberedDevices(callOf(this.#ctx, options), userId);
+  }
+
+  async forgetRememberedDevice(
+    userId: string,
+    deviceId: string,
+    options?: CallOptions,
+  ): Promise<boolean> {
+    return devices.forgetRememberedDevice(callOf(this.#ctx, options), userId, deviceId);
+  }
+
+  async forgetRememberedDevices(userId: string, options?: CallOptions): Promise<number> {
+    return devices.forgetRememberedDevices(callOf(this.#ctx, options), userId);
+  }
+
+  async adminReset(userId: string, options: AdminResetOptions): Promise<AdminResetResult> {
+    return adminReset(callOf(this.#ctx, options), userId, options);
+  }
+
+  async sendVerificationCode(
+    userId: string,
+    options: SendVerificationCodeOptions & CallOptions,
+  ): Promise<SendVerificationCodeResult> {
+    const ctx = callOf(this.#ctx, options);
+    return verification.sendVerificationCode(ctx, this.#verifier, userId, options);
+  }
+
+  async checkVerificationCode(
+    userId: string,
+    code: string,
+    options: CheckVerificationCodeOptions & CallOptions,
+  ): Promise<CheckVerificationCodeResult> {
+    const ctx = callOf(this.#ctx, options);
+    return verification.checkVerificationCode(ctx, this.#verifier, userId, code, options);
+  }
+
+  async useProof(
+    userId: string,
+    proof: string,
+    options: UseProofOptions & CallOptions,
+  ): Promise<boolean> {
+    const ctx = callOf(this.#ctx, options);
+    return useProof(ctx, userId, proof, checkOptions(options).purpose);
+  }
+
+  async pendingEnrollment(
+    userId: string,
+    options: PendingEnrollmentOptions & CallOptions,
+  ): Promise<PendingEnrollmentInfo | null> {
+    return pendingEnrollment(callOf(this.#ctx, options), userId, options);
   }
 
   /** A description without any state. */

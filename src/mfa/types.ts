@@ -4,8 +4,12 @@
  * results.ts.
  * @module
  */
+import type { ProofOptions, UseRecoveryCodeOptions, VerifyOptions } from './call-options.ts';
+import type { MFAIdentityMethods } from './identity-api.ts';
+import type { VerificationOptions } from './account-types.ts';
 import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams, MFAStore, ThrottleScope } from '../store/contract.ts';
+import type { MFAAccountMethods } from './account-api.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent } from './events.ts';
 import type { MFAPolicyOptions } from './policy.ts';
@@ -59,6 +63,12 @@ export interface MFAOptions {
    * handler throws, that error is written with `console.error` too.
    */
   onEventError?: (error: unknown, event: MFAEvent) => void;
+  /**
+   * Out-of-band verification codes: the app's `sender` and the codes' HMAC
+   * `key` (at least 32 bytes). Needed by {@link MFA.sendVerificationCode} and
+   * {@link MFA.checkVerificationCode} only.
+   */
+  verification?: VerificationOptions;
 }
 
 /** Options for {@link MFA.beginEnrollment}. */
@@ -76,6 +86,14 @@ export interface BeginEnrollmentOptions {
    * ("I replaced my phone"). Re-authenticate the user first.
    */
   replaceFactorId?: string;
+  /**
+   * A proof for `'enroll'` (or `'replace_factor'` with `replaceFactorId`),
+   * consumed by this call in the same store op that stores the enrollment.
+   * Under the default `policy.proofs` (`'seed'`): for a first enrollment a
+   * proof from {@link MFA.checkVerificationCode}; once the user has a factor,
+   * one from `verify` or `useRecoveryCode` with `{ proofFor }`.
+   */
+  proof?: string;
 }
 /** Options for {@link MFA.importFactor}: `secret` or `uri`, not both. */
 export interface ImportFactorOptions {
@@ -119,7 +137,7 @@ export interface ImportFactorOptions {
 }
 
 /** The service returned by {@link createMFA}. All methods are safe to call concurrently. */
-export interface MFA {
+export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
   /**
    * Starts (or restarts) an enrollment of a factor: a new secret, sealed and
    * stored as pending until two consecutive codes bind it (see
@@ -127,7 +145,9 @@ export interface MFA {
    * factors. There is one pending enrollment per user: a previous one is
    * replaced (if unexpired, its sealed secret is kept until its own expiry,
    * so that its codes are recognised as `'stale_qr'`). For a user who already
-   * has a factor, re-authenticate first.
+   * has a factor, re-authenticate first: pass `proof`, which
+   * `policy.proofs` requires by default (`'seed'`: a verification code's
+   * for a first factor, one from a current factor after that).
    *
    * @param userId - your stable user id: 1–256 characters of well-formed
    *   Unicode (no lone surrogate, which would reach the stores as U+FFFD, the
@@ -138,7 +158,8 @@ export interface MFA {
    * @returns `{ factorId, secret, uri, expiresAt }`; `secret` and `uri` are non-enumerable
    * @throws TypeError / RangeError for an invalid argument; {@link MFAError}
    *   `'ERR_FACTOR_LIMIT'` (the user has `policy.maxFactors` factors and none
-   *   is replaced), `'ERR_NAME_TAKEN'`, `'ERR_FACTOR_NOT_FOUND'` (no active
+   *   is replaced), `'ERR_PROOF'` (the proof policy refused; nothing
+   *   written), `'ERR_CONTENDED'`, `'ERR_NAME_TAKEN'`, `'ERR_FACTOR_NOT_FOUND'` (no active
    *   factor `replaceFactorId`), `'ERR_STORE'`, `'ERR_CIPHER'`, `'ERR_ERASED'`
    *   (the user's data was erased within `policy.erasureGuardMs`)
    * @example
@@ -206,6 +227,8 @@ export interface MFA {
    *
    * @param userId - the user
    * @param code - the code as typed (surrounding and inner spaces are ignored)
+   * @param options - `proofFor` (make a single-use proof of kind `'totp'`
+   *   for a sensitive call), `rememberDevice`, `context`
    * @returns `{ ok: true, factorId }` or a refusal with a {@link VerifyFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded),
@@ -218,7 +241,7 @@ export interface MFA {
    * else if (result.reason === 'throttled') say(`Try again in ${Math.ceil(result.retryAfterMs / 1000)} s`);
    * ```
    */
-  verify(userId: string, code: string): Promise<VerifyResult>;
+  verify(userId: string, code: string, options?: VerifyOptions): Promise<VerifyResult>;
 
   /**
    * Measures a drifted device clock again from two consecutive codes (as at
@@ -254,6 +277,8 @@ export interface MFA {
    *
    * @param userId - the user
    * @param code - the code as typed (case, spaces and dashes are ignored)
+   * @param options - `proofFor` (make a single-use proof of kind
+   *   `'recovery'` for a sensitive call), `context`
    * @returns `{ ok: true, remaining }` or a refusal with a {@link RecoveryCodeFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_ERASED'` (the data was erased while it ran)
@@ -264,15 +289,21 @@ export interface MFA {
    * if (result.ok && result.remaining < 3) suggestNewCodes();
    * ```
    */
-  useRecoveryCode(userId: string, code: string): Promise<UseRecoveryCodeResult>;
+  useRecoveryCode(
+    userId: string,
+    code: string,
+    options?: UseRecoveryCodeOptions,
+  ): Promise<UseRecoveryCodeResult>;
 
   /**
    * Issues a new set of recovery codes, replacing (invalidating) the old set.
-   * Re-authenticate the user first.
+   * Needs a proof for `'regenerate_recovery_codes'` as `policy.proofs`
+   * says (by default one from a current factor).
    *
    * @param userId - the user
+   * @param options - `proof`, `context`
    * @returns `{ ok: true, recoveryCodes }` (non-enumerable) or `{ ok: false, reason: 'not_enrolled' }`
-   * @throws {@link MFAError} `'ERR_STORE'`
+   * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -280,7 +311,10 @@ export interface MFA {
    * if (result.ok) showOnce(result.recoveryCodes);
    * ```
    */
-  regenerateRecoveryCodes(userId: string): Promise<RegenerateRecoveryCodesResult>;
+  regenerateRecoveryCodes(
+    userId: string,
+    options?: ProofOptions,
+  ): Promise<RegenerateRecoveryCodesResult>;
 
   /**
    * Reads a user's state.
@@ -299,18 +333,21 @@ export interface MFA {
   /**
    * Removes every factor, any pending enrollment and the recovery codes.
    * Throttle state is kept, so disabling does not lift a lock (use
-   * {@link MFA.deleteUserData} to erase everything). Re-authenticate first.
+   * {@link MFA.deleteUserData} to erase everything). Needs a proof for
+   * `'disable'` as `policy.proofs` says (by default one from a current
+   * factor), judged only if there is anything to remove.
    *
    * @param userId - the user
+   * @param options - `proof`, `context`
    * @returns whether there was anything to remove
-   * @throws {@link MFAError} `'ERR_STORE'`
+   * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
    * await mfa.disable(user.id);
    * ```
    */
-  disable(userId: string): Promise<boolean>;
+  disable(userId: string, options?: ProofOptions): Promise<boolean>;
 
   /**
    * Admin unlock: resets the throttle of one scope, or both.
@@ -380,13 +417,15 @@ export interface MFA {
   /**
    * Removes one factor ("I lost my tablet"). Removing the last one turns
    * two-factor sign-in off and deletes the recovery codes and any pending
-   * enrollment, exactly like {@link MFA.disable}. Re-authenticate first
-   * (for instance with a current code).
+   * enrollment, exactly like {@link MFA.disable}. Needs a proof for
+   * `'remove_factor'` as `policy.proofs` says (by default one from a
+   * current factor), judged only if the factor is active.
    *
    * @param userId - the user
    * @param factorId - the factor
+   * @param options - `proof`, `context`
    * @returns `{ ok: true, remaining }` or `{ ok: false, reason: 'not_found' }`
-   * @throws {@link MFAError} `'ERR_STORE'`
+   * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
@@ -394,7 +433,11 @@ export interface MFA {
    * if (result.ok && result.remaining === 0) say('Two-factor sign-in is off.');
    * ```
    */
-  removeFactor(userId: string, factorId: string): Promise<RemoveFactorResult>;
+  removeFactor(
+    userId: string,
+    factorId: string,
+    options?: ProofOptions,
+  ): Promise<RemoveFactorResult>;
 
   /**
    * Binds an existing secret (from otplib, otpauth, speakeasy, …) as an active

@@ -46,10 +46,16 @@ import {
 
 const CODE_TAG = 'totpkit code v1\0';
 
+/** A WebCrypto key (the type is not global in every lib setting). */
+type HMACKey = Awaited<ReturnType<typeof globalThis.crypto.subtle.importKey>>;
+
+/** A send refused by the cooldown or a cap. */
+type SendRefusal = Extract<SendVerificationCodeResult, { ok: false }>;
+
 /** The checked `verification` option: the sender and the HMAC key (non-extractable). */
 export class Verifier {
   readonly #sender: (message: VerificationMessage) => Promise<void>;
-  readonly #key: Promise<CryptoKey>;
+  readonly #key: Promise<HMACKey>;
 
   constructor(options: VerificationOptions) {
     const { sender, key } = checkOptions(options, 'verification');
@@ -151,12 +157,12 @@ export async function sendVerificationCode(
   const id = globalThis.crypto.randomUUID();
   const expiresAt = now + policy.ttlMs;
   const codeHash = await v.hash(userId, purpose, destKey, code);
-  const refuse = (reason: 'cooldown' | 'daily_limit', retryAfterMs: number) => ({
+  const refuse = (reason: SendRefusal['reason'], retryAfterMs: number) => ({
     result: { ok: false as const, reason, retryAfterMs: Math.max(1, retryAfterMs) },
   });
   /** The counters as they were before this send (for a take-back), once it is counted. */
   let before: { key: string; counter: SendCounter | null; windowStart: number }[] = [];
-  const decided = await updateAccountState(ctx, userId, now, (read) => {
+  const decided = await updateAccountState<{ ok: true } | SendRefusal>(ctx, userId, now, (read) => {
     const a = read.account;
     const last = a.sends.find((s) => s.key === destKey);
     if (last !== undefined && last.lastSentAt + policy.resendCooldownMs > now) {
@@ -174,7 +180,16 @@ export async function sendVerificationCode(
     // One live code per purpose: this one replaces any earlier one.
     a.codes = [
       ...a.codes.filter((c) => c.purpose !== purpose),
-      { id, purpose, channel, destinationKey: destKey, codeHash, sentAt: now, expiresAt, attempts: 0 },
+      {
+        id,
+        purpose,
+        channel,
+        destinationKey: destKey,
+        codeHash,
+        sentAt: now,
+        expiresAt,
+        attempts: 0,
+      },
     ];
     before = [destKey, ''].map((key) => {
       const counter = countSend(a, key, now);
@@ -275,7 +290,9 @@ async function takeBack(
 function checkCheckDestination(destination: unknown): string | undefined {
   if (destination === undefined) return undefined;
   if (typeof destination !== 'string') {
-    throw new TypeError(`"destination" must be a string or undefined, got ${describe(destination)}`);
+    throw new TypeError(
+      `"destination" must be a string or undefined, got ${describe(destination)}`,
+    );
   }
   const length = [...destination].length;
   if (length === 0 || length > 320 || /\p{Cc}/u.test(destination)) {

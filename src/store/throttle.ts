@@ -140,6 +140,8 @@ export const REQUIRED_STORE_METHODS = [
   'renameFactor',
   'removeFactor',
   'deleteFactors',
+  'updateAccount',
+  'resetUser',
   'deleteUser',
   'updateAccount',
   'resetUser',

@@ -25,6 +25,17 @@ export const FAST_KDF = { N: 1024, r: 8, p: 1 } as const;
 /** A throttle that never gets in the way of tests about something else. */
 export const NO_THROTTLE = { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 };
 
+/** `policy.proofs` with no proof required anywhere (0.2's behaviour). */
+export const NO_PROOFS = {
+  required: {
+    enroll: 'none',
+    replace_factor: 'none',
+    remove_factor: 'none',
+    regenerate_recovery_codes: 'none',
+    disable: 'none',
+  },
+} as const;
+
 export interface Harness {
   mfa: ReturnType<typeof createMFA>;
   /** The store as the test set it up (with readAndReserve if it has one). */
@@ -90,7 +101,8 @@ export function harness(
     onEvent: (event) => events.push(event),
     ...options,
     store: hideReadAndReserve ? withoutReadAndReserve(store) : store,
-    policy: { recoveryCodeScrypt: FAST_KDF, ...options.policy },
+    // Tests of other things run without proofs (0.2's behaviour); proof tests set policy.proofs.
+    policy: { recoveryCodeScrypt: FAST_KDF, proofs: NO_PROOFS, ...options.policy },
   });
   return h;
 }
