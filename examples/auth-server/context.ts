@@ -11,11 +11,13 @@ import type { Session, SessionOwner, User } from './accounts.ts';
  * user agent (cut to 256 characters) and the request's id (also sent as
  * `X-Request-Id`). JSON-safe and small, as the service requires.
  */
-export interface RequestContext {
+// A type, not an interface: totpkit's `context` takes JSON-safe objects, and
+// only a type alias is assignable to such an index signature.
+export type RequestContext = {
   ip: string;
   userAgent: string;
   requestId: string;
-}
+};
 
 /** One request: its session (always one; anonymous at first), the session's user, its form. */
 export interface Context {
