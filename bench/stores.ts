@@ -255,7 +255,8 @@ async function main() {
   if (wanted('PostgresStore (PGlite)')) {
     const lite = new PGlite();
     cleanup.push(() => lite.close());
-    const liteClient = counted<PostgresQueryClient>(lite, ['query']);
+    // Writes go through exec() (the simple protocol: see src/store/postgres/statement.ts).
+    const liteClient = counted<PostgresQueryClient>(lite, ['query', 'exec']);
     const liteStore = new PostgresStore({ client: liteClient.proxy, table: 'bench' });
     await liteStore.migrate();
     subjects.push({ name: 'PostgresStore (PGlite)', store: liteStore, trips: liteClient.count });
@@ -343,7 +344,9 @@ async function main() {
   } else skipped.push(`Redis: ${redis.reason}`);
 
   const maria = mariadbPlan();
-  if (maria.run) {
+  if (!wanted('MySQLStore (MariaDB, mysql2 pool, 20)')) {
+    // not measured
+  } else if (maria.run) {
     const server = await maria.start();
     servers.push(server);
     const url = new URL(await databaseURL(server, 'totpkit_bench'));

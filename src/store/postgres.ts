@@ -7,9 +7,14 @@
  * `WHERE` clause against the newest row version, make each conditional write
  * exact under concurrency at the default READ COMMITTED isolation.
  *
+ * Writes refuse a client inside a transaction the caller opened (a rollback
+ * would undo them): `statement.ts` sends each one in a single Query message
+ * after a guard.
+ *
  * The statements live beside the code that runs them, by flow, in
  * `postgres/`: `table.ts` (client, columns, row codec), `schema.ts`,
- * `enrollment.ts`, `login.ts`, `recovery.ts` and `factors.ts`.
+ * `enrollment.ts`, `login.ts`, `recovery.ts`, `factors.ts`, `account.ts` and
+ * `document.ts` (the account document), and `statement.ts`.
  * @module totpkit/postgres
  */
 import { describe } from '../_assert.ts';
@@ -19,6 +24,7 @@ import { enrollmentOperations } from './postgres/enrollment.ts';
 import { factorsOperations } from './postgres/factors.ts';
 import { loginOperations } from './postgres/login.ts';
 import { recoveryOperations } from './postgres/recovery.ts';
+import { accountOperations } from './postgres/account.ts';
 import { schemaOperations } from './postgres/schema.ts';
 import { checkTable, DEFAULT_TABLE, type PostgresStoreOptions } from './postgres/table.ts';
 
@@ -34,6 +40,14 @@ export type {
  * All of a user's state is one row of one table, and every operation is one
  * statement, so the store needs no transactions and is safe to share between
  * any number of server processes through a connection pool.
+ *
+ * Give it a pool, or a client outside any transaction: every write (attempt
+ * reservations included) refuses a client inside a transaction you opened,
+ * throwing `MFAError` `'ERR_STORE'` and writing nothing, because your
+ * rollback would undo it (CVE-2026-35597: accounts that never lock). A client
+ * of your own must send `query(text, [])` with the simple query protocol, as
+ * `pg` does (PGlite's `exec()` is used instead), or every write is refused;
+ * see docs/stores.md, "Transactions: refused".
  *
  * Before use, call {@link PostgresStore.migrate} (at startup; it is
  * idempotent) or create the schema with your own migration tool, from the SQL
@@ -128,6 +142,8 @@ export class PostgresStore implements MFAStore {
   readonly deleteUser: MFAStore['deleteUser'];
   readonly replaceRecoveryCodes: MFAStore['replaceRecoveryCodes'];
   readonly consumeRecoveryCode: MFAStore['consumeRecoveryCode'];
+  readonly updateAccount: MFAStore['updateAccount'];
+  readonly resetUser: MFAStore['resetUser'];
 
   /**
    * @param options - the client and, optionally, the table name and `throttleRetentionMs`
@@ -173,5 +189,8 @@ export class PostgresStore implements MFAStore {
     const recovery = recoveryOperations(client, name);
     this.replaceRecoveryCodes = recovery.replaceRecoveryCodes;
     this.consumeRecoveryCode = recovery.consumeRecoveryCode;
+    const account = accountOperations(client, name);
+    this.updateAccount = account.updateAccount;
+    this.resetUser = account.resetUser;
   }
 }

@@ -40,8 +40,17 @@ const MAX_DEPTH = 4;
 /** Strings shorter than this are not redacted: they are names like `otp`, not values. */
 const MIN_REDACTED_LENGTH = 8;
 
+/**
+ * What PostgresStore says when it refuses a client inside an open transaction
+ * (SQLSTATE 25001, raised by its own guard): issue 21.5.
+ */
+export const IN_TRANSACTION_ADVICE =
+  'PostgresStore was given a client inside an open transaction; a rollback would undo ' +
+  'attempt reservations (CVE-2026-35597); pass a pool or a client outside transactions';
+
 /** What to do, by PostgreSQL SQLSTATE (PostgreSQL docs, Appendix A). */
 const SQLSTATE_ADVICE: Readonly<Record<string, string>> = {
+  '25001': IN_TRANSACTION_ADVICE,
   '42P01': 'its table does not exist: run `await store.migrate()` once at startup',
   '42703':
     'its table lacks a column (created by another version): run `await store.migrate()` once at startup',

@@ -13,34 +13,43 @@
  *
  * The statements live beside the code that runs them, by flow, in
  * `sqlite/`: `driver.ts` (the seam and its adapters), `table.ts` (options,
- * columns, row codec, the statement builder), `schema.ts`, `enrollment.ts`,
- * `login.ts`, `recovery.ts` and `factors.ts`.
+ * columns, row codec, the statement builder, the account write's pieces),
+ * `schema.ts`, `enrollment.ts`, `login.ts`, `recovery.ts`, `factors.ts` and
+ * `account.ts`.
  * @module totpkit/sqlite
  */
 import { checkUserId, describe } from '../_assert.ts';
 import { checkRetention } from './_retention.ts';
 import type {
+  AccountUpdateOutcome,
+  AccountWriteOptions,
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
   AttemptReservation,
   DeleteExpiredOptions,
   DeleteExpiredResult,
+  DeleteFactorsOutcome,
   DeleteUserOptions,
+  FactorChangeOptions,
   FactorRemoval,
   FactorRenameOutcome,
   MFAStore,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOptions,
   PutPendingOutcome,
   ReadAndReserveOptions,
   ReadAndReserveResult,
   RecoveryCodeSet,
   RefundAttemptOptions,
+  ReplaceRecoveryCodesOutcome,
   ReserveAttemptOptions,
+  ResetUserOutcome,
   ThrottleScope,
   UserRecord,
 } from './contract.ts';
+import { accountOperations, type AccountOperations } from './sqlite/account.ts';
 import { enrollmentOperations, type EnrollmentOperations } from './sqlite/enrollment.ts';
 import { factorsOperations, type FactorsOperations } from './sqlite/factors.ts';
 import { loginOperations, type LoginOperations } from './sqlite/login.ts';
@@ -93,6 +102,7 @@ export class SQLiteStore implements MFAStore {
   readonly #login: LoginOperations;
   readonly #recovery: RecoveryOperations;
   readonly #factors: FactorsOperations;
+  readonly #account: AccountOperations;
 
   /**
    * @param options - the driver and, optionally, the table name and `throttleRetentionMs`
@@ -122,12 +132,15 @@ export class SQLiteStore implements MFAStore {
     this.#login = loginOperations(table);
     this.#recovery = recoveryOperations(table);
     this.#factors = factorsOperations(table);
+    this.#account = accountOperations(table);
   }
 
   /**
    * Creates the table and its indexes if they do not exist, in one write
-   * transaction. Idempotent, and safe to run from several processes at once:
-   * they take turns at SQLite's write lock.
+   * transaction, after upgrading in place a table of an earlier 0.3
+   * development version (the account document's columns added, in one write
+   * transaction too). Idempotent, and safe to run from several processes at
+   * once: they take turns at SQLite's write lock.
    *
    * @returns once the schema exists
    * @throws MFAError `ERR_STORE` (its `cause` the driver's error, scrubbed),
@@ -172,8 +185,12 @@ export class SQLiteStore implements MFAStore {
     return this.#login.getUser(checkUserId(userId), now);
   }
 
-  async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
-    return this.#enrollment.putPending(checkUserId(userId), pending);
+  async putPending(
+    userId: string,
+    pending: PendingEnrollment,
+    options?: PutPendingOptions,
+  ): Promise<PutPendingOutcome> {
+    return this.#enrollment.putPending(checkUserId(userId), pending, options);
   }
 
   async activatePending(
@@ -216,8 +233,12 @@ export class SQLiteStore implements MFAStore {
     return this.#login.recordSuccess(checkUserId(userId), factorId, step, drift, now);
   }
 
-  async replaceRecoveryCodes(userId: string, codes: RecoveryCodeSet): Promise<boolean> {
-    return this.#recovery.replaceRecoveryCodes(checkUserId(userId), codes);
+  async replaceRecoveryCodes(
+    userId: string,
+    codes: RecoveryCodeSet,
+    options: FactorChangeOptions,
+  ): Promise<ReplaceRecoveryCodesOutcome> {
+    return this.#recovery.replaceRecoveryCodes(checkUserId(userId), codes, options);
   }
 
   async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
@@ -245,12 +266,24 @@ export class SQLiteStore implements MFAStore {
     return this.#factors.renameFactor(checkUserId(userId), factorId, name, nameKey);
   }
 
-  async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
-    return this.#factors.removeFactor(checkUserId(userId), factorId);
+  async removeFactor(
+    userId: string,
+    factorId: string,
+    options: FactorChangeOptions,
+  ): Promise<FactorRemoval | 'conflict'> {
+    return this.#factors.removeFactor(checkUserId(userId), factorId, options);
   }
 
-  async deleteFactors(userId: string): Promise<boolean> {
-    return this.#factors.deleteFactors(checkUserId(userId));
+  async deleteFactors(userId: string, options: FactorChangeOptions): Promise<DeleteFactorsOutcome> {
+    return this.#factors.deleteFactors(checkUserId(userId), options);
+  }
+
+  async updateAccount(userId: string, options: AccountWriteOptions): Promise<AccountUpdateOutcome> {
+    return this.#account.updateAccount(checkUserId(userId), options);
+  }
+
+  async resetUser(userId: string, options: AccountWriteOptions): Promise<ResetUserOutcome> {
+    return this.#account.resetUser(checkUserId(userId), options);
   }
 
   async deleteUser(userId: string, options: DeleteUserOptions): Promise<boolean> {

@@ -5,7 +5,7 @@
 // bun:sqlite under Bun).
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -66,6 +66,7 @@ describe.skipIf(!pgPlan.run)('across processes: PostgresStore', () => {
     }),
     run,
   );
+  accountRaces(() => ({ store, workers }), `pg-${run}`);
 });
 
 const redis = redisPlan();
@@ -175,35 +176,68 @@ describe.skipIf(!haveBun)('across processes: SQLiteStore on one file', () => {
     run,
   );
 
-  it('4 processes (2 Node, 2 Bun) start at once on a new file: each migrates and stores, 5 times', async () => {
+  /** Starts the 4 processes of sqlite-migrate.ts at once on `file`; each migrates and stores. */
+  async function startFour(file: string, round: string) {
     const script = fileURLToPath(new URL('../fixtures/sqlite-migrate.ts', import.meta.url));
+    const users = ['node-1', 'bun-1', 'node-2', 'bun-2'];
+    const exits = await Promise.all(
+      users.map((user) => {
+        const [command, args] = user.startsWith('bun')
+          ? [bunPath(), [script, file, 'mfa', user]]
+          : [process.execPath, ['--import', 'tsx', script, file, 'mfa', user]];
+        return new Promise<{ code: number | null; output: string }>((resolve) => {
+          const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+          let output = '';
+          child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+          child.on('close', (code) => resolve({ code, output }));
+        });
+      }),
+    );
+    for (const { code, output } of exits) {
+      expect({ code, output: output.trim() }, round).toEqual({ code: 0, output: 'stored' });
+    }
+    return users;
+  }
+
+  it('4 processes (2 Node, 2 Bun) start at once on a new file: each migrates and stores, 5 times', async () => {
     for (let round = 1; round <= 5; round++) {
       const fresh = join(dir, `new-${round}.db`);
-      const users = ['node-1', 'bun-1', 'node-2', 'bun-2'];
-      const exits = await Promise.all(
-        users.map((user) => {
-          const [command, args] = user.startsWith('bun')
-            ? [bunPath(), [script, fresh, 'mfa', user]]
-            : [process.execPath, ['--import', 'tsx', script, fresh, 'mfa', user]];
-          return new Promise<{ code: number | null; output: string }>((resolve) => {
-            const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-            let output = '';
-            child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-            child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-            child.on('close', (code) => resolve({ code, output }));
-          });
-        }),
-      );
-      for (const { code, output } of exits) {
-        expect({ code, output: output.trim() }, `round ${round}`).toEqual({
-          code: 0,
-          output: 'stored',
-        });
-      }
+      const users = await startFour(fresh, `round ${round}`);
       const check = new Database(fresh);
       const rows = check.prepare('SELECT user_id FROM mfa ORDER BY user_id').all();
       expect(rows).toEqual([...users].sort().map((user_id) => ({ user_id })));
       expect(check.pragma('journal_mode', { simple: true })).toBe('wal');
+      check.close();
+    }
+  }, 120_000);
+
+  it('4 processes start at once on a file of the 0.3 development schema: one upgrades it in place, 5 times', async () => {
+    const fixture = (name: string) =>
+      readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
+        .replaceAll('__TABLE__', 'mfa')
+        .replaceAll('__BARE__', 'mfa');
+    for (let round = 1; round <= 5; round++) {
+      const old = join(dir, `dev-${round}.db`);
+      const setup = new Database(old);
+      setup.exec(fixture('sqlite-schema-0.3-dev.sql'));
+      setup.exec(fixture('sqlite-data-0.3-dev.sql'));
+      const before = setup.prepare('SELECT user_id FROM mfa ORDER BY user_id').all();
+      setup.close();
+      const users = await startFour(old, `round ${round}`);
+      const check = new Database(old);
+      const rows = check.prepare('SELECT user_id FROM mfa ORDER BY user_id').all();
+      expect(rows).toEqual(
+        [...before, ...users.map((user_id) => ({ user_id }))].sort((a, b) =>
+          (a as { user_id: string }).user_id < (b as { user_id: string }).user_id ? -1 : 1,
+        ),
+      );
+      const columns = check.prepare('SELECT name FROM pragma_table_xinfo(?)').all('mfa');
+      expect(columns.slice(-3)).toEqual([
+        { name: 'account' },
+        { name: 'account_version' },
+        { name: 'kept_until' },
+      ]);
       check.close();
     }
   }, 120_000);

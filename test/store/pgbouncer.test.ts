@@ -14,9 +14,10 @@ import { testMFAStore } from '../../src/testing.ts';
 import { pgbouncerPlanned, startPgBouncer, type PgBouncer } from '../helpers/pgbouncer.ts';
 import { postgresPlan, type TestServer } from '../helpers/servers.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
+import { describeAccountCases } from './postgres-account-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
-import { checkUpgraded02, seed02 } from './upgrade-0.2.ts';
+import { checkUpgraded02, checkUpgradedRecords, seed02, seed03dev } from './upgrade-0.2.ts';
 
 const plan = postgresPlan();
 const run = plan.run && pgbouncerPlanned();
@@ -67,6 +68,16 @@ describe.skipIf(!run)('PostgresStore through PgBouncer', () => {
       await store.migrate();
       return store;
     });
+    describeAccountCases('PostgresStore (PgBouncer, transaction mode)', async (retention) => {
+      const table = `bouncer_${id}_${++tables}`;
+      const client = pools.transaction!;
+      const store =
+        retention === undefined
+          ? new PostgresStore({ client, table })
+          : new PostgresStore({ client, table, throttleRetentionMs: retention });
+      await store.migrate();
+      return store;
+    });
 
     it('migrates from 30 connections at once (more than the pool), once', async () => {
       const table = `bouncer_${id}_concurrent`;
@@ -83,7 +94,7 @@ describe.skipIf(!run)('PostgresStore through PgBouncer', () => {
           `SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = $1`,
           [table],
         );
-        expect(rows).toEqual([{ n: 4 }]);
+        expect(rows).toEqual([{ n: 5 }]);
       } finally {
         await Promise.all(clients.map((client) => client.end()));
       }
@@ -98,6 +109,17 @@ describe.skipIf(!run)('PostgresStore through PgBouncer', () => {
       );
       await Promise.all(stores.map((store) => store.migrate()));
       await checkUpgraded(stores[0]!);
+    });
+
+    it('upgrades a 0.3-dev table in place, 4 migrate() calls at once', async () => {
+      const table = `bouncer_${id}_from03dev`;
+      await seed03dev(pools.transaction!, table);
+      const stores = Array.from(
+        { length: 4 },
+        () => new PostgresStore({ client: pools.transaction!, table }),
+      );
+      await Promise.all(stores.map((store) => store.migrate()));
+      await checkUpgradedRecords(stores[0]!);
     });
 
     it('upgrades a 0.2 table in place, 4 migrate() calls at once', async () => {

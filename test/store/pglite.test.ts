@@ -8,11 +8,12 @@ import { MFAError } from '../../src/errors.ts';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeDiagnosisCases } from '../mfa/diagnosis-cases.ts';
+import { describeAccountCases } from './postgres-account-cases.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
-import { checkUpgraded02, seed02 } from './upgrade-0.2.ts';
+import { checkUpgraded02, checkUpgradedRecords, seed02, seed03dev } from './upgrade-0.2.ts';
 
 const db = new PGlite();
 beforeAll(() => db.waitReady, 60_000); // starting the WebAssembly build takes seconds
@@ -34,6 +35,15 @@ testMFAStore('PostgresStore (PGlite)', async () => {
 });
 
 describeAdapterCases('PostgresStore (PGlite)', makeStore);
+describeAccountCases('PostgresStore (PGlite)', async (throttleRetentionMs) => {
+  const table = `store_${++tables}`;
+  const store =
+    throttleRetentionMs === undefined
+      ? new PostgresStore({ client: db, table })
+      : new PostgresStore({ client: db, table, throttleRetentionMs });
+  await store.migrate();
+  return store;
+});
 describeRetentionCases('PostgresStore (PGlite)', async (throttleRetentionMs) => {
   const table = `store_${++tables}`;
   const store =
@@ -81,6 +91,7 @@ describe('PostgresStore.migrate and deleteExpired', () => {
     expect(rows).toEqual([
       { indexname: 'mfa_erased_until' },
       { indexname: 'mfa_idle_since' },
+      { indexname: 'mfa_kept_until' },
       { indexname: 'mfa_pending_clear_at' },
       { indexname: 'mfa_pkey' },
     ]);
@@ -209,8 +220,11 @@ describe('upgrading a 0.1.0 table in place', () => {
       'otp_guesses',
       'recovery_guesses',
       'erased_until',
-      'idle_since',
+      'account',
+      'account_version',
       'pending_clear_at',
+      'idle_since',
+      'kept_until',
     ]);
     await checkUpgraded(stores[1]!);
   });
@@ -226,6 +240,46 @@ describe('upgrading a 0.2 table in place', () => {
     await Promise.all(stores.map((store) => store.migrate()));
     await stores[0]!.migrate(); // and again: nothing changes
     await checkUpgraded02(stores[1]!);
+  });
+});
+
+describe('upgrading a 0.3-dev table (before the account document) in place', () => {
+  it('keeps every row as it was, with no document at version 0, and drops no guard; concurrent migrate() is safe', async () => {
+    await seed03dev(db, 'from03dev');
+    const stores = Array.from(
+      { length: 4 },
+      () => new PostgresStore({ client: db, table: 'from03dev' }),
+    );
+    await Promise.all(stores.map((store) => store.migrate()));
+    await stores[0]!.migrate(); // and again: nothing changes
+    await checkUpgradedRecords(stores[1]!);
+    const { rows } = await db.query(
+      `SELECT erased_until::text AS until FROM from03dev WHERE user_id = 'erased'`,
+    );
+    expect(rows).toEqual([{ until: String(1_750_000_020_000 + 3_600_000) }]);
+    expect(
+      await stores[2]!.putPending('erased', {
+        id: 'p',
+        name: 'P',
+        nameKey: 'p',
+        sealedSecret: 's',
+        secretDigest: null,
+        algorithm: 'SHA1',
+        digits: 6,
+        period: 30,
+        createdAt: 1_750_000_020_000,
+        expiresAt: 1_750_000_620_000,
+        replaceFactorId: null,
+      }),
+    ).toBe('erased');
+  });
+});
+
+describe('upgrading a 0.2 table in place, the store alone', () => {
+  it('gives every row no document at version 0, and a compare-and-set works on it', async () => {
+    await seed02(db, 'from02records');
+    await new PostgresStore({ client: db, table: 'from02records' }).migrate();
+    await checkUpgradedRecords(new PostgresStore({ client: db, table: 'from02records' }));
   });
 });
 

@@ -3,7 +3,8 @@
 // the planner to care (never a sequential scan of the table), an empty call
 // reads no row at all, and migrate() gives the indexes to tables created by
 // 0.1.0, by the schema before idle_since (test/fixtures/schema-factors.sql,
-// the table of several factors per user) and by 0.2 (schema-0.2.sql).
+// the table of several factors per user), by 0.2 (schema-0.2.sql) and by 0.3
+// before the account document (schema-0.3-dev.sql).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PostgresStore, type PostgresQueryClient } from '../../src/store/postgres.ts';
@@ -16,6 +17,7 @@ const FACTORS_DDL = readFileSync(
   'utf8',
 );
 const DDL_02 = readFileSync(new URL('../fixtures/schema-0.2.sql', import.meta.url), 'utf8');
+const DDL_03_DEV = readFileSync(new URL('../fixtures/schema-0.3-dev.sql', import.meta.url), 'utf8');
 
 /** Every node of an EXPLAIN (FORMAT JSON) plan, depth first. */
 function nodes(plan: Record<string, unknown>): Record<string, unknown>[] {
@@ -120,7 +122,7 @@ export function describePostgresCleanup(
         table,
       });
       await dryRun.deleteExpired(T, { limit: 50 });
-      expect(plans).toHaveLength(3);
+      expect(plans).toHaveLength(4);
       expect(scans.filter((scan) => scan.startsWith('Seq Scan'))).toEqual([]);
       expect(scans).toContain(`Index Scan ${bare}_pending_clear_at`);
       expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_idle_since`))).toHaveLength(
@@ -129,8 +131,11 @@ export function describePostgresCleanup(
       expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_erased_until`))).toHaveLength(
         1,
       );
+      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_kept_until`))).toHaveLength(
+        1,
+      );
       // The rows picked are then changed through the primary key, one by one.
-      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_pkey`))).toHaveLength(3);
+      expect(scans.filter((scan) => scan.endsWith(`Index Scan ${bare}_pkey`))).toHaveLength(4);
 
       // And it does what the plans say, 50 rows per step at most.
       expect(await store.deleteExpired(T, { limit: 50 })).toEqual({
@@ -138,7 +143,7 @@ export function describePostgresCleanup(
         records: 50,
         more: true,
       });
-      expect(sent).toHaveLength(3);
+      expect(sent).toHaveLength(4);
       let total = { enrollments: 50, records: 50 };
       for (;;) {
         const result = await store.deleteExpired(T, { limit: 50 });
@@ -176,8 +181,8 @@ export function describePostgresCleanup(
       const store = new PostgresStore({ client: client(), table });
       while ((await store.deleteExpired(T, { limit: 7 })).more);
       const plans = await explainDeleteExpired(client(), table, T);
-      expect(plans).toHaveLength(3);
-      expect(plans.map(rowsRead)).toEqual([0, 0, 0]);
+      expect(plans).toHaveLength(4);
+      expect(plans.map(rowsRead)).toEqual([0, 0, 0, 0]);
       // The 5,000 are kept, expired enrollment included, and go when their
       // throttle state stops mattering (a week later), enrollment and all.
       const kept = await client().query(
@@ -195,14 +200,14 @@ export function describePostgresCleanup(
       expect(records).toBe(5000 + 20); // and fillTable's 20 whose state mattered until T
     }, 60_000);
 
-    it('gives tables of 0.1.0, of the schema before idle_since and of 0.2 the columns and indexes of deleteExpired', async () => {
-      for (const seed of ['0.1.0', 'factors', '0.2'] as const) {
+    it('gives tables of 0.1.0, of the schema before idle_since, of 0.2 and of 0.3 before the account document the columns and indexes of deleteExpired', async () => {
+      for (const seed of ['0.1.0', 'factors', '0.2', '0.3-dev'] as const) {
         const table = newTable();
         const bare = table.split('.').at(-1)!;
         if (seed === '0.1.0') {
           await seed010(client(), table);
         } else {
-          const ddl = seed === 'factors' ? FACTORS_DDL : DDL_02;
+          const ddl = seed === 'factors' ? FACTORS_DDL : seed === '0.2' ? DDL_02 : DDL_03_DEV;
           await client().query(
             `DO $$ BEGIN ${ddl.replaceAll('__TABLE__', table).replaceAll('__BARE__', bare)} END $$`,
             [],
@@ -230,9 +235,17 @@ export function describePostgresCleanup(
         expect(indexes).toEqual([
           { indexname: `${bare}_erased_until` },
           { indexname: `${bare}_idle_since` },
+          { indexname: `${bare}_kept_until` },
           { indexname: `${bare}_pending_clear_at` },
           { indexname: `${bare}_pkey` },
         ]);
+        // No row has a document: none is kept by one, and all are at version 0.
+        const { rows: documents } = await client().query(
+          `SELECT count(*)::int AS n FROM ${table}
+           WHERE account IS NOT NULL OR account_version <> 0 OR kept_until IS NOT NULL`,
+          [],
+        );
+        expect(documents).toEqual([{ n: 0 }]);
         const { rows } = await client().query(
           `SELECT user_id, idle_since::text AS idle, pending_clear_at::text AS clear
            FROM ${table} ORDER BY user_id`,

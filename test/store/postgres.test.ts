@@ -10,11 +10,12 @@ import { testMFAStore } from '../../src/testing.ts';
 import { postgresPlan, type TestServer } from '../helpers/servers.ts';
 import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
+import { describeAccountCases } from './postgres-account-cases.ts';
 import { faultCases, restartCase, type FaultTarget } from './faults.ts';
 import { describePostgresCleanup } from './postgres-cleanup-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
 import { checkUpgraded, seed010 } from './upgrade-0.1.0.ts';
-import { checkUpgraded02, seed02 } from './upgrade-0.2.ts';
+import { checkUpgraded02, checkUpgradedRecords, seed02, seed03dev } from './upgrade-0.2.ts';
 
 const plan = postgresPlan();
 const external = Boolean(process.env.TOTPKIT_PG_URL);
@@ -53,6 +54,16 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
   let shared: Promise<PostgresStore> | undefined;
   testMFAStore('PostgresStore (pg.Pool)', () => (shared ??= makeStore()));
   describeAdapterCases('PostgresStore (pg.Pool)', makeStore);
+  describeAccountCases('PostgresStore (pg.Pool)', async (throttleRetentionMs) => {
+    const table = `totpkit_test_${run}_${++tables}`;
+    created.push(table);
+    const store =
+      throttleRetentionMs === undefined
+        ? new PostgresStore({ client: pool, table })
+        : new PostgresStore({ client: pool, table, throttleRetentionMs });
+    await store.migrate();
+    return store;
+  });
   describeRetentionCases('PostgresStore (pg.Pool)', async (throttleRetentionMs) => {
     const table = `totpkit_test_${run}_${++tables}`;
     created.push(table);
@@ -126,6 +137,27 @@ describe.skipIf(!plan.run)('PostgresStore on PostgreSQL', () => {
       ),
     );
     await checkUpgraded02(new PostgresStore({ client: pool, table }));
+  }, 60_000);
+
+  it('upgrades a 0.3-dev table (before the account document) in place, with 4 processes calling migrate() at once', async () => {
+    const table = `totpkit_test_${run}_from03dev`;
+    created.push(table);
+    await seed03dev(pool, table);
+    const worker = fileURLToPath(new URL('../fixtures/migrate-worker.ts', import.meta.url));
+    const startAt = Date.now() + 1500; // after all four have connected
+    await Promise.all(
+      Array.from({ length: 4 }, () =>
+        promisify(execFile)(process.execPath, [
+          '--import',
+          'tsx',
+          worker,
+          server.url,
+          table,
+          String(startAt),
+        ]),
+      ),
+    );
+    await checkUpgradedRecords(new PostgresStore({ client: pool, table }));
   }, 60_000);
 
   it('works through a single pg.Client', async () => {

@@ -81,11 +81,39 @@ const factor = (id: string, digest: string) => ({
   lastUsedAt: null,
 });
 const codes = { salt: 'salt', hashes: ['h1', 'h2', 'h3'] };
+/** An account document of generation `generation`, with some of everything in it. */
+const doc = (generation: number) => ({
+  generation,
+  keepUntil: generation > 0 ? null : T + 600_000,
+  codes: [],
+  budgets: [{ purpose: 'enroll', failures: generation, windowStart: T }],
+  sends: [{ key: '', count: 1, windowStart: T, lastSentAt: T }],
+  proofs: [],
+  devices: [],
+});
+/** The account write from version `version` to a document of generation `generation`. */
+const at = (version: number, generation = version) => ({
+  account: { version, account: doc(generation) },
+});
 
 /** Every store method, in an order where each one has something to change. */
 const SCRIPT: [string, (store: MFAStore, user: string) => Promise<unknown>][] = [
+  ['updateAccount', (s, u) => s.updateAccount(u, { version: 0, account: doc(0), now: T })],
   ['putPending', (s, u) => s.putPending(u, pending('f1'))],
-  ['putPending (replacing)', (s, u) => s.putPending(u, pending('f2'))],
+  ['putPending (conflict)', (s, u) => s.putPending(u, pending('f2'), at(0))],
+  ['putPending (replacing)', (s, u) => s.putPending(u, pending('f2'), at(1))],
+  [
+    'activatePending (conflict)',
+    (s, u) =>
+      s.activatePending(u, 'f2', {
+        lastStep: 10,
+        drift: 0,
+        now: T,
+        maxFactors: 5,
+        recoveryCodes: codes,
+        ...at(1),
+      }),
+  ],
   [
     'activatePending',
     (s, u) =>
@@ -95,15 +123,18 @@ const SCRIPT: [string, (store: MFAStore, user: string) => Promise<unknown>][] = 
         now: T,
         maxFactors: 5,
         recoveryCodes: codes,
+        ...at(2),
       }),
   ],
   [
     'addFactor',
-    (s, u) => s.addFactor(u, factor('f3', 'digest-f3'), { maxFactors: 5, recoveryCodes: null }),
+    (s, u) =>
+      s.addFactor(u, factor('f3', 'digest-f3'), { maxFactors: 5, recoveryCodes: null, ...at(3) }),
   ],
   [
     'addFactor (duplicate)',
-    (s, u) => s.addFactor(u, factor('f4', 'digest-f3'), { maxFactors: 5, recoveryCodes: null }),
+    (s, u) =>
+      s.addFactor(u, factor('f4', 'digest-f3'), { maxFactors: 5, recoveryCodes: null, ...at(4) }),
   ],
   ['reserveAttempt', (s, u) => s.reserveAttempt(u, { scope: 'otp', now: T, policy, weight: 2 })],
   [
@@ -122,20 +153,46 @@ const SCRIPT: [string, (store: MFAStore, user: string) => Promise<unknown>][] = 
       }),
   ],
   ['recordSuccess', (s, u) => s.recordSuccess(u, 'f2', 11, 1, T + 1)],
-  ['replaceRecoveryCodes', (s, u) => s.replaceRecoveryCodes(u, { salt: 's2', hashes: ['x', 'y'] })],
+  [
+    'replaceRecoveryCodes (conflict)',
+    (s, u) => s.replaceRecoveryCodes(u, { salt: 's2', hashes: ['x', 'y'] }, at(3)),
+  ],
+  [
+    'replaceRecoveryCodes',
+    (s, u) => s.replaceRecoveryCodes(u, { salt: 's2', hashes: ['x', 'y'] }, at(4)),
+  ],
   ['consumeRecoveryCode', (s, u) => s.consumeRecoveryCode(u, 'y')],
   ['renameFactor', (s, u) => s.renameFactor(u, 'f3', 'Phone', 'phone')],
   ['replaceSealedSecret', (s, u) => s.replaceSealedSecret(u, 'f3', 'resealed')],
   ['resetThrottle', (s, u) => s.resetThrottle(u, 'otp')],
   ['putPending (beside factors)', (s, u) => s.putPending(u, pending('f5'))],
-  ['removeFactor', (s, u) => s.removeFactor(u, 'f2')],
+  ['removeFactor (conflict)', (s, u) => s.removeFactor(u, 'f2', at(4))],
+  ['removeFactor (none)', (s, u) => s.removeFactor(u, 'f9', at(5))],
+  ['removeFactor', (s, u) => s.removeFactor(u, 'f2', at(5))],
+  ['updateAccount (conflict)', (s, u) => s.updateAccount(u, { ...at(5).account, now: T })],
+  ['updateAccount (again)', (s, u) => s.updateAccount(u, { ...at(6).account, now: T })],
   [
     'reserveAttempt (again)',
     (s, u) => s.reserveAttempt(u, { scope: 'otp', now: T, policy, weight: 1 }),
   ],
-  ['deleteFactors', (s, u) => s.deleteFactors(u)],
+  ['deleteFactors (conflict)', (s, u) => s.deleteFactors(u, at(6))],
+  ['deleteFactors', (s, u) => s.deleteFactors(u, at(7))],
+  ['deleteFactors (nothing)', (s, u) => s.deleteFactors(u, at(8))],
+  ['putPending (after disable)', (s, u) => s.putPending(u, pending('f7'), at(8))],
+  [
+    'reserveAttempt (then)',
+    (s, u) => s.reserveAttempt(u, { scope: 'recovery', now: T, policy, weight: 1 }),
+  ],
+  ['resetUser (conflict)', (s, u) => s.resetUser(u, { ...at(8).account, now: T })],
+  ['resetUser', (s, u) => s.resetUser(u, { ...at(9).account, now: T })],
   ['deleteUser', (s, u) => s.deleteUser(u, { now: T, guardMs: 60_000 })],
   ['putPending (erased)', (s, u) => s.putPending(u, pending('f6'))],
+  ['updateAccount (erased)', (s, u) => s.updateAccount(u, { ...at(0).account, now: T })],
+  ['resetUser (erased)', (s, u) => s.resetUser(u, { ...at(3).account, now: T })],
+  [
+    'updateAccount (guard over)',
+    (s, u) => s.updateAccount(u, { ...at(0).account, now: T + 60_000 }),
+  ],
 ];
 
 describe('SQLiteStore with a failing database', () => {

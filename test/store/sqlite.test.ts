@@ -17,7 +17,7 @@ import {
   SQLiteStore,
   type SQLiteDriver,
 } from '../../src/store/sqlite.ts';
-import { schemaStatements } from '../../src/store/sqlite/schema.ts';
+import { schemaStatements, upgradeStatements } from '../../src/store/sqlite/schema.ts';
 import { testMFAStore } from '../../src/testing.ts';
 import { describeDiagnosisCases } from '../mfa/diagnosis-cases.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
@@ -187,5 +187,15 @@ describe('docs/stores.md', () => {
     const shown = /```sql\n-- SQLiteStore: what migrate\(\) creates\n([\s\S]*?)```/.exec(docs)?.[1];
     expect(shown).toBeDefined();
     expect(shown!.trim()).toBe(`${schemaStatements('"totpkit_mfa"', 'totpkit_mfa').join(';\n')};`);
+  });
+
+  it('shows the upgrade migrate() makes to a table without account, word for word', () => {
+    const docs = readFileSync(new URL('../../docs/stores.md', import.meta.url), 'utf8');
+    const shown =
+      /```sql\n-- SQLiteStore: the upgrade migrate\(\) makes to a table without account\n([\s\S]*?)```/.exec(
+        docs,
+      )?.[1];
+    expect(shown).toBeDefined();
+    expect(shown!.trim()).toBe(`${upgradeStatements('"totpkit_mfa"', 'totpkit_mfa').join(';\n')};`);
   });
 });

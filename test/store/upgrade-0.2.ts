@@ -15,6 +15,7 @@ export const T = 1_750_000_020_000;
 const fixture = (name: string) =>
   readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 const DDL = fixture('schema-0.2.sql');
+const DDL_03_DEV = fixture('schema-0.3-dev.sql');
 const DATA = fixture('data-0.2.sql');
 /** What data-0.2.sql's header noted when 0.2 wrote the rows. */
 const noted = (what: string) => new RegExp(`^-- ${what}: (.+)$`, 'm').exec(DATA)![1]!;
@@ -24,6 +25,51 @@ export async function seed02(client: PostgresQueryClient, table: string): Promis
   const bare = table.split('.').at(-1)!;
   const sql = `${DDL}\n${DATA}`.replaceAll('__TABLE__', table).replaceAll('__BARE__', bare);
   await client.query(`DO $$ BEGIN ${sql} END $$`, []);
+}
+
+/**
+ * Creates `table` with the 0.3 development schema before the account document
+ * (schema-0.3-dev.sql) holding 0.2's rows as that schema's migrate() left
+ * them (the guesses as 0.2 counted), and an erasure guard in force.
+ */
+export async function seed03dev(client: PostgresQueryClient, table: string): Promise<void> {
+  const bare = table.split('.').at(-1)!;
+  const sql = `${DDL_03_DEV}\n${DATA}`.replaceAll('__TABLE__', table).replaceAll('__BARE__', bare);
+  await client.query(`DO $$ BEGIN ${sql} END $$`, []);
+  await client.query(
+    `UPDATE ${table} SET otp_guesses = otp_failures * GREATEST(1,
+       (SELECT count(*) FROM jsonb_object_keys(factors))), recovery_guesses = recovery_failures`,
+    [],
+  );
+  await client.query(`INSERT INTO ${table} (user_id, erased_until) VALUES ('erased', $1)`, [
+    T + 3_600_000,
+  ]);
+}
+
+/**
+ * Checks, through the store alone, what an upgraded table holds: every row
+ * with no account document at version 0, its factors and throttle state as
+ * they were; a compare-and-set then works on an upgraded row.
+ */
+export async function checkUpgradedRecords(store: MFAStore): Promise<void> {
+  const now = T + 60_000;
+  const users = ['locked5', 'partial3', 'pending', 'recovery7', 'verifier'];
+  const records = await Promise.all(users.map((user) => store.getUser(user, now)));
+  expect(records.map((r) => [r?.account, r?.accountVersion, r?.factors.length])).toEqual([
+    [null, 0, 5],
+    [null, 0, 3],
+    [null, 0, 0],
+    [null, 0, 1],
+    [null, 0, 1],
+  ]);
+  expect(records[0]!.throttle.otp).toEqual({ failures: 20, guesses: 100, blockedUntil: T });
+  expect(records[2]!.pending?.expiresAt).toBe(T + 600_000);
+  const account = { generation: 0, keepUntil: now, codes: [], budgets: [], sends: [], proofs: [] };
+  const write = { account: { ...account, devices: [] }, now };
+  expect(await store.updateAccount('recovery7', { ...write, version: 1 })).toBe('conflict');
+  expect(await store.updateAccount('recovery7', { ...write, version: 0 })).toBe('updated');
+  const after = await store.getUser('recovery7', now);
+  expect(after).toEqual({ ...records[3], account: write.account, accountVersion: 1 });
 }
 
 const secret = (byte: number) => new Uint8Array(20).fill(byte);

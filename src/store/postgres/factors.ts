@@ -1,7 +1,9 @@
 /**
  * Factors: adding one without an enrollment (`importFactor`), renaming,
- * removing (the last one takes the recovery codes with it), re-sealing a
- * secret, and erasing a user, which leaves an erasure guard in the row.
+ * removing (the last one takes the recovery codes with it), disabling, each
+ * change with its account write (compare-and-set on `account_version`),
+ * re-sealing a secret, and erasing a user, which leaves an erasure guard in
+ * the row (the account document goes too).
  * @module
  */
 import { checkInteger, checkNow, checkUserId, describe } from '../../_assert.ts';
@@ -9,36 +11,45 @@ import type {
   ActiveFactor,
   AddFactorOptions,
   AddFactorResult,
+  DeleteFactorsOutcome,
   DeleteUserOptions,
+  FactorChangeOptions,
   FactorRemoval,
   FactorRenameOutcome,
 } from '../contract.ts';
 import { encodeFactor } from '../_codec.ts';
 import { toInteger } from '../_database.ts';
+import { accountValues, WRITE_ACCOUNT } from './account.ts';
+import { runWrite } from './statement.ts';
 import { COUNT, DUPLICATE, firstRow, GUARDED } from './table.ts';
 import type { PostgresQueryClient } from './table.ts';
 import { toAddResult } from './enrollment.ts';
 
 /**
  * Adds factor `$2` (its id `$3`) in one statement. `inserted` creates the row
- * of a user without one, with the factor and the recovery codes `$5`/`$6`;
- * otherwise `current` locks the row and `decision` works out the outcome as
- * `activateSQL` does without a pending enrollment (erasure guard at `$7`,
- * the factor's `activatedAt`; duplicate secret; limit `$4`; name), and
- * `updated` writes only for `'ok'`, dropping a guard that ended. Neither: the
- * row was created after this statement's snapshot; the caller runs it again.
+ * of a user without one, with the factor, the recovery codes `$5`/`$6` and
+ * the account document `$8`, only if the version read `$9` is 0 (the version
+ * of no row); otherwise `current` locks the row and `decision` works out the
+ * outcome as `activateSQL` does without a pending enrollment (erasure guard
+ * at `$7`, the factor's `activatedAt`; account version; duplicate secret;
+ * limit `$4`; name), and `updated` writes only for `'ok'`, with the document,
+ * dropping a guard that ended. Neither: the row was created after this
+ * statement's snapshot (the caller runs it again), or there is none and the
+ * version read was not 0 (a conflict).
  */
 function addFactorSQL(table: string): string {
   return `WITH inserted AS (
-  INSERT INTO ${table} (user_id, factors, recovery_salt, recovery_hashes)
-  VALUES ($1, jsonb_build_object($3::text, $2::jsonb), $5::text, $6::text[])
+  INSERT INTO ${table} (user_id, factors, recovery_salt, recovery_hashes, account, account_version)
+  SELECT $1, jsonb_build_object($3::text, $2::jsonb), $5::text, $6::text[], $8::jsonb, 1
+  WHERE $9::bigint = 0
   ON CONFLICT (user_id) DO NOTHING
   RETURNING 1
 ), current AS (
-  SELECT factors, erased_until FROM ${table} WHERE user_id = $1 FOR UPDATE
+  SELECT factors, erased_until, account_version FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), decision AS (
   SELECT factors, CASE
       WHEN ${GUARDED('erased_until', '$7::bigint')} THEN 'erased'
+      WHEN account_version <> $9::bigint THEN 'conflict'
       WHEN ${DUPLICATE('factors', "$2::jsonb->>'secretDigest'")} IS NOT NULL
         THEN 'duplicate_secret'
       WHEN ${COUNT('factors')} + 1 > $4::integer THEN 'factor_limit'
@@ -52,7 +63,7 @@ function addFactorSQL(table: string): string {
   UPDATE ${table} AS stored SET factors = d.factors || jsonb_build_object($3::text, $2::jsonb),
     recovery_salt = CASE WHEN d.first THEN $5::text ELSE stored.recovery_salt END,
     recovery_hashes = CASE WHEN d.first THEN $6::text[] ELSE stored.recovery_hashes END,
-    erased_until = NULL
+    erased_until = NULL, ${WRITE_ACCOUNT('$8', '$9')}
   FROM decision AS d WHERE stored.user_id = $1 AND d.outcome = 'ok'
   RETURNING 1
 )
@@ -68,7 +79,8 @@ const ADD_ATTEMPTS = 3;
 const ERASE = `factors = '{}'::jsonb, pending = NULL, pending_expires_at = NULL,
   recovery_salt = NULL, recovery_hashes = NULL,
   otp_failures = 0, otp_guesses = 0, otp_blocked_until = 0,
-  recovery_failures = 0, recovery_guesses = 0, recovery_blocked_until = 0`;
+  recovery_failures = 0, recovery_guesses = 0, recovery_blocked_until = 0,
+  account = NULL, account_version = 0`;
 
 /** The factors operations of a store on `table`, its statements built once. */
 export function factorsOperations(client: PostgresQueryClient, table: string) {
@@ -81,6 +93,7 @@ export function factorsOperations(client: PostgresQueryClient, table: string) {
     ): Promise<AddFactorResult> {
       checkUserId(userId);
       const codes = options.recoveryCodes;
+      const [version, doc] = accountValues(options.account, 'options.account');
       const values = [
         userId,
         JSON.stringify(encodeFactor(factor)),
@@ -89,18 +102,23 @@ export function factorsOperations(client: PostgresQueryClient, table: string) {
         codes?.salt ?? null,
         codes?.hashes ?? null,
         factor.activatedAt,
+        doc,
+        version,
       ];
       for (let attempt = 0; attempt < ADD_ATTEMPTS; attempt++) {
-        const row = firstRow(await client.query(addFactorStatement, values));
+        const row = firstRow(await runWrite(client, 'addFactor', addFactorStatement, values));
         if (row?.inserted === true) return { ok: true, firstFactor: true, replaced: false };
         if (row?.outcome != null) return toAddResult(row);
+        if (version !== 0) return { ok: false, reason: 'conflict' };
       }
       throw new Error('addFactor could not lock the row of the user');
     },
 
     async replaceSealedSecret(userId: string, id: string, sealedSecret: string): Promise<boolean> {
       checkUserId(userId);
-      const result = await client.query(
+      const result = await runWrite(
+        client,
+        'replaceSealedSecret',
         `UPDATE ${table} SET
   factors = CASE WHEN factors ? $2 THEN jsonb_set(factors, ARRAY[$2::text],
     (factors->$2::text) || jsonb_build_object('sealedSecret', $3::text)) ELSE factors END,
@@ -124,7 +142,9 @@ RETURNING user_id`,
     ): Promise<FactorRenameOutcome> {
       checkUserId(userId);
       const row = firstRow(
-        await client.query(
+        await runWrite(
+          client,
+          'renameFactor',
           `WITH current AS (
   SELECT factors FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), decision AS (
@@ -150,42 +170,75 @@ SELECT outcome FROM decision`,
       throw new TypeError(`the store returned a bad outcome: ${describe(outcome)}`);
     },
 
-    async removeFactor(userId: string, factorId: string): Promise<FactorRemoval> {
+    async removeFactor(
+      userId: string,
+      factorId: string,
+      options: FactorChangeOptions,
+    ): Promise<FactorRemoval | 'conflict'> {
       checkUserId(userId);
+      const [version, doc] = accountValues(options?.account, 'options.account');
       const row = firstRow(
-        await client.query(
+        await runWrite(
+          client,
+          'removeFactor',
           `WITH current AS (
-  SELECT factors FROM ${table} WHERE user_id = $1 FOR UPDATE
+  SELECT factors, account_version FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), decision AS (
-  SELECT factors ? $2 AS removed, factors - $2::text AS kept FROM current
+  SELECT account_version <> $4::bigint AS conflict, factors ? $2 AS removed,
+    factors - $2::text AS kept
+  FROM current
 ), updated AS (
   UPDATE ${table} AS stored SET factors = d.kept,
     pending = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.pending END,
     pending_expires_at = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.pending_expires_at END,
     recovery_salt = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.recovery_salt END,
-    recovery_hashes = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.recovery_hashes END
-  FROM decision AS d WHERE stored.user_id = $1 AND d.removed
+    recovery_hashes = CASE WHEN d.kept = '{}'::jsonb THEN NULL ELSE stored.recovery_hashes END,
+    ${WRITE_ACCOUNT('$3', '$4')}
+  FROM decision AS d WHERE stored.user_id = $1 AND NOT d.conflict AND d.removed
   RETURNING 1
 )
-SELECT removed, ${COUNT('kept')} AS remaining FROM decision`,
-          [userId, factorId],
+SELECT conflict, removed, ${COUNT('kept')} AS remaining FROM decision`,
+          [userId, factorId, doc, version],
         ),
       );
-      if (row === undefined) return { removed: false, remaining: 0 };
+      // No row: no factor, and version 0.
+      if (row === undefined) return version === 0 ? { removed: false, remaining: 0 } : 'conflict';
+      if (row.conflict === true) return 'conflict';
       return { removed: row.removed === true, remaining: toInteger(row.remaining, 'remaining') };
     },
 
-    async deleteFactors(userId: string): Promise<boolean> {
+    async deleteFactors(
+      userId: string,
+      options: FactorChangeOptions,
+    ): Promise<DeleteFactorsOutcome> {
       checkUserId(userId);
-      const result = await client.query(
-        `UPDATE ${table} SET factors = '{}'::jsonb, pending = NULL, pending_expires_at = NULL,
-  recovery_salt = NULL, recovery_hashes = NULL
-WHERE user_id = $1
-  AND (factors <> '{}'::jsonb OR pending IS NOT NULL OR recovery_salt IS NOT NULL)
-RETURNING user_id`,
-        [userId],
+      const [version, doc] = accountValues(options?.account, 'options.account');
+      const row = firstRow(
+        await runWrite(
+          client,
+          'deleteFactors',
+          `WITH current AS (
+  SELECT account_version, factors <> '{}'::jsonb OR pending IS NOT NULL
+    OR recovery_salt IS NOT NULL AS held
+  FROM ${table} WHERE user_id = $1 FOR UPDATE
+), decision AS (
+  SELECT CASE WHEN account_version <> $3::bigint THEN 'conflict'
+      WHEN held THEN 'deleted' ELSE 'nothing' END AS outcome
+  FROM current
+), updated AS (
+  UPDATE ${table} AS stored SET factors = '{}'::jsonb, pending = NULL,
+    pending_expires_at = NULL, recovery_salt = NULL, recovery_hashes = NULL,
+    ${WRITE_ACCOUNT('$2', '$3')}
+  FROM decision AS d WHERE stored.user_id = $1 AND d.outcome = 'deleted'
+  RETURNING 1
+)
+SELECT outcome FROM decision`,
+          [userId, doc, version],
+        ),
       );
-      return result.rows.length === 1;
+      const outcome = row?.outcome ?? (version === 0 ? 'nothing' : 'conflict');
+      if (outcome === 'deleted' || outcome === 'nothing' || outcome === 'conflict') return outcome;
+      throw new TypeError(`the store returned a bad outcome: ${describe(outcome)}`);
     },
 
     async deleteUser(userId: string, { now, guardMs }: DeleteUserOptions): Promise<boolean> {
@@ -198,10 +251,12 @@ RETURNING user_id`,
       // one's snapshot is cleared too (the upsert finds it), and counted as
       // holding something.
       const row = firstRow(
-        await client.query(
+        await runWrite(
+          client,
+          'deleteUser',
           `WITH old AS (
   SELECT factors <> '{}'::jsonb OR pending IS NOT NULL OR recovery_salt IS NOT NULL
-    OR otp_failures + recovery_failures > 0 AS held
+    OR otp_failures + recovery_failures > 0 OR account IS NOT NULL AS held
   FROM ${table} WHERE user_id = $1 FOR UPDATE
 ), guard AS (
   INSERT INTO ${table} AS stored (user_id, erased_until) VALUES ($1, $2)

@@ -24,6 +24,7 @@ import type {
 import { checkPolicy, checkRequirement, checkScope, toInteger } from '../_database.ts';
 import { COLUMNS, COUNT, firstRow, GUARDED, toRecordOrNull, type Row } from './table.ts';
 import type { PostgresQueryClient } from './table.ts';
+import { runWrite } from './statement.ts';
 
 /** How often a first reservation retries when another one created the row meanwhile. */
 const RESERVE_ATTEMPTS = 3;
@@ -191,7 +192,7 @@ export function loginOperations(client: PostgresQueryClient, table: string) {
         weight,
       ];
       for (let attempt = 0; attempt < RESERVE_ATTEMPTS; attempt++) {
-        const row = firstRow(await client.query(sql, values));
+        const row = firstRow(await runWrite(client, 'reserveAttempt', sql, values));
         if (row === undefined) break;
         if (row.inserted_failures != null) {
           return granted(row, 'inserted_failures', 'inserted_guesses');
@@ -214,7 +215,9 @@ export function loginOperations(client: PostgresQueryClient, table: string) {
       checkUserId(userId);
       const sql = readAndReserveStatements[checkScope(scope)][checkRequirement(requirement)];
       checkNow(now);
-      const row = firstRow(await client.query(sql, [userId, ...policyValues(now, policy)]));
+      const row = firstRow(
+        await runWrite(client, 'readAndReserve', sql, [userId, ...policyValues(now, policy)]),
+      );
       const record = toRecordOrNull(row);
       if (row === undefined || row.met !== true) return { record, reservation: null };
       if (row.reserved_failures != null) {
@@ -237,7 +240,9 @@ export function loginOperations(client: PostgresQueryClient, table: string) {
       now: number,
     ): Promise<boolean> {
       checkUserId(userId);
-      const result = await client.query(
+      const result = await runWrite(
+        client,
+        'recordSuccess',
         `UPDATE ${table} SET factors = jsonb_set(factors, ARRAY[$2::text],
     (factors->$2::text) || jsonb_build_object('lastStep', $3::text, 'drift', $4::text,
       'lastUsedAt', $5::text)),
@@ -252,7 +257,9 @@ RETURNING user_id`,
     async resetThrottle(userId: string, scope: ThrottleScope): Promise<void> {
       checkUserId(userId);
       const prefix = checkScope(scope);
-      await client.query(
+      await runWrite(
+        client,
+        'resetThrottle',
         `UPDATE ${table} SET ${prefix}_failures = 0, ${prefix}_guesses = 0,
   ${prefix}_blocked_until = 0
 WHERE user_id = $1
@@ -271,7 +278,9 @@ WHERE user_id = $1
       checkInteger(guesses, 'guesses', 0, Number.MAX_SAFE_INTEGER);
       checkInteger(weight, 'weight', 1, MAX_ATTEMPT_WEIGHT);
       checkInteger(blockedUntil, 'blockedUntil', 0, Number.MAX_SAFE_INTEGER);
-      const result = await client.query(
+      const result = await runWrite(
+        client,
+        'refundAttempt',
         `UPDATE ${table} SET ${prefix}_failures = $2::integer - 1,
   ${prefix}_guesses = GREATEST(0, $3::integer - $4::integer), ${prefix}_blocked_until = $5
 WHERE user_id = $1 AND ${prefix}_failures = $2::integer AND ${prefix}_guesses = $3::integer

@@ -12,18 +12,31 @@ import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import { COUNT, type PostgresQueryClient } from './table.ts';
 
 /**
- * `idle_since`: for a row without an active factor and without an erasure
- * guard, when its throttle state stops mattering but for the retention
- * (`max(otp_blocked_until, recovery_blocked_until, pending_expires_at)`);
- * `NULL` for a row with one. A stored generated column rather than an
- * expression index, so that the writes of a login (which change `factors`
- * and `otp_*` but leave it `NULL`) stay HOT updates: PostgreSQL compares the
- * indexed column's value, which does not change, instead of the columns the
- * expression reads.
+ * `idle_since`: for a row without an active factor, without an erasure guard
+ * and without an account document, when its throttle state stops mattering
+ * but for the retention (`max(otp_blocked_until, recovery_blocked_until,
+ * pending_expires_at)`); `NULL` for a row with one. A stored generated column
+ * rather than an expression index, so that the writes of a login (which
+ * change `factors` and `otp_*` but leave it `NULL`) stay HOT updates:
+ * PostgreSQL compares the indexed column's value, which does not change,
+ * instead of the columns the expression reads.
  */
 const IDLE_SINCE = `idle_since bigint GENERATED ALWAYS AS (CASE
-    WHEN factors = '{}'::jsonb AND erased_until IS NULL
+    WHEN factors = '{}'::jsonb AND erased_until IS NULL AND account IS NULL
     THEN GREATEST(otp_blocked_until, recovery_blocked_until, pending_expires_at) END) STORED`;
+
+/**
+ * `kept_until`: for a row without an active factor and without an erasure
+ * guard whose account document has a `keepUntil`, that time: the row goes at
+ * or after it, once its throttle state stopped mattering too (`idle_since`'s
+ * rule, checked when it is deleted). `NULL` otherwise, and so for a document
+ * whose `keepUntil` is `null`: such a row is kept while it exists (its
+ * generation must never go back to a value sessions were bound to).
+ */
+const KEPT_UNTIL = `kept_until numeric GENERATED ALWAYS AS (CASE
+    WHEN factors = '{}'::jsonb AND erased_until IS NULL
+      AND jsonb_typeof(account->'keepUntil') = 'number'
+    THEN (account->'keepUntil')::numeric END) STORED`;
 
 /**
  * `pending_clear_at`: when `deleteExpired` clears the row's pending enrollment
@@ -42,6 +55,9 @@ const PENDING_CLEAR_AT = `pending_clear_at bigint GENERATED ALWAYS AS (CASE
 const GUARD_HOLDS_NOTHING = `CHECK (erased_until IS NULL OR (factors = '{}'::jsonb
     AND num_nonnulls(pending, recovery_salt) = 0 AND otp_failures + recovery_failures = 0))`;
 
+/** Nor an account document (a separate constraint: it came later). */
+const GUARD_HOLDS_NO_ACCOUNT = `CHECK (erased_until IS NULL OR account IS NULL)`;
+
 /**
  * The schema, and the in-place upgrades, run in `migrate()`'s DO block under
  * its advisory lock (so concurrent calls upgrade once; on a table already
@@ -54,12 +70,15 @@ const GUARD_HOLDS_NOTHING = `CHECK (erased_until IS NULL OR (factors = '{}'::jso
  *   did), and the old columns are dropped. Recovery codes and throttle state
  *   stay where they are.
  * - 0.2 (and 0.1.0, and the schema before `idle_since`): one `ALTER TABLE`
- *   adds the guesses, the erasure guard, `pending_clear_at` and `idle_since`
- *   as 0.3 computes it (a single table rewrite), then the guesses are set as
- *   0.2 counted: `otp_failures × max(1, active factors)` (0.2 locked a user
- *   with n factors after `ceil(maxFailures / n)` failures) and
- *   `recovery_failures`. A user locked under 0.2 stays locked, and one
- *   partly through a cycle keeps the attempts 0.2 left them.
+ *   adds the guesses and the erasure guard (constant defaults: no rewrite),
+ *   then the guesses are set as 0.2 counted: `otp_failures × max(1, active
+ *   factors)` (0.2 locked a user with n factors after `ceil(maxFailures / n)`
+ *   failures) and `recovery_failures`. A user locked under 0.2 stays
+ *   locked, and one partly through a cycle keeps the attempts 0.2 left them.
+ * - 0.2 and the 0.3 schema before the account document: one `ALTER TABLE`
+ *   adds `account` (`NULL`: no document) and `account_version` (0), and the
+ *   generated columns as 0.3 computes them (`pending_clear_at` if missing,
+ *   `idle_since` again, `kept_until`): a single table rewrite.
  */
 function schemaSQL(table: string, bare: string): string {
   // An index lives in its table's schema.
@@ -84,11 +103,15 @@ function schemaSQL(table: string, bare: string): string {
   recovery_guesses integer NOT NULL DEFAULT 0,
   recovery_blocked_until bigint NOT NULL DEFAULT 0,
   erased_until bigint,
+  account jsonb,
+  account_version bigint NOT NULL DEFAULT 0,
   ${IDLE_SINCE},
   ${PENDING_CLEAR_AT},
+  ${KEPT_UNTIL},
   CHECK (num_nulls(pending, pending_expires_at) IN (0, 2)),
   CHECK (num_nulls(recovery_salt, recovery_hashes) IN (0, 2)),
-  ${GUARD_HOLDS_NOTHING}
+  ${GUARD_HOLDS_NOTHING},
+  ${GUARD_HOLDS_NO_ACCOUNT}
 );
 IF ${has('factor_id')} THEN
   ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS factors jsonb NOT NULL DEFAULT '{}',
@@ -110,24 +133,32 @@ IF ${has('factor_id')} THEN
   ALTER TABLE ${table} ADD CHECK (num_nulls(pending, pending_expires_at) IN (0, 2));
 END IF;
 IF NOT ${has('erased_until')} THEN
-  ALTER TABLE ${table} DROP COLUMN IF EXISTS idle_since,
-    ADD COLUMN otp_guesses integer NOT NULL DEFAULT 0,
+  ALTER TABLE ${table} ADD COLUMN otp_guesses integer NOT NULL DEFAULT 0,
     ADD COLUMN recovery_guesses integer NOT NULL DEFAULT 0,
     ADD COLUMN erased_until bigint,
-    ADD COLUMN ${IDLE_SINCE},
-    ADD COLUMN ${PENDING_CLEAR_AT},
     ADD ${GUARD_HOLDS_NOTHING};
   UPDATE ${table} SET otp_guesses = otp_failures * GREATEST(1, ${COUNT('factors')}),
     recovery_guesses = recovery_failures
   WHERE otp_failures > 0 OR recovery_failures > 0;
   DROP INDEX IF EXISTS ${index('pending_expires_at')};
 END IF;
+IF NOT ${has('account_version')} THEN
+  ALTER TABLE ${table} DROP COLUMN IF EXISTS idle_since,
+    ADD COLUMN account jsonb,
+    ADD COLUMN account_version bigint NOT NULL DEFAULT 0,
+    ADD COLUMN IF NOT EXISTS ${PENDING_CLEAR_AT},
+    ADD COLUMN ${IDLE_SINCE},
+    ADD COLUMN ${KEPT_UNTIL},
+    ADD ${GUARD_HOLDS_NO_ACCOUNT};
+END IF;
 CREATE INDEX IF NOT EXISTS "${bare}_pending_clear_at" ON ${table} (pending_clear_at)
   WHERE pending_clear_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "${bare}_idle_since" ON ${table} (idle_since)
   WHERE idle_since IS NOT NULL;
 CREATE INDEX IF NOT EXISTS "${bare}_erased_until" ON ${table} (erased_until)
-  WHERE erased_until IS NOT NULL;`;
+  WHERE erased_until IS NOT NULL;
+CREATE INDEX IF NOT EXISTS "${bare}_kept_until" ON ${table} (kept_until)
+  WHERE kept_until IS NOT NULL;`;
 }
 
 /** The schema operations of a store on `table`, its statements built once. */
@@ -153,6 +184,14 @@ RETURNING user_id`;
   const deleteIdle = `DELETE FROM ${table}
 WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE idle_since <= $1
   LIMIT $2 FOR UPDATE SKIP LOCKED))
+RETURNING user_id`;
+  // Rows kept by their account document until `kept_until` ($1, now), and
+  // by their throttle state until idle_since's rule ($2): GREATEST ignores a
+  // NULL pending_expires_at.
+  const deleteKept = `DELETE FROM ${table}
+WHERE user_id = ANY(ARRAY(SELECT user_id FROM ${table} WHERE kept_until <= $1
+  AND GREATEST(otp_blocked_until, recovery_blocked_until, pending_expires_at) <= $2
+  LIMIT $3 FOR UPDATE SKIP LOCKED))
 RETURNING user_id`;
   // Erasure guards that ended: their rows hold nothing else.
   const deleteGuards = `DELETE FROM ${table}
@@ -186,12 +225,13 @@ END $totpkit$`,
         // A row idle since 0 holds nothing at all: it goes whatever the retention.
         const idleBefore = Math.max(0, checked.now - retentionMs);
         const deleted = await client.query(deleteIdle, [idleBefore, checked.limit]);
+        const kept = await client.query(deleteKept, [checked.now, idleBefore, checked.limit]);
         const guards = await client.query(deleteGuards, [checked.now, checked.limit]);
         const enrollments = cleared.rows.length;
         return {
           enrollments,
-          records: deleted.rows.length + guards.rows.length,
-          more: [cleared, deleted, guards].some(({ rows }) => rows.length === checked.limit),
+          records: deleted.rows.length + kept.rows.length + guards.rows.length,
+          more: [cleared, deleted, kept, guards].some(({ rows }) => rows.length === checked.limit),
         };
       } catch (cause) {
         throw storeError('PostgresStore.deleteExpired', cause);

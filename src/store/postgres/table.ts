@@ -8,6 +8,7 @@ import { isEmptyRecord } from '../throttle.ts';
 import type { RecoveryCodeSet, UserRecord } from '../contract.ts';
 import { decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
+import { decodeAccount } from './document.ts';
 
 /**
  * The part of a PostgreSQL client the store uses: `query(text, values)`
@@ -33,7 +34,11 @@ export interface PostgresQueryResult {
 
 /** Options for {@link PostgresStore}. */
 export interface PostgresStoreOptions {
-  /** The client to run statements through: a `pg.Pool`, a `pg.Client` or PGlite. */
+  /**
+   * The client to run statements through: a `pg.Pool`, a `pg.Client` or
+   * PGlite, outside any transaction of yours (inside one, every write is
+   * refused with `MFAError` `'ERR_STORE'`, writing nothing).
+   */
   client: PostgresQueryClient;
   /**
    * The table name, optionally schema-qualified (`auth.totpkit_mfa`): lowercase
@@ -58,7 +63,8 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
 
 /** The columns of one user's row, as `getUser` reads them. */
 export const COLUMNS = `user_id, factors, pending, recovery_salt, recovery_hashes, otp_failures,
-  otp_guesses, otp_blocked_until, recovery_failures, recovery_guesses, recovery_blocked_until`;
+  otp_guesses, otp_blocked_until, recovery_failures, recovery_guesses, recovery_blocked_until,
+  account, account_version`;
 
 /** Both throttle scopes reset: what a binding and a recovery code do. */
 export const RESET_THROTTLE = `otp_failures = 0, otp_guesses = 0, otp_blocked_until = 0,
@@ -139,12 +145,16 @@ function toRecord(row: Row): UserRecord {
         blockedUntil: toInteger(row.recovery_blocked_until, 'recovery_blocked_until'),
       },
     },
+    account: decodeAccount(row.account),
+    accountVersion:
+      row.account_version == null ? 0 : toInteger(row.account_version, 'account_version'),
   };
 }
 
 /**
  * A row as `getUser` returns it: `null` if it holds nothing (no factor,
- * enrollment, codes or failures), as an erasure guard's row never does.
+ * enrollment, codes, failures or account document), as an erasure guard's
+ * row never does.
  */
 export function toRecordOrNull(row: Row | undefined): UserRecord | null {
   if (row === undefined) return null;

@@ -1,7 +1,9 @@
 /**
- * Enrollment: storing the pending enrollment, and binding it as a factor in
- * one transaction that checks the factor limit, the name and the secret and
- * replaces `replaceFactorId` (the first factor brings the recovery codes).
+ * Enrollment: storing the pending enrollment (with an account write, a
+ * compare-and-set, when a proof is consumed), and binding it as a factor in
+ * one transaction that checks the account version, the factor limit, the
+ * name and the secret, replaces `replaceFactorId` (the first factor brings
+ * the recovery codes) and writes the account document.
  * @module
  */
 import { describe } from '../../_assert.ts';
@@ -11,10 +13,20 @@ import type {
   AddFactorResult,
   PendingActivation,
   PendingEnrollment,
+  PutPendingOptions,
   PutPendingOutcome,
 } from '../contract.ts';
 import type { SQLiteRow } from './driver.ts';
-import { NO_FACTOR, RESET_THROTTLE, sql, type Table } from './table.ts';
+import {
+  checkAccountWrite,
+  missingRowConflict,
+  NO_FACTOR,
+  RESET_THROTTLE,
+  setAccount,
+  sql,
+  versionIs,
+  type Table,
+} from './table.ts';
 
 type Fragment = ReturnType<typeof sql>;
 
@@ -49,9 +61,12 @@ export function duplicateOf(factor: Fragment, replaced: Fragment): Fragment {
       AND json_extract(value, '$.secretDigest') = json_extract(${factor}, '$.secretDigest'))`;
 }
 
-/** The outcome of an activation or an addition, from its decision row. */
-export function toAddResult(row: SQLiteRow | undefined): AddFactorResult {
-  const outcome = row?.outcome ?? 'not_pending';
+/**
+ * The outcome of an activation or an addition, from its decision row (none:
+ * the user has no row, so version 0 and no pending enrollment).
+ */
+export function toAddResult(row: SQLiteRow | undefined, conflict: boolean): AddFactorResult {
+  const outcome = row?.outcome ?? (conflict ? 'conflict' : 'not_pending');
   if (outcome === 'ok') {
     return {
       ok: true,
@@ -70,7 +85,8 @@ export function toAddResult(row: SQLiteRow | undefined): AddFactorResult {
     outcome === 'not_pending' ||
     outcome === 'factor_limit' ||
     outcome === 'name_taken' ||
-    outcome === 'erased'
+    outcome === 'erased' ||
+    outcome === 'conflict'
   ) {
     return { ok: false, reason: outcome };
   }
@@ -80,12 +96,18 @@ export function toAddResult(row: SQLiteRow | undefined): AddFactorResult {
 /** The enrollment operations of a store on `table`. */
 export function enrollmentOperations({ driver, name }: Table) {
   return {
-    async putPending(userId: string, pending: PendingEnrollment): Promise<PutPendingOutcome> {
+    async putPending(
+      userId: string,
+      pending: PendingEnrollment,
+      options?: PutPendingOptions,
+    ): Promise<PutPendingOutcome> {
+      const write = options?.account;
+      const text = write === undefined ? null : checkAccountWrite(write, 'options.account');
       // The enrollment replaced, if unexpired at createdAt and another one, is
       // kept as the new one's `previous`, in the same statement.
-      const rows = await driver.run(sql`INSERT INTO ${name} (user_id, pending, pending_expires_at)
-VALUES (${userId}, json_set(${JSON.stringify(encodePending(pending))}, '$.previous', NULL),
-  ${pending.expiresAt})
+      const upsert = (values: Fragment, set: Fragment, where: Fragment) => sql`INSERT INTO ${name}
+  (user_id, pending, pending_expires_at, account, account_version)
+${values}
 ON CONFLICT (user_id) DO UPDATE SET
   pending = json_set(excluded.pending, '$.previous', CASE
     WHEN json_extract(pending, '$.id') IS NOT json_extract(excluded.pending, '$.id')
@@ -95,10 +117,32 @@ ON CONFLICT (user_id) DO UPDATE SET
       'algorithm', json_extract(pending, '$.algorithm'),
       'digits', json_extract(pending, '$.digits'), 'period', json_extract(pending, '$.period'),
       'expiresAt', json_extract(pending, '$.expiresAt')) END),
-  pending_expires_at = excluded.pending_expires_at, erased_until = NULL
-WHERE ${notGuarded(pending.createdAt)}
-RETURNING user_id`);
-      return rows.length === 1 ? 'stored' : 'erased';
+  pending_expires_at = excluded.pending_expires_at, erased_until = NULL${set}
+WHERE ${notGuarded(pending.createdAt)}${where}
+RETURNING user_id`;
+      const stored = sql`json_set(${JSON.stringify(encodePending(pending))}, '$.previous', NULL)`;
+      if (write === undefined) {
+        const rows = await driver.run(
+          upsert(sql`VALUES (${userId}, ${stored}, ${pending.expiresAt}, NULL, 0)`, sql``, sql``),
+        );
+        return rows.length === 1 ? 'stored' : 'erased';
+      }
+      // With an account write: a new row only at version 0, an existing one
+      // only at the version read; the state read first says why not.
+      const [state, written] = await driver.transaction([
+        sql`SELECT erased_until, account_version FROM ${name} WHERE user_id = ${userId}`,
+        upsert(
+          sql`SELECT ${userId}, ${stored}, ${pending.expiresAt}, ${text}, ${write.version + 1}
+WHERE ${write.version} = coalesce((SELECT account_version FROM ${name} WHERE user_id = ${userId}), 0)`,
+          sql`, ${setAccount(write, text!)}`,
+          sql` AND ${versionIs(write)}`,
+        ),
+      ]);
+      if (written?.length === 1) return 'stored';
+      const row = state?.[0];
+      if (row === undefined) return 'conflict';
+      const until = row.erased_until == null ? null : toInteger(row.erased_until, 'erased_until');
+      return until !== null && pending.createdAt < until ? 'erased' : 'conflict';
     },
 
     async activatePending(
@@ -107,11 +151,13 @@ RETURNING user_id`);
       activation: PendingActivation,
     ): Promise<AddFactorResult> {
       const codes = activation.recoveryCodes;
-      const { now } = activation;
+      const { now, account: write } = activation;
+      const text = checkAccountWrite(write, 'activation.account');
       const replaced = sql`json_extract(pending, '$.replaceFactorId')`;
       const pendingFactor = sql`pending`;
       const decision = sql`CASE
     WHEN NOT ${notGuarded(now)} THEN 'erased'
+    WHEN NOT ${versionIs(write)} THEN 'conflict'
     WHEN pending IS NULL OR json_extract(pending, '$.id') IS NOT ${pendingId}
       OR pending_expires_at <= ${now} THEN 'not_pending'
     ELSE ${addDecision(pendingFactor, replaced, activation.maxFactors)} END`;
@@ -139,10 +185,10 @@ FROM ${name} WHERE user_id = ${userId}`,
   recovery_salt = CASE WHEN ${NO_FACTOR} THEN ${codes?.salt ?? null} ELSE recovery_salt END,
   recovery_hashes = CASE WHEN ${NO_FACTOR} THEN ${codes === null ? null : JSON.stringify(codes.hashes)}
     ELSE recovery_hashes END,
-  ${RESET_THROTTLE}
+  ${RESET_THROTTLE}, ${setAccount(write, text)}
 WHERE user_id = ${userId} AND ${decision} = 'ok'`,
       ]);
-      return toAddResult(decided?.[0]);
+      return toAddResult(decided?.[0], missingRowConflict(write));
     },
   };
 }

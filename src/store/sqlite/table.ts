@@ -5,16 +5,23 @@
  * One row per user, as in PostgresStore: the factors are one JSON array of
  * objects and the pending enrollment one JSON object, both in the shared
  * codec's form (numbers as decimal strings), the recovery hashes a JSON
- * array, the throttle state and the erasure guard integer columns. (An array
- * rather than an object keyed by id: SQLite's JSON paths cannot name a key
- * that holds any character, and `$[#]` appends.)
+ * array, the throttle state and the erasure guard integer columns, the
+ * account document JSON text kept exactly as written, with its version. (An
+ * array rather than an object keyed by id: SQLite's JSON paths cannot name a
+ * key that holds any character, and `$[#]` appends.)
  * @module
  */
 import { describe } from '../../_assert.ts';
 import { decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 import { isEmptyRecord } from '../throttle.ts';
-import type { RecoveryCodeSet, ThrottleScope, UserRecord } from '../contract.ts';
+import type {
+  AccountState,
+  AccountWrite,
+  RecoveryCodeSet,
+  ThrottleScope,
+  UserRecord,
+} from '../contract.ts';
 import type { SQLiteDriver, SQLiteRow, SQLiteStatement, SQLiteValue } from './driver.ts';
 
 /** Options for {@link SQLiteStore}. */
@@ -107,7 +114,8 @@ export function scopeColumns(scope: ThrottleScope) {
 /** The columns of one user's row, as {@link toRecord} reads them. */
 export const COLUMNS = raw(`user_id, factors, pending, recovery_salt, recovery_hashes,
   otp_failures, otp_guesses, otp_blocked_until,
-  recovery_failures, recovery_guesses, recovery_blocked_until, erased_until`);
+  recovery_failures, recovery_guesses, recovery_blocked_until, erased_until,
+  account, account_version`);
 
 /** Resets both throttle scopes. */
 export const RESET_THROTTLE = raw(`otp_failures = 0, otp_guesses = 0, otp_blocked_until = 0,
@@ -147,7 +155,57 @@ export function toRecord(row: SQLiteRow): UserRecord {
     pending: row.pending == null ? null : decodePending(toText(row.pending, 'pending')),
     recoveryCodes,
     throttle: { otp: scope('otp'), recovery: scope('recovery') },
+    account: row.account == null ? null : decodeAccount(toText(row.account, 'account')),
+    accountVersion: toInteger(row.account_version, 'account_version'),
   };
+}
+
+/** The stored document, parsed as written (the service's rules read it, not the store's). */
+function decodeAccount(text: string): AccountState {
+  const account: unknown = JSON.parse(text);
+  if (account === null || typeof account !== 'object' || Array.isArray(account)) {
+    throw new TypeError(`the store returned a bad "account": ${describe(account)}`);
+  }
+  return account as AccountState;
+}
+
+/**
+ * Checks an account write before it reaches SQL (its version is compared
+ * there) and returns its document as the JSON text to store.
+ */
+export function checkAccountWrite(write: AccountWrite, field = 'account'): string {
+  if (write === null || typeof write !== 'object') {
+    throw new TypeError(`"${field}" must be an object, got ${describe(write)}`);
+  }
+  const { version, account } = write;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+    throw new RangeError(`"${field}.version" must be a safe integer ≥ 0, got ${describe(version)}`);
+  }
+  if (account === null || typeof account !== 'object' || Array.isArray(account)) {
+    throw new TypeError(`"${field}.account" must be an object, got ${describe(account)}`);
+  }
+  return JSON.stringify(account);
+}
+
+/**
+ * The `SET` of an account write (checked by {@link checkAccountWrite}): the
+ * document and the next version.
+ */
+export function setAccount(write: AccountWrite, text: string): Fragment {
+  return sql`account = ${text}, account_version = ${write.version + 1}`;
+}
+
+/** Whether the row's account version is still `write.version` (compare-and-set). */
+export function versionIs(write: AccountWrite): Fragment {
+  return sql`account_version = ${write.version}`;
+}
+
+/**
+ * The outcome of a compare-and-set on a user without a row: version 0, so
+ * `'conflict'` unless the service read 0.
+ */
+export function missingRowConflict(write: AccountWrite | undefined): boolean {
+  return write !== undefined && write.version !== 0;
 }
 
 /** A row as `getUser` returns it: `null` if there is none or it holds nothing. */
