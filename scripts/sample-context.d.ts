@@ -50,7 +50,13 @@ declare global {
   const key: Uint8Array;
   const keyBytesFromYourSecretManager: Uint8Array;
   const key32Bytes: Uint8Array;
+  /** 32 random bytes for verification code hashes (docs/enrollment.md). */
+  const verificationKey: Uint8Array;
+  /** A proof from checkVerificationCode, or verify / useRecoveryCode with proofFor. */
+  const proof: string;
   /** The application's own helpers. */
+  function sendEmail(to: string, subject: string, text: string): Promise<void>;
+  function showQR(uri: string): void;
   function say(message: string): void;
   function showOnce(recoveryCodes: readonly string[]): void;
   function signIn(user: { id: string }): void;

@@ -129,6 +129,7 @@ export type {
   ClockSkewRefusal,
   CompleteEnrollmentFailure,
   CompleteEnrollmentResult,
+  DisableResult,
   FactorInfo,
   ImportFactorFailure,
   ImportFactorResult,

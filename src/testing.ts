@@ -13,10 +13,12 @@ import { describe } from 'vitest';
 import type { MFAStore } from './store/contract.ts';
 import { accountCases } from './testing/account.ts';
 import { accountResetCases } from './testing/account-reset.ts';
+import { adminResetCases } from './testing/admin-reset.ts';
 import { concurrencyCases } from './testing/concurrency.ts';
 import { enrollmentCases } from './testing/enrollment.ts';
 import { erasureCases } from './testing/erasure.ts';
 import { factorCases } from './testing/factors.ts';
+import { deviceCases } from './testing/devices.ts';
 import { createSuite, type MakeStore } from './testing/harness.ts';
 import { loginCases } from './testing/login.ts';
 import { readAndReserveCases } from './testing/read-and-reserve.ts';
@@ -82,6 +84,8 @@ export function testMFAStore(
     erasureCases(suite);
     accountCases(suite);
     accountResetCases(suite);
+    deviceCases(suite);
+    adminResetCases(suite);
     concurrencyCases(suite);
     describe('the identity step through the service (verification codes, proofs)', () => {
       verificationCodeCases(makeStore);
@@ -104,7 +108,10 @@ export function testMFAStore(
  * @returns nothing; the tests are registered with vitest
  * @example
  * ```ts fragment
+ * // test/my-store-identity.test.ts
  * import { testIdentityRules } from 'totpkit/testing';
+ * import { MyStore } from '../src/my-store.ts';
+ *
  * testIdentityRules('MyStore', () => new MyStore(connection));
  * ```
  */

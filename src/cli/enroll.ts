@@ -113,7 +113,16 @@ export const enroll: Command = {
     let mfa, begun;
     try {
       // The service checks the issuer, and the key URI the account name.
-      mfa = createMFA({ store: new MemoryStore(), issuer, cipher, clock: io.now, totp: params });
+      // The person at this terminal is the only user of a store that lives as
+      // long as the process: no identity step to prove.
+      mfa = createMFA({
+        store: new MemoryStore(),
+        issuer,
+        cipher,
+        clock: io.now,
+        totp: params,
+        policy: { proofs: { required: { enroll: 'none' } } },
+      });
       begun = await mfa.beginEnrollment(USER_ID, { accountName });
     } catch (error) {
       throw asUsageError(error, { ...LABEL_FLAGS, 'totp.period': '--period' });

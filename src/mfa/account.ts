@@ -11,7 +11,7 @@ import { checkProofOption, spendProof } from './proofs.ts';
 import type { ThrottleScope } from '../store/contract.ts';
 import type { MFAContext } from './context.ts';
 import { checkUserId } from './input.ts';
-import type { MFAStatus, ReencryptSecretResult } from './results.ts';
+import type { DisableResult, MFAStatus, ReencryptSecretResult } from './results.ts';
 
 /** See {@link MFA.status}. */
 export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus> {
@@ -35,26 +35,35 @@ export async function status(ctx: MFAContext, userId: string): Promise<MFAStatus
 }
 
 /** See {@link MFA.disable}. */
-export async function disable(ctx: MFAContext, userId: string, proof?: unknown): Promise<boolean> {
+export async function disable(
+  ctx: MFAContext,
+  userId: string,
+  proof?: unknown,
+): Promise<DisableResult> {
   checkUserId(userId);
   const given = checkProofOption(proof);
   const now = ctx.now();
+  let generation = 0;
   const removed = await withAccount(ctx, userId, now, async (state) => {
     const r = state.record;
     // Nothing to disable: no proof needed, nothing written.
     if (r === null || (r.factors.length === 0 && r.pending === null && r.recoveryCodes === null)) {
+      generation = state.account.generation;
       return false;
     }
     await spendProof(ctx, state, userId, given, 'disable');
+    const next = nextGeneration(state.account);
+    generation = state.account.generation;
     const outcome = await ctx.store.deleteFactors(userId, {
-      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      account: accountWrite(ctx, state, next, now),
     });
     if (outcome === 'conflict') return RETRY;
+    if (outcome === 'deleted') generation = next.generation;
     if (outcome === 'deleted' || outcome === 'nothing') return outcome === 'deleted';
     throw new MFAError('ERR_STORE', 'store.deleteFactors returned an invalid outcome');
   });
-  if (removed) ctx.emit({ type: 'disabled', userId, at: now });
-  return removed;
+  if (removed) ctx.emit({ type: 'disabled', userId, at: now, generation });
+  return { disabled: removed, generation };
 }
 
 /** See {@link MFA.deleteUserData}. */

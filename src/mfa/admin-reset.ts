@@ -16,8 +16,8 @@
  */
 import { checkOptions, describe, isWellFormedText } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
-import type { AccountState, UserRecord } from '../store/contract.ts';
-import { emptyAccount, withKeepUntil } from './_cas-interim.ts';
+import type { UserRecord } from '../store/contract.ts';
+import { accountWrite, nextGeneration, RETRY, withAccount } from './account-state.ts';
 import type { MFAContext } from './context.ts';
 import type { AdminResetEvent } from './events.ts';
 import { checkUserId } from './input.ts';
@@ -49,26 +49,27 @@ export function checkAdminResetOptions(options: AdminResetOptions): {
   return { actor: checkText(actor, 'actor', 256), reason: checkText(reason, 'reason', 1000) };
 }
 
-/** What a reset of `record` would remove. */
-function removable(record: UserRecord | null, account: AccountState): AdminResetEvent['removed'] {
+/** What a reset of `record` removes: everything stored, expired or not. */
+function removable(record: UserRecord | null): AdminResetEvent['removed'] {
+  const account = record?.account;
   return {
     factors: record?.factors.length ?? 0,
     pendingEnrollments: record?.pending ? 1 : 0,
     recoveryCodes: record?.recoveryCodes?.hashes.length ?? 0,
-    devices: account.devices.length,
-    proofs: account.proofs.length,
-    verificationCodes: account.codes.length,
+    devices: account?.devices.length ?? 0,
+    proofs: account?.proofs.length ?? 0,
+    verificationCodes: account?.codes.length ?? 0,
   };
 }
 
 /** Whether `record` holds anything a reset would change. */
-function hasAnything(record: UserRecord | null, account: AccountState): boolean {
+function hasAnything(record: UserRecord | null): boolean {
   if (record === null) return false;
   const { otp, recovery } = record.throttle;
   return (
-    Object.values(removable(record, account)).some((n) => n > 0) ||
+    Object.values(removable(record)).some((n) => n > 0) ||
     record.recoveryCodes !== null ||
-    account.budgets.length > 0 ||
+    (record.account?.budgets.length ?? 0) > 0 ||
     [otp, recovery].some((s) => s.failures > 0 || s.guesses > 0 || s.blockedUntil > 0)
   );
 }
@@ -82,65 +83,28 @@ export async function adminReset(
   checkUserId(userId);
   const { actor, reason } = checkAdminResetOptions(options);
   const now = ctx.now();
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const record = await ctx.store.getUser(userId, now);
-    const account = record?.account ?? emptyAccount();
-    const removed = removable(record, account);
-    if (!hasAnything(record, account)) {
-      const generation = account.generation;
-      const none = {
-        factors: 0,
-        pendingEnrollments: 0,
-        recoveryCodes: 0,
-        devices: 0,
-        proofs: 0,
-        verificationCodes: 0,
-      };
-      ctx.emit({
-        type: 'admin_reset',
-        userId,
-        at: now,
-        actor,
-        reason,
-        reset: false,
-        generation,
-        removed: none,
-      });
-      return { reset: false, generation };
-    }
-    const generation = account.generation + 1;
-    const next = withKeepUntil({
-      ...account,
-      generation,
+  const done = await withAccount(ctx, userId, now, async (read) => {
+    const { record, account } = read;
+    const removed = removable(record);
+    if (!hasAnything(record)) return { reset: false, generation: account.generation, removed };
+    const next = {
+      ...nextGeneration(account),
+      // The send counters stay: a reset must not reopen a daily SMS cap.
       codes: [],
       budgets: [],
       proofs: [],
       devices: [],
-    });
+    };
     const outcome = await ctx.store.resetUser(userId, {
-      version: record?.accountVersion ?? 0,
-      account: next,
+      ...accountWrite(ctx, read, next, now),
       now,
     });
-    if (outcome === 'reset') {
-      ctx.emit({
-        type: 'admin_reset',
-        userId,
-        at: now,
-        actor,
-        reason,
-        reset: true,
-        generation,
-        removed,
-      });
-      return { reset: true, generation };
-    }
+    if (outcome === 'reset') return { reset: true, generation: next.generation, removed };
+    if (outcome === 'conflict') return RETRY;
     if (outcome === 'erased') throw ctx.erased();
-    if (outcome !== 'conflict') {
-      throw new MFAError('ERR_STORE', `store.resetUser returned ${describe(outcome)}`);
-    }
-    if (Date.now() > deadline) throw new MFAError('ERR_STORE', 'contended');
-    await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 19));
-  }
+    throw new MFAError('ERR_STORE', `store.resetUser returned ${describe(outcome)}`);
+  });
+  const { reset, generation, removed } = done;
+  ctx.emit({ type: 'admin_reset', userId, at: now, actor, reason, reset, generation, removed });
+  return { reset, generation };
 }

@@ -24,8 +24,9 @@
 import { describe } from '../_assert.ts';
 import { decodeBase64url, encodeBase64url, utf8 } from '../_encoding.ts';
 import { timingSafeEqual } from '../compare.ts';
+import { MFAError } from '../errors.ts';
 import type { AccountState, RememberedDeviceRecord, UserRecord } from '../store/contract.ts';
-import { updateAccountWith } from './_cas-interim.ts';
+import { accountWrite, RETRY, updateAccountState, withAccount } from './account-state.ts';
 import type { MFAContext } from './context.ts';
 import { checkFactorName, checkUserId } from './input.ts';
 import type {
@@ -133,18 +134,27 @@ export async function rememberDevice(
     expiresAt: now + ttlMs,
     generation: generationRead,
   };
-  const { answer } = await updateAccountWith(
+  // The record the verify read is the first attempt's: no read of its own
+  // unless another call changed the account meanwhile.
+  const issuedIn = await withAccount(
     ctx,
     userId,
     now,
-    (_, account) => {
-      if (account.generation !== generationRead) return { answer: false, account: null };
+    async (read) => {
+      const { account } = read;
+      if (account.generation !== generationRead) return false;
       const kept = account.devices.filter((d) => isLive(d, account, now));
-      const devices = [...kept, device].slice(-max);
-      return { answer: true, account: { ...account, devices } };
+      const next = { ...account, devices: [...kept, device].slice(-max) };
+      const write = accountWrite(ctx, read, next, now);
+      const outcome = await ctx.store.updateAccount(userId, { ...write, now });
+      if (outcome === 'updated') return true;
+      if (outcome === 'conflict') return RETRY;
+      if (outcome === 'erased') throw ctx.erased();
+      throw new MFAError('ERR_STORE', 'store.updateAccount returned an invalid outcome');
     },
     record,
   );
+  const answer = issuedIn;
   if (!answer) return null;
   ctx.emit({
     type: 'device_remembered',
@@ -173,27 +183,27 @@ export async function checkRememberedDevice(
   if (!TOKEN_PATTERN.test(token)) return { ok: false, reason: 'invalid' };
   const hash = await deviceTokenHash(userId, token);
   type Judged = CheckRememberedDeviceResult & { device?: RememberedDeviceRecord };
-  const { answer } = await updateAccountWith<Judged>(ctx, userId, now, (_, account) => {
+  const answer = await updateAccountState<Judged>(ctx, userId, now, ({ account }) => {
     const index = findByHash(account.devices, hash);
-    if (index === -1) return { answer: { ok: false, reason: 'invalid' }, account: null };
+    if (index === -1) return { result: { ok: false, reason: 'invalid' } };
     const device = account.devices[index]!;
     const others = account.devices.filter((_, i) => i !== index);
     if (device.generation !== account.generation) {
       return {
-        answer: { ok: false, reason: 'revoked', device },
+        result: { ok: false, reason: 'revoked', device },
         account: { ...account, devices: others },
       };
     }
     if (now >= device.expiresAt) {
       return {
-        answer: { ok: false, reason: 'expired', device },
+        result: { ok: false, reason: 'expired', device },
         account: { ...account, devices: others },
       };
     }
     const used = { ...device, lastUsedAt: now };
     const devices = account.devices.map((d, i) => (i === index ? used : d));
     return {
-      answer: { ok: true, deviceId: device.id, generation: account.generation, device },
+      result: { ok: true, deviceId: device.id, generation: account.generation, device },
       account: { ...account, devices },
     };
   });
@@ -239,11 +249,11 @@ export async function forgetRememberedDevice(
   checkUserId(userId);
   checkDeviceId(deviceId);
   const now = ctx.now();
-  const { answer } = await updateAccountWith(ctx, userId, now, (_, account) => {
+  const answer = await updateAccountState(ctx, userId, now, ({ account }) => {
     const device = account.devices.find((d) => d.id === deviceId);
-    if (device === undefined) return { answer: false, account: null };
+    if (device === undefined) return { result: false };
     const devices = account.devices.filter((d) => d !== device);
-    return { answer: isLive(device, account, now), account: { ...account, devices } };
+    return { result: isLive(device, account, now), account: { ...account, devices } };
   });
   if (answer) ctx.emit({ type: 'device_forgotten', userId, at: now, deviceId, count: 1 });
   return answer;
@@ -253,10 +263,10 @@ export async function forgetRememberedDevice(
 export async function forgetRememberedDevices(ctx: MFAContext, userId: string): Promise<number> {
   checkUserId(userId);
   const now = ctx.now();
-  const { answer } = await updateAccountWith(ctx, userId, now, (_, account) => {
-    if (account.devices.length === 0) return { answer: 0, account: null };
+  const answer = await updateAccountState(ctx, userId, now, ({ account }) => {
+    if (account.devices.length === 0) return { result: 0 };
     const live = account.devices.filter((d) => isLive(d, account, now)).length;
-    return { answer: live, account: { ...account, devices: [] } };
+    return { result: live, account: { ...account, devices: [] } };
   });
   if (answer > 0) {
     ctx.emit({ type: 'device_forgotten', userId, at: now, deviceId: null, count: answer });

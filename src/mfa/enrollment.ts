@@ -316,11 +316,14 @@ export async function completeEnrollment(
   const issued = firstFactor ? await ctx.createRecoverySet(userId) : null;
   // The bind carries the generation's move; on a conflict the store's rules
   // (still pending, limit, names) are judged again on the new read.
+  let generation = 0;
   const activated = await withAccount(
     ctx,
     userId,
     now,
     async (state) => {
+      const next = nextGeneration(state.account);
+      generation = next.generation;
       const outcome = await ctx.store.activatePending(userId, pending.id, {
         lastStep: binding.step,
         drift: binding.drift,
@@ -329,7 +332,7 @@ export async function completeEnrollment(
         recoveryCodes: issued?.set ?? null,
         // The app's parameters, when acceptAppParameters bound those.
         ...(sameParams(params, pending) ? {} : { params }),
-        account: accountWrite(ctx, state, nextGeneration(state.account), now),
+        account: accountWrite(ctx, state, next, now),
       });
       if (!outcome.ok && outcome.reason === 'conflict') return RETRY;
       return outcome as Settled<typeof outcome>;
@@ -358,6 +361,7 @@ export async function completeEnrollment(
     factorId: pending.id,
     drift: binding.drift,
     recoveryCodes: recoveryCodes?.length ?? 0,
+    generation,
   });
   const factorCount = read.factorCount + 1 - (activated.replaced ? 1 : 0);
   if (activated.replaced && pending.replaceFactorId !== null) {
@@ -367,12 +371,21 @@ export async function completeEnrollment(
       at: now,
       factorId: pending.replaceFactorId,
       remaining: factorCount,
+      generation,
     });
   }
-  ctx.emit({ type: 'factor_added', userId, at: now, factorId: pending.id, factors: factorCount });
+  ctx.emit({
+    type: 'factor_added',
+    userId,
+    at: now,
+    factorId: pending.id,
+    factors: factorCount,
+    generation,
+  });
   const result = {
     ok: true as const,
     factorId: pending.id,
+    generation,
     // `+ 0` turns a drift of -0 into 0.
     clockOffsetSeconds: binding.drift * params.period + 0,
     parameters: params,

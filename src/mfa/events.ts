@@ -63,6 +63,8 @@ export interface EnrollmentCompletedEvent extends MFAEventBase {
   drift: number;
   /** How many recovery codes were issued (0: the user already had a set). */
   recoveryCodes: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -173,6 +175,8 @@ export interface RecoveryCodeUsedEvent extends MFAEventBase {
   type: 'recovery_code_used';
   /** Unused codes left, as read at the start of the call. */
   remaining: number;
+  /** The security generation the call read. */
+  generation: number;
 }
 
 /**
@@ -195,6 +199,8 @@ export interface RecoveryCodesRegeneratedEvent extends MFAEventBase {
   type: 'recovery_codes_regenerated';
   /** How many codes were issued. */
   count: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -204,6 +210,8 @@ export interface RecoveryCodesRegeneratedEvent extends MFAEventBase {
 export interface DisabledEvent extends MFAEventBase {
   /** The event type. */
   type: 'disabled';
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -217,6 +225,8 @@ export interface FactorAddedEvent extends MFAEventBase {
   factorId: string;
   /** Active factors now. */
   factors: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -230,6 +240,8 @@ export interface FactorImportedEvent extends MFAEventBase {
   factorId: string;
   /** Whether the secret is shorter than 16 bytes. */
   weak: boolean;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -255,6 +267,8 @@ export interface FactorRemovedEvent extends MFAEventBase {
   factorId: string;
   /** Active factors left. */
   remaining: number;
+  /** The security generation after this change (one more than before). */
+  generation: number;
 }
 
 /**
@@ -423,13 +437,13 @@ export type MFAEvent =
   | FactorRenamedEvent
   | FactorRemovedEvent
   | UserDataDeletedEvent
-  | VerificationCodeSentEvent
-  | VerificationCodeSendFailedEvent
-  | VerificationCodeRefusedEvent
-  | VerificationCodeCheckedEvent
   | DeviceRememberedEvent
   | DeviceUsedEvent
   | DeviceForgottenEvent
   | DeviceExpiredEvent
   | DeviceRevokedEvent
-  | AdminResetEvent;
+  | AdminResetEvent
+  | VerificationCodeSentEvent
+  | VerificationCodeSendFailedEvent
+  | VerificationCodeRefusedEvent
+  | VerificationCodeCheckedEvent;

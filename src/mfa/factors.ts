@@ -103,13 +103,16 @@ export async function removeFactor(
   checkFactorId(factorId);
   const given = checkProofOption(proof);
   const now = ctx.now();
+  let generation = 0;
   const removal = await withAccount(ctx, userId, now, async (state) => {
     // Only a factor read as active is removed; the generation moves with it.
     if (!state.record?.factors.some((f) => f.id === factorId)) return null;
     // The proof is judged only for a change that would be made, and consumed with it.
     await spendProof(ctx, state, userId, given, 'remove_factor');
+    const next = nextGeneration(state.account);
+    generation = next.generation;
     const outcome = await ctx.store.removeFactor(userId, factorId, {
-      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      account: accountWrite(ctx, state, next, now),
     });
     if (outcome === 'conflict') return RETRY;
     if (typeof outcome?.removed !== 'boolean' || !Number.isInteger(outcome.remaining)) {
@@ -119,9 +122,9 @@ export async function removeFactor(
   });
   if (removal === null || !removal.removed) return { ok: false, reason: 'not_found' };
   const { remaining } = removal;
-  ctx.emit({ type: 'factor_removed', userId, at: now, factorId, remaining });
-  if (remaining === 0) ctx.emit({ type: 'disabled', userId, at: now });
-  return { ok: true, remaining };
+  ctx.emit({ type: 'factor_removed', userId, at: now, factorId, remaining, generation });
+  if (remaining === 0) ctx.emit({ type: 'disabled', userId, at: now, generation });
+  return { ok: true, remaining, generation };
 }
 
 /** The secret and parameters of an import, checked. */
@@ -227,6 +230,7 @@ export async function importFactor(
   const weak = secret.length < STRONG_BYTES;
   const now = ctx.now();
   const made: { codes: string[]; set: RecoveryCodeSet }[] = [];
+  let generation = 0;
   let factor: ActiveFactor;
   let outcome: ImportFactorResult | { ok: true; firstFactor: boolean };
   try {
@@ -257,9 +261,11 @@ export async function importFactor(
     // Judged on every read: a conflict (the account moved) reads again.
     outcome = await withAccount(ctx, userId, now, async (state) => {
       const factors = state.record?.factors ?? [];
+      // A re-run import changes nothing: the generation read.
+      generation = state.account.generation;
       const twin = await findTwin(ctx, userId, factors, secret, digest);
       if (twin !== undefined) {
-        return { ok: true as const, factorId: twin.id, weak, alreadyImported: true };
+        return { ok: true as const, factorId: twin.id, weak, alreadyImported: true, generation };
       }
       if (factors.length >= ctx.policy.maxFactors) {
         return { ok: false as const, reason: 'factor_limit' as const };
@@ -276,14 +282,23 @@ export async function importFactor(
         recoveryCodes: factors.length === 0 ? (made[0]?.set ?? null) : null,
         account: accountWrite(ctx, state, nextGeneration(state.account), now),
       });
-      if (added.ok) return { ok: true as const, firstFactor: added.firstFactor };
+      if (added.ok) {
+        generation = state.account.generation + 1;
+        return { ok: true as const, firstFactor: added.firstFactor };
+      }
       if (added.reason === 'conflict') return RETRY;
       if (added.reason === 'factor_limit' || added.reason === 'name_taken') {
         return { ok: false as const, reason: added.reason };
       }
       // Imported meanwhile by a call racing this one: the same answer as a re-run.
       if (added.reason === 'duplicate_secret' && typeof added.factorId === 'string') {
-        return { ok: true as const, factorId: added.factorId, weak, alreadyImported: true };
+        return {
+          ok: true as const,
+          factorId: added.factorId,
+          weak,
+          alreadyImported: true,
+          generation,
+        };
       }
       if (added.reason === 'erased') throw ctx.erased();
       throw new MFAError('ERR_STORE', `store.addFactor returned ${describe(added)}`);
@@ -297,7 +312,13 @@ export async function importFactor(
     : made[0] === undefined
       ? await issueMissingRecoveryCodes(ctx, userId, now)
       : made[0].codes;
-  ctx.emit({ type: 'factor_imported', userId, at: now, factorId: factor.id, weak });
-  const result = { ok: true as const, factorId: factor.id, weak, alreadyImported: false };
+  ctx.emit({ type: 'factor_imported', userId, at: now, factorId: factor.id, weak, generation });
+  const result = {
+    ok: true as const,
+    factorId: factor.id,
+    weak,
+    alreadyImported: false,
+    generation,
+  };
   return codes === undefined ? result : withHidden(result, { recoveryCodes: Object.freeze(codes) });
 }

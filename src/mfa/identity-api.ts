@@ -103,8 +103,12 @@ export interface MFAIdentityMethods {
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * if (!(await mfa.useProof(user.id, form.proof, { purpose: 'change_email' }))) {
-   *   return res.status(403).send('Confirm with a code first.');
+   * const checked = await mfa.checkVerificationCode(user.id, form.code, {
+   *   purpose: 'change_email',
+   * });
+   * // … later, in the request that changes the address:
+   * if (checked.ok && (await mfa.useProof(user.id, checked.proof, { purpose: 'change_email' }))) {
+   *   say('Your e-mail address is changed.');
    * }
    * ```
    */

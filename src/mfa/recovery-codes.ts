@@ -65,14 +65,16 @@ export async function useRecoveryCode(
     outcome = fail('replayed');
   } else {
     const remaining = unused - 1;
-    ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining });
-    if (proofFor === undefined) return { ok: true, remaining };
-    // Only if the factors did not change since the read (the generation read).
+    // The generation the call read (a recovery code changes no factor).
     const generation = read.record?.account?.generation ?? 0;
+    ctx.emit({ type: 'recovery_code_used', userId, at: now, remaining, generation });
+    if (proofFor === undefined) return { ok: true, remaining, generation };
+    // Only if the factors did not change since the read (the generation read).
     const made = await proofAfterLogin(ctx, userId, now, generation, proofFor, 'recovery');
     return {
       ok: true,
       remaining,
+      generation,
       proof: made?.token ?? null,
       proofExpiresAt: made?.expiresAt ?? null,
     };
@@ -91,20 +93,29 @@ export async function regenerateRecoveryCodes(
   const given = checkProofOption(proof);
   const now = ctx.now();
   const made: { codes: string[]; set: RecoveryCodeSet }[] = [];
+  let generation = 0;
   const replaced = await withAccount(ctx, userId, now, async (state) => {
     if (!state.record?.factors.length) return false;
     await spendProof(ctx, state, userId, given, 'regenerate_recovery_codes');
     // Hashing is the costly part: one set, whatever the retries.
     if (made.length === 0) made.push(await ctx.createRecoverySet(userId));
+    const next = nextGeneration(state.account);
+    generation = next.generation;
     const outcome = await ctx.store.replaceRecoveryCodes(userId, made[0]!.set, {
-      account: accountWrite(ctx, state, nextGeneration(state.account), now),
+      account: accountWrite(ctx, state, next, now),
     });
     return settle(outcome);
   });
   if (!replaced || made[0] === undefined) return { ok: false, reason: 'not_enrolled' };
   const { codes } = made[0];
-  ctx.emit({ type: 'recovery_codes_regenerated', userId, at: now, count: codes.length });
-  return withHidden({ ok: true as const }, { recoveryCodes: Object.freeze(codes) });
+  ctx.emit({
+    type: 'recovery_codes_regenerated',
+    userId,
+    at: now,
+    count: codes.length,
+    generation,
+  });
+  return withHidden({ ok: true as const, generation }, { recoveryCodes: Object.freeze(codes) });
 }
 
 /** A `replaceRecoveryCodes` outcome: whether it replaced, or {@link RETRY} on a conflict. */

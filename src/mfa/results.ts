@@ -140,6 +140,11 @@ export type CompleteEnrollmentResult =
       /** The new factor's id (the one `beginEnrollment` returned). */
       factorId: string;
       /**
+       * The security generation after this change (one more than before):
+       * end the user's sessions of older generations, and bind this one to it.
+       */
+      generation: number;
+      /**
        * The device clock's measured offset in seconds, signed (positive: the
        * device is ahead): the binding's drift times the bound period. Warn
        * the user before it grows ("your phone's clock is 40 s fast").
@@ -252,6 +257,8 @@ export type UseRecoveryCodeResult =
       ok: true;
       /** Unused codes left (as read at the start of the call). */
       remaining: number;
+      /** The security generation the call read (a recovery code changes no factor). */
+      generation: number;
       /**
        * With `proofFor` only: a single-use proof of kind `'recovery'` for that
        * purpose, or `null` if the user's factors changed while the call ran
@@ -268,6 +275,11 @@ export type RegenerateRecoveryCodesResult =
   | {
       /** The new set replaced the old one. */
       ok: true;
+      /**
+       * The security generation after this change (one more than before):
+       * end the user's sessions of older generations, and bind this one to it.
+       */
+      generation: number;
       /** The new codes, to show once. Non-enumerable (see {@link BeginEnrollmentResult}). */
       readonly recoveryCodes: readonly string[];
     }
@@ -340,6 +352,11 @@ export type RemoveFactorResult =
       ok: true;
       /** Active factors left; 0 means two-factor sign-in is off, as after {@link MFA.disable}. */
       remaining: number;
+      /**
+       * The security generation after this change (one more than before):
+       * end the user's sessions of older generations, and bind this one to it.
+       */
+      generation: number;
     }
   | {
       /** Nothing was changed. */
@@ -371,6 +388,11 @@ export type ImportFactorResult =
        * it. `false` for a new factor.
        */
       alreadyImported: boolean;
+      /**
+       * The security generation: one more than before for a new factor; as
+       * read for a re-run import (`alreadyImported`, nothing changed).
+       */
+      generation: number;
       /**
        * The user's first recovery codes, to hand over once: present only with
        * the option `recoveryCodes: true` when the user had no active factor.
@@ -409,6 +431,17 @@ export interface MFAStatus {
    * user's second-factor state (a factor added, replaced, removed or
    * imported, disable, recovery codes regenerated, an admin reset). Bind
    * sessions to it: a session made in an older generation must end.
+   */
+  generation: number;
+}
+
+/** The outcome of {@link MFA.disable}. */
+export interface DisableResult {
+  /** Whether there was anything to remove (`false`: nothing was written). */
+  disabled: boolean;
+  /**
+   * The security generation afterwards: one more than before when
+   * `disabled`, else unchanged.
    */
   generation: number;
 }

@@ -51,6 +51,7 @@ import type { BeginEnrollmentOptions, ImportFactorOptions, MFA, MFAOptions } fro
 import type {
   BeginEnrollmentResult,
   CompleteEnrollmentResult,
+  DisableResult,
   FactorInfo,
   ImportFactorResult,
   MFAStatus,
@@ -174,7 +175,7 @@ class MFAService implements MFA {
     return account.status(callOf(this.#ctx, options), userId);
   }
 
-  async disable(userId: string, options?: ProofOptions): Promise<boolean> {
+  async disable(userId: string, options?: ProofOptions): Promise<DisableResult> {
     return account.disable(callOf(this.#ctx, options), userId, proofOf(options));
   }
 

@@ -4,18 +4,25 @@
  * results.ts.
  * @module
  */
-import type { ProofOptions, UseRecoveryCodeOptions, VerifyOptions } from './call-options.ts';
 import type { MFAIdentityMethods } from './identity-api.ts';
 import type { VerificationOptions } from './account-types.ts';
 import type { HashAlgorithm } from '../_assert.ts';
 import type { FactorParams, MFAStore, ThrottleScope } from '../store/contract.ts';
 import type { MFAAccountMethods } from './account-api.ts';
+import type {
+  CallOptions,
+  ProofOptions,
+  UseRecoveryCodeOptions,
+  VerifyOptions,
+} from './call-options.ts';
+import type { RequestContext } from './request-context.ts';
 import type { SecretCipher } from './cipher.ts';
 import type { MFAEvent } from './events.ts';
 import type { MFAPolicyOptions } from './policy.ts';
 import type {
   BeginEnrollmentResult,
   CompleteEnrollmentResult,
+  DisableResult,
   FactorInfo,
   ImportFactorResult,
   MFAStatus,
@@ -94,6 +101,8 @@ export interface BeginEnrollmentOptions {
    * one from `verify` or `useRecoveryCode` with `{ proofFor }`.
    */
   proof?: string;
+  /** Your request context for the events (see {@link CallOptions.context}). */
+  context?: RequestContext;
 }
 /** Options for {@link MFA.importFactor}: `secret` or `uri`, not both. */
 export interface ImportFactorOptions {
@@ -134,6 +143,8 @@ export interface ImportFactorOptions {
    * has a factor keeps the set they have either way.
    */
   recoveryCodes?: boolean;
+  /** Your request context for the events (see {@link CallOptions.context}). */
+  context?: RequestContext;
 }
 
 /** The service returned by {@link createMFA}. All methods are safe to call concurrently. */
@@ -192,7 +203,8 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * @param userId - the user
    * @param code1 - the first code the app showed (spaces are ignored)
    * @param code2 - the code that followed it
-   * @returns `{ ok: true, factorId, clockOffsetSeconds, parameters, recoveryCodes? }`
+   * @param options - `context` for the events
+   * @returns `{ ok: true, factorId, generation, clockOffsetSeconds, parameters, recoveryCodes? }`
    *   or a refusal with a {@link CompleteEnrollmentFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'`, `'ERR_ERASED'` (the data was erased while it ran)
@@ -209,6 +221,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
     userId: string,
     code1: string,
     code2: string,
+    options?: CallOptions,
   ): Promise<CompleteEnrollmentResult>;
 
   /**
@@ -228,8 +241,10 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * @param userId - the user
    * @param code - the code as typed (surrounding and inner spaces are ignored)
    * @param options - `proofFor` (make a single-use proof of kind `'totp'`
-   *   for a sensitive call), `rememberDevice`, `context`
-   * @returns `{ ok: true, factorId }` or a refusal with a {@link VerifyFailure}
+   *   for a sensitive call), `rememberDevice: { name }` to issue a
+   *   remembered-device token on success (`device` in the result), `context`
+   * @returns `{ ok: true, factorId, generation, device?, proof?, proofExpiresAt? }`
+   *   or a refusal with a {@link VerifyFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_CIPHER'` (never `ok: true` unless the step was recorded),
    *   `'ERR_ERASED'` (the data was erased while it ran)
@@ -257,6 +272,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * @param userId - the user
    * @param code1 - a code
    * @param code2 - the code that followed it
+   * @param options - `context` for the events
    * @returns `{ ok: true, factorId, drift, clockOffsetSeconds }` (the factor the
    *   codes belong to) or a refusal with a {@link ResyncFailure}
    * @throws TypeError if a code is not a string; {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`,
@@ -267,7 +283,12 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * const result = await mfa.resync(user.id, form.code1, form.code2);
    * ```
    */
-  resync(userId: string, code1: string, code2: string): Promise<ResyncResult>;
+  resync(
+    userId: string,
+    code1: string,
+    code2: string,
+    options?: CallOptions,
+  ): Promise<ResyncResult>;
 
   /**
    * Spends one recovery code: one KDF evaluation, compared with every unused
@@ -279,7 +300,8 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * @param code - the code as typed (case, spaces and dashes are ignored)
    * @param options - `proofFor` (make a single-use proof of kind
    *   `'recovery'` for a sensitive call), `context`
-   * @returns `{ ok: true, remaining }` or a refusal with a {@link RecoveryCodeFailure}
+   * @returns `{ ok: true, remaining, generation, proof?, proofExpiresAt? }` or a
+   *   refusal with a {@link RecoveryCodeFailure}
    * @throws TypeError if `code` is not a string; {@link MFAError} `'ERR_STORE'`,
    *   `'ERR_ERASED'` (the data was erased while it ran)
    * @example
@@ -302,7 +324,8 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    *
    * @param userId - the user
    * @param options - `proof`, `context`
-   * @returns `{ ok: true, recoveryCodes }` (non-enumerable) or `{ ok: false, reason: 'not_enrolled' }`
+   * @returns `{ ok: true, generation, recoveryCodes }` (`recoveryCodes` non-enumerable) or
+   *   `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
@@ -320,7 +343,8 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * Reads a user's state.
    *
    * @param userId - the user
-   * @returns the {@link MFAStatus}
+   * @param options - `context` (this call emits no event)
+   * @returns the {@link MFAStatus}, with the security `generation`
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
    * ```ts fragment
@@ -328,7 +352,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * const { state } = await mfa.status(user.id); // 'none' | 'pending' | 'active'
    * ```
    */
-  status(userId: string): Promise<MFAStatus>;
+  status(userId: string, options?: CallOptions): Promise<MFAStatus>;
 
   /**
    * Removes every factor, any pending enrollment and the recovery codes.
@@ -339,21 +363,23 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    *
    * @param userId - the user
    * @param options - `proof`, `context`
-   * @returns whether there was anything to remove
+   * @returns `{ disabled, generation }`: whether there was anything to remove
+   *   (the generation then moved by one), and the generation afterwards
    * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * await mfa.disable(user.id);
+   * const { disabled, generation } = await mfa.disable(user.id);
    * ```
    */
-  disable(userId: string, options?: ProofOptions): Promise<boolean>;
+  disable(userId: string, options?: ProofOptions): Promise<DisableResult>;
 
   /**
    * Admin unlock: resets the throttle of one scope, or both.
    *
    * @param userId - the user
    * @param scope - `'otp'` or `'recovery'`; default both
+   * @param options - `context` for the event
    * @returns when done
    * @throws RangeError for an unknown scope; {@link MFAError} `'ERR_STORE'`
    * @example
@@ -362,7 +388,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * await mfa.unlock(userId); // after verifying the user's identity out of band
    * ```
    */
-  unlock(userId: string, scope?: ThrottleScope): Promise<void>;
+  unlock(userId: string, scope?: ThrottleScope, options?: CallOptions): Promise<void>;
 
   /**
    * Seals the user's secrets again, every active factor's, the pending
@@ -373,6 +399,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * misses no one).
    *
    * @param userId - the user
+   * @param options - `context` for the event
    * @returns `{ ok: true, reencrypted, count }` or `{ ok: false, reason: 'not_enrolled' }`
    * @throws {@link MFAError} `'ERR_STORE'`, `'ERR_CIPHER'`
    * @example
@@ -381,12 +408,13 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * for (const id of userIds) await mfa.reencryptSecret(id);
    * ```
    */
-  reencryptSecret(userId: string): Promise<ReencryptSecretResult>;
+  reencryptSecret(userId: string, options?: CallOptions): Promise<ReencryptSecretResult>;
 
   /**
    * Lists the user's active factors, without any secret, ordered by `createdAt`.
    *
    * @param userId - the user
+   * @param options - `context` (this call emits no event)
    * @returns the factors (empty if none)
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
@@ -395,7 +423,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * for (const f of await mfa.listFactors(user.id)) console.log(f.name, f.lastUsedAt);
    * ```
    */
-  listFactors(userId: string): Promise<FactorInfo[]>;
+  listFactors(userId: string, options?: CallOptions): Promise<FactorInfo[]>;
 
   /**
    * Renames a factor. The name must be unique among the user's factors
@@ -404,6 +432,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * @param userId - the user
    * @param factorId - the factor
    * @param name - 1–64 characters, well-formed, no control or format characters (Unicode Cc, Cf)
+   * @param options - `context` for the event
    * @returns `{ ok: true }` or `{ ok: false, reason: 'not_found' | 'name_taken' }`
    * @throws TypeError / RangeError for an invalid name; {@link MFAError} `'ERR_STORE'`
    * @example
@@ -412,7 +441,12 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * await mfa.renameFactor(user.id, factorId, 'Work phone');
    * ```
    */
-  renameFactor(userId: string, factorId: string, name: string): Promise<RenameFactorResult>;
+  renameFactor(
+    userId: string,
+    factorId: string,
+    name: string,
+    options?: CallOptions,
+  ): Promise<RenameFactorResult>;
 
   /**
    * Removes one factor ("I lost my tablet"). Removing the last one turns
@@ -424,7 +458,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * @param userId - the user
    * @param factorId - the factor
    * @param options - `proof`, `context`
-   * @returns `{ ok: true, remaining }` or `{ ok: false, reason: 'not_found' }`
+   * @returns `{ ok: true, remaining, generation }` or `{ ok: false, reason: 'not_found' }`
    * @throws {@link MFAError} `'ERR_PROOF'` (nothing written), `'ERR_STORE'`, `'ERR_CONTENDED'`
    * @example
    * ```ts fragment
@@ -493,6 +527,7 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * `erasureGuardMs` is the stated limit.
    *
    * @param userId - the user
+   * @param options - `context` for the event
    * @returns whether there was anything to remove
    * @throws {@link MFAError} `'ERR_STORE'`
    * @example
@@ -501,5 +536,5 @@ export interface MFA extends MFAAccountMethods, MFAIdentityMethods {
    * await mfa.deleteUserData(user.id); // the account is being deleted
    * ```
    */
-  deleteUserData(userId: string): Promise<boolean>;
+  deleteUserData(userId: string, options?: CallOptions): Promise<boolean>;
 }

@@ -62,12 +62,16 @@ describe('the security generation moves by exactly one per factor change', () =>
     });
     expect(await g()).toBe(4);
     const [a] = await h.mfa.listFactors(user);
-    expect(await h.mfa.removeFactor(user, a!.id)).toEqual({ ok: true, remaining: 1 });
+    expect(await h.mfa.removeFactor(user, a!.id)).toEqual({
+      ok: true,
+      remaining: 1,
+      generation: expect.any(Number),
+    });
     expect(await g()).toBe(5);
-    expect(await h.mfa.disable(user)).toBe(true);
+    expect(await h.mfa.disable(user)).toMatchObject({ disabled: true });
     expect(await g()).toBe(6);
     // Nothing left to disable: no move.
-    expect(await h.mfa.disable(user)).toBe(false);
+    expect(await h.mfa.disable(user)).toMatchObject({ disabled: false });
     expect(await g()).toBe(6);
     // A generation > 0 is kept for ever (keepUntil null).
     expect((await h.store.getUser(user, h.now))?.account?.keepUntil).toBeNull();
@@ -136,10 +140,14 @@ describe('a conflict is read again and retried', () => {
     expect(await g()).toBe(3);
     const [f] = await h.mfa.listFactors(user);
     left.left = 2;
-    expect(await h.mfa.removeFactor(user, f!.id)).toEqual({ ok: true, remaining: 1 });
+    expect(await h.mfa.removeFactor(user, f!.id)).toEqual({
+      ok: true,
+      remaining: 1,
+      generation: expect.any(Number),
+    });
     expect(await g()).toBe(4);
     left.left = 2;
-    expect(await h.mfa.disable(user)).toBe(true);
+    expect(await h.mfa.disable(user)).toMatchObject({ disabled: true });
     expect(await g()).toBe(5);
     // Each retried write counted once, and the racing writes moved only the version.
     const record = await store.getUser(user, h.now);

@@ -147,6 +147,7 @@ describe('the service with a cipher', () => {
     expect(await h.mfa.verify(alice, deviceCode(aliceSecret, h.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
   });
 
@@ -167,6 +168,7 @@ describe('the service with a cipher', () => {
     expect(await rotated.mfa.verify(a, deviceCode(secretA, rotated.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     expect(await rotated.mfa.reencryptSecret(a)).toEqual({
       ok: true,
@@ -194,6 +196,7 @@ describe('the service with a cipher', () => {
     expect(await retired.mfa.verify(a, deviceCode(secretA, retired.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     const error = await rejection(retired.mfa.verify(b, deviceCode(secretB, retired.now)));
     expect(error.code).toBe('ERR_CIPHER');
@@ -245,6 +248,7 @@ describe('the service with a cipher', () => {
     expect(await retired.mfa.verify(user, deviceCode(pending.secret, retired.now))).toEqual({
       ok: true,
       factorId: pending.factorId,
+      generation: expect.any(Number),
     });
   });
 

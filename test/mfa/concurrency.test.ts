@@ -133,11 +133,13 @@ describe('1,000 concurrent wrong guesses per burst, default policy', () => {
     expect(await h.mfa.useRecoveryCode(user, recoveryCodes[0] as string)).toEqual({
       ok: true,
       remaining: 9,
+      generation: expect.any(Number),
     });
     expect(await h.mfa.status(user)).toMatchObject({ locked: false, retryAfterMs: 0 });
     expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
   });
 
@@ -199,6 +201,7 @@ describe('resync racing verify (found by the model fuzz test)', () => {
     expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     release();
     expect(await resync).toEqual({ ok: false, reason: 'replayed' });

@@ -172,7 +172,11 @@ export function describeDiagnosisCases(name: string, makeStore: () => Promise<MF
       expect(factor).toMatchObject({ algorithm: 'SHA1', digits: 6, period: 30, drift: 1 });
       h.now += 90_000;
       const code = generateTOTP(decodeBase32(begun.secret), { now: h.now + 30_000 });
-      expect(await h.mfa.verify(user, code)).toEqual({ ok: true, factorId: begun.factorId });
+      expect(await h.mfa.verify(user, code)).toEqual({
+        ok: true,
+        factorId: begun.factorId,
+        generation: expect.any(Number),
+      });
       // Outside the binding window under the app's parameters: refused, diagnosed.
       const other = `accept-${++users}`;
       const again = await h.mfa.beginEnrollment(other, { accountName: 'a' });
@@ -248,7 +252,11 @@ export function describeDiagnosisCases(name: string, makeStore: () => Promise<MF
       expect(after?.throttle.otp.failures).toBe(2);
       // The step was not used up: the phone's current code still signs in.
       const code = generateTOTP(decodeBase32(phone.secret), { now: h.now });
-      expect(await h.mfa.verify(user, code)).toEqual({ ok: true, factorId: phone.factorId });
+      expect(await h.mfa.verify(user, code)).toEqual({
+        ok: true,
+        factorId: phone.factorId,
+        generation: expect.any(Number),
+      });
     });
 
     it('resync: clock_skew beyond the binding window, clockOffsetSeconds on success', async () => {

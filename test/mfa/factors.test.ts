@@ -69,11 +69,13 @@ describe('several factors', () => {
     expect(await h.mfa.verify(user, deviceCode(phone.secret, h.now))).toEqual({
       ok: true,
       factorId: phoneId,
+      generation: expect.any(Number),
     });
     // The same step of the other factor is still unused.
     expect(await h.mfa.verify(user, deviceCode(tablet.secret, h.now))).toEqual({
       ok: true,
       factorId: tabletId,
+      generation: 2,
     });
     expect(await h.mfa.verify(user, deviceCode(phone.secret, h.now))).toEqual({
       ok: false,
@@ -213,7 +215,11 @@ describe('renameFactor, removeFactor, deleteUserData', () => {
     const phone = await enroll(h, user);
     const tablet = await addFactor(h, user);
     const [phoneFactor] = await h.mfa.listFactors(user);
-    expect(await h.mfa.removeFactor(user, phoneFactor!.id)).toEqual({ ok: true, remaining: 1 });
+    expect(await h.mfa.removeFactor(user, phoneFactor!.id)).toEqual({
+      ok: true,
+      remaining: 1,
+      generation: expect.any(Number),
+    });
     expect(await h.mfa.removeFactor(user, phoneFactor!.id)).toEqual({
       ok: false,
       reason: 'not_found',
@@ -225,7 +231,11 @@ describe('renameFactor, removeFactor, deleteUserData', () => {
     });
     expect((await h.mfa.status(user)).recoveryCodesRemaining).toBe(10);
     expect(h.ofType('disabled')).toHaveLength(0);
-    expect(await h.mfa.removeFactor(user, tablet.factorId)).toEqual({ ok: true, remaining: 0 });
+    expect(await h.mfa.removeFactor(user, tablet.factorId)).toEqual({
+      ok: true,
+      remaining: 0,
+      generation: expect.any(Number),
+    });
     expect(h.ofType('disabled')).toHaveLength(1);
     expect(await h.mfa.status(user)).toMatchObject({
       state: 'none',
@@ -274,17 +284,26 @@ describe('importFactor', () => {
       factorId: expect.any(String),
       alreadyImported: false,
       weak: false,
+      generation: expect.any(Number),
     });
     if (!result.ok) return;
     expect(result.recoveryCodes).toHaveLength(10);
     expect(h.ofType('factor_imported')).toEqual([
-      { type: 'factor_imported', userId: user, at: h.now, factorId: result.factorId, weak: false },
+      {
+        type: 'factor_imported',
+        userId: user,
+        at: h.now,
+        factorId: result.factorId,
+        weak: false,
+        generation: 1,
+      },
     ]);
     // No lastStep: the first code accepted is of a step after now + policy.window.
     h.advance(60_000);
     expect(await h.mfa.verify(user, generateTOTP(secret20, { now: h.now }))).toEqual({
       ok: true,
       factorId: result.factorId,
+      generation: 1,
     });
     // Sealed with the service's cipher, like an enrolled secret.
     const stored = (await h.store.getUser(user, h.now))?.factors[0];
@@ -324,6 +343,7 @@ describe('importFactor', () => {
       factorId: expect.any(String),
       weak: true,
       alreadyImported: false,
+      generation: expect.any(Number),
     });
     await expect(h.mfa.importFactor(user, { secret: short.slice(0, 9) })).rejects.toThrow(
       /at least 80 bits/,

@@ -136,7 +136,11 @@ async function script(h: Harness, steps: string[], inner: MFAStore): Promise<voi
   expect(bound.ok).toBe(true);
   const recoveryCodes = (bound.ok ? bound.recoveryCodes : undefined) ?? [];
   h.now = T0 + 65_000;
-  expect(await verified(code(h.now), h.now)).toEqual({ ok: true, factorId: expect.any(String) });
+  expect(await verified(code(h.now), h.now)).toEqual({
+    ok: true,
+    factorId: expect.any(String),
+    generation: expect.any(Number),
+  });
   expect(await verified(code(h.now), h.now)).toEqual({ ok: false, reason: 'replayed' });
   const wrong = String((Number(code(h.now)) + 500_000) % 1_000_000).padStart(6, '0');
   expect(await verified(wrong, h.now)).toEqual({ ok: false, reason: 'mismatch' });
@@ -145,6 +149,7 @@ async function script(h: Harness, steps: string[], inner: MFAStore): Promise<voi
   ).toEqual({
     ok: true,
     remaining: 2,
+    generation: expect.any(Number),
   });
   expect(
     (await step('regenerateRecoveryCodes', () => h.mfa.regenerateRecoveryCodes(user))).ok,
@@ -168,6 +173,7 @@ async function script(h: Harness, steps: string[], inner: MFAStore): Promise<voi
     factorId: expect.any(String),
     alreadyImported: false,
     weak: false,
+    generation: 3,
   });
   const factorId = imported.ok ? imported.factorId : '';
   expect((await step('listFactors', () => h.mfa.listFactors(user))).map((f) => f.name)).toEqual([
@@ -180,9 +186,10 @@ async function script(h: Harness, steps: string[], inner: MFAStore): Promise<voi
   expect(await step('removeFactor', () => h.mfa.removeFactor(user, factorId))).toEqual({
     ok: true,
     remaining: 1,
+    generation: expect.any(Number),
   });
   expect(await step('deleteUserData', () => h.mfa.deleteUserData(user))).toBe(true);
-  expect(await step('disable', () => h.mfa.disable(user))).toBe(false);
+  expect(await step('disable', () => h.mfa.disable(user))).toMatchObject({ disabled: false });
 }
 
 function setup(faults: Faults): Harness {
@@ -257,6 +264,7 @@ describe.each(Object.keys(EXPECTED_LOG) as Path[])(
             expect(await h.mfa.verify(USER, deviceCode(base32, h.now)), where).toEqual({
               ok: true,
               factorId: expect.any(String),
+              generation: expect.any(Number),
             });
           }
         }
@@ -267,7 +275,7 @@ describe.each(Object.keys(EXPECTED_LOG) as Path[])(
       const at = reference.log.indexOf('recordSuccess') + 1;
       for (const [mode, after] of [
         ['after', { ok: false, reason: 'replayed' }],
-        ['before', { ok: true, factorId: expect.any(String) }],
+        ['before', { ok: true, factorId: expect.any(String), generation: expect.any(Number) }],
       ] as const) {
         const faults = new Faults(path);
         faults.failAt = at;

@@ -62,6 +62,7 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
         factorId: begun.factorId,
         drift: 0,
         recoveryCodes: 10,
+        generation: 1,
       },
     ]);
 
@@ -69,12 +70,17 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
     expect(await h.mfa.verify(user, second)).toEqual({ ok: false, reason: 'replayed' });
     h.advance(30_000);
     const login = await code(begun.secret, h.now);
-    expect(await h.mfa.verify(user, login)).toEqual({ ok: true, factorId: expect.any(String) });
+    expect(await h.mfa.verify(user, login)).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+      generation: expect.any(Number),
+    });
     expect(await h.mfa.verify(user, login)).toEqual({ ok: false, reason: 'replayed' });
     h.advance(30_000);
     expect(await h.mfa.verify(user, await code(begun.secret, h.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     expect(h.events.map((e) => e.type)).toEqual([
       'enrollment_started',
@@ -93,6 +99,7 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
       locked: false,
       recoveryLocked: false,
       retryAfterMs: 0,
+      generation: 1,
     });
   });
 
@@ -112,6 +119,7 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
       expect(await h.mfa.verify(user, await code(secret, h.now))).toEqual({
         ok: true,
         factorId: expect.any(String),
+        generation: expect.any(Number),
       });
       expect(h.ofType('verify_succeeded')[0]?.drift).toBe(0);
     },
@@ -132,7 +140,11 @@ describe.each(sources)('full flows with codes from %s', (_name, code, skip) => {
       const login = await code(secret, now, fast);
       // Without the drift estimate, window 1 around the server's clock misses it.
       expect(verifyTOTP(decodeBase32(secret), login, { now, window: 1 }).ok).toBe(false);
-      expect(await h.mfa.verify(user, login)).toEqual({ ok: true, factorId: expect.any(String) });
+      expect(await h.mfa.verify(user, login)).toEqual({
+        ok: true,
+        factorId: expect.any(String),
+        generation: expect.any(Number),
+      });
     }
     expect(h.ofType('verify_succeeded').map((e) => e.drift)).toEqual([8, 8, 8]);
   });
@@ -151,7 +163,11 @@ describe('drift', () => {
     const ahead = deviceCode(secret, h.now, 5 * 30_000);
     expect(await h.mfa.verify(user, ahead)).toEqual({ ok: false, reason: 'resync_required' });
     h.advance(30_000);
-    expect(await h.mfa.verify(user, ahead)).toEqual({ ok: true, factorId: expect.any(String) });
+    expect(await h.mfa.verify(user, ahead)).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+      generation: expect.any(Number),
+    });
     // 0.1.0's security model said such a code "cannot sign anyone in".
     const model = readFileSync(new URL('../../docs/security-model.md', import.meta.url), 'utf8');
     expect(model).not.toMatch(/cannot sign anyone in/);
@@ -168,6 +184,7 @@ describe('drift', () => {
       expect(await h.mfa.verify(user, deviceCode(secret, h.now, offset * 30_000))).toEqual({
         ok: true,
         factorId: expect.any(String),
+        generation: expect.any(Number),
       });
       expect((await h.mfa.listFactors(user))[0]?.drift).toBe(offset);
     }
@@ -206,6 +223,7 @@ describe('drift', () => {
     expect(await h.mfa.verify(user, deviceCode(secret, h.now, 5 * 30_000))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     expect((await h.mfa.listFactors(user))[0]?.drift).toBe(5);
   });
@@ -242,6 +260,7 @@ describe('drift', () => {
     expect(await h.mfa.verify(user, deviceCode(secret, h.now, jump))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
   });
 });
@@ -332,6 +351,7 @@ describe('completeEnrollment reasons', () => {
     expect(await h.mfa.verify(user, deviceCode(oldSecret, h.now))).toEqual({
       ok: true,
       factorId: old!.id,
+      generation: expect.any(Number),
     });
     h.advance(30_000);
     const bound = await h.mfa.completeEnrollment(
@@ -343,13 +363,21 @@ describe('completeEnrollment reasons', () => {
     expect(bound).toEqual({
       ok: true,
       factorId: begun.factorId,
+      generation: 2,
       clockOffsetSeconds: 0,
       parameters: { algorithm: 'SHA1', digits: 6, period: 30 },
     });
     expect('recoveryCodes' in bound).toBe(false);
     expect((await h.mfa.status(user)).recoveryCodesRemaining).toBe(10);
     expect(h.ofType('factor_removed')).toEqual([
-      { type: 'factor_removed', userId: user, at: h.now, factorId: old!.id, remaining: 1 },
+      {
+        type: 'factor_removed',
+        userId: user,
+        at: h.now,
+        factorId: old!.id,
+        remaining: 1,
+        generation: 2,
+      },
     ]);
     // The replaced factor's name was free again: the default name is reused.
     expect((await h.mfa.listFactors(user)).map((f) => [f.id, f.name])).toEqual([
@@ -363,6 +391,7 @@ describe('completeEnrollment reasons', () => {
     expect(await h.mfa.verify(user, deviceCode(begun.secret, h.now))).toEqual({
       ok: true,
       factorId: begun.factorId,
+      generation: 2,
     });
   });
 });
@@ -381,6 +410,7 @@ describe('verify', () => {
     expect(await h.mfa.verify(user, `\t${code.slice(0, 3)} ${code.slice(3)}\n`)).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
   });
 
@@ -413,6 +443,7 @@ describe('verify', () => {
     expect(await h.mfa.verify(user, generateTOTP(bytes, { ...opts, now: h.now }))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
   });
 });
@@ -426,8 +457,8 @@ describe('account management', () => {
     await h.mfa.verify(user, '000000');
     await h.mfa.verify(user, '000001');
     expect(await h.mfa.status(user)).toMatchObject({ locked: true });
-    expect(await h.mfa.disable(user)).toBe(true);
-    expect(await h.mfa.disable(user)).toBe(false);
+    expect(await h.mfa.disable(user)).toMatchObject({ disabled: true });
+    expect(await h.mfa.disable(user)).toMatchObject({ disabled: false });
     expect(h.ofType('disabled')).toHaveLength(1);
     expect(await h.mfa.status(user)).toMatchObject({ state: 'none', locked: true });
     // A lock survives re-enrollment: the binding is refused until an unlock.
@@ -464,6 +495,7 @@ describe('account management', () => {
       locked: false,
       recoveryLocked: false,
       retryAfterMs: 0,
+      generation: 0,
     });
   });
 });
@@ -574,6 +606,7 @@ describe('store round trips and the optional readAndReserve', () => {
     expect(await h.mfa.verify(user, code8(h.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     const failures = async () => (await h.store.getUser(user, h.now))?.throttle.otp.failures;
     // Six digits is the configured shape, so with readAndReserve the attempt is

@@ -98,7 +98,7 @@ describe.each(STORES)('issue 19.1: the lock survives factor changes (%s)', (_pat
         expect(await h.mfa.removeFactor(user, ids[i] as string)).toMatchObject({ ok: true });
         await stillLocked(`after removing factor ${i}`);
       }
-      expect(await h.mfa.disable(user)).toBe(true);
+      expect(await h.mfa.disable(user)).toMatchObject({ disabled: true });
       await stillLocked('after disable');
       // A new enrollment cannot be bound while locked: binding would reset the lock.
       const { secret: base32 } = await h.mfa.beginEnrollment(user, {
@@ -234,14 +234,24 @@ describe.each(STORES)('issue 19.2: a secret enters once (%s)', (_path, makeStore
       { uri: buildKeyURI({ secret, accountName: 'a', issuer: 'Old' }), name: 'Other' },
     ]) {
       const r = await h.mfa.importFactor(user, again);
-      expect(r).toEqual({ ok: true, factorId: first.factorId, weak: false, alreadyImported: true });
+      expect(r).toEqual({
+        ok: true,
+        factorId: first.factorId,
+        weak: false,
+        alreadyImported: true,
+        generation: expect.any(Number),
+      });
       expect(r.ok && r.recoveryCodes).toBeUndefined();
     }
     expect(h.events.length, 'a recognised re-run emits nothing').toBe(events);
     expect(await h.mfa.listFactors(user)).toHaveLength(1);
     h.advance(2 * PERIOD_MS); // past the import's step + policy.window (issue 23.4)
     const code = generateTOTP(secret, { now: h.now });
-    expect(await h.mfa.verify(user, code)).toEqual({ ok: true, factorId: first.factorId });
+    expect(await h.mfa.verify(user, code)).toEqual({
+      ok: true,
+      factorId: first.factorId,
+      generation: expect.any(Number),
+    });
     expect(await h.mfa.verify(user, code)).toEqual({ ok: false, reason: 'replayed' });
     expect(await h.mfa.verify(user, code)).toEqual({ ok: false, reason: 'replayed' });
   });
@@ -300,6 +310,7 @@ describe.each(STORES)('issue 19.2: a secret enters once (%s)', (_path, makeStore
       factorId: 'legacy-1',
       weak: false,
       alreadyImported: true,
+      generation: expect.any(Number),
     });
     expect(await h.mfa.listFactors(user)).toHaveLength(1);
     // Another secret is still imported beside it.

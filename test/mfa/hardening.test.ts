@@ -286,7 +286,11 @@ describe('resync after verify', () => {
     const { secret } = await enroll(h, user);
     h.advance(30_000);
     const used = deviceCode(secret, h.now);
-    expect(await h.mfa.verify(user, used)).toEqual({ ok: true, factorId: expect.any(String) });
+    expect(await h.mfa.verify(user, used)).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+      generation: expect.any(Number),
+    });
     h.advance(30_000);
     // The pair (used, next): its first step is the one verify just used.
     const result = await h.mfa.resync(user, used, deviceCode(secret, h.now));

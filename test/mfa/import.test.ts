@@ -47,6 +47,7 @@ describe.each(STORES)('importFactor: recovery codes (%s)', (_path, makeStore) =>
       factorId: expect.any(String),
       weak: false,
       alreadyImported: false,
+      generation: expect.any(Number),
     });
     expect('recoveryCodes' in result).toBe(false);
     const record = await h.store.getUser(user, h.now);
@@ -82,6 +83,7 @@ describe.each(STORES)('importFactor: recovery codes (%s)', (_path, makeStore) =>
     expect(await h.mfa.useRecoveryCode(withCodes, b.recoveryCodes![0]!)).toEqual({
       ok: true,
       remaining: 9,
+      generation: expect.any(Number),
     });
     // A second factor with recoveryCodes: true keeps the set the user has.
     const c = await h.mfa.importFactor(withCodes, { secret: secretOf(4), recoveryCodes: true });
@@ -167,7 +169,13 @@ describe.each(STORES)('importFactor: a re-run is recognised (%s)', (_path, makeS
     for (const [i, options] of again.entries()) {
       const r = await h.mfa.importFactor(rows[i]!.userId, options);
       const firstId = first[i]!.ok ? first[i]!.factorId : 'none';
-      expect(r).toEqual({ ok: true, factorId: firstId, weak: false, alreadyImported: true });
+      expect(r).toEqual({
+        ok: true,
+        factorId: firstId,
+        weak: false,
+        alreadyImported: true,
+        generation: expect.any(Number),
+      });
       expect('recoveryCodes' in r).toBe(false);
     }
     expect(h.events.length, 'a re-run emits nothing').toBe(events);
@@ -206,10 +214,18 @@ describe.each(STORES)('importFactor: the default lastStep (%s)', (_path, makeSto
     // A code accepted a minute after the first import (step s).
     h.advance(2 * PERIOD_MS);
     const code = generateTOTP(secret, { now: h.now });
-    expect(await h.mfa.verify(user, code)).toEqual({ ok: true, factorId: first.factorId });
+    expect(await h.mfa.verify(user, code)).toEqual({
+      ok: true,
+      factorId: first.factorId,
+      generation: expect.any(Number),
+    });
     // The factor goes, and the same secret is imported again shortly after.
     h.advance(10_000);
-    expect(await h.mfa.removeFactor(user, first.factorId)).toEqual({ ok: true, remaining: 0 });
+    expect(await h.mfa.removeFactor(user, first.factorId)).toEqual({
+      ok: true,
+      remaining: 0,
+      generation: expect.any(Number),
+    });
     const second = await h.mfa.importFactor(user, { secret });
     expect(second).toMatchObject({ ok: true, alreadyImported: false });
     expect(await h.mfa.verify(user, code)).toEqual({ ok: false, reason: 'replayed' });
@@ -237,7 +253,11 @@ describe.each(STORES)('importFactor: the default lastStep (%s)', (_path, makeSto
     h.advance(PERIOD_MS);
     const next = generateTOTP(secret, { now: h.now });
     expect(stepAt(h.now)).toBe(c + 2);
-    expect(await h.mfa.verify(user, next)).toEqual({ ok: true, factorId: result.factorId });
+    expect(await h.mfa.verify(user, next)).toEqual({
+      ok: true,
+      factorId: result.factorId,
+      generation: expect.any(Number),
+    });
   });
 
   it('an explicit lastStep is kept: -1 accepts the current code at once', async () => {
@@ -250,6 +270,7 @@ describe.each(STORES)('importFactor: the default lastStep (%s)', (_path, makeSto
     expect(await h.mfa.verify(user, generateTOTP(secret, { now: h.now }))).toEqual({
       ok: true,
       factorId: result.factorId,
+      generation: expect.any(Number),
     });
     const other = newUser('explicit-old');
     const old = stepAt(h.now) - 5;
@@ -284,7 +305,11 @@ describe.each(STORES)('importFactor: the default lastStep (%s)', (_path, makeSto
           // The first step after: accepted when it comes.
           h.now = (c + window + 1) * periodMs;
           const first = generateTOTP(secret, { now: h.now, period });
-          expect(await h.mfa.verify(user, first)).toEqual({ ok: true, factorId: result.factorId });
+          expect(await h.mfa.verify(user, first)).toEqual({
+            ok: true,
+            factorId: result.factorId,
+            generation: expect.any(Number),
+          });
         },
       ),
       { numRuns: 60, seed: 23_004 },

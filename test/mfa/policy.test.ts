@@ -42,6 +42,7 @@ describe('DEFAULT_MFA_POLICY', () => {
       skewSearch: null,
       acceptAppParameters: false,
       erasureGuardMs: 3_600_000,
+      rememberedDevices: { max: 10, ttlMs: 30 * 86_400_000 },
       verificationCodes: {
         length: 6,
         ttlMs: 600_000,
@@ -67,6 +68,7 @@ describe('DEFAULT_MFA_POLICY', () => {
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.verificationCodes)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.proofs.required)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.throttle)).toBe(true);
+    expect(Object.isFrozen(DEFAULT_MFA_POLICY.rememberedDevices)).toBe(true);
     expect(Object.isFrozen(DEFAULT_MFA_POLICY.recoveryCodeScrypt)).toBe(true);
   });
 
@@ -126,6 +128,36 @@ describe('createMFA validation', () => {
       /"issuer" must not contain ":"/,
     ],
     ['clock not a function', { ...base(), clock: 5 }, TypeError, /"clock" must be a function/],
+    [
+      'rememberedDevices.max 0',
+      { ...base(), policy: { rememberedDevices: { max: 0 } } },
+      RangeError,
+      /"policy.rememberedDevices.max" must be an integer from 1 to 100/,
+    ],
+    [
+      'rememberedDevices.max 101',
+      { ...base(), policy: { rememberedDevices: { max: 101 } } },
+      RangeError,
+      /"policy.rememberedDevices.max"/,
+    ],
+    [
+      'rememberedDevices.ttlMs under an hour',
+      { ...base(), policy: { rememberedDevices: { ttlMs: 3_599_999 } } },
+      RangeError,
+      /"policy.rememberedDevices.ttlMs" must be an integer from 3600000 to 34560000000/,
+    ],
+    [
+      'rememberedDevices.ttlMs over 400 days',
+      { ...base(), policy: { rememberedDevices: { ttlMs: 400 * 86_400_000 + 1 } } },
+      RangeError,
+      /"policy.rememberedDevices.ttlMs"/,
+    ],
+    [
+      'rememberedDevices not an object',
+      { ...base(), policy: { rememberedDevices: 10 } },
+      TypeError,
+      /"policy.rememberedDevices" must be an object/,
+    ],
     [
       'onEvent not a function',
       { ...base(), onEvent: {} },

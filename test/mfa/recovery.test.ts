@@ -46,7 +46,11 @@ describe('recovery codes', () => {
     const used = recoveryCodes.slice(0, 4);
     for (const [i, code] of used.entries()) {
       const typed = variants(code)[i] as string;
-      expect(await h.mfa.useRecoveryCode(user, typed)).toEqual({ ok: true, remaining: 9 - i });
+      expect(await h.mfa.useRecoveryCode(user, typed)).toEqual({
+        ok: true,
+        remaining: 9 - i,
+        generation: expect.any(Number),
+      });
     }
     for (const bad of [
       '',
@@ -78,7 +82,9 @@ describe('recovery codes', () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, () => h.mfa.useRecoveryCode(user, code)),
     );
-    expect(results.filter((r) => r.ok)).toEqual([{ ok: true, remaining: 9 }]);
+    expect(results.filter((r) => r.ok)).toEqual([
+      { ok: true, remaining: 9, generation: expect.any(Number) },
+    ]);
     expect(results.filter((r) => !r.ok && r.reason === 'replayed')).toHaveLength(49);
     expect(h.ofType('recovery_code_used')).toHaveLength(1);
     expect((await h.mfa.status(user)).recoveryCodesRemaining).toBe(9);
@@ -110,9 +116,10 @@ describe('recovery codes', () => {
     expect(await h.mfa.useRecoveryCode(user, fresh.recoveryCodes[9] as string)).toEqual({
       ok: true,
       remaining: 9,
+      generation: expect.any(Number),
     });
     expect(h.ofType('recovery_codes_regenerated')).toEqual([
-      { type: 'recovery_codes_regenerated', userId: user, at: h.now, count: 10 },
+      { type: 'recovery_codes_regenerated', userId: user, at: h.now, count: 10, generation: 2 },
     ]);
   });
 
@@ -136,6 +143,7 @@ describe('recovery codes', () => {
     expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     // Recovery codes lock too, separately; an admin unlock lifts it.
     for (const guess of ['0000-0000-0002', '0000-0000-0003', '0000-0000-0004']) {

@@ -344,8 +344,9 @@ describe("every method's events carry the caller's context, and no store call re
       unlock: ['unlocked'],
       beginEnrollment: ['enrollment_started'],
       'completeEnrollment (refused)': ['enrollment_failed'],
+      disable: ['disabled'],
       adminReset: ['admin_reset'],
-      deleteUserData: [],
+      deleteUserData: ['user_data_deleted'],
     });
     expect(emittedBy.resync).toEqual(['resynced']);
     expect(emittedBy.removeFactor).toContain('factor_removed');

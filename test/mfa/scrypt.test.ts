@@ -112,6 +112,7 @@ describe('recovery-code scrypt', () => {
     expect(await h.mfa.useRecoveryCode(legacy.userId, legacy.codes[1] as string)).toEqual({
       ok: true,
       remaining: 2,
+      generation: expect.any(Number),
     });
     expect(await h.mfa.useRecoveryCode(legacy.userId, legacy.codes[1] as string)).toEqual({
       ok: false,

@@ -43,6 +43,7 @@ describe('on this run', () => {
     expect(await h.mfa.verify(user, deviceCode(secret, h.now))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: expect.any(Number),
     });
     expect(calls).toEqual(['reserveAttempt', 'reserveAttempt']); // binding, login
   });
