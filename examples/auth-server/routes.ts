@@ -76,11 +76,12 @@ export function createRoutes(tools: RouteTools): Record<string, Handler> {
     if (/[a-z]/i.test(code)) {
       const result = await tools.mfa.useRecoveryCode(ctx.user.id, code, options);
       if (!result.ok) return { error: recoveryMessage(result) };
-      return result.proof === null ? { error: PROOF_STALE } : { proof: result.proof };
+      // null: the factors changed meanwhile (the code was right, and is used up).
+      return typeof result.proof === 'string' ? { proof: result.proof } : { error: PROOF_STALE };
     }
     const result = await tools.mfa.verify(ctx.user.id, code, options);
     if (!result.ok) return { error: verifyMessage(result) };
-    return result.proof === null ? { error: PROOF_STALE } : { proof: result.proof };
+    return typeof result.proof === 'string' ? { proof: result.proof } : { error: PROOF_STALE };
   }
 
   return { ...signInRoutes(tools), ...settingsRoutes(tools, prove) };

@@ -1,14 +1,15 @@
 // totpkit with Express 5: a code by e-mail to check it is the user, enroll
-// with a QR code, bind with two codes, sign in, recovery codes.
-// Run: npx tsx examples/frameworks/express.ts
+// with a QR code, bind with two codes, sign in, recovery codes, sessions bound
+// to the security generation. Run: npx tsx examples/frameworks/express.ts
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { emailOf, errorAnswer, runIfMain, type ExampleServer } from './shared.ts';
+import { emailOf, errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function expressApp(mfa: MFA): express.Express {
   const app = express();
+  const sessions = new Sessions(mfa);
   app.use(express.json());
   // Your session middleware sets the user; see shared.ts.
   app.use('/mfa', (req, res, next) => {
@@ -58,13 +59,22 @@ export function expressApp(mfa: MFA): express.Express {
     const code = text(req, 'code');
     if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
     const result = await mfa.verify(user(req), code);
-    res.status(result.ok ? 200 : 401).json(result);
+    if (!result.ok) return res.status(401).json(result);
+    // The full session, bound to the generation the code was checked in.
+    res.json({ ...result, session: sessions.create(user(req), result.generation) });
   });
   app.post('/mfa/recover', async (req, res) => {
     const code = text(req, 'code');
     if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
     const result = await mfa.useRecoveryCode(user(req), code);
-    res.status(result.ok ? 200 : 401).json(result);
+    if (!result.ok) return res.status(401).json(result);
+    res.json({ ...result, session: sessions.create(user(req), result.generation) });
+  });
+  // A page behind the full session: refused once the user's factors changed.
+  app.get('/account', async (req, res) => {
+    const userId = await sessions.user(req.get('x-session'));
+    if (userId === null) return res.status(401).json({ error: 'session ended: sign in again' });
+    res.json({ userId });
   });
   // A body that is not JSON: express.json() fails with status 400; answer in
   // JSON. The service's errors: see errorAnswer.

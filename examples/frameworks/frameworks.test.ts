@@ -2,9 +2,17 @@
 // same requests, the same answers. The e-mailed code of the identity step is
 // taken from the sender this test gives the service; TOTP codes are computed
 // here from the secret the enrollment sent, as the user's authenticator app
-// would.
+// would. Sessions made after the second factor end when the factors change.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMFA, decodeBase32, generateTOTP, MemoryStore, plaintextCipher } from 'totpkit';
+import {
+  createMFA,
+  decodeBase32,
+  generateSecret,
+  generateTOTP,
+  MemoryStore,
+  plaintextCipher,
+  type MFA,
+} from 'totpkit';
 import { startExpress } from './express.ts';
 import { startFastify } from './fastify.ts';
 import { startHono } from './hono.ts';
@@ -34,6 +42,7 @@ describe.each([
   ['Hono 4', startHono],
 ])('%s', (_, start) => {
   let server: ExampleServer;
+  let mfa: MFA;
   let now = NOW;
   /** The codes the service handed its sender, by destination (the newest last). */
   const mailbox = new Map<string, string[]>();
@@ -53,7 +62,8 @@ describe.each([
         ]);
       },
     };
-    server = await start(createExampleMFA({ clock: () => now, policy, verification }), 0);
+    mfa = createExampleMFA({ clock: () => now, policy, verification });
+    server = await start(mfa, 0);
   });
   afterAll(async () => {
     await server?.close();
@@ -67,6 +77,13 @@ describe.each([
         ...(user === null ? {} : { 'x-user-id': user }),
       },
       body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  }
+
+  async function account(session: unknown) {
+    const response = await fetch(server.url + '/account', {
+      headers: typeof session === 'string' ? { 'x-session': session } : {},
     });
     return { status: response.status, body: (await response.json()) as Record<string, any> };
   }
@@ -173,7 +190,7 @@ describe.each([
     expect(await post('/mfa/verify', 'not json')).toMatchObject({ status: 400 });
     expect(await post('/mfa/verify', { code: code(now) })).toEqual({
       status: 200,
-      body: { ok: true, factorId: expect.any(String) },
+      body: { ok: true, factorId: expect.any(String), generation: 1, session: expect.any(String) },
     });
     expect(await post('/mfa/verify', { code: code(now) })).toEqual({
       status: 401,
@@ -184,7 +201,7 @@ describe.each([
     const recovery = recoveryCodes[0] as string;
     expect(await post('/mfa/recover', { code: recovery })).toEqual({
       status: 200,
-      body: { ok: true, remaining: 9 },
+      body: { ok: true, remaining: 9, generation: 1, session: expect.any(String) },
     });
     expect(await post('/mfa/recover', { code: recovery })).toMatchObject({
       status: 401,
@@ -197,6 +214,51 @@ describe.each([
     const again = await enroll('alice');
     expect(again.status).toBe(403);
     expect(again.body.error).toMatch(/proof/i);
+  });
+
+  it('ends a session bound to an older generation once the factors change', async () => {
+    now = NOW + 10 * 60_000;
+    const user = 'erin';
+    const enrolled = await enroll(user);
+    const key = decodeBase32(enrolled.body.secret);
+    const code = (at: number) => generateTOTP(key, { now: at });
+    const bound = await post(
+      '/mfa/enroll/complete',
+      { code1: code(now - 30_000), code2: code(now) },
+      user,
+    );
+    expect(bound.status).toBe(200);
+    now += 30_000;
+    const signedIn = await post('/mfa/verify', { code: code(now) }, user);
+    expect(signedIn.body).toMatchObject({ ok: true, generation: 1 });
+    const first = signedIn.body.session as string;
+    // A second device's session, made in the same generation.
+    now += 30_000;
+    const second = (await post('/mfa/verify', { code: code(now) }, user)).body.session as string;
+    for (const session of [first, second]) {
+      expect(await account(session)).toEqual({ status: 200, body: { userId: user } });
+    }
+    expect(await account('no-such-session')).toMatchObject({ status: 401 });
+    expect(await account(undefined)).toMatchObject({ status: 401 });
+
+    // A factor change (here an import; removing, replacing, regenerating the
+    // recovery codes, disabling and an admin reset all move it too).
+    const imported = await mfa.importFactor(user, { secret: generateSecret(), name: 'Tablet' });
+    expect(imported).toMatchObject({ ok: true, generation: 2 });
+    for (const session of [first, second]) {
+      expect(await account(session)).toEqual({
+        status: 401,
+        body: { error: 'session ended: sign in again' },
+      });
+    }
+    // Signing in again makes a session of the new generation.
+    now += 30_000;
+    const again = await post('/mfa/verify', { code: code(now) }, user);
+    expect(again.body).toMatchObject({ ok: true, generation: 2 });
+    expect(await account(again.body.session)).toEqual({ status: 200, body: { userId: user } });
+    // Support's reset ends it too.
+    await mfa.adminReset(user, { actor: 'agent:test', reason: 'lost phone' });
+    expect(await account(again.body.session)).toMatchObject({ status: 401 });
   });
 
   it("keeps each user's factor apart", async () => {

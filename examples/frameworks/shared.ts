@@ -3,7 +3,9 @@
 // has its own store (PostgresStore, RedisStore), its own session and its own
 // mailer; here a MemoryStore, the signed-in user is the `x-user-id` header,
 // which stands in for the session your password step creates, and
-// verification codes are written to the console.
+// verification codes are written to the console. After the second factor,
+// `Sessions` makes the full session (the `x-session` header here), bound to
+// the user's security generation.
 import { hkdfSync } from 'node:crypto';
 import {
   createAESGCMCipher,
@@ -56,6 +58,44 @@ export function errorAnswer(error: unknown): { status: number; body: { error: st
     return { status: 403, body: { error: error.message } };
   }
   return { status: 500, body: { error: 'internal error' } };
+}
+
+/**
+ * Your session store (here a Map in memory), with the one rule every app
+ * needs: a session remembers the security generation it was made in, and a
+ * request whose session is older than the user's generation is refused.
+ * `verify` and `useRecoveryCode` return the generation; every factor change
+ * (a factor added, replaced, removed or imported, recovery codes
+ * regenerated, disable, an admin reset) moves it, so every other session
+ * of the user ends at its next request.
+ */
+export class Sessions {
+  readonly #mfa: MFA;
+  readonly #sessions = new Map<string, { userId: string; generation: number }>();
+
+  constructor(mfa: MFA) {
+    this.#mfa = mfa;
+  }
+
+  /** A new session for a user who passed the second factor, bound to `generation`. */
+  create(userId: string, generation: number): string {
+    const id = crypto.randomUUID(); // your framework's session id (a signed cookie)
+    this.#sessions.set(id, { userId, generation });
+    return id;
+  }
+
+  /** The user of session `id`, or `null`: unknown, or made in an older generation (then ended). */
+  async user(id: string | undefined): Promise<string | null> {
+    const session = id === undefined ? undefined : this.#sessions.get(id);
+    if (session === undefined) return null;
+    // One store read per request; an app may check only on sensitive routes.
+    const { generation } = await this.#mfa.status(session.userId);
+    if (generation !== session.generation) {
+      this.#sessions.delete(id!);
+      return null;
+    }
+    return session.userId;
+  }
 }
 
 /** A running example server. */
