@@ -143,4 +143,7 @@ article.mail pre { white-space: pre-wrap; font-family: inherit; margin: 0; }
 section.devices { margin-top: 1rem; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
 li.device { padding: 0.75rem 0; border-top: 1px solid #e4e8f0; }
 li.device .name { display: block; }
+li.device form { margin-top: 0.5rem; }
+/* Two forms in a row (Continue, then "Send a new code"): apart, not touching. */
+main > form + form { margin-top: 0.5rem; }
 `;
