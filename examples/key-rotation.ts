@@ -20,7 +20,16 @@ const store = new MemoryStore();
 let now = Date.parse('2026-01-15T09:00:00Z');
 const clock = () => now;
 const service = (keys: Record<string, Uint8Array>, primaryKeyId: string) =>
-  createMFA({ store, issuer: 'Acme', cipher: createAESGCMCipher({ keys, primaryKeyId }), clock });
+  createMFA({
+    store,
+    issuer: 'Acme',
+    cipher: createAESGCMCipher({ keys, primaryKeyId }),
+    clock,
+    // This example is about keys: its users enroll without the identity step
+    // (a code by e-mail, whose proof `beginEnrollment` takes by default; see
+    // docs/enrollment.md and examples/auth-server).
+    policy: { proofs: { required: { enroll: 'none' } } },
+  });
 
 /** Enrolls a user, playing the authenticator app with generateTOTP; returns their secret. */
 async function enroll(mfa: ReturnType<typeof service>, userId: string): Promise<Uint8Array> {
