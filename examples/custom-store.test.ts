@@ -4,7 +4,8 @@
 import { expect, it } from 'vitest';
 import { createMFA, decodeBase32, generateTOTP, plaintextCipher } from 'totpkit';
 import { testMFAStore } from 'totpkit/testing';
-import { DocumentStore, InMemoryDocuments } from './custom-store.ts';
+import { DocumentStore } from './custom-store.ts';
+import { InMemoryDocuments } from './versioned-documents.ts';
 
 // DocumentStore leaves out the optional readAndReserve (the service then
 // makes two round trips per check instead of one), and says so here.
@@ -16,18 +17,30 @@ testMFAStore(
 
 it('runs a whole enrollment and login through createMFA', async () => {
   let now = 1_750_000_000_000;
+  const outbox: string[] = [];
   const mfa = createMFA({
     store: new DocumentStore(new InMemoryDocuments()),
     issuer: 'Acme',
     // Plaintext only to keep the example short; see key-rotation.ts for the real thing.
     cipher: plaintextCipher(),
     clock: () => now,
-    // About the store: enrollment without the identity step (an e-mail code's
-    // proof, which beginEnrollment takes by default; the conformance suite
-    // above runs that step on this store too).
-    policy: { proofs: { required: { enroll: 'none' } } },
+    // The identity step's codes go to an outbox here; a mailer in an app.
+    verification: {
+      sender: async ({ code }) => void outbox.push(code),
+      key: new Uint8Array(32).fill(1),
+    },
   });
-  const { secret } = await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' });
+  await mfa.sendVerificationCode('alice', {
+    channel: 'email',
+    destination: 'alice@example.com',
+    purpose: 'enroll',
+  });
+  const checked = await mfa.checkVerificationCode('alice', outbox[0]!, { purpose: 'enroll' });
+  if (!checked.ok) throw new Error(checked.reason);
+  const { secret } = await mfa.beginEnrollment('alice', {
+    accountName: 'alice@example.com',
+    proof: checked.proof,
+  });
   const key = decodeBase32(secret);
   const bound = await mfa.completeEnrollment(
     'alice',

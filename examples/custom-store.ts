@@ -5,8 +5,10 @@
 // transactions, MongoDB version filters or etcd transactions make an update
 // atomic; the same shape fits any of them.
 //
-// custom-store.test.ts checks it with the conformance suite from
-// totpkit/testing, concurrency cases included: run `npm run examples`.
+// The database it needs is an interface of two calls (versioned-documents.ts,
+// with an in-memory stand-in). custom-store.test.ts checks it with the
+// conformance suite from totpkit/testing, concurrency cases included: run
+// `npm run examples`.
 import {
   attemptDelayMs,
   checkUserId,
@@ -36,39 +38,7 @@ import {
   type ThrottleState,
   type UserRecord,
 } from 'totpkit/store';
-
-/** What the store needs from the database: versioned reads and conditional writes. */
-export interface VersionedDocuments {
-  /** Reads a document and its version, or `null` if there is none. */
-  get(key: string): Promise<{ value: string; version: number } | null>;
-  /**
-   * Writes `value` only if the document's version is still `expected` (`null`:
-   * only if it does not exist). Returns whether it was written.
-   */
-  put(key: string, value: string, expected: number | null): Promise<boolean>;
-}
-
-/**
- * An in-memory stand-in for the database. Each call yields to the event loop
- * first, like a network round trip, so concurrent operations really interleave
- * between the read and the write.
- */
-export class InMemoryDocuments implements VersionedDocuments {
-  readonly #docs = new Map<string, { value: string; version: number }>();
-
-  async get(key: string): Promise<{ value: string; version: number } | null> {
-    await new Promise((resolve) => setImmediate(resolve));
-    return this.#docs.get(key) ?? null;
-  }
-
-  async put(key: string, value: string, expected: number | null): Promise<boolean> {
-    await new Promise((resolve) => setImmediate(resolve));
-    const current = this.#docs.get(key);
-    if ((current?.version ?? null) !== expected) return false;
-    this.#docs.set(key, { value, version: (current?.version ?? 0) + 1 });
-    return true;
-  }
-}
+import type { VersionedDocuments } from './versioned-documents.ts';
 
 /**
  * The user document: a UserRecord without the id, and the erasure guard:

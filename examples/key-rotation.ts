@@ -26,8 +26,7 @@ const service = (keys: Record<string, Uint8Array>, primaryKeyId: string) =>
     cipher: createAESGCMCipher({ keys, primaryKeyId }),
     clock,
     // This example is about keys: its users enroll without the identity step
-    // (a code by e-mail, whose proof `beginEnrollment` takes by default; see
-    // docs/enrollment.md and examples/auth-server).
+    // (docs/enrollment.md shows it; 'none' is 0.2's behaviour).
     policy: { proofs: { required: { enroll: 'none' } } },
   });
 

@@ -74,6 +74,10 @@ export type {
   VerifyFailedEvent,
   VerifyReplayedEvent,
   VerifySucceededEvent,
+  VerificationCodeCheckedEvent,
+  VerificationCodeRefusedEvent,
+  VerificationCodeSendFailedEvent,
+  VerificationCodeSentEvent,
 } from './mfa/events.ts';
 export type {
   MFAPolicy,
@@ -83,10 +87,13 @@ export type {
 } from './mfa/policy.ts';
 export type { RequestContext } from './mfa/request-context.ts';
 export type { MFAAccountMethods } from './mfa/account-api.ts';
+export type { MFAIdentityMethods } from './mfa/identity-api.ts';
 export type {
   AdminResetOptions,
   CallOptions,
+  ProofOptions,
   RememberDeviceOptions,
+  UseRecoveryCodeOptions,
   VerifyOptions,
 } from './mfa/call-options.ts';
 export type {
@@ -113,10 +120,6 @@ export type {
   SendVerificationCodeResult,
   UseProofOptions,
   VerificationChannel,
-  VerificationCodeCheckedEvent,
-  VerificationCodeRefusedEvent,
-  VerificationCodeSendFailedEvent,
-  VerificationCodeSentEvent,
   VerificationMessage,
   VerificationOptions,
   VerificationPurpose,

@@ -15,6 +15,7 @@ import { accountCases } from './testing/account.ts';
 import { accountResetCases } from './testing/account-reset.ts';
 import { adminResetCases } from './testing/admin-reset.ts';
 import { concurrencyCases } from './testing/concurrency.ts';
+import { duplicateSecretCases } from './testing/duplicates.ts';
 import { enrollmentCases } from './testing/enrollment.ts';
 import { erasureCases } from './testing/erasure.ts';
 import { factorCases } from './testing/factors.ts';
@@ -76,6 +77,7 @@ export function testMFAStore(
   describe(`MFAStore conformance: ${name}`, () => {
     recordCases(suite);
     enrollmentCases(suite);
+    duplicateSecretCases(suite);
     throttleCases(suite);
     loginCases(suite);
     readAndReserveCases(suite);

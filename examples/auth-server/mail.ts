@@ -14,17 +14,8 @@
 // A sender that throws makes the service take the code back (no code is live,
 // no send counted) and throw MFAError('ERR_SENDER'): the page says so.
 import nodemailer from 'nodemailer';
+import type { VerificationMessage } from 'totpkit';
 import { SettingError } from './settings.ts';
-
-/** What the service hands its `sender` (totpkit's `verification.sender`). */
-export interface VerificationCodeMessage {
-  userId: string;
-  channel: 'email' | 'sms';
-  destination: string;
-  code: string;
-  purpose: string;
-  expiresAt: number;
-}
 
 /** A message in the development outbox: to whom, and its text (which carries the code). */
 export interface OutboxMessage {
@@ -56,7 +47,7 @@ export const OUTBOX_SIZE = 200;
 
 /** How the example sends codes, as server.ts chooses it from the environment. */
 export interface Mailer {
-  sender: (message: VerificationCodeMessage) => Promise<void>;
+  sender: (message: VerificationMessage) => Promise<void>;
   /** The development outbox, or null when codes go out by SMTP. */
   outbox: DevOutbox | null;
   /** One line for the start-up message. */
@@ -65,7 +56,7 @@ export interface Mailer {
 }
 
 /** The subject and text of a code's e-mail. The text says what the code is for and when it ends. */
-export function composeCodeMail(message: VerificationCodeMessage): {
+export function composeCodeMail(message: VerificationMessage): {
   subject: string;
   text: string;
 } {

@@ -10,15 +10,15 @@ import {
   type MFAEvent,
   type MFAOptions,
   type MFAPolicyOptions,
+  type VerificationMessage,
 } from 'totpkit';
-import type { VerificationCodeMessage } from './mail.ts';
 
 export interface DemoMFAOptions {
   store: MFAOptions['store'];
   /** The 32-byte key that seals TOTP secrets (MFA_ENCRYPTION_KEY); codes' HMAC key is derived from it. */
   key: Uint8Array;
   /** Where verification codes go (mail.ts); without one, no code can be sent (support.ts). */
-  sender?: (message: VerificationCodeMessage) => Promise<void>;
+  sender?: (message: VerificationMessage) => Promise<void>;
   totp?: MFAOptions['totp'];
   policy?: MFAPolicyOptions;
   clock?: () => number;

@@ -36,9 +36,9 @@ export interface MFAAccountMethods {
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * const device = await mfa.checkRememberedDevice(user.id, cookies.device ?? '');
-   * if (device.ok) signIn(user, { generation: device.generation });
-   * else askForCode(user);
+   * const device = await mfa.checkRememberedDevice(user.id, typed); // the device cookie
+   * if (device.ok) signIn(user); // bind the session to device.generation
+   * else say('Enter the code from your authenticator app.');
    * ```
    */
   checkRememberedDevice(
@@ -75,7 +75,8 @@ export interface MFAAccountMethods {
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * await mfa.forgetRememberedDevice(user.id, form.deviceId);
+   * const [oldest] = await mfa.listRememberedDevices(user.id);
+   * if (oldest) await mfa.forgetRememberedDevice(user.id, oldest.id);
    * ```
    */
   forgetRememberedDevice(userId: string, deviceId: string, options?: CallOptions): Promise<boolean>;

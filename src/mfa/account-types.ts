@@ -2,12 +2,10 @@
  * The public types of the identity step: out-of-band verification codes
  * ({@link MFA.sendVerificationCode}, {@link MFA.checkVerificationCode}),
  * proofs ({@link MFA.useProof} and the `proof` options of the sensitive
- * calls), showing a pending enrollment again ({@link MFA.pendingEnrollment}),
- * and their audit events.
+ * calls) and showing a pending enrollment again ({@link MFA.pendingEnrollment}).
+ * Their audit events are in `events.ts`.
  * @module
  */
-import type { MFAEventBase } from './events.ts';
-
 /** A channel a verification code is sent over. */
 export type VerificationChannel = 'email' | 'sms';
 
@@ -192,69 +190,3 @@ export interface PendingEnrollmentInfo {
  * (`a•••@example.com`), a phone number's last two digits (`•••••89`).
  */
 export type MaskedDestination = string;
-
-/**
- * `sendVerificationCode` handed a code to the sender.
- * @group Events
- */
-export interface VerificationCodeSentEvent extends MFAEventBase {
-  /** The event type. */
-  type: 'verification_code_sent';
-  /** The channel. */
-  channel: VerificationChannel;
-  /** The purpose. */
-  purpose: string;
-  /** The destination, masked. */
-  destination: MaskedDestination;
-  /** When the code expires. */
-  expiresAt: number;
-}
-
-/**
- * The sender failed; the code was taken back (no code live, no send counted).
- * @group Events
- */
-export interface VerificationCodeSendFailedEvent extends MFAEventBase {
-  /** The event type. */
-  type: 'verification_code_send_failed';
-  /** The channel. */
-  channel: VerificationChannel;
-  /** The purpose. */
-  purpose: string;
-  /** The destination, masked. */
-  destination: MaskedDestination;
-}
-
-/**
- * `sendVerificationCode` refused: nothing was sent.
- * @group Events
- */
-export interface VerificationCodeRefusedEvent extends MFAEventBase {
-  /** The event type. */
-  type: 'verification_code_refused';
-  /** The channel. */
-  channel: VerificationChannel;
-  /** The purpose. */
-  purpose: string;
-  /** The destination, masked. */
-  destination: MaskedDestination;
-  /** Why. */
-  reason: 'cooldown' | 'daily_limit';
-  /** When a send can succeed. */
-  retryAfterMs: number;
-}
-
-/**
- * `checkVerificationCode` answered (any answer but `'malformed'`).
- * @group Events
- */
-export interface VerificationCodeCheckedEvent extends MFAEventBase {
-  /** The event type. */
-  type: 'verification_code_checked';
-  /** Whether the code passed (a proof was made). */
-  ok: boolean;
-  /** Why not, if not. */
-  reason?: CheckVerificationCodeFailure;
-  /** The purpose. */
-  purpose: string;
-}

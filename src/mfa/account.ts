@@ -46,12 +46,10 @@ export async function disable(
   let generation = 0;
   const removed = await withAccount(ctx, userId, now, async (state) => {
     const r = state.record;
-    // Nothing to disable: no proof needed, nothing written.
-    if (r === null || (r.factors.length === 0 && r.pending === null && r.recoveryCodes === null)) {
-      generation = state.account.generation;
-      return false;
-    }
-    await spendProof(ctx, state, userId, given, 'disable');
+    // Nothing to disable: no proof is judged (the store answers 'nothing', writing nothing).
+    const nothing =
+      r === null || (r.factors.length === 0 && r.pending === null && r.recoveryCodes === null);
+    if (!nothing) await spendProof(ctx, state, userId, given, 'disable');
     const next = nextGeneration(state.account);
     generation = state.account.generation;
     const outcome = await ctx.store.deleteFactors(userId, {

@@ -6,10 +6,9 @@
 import type { ThrottleScope } from '../store/contract.ts';
 import type { RequestContext } from './request-context.ts';
 import type {
-  VerificationCodeCheckedEvent,
-  VerificationCodeRefusedEvent,
-  VerificationCodeSendFailedEvent,
-  VerificationCodeSentEvent,
+  CheckVerificationCodeFailure,
+  MaskedDestination,
+  VerificationChannel,
 } from './account-types.ts';
 import type {
   CompleteEnrollmentFailure,
@@ -405,6 +404,72 @@ export interface AdminResetEvent extends MFAEventBase {
     /** Live verification codes. */
     verificationCodes: number;
   };
+}
+
+/**
+ * `sendVerificationCode` handed a code to the sender.
+ * @group Events
+ */
+export interface VerificationCodeSentEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'verification_code_sent';
+  /** The channel. */
+  channel: VerificationChannel;
+  /** The purpose. */
+  purpose: string;
+  /** The destination, masked. */
+  destination: MaskedDestination;
+  /** When the code expires. */
+  expiresAt: number;
+}
+
+/**
+ * The sender failed; the code was taken back (no code live, no send counted).
+ * @group Events
+ */
+export interface VerificationCodeSendFailedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'verification_code_send_failed';
+  /** The channel. */
+  channel: VerificationChannel;
+  /** The purpose. */
+  purpose: string;
+  /** The destination, masked. */
+  destination: MaskedDestination;
+}
+
+/**
+ * `sendVerificationCode` refused: nothing was sent.
+ * @group Events
+ */
+export interface VerificationCodeRefusedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'verification_code_refused';
+  /** The channel. */
+  channel: VerificationChannel;
+  /** The purpose. */
+  purpose: string;
+  /** The destination, masked. */
+  destination: MaskedDestination;
+  /** Why. */
+  reason: 'cooldown' | 'daily_limit';
+  /** When a send can succeed. */
+  retryAfterMs: number;
+}
+
+/**
+ * `checkVerificationCode` answered (any answer but `'malformed'`).
+ * @group Events
+ */
+export interface VerificationCodeCheckedEvent extends MFAEventBase {
+  /** The event type. */
+  type: 'verification_code_checked';
+  /** Whether the code passed (a proof was made). */
+  ok: boolean;
+  /** Why not, if not. */
+  reason?: CheckVerificationCodeFailure;
+  /** The purpose. */
+  purpose: string;
 }
 
 /**

@@ -13,7 +13,7 @@
  * @internal
  */
 import { checkAlgorithm, checkDigits, describe } from '../_assert.ts';
-import type { ActiveFactor, PendingEnrollment, ReplacedPending } from './contract.ts';
+import type { AccountState, ActiveFactor, PendingEnrollment, ReplacedPending } from './contract.ts';
 import { toInteger, toText } from './_database.ts';
 
 /** A factor or pending enrollment as stored: strings, and `null` for "none". */
@@ -134,4 +134,43 @@ export function decodeFactors(values: Iterable<unknown>): ActiveFactor[] {
   return [...values]
     .map(decodeFactor)
     .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The lists of an account document. */
+const ACCOUNT_LISTS = ['codes', 'budgets', 'sends', 'proofs', 'devices'] as const;
+
+/**
+ * Decodes the account document: a JSON text or an already parsed object
+ * (`null` or absent, as in a record written by 0.2: `null`). Its shape is
+ * checked (`generation`, `keepUntil`, and that the lists are lists of
+ * objects), and it is returned as stored, so that it round-trips exactly: the
+ * rules over its contents are the service's.
+ */
+export function decodeAccount(value: unknown): AccountState | null {
+  if (value === null || value === undefined) return null;
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new TypeError(`the store returned a bad "account": ${describe(parsed)}`);
+  }
+  const account = parsed as Record<string, unknown>;
+  if (!Number.isSafeInteger(account.generation) || (account.generation as number) < 0) {
+    throw new TypeError(
+      `the store returned a bad "account.generation": ${describe(account.generation)}`,
+    );
+  }
+  if (account.keepUntil !== null && !Number.isSafeInteger(account.keepUntil)) {
+    throw new TypeError(
+      `the store returned a bad "account.keepUntil": ${describe(account.keepUntil)}`,
+    );
+  }
+  for (const list of ACCOUNT_LISTS) {
+    const items = account[list];
+    if (
+      !Array.isArray(items) ||
+      !items.every((item) => item !== null && typeof item === 'object')
+    ) {
+      throw new TypeError(`the store returned a bad "account.${list}": ${describe(items)}`);
+    }
+  }
+  return account as unknown as AccountState;
 }

@@ -324,7 +324,8 @@ export interface PendingActivation {
    * the user's app actually uses, when the service's
    * `policy.acceptAppParameters` bound them. Absent: the enrollment's.
    */
-  params?: FactorParams; /** The account write made with the activation (the generation moves). */
+  params?: FactorParams;
+  /** The account write made with the activation (the generation moves). */
   account: AccountWrite;
 }
 

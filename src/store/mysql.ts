@@ -3,8 +3,8 @@
  * user.
  *
  * Every change is one short transaction: `SELECT … FOR UPDATE` locks the
- * user's row, the contract's rules (MemoryStore's, the reference, run on that
- * one record) decide, and one `INSERT`, `UPDATE` or `DELETE` writes the
+ * user's row, the contract's rules (the functions of `rules/` that
+ * MemoryStore, the reference, runs too) decide on that one user's state, and one `INSERT`, `UPDATE` or `DELETE` writes the
  * result before `COMMIT`. The row lock orders every change of a user, across
  * connections and server processes, so each decision is made on the newest
  * state and nothing is lost between the read and the write. A transaction
@@ -19,7 +19,22 @@
 import { checkOptions, checkUserId } from '../_assert.ts';
 import { checkPolicy } from './_database.ts';
 import { checkRetention } from './_retention.ts';
-import { applyToUser, type MemoryStore, type UserState } from './memory.ts';
+import { deleteUser, resetUser, updateAccount } from './rules/account.ts';
+import { activatePending, addFactor, putPending } from './rules/enrollment.ts';
+import { deleteFactors, removeFactor, renameFactor } from './rules/factors.ts';
+import {
+  readAndReserve,
+  recordSuccess,
+  refundAttempt,
+  reserveAttempt,
+  resetThrottle,
+} from './rules/login.ts';
+import {
+  consumeRecoveryCode,
+  replaceRecoveryCodes,
+  replaceSealedSecret,
+} from './rules/recovery.ts';
+import { emptyState, settle, view, type UserState } from './rules/state.ts';
 import type {
   DeleteExpiredOptions,
   DeleteExpiredResult,
@@ -59,29 +74,35 @@ export interface MySQLStoreOptions {
   throttleRetentionMs?: number;
 }
 
-/** A user the store holds nothing for. */
-const EMPTY: UserState = Object.freeze({ record: null, guardUntil: null });
+/**
+ * The operations that change a user, each the rule of `rules/` that runs on
+ * the user's state in a transaction on the locked row.
+ */
+const RULES = {
+  putPending,
+  activatePending,
+  addFactor,
+  reserveAttempt,
+  readAndReserve,
+  recordSuccess,
+  replaceRecoveryCodes,
+  replaceSealedSecret,
+  consumeRecoveryCode,
+  resetThrottle,
+  refundAttempt,
+  renameFactor,
+  removeFactor,
+  deleteFactors,
+  updateAccount,
+  resetUser,
+  deleteUser,
+} as const;
 
-/** The operations that change a user: each runs in a transaction on the locked row. */
-const CHANGES = [
-  'putPending',
-  'activatePending',
-  'addFactor',
-  'reserveAttempt',
-  'readAndReserve',
-  'recordSuccess',
-  'replaceRecoveryCodes',
-  'replaceSealedSecret',
-  'consumeRecoveryCode',
-  'resetThrottle',
-  'refundAttempt',
-  'renameFactor',
-  'removeFactor',
-  'deleteFactors',
-  'deleteUser',
-] as const satisfies readonly (keyof MFAStore)[];
+type Change = keyof typeof RULES & keyof MFAStore;
+const CHANGES = Object.keys(RULES) as Change[];
 
-type Change = (typeof CHANGES)[number];
+/** A rule as the store calls it: the state, the user id, then the method's arguments. */
+type Rule = (state: UserState, userId: string, ...args: never[]) => unknown;
 
 /**
  * An {@link MFAStore} in MySQL 8 or MariaDB 10.6+ (tested with MariaDB 10.11),
@@ -183,8 +204,7 @@ export class MySQLStore implements MFAStore {
         Buffer.from(userId, 'utf8'),
       ]),
     );
-    const state = rows[0] === undefined ? EMPTY : decodeState(userId, rows[0].state);
-    return (await applyToUser(userId, state, (store) => store.getUser(userId, now))).result;
+    return rows[0] === undefined ? null : view(decodeState(userId, rows[0].state));
   }
 
   /** Runs one change of `userId` in a transaction on the user's locked row. */
@@ -194,16 +214,19 @@ export class MySQLStore implements MFAStore {
     if (method === 'reserveAttempt' || method === 'readAndReserve') {
       checkPolicy((args[0] as { policy: AttemptPolicy } | undefined)?.policy as AttemptPolicy);
     }
-    return this.#run(userId, (store) =>
-      (store[method] as (...all: unknown[]) => Promise<unknown>)(userId, ...args),
-    );
+    const rule = RULES[method] as Rule as (
+      state: UserState,
+      userId: string,
+      ...args: unknown[]
+    ) => unknown;
+    return this.#run(userId, (state) => rule(state, userId, ...args));
   }
 
   /**
-   * Runs `operation` on the user's record in a transaction: the row locked,
-   * MemoryStore's rules applied to it, the result written back.
+   * Runs `operation` on the user's state in a transaction: the row locked,
+   * the rule applied to its state, the state written back.
    */
-  async #run<T>(userId: string, operation: (store: MemoryStore) => Promise<T>): Promise<T> {
+  async #run<T>(userId: string, operation: (state: UserState) => T): Promise<T> {
     const key = Buffer.from(userId, 'utf8');
     return inTransaction(this.#pool, async (connection: MySQLConnection) => {
       const rows = rowsOf(
@@ -212,9 +235,9 @@ export class MySQLStore implements MFAStore {
         ]),
       );
       const before = rows[0] === undefined ? null : String(rows[0].state);
-      const state = before === null ? EMPTY : decodeState(userId, before);
-      const after = await applyToUser(userId, state, operation, this.#retention);
-      const columns = encodeState(after.state);
+      const state = before === null ? emptyState() : decodeState(userId, before);
+      const result = operation(state);
+      const columns = encodeState(settle(state), this.#retention.throttleRetentionMs);
       if (columns === null) {
         if (before !== null) {
           await connection.query(`DELETE FROM ${this.#table} WHERE user_id = ?`, [key]);
@@ -232,7 +255,7 @@ WHERE user_id = ?`,
           [columns.state, columns.pending_due, columns.idle_since, columns.guard_until, key],
         );
       }
-      return after.result;
+      return result;
     });
   }
 }

@@ -99,6 +99,8 @@ export function harness(
     cipher: plaintextCipher(),
     clock: () => h.now,
     onEvent: (event) => events.push(event),
+    // A sender that delivers nowhere (tests of codes use src/testing/identity-service.ts).
+    verification: { sender: async () => {}, key: new Uint8Array(32).fill(7) },
     ...options,
     store: hideReadAndReserve ? withoutReadAndReserve(store) : store,
     // Tests of other things run without proofs (0.2's behaviour); proof tests set policy.proofs.

@@ -14,6 +14,7 @@ import {
   type MFAPolicyOptions,
   type MFAStore,
 } from '../../src/index.ts';
+import { NO_PROOFS } from '../helpers/mfa.ts';
 
 /** A step boundary: 1_750_000_020 s is a multiple of 30 and 60. */
 const T0 = 1_750_000_020_000;
@@ -45,7 +46,7 @@ function service(
     clock: () => h.now,
     onEvent: (e) => h.events.push(e),
     ...(options.totp ? { totp: options.totp } : {}),
-    policy: { recoveryCodeScrypt: { N: 1024, r: 1, p: 1 }, ...options.policy },
+    policy: { recoveryCodeScrypt: { N: 1024, r: 1, p: 1 }, proofs: NO_PROOFS, ...options.policy },
   });
   return h;
 }

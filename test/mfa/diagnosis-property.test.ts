@@ -20,6 +20,7 @@ import {
   type FactorParams,
   type HashAlgorithm,
 } from '../../src/index.ts';
+import { NO_PROOFS } from '../helpers/mfa.ts';
 
 const T0 = 1_750_000_020_000;
 const WINDOW = 10;
@@ -79,6 +80,7 @@ describe('the enrollment diagnosis never widens what completeEnrollment accepts'
             bindingWindow: WINDOW,
             acceptAppParameters: s.accept,
             recoveryCodeScrypt: { N: 1024, r: 1, p: 1 },
+            proofs: NO_PROOFS,
           },
         });
         const user = 'u';

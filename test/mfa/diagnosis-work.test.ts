@@ -18,6 +18,7 @@ import {
   type FactorParams,
   type MFAPolicyOptions,
 } from '../../src/index.ts';
+import { NO_PROOFS } from '../helpers/mfa.ts';
 
 /** Codes computed between two yields when the service searches (src/diagnose.ts). */
 const SLICE = 1_024;
@@ -33,6 +34,7 @@ function service(policy: MFAPolicyOptions = {}, totp?: Partial<FactorParams>) {
     ...(totp ? { totp } : {}),
     policy: {
       recoveryCodeScrypt: { N: 1024, r: 1, p: 1 },
+      proofs: NO_PROOFS,
       throttle: { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 },
       ...policy,
     },

@@ -31,7 +31,9 @@ describe('policy.proofs', () => {
       return r.proof;
     };
     await bindFactor(h, user, await proofOf('enroll'));
-    expect(await h.mfa.disable(user, { proof: await proofOf('disable') })).toBe(true);
+    expect(await h.mfa.disable(user, { proof: await proofOf('disable') })).toMatchObject({
+      disabled: true,
+    });
   });
 
   it("'none': no proof needed, but one passed is checked and consumed", async () => {

@@ -285,6 +285,22 @@ describe("every method's events carry the caller's context, and no store call re
       'adminReset',
       (mfa, u, o) => mfa.adminReset(u, { actor: 'agent:jo', reason: 'ticket 1', ...o }),
     ],
+    [
+      'sendVerificationCode',
+      (mfa, u, o) =>
+        mfa.sendVerificationCode(u, {
+          channel: 'email',
+          destination: 'a@example.com',
+          purpose: 'change_email',
+          ...o,
+        }),
+    ],
+    [
+      'checkVerificationCode',
+      (mfa, u, o) => mfa.checkVerificationCode(u, '000000', { purpose: 'change_email', ...o }),
+    ],
+    ['useProof', (mfa, u, o) => mfa.useProof(u, 'x'.repeat(32), { purpose: 'change_email', ...o })],
+    ['pendingEnrollment', (mfa, u, o) => mfa.pendingEnrollment(u, { accountName: 'a', ...o })],
     ['deleteUserData', (mfa, u, o) => mfa.deleteUserData(u, o)],
   ];
 
@@ -347,6 +363,8 @@ describe("every method's events carry the caller's context, and no store call re
       disable: ['disabled'],
       adminReset: ['admin_reset'],
       deleteUserData: ['user_data_deleted'],
+      sendVerificationCode: ['verification_code_sent'],
+      checkVerificationCode: ['verification_code_checked'],
     });
     expect(emittedBy.resync).toEqual(['resynced']);
     expect(emittedBy.removeFactor).toContain('factor_removed');

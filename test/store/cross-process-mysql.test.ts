@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { MySQLStore } from '../../src/store/mysql.ts';
 import { databaseURL, mariadbPlan } from '../helpers/mariadb.ts';
 import type { TestServer } from '../helpers/servers.ts';
+import { accountRaces } from './cross-process-account.ts';
 import { crossProcessCases } from './cross-process-cases.ts';
 import { crossProcessRaces } from './cross-process-races.ts';
 import { startWorkers, type WorkerSpec, type Workers } from './workers.ts';
@@ -38,6 +39,7 @@ describe.skipIf(!plan.run)('across processes: MySQLStore on MariaDB', () => {
   });
 
   crossProcessCases(() => ({ store, workers }), run);
+  accountRaces(() => ({ store, workers }), `mysql-${run}`);
   crossProcessRaces(
     () => ({
       store,

@@ -175,6 +175,7 @@ describe.skipIf(!haveBun)('across processes: SQLiteStore on one file', () => {
     }),
     run,
   );
+  accountRaces(() => ({ store, workers }), `sqlite-${run}`);
 
   /** Starts the 4 processes of sqlite-migrate.ts at once on `file`; each migrates and stores. */
   async function startFour(file: string, round: string) {

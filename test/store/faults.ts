@@ -129,6 +129,7 @@ export function faultCases(target: () => FaultTarget): void {
     expect(await retry(() => mfa.verify(user, code))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: 1,
     });
     expect(await lastStep(t.direct, user)).toBe(stepOf(clock.now));
   });
@@ -147,7 +148,11 @@ export function restartCase(target: () => FaultTarget & { server: TestServer }):
     const { secret } = await retry(() => enroll(mfa, clock, user, T0));
     clock.now = T0 + 30_000;
     const first = generateTOTP(secret, { now: clock.now });
-    expect(await mfa.verify(user, first)).toEqual({ ok: true, factorId: expect.any(String) });
+    expect(await mfa.verify(user, first)).toEqual({
+      ok: true,
+      factorId: expect.any(String),
+      generation: 1,
+    });
     clock.now = T0 + 60_000;
     const second = generateTOTP(secret, { now: clock.now });
     // Collect outcomes at once: calls may fail while the server is being killed,
@@ -174,6 +179,7 @@ export function restartCase(target: () => FaultTarget & { server: TestServer }):
     expect(await retry(() => mfa.verify(user, next))).toEqual({
       ok: true,
       factorId: expect.any(String),
+      generation: 1,
     });
     expect(await lastStep(t.direct, user)).toBe(stepOf(clock.now));
   });

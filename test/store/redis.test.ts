@@ -9,6 +9,7 @@ import { testMFAStore } from '../../src/testing.ts';
 import { redisPlan, type TestServer } from '../helpers/servers.ts';
 import { startTCPProxy, type TCPProxy } from '../helpers/tcp-proxy.ts';
 import { nextWrite } from '../helpers/account-write.ts';
+import { NO_PROOFS } from '../helpers/mfa.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { describeRedisAccountCases } from './redis-account-cases.ts';
 import { faultCases, restartCase, type FaultTarget } from './faults.ts';
@@ -703,8 +704,29 @@ describe.skipIf(!plan.run)('RedisStore on Redis', () => {
       );
       expect(await store.getUser('w', T)).toMatchObject({ accountVersion: 3 });
 
-      const mfa = createMFA({ store, issuer: 'Acme', cipher: plaintextCipher() });
+      const sent: string[] = [];
+      const mfa = createMFA({
+        store,
+        issuer: 'Acme',
+        cipher: plaintextCipher(),
+        policy: { proofs: NO_PROOFS },
+        verification: { key: new Uint8Array(32), sender: async ({ code }) => void sent.push(code) },
+      });
       expect(await mfa.status('w')).toMatchObject({ state: 'none' }); // a read: no WAIT
+      // An account write of the service (a code's compare-and-set) fails the same way, unsent.
+      const unsent = (await mfa
+        .sendVerificationCode('w', {
+          channel: 'email',
+          destination: 'w@example.com',
+          purpose: 'enroll',
+        })
+        .catch((e: unknown) => e)) as MFAError;
+      expect(unsent).toBeInstanceOf(MFAError);
+      expect(unsent.code).toBe('ERR_STORE');
+      expect(unsent.message).toMatch(
+        /^store\.updateAccount failed: too few Redis replicas acknowledged the write/,
+      );
+      expect(sent).toEqual([]);
       const failed = (await mfa
         .beginEnrollment('w', { accountName: 'w@example.com' })
         .catch((e: unknown) => e)) as MFAError;

@@ -22,6 +22,7 @@ import { testMFAStore } from '../../src/testing.ts';
 import { describeDiagnosisCases } from '../mfa/diagnosis-cases.ts';
 import { describeAdapterCases } from './adapter-cases.ts';
 import { describeRetentionCases } from './retention-cases.ts';
+import { NO_PROOFS } from './mfa-setup.ts';
 import { describeSQLiteCases } from './sqlite-cases.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'totpkit-sqlite-'));
@@ -82,6 +83,7 @@ describe('SQLiteStore on better-sqlite3', () => {
     const mfa = createMFA({
       store,
       issuer: 'Acme',
+      policy: { proofs: NO_PROOFS }, // these tests are about the store's errors
       cipher: {
         async encrypt(plaintext, context) {
           const sealed = await plain.encrypt(plaintext, context);
@@ -114,7 +116,12 @@ describe('SQLiteStore on better-sqlite3', () => {
       });
       await store.migrate();
       holder.exec('BEGIN IMMEDIATE');
-      const mfa = createMFA({ store, issuer: 'Acme', cipher: plaintextCipher() });
+      const mfa = createMFA({
+        store,
+        issuer: 'Acme',
+        cipher: plaintextCipher(),
+        policy: { proofs: NO_PROOFS },
+      });
       const error = (await mfa
         .beginEnrollment('user-1', { accountName: 'a@example.com' })
         .catch((e: unknown) => e)) as MFAError;

@@ -1,18 +1,19 @@
 /**
  * `deleteExpired`: finds the rows with work to do through the indexes of
  * `pending_due`, `idle_since` and `guard_until`, then changes each in a
- * transaction of its own by the same rule as MemoryStore (the row re-read
- * under its lock, so a row that changed meanwhile is judged as it is now).
+ * transaction of its own by the rules of `rules/retention.ts` that
+ * MemoryStore applies too (the row re-read under its lock, so a row that changed meanwhile is judged as it is now).
  * @module
  */
 import { checkDeleteExpired } from '../_retention.ts';
 import { storeError } from '../scrub.ts';
-import type { MemoryStore } from '../memory.ts';
+import { clearExpiredEnrollment, deleteIdleRecord, dropEndedGuard } from '../rules/retention.ts';
+import type { UserState } from '../rules/state.ts';
 import type { DeleteExpiredOptions, DeleteExpiredResult } from '../contract.ts';
 import { rowsOf, type MySQLPool } from './client.ts';
 
-/** Runs one MemoryStore operation on a user's locked row (MySQLStore's transaction). */
-type RunOnRow = <T>(userId: string, operation: (store: MemoryStore) => Promise<T>) => Promise<T>;
+/** Runs a rule on a user's locked row (MySQLStore's transaction). */
+type RunOnRow = <T>(userId: string, operation: (state: UserState) => T) => Promise<T>;
 
 export async function deleteExpired(
   pool: MySQLPool,
@@ -37,9 +38,14 @@ export async function deleteExpired(
     const idle = await due('idle_since', Math.max(0, checked.now - retentionMs));
     const guarded = await due('guard_until', checked.now);
     for (const userId of new Set([...pending, ...idle, ...guarded])) {
-      const result = await run(userId, (store) => store.deleteExpired(checked.now, { limit: 1 }));
-      enrollments += result.enrollments;
-      records += result.records;
+      const result = await run(userId, (state) => ({
+        enrollment: clearExpiredEnrollment(state, checked.now),
+        // One record per row: the record itself, or else a guard that ended.
+        record:
+          deleteIdleRecord(state, checked.now, retentionMs) || dropEndedGuard(state, checked.now),
+      }));
+      enrollments += Number(result.enrollment);
+      records += Number(result.record);
     }
     const full = (ids: string[]) => ids.length === checked.limit;
     return { enrollments, records, more: full(pending) || full(idle) || full(guarded) };

@@ -4,11 +4,11 @@
  * @module
  */
 import { describe } from '../../_assert.ts';
-import { decodeFactors, decodePending } from '../_codec.ts';
+import { decodeAccount, decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 import { idleSince } from '../_retention.ts';
 import type { RecoveryCodeSet, ThrottleState, UserRecord } from '../contract.ts';
-import type { UserState } from '../memory.ts';
+import type { UserState } from '../rules/state.ts';
 
 /** The columns written for a state. */
 interface StateColumns {
@@ -26,15 +26,32 @@ function pendingStays(record: UserRecord): boolean {
   );
 }
 
-/** The columns of a row holding `state`, or `null` if it holds nothing (no row). */
-export function encodeState(state: UserState): StateColumns | null {
+/**
+ * When the row stops mattering but for the throttle retention (the
+ * `idle_since` column, compared with `now − retentionMs`), or `null` while it
+ * is kept for ever: an active factor, or an account document whose
+ * `keepUntil` is `null`. A document with a `keepUntil` holds the row until
+ * then, so the moment is at least `keepUntil − retentionMs`.
+ */
+function idleMoment(record: UserRecord, retentionMs: number): number | null {
+  const since = idleSince(record);
+  if (since === null || record.account === null) return since;
+  const { keepUntil } = record.account;
+  return keepUntil === null ? null : Math.max(since, keepUntil - retentionMs);
+}
+
+/**
+ * The columns of a row holding `state`, or `null` if it holds nothing (no
+ * row). `retentionMs` is the store's `throttleRetentionMs`.
+ */
+export function encodeState(state: UserState, retentionMs: number): StateColumns | null {
   const { record, guardUntil } = state;
   if (record === null && guardUntil === null) return null;
   const { userId: _id, ...rest } = record ?? { userId: '' };
   return {
     state: JSON.stringify({ record: record === null ? null : rest, guardUntil }),
     pending_due: record?.pending == null || pendingStays(record) ? null : record.pending.expiresAt,
-    idle_since: record === null ? null : idleSince(record),
+    idle_since: record === null ? null : idleMoment(record, retentionMs),
     guard_until: guardUntil,
   };
 }
@@ -91,5 +108,9 @@ function decodeRecord(userId: string, parsed: Record<string, unknown>): UserReco
       otp: throttle(throttles.otp, 'throttle.otp'),
       recovery: throttle(throttles.recovery, 'throttle.recovery'),
     },
+    // Absent from a document written by 0.2 or a 0.3 pre-release: none, version 0.
+    account: decodeAccount(parsed.account),
+    accountVersion:
+      parsed.accountVersion == null ? 0 : toInteger(parsed.accountVersion, 'accountVersion'),
   };
 }

@@ -36,7 +36,9 @@ export function checkTable(table: unknown): { name: string; bare: string } {
  * - `pending_due`: when the pending enrollment is to be removed (its expiry),
  *   `NULL` if there is none or it stays with the row;
  * - `idle_since`: for a user without an active factor, when the throttle
- *   state stops mattering but for the retention; `NULL` with a factor;
+ *   state stops mattering but for the retention, and not before the account
+ *   document's `keepUntil` minus the retention; `NULL` with a factor or while
+ *   the document's `keepUntil` is `null` (kept for ever);
  * - `guard_until`: the end of an erasure guard, `NULL` if none.
  */
 function createTable(table: string, bare: string): string {

@@ -12,16 +12,10 @@
  * @module
  */
 import { describe } from '../../_assert.ts';
-import { decodeFactors, decodePending } from '../_codec.ts';
+import { decodeAccount, decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 import { isEmptyRecord } from '../throttle.ts';
-import type {
-  AccountState,
-  AccountWrite,
-  RecoveryCodeSet,
-  ThrottleScope,
-  UserRecord,
-} from '../contract.ts';
+import type { AccountWrite, RecoveryCodeSet, ThrottleScope, UserRecord } from '../contract.ts';
 import type { SQLiteDriver, SQLiteRow, SQLiteStatement, SQLiteValue } from './driver.ts';
 
 /** Options for {@link SQLiteStore}. */
@@ -158,15 +152,6 @@ export function toRecord(row: SQLiteRow): UserRecord {
     account: row.account == null ? null : decodeAccount(toText(row.account, 'account')),
     accountVersion: toInteger(row.account_version, 'account_version'),
   };
-}
-
-/** The stored document, parsed as written (the service's rules read it, not the store's). */
-function decodeAccount(text: string): AccountState {
-  const account: unknown = JSON.parse(text);
-  if (account === null || typeof account !== 'object' || Array.isArray(account)) {
-    throw new TypeError(`the store returned a bad "account": ${describe(account)}`);
-  }
-  return account as AccountState;
 }
 
 /**
