@@ -1,10 +1,11 @@
-// totpkit with Express 5: enroll with a QR code, bind with two codes, sign in,
-// recovery codes, sessions bound to the security generation. Run: npx tsx examples/frameworks/express.ts
+// totpkit with Express 5: a code by e-mail to check it is the user, enroll
+// with a QR code, bind with two codes, sign in, recovery codes, sessions bound
+// to the security generation. Run: npx tsx examples/frameworks/express.ts
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
+import { emailOf, errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function expressApp(mfa: MFA): express.Express {
   const app = express();
@@ -21,30 +22,26 @@ export function expressApp(mfa: MFA): express.Express {
   const text = (req: express.Request, name: string) =>
     typeof req.body?.[name] === 'string' ? (req.body[name] as string) : undefined;
 
-  // The identity step of a first enrollment: a code to the account's e-mail,
-  // exchanged for a proof that beginEnrollment consumes.
-  app.post('/mfa/verification/send', async (req, res) => {
-    const email = text(req, 'email'); // your app's address on file for the user
-    if (email === undefined) return res.status(400).json({ error: '"email" must be a string' });
+  // The identity step: a code to the user's e-mail address (cooldown and
+  // daily caps: 429 with retryAfterMs).
+  app.post('/mfa/enroll/send-code', async (req, res) => {
     const sent = await mfa.sendVerificationCode(user(req), {
       channel: 'email',
-      destination: email,
+      destination: emailOf(user(req)),
       purpose: 'enroll',
     });
     res.status(sent.ok ? 200 : 429).json(sent);
   });
-  app.post('/mfa/verification/check', async (req, res) => {
+  // The code from the e-mail buys a proof; the proof starts the enrollment.
+  app.post('/mfa/enroll', async (req, res) => {
     const code = text(req, 'code');
     if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
     const checked = await mfa.checkVerificationCode(user(req), code, { purpose: 'enroll' });
-    res.status(checked.ok ? 200 : 401).json(checked);
-  });
-  app.post('/mfa/enroll', async (req, res) => {
-    const proof = text(req, 'proof');
-    const begun = await mfa
-      .beginEnrollment(user(req), { accountName: user(req), ...(proof ? { proof } : {}) })
-      .catch((error: unknown) => errorAnswer(error));
-    if ('status' in begun) return res.status(begun.status).json(begun.body);
+    if (!checked.ok) return res.status(401).json(checked);
+    const begun = await mfa.beginEnrollment(user(req), {
+      accountName: user(req),
+      proof: checked.proof,
+    });
     // secret and uri are not enumerable, so res.json(begun) would drop them:
     // name each field you send.
     res.json({ secret: begun.secret, qr: renderQRCodeSVG(begun.uri), expiresAt: begun.expiresAt });
@@ -79,18 +76,15 @@ export function expressApp(mfa: MFA): express.Express {
     if (userId === null) return res.status(401).json({ error: 'session ended: sign in again' });
     res.json({ userId });
   });
-  // A body that is not JSON: express.json() fails with status 400; answer in JSON.
+  // A body that is not JSON: express.json() fails with status 400; answer in
+  // JSON. The service's errors: see errorAnswer.
   app.use(
-    (
-      error: { status?: number },
-      _req: express.Request,
-      res: express.Response,
-      _next: express.NextFunction,
-    ) => {
-      const status = error.status === 400 ? 400 : 500;
-      res
-        .status(status)
-        .json({ error: status === 400 ? 'the body must be JSON' : 'internal error' });
+    (error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      if ((error as { status?: unknown }).status === 400) {
+        return res.status(400).json({ error: 'the body must be JSON' });
+      }
+      const { status, body } = errorAnswer(error);
+      res.status(status).json(body);
     },
   );
   return app;

@@ -1,9 +1,10 @@
-// totpkit with Fastify 5: enroll with a QR code, bind with two codes, sign in,
-// recovery codes, sessions bound to the security generation. Run: npx tsx examples/frameworks/fastify.ts
+// totpkit with Fastify 5: a code by e-mail to check it is the user, enroll
+// with a QR code, bind with two codes, sign in, recovery codes, sessions bound
+// to the security generation. Run: npx tsx examples/frameworks/fastify.ts
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
+import { emailOf, errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function fastifyApp(mfa: MFA): FastifyInstance {
   const app = Fastify();
@@ -22,30 +23,35 @@ export function fastifyApp(mfa: MFA): FastifyInstance {
     return typeof value === 'string' ? value : undefined;
   };
 
-  // The identity step of a first enrollment: a code to the account's e-mail,
-  // exchanged for a proof that beginEnrollment consumes.
-  app.post('/mfa/verification/send', async (req, reply) => {
-    const email = text(req, 'email'); // your app's address on file for the user
-    if (email === undefined) return reply.code(400).send({ error: '"email" must be a string' });
+  // Fastify's own errors (a body that is not JSON: 400) keep their status;
+  // the service's: see errorAnswer.
+  app.setErrorHandler((error, _req, reply) => {
+    const { statusCode } = error as { statusCode?: number };
+    if (statusCode !== undefined && statusCode < 500) return reply.code(statusCode).send(error);
+    const { status, body } = errorAnswer(error);
+    return reply.code(status).send(body);
+  });
+
+  // The identity step: a code to the user's e-mail address (cooldown and
+  // daily caps: 429 with retryAfterMs).
+  app.post('/mfa/enroll/send-code', async (req, reply) => {
     const sent = await mfa.sendVerificationCode(user(req), {
       channel: 'email',
-      destination: email,
+      destination: emailOf(user(req)),
       purpose: 'enroll',
     });
     return reply.code(sent.ok ? 200 : 429).send(sent);
   });
-  app.post('/mfa/verification/check', async (req, reply) => {
+  // The code from the e-mail buys a proof; the proof starts the enrollment.
+  app.post('/mfa/enroll', async (req, reply) => {
     const code = text(req, 'code');
     if (code === undefined) return reply.code(400).send({ error: '"code" must be a string' });
     const checked = await mfa.checkVerificationCode(user(req), code, { purpose: 'enroll' });
-    return reply.code(checked.ok ? 200 : 401).send(checked);
-  });
-  app.post('/mfa/enroll', async (req, reply) => {
-    const proof = text(req, 'proof');
-    const begun = await mfa
-      .beginEnrollment(user(req), { accountName: user(req), ...(proof ? { proof } : {}) })
-      .catch((error: unknown) => errorAnswer(error));
-    if ('status' in begun) return reply.code(begun.status).send(begun.body);
+    if (!checked.ok) return reply.code(401).send(checked);
+    const begun = await mfa.beginEnrollment(user(req), {
+      accountName: user(req),
+      proof: checked.proof,
+    });
     // secret and uri are not enumerable, so returning begun would drop them:
     // name each field you send.
     return { secret: begun.secret, qr: renderQRCodeSVG(begun.uri), expiresAt: begun.expiresAt };

@@ -1,10 +1,12 @@
-// totpkit with Hono 4 on Node (@hono/node-server): enroll with a QR code, bind
-// with two codes, sign in, recovery codes, sessions bound to the security generation. Run: npx tsx examples/frameworks/hono.ts
+// totpkit with Hono 4 on Node (@hono/node-server): a code by e-mail to check it
+// is the user, enroll with a QR code, bind with two codes, sign in, recovery
+// codes, sessions bound to the security generation.
+// Run: npx tsx examples/frameworks/hono.ts
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
+import { emailOf, errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function honoApp(mfa: MFA): Hono {
   const app = new Hono();
@@ -23,30 +25,32 @@ export function honoApp(mfa: MFA): Hono {
     return typeof value === 'string' ? value : undefined;
   };
 
-  // The identity step of a first enrollment: a code to the account's e-mail,
-  // exchanged for a proof that beginEnrollment consumes.
-  app.post('/mfa/verification/send', async (c) => {
-    const email = await text(c, 'email'); // your app's address on file for the user
-    if (email === undefined) return c.json({ error: '"email" must be a string' }, 400);
+  // The service's errors: see errorAnswer.
+  app.onError((error, c) => {
+    const { status, body } = errorAnswer(error);
+    return c.json(body, status as 403 | 500 | 503);
+  });
+
+  // The identity step: a code to the user's e-mail address (cooldown and
+  // daily caps: 429 with retryAfterMs).
+  app.post('/mfa/enroll/send-code', async (c) => {
     const sent = await mfa.sendVerificationCode(user(c), {
       channel: 'email',
-      destination: email,
+      destination: emailOf(user(c)),
       purpose: 'enroll',
     });
     return c.json(sent, sent.ok ? 200 : 429);
   });
-  app.post('/mfa/verification/check', async (c) => {
+  // The code from the e-mail buys a proof; the proof starts the enrollment.
+  app.post('/mfa/enroll', async (c) => {
     const code = await text(c, 'code');
     if (code === undefined) return c.json({ error: '"code" must be a string' }, 400);
     const checked = await mfa.checkVerificationCode(user(c), code, { purpose: 'enroll' });
-    return c.json(checked, checked.ok ? 200 : 401);
-  });
-  app.post('/mfa/enroll', async (c) => {
-    const proof = await text(c, 'proof');
-    const begun = await mfa
-      .beginEnrollment(user(c), { accountName: user(c), ...(proof ? { proof } : {}) })
-      .catch((error: unknown) => errorAnswer(error));
-    if ('status' in begun) return c.json(begun.body, begun.status);
+    if (!checked.ok) return c.json(checked, 401);
+    const begun = await mfa.beginEnrollment(user(c), {
+      accountName: user(c),
+      proof: checked.proof,
+    });
     // secret and uri are not enumerable, so c.json(begun) would drop them:
     // name each field you send.
     return c.json({

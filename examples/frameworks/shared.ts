@@ -1,58 +1,63 @@
-// What the three framework examples share: the MFA service and how they start.
-// Your app has its own store (PostgresStore, RedisStore) and its own session;
-// here a MemoryStore, and the signed-in user is the `x-user-id` header, which
-// stands in for the session your password step creates. After the second
-// factor, `Sessions` makes the full session (the `x-session` header here),
-// bound to the user's security generation.
+// What the three framework examples share: the MFA service, the user's e-mail
+// address, the answer to the service's errors, and how they start. Your app
+// has its own store (PostgresStore, RedisStore), its own session and its own
+// mailer; here a MemoryStore, the signed-in user is the `x-user-id` header,
+// which stands in for the session your password step creates, and
+// verification codes are written to the console. After the second factor,
+// `Sessions` makes the full session (the `x-session` header here), bound to
+// the user's security generation.
+import { hkdfSync } from 'node:crypto';
 import {
   createAESGCMCipher,
   createMFA,
   MemoryStore,
+  MFAError,
   type MFA,
   type MFAOptions,
-  type VerificationMessage,
 } from 'totpkit';
 
 /**
- * Where the verification codes go: your e-mail or SMS provider. Here an
- * outbox in memory (the tests read it) and a line on the console.
- */
-export const outbox: VerificationMessage[] = [];
-
-/**
- * The service. The AES-256 key comes from MFA_KEY (32 bytes, base64), the
- * verification codes' HMAC key from MFA_CODE_KEY; without them random keys
- * are made, and every secret is lost when the process stops.
+ * The service. The AES-256 key comes from MFA_KEY (32 bytes, base64); without
+ * it a random key is made, and every secret is lost when the process stops.
+ * Verification codes (the identity step before a first enrollment) go to the
+ * console: in your app, `sender` hands them to your mailer.
  */
 export function createExampleMFA(options: Partial<MFAOptions> = {}): MFA {
-  const keyOf = (name: string) =>
-    process.env[name]
-      ? new Uint8Array(Buffer.from(process.env[name], 'base64'))
-      : crypto.getRandomValues(new Uint8Array(32));
+  const key = process.env.MFA_KEY
+    ? new Uint8Array(Buffer.from(process.env.MFA_KEY, 'base64'))
+    : crypto.getRandomValues(new Uint8Array(32));
   return createMFA({
     store: new MemoryStore(),
     issuer: 'Acme',
-    cipher: createAESGCMCipher({ keys: { k1: keyOf('MFA_KEY') }, primaryKeyId: 'k1' }),
+    cipher: createAESGCMCipher({ keys: { k1: key }, primaryKeyId: 'k1' }),
     verification: {
-      key: keyOf('MFA_CODE_KEY'),
-      sender: async (message) => {
-        outbox.push(message);
-        console.log(`verification code for ${message.destination} (${message.purpose})`);
-      },
+      // Development only: the code in the log. Send an e-mail instead.
+      sender: async (message) =>
+        console.log(`verification code for ${message.destination}: ${message.code}`),
+      // The codes' HMAC key, derived from the sealing key (its own label).
+      key: new Uint8Array(hkdfSync('sha256', key, new Uint8Array(0), 'verification codes', 32)),
     },
     ...options,
   });
 }
 
+/** The signed-in user's e-mail address, from your user table; here made up from the id. */
+export const emailOf = (userId: string): string => `${userId}@example.com`;
+
 /**
- * The answer to a service error: a missing or spent proof is the client's
- * (403, the message says which rule, never the token); anything else a 500.
+ * The HTTP answer to an error the service throws: the sender failed (503: no
+ * code is live and none was counted), or a proof was refused (403: for a
+ * first enrollment, ask for a new e-mail code; once the user has an
+ * authenticator, a current code from it). Anything else is a 500.
  */
-export function errorAnswer(error: unknown): { status: 403 | 500; body: { error: string } } {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ERR_PROOF'
-    ? { status: 403, body: { error: (error as Error).message } }
-    : { status: 500, body: { error: 'internal error' } };
+export function errorAnswer(error: unknown): { status: number; body: { error: string } } {
+  if (error instanceof MFAError && error.code === 'ERR_SENDER') {
+    return { status: 503, body: { error: 'the code could not be sent; try again later' } };
+  }
+  if (error instanceof MFAError && error.code === 'ERR_PROOF') {
+    return { status: 403, body: { error: error.message } };
+  }
+  return { status: 500, body: { error: 'internal error' } };
 }
 
 /**
