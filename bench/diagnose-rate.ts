@@ -266,6 +266,7 @@ async function serviceScenario(config: Config, i: number) {
     policy: {
       throttle: { freeAttempts: 100, baseDelayMs: 0, maxDelayMs: 0, maxFailures: 100 },
       recoveryCodeScrypt: { N: 1024, r: 1, p: 1 },
+      proofs: { required: { enroll: 'none' } },
     },
   });
   const user = `bench-${i}`;

@@ -45,7 +45,11 @@ async function measure(params: ScryptParams): Promise<void> {
     issuer: 'Bench',
     cipher: plaintextCipher(),
     clock: () => T0,
-    policy: { recoveryCodeScrypt: params, recoveryThrottle: { freeAttempts: 100 } },
+    policy: {
+      recoveryCodeScrypt: params,
+      recoveryThrottle: { freeAttempts: 100 },
+      proofs: { required: { enroll: 'none' } },
+    },
   });
   let users = 0;
   const begin = async () => {

@@ -120,15 +120,15 @@ assert.deepEqual(await mfa.verify('u-1', generateTOTP(secret1, { now })), {
   reason: 'replayed',
 });
 now += 60_000; // two steps later (policy.window 1)
-const login = await mfa.verify('u-1', generateTOTP(secret1, { now }), {
+// This sign-in code also yields a proof: making recovery codes needs one
+// from a current factor (policy.proofs, docs/enrollment.md).
+const signedIn = await mfa.verify('u-1', generateTOTP(secret1, { now }), {
   proofFor: 'regenerate_recovery_codes',
 });
-assert.equal(login.ok, true);
+assert.ok(signedIn.ok && typeof signedIn.proof === 'string');
 
-// Signed in, u-1 makes recovery codes on the account page and sees them once
-// (the code just typed is the proof that call asks for).
-const proof = (login.ok && login.proof) || '';
-const codes = await mfa.regenerateRecoveryCodes('u-1', { proof });
+// Signed in, u-1 makes recovery codes on the account page and sees them once.
+const codes = await mfa.regenerateRecoveryCodes('u-1', { proof: signedIn.proof });
 assert.equal(codes.ok && codes.recoveryCodes.length, 10);
 assert.equal((await mfa.status('u-1')).recoveryCodesRemaining, 10);
 console.log('import example: ok');

@@ -19,15 +19,14 @@ const key2026 = globalThis.crypto.getRandomValues(new Uint8Array(32));
 const store = new MemoryStore();
 let now = Date.parse('2026-01-15T09:00:00Z');
 const clock = () => now;
-// This example is about keys, so enrollment skips the identity step (a proof
-// from a verification code, see docs/enrollment.md and examples/auth-server):
-// `enroll: 'none'` is the 0.2 behaviour, not a production setting.
 const service = (keys: Record<string, Uint8Array>, primaryKeyId: string) =>
   createMFA({
     store,
     issuer: 'Acme',
     cipher: createAESGCMCipher({ keys, primaryKeyId }),
     clock,
+    // This example is about keys: its users enroll without the identity step
+    // (docs/enrollment.md shows it; 'none' is 0.2's behaviour).
     policy: { proofs: { required: { enroll: 'none' } } },
   });
 

@@ -11,16 +11,12 @@ export interface User {
   id: string;
   email: string;
   passwordHash: string;
-  /**
-   * The account's security generation: a counter bumped after every change to
-   * two-factor sign-in (see {@link Accounts.endUserSessions}). Every session
-   * carries the generation it was created under and is valid only while the
-   * account still has it.
-   */
-  generation: number;
 }
 
-/** Whose session, and the generation read before the decision that made it. */
+/**
+ * Whose session, and the account's security generation (totpkit's
+ * `status().generation`) read before the decision that made it.
+ */
 export interface SessionOwner {
   userId: string;
   generation: number;
@@ -38,21 +34,16 @@ export interface Session {
   token: string;
   userId: string | null;
   /**
-   * The account's generation when the session was created (null for an
-   * anonymous one). A session whose generation is no longer the account's is
-   * not found: it ended with the change that bumped it.
+   * The account's security generation (totpkit's, `mfa.status().generation`)
+   * when the session was created; null for an anonymous one. A session whose
+   * generation is no longer the account's is refused (app.ts): every change
+   * of the factors moves it, in the same atomic step as the change.
    */
   generation: number | null;
   stage: SessionStage;
   csrf: string;
   /** A one-time message for the next page. */
   flash: string | null;
-  /**
-   * The otpauth:// URI of an enrollment in progress, sealed with the MFA
-   * cipher, so that the setup page can be shown again (a reload, a mistyped
-   * code) without making a new secret. Cleared when the enrollment ends.
-   */
-  setup: string | null;
 }
 
 const LIFETIME_MS: Record<SessionStage, number> = {
@@ -85,13 +76,14 @@ export class Accounts {
       csrf text NOT NULL,
       flash text,
       expires_at bigint NOT NULL)`);
-    await this.#sql.query('ALTER TABLE demo_sessions ADD COLUMN IF NOT EXISTS setup text');
-    // The security generation (see User.generation). Sessions from before the
-    // column have none, and are refused: their users sign in once more.
+    // The account's security generation (totpkit's) when the session was
+    // made. Sessions from before the column have none, and are refused:
+    // their users sign in once more. (Older demo data also has the columns
+    // demo_users.generation and demo_sessions.generation / setup, of the
+    // example's own counter and its sealed enrollment URI: no longer used.)
     await this.#sql.query(
-      'ALTER TABLE demo_users ADD COLUMN IF NOT EXISTS generation integer NOT NULL DEFAULT 0',
+      'ALTER TABLE demo_sessions ADD COLUMN IF NOT EXISTS mfa_generation bigint',
     );
-    await this.#sql.query('ALTER TABLE demo_sessions ADD COLUMN IF NOT EXISTS generation integer');
     await this.#sql.query(
       'CREATE INDEX IF NOT EXISTS demo_sessions_expires_at ON demo_sessions (expires_at)',
     );
@@ -105,17 +97,13 @@ export class Accounts {
       [randomUUID(), email, passwordHash, Date.now()],
     );
     const row = rows[0] as { id: string } | undefined;
-    return row === undefined ? null : { id: row.id, email, passwordHash, generation: 0 };
+    return row === undefined ? null : { id: row.id, email, passwordHash };
   }
 
-  /**
-   * The user with this address. Sign-in reads it, generation included,
-   * before it asks the MFA service whether a code is needed: a change that
-   * bumps the generation after that answer then ends the session it makes.
-   */
+  /** The user with this address. */
   async findUserByEmail(email: string): Promise<User | null> {
     const { rows } = await this.#sql.query(
-      'SELECT id, email, password_hash, generation FROM demo_users WHERE email = $1',
+      'SELECT id, email, password_hash FROM demo_users WHERE email = $1',
       [email],
     );
     return userOf(rows[0] as DemoUserRow | undefined);
@@ -123,7 +111,7 @@ export class Accounts {
 
   async findUser(id: string): Promise<User | null> {
     const { rows } = await this.#sql.query(
-      'SELECT id, email, password_hash, generation FROM demo_users WHERE id = $1',
+      'SELECT id, email, password_hash FROM demo_users WHERE id = $1',
       [id],
     );
     return userOf(rows[0] as DemoUserRow | undefined);
@@ -132,8 +120,9 @@ export class Accounts {
   /**
    * Starts a session with a new token and CSRF token (and drops expired ones).
    * `owner` is null for an anonymous session; otherwise its generation is the
-   * one read *before* deciding that this session may exist (the user row
-   * read before `mfa.status`, or the session it replaces), never a fresh read.
+   * one read *with* the decision that this session may exist (the
+   * `mfa.status` that said whether a code is needed, the result of the
+   * change, or the session it replaces), never a fresh read after it.
    */
   async createSession(
     owner: SessionOwner | null,
@@ -149,10 +138,9 @@ export class Accounts {
       stage,
       csrf: newToken(),
       flash,
-      setup: null,
     };
     await this.#sql.query(
-      `INSERT INTO demo_sessions (id_hash, user_id, generation, stage, csrf, flash, expires_at)
+      `INSERT INTO demo_sessions (id_hash, user_id, mfa_generation, stage, csrf, flash, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
       [
         digest(session.token),
@@ -168,37 +156,33 @@ export class Accounts {
   }
 
   /**
-   * The session with this token, if it has not expired and, for a user's
-   * session, was created under the account's current generation: checked on
-   * every request, in the same query that reads the session.
+   * The session with this token, if it has not expired. For a user's
+   * session, app.ts then compares its generation with the account's.
    */
   async getSession(token: string): Promise<Session | null> {
     const { rows } = await this.#sql.query(
-      `SELECT s.user_id, s.generation, s.stage, s.csrf, s.flash, s.setup
-       FROM demo_sessions s LEFT JOIN demo_users u ON u.id = s.user_id
-       WHERE s.id_hash = $1 AND s.expires_at > $2
-         AND (s.user_id IS NULL OR s.generation = u.generation)`,
+      `SELECT user_id, mfa_generation, stage, csrf, flash FROM demo_sessions
+       WHERE id_hash = $1 AND expires_at > $2`,
       [digest(token), Date.now()],
     );
     const row = rows[0] as
       | {
           user_id: string | null;
-          generation: number | null;
+          mfa_generation: number | string | null;
           stage: SessionStage;
           csrf: string;
           flash: string | null;
-          setup: string | null;
         }
       | undefined;
     if (row === undefined) return null;
     return {
       token,
       userId: row.user_id,
-      generation: row.generation,
+      // bigint comes back as text from node-postgres.
+      generation: row.mfa_generation === null ? null : Number(row.mfa_generation),
       stage: row.stage,
       csrf: row.csrf,
       flash: row.flash,
-      setup: row.setup,
     };
   }
 
@@ -209,41 +193,8 @@ export class Accounts {
     ]);
   }
 
-  async setSetup(token: string, setup: string | null): Promise<void> {
-    await this.#sql.query('UPDATE demo_sessions SET setup = $2 WHERE id_hash = $1', [
-      digest(token),
-      setup,
-    ]);
-  }
-
   async deleteSession(token: string): Promise<void> {
     await this.#sql.query('DELETE FROM demo_sessions WHERE id_hash = $1', [digest(token)]);
-  }
-
-  /**
-   * Ends every session of a user: call it after two-factor sign-in changed
-   * (the service call has returned), since a session opened under the old
-   * rules (a password-only one, say) must not outlive them. Bumps the
-   * account's generation, which ends every session made under the old one,
-   * including one whose sign-in read the status before the change but is
-   * written only now; then deletes the rows. Returns the new generation, for
-   * the session that made the change.
-   *
-   * The bump follows the change, so a session created from a status read
-   * before the change carries the old generation. The library's own per-user
-   * security generation (planned, issue 21), bumped in the same atomic step
-   * as the factor change, can replace this counter: sessions would carry the
-   * generation `mfa.status` reports, read in the same call as the state.
-   */
-  async endUserSessions(userId: string): Promise<number> {
-    const { rows } = await this.#sql.query(
-      'UPDATE demo_users SET generation = generation + 1 WHERE id = $1 RETURNING generation',
-      [userId],
-    );
-    await this.#sql.query('DELETE FROM demo_sessions WHERE user_id = $1', [userId]);
-    const row = rows[0] as { generation: number } | undefined;
-    if (row === undefined) throw new Error('endUserSessions: no such user');
-    return row.generation;
   }
 }
 
@@ -251,10 +202,7 @@ interface DemoUserRow {
   id: string;
   email: string;
   password_hash: string;
-  generation: number;
 }
 
 const userOf = (row: DemoUserRow | undefined): User | null =>
-  row === undefined
-    ? null
-    : { id: row.id, email: row.email, passwordHash: row.password_hash, generation: row.generation };
+  row === undefined ? null : { id: row.id, email: row.email, passwordHash: row.password_hash };

@@ -8,18 +8,18 @@
 // pages.ts, the words in messages.ts.
 //
 // What a real app must keep from this: CSRF tokens on every form, session ids
-// rotated when the user's privilege changes, every other session ended when
-// two-factor sign-in changes (and sessions bound to a generation that the
-// change bumps, so that none can outlive it), per-IP limits on password and
-// code checks, Cache-Control: no-store on pages that show secrets,
-// re-authentication with password and code before weakening 2FA, one error
-// boundary around every request, and logs that carry no secret, code or
-// password.
+// rotated when the user's privilege changes, sessions bound to totpkit's
+// security generation (every change of the factors moves it, in the same
+// atomic step, so a session made before a change is refused after it), per-IP
+// limits on password and code checks, Cache-Control: no-store on pages that
+// show secrets, a proof from a current code before every change to two-factor
+// sign-in, one error boundary around every request, and logs that carry no
+// secret, code or password (the development outbox aside: see mail.ts).
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
-import type { MFA, SecretCipher } from 'totpkit';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { MFA } from 'totpkit';
 import type { Accounts, Session } from './accounts.ts';
-import { HTTPError, send, type Context } from './context.ts';
+import { HTTPError, send, type Context, type RequestContext } from './context.ts';
 import { html, page, STYLE } from './html.ts';
 import {
   addressKey,
@@ -28,6 +28,7 @@ import {
   RateLimiter,
   type PerIPLimits,
 } from './limits.ts';
+import type { DevOutbox } from './mail.ts';
 import { perIPLimitMessage } from './messages.ts';
 import { createPages } from './pages.ts';
 import { PasswordHasher, ServerBusyError, type PasswordHashParams } from './password.ts';
@@ -36,8 +37,8 @@ import { createRoutes } from './routes.ts';
 export interface AppOptions {
   mfa: MFA;
   accounts: Accounts;
-  /** Seals the secret of an enrollment in progress in the session row (the MFA's own cipher will do). */
-  cipher: SecretCipher;
+  /** The development outbox (its page is /dev/outbox), or null when codes go out by SMTP. */
+  outbox: DevOutbox | null;
   /** Mark cookies `Secure` (and name them `__Host-sid`): set it whenever the site is served over HTTPS. */
   secureCookies?: boolean;
   /** scrypt cost for passwords; tests lower it. */
@@ -54,11 +55,15 @@ export interface AppOptions {
 
 const MAX_BODY_BYTES = 8 * 1024;
 
+/** How long "Remember this device" lasts: totpkit's default `rememberedDevices.ttlMs`. */
+export const REMEMBER_DEVICE_DAYS = 30;
+
 export function createApp(options: AppOptions): RequestListener {
-  const { mfa, accounts, cipher } = options;
+  const { mfa, accounts, outbox } = options;
   const secure = options.secureCookies ?? false;
   const log = options.log ?? ((line: string) => console.log(line));
   const cookieName = secure ? '__Host-sid' : 'sid';
+  const deviceCookieName = secure ? '__Host-device' : 'device';
   const perIP = { ...DEFAULT_PER_IP_LIMITS, ...options.perIP };
   const clock = options.clock ?? Date.now;
   const limiters = {
@@ -66,32 +71,42 @@ export function createApp(options: AppOptions): RequestListener {
     code: new RateLimiter({ perMinute: perIP.codesPerMinute, clock }),
   };
 
+  /** Adds a cookie to the answer (a response may set the session's and the device's). */
+  function setCookie(res: ServerResponse, cookie: string): void {
+    const set = res.getHeader('Set-Cookie');
+    const list = Array.isArray(set) ? set : typeof set === 'string' ? [set] : [];
+    res.setHeader('Set-Cookie', [...list, cookie]);
+  }
+  const attributes = `Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`;
   function setSessionCookie(res: ServerResponse, session: Session): void {
-    res.setHeader(
-      'Set-Cookie',
-      `${cookieName}=${session.token}; Path=/; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
-    );
+    setCookie(res, `${cookieName}=${session.token}; ${attributes}`);
   }
 
   const routes = createRoutes({
     mfa,
     accounts,
-    cipher,
+    outbox,
     passwords: new PasswordHasher(options.passwordParams, options.maxPasswordChecksWaiting ?? 16),
-    pages: createPages({ mfa, accounts }),
+    pages: createPages({ mfa, accounts, outbox }),
     async rotate(ctx, owner, stage, flash = null) {
       await accounts.deleteSession(ctx.session.token);
       ctx.session = await accounts.createSession(owner, stage, flash);
       setSessionCookie(ctx.res, ctx.session);
     },
-    async endOtherSessions(ctx, flash = null) {
-      // Bumps the account's generation (after the change: the service call
-      // has returned), which ends every session made under the old one.
-      const generation = await accounts.endUserSessions(ctx.user.id);
+    async changed(ctx, generation, flash = null) {
+      // The change moved the generation (`generation` is the result's): every
+      // other session of the user, made under an older one, is refused from
+      // now on; this one continues under a new id and the new generation.
       ctx.owner = { userId: ctx.user.id, generation };
+      await accounts.deleteSession(ctx.session.token);
       ctx.session = await accounts.createSession(ctx.owner, 'signed_in', flash);
       setSessionCookie(ctx.res, ctx.session);
     },
+    rememberDevice(ctx, token) {
+      const maxAge = token === null ? 0 : REMEMBER_DEVICE_DAYS * 24 * 3600;
+      setCookie(ctx.res, `${deviceCookieName}=${token ?? ''}; Max-Age=${maxAge}; ${attributes}`);
+    },
+    deviceToken: (ctx) => ctx.cookies.get(deviceCookieName),
     limit(ctx, kind) {
       const waitMs = limiters[kind].take(ctx.client);
       if (waitMs > 0) {
@@ -145,12 +160,14 @@ export function createApp(options: AppOptions): RequestListener {
     return fields;
   }
 
-  function sessionToken(req: IncomingMessage): string | undefined {
+  /** The request's cookies (the first of a repeated name). */
+  function cookiesOf(req: IncomingMessage): Map<string, string> {
+    const cookies = new Map<string, string>();
     for (const part of (req.headers.cookie ?? '').split(';')) {
       const [name, value] = part.trim().split('=');
-      if (name === cookieName && value) return value;
+      if (name && value && !cookies.has(name)) cookies.set(name, value);
     }
-    return undefined;
+    return cookies;
   }
 
   /** Constant-time comparison; timingSafeEqual throws on unequal byte lengths, so check those first. */
@@ -160,7 +177,12 @@ export function createApp(options: AppOptions): RequestListener {
     return x.length === y.length && timingSafeEqual(x, y);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    requestId: string,
+  ): Promise<void> {
     if (req.method === 'GET' && path === '/style.css') {
       res.setHeader('Content-Type', 'text/css; charset=utf-8');
       res.setHeader('Cache-Control', 'public, max-age=3600');
@@ -170,10 +192,25 @@ export function createApp(options: AppOptions): RequestListener {
     const handler = routes[`${req.method} ${path}`];
     if (handler === undefined) throw new HTTPError(404, 'There is no page here.');
 
-    // A session that ended (signed out, expired, or made before a change to
-    // two-factor sign-in bumped the account's generation) is not found.
-    const token = sessionToken(req);
+    const address = clientAddress(req, perIP.trustProxy);
+    const context: RequestContext = {
+      ip: address,
+      userAgent: (req.headers['user-agent'] ?? '').slice(0, 256),
+      requestId,
+    };
+    // A session that ended (signed out, expired) is not found; one made
+    // before a change to the account's factors (an older security
+    // generation) is refused, and its row deleted.
+    const cookies = cookiesOf(req);
+    const token = cookies.get(cookieName);
     let session = token === undefined ? null : await accounts.getSession(token);
+    if (session !== null && session.userId !== null) {
+      const { generation } = await mfa.status(session.userId, { context });
+      if (session.generation !== generation) {
+        await accounts.deleteSession(session.token);
+        session = null;
+      }
+    }
     let form = new Map<string, string>();
     if (req.method === 'POST') {
       // A form post must come from this site's own page: the session's CSRF
@@ -194,8 +231,8 @@ export function createApp(options: AppOptions): RequestListener {
       setSessionCookie(res, session);
     }
     const user = session.userId === null ? null : await accounts.findUser(session.userId);
-    const client = addressKey(clientAddress(req, perIP.trustProxy));
-    const ctx: Context = { req, res, session, user, form, client };
+    const client = addressKey(address);
+    const ctx: Context = { req, res, session, user, form, client, context, cookies };
     await handler(ctx);
   }
 
@@ -221,6 +258,9 @@ export function createApp(options: AppOptions): RequestListener {
   return (req, res) => {
     const started = Date.now();
     const path = pathOf(req.url);
+    // Ties the request's log line to the events it caused (their context).
+    const requestId = randomUUID();
+    res.setHeader('X-Request-Id', requestId);
     res.setHeader(
       'Content-Security-Policy',
       "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
@@ -235,7 +275,7 @@ export function createApp(options: AppOptions): RequestListener {
     Promise.resolve()
       .then(() => {
         if (path === null) throw new HTTPError(400, 'That address is not valid.');
-        return handle(req, res, path);
+        return handle(req, res, path, requestId);
       })
       .catch((error: unknown) => {
         // The client went away, or a timeout cut the request: nobody to answer.
@@ -258,6 +298,8 @@ export function createApp(options: AppOptions): RequestListener {
         refuse(res, 500, 'Please try again.');
       })
       .catch(() => res.destroy())
-      .finally(() => log(`${req.method} ${shown} ${res.statusCode} ${Date.now() - started}ms`));
+      .finally(() =>
+        log(`${req.method} ${shown} ${res.statusCode} ${Date.now() - started}ms id=${requestId}`),
+      );
   };
 }

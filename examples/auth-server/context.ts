@@ -5,6 +5,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Session, SessionOwner, User } from './accounts.ts';
 
+/**
+ * Who asked, as every totpkit call of the request passes it on (`{ context }`)
+ * to the events it emits, and the log shows it: the client's address, its
+ * user agent (cut to 256 characters) and the request's id (also sent as
+ * `X-Request-Id`). JSON-safe and small, as the service requires.
+ */
+// A type, not an interface: totpkit's `context` takes JSON-safe objects, and
+// only a type alias is assignable to such an index signature.
+export type RequestContext = {
+  ip: string;
+  userAgent: string;
+  requestId: string;
+};
+
 /** One request: its session (always one; anonymous at first), the session's user, its form. */
 export interface Context {
   req: IncomingMessage;
@@ -15,6 +29,10 @@ export interface Context {
   form: Map<string, string>;
   /** The client's address as the per-IP limits key it (limits.ts). */
   client: string;
+  /** Passed to every totpkit call: `{ context: ctx.context }`. */
+  context: RequestContext;
+  /** The request's cookies, by name. */
+  cookies: ReadonlyMap<string, string>;
 }
 
 /** A request of a signed-in user (stage `signed_in`), or halfway (`second_factor`): the user is known. */

@@ -133,4 +133,17 @@ li.factor .name { display: block; font-size: 1.1rem; }
 h2 { font-size: 1.15rem; }
 form.add { margin-top: 1rem; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
 .muted { color: #5b6475; font-size: 0.95rem; }
+label.check { display: flex; gap: 0.5rem; align-items: center; font-weight: 400; }
+label.check input { display: inline; width: auto; margin: 0; }
+/* The development outbox, and the note that points to it: never mistaken for production. */
+.dev { padding: 0.75rem; background: #fff4d6; border-left: 4px solid #b26a00; }
+article.mail { margin: 1rem 0; padding: 0.75rem; border: 1px solid #e4e8f0; border-radius: 4px; }
+article.mail h2 { margin: 0.25rem 0; font-size: 1.05rem; }
+article.mail pre { white-space: pre-wrap; font-family: inherit; margin: 0; }
+section.devices { margin-top: 1rem; padding-top: 1rem; border-top: 1px solid #e4e8f0; }
+li.device { padding: 0.75rem 0; border-top: 1px solid #e4e8f0; }
+li.device .name { display: block; }
+li.device form { margin-top: 0.5rem; }
+/* Two forms in a row (Continue, then "Send a new code"): apart, not touching. */
+main > form + form { margin-top: 0.5rem; }
 `;

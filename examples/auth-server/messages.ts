@@ -11,10 +11,12 @@ import {
 
 const plural = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
 
-/** "3 seconds", "1 second", "2 minutes": how long to wait, in words. */
+/** "3 seconds", "1 second", "2 minutes", "5 hours": how long to wait, in words. */
 export function waitText(retryAfterMs: number): string {
   const seconds = Math.ceil(retryAfterMs / 1000);
-  return seconds < 90 ? plural(seconds, 'second') : plural(Math.ceil(seconds / 60), 'minute');
+  if (seconds < 90) return plural(seconds, 'second');
+  const minutes = Math.ceil(seconds / 60);
+  return minutes < 90 ? plural(minutes, 'minute') : plural(Math.ceil(minutes / 60), 'hour');
 }
 
 /** A refusal from the service, as far as the words need it. */
@@ -133,3 +135,40 @@ export function emailProblem(email: string): string | null {
   if (/\p{Cc}/u.test(email)) return 'Enter a valid email address.';
   return null;
 }
+
+/** A verification code refused (`checkVerificationCode`): what to do next. */
+export function verificationCodeMessage(result: Refusal): string {
+  switch (result.reason) {
+    case 'malformed':
+      return 'The code is the 6 digits from the e-mail. Type them exactly as they are there.';
+    case 'wrong_code':
+      return "That code isn't right. Check that it is from the newest e-mail we sent.";
+    case 'expired':
+      return 'That code has expired. Send a new one.';
+    case 'no_code':
+      return 'There is no code waiting for you. Send a new one.';
+    case 'attempts_exhausted':
+      return 'Too many wrong tries for that code. Send a new one.';
+    default:
+      return throttleMessage(result);
+  }
+}
+
+/** A new code refused (`sendVerificationCode`): the earlier one, if any, still works. */
+export function sendRefusalMessage(result: { reason: string; retryAfterMs: number }): string {
+  return result.reason === 'cooldown'
+    ? `We sent you a code a moment ago. If you have it, enter it below; otherwise ask for a new one in ${waitText(result.retryAfterMs)}.`
+    : `You have asked for too many codes today. Try again in ${waitText(result.retryAfterMs)}.`;
+}
+
+/** The sender failed (`MFAError('ERR_SENDER')`): nothing was sent, nothing counted. */
+export const SEND_FAILED =
+  'We could not send the e-mail just now. Nothing was sent; please try again in a few minutes.';
+
+/**
+ * A proof that is no longer good: the code was right, but the factors changed
+ * meanwhile (`proof: null`), or the proof expired or was refused
+ * (`MFAError('ERR_PROOF')`).
+ */
+export const PROOF_STALE =
+  'Your two-factor settings changed meanwhile, or this confirmation expired. Please try again.';

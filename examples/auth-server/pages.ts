@@ -1,16 +1,18 @@
-// The pages: forms and the pages built from the service's answers (the
-// account page, the enrollment page with its QR code, the list of
-// authenticators, the recovery codes shown once). Each renders for one
-// request's session: its CSRF token in every form, its pending notice shown
-// once. No route logic here: routes.ts decides which page to show.
+// The pages built from the service's answers: the account page (security
+// settings), the e-mail code step, the enrollment page with its QR code, the
+// list of authenticators and remembered devices, the recovery codes shown
+// once, and the development outbox. Each renders for one request's session:
+// its CSRF token in every form, its pending notice shown once. No route logic
+// here: the route files decide which page to show.
 import { parseKeyURI, type FactorInfo, type MFA } from 'totpkit';
 import { renderQRCodeDataURL } from 'totpkit/qr';
 import type { Accounts } from './accounts.ts';
 import type { Context, UserContext } from './context.ts';
 import { redirect, send } from './context.ts';
 import type { CodeParameters } from './diagnosis.ts';
-import { codeField, csrfField, html, page, type PageOptions, type SafeHTML } from './html.ts';
-import { PASSWORD_MIN } from './password.ts';
+import { reauthFields, restartForm, twoCodesForm, verificationCodeForm, when } from './forms.ts';
+import { csrfField, html, page, type PageOptions, type SafeHTML } from './html.ts';
+import type { DevOutbox } from './mail.ts';
 import { isDefault, parametersText } from './settings.ts';
 
 /** The algorithm, digits and period of the enrollment whose key URI is `uri`. */
@@ -23,97 +25,18 @@ export function parametersOf(uri: string): CodeParameters {
   };
 }
 
-/** "2026-11-30 14:52 UTC": a time the same for every reader of the page. */
-const when = (ms: number | null): string =>
-  ms === null ? 'never' : `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-
-/** Password and a current code: what every change to two-factor sign-in asks for. */
-const reauthFields = html`<label
-    >Your password <input name="password" type="password" autocomplete="current-password" required
-  /></label>
-  <label
-    >Code from your app, or a recovery code
-    <input name="code" autocomplete="one-time-code" maxlength="20" required
-  /></label>`;
-
-export const signInForm = (ctx: Context, email = ''): SafeHTML =>
-  html` <form method="post" action="/signin">
-      ${csrfField(ctx.session.csrf)}
-      <label
-        >Email <input name="email" type="email" autocomplete="username" value="${email}" required
-      /></label>
-      <label
-        >Password <input name="password" type="password" autocomplete="current-password" required
-      /></label>
-      <button type="submit">Sign in</button>
-    </form>
-    <p class="muted">No account? <a href="/signup">Sign up</a>.</p>`;
-
-export const signUpForm = (ctx: Context, email = ''): SafeHTML =>
-  html` <form method="post" action="/signup">
-      ${csrfField(ctx.session.csrf)}
-      <label
-        >Email <input name="email" type="email" autocomplete="username" value="${email}" required
-      /></label>
-      <label
-        >Password (at least ${PASSWORD_MIN} characters)
-        <input
-          name="password"
-          type="password"
-          autocomplete="new-password"
-          minlength="${PASSWORD_MIN}"
-          required
-        />
-      </label>
-      <button type="submit">Create account</button>
-    </form>
-    <p class="muted">Have an account? <a href="/signin">Sign in</a>.</p>`;
-
-export const codeForm = (ctx: Context): SafeHTML =>
-  html` <form method="post" action="/signin/code">
-      ${csrfField(ctx.session.csrf)} ${codeField('code', 'Code from your authenticator app', true)}
-      <button type="submit">Verify</button>
-    </form>
-    <p class="muted">
-      Lost your phone? <a href="/signin/recovery">Use a recovery code</a>.<br />
-      Codes keep failing? <a href="/signin/resync">Resynchronise your app</a>.
-    </p>`;
-
-export const recoveryForm = (ctx: Context): SafeHTML =>
-  html` <form method="post" action="/signin/recovery">
-      ${csrfField(ctx.session.csrf)}
-      <label
-        >Recovery code
-        <input name="recovery_code" id="recovery_code" autocomplete="off" required autofocus
-      /></label>
-      <button type="submit">Sign in</button>
-    </form>
-    <p class="muted"><a href="/signin/code">Use a code from your app instead</a>.</p>`;
-
-export const twoCodesForm = (ctx: Context, action: string, button: string): SafeHTML =>
-  html` <form method="post" action="${action}">
-    ${csrfField(ctx.session.csrf)} ${codeField('code1', 'First code', true)}
-    <p class="muted">Now wait until your app shows the next code (up to 30 seconds).</p>
-    ${codeField('code2', 'Next code')}
-    <button type="submit">${button}</button>
-  </form>`;
-
-/** The "Start again" form: a button beside the two-code form, or the page's one action once a setup expired. */
-export const restartForm = (ctx: Context, kind: 'primary' | 'secondary'): SafeHTML =>
-  kind === 'secondary'
-    ? html`<form method="post" action="/mfa/setup">
-        ${csrfField(ctx.session.csrf)}
-        <button type="submit" class="secondary">Start again with a new QR code</button>
-      </form>`
-    : html`<form method="post" action="/mfa/setup">
-        ${csrfField(ctx.session.csrf)}
-        <button type="submit">Start again with a new QR code</button>
-      </form>`;
-
 export type Pages = ReturnType<typeof createPages>;
 
 /** The pages that read the service, or clear the session's notice, for `mfa` and `accounts`. */
-export function createPages({ mfa, accounts }: { mfa: MFA; accounts: Accounts }) {
+export function createPages({
+  mfa,
+  accounts,
+  outbox,
+}: {
+  mfa: MFA;
+  accounts: Accounts;
+  outbox: DevOutbox | null;
+}) {
   /** Renders a page for this session, showing (and clearing) a pending flash notice. */
   async function render(
     ctx: Context,
@@ -157,7 +80,7 @@ export function createPages({ mfa, accounts }: { mfa: MFA; accounts: Accounts })
 
   /** The QR code, the key as text and the two-code form, for the enrollment in `uri`. */
   async function setupPage(ctx: UserContext, uri: string, error?: string): Promise<void> {
-    const active = (await mfa.status(ctx.user.id)).state === 'active';
+    const active = (await mfa.status(ctx.user.id, { context: ctx.context })).state === 'active';
     const button = active ? 'Add this authenticator' : 'Turn on two-factor sign-in';
     const secret = new URL(uri).searchParams.get('secret') ?? '';
     const grouped = secret.replace(/(.{4})(?=.)/g, '$1 ');
@@ -185,17 +108,27 @@ export function createPages({ mfa, accounts }: { mfa: MFA; accounts: Accounts })
         <ol start="2">
           <li>Enter the code your app shows, then wait for the next one and enter it too.</li>
         </ol>
-        ${twoCodesForm(ctx, '/mfa/confirm', button)} ${restartForm(ctx, 'secondary')}
+        ${twoCodesForm(ctx, '/mfa/confirm', button)}
+        ${
+          // A new QR code needs a new proof: for a first authenticator a new
+          // e-mail code, for another one a current code on that page.
+          active
+            ? html`<p class="muted">
+                Need a new QR code? Start again from
+                <a href="/mfa/factors">Your authenticators</a>.
+              </p>`
+            : restartForm(ctx, 'secondary')
+        }
         <p class="muted"><a href="/">Cancel</a></p>`,
       error === undefined ? {} : { error, status: 400 },
     );
   }
 
   /** The account page: two-factor sign-in on (and what can change it) or off (and how to turn it on). */
-  async function dashboard(ctx: UserContext, error?: string): Promise<void> {
-    const status = await mfa.status(ctx.user.id);
+  async function dashboard(ctx: UserContext, error?: string, errorStatus = 401): Promise<void> {
+    const status = await mfa.status(ctx.user.id, { context: ctx.context });
     const csrf = csrfField(ctx.session.csrf);
-    const body =
+    const settings =
       status.state === 'active'
         ? html`<p id="mfa-status">
               Two-factor sign-in is <strong>on</strong>, with ${status.factors}
@@ -213,8 +146,8 @@ export function createPages({ mfa, accounts }: { mfa: MFA; accounts: Accounts })
               <p><a href="/mfa/factors">Your authenticators</a>: add, rename or remove one</p>
               <p><a href="/mfa/resync">Resynchronise your authenticator app</a></p>
               <p class="muted">
-                Each change below asks for your password and a code, and signs you out everywhere
-                else.
+                Each change below asks for your password and a current code, and signs you out
+                everywhere else.
               </p>
               <form method="post" action="/mfa/recovery-codes">
                 ${csrf} ${reauthFields}
@@ -238,25 +171,29 @@ export function createPages({ mfa, accounts }: { mfa: MFA; accounts: Accounts })
             </div>`
         : html`<p id="mfa-status">Two-factor sign-in is <strong>off</strong>.</p>
             <p>
-              Protect your account with an authenticator app such as Google Authenticator, Microsoft
-              Authenticator, 1Password or FreeOTP.
+              Protect your account with a virtual MFA device: an authenticator app such as Google
+              Authenticator, Microsoft Authenticator, 1Password or FreeOTP. We first send a code to
+              your e-mail address, to check that it is you.
             </p>
             <form method="post" action="/mfa/setup">
               ${csrf}
-              <button type="submit">Turn on two-factor sign-in</button>
+              <button type="submit">Set up virtual MFA</button>
             </form>`;
     await render(
       ctx,
       `Hello, ${ctx.user.email}`,
-      body,
-      error === undefined ? {} : { error, status: 401 },
+      html`<h2>Security settings</h2>
+        ${settings}`,
+      error === undefined ? {} : { error, status: errorStatus },
     );
   }
 
   /** Your authenticators: each one's name and dates, to rename or remove it, and adding another. */
   async function factorsPage(ctx: UserContext, error?: string, status = 400): Promise<void> {
-    const factors = await mfa.listFactors(ctx.user.id);
+    const options = { context: ctx.context };
+    const factors = await mfa.listFactors(ctx.user.id, options);
     if (factors.length === 0) return redirect(ctx.res, '/');
+    const devices = await mfa.listRememberedDevices(ctx.user.id, options);
     const csrf = csrfField(ctx.session.csrf);
     const item = (f: FactorInfo, i: number) =>
       html`<li class="factor" id="factor-${i + 1}">
@@ -295,10 +232,81 @@ export function createPages({ mfa, accounts }: { mfa: MFA; accounts: Accounts })
           ${reauthFields}
           <button type="submit">Add another authenticator</button>
         </form>
+        <section class="devices">
+          <h2>Remembered devices</h2>
+          ${
+            devices.length === 0
+              ? html`<p class="muted" id="no-devices">
+                  No device is remembered. Tick "Remember this device for 30 days" when you sign in
+                  with a code.
+                </p>`
+              : html`<p class="muted">
+                    These sign in with your password alone, without a code, until they expire. A
+                    change to your authenticators forgets them all.
+                  </p>
+                  <ul class="factors">
+                    ${devices.map(
+                      (d) =>
+                        html`<li class="device">
+                          <strong class="name">${d.name}</strong>
+                          <span class="muted"
+                            >Remembered ${when(d.createdAt)} · last used ${when(d.lastUsedAt)} ·
+                            expires ${when(d.expiresAt)}</span
+                          >
+                          <form method="post" action="/mfa/devices/forget">
+                            ${csrf} <input type="hidden" name="device" value="${d.id}" />
+                            <button type="submit" class="secondary">Forget ${d.name}</button>
+                          </form>
+                        </li>`,
+                    )}
+                  </ul>
+                  <form method="post" action="/mfa/devices/forget-all">
+                    ${csrf}
+                    <button type="submit" class="secondary">Forget all devices</button>
+                  </form>`
+          }
+        </section>
         <p class="muted"><a href="/">Back to your account</a></p>`,
       error === undefined ? {} : { error, status },
     );
   }
 
-  return { render, recoveryCodesPage, setupPage, dashboard, factorsPage };
+  /** The e-mail code step of a first enrollment. */
+  const verifyPage = (ctx: UserContext, error?: string, status = 401): Promise<void> =>
+    render(
+      ctx,
+      'Check your e-mail',
+      verificationCodeForm(ctx, ctx.user.email, outbox !== null),
+      error === undefined ? {} : { error, status },
+    );
+
+  /**
+   * The development outbox: the e-mails this server would have sent to the
+   * signed-in account, marked so that nobody takes it for a production page.
+   */
+  const outboxPage = (ctx: UserContext, messages: DevOutbox): Promise<void> =>
+    render(
+      ctx,
+      'Development outbox — not for production',
+      html`<p class="dev">
+          This server has no mail server configured (<code>SMTP_URL</code>), so the e-mails it would
+          send to your address are shown here, and written to its log. Never run it like this in
+          production: anyone who reads the log can read the codes.
+        </p>
+        ${
+          messages.forUser(ctx.user.id).length === 0
+            ? html`<p id="outbox-empty">No e-mail has been sent to ${ctx.user.email} yet.</p>`
+            : messages.forUser(ctx.user.id).map(
+                (m) =>
+                  html`<article class="mail">
+                    <p class="muted">To ${m.to} · ${when(m.sentAt)}</p>
+                    <h2>${m.subject}</h2>
+                    <pre>${m.text}</pre>
+                  </article>`,
+              )
+        }
+        <p><a href="/mfa/verify">Back to entering the code</a></p>`,
+    );
+
+  return { render, recoveryCodesPage, setupPage, dashboard, factorsPage, verifyPage, outboxPage };
 }

@@ -10,25 +10,27 @@
 // TOTP_ALGORITHM (SHA1), TOTP_DIGITS (6), TOTP_PERIOD (30); keep the defaults
 // unless you know your users' apps (see settings.ts), and the per-IP limits:
 // PER_IP_SIGNINS_PER_MINUTE (10), PER_IP_CODES_PER_MINUTE (20),
-// PER_IP_CONNECTIONS (32), TRUST_PROXY=1 behind a reverse proxy.
+// PER_IP_CONNECTIONS (32), TRUST_PROXY=1 behind a reverse proxy, and where
+// verification codes go: SMTP_URL (smtp://user:pass@host:587) and SMTP_FROM
+// to send e-mail; without SMTP_URL, the development outbox (/dev/outbox and
+// the log; never in production).
 //
 // Start-up order matters: the port is taken first, then the data directory is
 // locked, and only then is the database opened. A second demo on the same
 // port or data directory stops before it touches the files of the first.
 // SIGINT and SIGTERM are handled from the start, so that a stop at any point
 // releases the lock; the "on http://…" line comes last, once all is ready.
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, relative, resolve } from 'node:path';
-import { createAESGCMCipher, createMFA } from 'totpkit';
+import { relative, resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { createAuthServer } from './http.ts';
 import { lockDirectory } from './lock.ts';
+import { mailerFromEnv, type Mailer } from './mail.ts';
+import { createDemoMFA } from './service.ts';
 import { perIPLimitsFromEnv, SettingError, totpParametersFromEnv } from './settings.ts';
-import { openStorage, StorageError, type Storage } from './storage.ts';
+import { encryptionKey, openStorage, StorageError, type Storage } from './storage.ts';
 
 const env = process.env;
 const dataDir = resolve(env.DATA_DIR ?? '.data/auth-server');
@@ -55,31 +57,6 @@ function fail(error: unknown): never {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
-/**
- * The key that seals TOTP secrets at rest. In production it comes from a
- * secret manager (MFA_ENCRYPTION_KEY); for the demo, one is generated once
- * and kept next to the data, readable by this user only.
- */
-function encryptionKey(): Uint8Array {
-  if (env.MFA_ENCRYPTION_KEY) {
-    const key = Buffer.from(env.MFA_ENCRYPTION_KEY, 'base64');
-    if (key.length !== 32) throw new StartError('MFA_ENCRYPTION_KEY must be 32 bytes in base64');
-    return key;
-  }
-  const file = join(dataDir, 'mfa-encryption-key');
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
-    const key = randomBytes(32);
-    writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600 });
-    console.log(
-      `generated a demo encryption key in ${file} (use MFA_ENCRYPTION_KEY in production)`,
-    );
-    return key;
-  }
-}
-
 /** The first line of an error's message, shortened: for one-line start-up failures. */
 function reasonOf(error: unknown, max = 120): string {
   return error instanceof Error
@@ -90,9 +67,11 @@ function reasonOf(error: unknown, max = 120): string {
 // 0. The settings, before anything is opened.
 let totp;
 let limits;
+let mailer: Mailer;
 try {
   totp = totpParametersFromEnv(env);
   limits = perIPLimitsFromEnv(env);
+  mailer = mailerFromEnv(env, (line) => console.log(line));
 } catch (error) {
   if (error instanceof SettingError) fail(new StartError(error.message));
   throw error;
@@ -118,6 +97,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();
     server.closeAllConnections();
+    mailer.close();
     void (storage?.close() ?? Promise.resolve()).finally(() => process.exit(0));
   });
 }
@@ -177,19 +157,23 @@ try {
 }
 storage = opened;
 
-const cipher = createAESGCMCipher({ keys: { demo1: encryptionKey() }, primaryKeyId: 'demo1' });
-const mfa = createMFA({
+let key: Uint8Array;
+try {
+  key = encryptionKey(env, dataDir, (line) => console.log(line));
+} catch (error) {
+  fail(new StartError(reasonOf(error)));
+}
+const mfa = createDemoMFA({
   store: storage.store,
-  issuer: 'totpkit demo',
-  cipher,
+  key,
   totp,
-  // Audit events carry no secret or code; a real app sends them to its audit log.
-  onEvent: (event) => console.log(`mfa event ${event.type} user=${event.userId}`),
+  sender: mailer.sender,
+  log: (line) => console.log(line),
 });
 app = createApp({
   mfa,
   accounts: storage.accounts,
-  cipher,
+  outbox: mailer.outbox,
   secureCookies: env.SECURE_COOKIES === '1',
   perIP: limits.perIP,
 });
@@ -197,6 +181,7 @@ app = createApp({
 // 4. Ready: this line is the last thing start-up does (tests wait for it).
 const { port: actual } = server.address() as AddressInfo;
 console.log(storage.description);
+console.log(mailer.description);
 console.log(
   `totpkit demo on http://${host === '127.0.0.1' ? 'localhost' : host}:${actual}  (Ctrl+C to stop)`,
 );

@@ -4,7 +4,8 @@
 //   REDIS_URL      MFA state in Redis; accounts stay in PostgreSQL or PGlite
 //   SQLITE_PATH    MFA state in a SQLite file (better-sqlite3); accounts stay
 //                  in PostgreSQL or PGlite
-import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MFAStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
@@ -134,4 +135,33 @@ async function open(
     description,
     close,
   };
+}
+
+/**
+ * The key that seals TOTP secrets at rest (and, derived from it, the HMAC key
+ * of verification codes). In production it comes from a secret manager
+ * (MFA_ENCRYPTION_KEY); for the demo, one is generated once and kept in
+ * `dataDir`, readable by this user only. Throws for a key that is not 32
+ * bytes in base64.
+ */
+export function encryptionKey(
+  env: Readonly<Record<string, string | undefined>>,
+  dataDir: string,
+  log: (line: string) => void,
+): Uint8Array {
+  if (env.MFA_ENCRYPTION_KEY) {
+    const key = Buffer.from(env.MFA_ENCRYPTION_KEY, 'base64');
+    if (key.length !== 32) throw new Error('MFA_ENCRYPTION_KEY must be 32 bytes in base64');
+    return new Uint8Array(key);
+  }
+  const file = join(dataDir, 'mfa-encryption-key');
+  try {
+    return new Uint8Array(Buffer.from(readFileSync(file, 'utf8').trim(), 'base64'));
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const key = randomBytes(32);
+    writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600 });
+    log(`generated a demo encryption key in ${file} (use MFA_ENCRYPTION_KEY in production)`);
+    return new Uint8Array(key);
+  }
 }

@@ -1,13 +1,15 @@
-// totpkit with Express 5: enroll with a QR code, bind with two codes, sign in,
-// recovery codes. Run: npx tsx examples/frameworks/express.ts
+// totpkit with Express 5: a code by e-mail to check it is the user, enroll
+// with a QR code, bind with two codes, sign in, recovery codes, sessions bound
+// to the security generation. Run: npx tsx examples/frameworks/express.ts
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { MFA } from 'totpkit';
 import { renderQRCodeSVG } from 'totpkit/qr';
-import { runIfMain, type ExampleServer } from './shared.ts';
+import { emailOf, errorAnswer, runIfMain, Sessions, type ExampleServer } from './shared.ts';
 
 export function expressApp(mfa: MFA): express.Express {
   const app = express();
+  const sessions = new Sessions(mfa);
   app.use(express.json());
   // Your session middleware sets the user; see shared.ts.
   app.use('/mfa', (req, res, next) => {
@@ -20,8 +22,26 @@ export function expressApp(mfa: MFA): express.Express {
   const text = (req: express.Request, name: string) =>
     typeof req.body?.[name] === 'string' ? (req.body[name] as string) : undefined;
 
+  // The identity step: a code to the user's e-mail address (cooldown and
+  // daily caps: 429 with retryAfterMs).
+  app.post('/mfa/enroll/send-code', async (req, res) => {
+    const sent = await mfa.sendVerificationCode(user(req), {
+      channel: 'email',
+      destination: emailOf(user(req)),
+      purpose: 'enroll',
+    });
+    res.status(sent.ok ? 200 : 429).json(sent);
+  });
+  // The code from the e-mail buys a proof; the proof starts the enrollment.
   app.post('/mfa/enroll', async (req, res) => {
-    const begun = await mfa.beginEnrollment(user(req), { accountName: user(req) });
+    const code = text(req, 'code');
+    if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
+    const checked = await mfa.checkVerificationCode(user(req), code, { purpose: 'enroll' });
+    if (!checked.ok) return res.status(401).json(checked);
+    const begun = await mfa.beginEnrollment(user(req), {
+      accountName: user(req),
+      proof: checked.proof,
+    });
     // secret and uri are not enumerable, so res.json(begun) would drop them:
     // name each field you send.
     res.json({ secret: begun.secret, qr: renderQRCodeSVG(begun.uri), expiresAt: begun.expiresAt });
@@ -39,26 +59,32 @@ export function expressApp(mfa: MFA): express.Express {
     const code = text(req, 'code');
     if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
     const result = await mfa.verify(user(req), code);
-    res.status(result.ok ? 200 : 401).json(result);
+    if (!result.ok) return res.status(401).json(result);
+    // The full session, bound to the generation the code was checked in.
+    res.json({ ...result, session: sessions.create(user(req), result.generation) });
   });
   app.post('/mfa/recover', async (req, res) => {
     const code = text(req, 'code');
     if (code === undefined) return res.status(400).json({ error: '"code" must be a string' });
     const result = await mfa.useRecoveryCode(user(req), code);
-    res.status(result.ok ? 200 : 401).json(result);
+    if (!result.ok) return res.status(401).json(result);
+    res.json({ ...result, session: sessions.create(user(req), result.generation) });
   });
-  // A body that is not JSON: express.json() fails with status 400; answer in JSON.
+  // A page behind the full session: refused once the user's factors changed.
+  app.get('/account', async (req, res) => {
+    const userId = await sessions.user(req.get('x-session'));
+    if (userId === null) return res.status(401).json({ error: 'session ended: sign in again' });
+    res.json({ userId });
+  });
+  // A body that is not JSON: express.json() fails with status 400; answer in
+  // JSON. The service's errors: see errorAnswer.
   app.use(
-    (
-      error: { status?: number },
-      _req: express.Request,
-      res: express.Response,
-      _next: express.NextFunction,
-    ) => {
-      const status = error.status === 400 ? 400 : 500;
-      res
-        .status(status)
-        .json({ error: status === 400 ? 'the body must be JSON' : 'internal error' });
+    (error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+      if ((error as { status?: unknown }).status === 400) {
+        return res.status(400).json({ error: 'the body must be JSON' });
+      }
+      const { status, body } = errorAnswer(error);
+      res.status(status).json(body);
     },
   );
   return app;

@@ -36,12 +36,9 @@ export interface MFAAccountMethods {
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * declare const cookies: { device?: string };
-   * declare function signInAt(user: { id: string }, generation: number): void;
-   * declare function askForCode(user: { id: string }): void;
-   * const device = await mfa.checkRememberedDevice(user.id, cookies.device ?? '');
-   * if (device.ok) signInAt(user, device.generation);
-   * else askForCode(user);
+   * const device = await mfa.checkRememberedDevice(user.id, typed); // the device cookie
+   * if (device.ok) signIn(user); // bind the session to device.generation
+   * else say('Enter the code from your authenticator app.');
    * ```
    */
   checkRememberedDevice(
@@ -78,8 +75,8 @@ export interface MFAAccountMethods {
    * @example
    * ```ts fragment
    * import { createMFA } from 'totpkit';
-   * declare const deviceId: string; // from the "forget" button of the device list
-   * await mfa.forgetRememberedDevice(user.id, deviceId);
+   * const [oldest] = await mfa.listRememberedDevices(user.id);
+   * if (oldest) await mfa.forgetRememberedDevice(user.id, oldest.id);
    * ```
    */
   forgetRememberedDevice(userId: string, deviceId: string, options?: CallOptions): Promise<boolean>;

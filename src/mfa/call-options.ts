@@ -13,9 +13,7 @@ import type { RequestContext } from './request-context.ts';
  * @example
  * ```ts fragment
  * import { createMFA } from 'totpkit';
- * declare const req: { ip: string; get(header: string): string | undefined };
- * declare const requestId: string;
- * const context = { ip: req.ip, userAgent: req.get('user-agent') ?? null, requestId };
+ * const context = { ip: '203.0.113.7', userAgent: 'Mozilla/5.0', requestId: 'req-81f2' };
  * await mfa.verify(user.id, code, { context }); // every event of this call has event.context
  * ```
  */

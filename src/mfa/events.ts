@@ -458,7 +458,7 @@ export interface VerificationCodeRefusedEvent extends MFAEventBase {
 }
 
 /**
- * `checkVerificationCode` answered (any answer but `'malformed'`).
+ * `checkVerificationCode` answered (every answer, `'malformed'` included).
  * @group Events
  */
 export interface VerificationCodeCheckedEvent extends MFAEventBase {

@@ -35,7 +35,7 @@
  * and `eviction.ts` (`check()`'s eviction policy check).
  * @module totpkit/redis
  */
-import { checkInteger, checkOptions, checkUserId, describe } from '../_assert.ts';
+import { checkUserId, describe } from '../_assert.ts';
 import { MFAError } from '../errors.ts';
 import { checkRetention } from './_retention.ts';
 import { storeError } from './scrub.ts';
@@ -68,9 +68,9 @@ import type {
 } from './contract.ts';
 import { checkEvictionPolicy, type RedisCheckOptions } from './redis/eviction.ts';
 import {
+  checkReplicas,
   scriptRunner,
   withTryAgain,
-  type RedisReplicasOptions,
   type RedisScriptClient,
   type RedisStoreOptions,
   type Run,
@@ -102,16 +102,6 @@ export type {
 export type { KeyMigration } from './redis/layout.ts';
 
 const DEFAULT_PREFIX = 'totpkit:';
-
-/** Checks the `replicas` option; `undefined` when it is not set. */
-function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
-  if (value === undefined) return undefined;
-  const replicas = checkOptions(value as RedisReplicasOptions, 'replicas');
-  return {
-    count: checkInteger(replicas.count, 'replicas.count', 1, 100),
-    timeoutMs: checkInteger(replicas.timeoutMs, 'replicas.timeoutMs', 1, 60_000),
-  };
-}
 
 /**
  * An {@link MFAStore} in Redis (tested with Redis 7), through an ioredis or a

@@ -5,6 +5,11 @@
 // create its session, which no one ends. The review saw 19 of 800 such
 // sessions open the dashboard without a code.
 //
+// The example binds every session to totpkit's security generation, read in
+// the same `mfa.status` call as the state that decided the sign-in; the bind
+// moves it in the same atomic step as the factor change, and every request
+// compares the two.
+//
 // Two tests, each counting sessions that reach the dashboard without a code
 // (the claim: 0):
 // - one interleaving forced step by step: the sign-in's status read is held
@@ -13,10 +18,16 @@
 //   delayed at random (seeded), to let the scheduler find other orders.
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeBase32, generateTOTP, type MFAStore } from 'totpkit';
+import { generateTOTP, type MFAStore } from 'totpkit';
 import { PostgresStore } from 'totpkit/postgres';
 import { Accounts } from '../../examples/auth-server/accounts.ts';
-import { Client, extract, startAuthServer, type RunningServer } from './harness.ts';
+import {
+  Client,
+  enrollThroughOutbox,
+  signUp,
+  startAuthServer,
+  type RunningServer,
+} from './harness.ts';
 
 const PASSWORD = 'correct horse battery staple';
 
@@ -43,17 +54,11 @@ function delayedReads(store: MFAStore, delay: () => Promise<void>): MFAStore {
   });
 }
 
-/** Signs up `email` and starts an enrollment; returns the client and the enrollment's secret. */
+/** Signs up `email` and starts an enrollment (a code by e-mail, then the QR code); returns the client and the secret. */
 async function signUpAndBegin(url: string, email: string) {
   const client = new Client(url);
-  await client.get('/signup');
-  expect((await client.post('/signup', { email, password: PASSWORD })).location).toBe('/');
-  await client.get('/');
-  expect((await client.post('/mfa/setup')).location).toBe('/mfa/setup');
-  const page = await client.get('/mfa/setup');
-  const secret = decodeBase32(
-    extract(page.body, /id="secret">([A-Z2-7 ]+)</, 'secret').replace(/ /g, ''),
-  );
+  await signUp(client, email, PASSWORD);
+  const { secret } = await enrollThroughOutbox(client);
   return { client, secret };
 }
 

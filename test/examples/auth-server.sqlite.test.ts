@@ -1,16 +1,16 @@
 // The example auth server's SQLITE_PATH switch: the storage that server.ts
 // opens (accounts in PGlite, MFA state in a SQLite file through
-// better-sqlite3), then enrollment, binding, sign-in with TOTP and a replay
-// refused, over HTTP; the factor is then read back from the SQLite file.
+// better-sqlite3), then the seed flow (harness.ts walkSeedFlow: a code by
+// e-mail, enrollment, binding, sign-in with TOTP and a replay refused), over
+// HTTP; the factor is then read back from the SQLite file.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeBase32, generateTOTP } from 'totpkit';
 import { SQLiteStore } from 'totpkit/sqlite';
 import { openStorage } from '../../examples/auth-server/storage.ts';
-import { Client, extract, startAuthServer } from './harness.ts';
+import { startAuthServer, walkSeedFlow } from './harness.ts';
 
 describe('example auth server with SQLITE_PATH', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'totpkit-example-sqlite-'));
@@ -22,29 +22,8 @@ describe('example auth server with SQLITE_PATH', () => {
     expect(storage.store).toBeInstanceOf(SQLiteStore);
     expect(storage.description).toContain(`MFA state in SQLite (${path})`);
     const server = await startAuthServer({ storage });
-    const email = 'sqlite@example.com';
     try {
-      const client = new Client(server.url);
-      await client.get('/signup');
-      await client.follow(await client.post('/signup', { email, password: 'a fine passphrase' }));
-      const setup = await client.follow(await client.post('/mfa/setup'));
-      const base32 = extract(setup.body, /id="secret">([A-Z2-7 ]+)</, 'secret').replace(/ /g, '');
-      const secret = decodeBase32(base32);
-      const now = Date.now();
-      const previous = generateTOTP(secret, { now: now - 30_000 });
-      const current = generateTOTP(secret, { now });
-      const next = generateTOTP(secret, { now: now + 30_000 });
-      const bound = await client.post('/mfa/confirm', { code1: previous, code2: current });
-      expect(bound.body).toContain('Save these recovery codes');
-      await client.post('/signout');
-      await client.get('/signin');
-      const signIn = await client.post('/signin', { email, password: 'a fine passphrase' });
-      expect(signIn.location).toBe('/signin/code');
-      await client.get('/signin/code');
-      const replay = await client.post('/signin/code', { code: current });
-      expect(replay.body).toContain('That code has already been used');
-      expect((await client.post('/signin/code', { code: next })).location).toBe('/');
-      expect((await client.get('/')).body).toContain('Two-factor sign-in is <strong>on</strong>');
+      await walkSeedFlow(server, 'sqlite@example.com');
     } finally {
       await server.close();
       await storage.close();

@@ -1,10 +1,20 @@
-// The example auth server over HTTP: sign up → enroll → bind → sign out → sign
-// in with TOTP → a replayed code refused → a recovery code works once. Codes
-// come from oathtool, reading the secret from the enrollment page.
+// The example auth server over HTTP, the seed flow: sign up → "Set up virtual
+// MFA" → a code sent to the account's e-mail (the development outbox) → the QR
+// code and the key → bind with two codes → sign out → sign in with TOTP → a
+// replayed code refused → a recovery code works once. Codes come from
+// oathtool, reading the secret from the enrollment page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32 } from 'totpkit';
 import { oathtoolTOTP, skipWithoutOathtool } from '../helpers/oathtool.ts';
-import { Client, extract, startAuthServer, type Response, type RunningServer } from './harness.ts';
+import {
+  Client,
+  extract,
+  logText,
+  outboxCode,
+  startAuthServer,
+  type Response,
+  type RunningServer,
+} from './harness.ts';
 
 const noOathtool = skipWithoutOathtool();
 
@@ -35,8 +45,26 @@ describe.skipIf(noOathtool)('example auth server over HTTP', () => {
     );
     expect(page.body).toContain('Two-factor sign-in is <strong>off</strong>');
 
-    // Enroll: a QR code and the secret as text.
+    // "Set up virtual MFA": first a code to the account's e-mail address.
+    expect(page.body).toContain('Set up virtual MFA</button>');
     page = await alice.follow(await alice.post('/mfa/setup'));
+    expect(page.body).toContain('<h1>Check your e-mail</h1>');
+    expect(page.body).toContain(`we sent a code to <strong>${EMAIL}</strong>`);
+    expect(page.body).toContain('<a href="/dev/outbox">development outbox</a>');
+    // No mail server: it is in the development outbox, and in the log, marked as such.
+    const code = await outboxCode(alice);
+    expect(server.logs.join('\n')).toContain(
+      `DEVELOPMENT OUTBOX (not for production): to ${EMAIL}: Your totpkit demo verification code is ${code}.`,
+    );
+    // Without the code there is no QR code; a wrong one is refused with a reason.
+    expect((await alice.get('/mfa/setup')).location).toBe('/');
+    const wrong = code === '000000' ? '000001' : '000000';
+    page = await alice.post('/mfa/verify', { code: wrong });
+    expect(page.status).toBe(401);
+    expect(page.body).toContain("That code isn't right.");
+    page = await alice.follow(await alice.post('/mfa/verify', { code }));
+
+    // Enroll: a QR code and the secret as text.
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/<img class="qr" src="data:image\/svg\+xml;base64,/);
     const secret = extract(
@@ -120,10 +148,28 @@ describe.skipIf(noOathtool)('example auth server over HTTP', () => {
     res = await alice.post('/signin/recovery', { recovery_code: recoveryCodes[1] as string });
     expect(res.location).toBe('/');
 
-    // Nothing secret reached the log.
-    const log = server.logs.join('\n');
+    // Nothing secret reached the log (the request ids, random hex, left out:
+    // a 6-digit code could turn up inside one by chance).
+    const log = logText(server.logs);
     expect(log).toContain('POST /signin/code 401');
     expect(log).toContain('mfa event verify_replayed');
+    // Every event with the request's context: address, user agent, request id.
+    const replayed = /mfa event verify_replayed user=\S+ context=(\{.*\})$/m.exec(
+      server.logs.join('\n'),
+    );
+    const context = JSON.parse(replayed?.[1] ?? 'null') as Record<string, string>;
+    expect(context).toEqual({
+      ip: '127.0.0.1',
+      userAgent: expect.any(String),
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    // The request's own log line carries the same id.
+    expect(server.logs.join('\n')).toContain(`POST /signin/code 401`);
+    expect(
+      server.logs.some(
+        (l) => l.startsWith('POST /signin/code 401') && l.endsWith(`id=${context.requestId}`),
+      ),
+    ).toBe(true);
     for (const value of [secret, previous, current, next, PASSWORD, ...recoveryCodes]) {
       expect(log).not.toContain(value);
     }

@@ -21,7 +21,7 @@ const STORES: ClaimsTestStore[] = [
   { name: 'MemoryStore', runs: 40, steps: 150, make: async () => new MemoryStore() },
   {
     name: 'PostgresStore (PGlite)',
-    runs: 4,
+    runs: 2,
     steps: 120,
     make: async () => {
       const store = new PostgresStore({ client: await pglite(), table: `claims_${tables++}` });

@@ -37,7 +37,9 @@ const STORES: ModelTestStore[] = [
   },
   {
     name: 'PostgresStore (PGlite)',
-    runs: 15,
+    // Fewer than the others: PGlite's WebAssembly makes each run several times
+    // slower, and the 0.3 account calls doubled a run's store operations.
+    runs: 6,
     make: () => {
       pgStore ??= (async () => {
         db = new PGlite();

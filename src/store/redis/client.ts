@@ -5,7 +5,7 @@
  * so that a write counts as done only once enough replicas hold it.
  * @module
  */
-import { describe } from '../../_assert.ts';
+import { checkInteger, checkOptions, describe } from '../../_assert.ts';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
@@ -110,6 +110,16 @@ export interface RedisReplicasOptions {
   count: number;
   /** How long to wait for them, in milliseconds: an integer from 1 to 60,000. */
   timeoutMs: number;
+}
+
+/** Checks the `replicas` option; `undefined` when it is not set. */
+export function checkReplicas(value: unknown): RedisReplicasOptions | undefined {
+  if (value === undefined) return undefined;
+  const replicas = checkOptions(value as RedisReplicasOptions, 'replicas');
+  return {
+    count: checkInteger(replicas.count, 'replicas.count', 1, 100),
+    timeoutMs: checkInteger(replicas.timeoutMs, 'replicas.timeoutMs', 1, 60_000),
+  };
 }
 
 /** A Lua script with its SHA-1, the name EVALSHA knows it by. */
