@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { describe } from '../_assert.ts';
+import { describe, isWellFormedText } from '../_assert.ts';
 import { encodeBase64url, utf8 } from '../_encoding.ts';
 import type { VerificationChannel } from './account-types.ts';
 
@@ -43,6 +43,11 @@ export function checkDestination(destination: unknown, channel: VerificationChan
   }
   if (/\p{Cc}/u.test(destination)) {
     throw new RangeError('"destination" must not contain control characters');
+  }
+  // Hashed as UTF-8, a lone surrogate becomes U+FFFD: two destinations would
+  // share one key (and one send counter).
+  if (!isWellFormedText(destination)) {
+    throw new RangeError('"destination" must be well-formed Unicode (no lone surrogates)');
   }
   if (channel === 'email' && !destination.includes('@')) {
     throw new RangeError(`"destination" must be an e-mail address (with "@") for channel 'email'`);

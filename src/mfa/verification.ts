@@ -17,7 +17,7 @@
  * @module
  * @internal
  */
-import { checkOptions, describe, describeType } from '../_assert.ts';
+import { checkOptions, describe, describeType, isWellFormedText } from '../_assert.ts';
 import { encodeBase64url, utf8 } from '../_encoding.ts';
 import { timingSafeEqual } from '../compare.ts';
 import { MFAError } from '../errors.ts';
@@ -297,6 +297,9 @@ function checkCheckDestination(destination: unknown): string | undefined {
   const length = [...destination].length;
   if (length === 0 || length > 320 || /\p{Cc}/u.test(destination)) {
     throw new RangeError('"destination" must be 1 to 320 characters long, no control characters');
+  }
+  if (!isWellFormedText(destination)) {
+    throw new RangeError('"destination" must be well-formed Unicode (no lone surrogates)');
   }
   return destination;
 }

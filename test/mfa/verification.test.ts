@@ -108,6 +108,9 @@ describe('verification codes: properties', () => {
       [{ ...EMAIL, channel: 'fax' }, /"channel"/],
       [{ ...EMAIL, destination: 'no-at-sign' }, /"destination"/],
       [{ ...EMAIL, destination: 'a\n@example.com' }, /"destination"/],
+      [{ ...EMAIL, destination: 'a\u0000@example.com' }, /"destination"/],
+      // A lone surrogate hashes as U+FFFD: two destinations would share a key.
+      [{ ...EMAIL, destination: 'a\ud800@example.com' }, /"destination".*surrogate/],
       [{ ...EMAIL, channel: 'sms', destination: 'abc' }, /"destination"/],
       [{ ...EMAIL, purpose: 'Enroll!' }, /"purpose"/],
     ];
@@ -117,6 +120,12 @@ describe('verification codes: properties', () => {
     await expect(
       h.mfa.checkVerificationCode(user, 123456 as never, { purpose: 'enroll' }),
     ).rejects.toThrow(TypeError);
+    await expect(
+      h.mfa.checkVerificationCode(user, '123456', {
+        purpose: 'enroll',
+        destination: 'a\udc00@example.com',
+      }),
+    ).rejects.toThrow(/"destination".*surrogate/);
     expect(await h.mfa.checkVerificationCode(user, '12345', { purpose: 'enroll' })).toEqual({
       ok: false,
       reason: 'malformed',
