@@ -21,7 +21,7 @@
  * @module
  * @internal
  */
-import { describe } from '../_assert.ts';
+import { describe, describeType } from '../_assert.ts';
 import { decodeBase64url, encodeBase64url, utf8 } from '../_encoding.ts';
 import { timingSafeEqual } from '../compare.ts';
 import { MFAError } from '../errors.ts';
@@ -80,7 +80,7 @@ function isLive(device: RememberedDeviceRecord, account: AccountState, now: numb
 
 function checkToken(token: unknown): string {
   if (typeof token !== 'string') {
-    throw new TypeError(`"token" must be a string, got ${describe(token)}`);
+    throw new TypeError(`"token" must be a string, got ${describeType(token)}`);
   }
   return token;
 }

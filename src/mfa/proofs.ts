@@ -18,7 +18,7 @@
  * @module
  * @internal
  */
-import { describe } from '../_assert.ts';
+import { describeType } from '../_assert.ts';
 import { encodeBase64url, utf8 } from '../_encoding.ts';
 import { MFAError } from '../errors.ts';
 import type { AccountState, ProofRecord } from '../store/contract.ts';
@@ -72,7 +72,7 @@ export async function addProof(
 export function checkProofOption(proof: unknown): string | undefined {
   if (proof === undefined) return undefined;
   if (typeof proof !== 'string') {
-    throw new TypeError(`"proof" must be a string or undefined, got ${describe(proof)}`);
+    throw new TypeError(`"proof" must be a string or undefined, got ${describeType(proof)}`);
   }
   return proof;
 }
@@ -166,7 +166,7 @@ export async function useProof(
 ): Promise<boolean> {
   checkPurpose(purpose);
   if (typeof proof !== 'string') {
-    throw new TypeError(`"proof" must be a string, got ${describe(proof)}`);
+    throw new TypeError(`"proof" must be a string, got ${describeType(proof)}`);
   }
   if (!wellFormed(proof)) return false;
   const hash = await proofHash(userId, proof);

@@ -4,7 +4,7 @@
  * @module
  * @internal
  */
-import { describe, isWellFormedText } from '../_assert.ts';
+import { describe, describeType, isWellFormedText } from '../_assert.ts';
 import { encodeBase64url, utf8 } from '../_encoding.ts';
 import type { VerificationChannel } from './account-types.ts';
 
@@ -35,7 +35,7 @@ export function checkChannel(channel: unknown): VerificationChannel {
 /** Checks a destination for `channel` (its shape only). */
 export function checkDestination(destination: unknown, channel: VerificationChannel): string {
   if (typeof destination !== 'string') {
-    throw new TypeError(`"destination" must be a string, got ${describe(destination)}`);
+    throw new TypeError(`"destination" must be a string, got ${describeType(destination)}`);
   }
   const length = [...destination].length;
   if (length === 0 || length > 320) {

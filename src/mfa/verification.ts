@@ -291,7 +291,7 @@ function checkCheckDestination(destination: unknown): string | undefined {
   if (destination === undefined) return undefined;
   if (typeof destination !== 'string') {
     throw new TypeError(
-      `"destination" must be a string or undefined, got ${describe(destination)}`,
+      `"destination" must be a string or undefined, got ${describeType(destination)}`,
     );
   }
   const length = [...destination].length;

@@ -120,6 +120,32 @@ describe('verification codes: properties', () => {
     await expect(
       h.mfa.checkVerificationCode(user, 123456 as never, { purpose: 'enroll' }),
     ).rejects.toThrow(TypeError);
+    // A number where a string belongs is named by its type, never printed: a
+    // phone number or a token must not reach a log through an error message.
+    for (const call of [
+      () =>
+        h.mfa.sendVerificationCode(user, {
+          ...EMAIL,
+          channel: 'sms',
+          destination: 447700900123 as never,
+        }),
+      () =>
+        h.mfa.checkVerificationCode(user, '123456', {
+          purpose: 'enroll',
+          destination: 447700900123 as never,
+        }),
+      () => h.mfa.useProof(user, 447700900123 as never, { purpose: 'enroll' }),
+      () => h.mfa.checkRememberedDevice(user, 447700900123 as never),
+      () => h.mfa.removeFactor(user, 'f', { proof: 447700900123 as never }),
+    ]) {
+      const error = await call().then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error!.message).toMatch(/got number/);
+      expect(error!.message).not.toMatch(/447700900123/);
+    }
     await expect(
       h.mfa.checkVerificationCode(user, '123456', {
         purpose: 'enroll',
