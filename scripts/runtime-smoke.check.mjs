@@ -69,9 +69,16 @@ check('SVG', qr.renderQRCodeSVG(uri).startsWith('<svg xmlns="http://www.w3.org/2
 check('data URL', qr.renderQRCodeDataURL(uri).startsWith('data:image/svg+xml;base64,'), true);
 check('terminal', qr.renderQRCodeTerminal(uri).includes('█'), true);
 
-// The service end to end: AES-256-GCM over the runtime's WebCrypto, scrypt
-// recovery codes, replay protection, on MemoryStore.
+// The service end to end: the identity step (a verification code, its proof),
+// AES-256-GCM over the runtime's WebCrypto, scrypt recovery codes, replay
+// protection, on MemoryStore.
 let clock = 1_750_000_000_000;
+const outbox = [];
+// Codes go to an outbox here; a mailer or SMS provider in an app.
+const verification = {
+  sender: async ({ code }) => void outbox.push(code),
+  key: globalThis.crypto.getRandomValues(new Uint8Array(32)),
+};
 const mfa = totpkit.createMFA({
   store: new totpkit.MemoryStore(),
   issuer: 'Acme',
@@ -80,8 +87,20 @@ const mfa = totpkit.createMFA({
     primaryKeyId: 'k1',
   }),
   clock: () => clock,
+  verification,
 });
-const enrollment = await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' });
+/** Sends a code for 'enroll' to the user's e-mail and returns the proof of its check. */
+async function enrollProof(service, userId) {
+  const destination = `${userId}@example.com`;
+  await service.sendVerificationCode(userId, { channel: 'email', destination, purpose: 'enroll' });
+  const checked = await service.checkVerificationCode(userId, outbox.at(-1), { purpose: 'enroll' });
+  check(`verification code for ${userId}`, checked.ok, true);
+  return checked.proof;
+}
+const enrollment = await mfa.beginEnrollment('alice', {
+  accountName: 'alice@example.com',
+  proof: await enrollProof(mfa, 'alice'),
+});
 const key = totpkit.decodeBase32(enrollment.secret);
 const bound = await mfa.completeEnrollment(
   'alice',
@@ -120,8 +139,12 @@ if (typeof globalThis.Bun !== 'undefined') {
     issuer: 'Acme',
     cipher: totpkit.plaintextCipher(),
     clock: () => clock,
+    verification,
   });
-  const started = await onSQLite.beginEnrollment('bob', { accountName: 'bob@example.com' });
+  const started = await onSQLite.beginEnrollment('bob', {
+    accountName: 'bob@example.com',
+    proof: await enrollProof(onSQLite, 'bob'),
+  });
   const bobKey = totpkit.decodeBase32(started.secret);
   const bobBound = await onSQLite.completeEnrollment(
     'bob',
