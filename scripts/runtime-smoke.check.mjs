@@ -69,9 +69,11 @@ check('SVG', qr.renderQRCodeSVG(uri).startsWith('<svg xmlns="http://www.w3.org/2
 check('data URL', qr.renderQRCodeDataURL(uri).startsWith('data:image/svg+xml;base64,'), true);
 check('terminal', qr.renderQRCodeTerminal(uri).includes('█'), true);
 
-// The service end to end: AES-256-GCM over the runtime's WebCrypto, scrypt
+// The service end to end: AES-256-GCM over the runtime's WebCrypto, the
+// identity step (an e-mailed code, HMAC-hashed, and its proof), scrypt
 // recovery codes, replay protection, on MemoryStore.
 let clock = 1_750_000_000_000;
+const outbox = [];
 const mfa = totpkit.createMFA({
   store: new totpkit.MemoryStore(),
   issuer: 'Acme',
@@ -80,8 +82,23 @@ const mfa = totpkit.createMFA({
     primaryKeyId: 'k1',
   }),
   clock: () => clock,
+  verification: {
+    sender: async (message) => void outbox.push(message.code),
+    key: globalThis.crypto.getRandomValues(new Uint8Array(32)),
+  },
 });
-const enrollment = await mfa.beginEnrollment('alice', { accountName: 'alice@example.com' });
+const sent = await mfa.sendVerificationCode('alice', {
+  channel: 'email',
+  destination: 'alice@example.com',
+  purpose: 'enroll',
+});
+check('verification code sent', sent.ok && outbox.length, 1);
+const checked = await mfa.checkVerificationCode('alice', outbox[0], { purpose: 'enroll' });
+check('verification code checked', checked.ok, true);
+const enrollment = await mfa.beginEnrollment('alice', {
+  accountName: 'alice@example.com',
+  proof: checked.proof,
+});
 const key = totpkit.decodeBase32(enrollment.secret);
 const bound = await mfa.completeEnrollment(
   'alice',
@@ -120,6 +137,8 @@ if (typeof globalThis.Bun !== 'undefined') {
     issuer: 'Acme',
     cipher: totpkit.plaintextCipher(),
     clock: () => clock,
+    // The identity step ran above; here the store is what is checked.
+    policy: { proofs: { required: { enroll: 'none' } } },
   });
   const started = await onSQLite.beginEnrollment('bob', { accountName: 'bob@example.com' });
   const bobKey = totpkit.decodeBase32(started.secret);
