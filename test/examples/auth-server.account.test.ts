@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeBase32, generateTOTP } from 'totpkit';
 import { parseSupportArgs, supportReset } from '../../examples/auth-server/support.ts';
+import { unitTier } from '../helpers/integration.ts';
 import {
   Client,
   enrollThroughOutbox,
@@ -253,27 +254,32 @@ describe('example auth server: the account around the factors', () => {
       expect(() => parseSupportArgs(['reset', 'a@b', '--bogus'])).toThrow(/--bogus/);
     });
 
-    it('runs as `npm run support` does, on the demo’s data directory', () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'totpkit-support-'));
-      try {
-        const run = (args: string[]) =>
-          spawnSync(
-            process.execPath,
-            ['--import', 'tsx', 'examples/auth-server/support.ts', ...args],
-            { env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8', timeout: 120_000 },
+    // Subprocesses (node + tsx, several times): npm test only, not the unit tier.
+    it.skipIf(unitTier)(
+      'runs as `npm run support` does, on the demo’s data directory',
+      () => {
+        const dataDir = mkdtempSync(join(tmpdir(), 'totpkit-support-'));
+        try {
+          const run = (args: string[]) =>
+            spawnSync(
+              process.execPath,
+              ['--import', 'tsx', 'examples/auth-server/support.ts', ...args],
+              { env: { ...process.env, DATA_DIR: dataDir }, encoding: 'utf8', timeout: 120_000 },
+            );
+          const ok = run(['reset', 'nobody@example.com', '--actor', 'bob', '--reason', 'test']);
+          expect(ok.stderr).toBe('');
+          expect(ok.stdout).toContain(
+            'no account with the address nobody@example.com; nothing was changed',
           );
-        const ok = run(['reset', 'nobody@example.com', '--actor', 'bob', '--reason', 'test']);
-        expect(ok.stderr).toBe('');
-        expect(ok.stdout).toContain(
-          'no account with the address nobody@example.com; nothing was changed',
-        );
-        expect(ok.status).toBe(0);
-        const bad = run(['reset', 'nobody@example.com']);
-        expect(bad.status).toBe(1);
-        expect(bad.stderr).toMatch(/^support: --actor is required/);
-      } finally {
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-    }, 120_000);
+          expect(ok.status).toBe(0);
+          const bad = run(['reset', 'nobody@example.com']);
+          expect(bad.status).toBe(1);
+          expect(bad.stderr).toMatch(/^support: --actor is required/);
+        } finally {
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      },
+      120_000,
+    );
   });
 });
