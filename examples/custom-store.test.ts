@@ -12,7 +12,7 @@ import { InMemoryDocuments } from './versioned-documents.ts';
 testMFAStore(
   'DocumentStore (in-memory documents)',
   () => new DocumentStore(new InMemoryDocuments()),
-  { readAndReserve: false },
+  { readAndReserve: false, deleteExpired: false },
 );
 
 it('runs a whole enrollment and login through createMFA', async () => {

@@ -40,6 +40,14 @@ export interface TestMFAStoreOptions {
    * registered at all (the service falls back to `getUser` + `reserveAttempt`).
    */
   readAndReserve?: boolean;
+  /**
+   * Whether the store has a `deleteExpired(now, options)` (MemoryStore,
+   * PostgresStore, SQLiteStore, MySQLStore do; RedisStore expires keys by TTL
+   * instead). Default `true`: the retention cases are registered, and a store
+   * without the method fails them. Pass `false` for a store without it: those
+   * cases are then not registered at all.
+   */
+  deleteExpired?: boolean;
 }
 
 /**
@@ -56,7 +64,8 @@ export interface TestMFAStoreOptions {
  * @param name - a label for the store, e.g. `'PostgresStore (PGlite)'`
  * @param makeStore - returns the store for each test (may be async, may
  *   return the same instance every time)
- * @param options - `readAndReserve: false` for a store without that optional method
+ * @param options - `readAndReserve: false` / `deleteExpired: false` for a store
+ *   without that method
  * @returns nothing; the tests are registered with vitest
  * @throws nothing itself; each failed expectation fails its vitest test
  * @example
@@ -85,7 +94,7 @@ export function testMFAStore(
     factorCases(suite);
     erasureCases(suite);
     accountCases(suite);
-    accountResetCases(suite);
+    accountResetCases(suite, options.deleteExpired ?? true);
     deviceCases(suite);
     adminResetCases(suite);
     concurrencyCases(suite);

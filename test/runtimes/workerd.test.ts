@@ -76,6 +76,8 @@ describe.skipIf(!haveWorkerd)('totpkit in workerd', () => {
         factorId: expect.any(String),
         clockOffsetSeconds: 0,
         parameters: { algorithm: 'SHA1', digits: 6, period: 30 },
+        // The first factor moved the security generation from 0 to 1.
+        generation: 1,
       });
       const { factorId } = completed.result as { factorId: string };
       const codes = completed.recoveryCodes as string[];
@@ -90,6 +92,7 @@ describe.skipIf(!haveWorkerd)('totpkit in workerd', () => {
       expect(await call(worker.url, '/verify', { ...at(later), code })).toEqual({
         ok: true,
         factorId,
+        generation: 1,
       });
       expect(await call(worker.url, '/verify', { ...at(later), code })).toMatchObject({
         ok: false,
@@ -99,6 +102,7 @@ describe.skipIf(!haveWorkerd)('totpkit in workerd', () => {
       expect(await call(worker.url, '/recover', { ...at(later), code: recovery })).toEqual({
         ok: true,
         remaining: policy.count - 1,
+        generation: 1,
       });
       expect(await call(worker.url, '/recover', { ...at(later), code: recovery })).toMatchObject({
         ok: false,
@@ -109,6 +113,7 @@ describe.skipIf(!haveWorkerd)('totpkit in workerd', () => {
       expect(await call(worker.url, '/recover', { ...at(later), code: typed })).toEqual({
         ok: true,
         remaining: policy.count - 2,
+        generation: 1,
       });
       expect(await call(worker.url, '/status', at(later))).toMatchObject({
         state: 'active',

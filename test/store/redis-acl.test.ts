@@ -95,6 +95,7 @@ describe.skipIf(!plan.run || external)(
             prefix: prefix(`${name}:${++stores}`),
             throttleRetentionMs,
           }),
+        { deleteExpired: false },
       );
 
       it(`${name}: check() and migrateKeys() work through it, and nothing outside the prefix`, async () => {
