@@ -8,7 +8,7 @@
  * written, key order included when the writer followed the contract's.
  * @module
  */
-import { describe } from '../../_assert.ts';
+import { decodeAccount as checkAccount } from '../_codec.ts';
 import type { AccountState } from '../contract.ts';
 
 /** The keys of the document and of its records, in the contract's order. */
@@ -48,21 +48,18 @@ function ordered(value: Record<string, unknown>, keys: readonly string[]): Recor
   return copy;
 }
 
-/** Reads the `account` column (a parsed `jsonb`, or its text): `null`, or the document. */
+/**
+ * Reads the `account` column (a parsed `jsonb`, or its text): `null`, or the
+ * document, checked as every store checks it (`decodeAccount` in
+ * `_codec.ts`), with its keys back in the contract's order.
+ */
 export function decodeAccount(value: unknown): AccountState | null {
-  if (value === null || value === undefined) return null;
-  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
-  if (!isObject(parsed) || !Number.isSafeInteger(parsed.generation)) {
-    throw new TypeError(`the store returned a bad "account": ${describe(parsed)}`);
-  }
-  const account = ordered(parsed, KEYS.account);
+  const checked = checkAccount(value);
+  if (checked === null) return null;
+  const account = ordered(checked as unknown as Record<string, unknown>, KEYS.account);
   for (const list of Object.keys(KEYS).filter((k) => k !== 'account') as Lists[]) {
-    const items = account[list];
-    if (!Array.isArray(items)) {
-      throw new TypeError(`the store returned a bad "account.${list}": ${describe(items)}`);
-    }
-    account[list] = items.map((item: unknown) =>
-      isObject(item) ? ordered(item, KEYS[list]) : item,
+    account[list] = (account[list] as Record<string, unknown>[]).map((item) =>
+      ordered(item, KEYS[list]),
     );
   }
   return account as unknown as AccountState;

@@ -7,7 +7,7 @@
 import { describe } from '../../_assert.ts';
 import type { AccountState, ThrottleScope, ThrottleState, UserRecord } from '../contract.ts';
 import { isEmptyRecord } from '../throttle.ts';
-import { decodeFactors, decodePending } from '../_codec.ts';
+import { decodeAccount, decodeFactors, decodePending } from '../_codec.ts';
 import { toInteger, toText } from '../_database.ts';
 
 // Number arguments are sent as decimal strings formatted by JavaScript and
@@ -183,11 +183,10 @@ function toThrottle(hash: Map<string, unknown>, scope: ThrottleScope): ThrottleS
 export function toAccount(value: unknown): { account: AccountState | null; version: number } {
   const [v, doc] = value == null ? [null, null] : toArray(value, 'account');
   if (v == null || doc == null) return { account: null, version: 0 };
-  const parsed: unknown = JSON.parse(toText(doc, 'account.doc'));
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new TypeError(`the store returned a bad "account.doc": ${describe(parsed)}`);
-  }
-  return { account: parsed as AccountState, version: toInteger(v, 'account.v') };
+  return {
+    account: decodeAccount(toText(doc, 'account.doc')),
+    version: toInteger(v, 'account.v'),
+  };
 }
 
 /** GET_USER's reply, or the first six parts of READ_AND_RESERVE's, as a record. */
